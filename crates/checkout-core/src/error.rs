@@ -1,0 +1,369 @@
+//! The stable error codes of the product (CONTRACT §6), their HTTP statuses, messages and
+//! redirects, and the RFC 9457 problem body built from them. Both the server and the
+//! browser module take every code, message and redirect from here, so the two targets can
+//! never disagree about what a failure is called or where the shopper is sent.
+
+use serde::{Deserialize, Serialize};
+
+/// A machine-readable failure code. JavaScript branches on these strings and the HTTP
+/// server maps each one to exactly one status; neither may change once published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// No signed-in shopper.
+    Unauthenticated,
+    /// Signed in, but not allowed (for example an admin route without the admin token).
+    Forbidden,
+    /// No such checkout — also said for another shopper's checkout, so ids leak nothing.
+    CheckoutNotFound,
+    /// The checkout's purchase window closed (`now >= expires_at`).
+    CheckoutExpired,
+    /// A newer checkout of the same shopper replaced this one.
+    CheckoutSuperseded,
+    /// The checkout ended without an order (signed out, emptied, cancelled).
+    CheckoutInactive,
+    /// The checkout already produced its one order.
+    CheckoutCompleted,
+    /// A payment for the shopper's checkout is in flight; nothing may replace it.
+    PaymentInProgress,
+    /// The shopper acted on a summary that is no longer the checkout's current snapshot.
+    SnapshotMismatch,
+    /// There is nothing in the cart to check out.
+    CartEmpty,
+    /// The request was well formed but a value is out of its allowed range.
+    ValidationFailed,
+    /// An order action arrived without an `Idempotency-Key`.
+    IdempotencyKeyRequired,
+    /// An `Idempotency-Key` was reused for a different request.
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running.
+    RequestInProgress,
+    /// A recovery token is malformed, altered, or not meant for this shopper.
+    TokenInvalid,
+    /// A recovery token is past its expiry.
+    TokenExpired,
+    /// A recovery token was already used (tokens are single use and rotate).
+    TokenReplayed,
+    /// The payment gateway declined the charge.
+    PaymentDeclined,
+    /// The request body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The request could not be parsed.
+    MalformedRequest,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of CONTRACT §6. Tests iterate over it to prove each code
+    /// has a status, a message and a test that produces it.
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::CheckoutNotFound,
+        ErrorCode::CheckoutExpired,
+        ErrorCode::CheckoutSuperseded,
+        ErrorCode::CheckoutInactive,
+        ErrorCode::CheckoutCompleted,
+        ErrorCode::PaymentInProgress,
+        ErrorCode::SnapshotMismatch,
+        ErrorCode::CartEmpty,
+        ErrorCode::ValidationFailed,
+        ErrorCode::IdempotencyKeyRequired,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::RequestInProgress,
+        ErrorCode::TokenInvalid,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenReplayed,
+        ErrorCode::PaymentDeclined,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::MalformedRequest,
+    ];
+
+    /// The code as it appears on the wire (`"CHECKOUT_EXPIRED"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::CheckoutNotFound => "CHECKOUT_NOT_FOUND",
+            ErrorCode::CheckoutExpired => "CHECKOUT_EXPIRED",
+            ErrorCode::CheckoutSuperseded => "CHECKOUT_SUPERSEDED",
+            ErrorCode::CheckoutInactive => "CHECKOUT_INACTIVE",
+            ErrorCode::CheckoutCompleted => "CHECKOUT_COMPLETED",
+            ErrorCode::PaymentInProgress => "PAYMENT_IN_PROGRESS",
+            ErrorCode::SnapshotMismatch => "SNAPSHOT_MISMATCH",
+            ErrorCode::CartEmpty => "CART_EMPTY",
+            ErrorCode::ValidationFailed => "VALIDATION_FAILED",
+            ErrorCode::IdempotencyKeyRequired => "IDEMPOTENCY_KEY_REQUIRED",
+            ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ErrorCode::RequestInProgress => "REQUEST_IN_PROGRESS",
+            ErrorCode::TokenInvalid => "TOKEN_INVALID",
+            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
+            ErrorCode::TokenReplayed => "TOKEN_REPLAYED",
+            ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
+        }
+    }
+
+    /// The HTTP status that carries this code (CONTRACT §6).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Unauthenticated | ErrorCode::TokenInvalid | ErrorCode::TokenExpired => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::CheckoutNotFound => 404,
+            ErrorCode::CheckoutExpired => 410,
+            ErrorCode::CheckoutSuperseded
+            | ErrorCode::CheckoutInactive
+            | ErrorCode::CheckoutCompleted
+            | ErrorCode::PaymentInProgress
+            | ErrorCode::SnapshotMismatch
+            | ErrorCode::RequestInProgress
+            | ErrorCode::TokenReplayed => 409,
+            ErrorCode::CartEmpty
+            | ErrorCode::ValidationFailed
+            | ErrorCode::IdempotencyKeyReused => 422,
+            ErrorCode::IdempotencyKeyRequired | ErrorCode::MalformedRequest => 400,
+            ErrorCode::PaymentDeclined => 402,
+            ErrorCode::PayloadTooLarge => 413,
+        }
+    }
+
+    /// A short, stable title for the problem document (RFC 9457 `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "Sign-in required",
+            ErrorCode::Forbidden => "Not allowed",
+            ErrorCode::CheckoutNotFound => "Checkout not found",
+            ErrorCode::CheckoutExpired => "Checkout expired",
+            ErrorCode::CheckoutSuperseded => "Checkout replaced by a newer one",
+            ErrorCode::CheckoutInactive => "Checkout no longer active",
+            ErrorCode::CheckoutCompleted => "Checkout already completed",
+            ErrorCode::PaymentInProgress => "Payment in progress",
+            ErrorCode::SnapshotMismatch => "Order summary changed",
+            ErrorCode::CartEmpty => "Cart is empty",
+            ErrorCode::ValidationFailed => "Invalid value",
+            ErrorCode::IdempotencyKeyRequired => "Idempotency-Key header required",
+            ErrorCode::IdempotencyKeyReused => "Idempotency-Key reused",
+            ErrorCode::RequestInProgress => "Request in progress",
+            ErrorCode::TokenInvalid => "Recovery token invalid",
+            ErrorCode::TokenExpired => "Recovery token expired",
+            ErrorCode::TokenReplayed => "Recovery token already used",
+            ErrorCode::PaymentDeclined => "Payment declined",
+            ErrorCode::PayloadTooLarge => "Request too large",
+            ErrorCode::MalformedRequest => "Malformed request",
+        }
+    }
+
+    /// The message a shopper reads. Storefronts may translate by code; this is the
+    /// English default both the server and the browser module show.
+    pub fn shopper_message(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "Please sign in to continue.",
+            ErrorCode::Forbidden => "You are not allowed to do that.",
+            ErrorCode::CheckoutNotFound => {
+                "We could not find that checkout. Your cart is kept; start checkout again."
+            }
+            ErrorCode::CheckoutExpired => {
+                "Your checkout expired. Your cart is kept; please start checkout again."
+            }
+            ErrorCode::CheckoutSuperseded => {
+                "This checkout was replaced by a newer one (another tab or device). Your cart is kept."
+            }
+            ErrorCode::CheckoutInactive => {
+                "This checkout is no longer active. Your cart is kept; start checkout again."
+            }
+            ErrorCode::CheckoutCompleted => "This checkout already has its order.",
+            ErrorCode::PaymentInProgress => {
+                "A payment for your checkout is in progress. Wait for it to finish before starting again."
+            }
+            ErrorCode::SnapshotMismatch => {
+                "Your order summary changed. Review it and confirm again."
+            }
+            ErrorCode::CartEmpty => "Your cart is empty.",
+            ErrorCode::ValidationFailed => "A value is not allowed.",
+            ErrorCode::IdempotencyKeyRequired => "This action needs an Idempotency-Key header.",
+            ErrorCode::IdempotencyKeyReused => {
+                "This Idempotency-Key was already used for a different request."
+            }
+            ErrorCode::RequestInProgress => {
+                "Your previous attempt is still being processed. Try again in a moment."
+            }
+            ErrorCode::TokenInvalid => "This recovery link is not valid.",
+            ErrorCode::TokenExpired => "This recovery link has expired. Your cart is kept.",
+            ErrorCode::TokenReplayed => "This recovery link was already used.",
+            ErrorCode::PaymentDeclined => {
+                "Your payment was declined. Choose another payment method and try again."
+            }
+            ErrorCode::PayloadTooLarge => "The request is too large.",
+            ErrorCode::MalformedRequest => "The request could not be read.",
+        }
+    }
+
+    /// Where the shopper should go after this failure: the cart for every code that ends
+    /// the checkout (the cart is always kept), sign-in for a missing session, nowhere for
+    /// failures the current page can fix itself.
+    pub fn redirect(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::Unauthenticated => Some("/login"),
+            ErrorCode::CheckoutNotFound
+            | ErrorCode::CheckoutExpired
+            | ErrorCode::CheckoutSuperseded
+            | ErrorCode::CheckoutInactive
+            | ErrorCode::CartEmpty
+            | ErrorCode::TokenInvalid
+            | ErrorCode::TokenExpired
+            | ErrorCode::TokenReplayed => Some("/cart"),
+            _ => None,
+        }
+    }
+
+    /// The RFC 9457 `type` URI of this problem: a relative reference the server resolves
+    /// to its own documentation page.
+    pub fn problem_type(self) -> String {
+        format!(
+            "/docs/problems#{}",
+            self.as_str().to_ascii_lowercase().replace('_', "-")
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused action: the stable code, the message for the shopper and where to send them.
+/// This is what a failed check produces on both targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The machine-readable code.
+    pub code: ErrorCode,
+    /// A human-readable explanation; defaults to the code's shopper message.
+    pub message: String,
+    /// Where the shopper should go, when anywhere.
+    pub redirect: Option<String>,
+}
+
+impl Rejection {
+    /// The rejection for a code with its default message and redirect.
+    pub fn new(code: ErrorCode) -> Self {
+        Rejection {
+            code,
+            message: code.shopper_message().to_owned(),
+            redirect: code.redirect().map(str::to_owned),
+        }
+    }
+
+    /// The same rejection with a more specific message (the code and redirect stay).
+    pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
+        Rejection {
+            message: message.into(),
+            ..Rejection::new(code)
+        }
+    }
+
+    /// The RFC 9457 problem document for this rejection.
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            problem_type: self.code.problem_type(),
+            title: self.code.title().to_owned(),
+            status: self.code.http_status(),
+            detail: self.message.clone(),
+            code: self.code,
+            redirect: self.redirect.clone(),
+        }
+    }
+}
+
+impl From<ErrorCode> for Rejection {
+    fn from(code: ErrorCode) -> Self {
+        Rejection::new(code)
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// An RFC 9457 problem details document with the two extension members of CONTRACT §6.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI reference identifying the problem type.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Explanation specific to this occurrence.
+    pub detail: String,
+    /// Extension: the stable machine-readable code.
+    pub code: ErrorCode,
+    /// Extension: where the shopper should go (`null` when nowhere).
+    pub redirect: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde_names() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).expect("parse");
+            assert_eq!(back, code);
+        }
+    }
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        let expected = [
+            ("UNAUTHENTICATED", 401),
+            ("FORBIDDEN", 403),
+            ("CHECKOUT_NOT_FOUND", 404),
+            ("CHECKOUT_EXPIRED", 410),
+            ("CHECKOUT_SUPERSEDED", 409),
+            ("CHECKOUT_INACTIVE", 409),
+            ("CHECKOUT_COMPLETED", 409),
+            ("PAYMENT_IN_PROGRESS", 409),
+            ("SNAPSHOT_MISMATCH", 409),
+            ("CART_EMPTY", 422),
+            ("VALIDATION_FAILED", 422),
+            ("IDEMPOTENCY_KEY_REQUIRED", 400),
+            ("IDEMPOTENCY_KEY_REUSED", 422),
+            ("REQUEST_IN_PROGRESS", 409),
+            ("TOKEN_INVALID", 401),
+            ("TOKEN_EXPIRED", 401),
+            ("TOKEN_REPLAYED", 409),
+            ("PAYMENT_DECLINED", 402),
+            ("PAYLOAD_TOO_LARGE", 413),
+            ("MALFORMED_REQUEST", 400),
+        ];
+        assert_eq!(expected.len(), ErrorCode::ALL.len());
+        for (code, (name, status)) in ErrorCode::ALL.iter().zip(expected) {
+            assert_eq!(code.as_str(), name);
+            assert_eq!(code.http_status(), status, "{name}");
+        }
+    }
+
+    #[test]
+    fn checkout_ending_codes_send_the_shopper_to_the_cart() {
+        for code in [
+            ErrorCode::CheckoutExpired,
+            ErrorCode::CheckoutSuperseded,
+            ErrorCode::CheckoutInactive,
+            ErrorCode::CheckoutNotFound,
+        ] {
+            let problem = Rejection::new(code).to_problem();
+            assert_eq!(problem.redirect.as_deref(), Some("/cart"));
+            assert_eq!(problem.status, code.http_status());
+        }
+        assert_eq!(Rejection::new(ErrorCode::SnapshotMismatch).redirect, None);
+    }
+}

@@ -1,0 +1,387 @@
+//! The checkout session lifecycle (CONTRACT §2) as an explicit state machine: the stored
+//! states, every legal transition by name, and the initiation plan that keeps at most one
+//! live session per shopper. Anything not listed in [`SessionStatus::apply`] is illegal.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, Rejection};
+
+/// Why a session ended without an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InactiveReason {
+    /// A newer checkout of the same shopper replaced it.
+    Superseded,
+    /// The shopper signed out.
+    SignedOut,
+    /// The last line was removed from the order summary.
+    Emptied,
+    /// The shopper (or an admin for them) cancelled it.
+    Cancelled,
+}
+
+/// How a session produced its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Completion {
+    /// "Place Order".
+    OrderPlaced,
+    /// "Pay Now and Submit" after the gateway charged.
+    Paid,
+    /// "Submit for Approval".
+    SubmittedForApproval,
+}
+
+/// A stored session state. `NOT_FOUND` is a verdict, never a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(
+    tag = "status",
+    content = "reason",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum SessionStatus {
+    /// The shopper's current checkout; order actions are allowed.
+    Active,
+    /// A payment is in flight; nothing may replace the session until it settles.
+    PaymentPending,
+    /// Ended without an order.
+    Inactive(InactiveReason),
+    /// The purchase window closed.
+    Expired,
+    /// The session produced its order.
+    Completed(Completion),
+}
+
+/// A named lifecycle transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Transition {
+    /// ACTIVE → INACTIVE/SUPERSEDED: the shopper started a newer checkout.
+    Supersede,
+    /// ACTIVE → INACTIVE/SIGNED_OUT.
+    SignOut,
+    /// ACTIVE → INACTIVE/EMPTIED: the last line was removed.
+    Empty,
+    /// ACTIVE → INACTIVE/CANCELLED.
+    Cancel,
+    /// ACTIVE → EXPIRED: `now >= expires_at`.
+    Expire,
+    /// ACTIVE → PAYMENT_PENDING: written before the gateway is called.
+    BeginPayment,
+    /// PAYMENT_PENDING → ACTIVE: declined, or reconciled as never charged in time.
+    ReleasePayment,
+    /// PAYMENT_PENDING → EXPIRED: reconciled as never charged after the window closed.
+    LapsePayment,
+    /// PAYMENT_PENDING → COMPLETED/PAID: the gateway charged.
+    CompletePayment,
+    /// ACTIVE → COMPLETED/ORDER_PLACED.
+    PlaceOrder,
+    /// ACTIVE → COMPLETED/SUBMITTED_FOR_APPROVAL.
+    SubmitForApproval,
+}
+
+impl Transition {
+    /// Every transition, for exhaustive tests.
+    pub const ALL: [Transition; 11] = [
+        Transition::Supersede,
+        Transition::SignOut,
+        Transition::Empty,
+        Transition::Cancel,
+        Transition::Expire,
+        Transition::BeginPayment,
+        Transition::ReleasePayment,
+        Transition::LapsePayment,
+        Transition::CompletePayment,
+        Transition::PlaceOrder,
+        Transition::SubmitForApproval,
+    ];
+}
+
+/// A transition that is not legal from the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("transition {transition:?} is not allowed from {from:?}")]
+pub struct IllegalTransition {
+    /// The state the session was in.
+    pub from: SessionStatus,
+    /// The refused transition.
+    pub transition: Transition,
+}
+
+impl IllegalTransition {
+    /// The code a shopper sees when an action meets a session in `from`.
+    pub fn rejection(&self) -> Rejection {
+        Rejection::new(
+            self.from
+                .blocking_code()
+                .unwrap_or(ErrorCode::CheckoutInactive),
+        )
+    }
+}
+
+impl SessionStatus {
+    /// The state after `transition`, or why it is illegal. This table is the whole
+    /// lifecycle; every other pair is refused.
+    pub fn apply(self, transition: Transition) -> Result<SessionStatus, IllegalTransition> {
+        use SessionStatus::*;
+        use Transition as T;
+        let next = match (self, transition) {
+            (Active, T::Supersede) => Inactive(InactiveReason::Superseded),
+            (Active, T::SignOut) => Inactive(InactiveReason::SignedOut),
+            (Active, T::Empty) => Inactive(InactiveReason::Emptied),
+            (Active, T::Cancel) => Inactive(InactiveReason::Cancelled),
+            (Active, T::Expire) => Expired,
+            (Active, T::BeginPayment) => PaymentPending,
+            (Active, T::PlaceOrder) => Completed(Completion::OrderPlaced),
+            (Active, T::SubmitForApproval) => Completed(Completion::SubmittedForApproval),
+            (PaymentPending, T::ReleasePayment) => Active,
+            (PaymentPending, T::LapsePayment) => Expired,
+            (PaymentPending, T::CompletePayment) => Completed(Completion::Paid),
+            (from, transition) => return Err(IllegalTransition { from, transition }),
+        };
+        Ok(next)
+    }
+
+    /// Live sessions count against "one per shopper": `ACTIVE` and `PAYMENT_PENDING`.
+    pub fn is_live(self) -> bool {
+        matches!(self, SessionStatus::Active | SessionStatus::PaymentPending)
+    }
+
+    /// States no transition leaves.
+    pub fn is_terminal(self) -> bool {
+        !self.is_live()
+    }
+
+    /// The code that blocks an order action in this state (`None` when `ACTIVE`).
+    pub fn blocking_code(self) -> Option<ErrorCode> {
+        match self {
+            SessionStatus::Active => None,
+            SessionStatus::PaymentPending => Some(ErrorCode::PaymentInProgress),
+            SessionStatus::Inactive(InactiveReason::Superseded) => {
+                Some(ErrorCode::CheckoutSuperseded)
+            }
+            SessionStatus::Inactive(_) => Some(ErrorCode::CheckoutInactive),
+            SessionStatus::Expired => Some(ErrorCode::CheckoutExpired),
+            SessionStatus::Completed(_) => Some(ErrorCode::CheckoutCompleted),
+        }
+    }
+
+    /// The status column as stored (`ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionStatus::Active => "ACTIVE",
+            SessionStatus::PaymentPending => "PAYMENT_PENDING",
+            SessionStatus::Inactive(_) => "INACTIVE",
+            SessionStatus::Expired => "EXPIRED",
+            SessionStatus::Completed(_) => "COMPLETED",
+        }
+    }
+
+    /// The reason column as stored (`SUPERSEDED`, `ORDER_PLACED`, …), when there is one.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            SessionStatus::Inactive(r) => Some(match r {
+                InactiveReason::Superseded => "SUPERSEDED",
+                InactiveReason::SignedOut => "SIGNED_OUT",
+                InactiveReason::Emptied => "EMPTIED",
+                InactiveReason::Cancelled => "CANCELLED",
+            }),
+            SessionStatus::Completed(c) => Some(match c {
+                Completion::OrderPlaced => "ORDER_PLACED",
+                Completion::Paid => "PAID",
+                Completion::SubmittedForApproval => "SUBMITTED_FOR_APPROVAL",
+            }),
+            _ => None,
+        }
+    }
+
+    /// Reads the stored pair back. Unknown combinations are refused, never guessed.
+    pub fn from_parts(name: &str, reason: Option<&str>) -> Option<SessionStatus> {
+        let status = match (name, reason) {
+            ("ACTIVE", None) => SessionStatus::Active,
+            ("PAYMENT_PENDING", None) => SessionStatus::PaymentPending,
+            ("EXPIRED", None) => SessionStatus::Expired,
+            ("INACTIVE", Some("SUPERSEDED")) => SessionStatus::Inactive(InactiveReason::Superseded),
+            ("INACTIVE", Some("SIGNED_OUT")) => SessionStatus::Inactive(InactiveReason::SignedOut),
+            ("INACTIVE", Some("EMPTIED")) => SessionStatus::Inactive(InactiveReason::Emptied),
+            ("INACTIVE", Some("CANCELLED")) => SessionStatus::Inactive(InactiveReason::Cancelled),
+            ("COMPLETED", Some("ORDER_PLACED")) => {
+                SessionStatus::Completed(Completion::OrderPlaced)
+            }
+            ("COMPLETED", Some("PAID")) => SessionStatus::Completed(Completion::Paid),
+            ("COMPLETED", Some("SUBMITTED_FOR_APPROVAL")) => {
+                SessionStatus::Completed(Completion::SubmittedForApproval)
+            }
+            _ => return None,
+        };
+        Some(status)
+    }
+
+    /// The state to read for a stored `ACTIVE` session at `now`: expiry is decided at
+    /// read time, so a late sweeper never keeps a session alive. A pending payment is
+    /// not expired by the clock; reconciliation settles it.
+    pub fn at(self, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> SessionStatus {
+        match (self, expires_at) {
+            (SessionStatus::Active, Some(expiry)) if now >= expiry => SessionStatus::Expired,
+            (status, _) => status,
+        }
+    }
+}
+
+/// A live session of the shopper as the initiation planner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSession {
+    /// Session id.
+    pub id: String,
+    /// Stored status (`ACTIVE` or `PAYMENT_PENDING`).
+    pub status: SessionStatus,
+    /// Expiry, when managed.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What initiation must do to the shopper's existing live sessions, all in the same
+/// transaction as creating the new one.
+pub fn plan_initiation(
+    live: &[LiveSession],
+    managed: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Transition)>, Rejection> {
+    // With management off, sessions coexist: nothing is replaced, so nothing is refused.
+    if !managed {
+        return Ok(Vec::new());
+    }
+    // A payment in flight is never invalidated (the spec's known limitation 1): the
+    // shopper is told to wait instead.
+    if live
+        .iter()
+        .any(|s| s.status == SessionStatus::PaymentPending)
+    {
+        return Err(Rejection::new(ErrorCode::PaymentInProgress));
+    }
+    Ok(live
+        .iter()
+        .map(|s| {
+            let transition = if s.status.at(s.expires_at, now) == SessionStatus::Expired {
+                Transition::Expire
+            } else {
+                Transition::Supersede
+            };
+            (s.id.clone(), transition)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_STATES: [SessionStatus; 10] = [
+        SessionStatus::Active,
+        SessionStatus::PaymentPending,
+        SessionStatus::Inactive(InactiveReason::Superseded),
+        SessionStatus::Inactive(InactiveReason::SignedOut),
+        SessionStatus::Inactive(InactiveReason::Emptied),
+        SessionStatus::Inactive(InactiveReason::Cancelled),
+        SessionStatus::Expired,
+        SessionStatus::Completed(Completion::OrderPlaced),
+        SessionStatus::Completed(Completion::Paid),
+        SessionStatus::Completed(Completion::SubmittedForApproval),
+    ];
+
+    #[test]
+    fn stored_names_round_trip() {
+        for state in ALL_STATES {
+            assert_eq!(
+                SessionStatus::from_parts(state.name(), state.reason()),
+                Some(state)
+            );
+        }
+        assert_eq!(SessionStatus::from_parts("ACTIVE", Some("X")), None);
+        assert_eq!(SessionStatus::from_parts("NOT_FOUND", None), None);
+    }
+
+    #[test]
+    fn terminal_states_accept_no_transition() {
+        for state in ALL_STATES.iter().filter(|s| s.is_terminal()) {
+            for t in Transition::ALL {
+                assert!(state.apply(t).is_err(), "{state:?} {t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pending_payment_cannot_be_superseded_or_signed_out() {
+        let pending = SessionStatus::PaymentPending;
+        for t in [
+            Transition::Supersede,
+            Transition::SignOut,
+            Transition::Expire,
+            Transition::PlaceOrder,
+        ] {
+            let err = pending.apply(t).unwrap_err();
+            assert_eq!(err.rejection().code, ErrorCode::PaymentInProgress);
+        }
+    }
+
+    #[test]
+    fn expiry_is_exactly_at_expires_at() {
+        let expiry = DateTime::parse_from_rfc3339("2026-05-01T12:10:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let just_before = expiry - chrono::Duration::milliseconds(1);
+        assert_eq!(
+            SessionStatus::Active.at(Some(expiry), just_before),
+            SessionStatus::Active
+        );
+        assert_eq!(
+            SessionStatus::Active.at(Some(expiry), expiry),
+            SessionStatus::Expired
+        );
+        assert_eq!(
+            SessionStatus::Active.at(None, expiry),
+            SessionStatus::Active
+        );
+        assert_eq!(
+            SessionStatus::PaymentPending.at(Some(expiry), expiry),
+            SessionStatus::PaymentPending
+        );
+    }
+
+    #[test]
+    fn initiation_supersedes_live_and_expires_lapsed_sessions() {
+        let now = DateTime::parse_from_rfc3339("2026-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let live = vec![
+            LiveSession {
+                id: "a".into(),
+                status: SessionStatus::Active,
+                expires_at: Some(now + chrono::Duration::minutes(3)),
+            },
+            LiveSession {
+                id: "b".into(),
+                status: SessionStatus::Active,
+                expires_at: Some(now),
+            },
+        ];
+        assert_eq!(
+            plan_initiation(&live, true, now).unwrap(),
+            vec![
+                ("a".to_string(), Transition::Supersede),
+                ("b".to_string(), Transition::Expire)
+            ]
+        );
+        assert!(plan_initiation(&live, false, now).unwrap().is_empty());
+        let paying = vec![LiveSession {
+            id: "p".into(),
+            status: SessionStatus::PaymentPending,
+            expires_at: None,
+        }];
+        assert_eq!(
+            plan_initiation(&paying, true, now).unwrap_err().code,
+            ErrorCode::PaymentInProgress
+        );
+        // A plain checkout (management off) replaces nothing, so it refuses nothing.
+        assert!(plan_initiation(&paying, false, now).unwrap().is_empty());
+    }
+}

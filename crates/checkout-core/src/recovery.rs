@@ -1,0 +1,392 @@
+//! The local recovery record the browser keeps (CONTRACT §9): the last server view of the
+//! checkout, the step and selections, and the pending order action with its idempotency
+//! key. It is written *before* a request leaves, so after a refresh, crash or lost
+//! connection the page resumes the same checkout and retries the same key.
+//!
+//! The record comes from browser storage, which anything can write to, so parsing is
+//! strict and a bad record is refused as a whole (the module then works server-only).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{ErrorCode, Rejection},
+    idempotency::IdempotencyKey,
+    verdict::{evaluate, Action, CheckInput, SessionView, Verdict, Viewer},
+};
+
+/// The record layout version; a record of another version is ignored.
+pub const RECORD_VERSION: u32 = 1;
+/// Largest record accepted from storage.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// Where the shopper is in the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Reviewing the order summary.
+    Summary,
+    /// Choosing shipping.
+    Shipping,
+    /// Choosing payment.
+    Payment,
+    /// Confirming.
+    Review,
+    /// An order action was sent and its answer is not known yet.
+    Submitting,
+    /// The order exists.
+    Done,
+}
+
+/// The shopper's choices so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selections {
+    /// Chosen shipping method id.
+    #[serde(default)]
+    pub shipping_method: Option<String>,
+    /// Chosen payment method id.
+    #[serde(default)]
+    pub payment_method: Option<String>,
+    /// Voucher codes applied.
+    #[serde(default)]
+    pub vouchers: Vec<String>,
+}
+
+/// An order action that was (or is about to be) sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingAction {
+    /// Which action.
+    pub action: Action,
+    /// The key every retry must reuse.
+    pub idempotency_key: String,
+    /// The digest the shopper confirmed.
+    pub digest: String,
+    /// When it was first attempted.
+    pub started_at: DateTime<Utc>,
+}
+
+/// What the browser keeps for one checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRecord {
+    /// [`RECORD_VERSION`].
+    pub version: u32,
+    /// The last view of the session the server gave.
+    pub session: SessionView,
+    /// The checkout number, for display.
+    pub checkout_number: String,
+    /// The current step.
+    pub step: Step,
+    /// The shopper's choices.
+    #[serde(default)]
+    pub selections: Selections,
+    /// The order action in flight, if any.
+    #[serde(default)]
+    pub pending: Option<PendingAction>,
+    /// The latest recovery token.
+    #[serde(default)]
+    pub recovery_token: Option<String>,
+    /// The order id once the checkout completed.
+    #[serde(default)]
+    pub order_id: Option<String>,
+    /// When this record was written.
+    pub saved_at: DateTime<Utc>,
+}
+
+/// Why a stored record was not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Larger than [`MAX_RECORD_BYTES`].
+    #[error("the stored record is too large ({0} bytes)")]
+    TooLarge(usize),
+    /// Not a record at all.
+    #[error("the stored record is not readable: {0}")]
+    Unreadable(String),
+    /// A record of another layout version.
+    #[error("the stored record has version {0}, expected {RECORD_VERSION}")]
+    WrongVersion(u32),
+    /// Parsed, but a field breaks a rule.
+    #[error("the stored record is inconsistent: {0}")]
+    Inconsistent(&'static str),
+}
+
+impl RecoveryRecord {
+    /// A fresh record for a session the server just returned.
+    pub fn new(session: SessionView, checkout_number: String, now: DateTime<Utc>) -> Self {
+        RecoveryRecord {
+            version: RECORD_VERSION,
+            session,
+            checkout_number,
+            step: Step::Summary,
+            selections: Selections::default(),
+            pending: None,
+            recovery_token: None,
+            order_id: None,
+            saved_at: now,
+        }
+    }
+
+    /// Parses a record read from storage, refusing anything too large, malformed, of
+    /// another version, or inconsistent (such as a pending action whose key is unusable).
+    pub fn parse(text: &str) -> Result<RecoveryRecord, RecordError> {
+        if text.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge(text.len()));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| RecordError::Unreadable(e.to_string()))?;
+        let version = value
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(RecordError::Inconsistent("no version"))?;
+        if version != u64::from(RECORD_VERSION) {
+            return Err(RecordError::WrongVersion(
+                u32::try_from(version).unwrap_or(u32::MAX),
+            ));
+        }
+        let record: RecoveryRecord =
+            serde_json::from_value(value).map_err(|e| RecordError::Unreadable(e.to_string()))?;
+        if record.session.id.is_empty() || record.session.user_id.is_empty() {
+            return Err(RecordError::Inconsistent("no session id or user"));
+        }
+        if let Some(pending) = &record.pending {
+            if IdempotencyKey::parse(Some(&pending.idempotency_key)).is_err() {
+                return Err(RecordError::Inconsistent(
+                    "pending action has an unusable key",
+                ));
+            }
+            if !pending.action.places_order() {
+                return Err(RecordError::Inconsistent(
+                    "pending action is not an order action",
+                ));
+            }
+        }
+        Ok(record)
+    }
+
+    /// The record as stored.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The local verdict for a page showing `page_session_id` (or the record's session
+    /// when `None`). If the record names a newer session than the page shows, another
+    /// tab started a checkout since this page loaded: the page's checkout is treated as
+    /// superseded, exactly as the server would.
+    pub fn local_verdict(
+        &self,
+        page_session_id: Option<&str>,
+        viewer: &Viewer,
+        now: DateTime<Utc>,
+    ) -> Verdict {
+        let mut session = self.session.clone();
+        if let Some(page) = page_session_id {
+            if page != session.id {
+                session.id = page.to_owned();
+                session.is_latest = false;
+            }
+        }
+        evaluate(&CheckInput {
+            session: Some(session),
+            viewer: viewer.clone(),
+            action: Action::View,
+            digest: None,
+            now,
+        })
+    }
+
+    /// Records that `action` is about to be sent and returns the pending action to send.
+    /// If the same action on the same digest is already pending (a refresh, a crash, a
+    /// lost answer), its key is returned again: a retry never gets a new key, so the
+    /// server can never make a second order. A different order action while one is
+    /// pending is refused with `REQUEST_IN_PROGRESS`.
+    pub fn begin(
+        &mut self,
+        action: Action,
+        fresh_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PendingAction, Rejection> {
+        if !action.places_order() {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "only order actions are tracked as pending",
+            ));
+        }
+        if let Some(pending) = &self.pending {
+            if pending.action == action && pending.digest == self.session.digest {
+                return Ok(pending.clone());
+            }
+            if pending.digest == self.session.digest {
+                return Err(Rejection::new(ErrorCode::RequestInProgress));
+            }
+        }
+        let key = IdempotencyKey::parse(Some(fresh_key))?;
+        let pending = PendingAction {
+            action,
+            idempotency_key: key.as_str().to_owned(),
+            digest: self.session.digest.clone(),
+            started_at: now,
+        };
+        self.pending = Some(pending.clone());
+        self.step = Step::Submitting;
+        self.saved_at = now;
+        Ok(pending)
+    }
+
+    /// The answer to the pending action arrived. A definite answer (an order, or a
+    /// refusal that is not "still running") clears it; `REQUEST_IN_PROGRESS` keeps it
+    /// so the retry reuses the key.
+    pub fn settle(
+        &mut self,
+        idempotency_key: &str,
+        outcome: Result<&str, ErrorCode>,
+        now: DateTime<Utc>,
+    ) {
+        let matches = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.idempotency_key == idempotency_key);
+        if !matches {
+            return;
+        }
+        match outcome {
+            Ok(order_id) => {
+                self.pending = None;
+                self.order_id = Some(order_id.to_owned());
+                self.step = Step::Done;
+            }
+            Err(ErrorCode::RequestInProgress) => return,
+            Err(_) => {
+                self.pending = None;
+                self.step = Step::Review;
+            }
+        }
+        self.saved_at = now;
+    }
+
+    /// Takes in a fresher server view of the same session (selections re-price it, so
+    /// the digest moves). A pending action made on an older digest is dropped: the
+    /// server would refuse it with `SNAPSHOT_MISMATCH` anyway.
+    pub fn observe(&mut self, session: SessionView, now: DateTime<Utc>) {
+        if session.id != self.session.id {
+            return;
+        }
+        if let Some(pending) = &self.pending {
+            if pending.digest != session.digest {
+                self.pending = None;
+            }
+        }
+        self.session = session;
+        self.saved_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{lifecycle::SessionStatus, verdict::VerdictState};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn record() -> RecoveryRecord {
+        RecoveryRecord::new(
+            SessionView {
+                id: "s2".into(),
+                user_id: "u1".into(),
+                status: SessionStatus::Active,
+                managed: true,
+                expires_at: Some(now() + chrono::Duration::minutes(10)),
+                is_latest: true,
+                digest: "sha256:aa".into(),
+                generation: 0,
+            },
+            "CO-22112026-000002".into(),
+            now(),
+        )
+    }
+
+    fn viewer() -> Viewer {
+        Viewer {
+            user_id: Some("u1".into()),
+            acting_admin: None,
+        }
+    }
+
+    #[test]
+    fn retries_reuse_the_pending_key() {
+        let mut r = record();
+        let first = r.begin(Action::PlaceOrder, "key-1", now()).unwrap();
+        let stored = RecoveryRecord::parse(&r.to_json()).unwrap();
+        let mut after_refresh = stored;
+        let again = after_refresh
+            .begin(Action::PlaceOrder, "key-2", now())
+            .unwrap();
+        assert_eq!(again.idempotency_key, first.idempotency_key);
+        assert_eq!(
+            after_refresh
+                .begin(Action::Pay, "key-3", now())
+                .unwrap_err()
+                .code,
+            ErrorCode::RequestInProgress
+        );
+        after_refresh.settle("key-1", Err(ErrorCode::RequestInProgress), now());
+        assert!(after_refresh.pending.is_some());
+        after_refresh.settle("key-1", Ok("order-9"), now());
+        assert!(after_refresh.pending.is_none());
+        assert_eq!(after_refresh.step, Step::Done);
+    }
+
+    #[test]
+    fn a_new_digest_drops_the_pending_action() {
+        let mut r = record();
+        r.begin(Action::PlaceOrder, "key-1", now()).unwrap();
+        let mut fresher = r.session.clone();
+        fresher.digest = "sha256:bb".into();
+        r.observe(fresher, now());
+        assert!(r.pending.is_none());
+        let next = r.begin(Action::PlaceOrder, "key-2", now()).unwrap();
+        assert_eq!(next.idempotency_key, "key-2");
+    }
+
+    #[test]
+    fn garbage_is_refused_not_trusted() {
+        for text in [
+            "",
+            "null",
+            "{}",
+            "[1,2]",
+            "{\"version\":2}",
+            "{\"version\":1,\"session\":5}",
+        ] {
+            assert!(RecoveryRecord::parse(text).is_err(), "{text:?}");
+        }
+        let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_RECORD_BYTES));
+        assert!(matches!(
+            RecoveryRecord::parse(&huge),
+            Err(RecordError::TooLarge(_))
+        ));
+        let mut r = record();
+        r.begin(Action::PlaceOrder, "key-1", now()).unwrap();
+        let bad_key = r.to_json().replace("key-1", "bad key");
+        assert!(RecoveryRecord::parse(&bad_key).is_err());
+    }
+
+    #[test]
+    fn a_page_showing_an_older_session_is_superseded_locally() {
+        let r = record();
+        let v = r.local_verdict(Some("s1"), &viewer(), now());
+        assert_eq!(v.state, VerdictState::Inactive);
+        assert_eq!(v.rejection.unwrap().code, ErrorCode::CheckoutSuperseded);
+        assert!(r.local_verdict(Some("s2"), &viewer(), now()).is_allowed());
+        let later = now() + chrono::Duration::minutes(10);
+        assert_eq!(
+            r.local_verdict(None, &viewer(), later).state,
+            VerdictState::Expired
+        );
+    }
+}

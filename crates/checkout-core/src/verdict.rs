@@ -1,0 +1,354 @@
+//! The verdict (CONTRACT §5, §9): given what is known of a session, who is looking, what
+//! they want to do and the time, either allowed or refused with a stable code, message
+//! and redirect. The server runs this before every action and the browser module runs
+//! the very same function on every navigation, so both say the same thing.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{ErrorCode, Rejection},
+    lifecycle::{InactiveReason, SessionStatus},
+};
+
+/// What the checks need to know about a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Session id.
+    pub id: String,
+    /// The shopper who owns it.
+    pub user_id: String,
+    /// The stored state (expiry is applied on top at read time).
+    #[serde(flatten)]
+    pub status: SessionStatus,
+    /// Whether session management applied when it started (one live session, expiry).
+    pub managed: bool,
+    /// `started_at + timeout`, when managed.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it is the shopper's most recent session.
+    pub is_latest: bool,
+    /// Digest of the current snapshot.
+    pub digest: String,
+    /// How many times a recovery token was redeemed; binds tokens (see [`crate::token`]).
+    #[serde(default)]
+    pub generation: u32,
+}
+
+/// Who is acting: the shopper, possibly through an impersonating admin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    /// The signed-in shopper (or the one being impersonated); `None` when signed out.
+    pub user_id: Option<String>,
+    /// The admin acting for the shopper, when impersonating.
+    #[serde(default)]
+    pub acting_admin: Option<String>,
+}
+
+/// What the viewer wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Show the checkout page (load, refresh, back/forward, tab switch).
+    View,
+    /// Resume through a recovery token.
+    Resume,
+    /// "Place Order".
+    PlaceOrder,
+    /// "Pay Now and Submit".
+    Pay,
+    /// "Submit for Approval".
+    SubmitForApproval,
+    /// Choose or change the shipping method.
+    SelectShipping,
+    /// Choose or change the payment method.
+    SelectPayment,
+    /// Apply a voucher code.
+    ApplyVoucher,
+    /// Remove a line from the order summary.
+    RemoveItem,
+}
+
+impl Action {
+    /// The actions that create an order: the digest the shopper saw is mandatory.
+    pub fn places_order(self) -> bool {
+        matches!(
+            self,
+            Action::PlaceOrder | Action::Pay | Action::SubmitForApproval
+        )
+    }
+
+    /// The actions that change the checkout without creating an order.
+    pub fn modifies(self) -> bool {
+        matches!(
+            self,
+            Action::SelectShipping
+                | Action::SelectPayment
+                | Action::ApplyVoucher
+                | Action::RemoveItem
+        )
+    }
+}
+
+/// The state a storefront branches on (the spec's table: ACTIVE resume,
+/// INACTIVE/EXPIRED block and redirect, NOT_FOUND redirect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerdictState {
+    /// Resume the checkout.
+    Active,
+    /// A payment is in flight: show its progress, allow nothing else.
+    PaymentPending,
+    /// Ended without an order: block, show the message, go to the cart.
+    Inactive,
+    /// Window closed: block, show the message, go to the cart.
+    Expired,
+    /// The order exists: show the confirmation.
+    Completed,
+    /// No such checkout for this shopper: go to the cart.
+    NotFound,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The session's effective state for this viewer.
+    pub state: VerdictState,
+    /// Why the action is refused; `None` means allowed.
+    pub rejection: Option<Rejection>,
+}
+
+impl Verdict {
+    /// Whether the action may proceed.
+    pub fn is_allowed(&self) -> bool {
+        self.rejection.is_none()
+    }
+
+    /// The rejection as a `Result`, for `?` in handlers.
+    pub fn into_result(self) -> Result<VerdictState, Rejection> {
+        match self.rejection {
+            None => Ok(self.state),
+            Some(rejection) => Err(rejection),
+        }
+    }
+
+    fn refuse(state: VerdictState, rejection: Rejection) -> Verdict {
+        Verdict {
+            state,
+            rejection: Some(rejection),
+        }
+    }
+}
+
+/// Everything one check looks at. Plain data, so the same case can be written in a
+/// shared test-vector file and run on both targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInput {
+    /// The session, or `None` when no such id exists.
+    pub session: Option<SessionView>,
+    /// Who is acting.
+    pub viewer: Viewer,
+    /// What they want to do.
+    pub action: Action,
+    /// The snapshot digest the shopper saw (mandatory for order actions).
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// The current time, passed in: the core never reads a clock.
+    pub now: DateTime<Utc>,
+}
+
+/// The effective state of a session at `now`: stored state, then expiry decided at read
+/// time, then supersession for a managed session that is no longer the latest.
+pub fn effective_status(session: &SessionView, now: DateTime<Utc>) -> SessionStatus {
+    let expiry = if session.managed {
+        session.expires_at
+    } else {
+        None
+    };
+    match session.status.at(expiry, now) {
+        SessionStatus::Active if session.managed && !session.is_latest => {
+            SessionStatus::Inactive(InactiveReason::Superseded)
+        }
+        status => status,
+    }
+}
+
+fn state_of(status: SessionStatus) -> VerdictState {
+    match status {
+        SessionStatus::Active => VerdictState::Active,
+        SessionStatus::PaymentPending => VerdictState::PaymentPending,
+        SessionStatus::Inactive(_) => VerdictState::Inactive,
+        SessionStatus::Expired => VerdictState::Expired,
+        SessionStatus::Completed(_) => VerdictState::Completed,
+    }
+}
+
+/// Runs the checks of CONTRACT §5 in order: signed in; the session exists and belongs
+/// to the viewer (another shopper's session is reported as not found); its effective
+/// state allows the action; for order actions the digest matches the current snapshot.
+pub fn evaluate(input: &CheckInput) -> Verdict {
+    let Some(user) = input.viewer.user_id.as_deref() else {
+        return Verdict::refuse(
+            VerdictState::NotFound,
+            Rejection::new(ErrorCode::Unauthenticated),
+        );
+    };
+    let session = match &input.session {
+        Some(session) if session.user_id == user => session,
+        _ => {
+            return Verdict::refuse(
+                VerdictState::NotFound,
+                Rejection::new(ErrorCode::CheckoutNotFound),
+            )
+        }
+    };
+    let status = effective_status(session, input.now);
+    let state = state_of(status);
+    let allowed = Verdict {
+        state,
+        rejection: None,
+    };
+
+    // Viewing a checkout with a payment in flight is fine (the page shows progress);
+    // everything else needs ACTIVE.
+    let state_allows = match status {
+        SessionStatus::Active => true,
+        SessionStatus::PaymentPending => input.action == Action::View,
+        _ => false,
+    };
+    if !state_allows {
+        let code = status
+            .blocking_code()
+            .unwrap_or(ErrorCode::CheckoutInactive);
+        return Verdict::refuse(state, Rejection::new(code));
+    }
+
+    match (&input.digest, input.action.places_order()) {
+        (None, true) => Verdict::refuse(
+            state,
+            Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "snapshot_digest is required: send the digest of the summary the shopper confirmed",
+            ),
+        ),
+        (Some(seen), _)
+            if (input.action.places_order() || input.action.modifies())
+                && *seen != session.digest =>
+        {
+            Verdict::refuse(state, Rejection::new(ErrorCode::SnapshotMismatch))
+        }
+        _ => allowed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::Completion;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn session(status: SessionStatus) -> SessionView {
+        SessionView {
+            id: "s1".into(),
+            user_id: "u1".into(),
+            status,
+            managed: true,
+            expires_at: Some(now() + chrono::Duration::minutes(5)),
+            is_latest: true,
+            digest: "sha256:aa".into(),
+            generation: 0,
+        }
+    }
+
+    fn check(session: Option<SessionView>, action: Action, digest: Option<&str>) -> Verdict {
+        evaluate(&CheckInput {
+            session,
+            viewer: Viewer {
+                user_id: Some("u1".into()),
+                acting_admin: None,
+            },
+            action,
+            digest: digest.map(str::to_owned),
+            now: now(),
+        })
+    }
+
+    fn code(v: &Verdict) -> Option<ErrorCode> {
+        v.rejection.as_ref().map(|r| r.code)
+    }
+
+    #[test]
+    fn order_actions_need_an_active_latest_unexpired_session_and_the_digest() {
+        let ok = check(
+            Some(session(SessionStatus::Active)),
+            Action::PlaceOrder,
+            Some("sha256:aa"),
+        );
+        assert!(ok.is_allowed());
+        assert_eq!(
+            code(&check(
+                Some(session(SessionStatus::Active)),
+                Action::Pay,
+                Some("sha256:bb")
+            )),
+            Some(ErrorCode::SnapshotMismatch)
+        );
+        assert_eq!(
+            code(&check(
+                Some(session(SessionStatus::Active)),
+                Action::SubmitForApproval,
+                None
+            )),
+            Some(ErrorCode::ValidationFailed)
+        );
+        let mut old = session(SessionStatus::Active);
+        old.is_latest = false;
+        let v = check(Some(old), Action::PlaceOrder, Some("sha256:aa"));
+        assert_eq!(code(&v), Some(ErrorCode::CheckoutSuperseded));
+        assert_eq!(v.state, VerdictState::Inactive);
+        let mut late = session(SessionStatus::Active);
+        late.expires_at = Some(now());
+        let v = check(Some(late), Action::PlaceOrder, Some("sha256:aa"));
+        assert_eq!(code(&v), Some(ErrorCode::CheckoutExpired));
+        assert_eq!(v.state, VerdictState::Expired);
+    }
+
+    #[test]
+    fn another_shoppers_session_is_not_found() {
+        let mut theirs = session(SessionStatus::Active);
+        theirs.user_id = "u2".into();
+        let v = check(Some(theirs), Action::View, None);
+        assert_eq!(v.state, VerdictState::NotFound);
+        assert_eq!(code(&v), Some(ErrorCode::CheckoutNotFound));
+    }
+
+    #[test]
+    fn unmanaged_sessions_never_expire_or_get_superseded() {
+        let mut plain = session(SessionStatus::Active);
+        plain.managed = false;
+        plain.is_latest = false;
+        plain.expires_at = Some(now() - chrono::Duration::hours(1));
+        assert!(check(Some(plain), Action::PlaceOrder, Some("sha256:aa")).is_allowed());
+    }
+
+    #[test]
+    fn a_paying_session_can_be_viewed_but_not_acted_on() {
+        let paying = session(SessionStatus::PaymentPending);
+        let v = check(Some(paying.clone()), Action::View, None);
+        assert!(v.is_allowed());
+        assert_eq!(v.state, VerdictState::PaymentPending);
+        assert_eq!(
+            code(&check(Some(paying), Action::SelectShipping, None)),
+            Some(ErrorCode::PaymentInProgress)
+        );
+        let done = session(SessionStatus::Completed(Completion::Paid));
+        assert_eq!(
+            code(&check(Some(done), Action::PlaceOrder, Some("sha256:aa"))),
+            Some(ErrorCode::CheckoutCompleted)
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! Runs the shared verdict vectors natively; the wasm crate runs the same file in Chromium.
+
+#[test]
+fn shared_verdict_vectors_pass_natively() {
+    match checkout_core::vectors::run_all() {
+        Ok(count) => {
+            assert!(count >= 50, "only {count} vectors");
+            println!("shared verdict vectors: {count} passed natively");
+        }
+        Err(failures) => panic!(
+            "{} vector(s) failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        ),
+    }
+}
