@@ -1,1 +1,265 @@
-fn main() {}
+//! The project's commands, so that a fresh Debian machine with only the Rust toolchain
+//! needs nothing else:
+//!
+//! - `cargo xtask run [SERVER FLAGS…]` — build the wasm package into `www/pkg` and start
+//!   the server on the embedded SQLite default, serving the storefront.
+//! - `cargo xtask test` — install what is missing, then rustfmt, clippy, the native tests,
+//!   the wasm tests in headless Chromium, and the end-to-end tests.
+//! - `cargo xtask wasm` — only build the wasm package.
+//! - `cargo xtask size` — the wasm size report for BENCHMARKS.md.
+//!
+//! Std only: this binary is built before every command, so it must build in seconds.
+
+mod tools;
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use tools::{run, run_captured, Cmd};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => cmd_run(&args[1..]),
+        Some("test") => cmd_test(),
+        Some("wasm") => build_wasm_package().map(|_| ()),
+        Some("size") => cmd_size(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <run [server flags…] | test | wasm | size>\n\
+                 run   build the wasm package and start the server (SQLite in ./data)\n\
+                 test  install what is missing and run every check and test\n\
+                 wasm  build the wasm package into www/pkg\n\
+                 size  report the wasm package size"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the workspace containing this crate).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cmd_run(server_args: &[String]) -> Result<(), String> {
+    tools::ensure_wasm_toolchain()?;
+    build_wasm_package()?;
+    let mut cmd = Cmd::new("cargo").args([
+        "run",
+        "--release",
+        "--package",
+        "checkout-server",
+        "--",
+        "--static-dir",
+        "www",
+    ]);
+    cmd = cmd.args(server_args.iter().map(String::as_str));
+    run(cmd)
+}
+
+/// Builds `crates/checkout-wasm` with wasm-pack (web target, size profile) into
+/// `www/pkg`, then shrinks it with Debian's wasm-opt. Returns the path of the `.wasm`.
+pub fn build_wasm_package() -> Result<PathBuf, String> {
+    tools::ensure_wasm_toolchain()?;
+    let out = root().join("www/pkg");
+    run(Cmd::new("wasm-pack").args([
+        "build",
+        "crates/checkout-wasm",
+        "--target",
+        "web",
+        "--profile",
+        "wasm-release",
+        "--no-opt",
+        "--out-dir",
+        &out.to_string_lossy(),
+        "--out-name",
+        "checkout_guard",
+    ]))?;
+    let wasm = out.join("checkout_guard_bg.wasm");
+    tools::ensure_apt(&["wasm-opt"], &["binaryen"])?;
+    run(Cmd::new("wasm-opt").args([
+        "-Oz",
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-reference-types",
+        "--enable-multivalue",
+        "--strip-debug",
+        "--strip-producers",
+        "-o",
+        &wasm.to_string_lossy(),
+        &wasm.to_string_lossy(),
+    ]))?;
+    // wasm-pack writes a .gitignore of "*" into the package; the demo serves it as is.
+    let _ = std::fs::remove_file(out.join(".gitignore"));
+    Ok(wasm)
+}
+
+fn cmd_size() -> Result<(), String> {
+    let wasm = build_wasm_package()?;
+    let pkg = wasm.parent().map(Path::to_path_buf).unwrap_or_default();
+    for name in ["checkout_guard_bg.wasm", "checkout_guard.js"] {
+        let path = pkg.join(name);
+        let raw = std::fs::metadata(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .len();
+        let gz = run_captured(
+            Cmd::new("sh").args(["-c", &format!("gzip -9 -c '{}' | wc -c", path.display())]),
+        )?;
+        println!("size: {name}: {raw} bytes raw, {} bytes gzip -9", gz.trim());
+    }
+    Ok(())
+}
+
+fn cmd_test() -> Result<(), String> {
+    let started = std::time::Instant::now();
+    tools::ensure_wasm_toolchain()?;
+    tools::ensure_chromium()?;
+
+    section("rustfmt");
+    run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
+
+    section("clippy (native, all targets, -D warnings)");
+    run(Cmd::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    section("clippy (wasm32: the core library and the binding with its tests, -D warnings)");
+    for (package, scope) in [
+        ("checkout-core", "--lib"),
+        ("checkout-wasm", "--all-targets"),
+    ] {
+        run(Cmd::new("cargo").args([
+            "clippy",
+            "--package",
+            package,
+            scope,
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    section("core builds for wasm32 without any web dependency");
+    run(Cmd::new("cargo").args([
+        "build",
+        "--package",
+        "checkout-core",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let tree = run_captured(Cmd::new("cargo").args([
+        "tree",
+        "--package",
+        "checkout-core",
+        "--edges",
+        "normal",
+        "--target",
+        "all",
+    ]))?;
+    for forbidden in ["wasm-bindgen", "web-sys", "js-sys"] {
+        if tree.contains(forbidden) {
+            return Err(format!("checkout-core depends on {forbidden}"));
+        }
+    }
+
+    section("native tests (workspace)");
+    let native = run_captured(
+        Cmd::new("cargo")
+            .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
+            .env("RUST_LOG", "warn"),
+    )?;
+
+    section("wasm tests in headless Chromium");
+    let chromium = run_captured(
+        Cmd::new("wasm-pack")
+            .args([
+                "test",
+                "--headless",
+                "--chrome",
+                "crates/checkout-wasm",
+                "--",
+                "--nocapture",
+            ])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    )?;
+
+    section("summary");
+    let native_vectors = vector_count(&native, "natively");
+    let chromium_vectors = vector_count(&chromium, "in Chromium");
+    println!("shared verdict vectors: {native_vectors} natively, {chromium_vectors} in Chromium");
+    if native_vectors == 0 || native_vectors != chromium_vectors {
+        return Err(
+            "the shared vectors did not run the same number of times on both targets".into(),
+        );
+    }
+    let (passed, failed) = totals(&native);
+    let (wasm_passed, wasm_failed) = totals(&chromium);
+    println!("all checks passed in {:.0?}", started.elapsed());
+    println!(
+        "{} passed, {} failed",
+        passed + wasm_passed,
+        failed + wasm_failed
+    );
+    Ok(())
+}
+
+fn section(title: &str) {
+    println!("\n==> {title}");
+}
+
+/// Reads "shared verdict vectors: N passed <where>" from a test run's output.
+fn vector_count(output: &str, place: &str) -> usize {
+    output
+        .lines()
+        .filter(|l| l.contains("shared verdict vectors:") && l.contains(place))
+        .filter_map(|l| {
+            l.split("shared verdict vectors:")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Adds up the "test result: ok. N passed; M failed" lines.
+fn totals(output: &str) -> (usize, usize) {
+    let mut passed = 0;
+    let mut failed = 0;
+    for line in output.lines().filter(|l| l.starts_with("test result:")) {
+        let number_before = |word: &str| {
+            line.split(';')
+                .find(|part| part.trim_end().ends_with(word))
+                .and_then(|part| part.split_whitespace().rev().nth(1))
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        passed += number_before("passed");
+        failed += number_before("failed");
+    }
+    (passed, failed)
+}

@@ -1,0 +1,75 @@
+//! `evaluateVerdict`: the core's verdict, callable from JavaScript with plain objects.
+
+use checkout_core::{evaluate, CheckInput, ErrorCode, Verdict, VerdictState};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::error::{malformed, to_js};
+
+/// What JavaScript receives: the shape every storefront callback gets.
+#[derive(Debug, Serialize)]
+pub struct JsVerdict {
+    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED` or `NOT_FOUND`.
+    pub state: VerdictState,
+    /// Whether the action may proceed.
+    pub allowed: bool,
+    /// The rejection code, or `null` when allowed.
+    pub code: Option<ErrorCode>,
+    /// Message for the shopper, or `null`.
+    pub message: Option<String>,
+    /// Where to go, or `null`.
+    pub redirect: Option<String>,
+}
+
+impl From<Verdict> for JsVerdict {
+    fn from(v: Verdict) -> Self {
+        let allowed = v.is_allowed();
+        let (code, message, redirect) = match v.rejection {
+            Some(r) => (Some(r.code), Some(r.message), r.redirect),
+            None => (None, None, None),
+        };
+        JsVerdict {
+            state: v.state,
+            allowed,
+            code,
+            message,
+            redirect,
+        }
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+export type VerdictState = "ACTIVE" | "PAYMENT_PENDING" | "INACTIVE" | "EXPIRED" | "COMPLETED" | "NOT_FOUND";
+export interface Verdict {
+  state: VerdictState;
+  allowed: boolean;
+  code: string | null;
+  message: string | null;
+  redirect: string | null;
+}
+export type CheckoutAction = "view" | "resume" | "place_order" | "pay" | "submit_for_approval"
+  | "select_shipping" | "select_payment" | "apply_voucher" | "remove_item";
+export interface SessionView {
+  id: string; user_id: string; status: string; reason?: string | null; managed: boolean;
+  expires_at: string | null; is_latest: boolean; digest: string; generation?: number;
+}
+export interface CheckInput {
+  session: SessionView | null;
+  viewer: { user_id: string | null; acting_admin?: string | null };
+  action: CheckoutAction;
+  digest?: string | null;
+  now: string;
+}
+"#;
+
+/// Runs the checks of the core on a plain `CheckInput` object and returns a `Verdict`.
+/// Throws `{code: "MALFORMED_REQUEST", …}` when the input does not have that shape.
+#[wasm_bindgen(js_name = evaluateVerdict, unchecked_return_type = "Verdict")]
+pub fn evaluate_verdict(
+    #[wasm_bindgen(unchecked_param_type = "CheckInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    let input: CheckInput =
+        serde_wasm_bindgen::from_value(input).map_err(|e| malformed("CheckInput", e))?;
+    to_js(&JsVerdict::from(evaluate(&input)))
+}

@@ -1,0 +1,181 @@
+//! Running commands, and installing the tools the project needs when they are missing:
+//! the wasm target, the wasm-bindgen CLI pinned to the crate's exact version, wasm-pack,
+//! and Debian packages (Chromium, chromedriver, binaryen, PostgreSQL).
+
+use std::{
+    ffi::OsString,
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+use crate::root;
+
+/// A command line, run from the repository root.
+#[derive(Debug)]
+pub struct Cmd {
+    program: String,
+    args: Vec<OsString>,
+    envs: Vec<(String, String)>,
+}
+
+impl Cmd {
+    pub fn new(program: &str) -> Self {
+        Cmd {
+            program: program.to_owned(),
+            args: Vec::new(),
+            envs: Vec::new(),
+        }
+    }
+
+    pub fn args<'a>(mut self, args: impl IntoIterator<Item = &'a str>) -> Self {
+        self.args.extend(args.into_iter().map(OsString::from));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args).current_dir(root());
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn describe(&self) -> String {
+        let mut s = self.program.clone();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&a.to_string_lossy());
+        }
+        s
+    }
+}
+
+/// Runs a command with inherited output; fails on a non-zero exit.
+pub fn run(cmd: Cmd) -> Result<(), String> {
+    println!("$ {}", cmd.describe());
+    let status = cmd
+        .command()
+        .status()
+        .map_err(|e| format!("{}: {e}", cmd.program))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", cmd.describe()))
+    }
+}
+
+/// Runs a command, streaming its standard output while keeping a copy; fails on a
+/// non-zero exit.
+pub fn run_captured(cmd: Cmd) -> Result<String, String> {
+    println!("$ {}", cmd.describe());
+    let mut child = cmd
+        .command()
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", cmd.program))?;
+    let mut captured = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            captured.push_str(&line);
+            captured.push('\n');
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(captured)
+    } else {
+        Err(format!("`{}` failed ({status})", cmd.describe()))
+    }
+}
+
+/// The standard output of a command, or `None` when it cannot run or fails.
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The exact wasm-bindgen version pinned in the workspace manifest (`=0.2.x`).
+pub fn pinned_wasm_bindgen() -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).map_err(|e| e.to_string())?;
+    manifest
+        .lines()
+        .find_map(|line| {
+            let rest = line.trim().strip_prefix("wasm-bindgen = \"=")?;
+            Some(rest.trim_end_matches('"').to_owned())
+        })
+        .ok_or_else(|| "Cargo.toml must pin wasm-bindgen = \"=x.y.z\"".to_owned())
+}
+
+/// The wasm target, the pinned wasm-bindgen CLI and wasm-pack.
+pub fn ensure_wasm_toolchain() -> Result<(), String> {
+    let targets = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets
+        .lines()
+        .any(|t| t.trim() == "wasm32-unknown-unknown")
+    {
+        run(Cmd::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let version = pinned_wasm_bindgen()?;
+    let installed = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
+    if !installed.split_whitespace().any(|w| w == version) {
+        // Not --locked: the CLI's lock file names a yanked webpki-roots release that
+        // crates.io no longer serves.
+        run(Cmd::new("cargo").args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+            "--force",
+        ]))?;
+    }
+    if output_of("wasm-pack", &["--version"]).is_none() {
+        run(Cmd::new("cargo").args(["install", "wasm-pack"]))?;
+    }
+    Ok(())
+}
+
+/// Installs Debian packages when any of `binaries` is missing from PATH.
+pub fn ensure_apt(binaries: &[&str], packages: &[&str]) -> Result<(), String> {
+    let missing = binaries
+        .iter()
+        .any(|b| output_of("sh", &["-c", &format!("command -v {b}")]).is_none());
+    if !missing {
+        return Ok(());
+    }
+    let sudo = output_of("id", &["-u"]).is_some_and(|id| id.trim() != "0");
+    fn wrap<'a>(sudo: bool, args: &[&'a str]) -> Vec<&'a str> {
+        let mut v: Vec<&str> = Vec::new();
+        if sudo {
+            v.push("sudo");
+        }
+        v.extend_from_slice(args);
+        v
+    }
+    let update = wrap(sudo, &["apt-get", "update", "-q"]);
+    run(Cmd::new(update[0]).args(update[1..].iter().copied()))?;
+    let mut install = wrap(
+        sudo,
+        &["apt-get", "install", "-y", "-q", "--no-install-recommends"],
+    );
+    install.extend_from_slice(packages);
+    run(Cmd::new(install[0])
+        .args(install[1..].iter().copied())
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Debian's Chromium and chromedriver, for the wasm tests and the end-to-end tests.
+pub fn ensure_chromium() -> Result<(), String> {
+    ensure_apt(
+        &["chromium", "chromedriver"],
+        &["chromium", "chromium-driver"],
+    )
+}
