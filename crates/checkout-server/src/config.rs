@@ -1,6 +1,6 @@
 //! The command line of CONTRACT §6a. Every flag can also come from `CHECKOUT_<NAME>`.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
@@ -34,6 +34,35 @@ pub struct Config {
     /// For tests only; never on by default.
     #[arg(long, env = "CHECKOUT_TEST_CLOCK")]
     pub test_clock: bool,
+
+    /// Secret that signs recovery tokens (at least 32 bytes). Several instances must
+    /// share it. Default: generated once into `<data-dir>/token-secret`.
+    #[arg(long, env = "CHECKOUT_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+
+    /// The previous token secret, still accepted for verification during a rotation.
+    #[arg(long, env = "CHECKOUT_PREVIOUS_TOKEN_SECRET", hide_env_values = true)]
+    pub previous_token_secret: Option<String>,
+
+    /// Argon2id memory cost for password hashes, in KiB.
+    #[arg(long, env = "CHECKOUT_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+
+    /// How long a pay request waits for the payment gateway, in milliseconds.
+    #[arg(long, env = "CHECKOUT_GATEWAY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub gateway_timeout_ms: u64,
+
+    /// A payment pending longer than this (seconds) is reconciled with the gateway.
+    #[arg(long, env = "CHECKOUT_RECONCILE_AFTER_SECS", default_value_t = 60)]
+    pub reconcile_after_secs: u64,
+
+    /// How often background upkeep runs (expiry, key purge, reconciliation), in ms.
+    #[arg(long, env = "CHECKOUT_SWEEP_EVERY_MS", default_value_t = 5_000)]
+    pub sweep_every_ms: u64,
+
+    /// Print the OpenAPI document and exit.
+    #[arg(long, hide = true)]
+    pub print_openapi: bool,
 }
 
 impl Config {
@@ -46,6 +75,25 @@ impl Config {
             static_dir: PathBuf::from("www"),
             admin_token: Some("test-admin-token".into()),
             test_clock: true,
+            token_secret: None,
+            previous_token_secret: None,
+            argon2_memory_kib: 1_024,
+            gateway_timeout_ms: 10_000,
+            reconcile_after_secs: 60,
+            sweep_every_ms: 200,
+            print_openapi: false,
+        }
+    }
+}
+
+impl Config {
+    /// The operator tunables.
+    pub fn tuning(&self) -> crate::state::Tuning {
+        crate::state::Tuning {
+            argon2_memory_kib: self.argon2_memory_kib,
+            gateway_timeout: Duration::from_millis(self.gateway_timeout_ms),
+            reconcile_after: Duration::from_secs(self.reconcile_after_secs),
+            sweep_every: Duration::from_millis(self.sweep_every_ms.max(10)),
         }
     }
 }

@@ -1,13 +1,20 @@
 //! `GET /healthz`: the process is up and its database answers.
 
-use axum::{routing::get, Json, Router};
+use axum::{extract::State, http::StatusCode, Json};
 use serde_json::{json, Value};
 
-/// Liveness route.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/healthz", get(healthz))
-}
+use crate::state::AppState;
 
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness and database reachability.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+        Ok(_) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Err(error) => {
+            tracing::error!(%error, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+        }
+    }
 }

@@ -1,35 +1,213 @@
 //! The authoritative Checkout Guard server: axum over sqlx, with every checkout rule taken
 //! from `checkout-core`. Each feature is a module with its own router; [`app`] assembles
-//! them, [`serve`] binds, runs and shuts down cleanly.
+//! them under `/api/v1` (with the generated OpenAPI document), [`start`] binds and runs
+//! the server with its background upkeep until asked to stop, then finishes requests in
+//! flight.
 
+pub mod admin;
+pub mod auth;
+pub mod cart;
+pub mod catalog;
+pub mod checkout;
+pub mod clock;
 pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
 pub mod health;
+pub mod idempotency;
+pub mod metrics;
+pub mod orders;
+pub mod payments;
+pub mod secrets;
+pub mod state;
+pub mod sweeper;
 pub mod telemetry;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
-use axum::Router;
-use tower_http::services::ServeDir;
+use axum::{extract::DefaultBodyLimit, http::Request, middleware, routing::get, Json, Router};
+use tokio::{sync::watch, task::JoinHandle};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::{ServeDir, ServeFile},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::router::OpenApiRouter;
 
-/// The whole HTTP application.
-pub fn app(config: &config::Config) -> Router {
-    Router::new()
-        .merge(health::router())
-        .fallback_service(ServeDir::new(&config.static_dir))
+use crate::{
+    catalog::Catalog, clock::Clock, config::Config, db::Db, error::ApiError,
+    payments::SimulatedGateway, state::AppState,
+};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Checkout Guard",
+        description = "One active checkout per shopper, immutable snapshots, expiry, checks before every \
+                       order action, recovery, and never a second order for one checkout. Errors are RFC 9457 \
+                       problem details with `code` and `redirect`.",
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&AdminAuth),
+    tags((name = "auth"), (name = "catalog"), (name = "cart"), (name = "checkout"), (name = "orders"), (name = "admin"))
+)]
+struct ApiDoc;
+
+struct AdminAuth;
+
+impl Modify for AdminAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "admin",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
 }
 
-/// Binds, serves until SIGTERM or Ctrl-C, then finishes requests in flight.
-pub async fn serve(config: config::Config) -> Result<(), String> {
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(catalog_router())
+        .merge(cart::router())
+        .merge(checkout::router())
+        .merge(orders::router())
+        .merge(admin::router())
+}
+
+fn catalog_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(utoipa_axum::routes!(catalog::list_products))
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The whole HTTP application for `state`, serving the storefront from `static_dir`.
+pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
+    let (api, doc) = api().split_for_parts();
+    let doc = Arc::new(doc);
+    let api = api
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc);
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::RouteNotFound });
+    let storefront = ServeDir::new(static_dir)
+        .append_index_html_on_directories(true)
+        .fallback(ServeFile::new(static_dir.join("index.html")));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
+        .fallback_service(storefront)
+        .layer(middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %request.method(), uri = %request.uri())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The shared state (tests use it to reach the clock and the database).
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<Result<(), String>>,
+    sweeper: JoinHandle<()>,
+}
+
+impl Running {
+    /// Asks the server to stop, waits for requests in flight and the sweeper to finish.
+    pub async fn shutdown(self) -> Result<(), String> {
+        let _ = self.stop.send(true);
+        let result = self.server.await.map_err(|e| e.to_string())?;
+        let _ = self.sweeper.await;
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// Connects the database, builds the state and starts serving (and the sweeper).
+pub async fn start(config: Config) -> Result<Running, String> {
+    let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    let keys = secrets::signing_keys(
+        config.token_secret.as_deref(),
+        config.previous_token_secret.as_deref(),
+        &config.data_dir,
+    )?;
+    let admin_token = secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
+    let state = AppState {
+        gateway: Arc::new(SimulatedGateway::new(db.clone())),
+        db,
+        clock: Clock::default(),
+        keys: Arc::new(keys),
+        admin_token: admin_token.into(),
+        catalog: Arc::new(Catalog::demo()),
+        test_clock: config.test_clock,
+        tuning: config.tuning(),
+    };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, "checkout-server listening");
-    println!("checkout-server listening on http://{addr}");
-    axum::serve(listener, app(&config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop, mut stopped) = watch::channel(false);
+    let router = app(state.clone(), &config.static_dir);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.changed().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+    });
+    let sweeper = sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
+    tracing::info!(%addr, backend = ?state.db.backend(), "checkout-server listening");
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        server,
+        sweeper,
+    })
+}
+
+/// Runs until SIGTERM or Ctrl-C, then shuts down cleanly.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let running = start(config).await?;
+    println!("checkout-server listening on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.shutdown().await
 }
 
 async fn shutdown_signal() {
@@ -51,5 +229,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -6,6 +6,18 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = checkout_server::config::Config::parse();
+    if config.print_openapi {
+        match serde_json::to_string_pretty(&checkout_server::openapi()) {
+            Ok(doc) => {
+                println!("{doc}");
+                return std::process::ExitCode::SUCCESS;
+            }
+            Err(e) => {
+                eprintln!("checkout-server: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     checkout_server::telemetry::init();
     match checkout_server::serve(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

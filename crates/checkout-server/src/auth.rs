@@ -1,0 +1,282 @@
+//! Sign-up, sign-in and sign-out. Passwords are hashed with Argon2id (memory-hard) off
+//! the async runtime; the login cookie is an opaque 256-bit random token, `HttpOnly`,
+//! `SameSite=Lax`, and only its SHA-256 is stored. Signing out ends the shopper's live
+//! checkout as `INACTIVE/SIGNED_OUT` (a payment in flight is left to settle).
+
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Params, Version,
+};
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use checkout_core::{ErrorCode, Rejection, SessionStatus, Transition};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    checkout::{actor, store},
+    clock::to_ms,
+    db::is_unique_violation,
+    error::{ApiError, ApiResult},
+    extract::{token_hash, ApiJson, CurrentUser, RequestId, LOGIN_COOKIE},
+    state::AppState,
+};
+
+/// How long a login lasts.
+pub const LOGIN_DAYS: i64 = 7;
+
+/// The auth routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// 3 to 32 characters: lower-case letters, digits, `.`, `_`, `-`.
+    pub username: String,
+    /// 8 to 128 characters.
+    pub password: String,
+}
+
+/// The signed-in shopper.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// User id.
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// The admin acting for this shopper, when impersonating.
+    pub impersonator: Option<String>,
+}
+
+fn hasher(memory_kib: u32) -> Argon2<'static> {
+    let params = Params::new(memory_kib.max(Params::MIN_M_COST), 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn validate(c: &Credentials) -> Result<(), Rejection> {
+    let name_ok = (3..=32).contains(&c.username.len())
+        && c.username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !name_ok {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            "username must be 3 to 32 characters of a-z, 0-9, '.', '_' or '-'",
+        ));
+    }
+    if !(8..=128).contains(&c.password.chars().count()) {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            "password must be 8 to 128 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password on the blocking pool.
+pub async fn hash_password(password: String, memory_kib: u32) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
+        hasher(memory_kib)
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                // The parameters come from the stored hash itself.
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Creates a login for `user_id` and returns the cookie to set.
+pub async fn create_login(
+    state: &AppState,
+    user_id: &str,
+    impersonator: Option<&str>,
+) -> ApiResult<HeaderValue> {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = URL_SAFE_NO_PAD.encode(raw);
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO logins (token_hash, user_id, impersonator, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(impersonator)
+    .bind(to_ms(now))
+    .bind(to_ms(now + chrono::Duration::days(LOGIN_DAYS)))
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        LOGIN_DAYS * 86_400
+    );
+    HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn with_cookie(status: StatusCode, body: Me, cookie: HeaderValue) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+/// Create an account and sign in.
+#[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Credentials,
+    responses((status = 201, body = Me), (status = 422, description = "VALIDATION_FAILED (bad or taken username)")))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> ApiResult<Response> {
+    validate(&credentials)?;
+    let hash = hash_password(credentials.password, state.tuning.argon2_memory_kib).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut tx = state.db.begin_write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(&credentials.username)
+    .bind(&hash)
+    .bind(to_ms(state.clock.now()))
+    .execute(tx.conn())
+    .await;
+    match inserted {
+        Ok(_) => tx.commit().await?,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "that username is taken",
+            )
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let cookie = create_login(&state, &id, None).await?;
+    Ok(with_cookie(
+        StatusCode::CREATED,
+        Me {
+            id,
+            username: credentials.username,
+            impersonator: None,
+        },
+        cookie,
+    ))
+}
+
+/// Sign in.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials,
+    responses((status = 200, body = Me), (status = 401, description = "UNAUTHENTICATED")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> ApiResult<Response> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1")
+            .bind(&credentials.username)
+            .fetch_optional(state.db.pool())
+            .await?;
+    let wrong = || {
+        ApiError::Rejected(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "Wrong username or password.",
+        ))
+    };
+    let Some((id, hash)) = row else {
+        // Spend the same time as a real check, so usernames cannot be probed by timing.
+        let _ = hash_password(credentials.password, state.tuning.argon2_memory_kib).await;
+        return Err(wrong());
+    };
+    if !verify_password(credentials.password, hash).await {
+        return Err(wrong());
+    }
+    let cookie = create_login(&state, &id, None).await?;
+    Ok(with_cookie(
+        StatusCode::OK,
+        Me {
+            id,
+            username: credentials.username,
+            impersonator: None,
+        },
+        cookie,
+    ))
+}
+
+/// Sign out: ends this login and the shopper's live checkout (`INACTIVE/SIGNED_OUT`).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&user.id).await?;
+    let actor = actor(&user, &request_id);
+    for live in store::live_for_user(tx.conn(), &user.id).await? {
+        if live.status == SessionStatus::Active {
+            store::transition(
+                tx.conn(),
+                &live.id,
+                live.status,
+                Transition::SignOut,
+                &actor,
+                now,
+            )
+            .await?;
+        }
+    }
+    sqlx::query("DELETE FROM logins WHERE token_hash = $1")
+        .bind(&user.login_hash)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("cg_login=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, description = "UNAUTHENTICATED")))]
+pub async fn me(user: CurrentUser) -> Json<Me> {
+    Json(Me {
+        id: user.id,
+        username: user.username,
+        impersonator: user.impersonator,
+    })
+}

@@ -1,0 +1,142 @@
+//! The JSON shapes of checkout sessions and orders. A session body carries everything
+//! the browser module needs to build the core's `SessionView` and run the same verdict
+//! locally: `id`, `user_id`, `status`, `reason`, `managed`, `expires_at`, `is_latest`,
+//! `digest`, `generation`.
+
+use checkout_core::{
+    evaluate, snapshot::Snapshot, Action, CheckInput, ErrorCode, VerdictState, Viewer,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::store::SessionRow;
+
+/// The verdict for the viewer, as the browser module's callback receives it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VerdictBody {
+    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED` or `NOT_FOUND`.
+    #[schema(value_type = String)]
+    pub state: VerdictState,
+    /// Whether the checkout can be resumed.
+    pub allowed: bool,
+    /// Why not, when not.
+    #[schema(value_type = Option<String>)]
+    pub code: Option<ErrorCode>,
+    /// Message for the shopper.
+    pub message: Option<String>,
+    /// Where to send the shopper.
+    pub redirect: Option<String>,
+}
+
+/// A checkout session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutBody {
+    /// Session id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Checkout number, e.g. `CO-22112026-000001`.
+    pub number: String,
+    /// Current status (expiry decided at read time).
+    pub status: String,
+    /// Reason for `INACTIVE` or `COMPLETED`.
+    pub reason: Option<String>,
+    /// Whether session management applies (single session, expiry).
+    pub managed: bool,
+    /// Start (RFC 3339).
+    pub started_at: DateTime<Utc>,
+    /// Expiry (RFC 3339), `null` when unmanaged.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it is the shopper's most recent checkout.
+    pub is_latest: bool,
+    /// Recovery generation.
+    pub generation: u32,
+    /// Digest of the current snapshot (send it with order actions).
+    pub digest: String,
+    /// The priced, frozen checkout.
+    #[schema(value_type = Object)]
+    pub snapshot: Snapshot,
+    /// The order, once completed.
+    pub order_id: Option<String>,
+    /// The admin who started it while impersonating, if any.
+    pub started_by_admin: Option<String>,
+    /// The verdict for the caller.
+    pub verdict: VerdictBody,
+    /// A fresh recovery token (initiation and recovery only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub recovery_token: Option<String>,
+    /// The server's clock, so the browser can correct its own.
+    pub server_time: DateTime<Utc>,
+}
+
+impl CheckoutBody {
+    /// The body for `row` as `viewer` sees it at `now`.
+    pub fn new(row: &SessionRow, viewer: &Viewer, now: DateTime<Utc>) -> CheckoutBody {
+        let status = row.effective(now);
+        let verdict = evaluate(&CheckInput {
+            session: Some(row.view()),
+            viewer: viewer.clone(),
+            action: Action::View,
+            digest: None,
+            now,
+        });
+        let (code, message, redirect) = match &verdict.rejection {
+            Some(r) => (Some(r.code), Some(r.message.clone()), r.redirect.clone()),
+            None => (None, None, None),
+        };
+        CheckoutBody {
+            id: row.id.clone(),
+            user_id: row.user_id.clone(),
+            number: row.number.clone(),
+            status: status.name().to_owned(),
+            reason: status.reason().map(str::to_owned),
+            managed: row.managed,
+            started_at: row.started_at,
+            expires_at: row.expires_at,
+            is_latest: row.is_latest,
+            generation: row.generation,
+            digest: row.snapshot.digest.clone(),
+            snapshot: row.snapshot.clone(),
+            order_id: row.order_id.clone(),
+            started_by_admin: row.started_by_admin.clone(),
+            verdict: VerdictBody {
+                state: verdict.state,
+                allowed: verdict.is_allowed(),
+                code,
+                message,
+                redirect,
+            },
+            recovery_token: None,
+            server_time: now,
+        }
+    }
+}
+
+/// An order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderBody {
+    /// Order id.
+    pub id: String,
+    /// The checkout it came from.
+    pub checkout_id: String,
+    /// The checkout number.
+    pub checkout_number: String,
+    /// `ORDER_PLACED`, `PAID` or `SUBMITTED_FOR_APPROVAL`.
+    pub kind: String,
+    /// `PLACED`, `PAID` or `PENDING_APPROVAL`.
+    pub status: String,
+    /// What was bought.
+    #[schema(value_type = Object)]
+    pub snapshot: Snapshot,
+    /// Total in minor units.
+    pub grand_total: i64,
+    /// Currency.
+    pub currency: String,
+    /// Gateway reference, when paid.
+    pub payment_reference: Option<String>,
+    /// Admin who acted for the shopper, if any.
+    pub acting_admin: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,426 @@
+//! Checkout sessions, their events and orders in the database. Every status change goes
+//! through [`transition`], which asks the core's state machine first, updates with a
+//! compare-and-set on the stored state, and records the event — so no code path can make
+//! an illegal transition or one without its event.
+
+use checkout_core::{
+    lifecycle::LiveSession,
+    numbering::OrderClass,
+    snapshot::{PricingInput, Snapshot},
+    verdict::effective_status,
+    SessionStatus, SessionView, Transition,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{any::AnyRow, AnyConnection, Row};
+use utoipa::ToSchema;
+
+use crate::{
+    clock::{from_ms, to_ms},
+    error::ApiError,
+};
+
+/// Who caused a change: the shopper, possibly through an impersonating admin, or the
+/// system (expiry sweeper, payment reconciliation).
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    /// The shopper.
+    pub user_id: Option<String>,
+    /// The impersonating admin.
+    pub admin: Option<String>,
+    /// The request that caused it.
+    pub request_id: Option<String>,
+}
+
+/// A stored session with what the checks need.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub seq: i64,
+    pub number: String,
+    pub status: SessionStatus,
+    pub managed: bool,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub generation: u32,
+    pub pricing_input: PricingInput,
+    pub snapshot: Snapshot,
+    pub started_by_admin: Option<String>,
+    pub payment_key: Option<String>,
+    pub payment_idem_key: Option<String>,
+    pub payment_started_at: Option<DateTime<Utc>>,
+    pub is_latest: bool,
+    pub order_id: Option<String>,
+}
+
+impl SessionRow {
+    /// The core's view of it.
+    pub fn view(&self) -> SessionView {
+        SessionView {
+            id: self.id.clone(),
+            user_id: self.user_id.clone(),
+            status: self.status,
+            managed: self.managed,
+            expires_at: self.expires_at,
+            is_latest: self.is_latest,
+            digest: self.snapshot.digest.clone(),
+            generation: self.generation,
+        }
+    }
+
+    /// Its state at `now` (expiry and supersession applied).
+    pub fn effective(&self, now: DateTime<Utc>) -> SessionStatus {
+        effective_status(&self.view(), now)
+    }
+}
+
+const SELECT_SESSION: &str =
+    "SELECT s.id, s.user_id, s.seq, s.number, s.status, s.reason, s.managed, \
+    s.started_at, s.expires_at, s.generation, s.pricing_input, s.snapshot, s.started_by_admin, \
+    s.payment_key, s.payment_idem_key, s.payment_started_at, \
+    (SELECT MAX(l.seq) FROM checkout_sessions l WHERE l.user_id = s.user_id) AS latest_seq, \
+    (SELECT o.id FROM orders o WHERE o.session_id = s.id) AS order_id \
+    FROM checkout_sessions s";
+
+fn corrupt(what: &str) -> ApiError {
+    ApiError::Internal(format!("stored session has an unreadable {what}"))
+}
+
+fn decode(row: &AnyRow) -> Result<SessionRow, ApiError> {
+    let status: String = row.try_get("status")?;
+    let reason: Option<String> = row.try_get("reason")?;
+    let seq: i64 = row.try_get("seq")?;
+    let latest: Option<i64> = row.try_get("latest_seq")?;
+    let input: String = row.try_get("pricing_input")?;
+    let snapshot: String = row.try_get("snapshot")?;
+    Ok(SessionRow {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        seq,
+        number: row.try_get("number")?,
+        status: SessionStatus::from_parts(&status, reason.as_deref())
+            .ok_or_else(|| corrupt("status"))?,
+        managed: row.try_get::<i64, _>("managed")? != 0,
+        started_at: from_ms(row.try_get("started_at")?),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
+        generation: u32::try_from(row.try_get::<i64, _>("generation")?).unwrap_or(u32::MAX),
+        pricing_input: serde_json::from_str(&input).map_err(|_| corrupt("pricing input"))?,
+        snapshot: serde_json::from_str(&snapshot).map_err(|_| corrupt("snapshot"))?,
+        started_by_admin: row.try_get("started_by_admin")?,
+        payment_key: row.try_get("payment_key")?,
+        payment_idem_key: row.try_get("payment_idem_key")?,
+        payment_started_at: row
+            .try_get::<Option<i64>, _>("payment_started_at")?
+            .map(from_ms),
+        is_latest: latest == Some(seq),
+        order_id: row.try_get("order_id")?,
+    })
+}
+
+/// The session with this id, whoever owns it.
+pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<SessionRow>, ApiError> {
+    let row = sqlx::query(&format!("{SELECT_SESSION} WHERE s.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// The shopper's most recent session.
+pub async fn latest_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Option<SessionRow>, ApiError> {
+    let row = sqlx::query(&format!(
+        "{SELECT_SESSION} WHERE s.user_id = $1 ORDER BY s.seq DESC LIMIT 1"
+    ))
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// The shopper's live sessions (stored `ACTIVE` or `PAYMENT_PENDING`).
+pub async fn live_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<LiveSession>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, status, expires_at, managed FROM checkout_sessions \
+         WHERE user_id = $1 AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get("status")?;
+            let managed = r.try_get::<i64, _>("managed")? != 0;
+            Ok(LiveSession {
+                id: r.try_get("id")?,
+                status: SessionStatus::from_parts(&status, None)
+                    .ok_or_else(|| corrupt("status"))?,
+                expires_at: if managed {
+                    r.try_get::<Option<i64>, _>("expires_at")?.map(from_ms)
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}
+
+/// Applies a named transition: the core decides whether it is legal; the update only
+/// happens if the stored state is still `from` (compare-and-set); the event is recorded.
+pub async fn transition(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    from: SessionStatus,
+    step: Transition,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<SessionStatus, ApiError> {
+    let to = from.apply(step)?;
+    let done = sqlx::query(
+        "UPDATE checkout_sessions SET status = $1, reason = $2, updated_at = $3 \
+         WHERE id = $4 AND status = $5 AND COALESCE(reason, '') = $6",
+    )
+    .bind(to.name())
+    .bind(to.reason())
+    .bind(to_ms(now))
+    .bind(session_id)
+    .bind(from.name())
+    .bind(from.reason().unwrap_or(""))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::Internal(format!(
+            "session {session_id} changed under a locked transaction"
+        )));
+    }
+    record_event(
+        conn,
+        session_id,
+        Some(from),
+        to,
+        &format!("{step:?}"),
+        actor,
+        now,
+    )
+    .await?;
+    crate::metrics::transition(step);
+    Ok(to)
+}
+
+/// Records an event (a transition, or a change that keeps the state, such as a new
+/// snapshot or a redeemed recovery token).
+pub async fn record_event(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    from: Option<SessionStatus>,
+    to: SessionStatus,
+    what: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO checkout_events (session_id, from_status, from_reason, to_status, to_reason, transition, \
+         actor_user, actor_admin, at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(session_id)
+    .bind(from.map(SessionStatus::name))
+    .bind(from.and_then(SessionStatus::reason))
+    .bind(to.name())
+    .bind(to.reason())
+    .bind(what)
+    .bind(&actor.user_id)
+    .bind(&actor.admin)
+    .bind(to_ms(now))
+    .bind(&actor.request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes the next checkout number, in the caller's transaction: a rollback gives it
+/// back, so numbers have no gaps; the row lock (or SQLite's write lock) makes them
+/// unique across instances.
+pub async fn allocate_number(
+    conn: &mut AnyConnection,
+    started_at: DateTime<Utc>,
+) -> Result<(i64, String), ApiError> {
+    let row = sqlx::query(
+        "UPDATE order_classes SET next_number = next_number + 1 WHERE name = 'checkout' \
+         RETURNING next_number - 1 AS seq, format, digit_length, time_zone",
+    )
+    .fetch_one(conn)
+    .await?;
+    let seq: i64 = row.try_get("seq")?;
+    let class = OrderClass {
+        format: row.try_get("format")?,
+        digit_length: u8::try_from(row.try_get::<i64, _>("digit_length")?).unwrap_or(6),
+        next_number: seq,
+        time_zone: row.try_get("time_zone")?,
+    };
+    let number = class.render(seq, started_at)?;
+    Ok((seq, number))
+}
+
+/// A new session row.
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub seq: i64,
+    pub number: &'a str,
+    pub managed: bool,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub pricing_input: &'a PricingInput,
+    pub snapshot: &'a Snapshot,
+    pub started_by_admin: Option<&'a str>,
+}
+
+/// Inserts a new `ACTIVE` session and its first event.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    s: &NewSession<'_>,
+    actor: &Actor,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed, started_at, expires_at, \
+         generation, pricing_input, snapshot, digest, started_by_admin, updated_at) \
+         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6)",
+    )
+    .bind(s.id)
+    .bind(s.user_id)
+    .bind(s.seq)
+    .bind(s.number)
+    .bind(i64::from(s.managed))
+    .bind(to_ms(s.started_at))
+    .bind(s.expires_at.map(to_ms))
+    .bind(serde_json::to_string(s.pricing_input).unwrap_or_default())
+    .bind(serde_json::to_string(s.snapshot).unwrap_or_default())
+    .bind(&s.snapshot.digest)
+    .bind(s.started_by_admin)
+    .execute(&mut *conn)
+    .await?;
+    record_event(
+        conn,
+        s.id,
+        None,
+        SessionStatus::Active,
+        "Initiate",
+        actor,
+        s.started_at,
+    )
+    .await
+}
+
+/// Replaces the session's snapshot (a change of shipping, payment, voucher or lines).
+pub async fn replace_snapshot(
+    conn: &mut AnyConnection,
+    row: &SessionRow,
+    input: &PricingInput,
+    snapshot: &Snapshot,
+    what: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE checkout_sessions SET pricing_input = $1, snapshot = $2, digest = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(serde_json::to_string(input).unwrap_or_default())
+    .bind(serde_json::to_string(snapshot).unwrap_or_default())
+    .bind(&snapshot.digest)
+    .bind(to_ms(now))
+    .bind(&row.id)
+    .execute(&mut *conn)
+    .await?;
+    record_event(
+        conn,
+        &row.id,
+        Some(row.status),
+        row.status,
+        what,
+        actor,
+        now,
+    )
+    .await
+}
+
+/// Persists read-time expiry: if the session is stored `ACTIVE` but its window closed,
+/// store `EXPIRED` (with its event). Returns whether it did.
+pub async fn persist_expiry(
+    conn: &mut AnyConnection,
+    row: &SessionRow,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let expired = row.status == SessionStatus::Active
+        && row.managed
+        && row.expires_at.is_some_and(|e| now >= e);
+    if expired {
+        transition(conn, &row.id, row.status, Transition::Expire, actor, now).await?;
+    }
+    Ok(expired)
+}
+
+/// An event as the admin API returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventBody {
+    /// Sequence within the database.
+    pub id: i64,
+    /// The session.
+    pub session_id: String,
+    /// Previous state (`null` for the initiation).
+    pub from_status: Option<String>,
+    /// Previous reason.
+    pub from_reason: Option<String>,
+    /// New state.
+    pub to_status: String,
+    /// New reason.
+    pub to_reason: Option<String>,
+    /// The transition or change, e.g. `Supersede`, `Resnapshot`.
+    pub transition: String,
+    /// The shopper who acted.
+    pub actor_user: Option<String>,
+    /// The admin acting for them.
+    pub actor_admin: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The request that caused it.
+    pub request_id: Option<String>,
+}
+
+/// The events of a session, oldest first.
+pub async fn events(
+    conn: &mut AnyConnection,
+    session_id: &str,
+) -> Result<Vec<EventBody>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, session_id, from_status, from_reason, to_status, to_reason, transition, actor_user, \
+         actor_admin, at, request_id FROM checkout_events WHERE session_id = $1 ORDER BY id",
+    )
+    .bind(session_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EventBody {
+                id: r.try_get("id")?,
+                session_id: r.try_get("session_id")?,
+                from_status: r.try_get("from_status")?,
+                from_reason: r.try_get("from_reason")?,
+                to_status: r.try_get("to_status")?,
+                to_reason: r.try_get("to_reason")?,
+                transition: r.try_get("transition")?,
+                actor_user: r.try_get("actor_user")?,
+                actor_admin: r.try_get("actor_admin")?,
+                at: from_ms(r.try_get("at")?).to_rfc3339(),
+                request_id: r.try_get("request_id")?,
+            })
+        })
+        .collect()
+}

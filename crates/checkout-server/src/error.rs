@@ -1,0 +1,124 @@
+//! The one error type of the HTTP API: every core rejection becomes an RFC 9457 problem
+//! (`application/problem+json`) with the core's `code` and `redirect`; database and other
+//! unexpected failures become a 500 problem whose details go to the log, not the client.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use checkout_core::{lifecycle::IllegalTransition, ErrorCode, Rejection};
+use serde_json::json;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A rule said no: a stable code for the client.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// Something broke on our side; the message is logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// No API route at this path.
+    #[error("no such API route")]
+    RouteNotFound,
+}
+
+impl ApiError {
+    /// The problem document and status, as stored for idempotent replay (rejections
+    /// only: internal errors are never stored, so a retry runs again).
+    pub fn stored_form(&self) -> Option<(u16, serde_json::Value)> {
+        match self {
+            ApiError::Rejected(r) => Some((
+                r.code.http_status(),
+                serde_json::to_value(r.to_problem()).unwrap_or_default(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The code, when it is a rejection.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Rejected(r) => Some(r.code),
+            _ => None,
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        ApiError::Rejected(r)
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        ApiError::Rejected(Rejection::new(code))
+    }
+}
+
+impl From<IllegalTransition> for ApiError {
+    fn from(e: IllegalTransition) -> Self {
+        ApiError::Rejected(e.rejection())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+/// Writes a problem document with the right content type.
+pub fn problem_response(status: u16, body: &serde_json::Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Rejected(rejection) => {
+                crate::metrics::rejection(rejection.code);
+                let problem = rejection.to_problem();
+                problem_response(
+                    problem.status,
+                    &serde_json::to_value(problem).unwrap_or_default(),
+                )
+            }
+            ApiError::Internal(message) => {
+                tracing::error!(error = %message, "request failed");
+                problem_response(
+                    500,
+                    &json!({
+                        "type": "/docs/problems#internal-error",
+                        "title": "Internal error",
+                        "status": 500,
+                        "detail": "Something went wrong on our side. Nothing was changed; please retry.",
+                        "code": "INTERNAL_ERROR",
+                        "redirect": null,
+                    }),
+                )
+            }
+            ApiError::RouteNotFound => problem_response(
+                404,
+                &json!({
+                    "type": "/docs/problems#route-not-found",
+                    "title": "No such API route",
+                    "status": 404,
+                    "detail": "There is no API route at this path; see /api/v1/openapi.json.",
+                    "code": "ROUTE_NOT_FOUND",
+                    "redirect": null,
+                }),
+            ),
+        }
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,197 @@
+//! Idempotency-Key records (CONTRACT §7) in the database. The decision table is the
+//! core's ([`checkout_core::idempotency::decide`]); this module claims a key inside the
+//! caller's write transaction, stores the final response in the transaction that makes
+//! the effect (so an effect and its stored answer commit together or not at all), and
+//! replays stored answers with `Idempotent-Replayed: true`.
+
+use axum::{
+    http::{HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use checkout_core::idempotency::{decide, IdempotencyKey, KeyDecision, StoredRequest, RETENTION};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::{
+    clock::{from_ms, to_ms},
+    db::WriteTx,
+    error::{problem_response, ApiError},
+};
+
+/// A key in its scope: the shopper and the endpoint.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The shopper.
+    pub user_id: String,
+    /// Method and concrete path, e.g. `POST /api/v1/checkouts/…/place-order`.
+    pub endpoint: String,
+    /// The key.
+    pub key: IdempotencyKey,
+    /// The request fingerprint.
+    pub fingerprint: String,
+}
+
+impl Scope {
+    /// Builds the scope of a request.
+    pub fn new(
+        user_id: &str,
+        endpoint: String,
+        key: IdempotencyKey,
+        body: &serde_json::Value,
+    ) -> Scope {
+        let fingerprint = checkout_core::idempotency::fingerprint("POST", &endpoint, body);
+        Scope {
+            user_id: user_id.to_owned(),
+            endpoint,
+            key,
+            fingerprint,
+        }
+    }
+}
+
+/// The result of claiming a key.
+#[derive(Debug)]
+pub enum Claimed {
+    /// Run the request (the key is now held as in progress).
+    Fresh,
+    /// Answer with this stored response.
+    Replay {
+        /// Stored status.
+        status: u16,
+        /// Stored body.
+        body: serde_json::Value,
+    },
+}
+
+/// Claims the key inside `tx`, or says why not (`IDEMPOTENCY_KEY_REUSED`,
+/// `REQUEST_IN_PROGRESS`), or returns the stored answer.
+pub async fn claim(
+    tx: &mut WriteTx,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Claimed, ApiError> {
+    let row = sqlx::query(
+        "SELECT fingerprint, state, response_status, response_body, started_at FROM idempotency_keys \
+         WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
+    )
+    .bind(&scope.user_id)
+    .bind(&scope.endpoint)
+    .bind(scope.key.as_str())
+    .fetch_optional(tx.conn())
+    .await?;
+    let stored = match &row {
+        None => None,
+        Some(r) => {
+            let fingerprint: String = r.try_get("fingerprint")?;
+            let state: String = r.try_get("state")?;
+            Some(if state == "completed" {
+                StoredRequest::Completed { fingerprint }
+            } else {
+                StoredRequest::InProgress {
+                    fingerprint,
+                    started_at: from_ms(r.try_get("started_at")?),
+                }
+            })
+        }
+    };
+    let decision = decide(stored.as_ref(), &scope.fingerprint, now);
+    if let Some(rejection) = decision.rejection() {
+        return Err(rejection.into());
+    }
+    match (decision, row) {
+        (KeyDecision::Replay, Some(r)) => {
+            let status: i64 = r.try_get("response_status")?;
+            let body: String = r.try_get("response_body")?;
+            Ok(Claimed::Replay {
+                status: u16::try_from(status).unwrap_or(500),
+                body: serde_json::from_str(&body).unwrap_or_default(),
+            })
+        }
+        (KeyDecision::TakeOver, _) => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET started_at = $4 WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
+            )
+            .bind(&scope.user_id)
+            .bind(&scope.endpoint)
+            .bind(scope.key.as_str())
+            .bind(to_ms(now))
+            .execute(tx.conn())
+            .await?;
+            Ok(Claimed::Fresh)
+        }
+        _ => {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
+                 VALUES ($1, $2, $3, $4, 'in_progress', $5, $5)",
+            )
+            .bind(&scope.user_id)
+            .bind(&scope.endpoint)
+            .bind(scope.key.as_str())
+            .bind(&scope.fingerprint)
+            .bind(to_ms(now))
+            .execute(tx.conn())
+            .await?;
+            Ok(Claimed::Fresh)
+        }
+    }
+}
+
+/// Stores the final answer for a key (in the transaction of the effect). 5xx answers
+/// are never stored: the caller rolls back instead, so the retry runs.
+pub async fn complete(
+    tx: &mut WriteTx,
+    user_id: &str,
+    endpoint: &str,
+    key: &str,
+    status: u16,
+    body: &serde_json::Value,
+) -> Result<(), ApiError> {
+    if !checkout_core::idempotency::is_storable(status) {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5 \
+         WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
+    )
+    .bind(user_id)
+    .bind(endpoint)
+    .bind(key)
+    .bind(i64::from(status))
+    .bind(body.to_string())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A stored answer, replayed.
+pub fn replay(status: u16, body: &serde_json::Value) -> Response {
+    let mut response = response(status, body);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// An answer as it is stored: a problem document for 4xx, JSON otherwise.
+pub fn response(status: u16, body: &serde_json::Value) -> Response {
+    if status >= 400 {
+        problem_response(status, body)
+    } else {
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            axum::Json(body.clone()),
+        )
+            .into_response()
+    }
+}
+
+/// Deletes records past the retention period (kept at least 24 hours).
+pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let cutoff = to_ms(now - RETENTION);
+    let done =
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'completed'")
+            .bind(cutoff)
+            .execute(tx.conn())
+            .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,176 @@
+//! Prometheus metrics (`GET /metrics`, text format) with the official `prometheus-client`
+//! crate: initiations, transitions (supersessions, expiries, …), rejections by code,
+//! orders, payments by outcome, and a request latency histogram by route.
+
+use std::{sync::OnceLock, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use checkout_core::{ErrorCode, Transition};
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Label {
+    name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+    status: String,
+}
+
+type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+struct Metrics {
+    registry: Registry,
+    initiations: Counter,
+    transitions: Family<Label, Counter>,
+    rejections: Family<Label, Counter>,
+    orders: Family<Label, Counter>,
+    payments: Family<Label, Counter>,
+    latency: Latency,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms … ~4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let mut registry = Registry::default();
+        let initiations = Counter::default();
+        let transitions = Family::<Label, Counter>::default();
+        let rejections = Family::<Label, Counter>::default();
+        let orders = Family::<Label, Counter>::default();
+        let payments = Family::<Label, Counter>::default();
+        let latency: Latency = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "checkout_initiations",
+            "Checkouts started",
+            initiations.clone(),
+        );
+        registry.register(
+            "checkout_transitions",
+            "Session transitions by name (Supersede, Expire, SignOut, …)",
+            transitions.clone(),
+        );
+        registry.register(
+            "checkout_rejections",
+            "Refused requests by code",
+            rejections.clone(),
+        );
+        registry.register("checkout_orders", "Orders created by kind", orders.clone());
+        registry.register(
+            "checkout_payments",
+            "Settled payments by outcome",
+            payments.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Request latency by route and status",
+            latency.clone(),
+        );
+        Metrics {
+            registry,
+            initiations,
+            transitions,
+            rejections,
+            orders,
+            payments,
+            latency,
+        }
+    })
+}
+
+fn label(name: &str) -> Label {
+    Label {
+        name: name.to_owned(),
+    }
+}
+
+/// A checkout was started.
+pub fn initiation() {
+    metrics().initiations.inc();
+}
+
+/// A session transition happened.
+pub fn transition(step: Transition) {
+    metrics()
+        .transitions
+        .get_or_create(&label(&format!("{step:?}")))
+        .inc();
+}
+
+/// A request was refused.
+pub fn rejection(code: ErrorCode) {
+    metrics()
+        .rejections
+        .get_or_create(&label(code.as_str()))
+        .inc();
+}
+
+/// An order was created.
+pub fn order(kind: &str) {
+    metrics().orders.get_or_create(&label(kind)).inc();
+}
+
+/// A payment was settled.
+pub fn payment(outcome: &str) {
+    metrics().payments.get_or_create(&label(outcome)).inc();
+}
+
+/// Middleware: observes each request's latency under its route template.
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    metrics()
+        .latency
+        .get_or_create(&RouteLabels {
+            method,
+            route,
+            status: response.status().as_u16().to_string(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render() -> Response {
+    let mut text = String::new();
+    if encode(&mut text, &metrics().registry).is_err() {
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics encoding failed",
+        )
+            .into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}

@@ -1,0 +1,553 @@
+//! The order actions: place order, submit for approval, and pay-and-submit. Each needs an
+//! `Idempotency-Key` and the digest of the summary the shopper confirmed, and passes the
+//! core's checks first. A session yields at most one order whatever the keys: the
+//! transition out of `ACTIVE` is a compare-and-set and `orders.session_id` is unique.
+//!
+//! Place order and submit for approval make their effect and store their answer in one
+//! transaction. Pay cannot (the gateway is outside the database), so it is two-phase:
+//! `PAYMENT_PENDING` and the key's claim commit first, the gateway is called with the
+//! server's own payment key, and the outcome is settled in a second transaction. An
+//! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+    Json,
+};
+use checkout_core::{
+    evaluate, idempotency::IdempotencyKey, Action, CheckInput, Completion, ErrorCode, Rejection,
+    SessionStatus, Transition,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{AnyConnection, Row};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    checkout::{
+        actor,
+        body::OrderBody,
+        finish, load_owned,
+        store::{self, Actor, SessionRow},
+    },
+    clock::{from_ms, to_ms},
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
+    idempotency::{self, Claimed, Scope},
+    payments::{ChargeOutcome, ChargeRequest, Settlement},
+    state::AppState,
+};
+
+/// The order routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(place_order))
+        .routes(routes!(submit_for_approval))
+        .routes(routes!(pay))
+        .routes(routes!(get_order))
+}
+
+/// The body of an order action.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderActionRequest {
+    /// The digest of the summary the shopper confirmed (required).
+    #[serde(default)]
+    pub snapshot_digest: Option<String>,
+    /// Pay only: the card (or payment token) to charge.
+    #[serde(default)]
+    pub card_number: Option<String>,
+}
+
+fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        Rejection::with_message(ErrorCode::ValidationFailed, format!("invalid body: {e}")).into()
+    })
+}
+
+fn endpoint(id: &str, slug: &str) -> String {
+    format!("POST /api/v1/checkouts/{id}/{slug}")
+}
+
+/// Place the order.
+#[utoipa::path(post, path = "/checkouts/{id}/place-order", tag = "orders",
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)), request_body = OrderActionRequest,
+    responses((status = 201, body = OrderBody), (status = 409, description = "SNAPSHOT_MISMATCH, CHECKOUT_SUPERSEDED, …"),
+        (status = 410, description = "CHECKOUT_EXPIRED")))]
+pub async fn place_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    complete_action(
+        &state,
+        &user,
+        &request_id,
+        &id,
+        key,
+        body,
+        Action::PlaceOrder,
+    )
+    .await
+}
+
+/// Submit the order for approval (B2B): an order in `PENDING_APPROVAL`.
+#[utoipa::path(post, path = "/checkouts/{id}/submit-for-approval", tag = "orders",
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)), request_body = OrderActionRequest,
+    responses((status = 201, body = OrderBody)))]
+pub async fn submit_for_approval(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    complete_action(
+        &state,
+        &user,
+        &request_id,
+        &id,
+        key,
+        body,
+        Action::SubmitForApproval,
+    )
+    .await
+}
+
+async fn complete_action(
+    state: &AppState,
+    user: &CurrentUser,
+    request_id: &RequestId,
+    id: &str,
+    key: Option<String>,
+    body: Value,
+    action: Action,
+) -> ApiResult<Response> {
+    let key = IdempotencyKey::parse(key.as_deref())?;
+    let slug = if action == Action::PlaceOrder {
+        "place-order"
+    } else {
+        "submit-for-approval"
+    };
+    let scope = Scope::new(&user.id, endpoint(id, slug), key, &body);
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&user.id).await?;
+    if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, &scope, now).await? {
+        return Ok(idempotency::replay(status, &body));
+    }
+    let result = async {
+        let request = parse_body(&body)?;
+        let row = load_owned(&mut tx, user, id).await?;
+        let actor = actor(user, request_id);
+        check(
+            &mut tx,
+            user,
+            &row,
+            action,
+            request.snapshot_digest,
+            &actor,
+            now,
+        )
+        .await?;
+        let (step, completion) = if action == Action::PlaceOrder {
+            (Transition::PlaceOrder, Completion::OrderPlaced)
+        } else {
+            (
+                Transition::SubmitForApproval,
+                Completion::SubmittedForApproval,
+            )
+        };
+        store::transition(tx.conn(), &row.id, row.status, step, &actor, now).await?;
+        let order = insert_order(tx.conn(), &row, completion, None, &actor, now).await?;
+        Ok(serde_json::to_value(order).unwrap_or_default())
+    }
+    .await;
+    finish(tx, Some(&scope), result, StatusCode::CREATED).await
+}
+
+/// The core's checks for an order action; a refusal persists read-time expiry first.
+async fn check(
+    tx: &mut crate::db::WriteTx,
+    user: &CurrentUser,
+    row: &SessionRow,
+    action: Action,
+    digest: Option<String>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let verdict = evaluate(&CheckInput {
+        session: Some(row.view()),
+        viewer: user.viewer(),
+        action,
+        digest,
+        now,
+    });
+    match verdict.rejection {
+        None => Ok(()),
+        Some(rejection) => {
+            store::persist_expiry(tx.conn(), row, actor, now).await?;
+            Err(rejection.into())
+        }
+    }
+}
+
+/// Creates the session's one order and takes what was ordered out of the cart (items
+/// added to the cart after the checkout started stay there).
+async fn insert_order(
+    conn: &mut AnyConnection,
+    row: &SessionRow,
+    completion: Completion,
+    payment_reference: Option<&str>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> ApiResult<OrderBody> {
+    let status = match completion {
+        Completion::OrderPlaced => "PLACED",
+        Completion::Paid => "PAID",
+        Completion::SubmittedForApproval => "PENDING_APPROVAL",
+    };
+    let kind = SessionStatus::Completed(completion)
+        .reason()
+        .unwrap_or("ORDER_PLACED");
+    let order = OrderBody {
+        id: uuid::Uuid::now_v7().to_string(),
+        checkout_id: row.id.clone(),
+        checkout_number: row.number.clone(),
+        kind: kind.to_owned(),
+        status: status.to_owned(),
+        snapshot: row.snapshot.clone(),
+        grand_total: row.snapshot.totals.grand_total,
+        currency: row.snapshot.currency.clone(),
+        payment_reference: payment_reference.map(str::to_owned),
+        acting_admin: actor.admin.clone(),
+        created_at: now,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, snapshot, grand_total, \
+         currency, payment_reference, acting_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&order.id)
+    .bind(&row.id)
+    .bind(&row.user_id)
+    .bind(&row.number)
+    .bind(&order.kind)
+    .bind(&order.status)
+    .bind(serde_json::to_string(&row.snapshot).unwrap_or_default())
+    .bind(order.grand_total)
+    .bind(&order.currency)
+    .bind(&order.payment_reference)
+    .bind(&order.acting_admin)
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = inserted {
+        return Err(if crate::db::is_unique_violation(&e) {
+            ErrorCode::CheckoutCompleted.into()
+        } else {
+            e.into()
+        });
+    }
+    for line in &row.snapshot.lines {
+        let quantity = i64::from(line.quantity);
+        sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2 AND quantity <= $3")
+            .bind(&row.user_id)
+            .bind(&line.sku)
+            .bind(quantity)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND sku = $2",
+        )
+        .bind(&row.user_id)
+        .bind(&line.sku)
+        .bind(quantity)
+        .execute(&mut *conn)
+        .await?;
+    }
+    crate::metrics::order(kind);
+    Ok(order)
+}
+
+/// Pay now and submit: charge the checkout's total, then create a `PAID` order.
+#[utoipa::path(post, path = "/checkouts/{id}/pay", tag = "orders",
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)), request_body = OrderActionRequest,
+    responses((status = 201, body = OrderBody), (status = 402, description = "PAYMENT_DECLINED"),
+        (status = 409, description = "PAYMENT_IN_PROGRESS (answer not known yet: retry with the same key), REQUEST_IN_PROGRESS")))]
+pub async fn pay(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let key = IdempotencyKey::parse(key.as_deref())?;
+    let scope = Scope::new(&user.id, endpoint(&id, "pay"), key, &body);
+    let now = state.clock.now();
+
+    // Phase 1: claim the key, check, and write PAYMENT_PENDING before any money moves.
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&user.id).await?;
+    if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, &scope, now).await? {
+        return Ok(idempotency::replay(status, &body));
+    }
+    let begun = async {
+        let request = parse_body(&body)?;
+        let row = load_owned(&mut tx, &user, &id).await?;
+        if row.status == SessionStatus::PaymentPending
+            && row.payment_idem_key.as_deref() == Some(scope.key.as_str())
+        {
+            // This key's own payment is still being settled (a retry after a lost answer).
+            return Ok(Err(ApiError::from(ErrorCode::RequestInProgress)));
+        }
+        let actor = actor(&user, &request_id);
+        check(&mut tx, &user, &row, Action::Pay, request.snapshot_digest, &actor, now).await?;
+        if row.snapshot.payment_method.is_none() {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "Choose a payment method before paying.",
+            )
+            .into());
+        }
+        let card = request
+            .card_number
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| Rejection::with_message(ErrorCode::ValidationFailed, "card_number is required to pay"))?;
+        store::transition(tx.conn(), &row.id, row.status, Transition::BeginPayment, &actor, now).await?;
+        let payment_key = format!("pay_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(
+            "UPDATE checkout_sessions SET payment_key = $1, payment_idem_key = $2, payment_started_at = $3 WHERE id = $4",
+        )
+        .bind(&payment_key)
+        .bind(scope.key.as_str())
+        .bind(to_ms(now))
+        .bind(&row.id)
+        .execute(tx.conn())
+        .await?;
+        Ok(Ok(ChargeRequest {
+            payment_key,
+            session_id: row.id.clone(),
+            amount: row.snapshot.totals.grand_total,
+            currency: row.snapshot.currency.clone(),
+            card_number: card,
+        }))
+    }
+    .await;
+    let charge = match begun {
+        Ok(Ok(charge)) => {
+            tx.commit().await?;
+            charge
+        }
+        Ok(Err(in_progress)) => {
+            tx.commit().await?;
+            return Err(in_progress);
+        }
+        Err(error) => return finish(tx, Some(&scope), Err(error), StatusCode::CREATED).await,
+    };
+
+    // Phase 2: the gateway, outside any transaction, bounded in time.
+    let answer =
+        tokio::time::timeout(state.tuning.gateway_timeout, state.gateway.charge(&charge)).await;
+    let settlement = match answer {
+        Ok(Ok(ChargeOutcome::Approved { reference })) => Settlement::Charged { reference },
+        Ok(Ok(ChargeOutcome::Declined { reason })) => Settlement::Declined { reason },
+        Ok(Err(error)) => {
+            tracing::warn!(session = %id, %error, "payment answer lost; reconciliation will settle it");
+            return Err(payment_unsettled());
+        }
+        Err(_) => {
+            tracing::warn!(session = %id, "payment gateway timed out; reconciliation will settle it");
+            return Err(payment_unsettled());
+        }
+    };
+
+    // Phase 3: settle and store the answer under the key.
+    let actor = actor(&user, &request_id);
+    let (status, body) = settle_payment(&state, &id, settlement, &actor).await?;
+    Ok(idempotency::response(status, &body))
+}
+
+fn payment_unsettled() -> ApiError {
+    Rejection::with_message(
+        ErrorCode::PaymentInProgress,
+        "We are confirming your payment with the bank. Do not pay again: retry with the same key, or reload, to see the result.",
+    )
+    .into()
+}
+
+/// Settles a pending payment with a definite outcome: a charge completes the session
+/// and creates the `PAID` order; anything else returns the session to `ACTIVE` (or
+/// `EXPIRED` when its window closed meanwhile). The answer is stored under the key that
+/// started the payment. Settling a session that is no longer pending returns the answer
+/// already stored, so settling twice is harmless.
+pub async fn settle_payment(
+    state: &AppState,
+    session_id: &str,
+    settlement: Settlement,
+    actor: &Actor,
+) -> ApiResult<(u16, Value)> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let owner: Option<String> = sqlx::query("SELECT user_id FROM checkout_sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|r| r.try_get("user_id"))
+        .transpose()?;
+    let owner = owner.ok_or(ApiError::Rejected(Rejection::new(
+        ErrorCode::CheckoutNotFound,
+    )))?;
+    tx.lock_user(&owner).await?;
+    let row = store::load(tx.conn(), session_id)
+        .await?
+        .ok_or(ApiError::Rejected(Rejection::new(
+            ErrorCode::CheckoutNotFound,
+        )))?;
+    let idem_key = row.payment_idem_key.clone().unwrap_or_default();
+    let endpoint = endpoint(&row.id, "pay");
+    if row.status != SessionStatus::PaymentPending {
+        let stored = sqlx::query(
+            "SELECT response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
+        )
+        .bind(&row.user_id)
+        .bind(&endpoint)
+        .bind(&idem_key)
+        .fetch_optional(tx.conn())
+        .await?;
+        let answer = match stored {
+            Some(r) => match (
+                r.try_get::<Option<i64>, _>("response_status")?,
+                r.try_get::<Option<String>, _>("response_body")?,
+            ) {
+                (Some(status), Some(body)) => (
+                    u16::try_from(status).unwrap_or(500),
+                    serde_json::from_str(&body).unwrap_or_default(),
+                ),
+                _ => return Err(ErrorCode::CheckoutCompleted.into()),
+            },
+            None => return Err(ErrorCode::CheckoutCompleted.into()),
+        };
+        return Ok(answer);
+    }
+    let (status, body) = match settlement {
+        Settlement::Charged { reference } => {
+            store::transition(
+                tx.conn(),
+                &row.id,
+                row.status,
+                Transition::CompletePayment,
+                actor,
+                now,
+            )
+            .await?;
+            let order = insert_order(
+                tx.conn(),
+                &row,
+                Completion::Paid,
+                Some(&reference),
+                actor,
+                now,
+            )
+            .await?;
+            crate::metrics::payment("charged");
+            (201, serde_json::to_value(order).unwrap_or_default())
+        }
+        not_charged => {
+            let why = match not_charged {
+                Settlement::Declined { reason } => reason,
+                _ => "the payment did not go through".to_owned(),
+            };
+            let lapsed = row.managed && row.expires_at.is_some_and(|e| now >= e);
+            let step = if lapsed {
+                Transition::LapsePayment
+            } else {
+                Transition::ReleasePayment
+            };
+            store::transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
+            crate::metrics::payment("declined");
+            let problem = Rejection::with_message(
+                ErrorCode::PaymentDeclined,
+                format!("Payment not taken: {why}. Nothing was charged."),
+            )
+            .to_problem();
+            (402, serde_json::to_value(problem).unwrap_or_default())
+        }
+    };
+    idempotency::complete(&mut tx, &row.user_id, &endpoint, &idem_key, status, &body).await?;
+    tx.commit().await?;
+    Ok((status, body))
+}
+
+/// Reconciles payments left pending longer than the configured bound (the server died,
+/// or the gateway never answered): asks the gateway for the final outcome, voiding
+/// never-charged payments so a late charge cannot happen, and settles each.
+pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
+    let cutoff = state.clock.now()
+        - chrono::Duration::from_std(state.tuning.reconcile_after).unwrap_or_default();
+    let stuck = sqlx::query(
+        "SELECT id, payment_key FROM checkout_sessions WHERE status = 'PAYMENT_PENDING' AND payment_started_at <= $1",
+    )
+    .bind(to_ms(cutoff))
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut settled = 0;
+    for r in stuck {
+        let id: String = r.try_get("id")?;
+        let Some(payment_key): Option<String> = r.try_get("payment_key")? else {
+            continue;
+        };
+        match state.gateway.settle(&payment_key).await {
+            Ok(settlement) => {
+                let actor = Actor {
+                    request_id: Some("reconciliation".into()),
+                    ..Actor::default()
+                };
+                settle_payment(state, &id, settlement, &actor).await?;
+                settled += 1;
+            }
+            Err(error) => tracing::warn!(session = %id, %error, "reconciliation postponed"),
+        }
+    }
+    Ok(settled)
+}
+
+/// An order of the signed-in shopper.
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderBody), (status = 404, description = "CHECKOUT_NOT_FOUND")))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrderBody>> {
+    let row = sqlx::query(
+        "SELECT id, session_id, checkout_number, kind, status, snapshot, grand_total, currency, payment_reference, \
+         acting_admin, created_at FROM orders WHERE id = $1 AND user_id = $2",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .fetch_optional(state.db.pool())
+    .await?
+    .ok_or(ApiError::Rejected(Rejection::with_message(ErrorCode::CheckoutNotFound, "No such order.")))?;
+    let snapshot: String = row.try_get("snapshot")?;
+    Ok(Json(OrderBody {
+        id: row.try_get("id")?,
+        checkout_id: row.try_get("session_id")?,
+        checkout_number: row.try_get("checkout_number")?,
+        kind: row.try_get("kind")?,
+        status: row.try_get("status")?,
+        snapshot: serde_json::from_str(&snapshot).map_err(|e| ApiError::Internal(e.to_string()))?,
+        grand_total: row.try_get("grand_total")?,
+        currency: row.try_get("currency")?,
+        payment_reference: row.try_get("payment_reference")?,
+        acting_admin: row.try_get("acting_admin")?,
+        created_at: from_ms(row.try_get("created_at")?),
+    }))
+}

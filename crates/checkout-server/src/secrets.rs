@@ -1,0 +1,74 @@
+//! Secrets: the recovery-token signing keys and the admin token. Each comes from the
+//! configuration; when absent it is generated once into the data directory (mode 0600)
+//! and reused on every start, so restarts keep tokens valid.
+
+use std::{fs, io::Write, path::Path};
+
+use checkout_core::token::SigningKey;
+use rand::RngCore;
+
+fn random_hex(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut raw);
+    raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads `name` from the data directory, or creates it with fresh random content.
+/// Returns the value and whether it was just created.
+fn load_or_create(dir: &Path, name: &str) -> Result<(String, bool), String> {
+    let path = dir.join(name);
+    if let Ok(existing) = fs::read_to_string(&path) {
+        let value = existing.trim().to_owned();
+        if !value.is_empty() {
+            return Ok((value, false));
+        }
+    }
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let value = random_hex(32);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(value.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((value, true))
+}
+
+/// The signing keys: the configured (or generated) secret first, then the previous
+/// one when rotating.
+pub fn signing_keys(
+    configured: Option<&str>,
+    previous: Option<&str>,
+    data_dir: &Path,
+) -> Result<Vec<SigningKey>, String> {
+    let current = match configured {
+        Some(secret) => secret.to_owned(),
+        None => load_or_create(data_dir, "token-secret")?.0,
+    };
+    let mut keys = vec![SigningKey::new(current.into_bytes()).map_err(|e| e.message)?];
+    if let Some(previous) = previous {
+        keys.push(SigningKey::new(previous.as_bytes().to_vec()).map_err(|e| e.message)?);
+    }
+    Ok(keys)
+}
+
+/// The admin token: configured, or generated once (and then printed once).
+pub fn admin_token(configured: Option<&str>, data_dir: &Path) -> Result<String, String> {
+    if let Some(token) = configured {
+        return Ok(token.to_owned());
+    }
+    let (token, created) = load_or_create(data_dir, "admin-token")?;
+    if created {
+        println!(
+            "generated admin token (also in {}): {token}",
+            data_dir.join("admin-token").display()
+        );
+    }
+    Ok(token)
+}

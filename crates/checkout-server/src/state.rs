@@ -1,0 +1,62 @@
+//! What every handler shares: the database, the clock, the signing keys, the catalog,
+//! the payment gateway and the operator's settings.
+
+use std::{sync::Arc, time::Duration};
+
+use checkout_core::token::SigningKey;
+
+use crate::{catalog::Catalog, clock::Clock, db::Db, payments::PaymentGateway};
+
+/// Tunables an operator may change; defaults are production values.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Argon2id memory cost in KiB (OWASP's 19 MiB by default).
+    pub argon2_memory_kib: u32,
+    /// How long a pay request waits for the gateway before answering "in progress".
+    pub gateway_timeout: Duration,
+    /// A payment still pending after this long is reconciled with the gateway.
+    pub reconcile_after: Duration,
+    /// How often the background sweeper runs.
+    pub sweep_every: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            argon2_memory_kib: 19_456,
+            gateway_timeout: Duration::from_secs(10),
+            reconcile_after: Duration::from_secs(60),
+            sweep_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The clock (with the test offset when enabled).
+    pub clock: Clock,
+    /// Recovery-token keys: the first signs, all verify.
+    pub keys: Arc<Vec<SigningKey>>,
+    /// The admin bearer token.
+    pub admin_token: Arc<str>,
+    /// What is sold.
+    pub catalog: Arc<Catalog>,
+    /// The payment gateway.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// Whether `POST /admin/test-clock` exists.
+    pub test_clock: bool,
+    /// Operator tunables.
+    pub tuning: Tuning,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("test_clock", &self.test_clock)
+            .finish_non_exhaustive()
+    }
+}

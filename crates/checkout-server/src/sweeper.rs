@@ -1,0 +1,80 @@
+//! Background upkeep, every few seconds: persist expiry of sessions whose window closed
+//! (reads already treat them as expired — this only makes the stored state catch up),
+//! purge idempotency records past their retention, and reconcile payments left pending.
+
+use std::time::Duration;
+
+use sqlx::Row;
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{
+    checkout::store::{self, Actor},
+    clock::to_ms,
+    error::ApiError,
+    idempotency, orders,
+    state::AppState,
+};
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    /// Sessions stored as `EXPIRED`.
+    pub expired: usize,
+    /// Idempotency records deleted.
+    pub purged: u64,
+    /// Pending payments settled.
+    pub reconciled: usize,
+}
+
+/// Runs [`sweep_once`] every `every` until `stop` turns true.
+pub fn spawn(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {},
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+            match sweep_once(&state).await {
+                Ok(sweep) if sweep != Sweep::default() => tracing::info!(?sweep, "sweep"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "sweep failed; retrying next time"),
+            }
+        }
+    })
+}
+
+/// One pass of upkeep.
+pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
+    let now = state.clock.now();
+    let lapsed = sqlx::query(
+        "SELECT id, user_id FROM checkout_sessions WHERE status = 'ACTIVE' AND managed = 1 AND expires_at <= $1 LIMIT 500",
+    )
+    .bind(to_ms(now))
+    .fetch_all(state.db.pool())
+    .await?;
+    let actor = Actor {
+        request_id: Some("sweeper".into()),
+        ..Actor::default()
+    };
+    let mut sweep = Sweep::default();
+    for r in lapsed {
+        let id: String = r.try_get("id")?;
+        let user: String = r.try_get("user_id")?;
+        let mut tx = state.db.begin_write().await?;
+        tx.lock_user(&user).await?;
+        if let Some(row) = store::load(tx.conn(), &id).await? {
+            if store::persist_expiry(tx.conn(), &row, &actor, now).await? {
+                sweep.expired += 1;
+            }
+        }
+        tx.commit().await?;
+    }
+    let mut tx = state.db.begin_write().await?;
+    sweep.purged = idempotency::purge(&mut tx, now).await?;
+    tx.commit().await?;
+    sweep.reconciled = orders::reconcile(state).await?;
+    Ok(sweep)
+}
