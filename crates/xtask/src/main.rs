@@ -27,13 +27,15 @@ fn main() -> ExitCode {
         Some("test") => cmd_test(),
         Some("wasm") => build_wasm_package().map(|_| ()),
         Some("size") => cmd_size(),
+        Some("openapi") => cmd_openapi(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | wasm | size>\n\
+                "usage: cargo xtask <run [server flags…] | test | wasm | size | openapi>\n\
                  run   build the wasm package and start the server (SQLite in ./data)\n\
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
-                 size  report the wasm package size"
+                 size  report the wasm package size\n\
+                 openapi  regenerate docs/openapi.json from the server's code"
             );
             return ExitCode::from(2);
         }
@@ -109,6 +111,21 @@ pub fn build_wasm_package() -> Result<PathBuf, String> {
     // wasm-pack writes a .gitignore of "*" into the package; the demo serves it as is.
     let _ = std::fs::remove_file(out.join(".gitignore"));
     Ok(wasm)
+}
+
+fn cmd_openapi() -> Result<(), String> {
+    let doc = run_captured(Cmd::new("cargo").args([
+        "run",
+        "--quiet",
+        "--package",
+        "checkout-server",
+        "--",
+        "--print-openapi",
+    ]))?;
+    let path = root().join("docs/openapi.json");
+    std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 fn cmd_size() -> Result<(), String> {

@@ -1,0 +1,297 @@
+//! Test harness: a real server on a loopback port with a real database (a fresh SQLite
+//! file in a temporary directory, or a fresh PostgreSQL database when
+//! `CHECKOUT_TEST_POSTGRES_URL` names a server), and shoppers as real HTTP clients with
+//! their own cookie jars.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use checkout_server::{config::Config, Running};
+use reqwest::{header::HeaderMap, Client, Method};
+use serde_json::{json, Value};
+
+pub const ADMIN: &str = "test-admin-token";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, if configured.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("CHECKOUT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh PostgreSQL database on the test server; returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::{Connection, Executor};
+    let admin = postgres_admin_url().expect("CHECKOUT_TEST_POSTGRES_URL");
+    let name = format!("cg_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    format!("{base}/{name}")
+}
+
+/// Runs `body` on SQLite, and on PostgreSQL when one is configured (printing clearly
+/// when it is not, so a skipped backend is never mistaken for a pass).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $body(common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if common::postgres_admin_url().is_none() {
+                    println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): {}::postgres", stringify!($name));
+                    return;
+                }
+                $body(common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// A running test server.
+pub struct Server {
+    pub running: Running,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    pub database_url: Option<String>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Resp {
+    /// The problem `code`, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.body.get("code").and_then(Value::as_str)
+    }
+
+    /// Asserts a problem with this code and status, and the problem content type.
+    pub fn assert_problem(&self, code: &str, status: u16) {
+        assert_eq!(self.code(), Some(code), "body: {}", self.body);
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+        );
+        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
+    }
+
+    pub fn replayed(&self) -> bool {
+        self.headers
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true")
+    }
+
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {}", self.body))
+            .to_owned()
+    }
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Server {
+        checkout_server::telemetry::init();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(dir.path().to_path_buf());
+        config.static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        config.database_url = database_url.clone();
+        adjust(&mut config);
+        let running = checkout_server::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        Server {
+            running,
+            base,
+            dir,
+            backend,
+            database_url,
+        }
+    }
+
+    pub fn client() -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap()
+    }
+
+    /// A new shopper, signed up and signed in.
+    pub async fn shopper(&self, name: &str) -> Shopper {
+        let shopper = Shopper {
+            client: Self::client(),
+            base: self.base.clone(),
+            name: name.to_owned(),
+        };
+        let r = shopper
+            .send(Method::POST, "/auth/signup", Some(json!({"username": name, "password": "correct horse"})), &[])
+            .await;
+        assert_eq!(r.status, 201, "signup {name}: {}", r.body);
+        shopper
+    }
+
+    /// An admin request.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let client = Self::client();
+        let mut req = client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(ADMIN);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Moves the server clock forward.
+    pub async fn advance(&self, seconds: i64) {
+        let r = self
+            .admin(Method::POST, "/admin/test-clock", Some(json!({"advance_seconds": seconds})))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    pub async fn stop(self) {
+        self.running.shutdown().await.unwrap();
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Resp {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Resp {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// A signed-in shopper with a cookie jar.
+#[derive(Clone)]
+pub struct Shopper {
+    pub client: Client,
+    pub base: String,
+    pub name: String,
+}
+
+impl Shopper {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn add(&self, sku: &str, quantity: i64) -> Resp {
+        let r = self
+            .send(Method::POST, "/cart/items", Some(json!({"sku": sku, "quantity": quantity})), &[])
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r
+    }
+
+    pub async fn initiate(&self) -> Resp {
+        self.send(Method::POST, "/checkouts", None, &[]).await
+    }
+
+    /// Adds a brownie and starts a checkout; returns the session body.
+    pub async fn checkout(&self) -> Value {
+        self.add("BRW-FUDGE", 2).await;
+        let r = self.initiate().await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    }
+
+    pub async fn action(&self, id: &str, action: &str, digest: &str, key: &str) -> Resp {
+        self.send(
+            Method::POST,
+            &format!("/checkouts/{id}/{action}"),
+            Some(json!({"snapshot_digest": digest})),
+            &[("Idempotency-Key", key)],
+        )
+        .await
+    }
+
+    pub async fn place_order(&self, id: &str, digest: &str, key: &str) -> Resp {
+        self.action(id, "place-order", digest, key).await
+    }
+
+    pub async fn pay(&self, id: &str, digest: &str, card: &str, key: &str) -> Resp {
+        self.send(
+            Method::POST,
+            &format!("/checkouts/{id}/pay"),
+            Some(json!({"snapshot_digest": digest, "card_number": card})),
+            &[("Idempotency-Key", key)],
+        )
+        .await
+    }
+
+    pub async fn select(&self, id: &str, what: &str, method_id: &str) -> Resp {
+        self.send(
+            Method::PUT,
+            &format!("/checkouts/{id}/{what}"),
+            Some(json!({"method_id": method_id})),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn session(&self, id: &str) -> Value {
+        let r = self.get(&format!("/checkouts/{id}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+}
+
+/// The numeric part of a checkout number (`CO-22112026-000042` → 42).
+pub fn number_part(number: &str) -> i64 {
+    number.rsplit('-').next().unwrap().parse().unwrap()
+}
