@@ -32,12 +32,33 @@ pub async fn fresh_postgres_database() -> String {
     use sqlx::{Connection, Executor};
     let admin = postgres_admin_url().expect("CHECKOUT_TEST_POSTGRES_URL");
     let name = format!("cg_test_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to test PostgreSQL");
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .expect("create test database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
     format!("{base}/{name}")
+}
+
+/// Drops a database made by [`fresh_postgres_database`].
+pub async fn drop_postgres_database(url: &str) {
+    use sqlx::{Connection, Executor};
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+        let _ = conn
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await;
+    }
 }
 
 /// Runs `body` on SQLite, and on PostgreSQL when one is configured (printing clearly
@@ -54,7 +75,10 @@ macro_rules! on_both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 if common::postgres_admin_url().is_none() {
-                    println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): {}::postgres", stringify!($name));
+                    println!(
+                        "SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): {}::postgres",
+                        stringify!($name)
+                    );
                     return;
                 }
                 $body(common::Backend::Postgres).await;
@@ -91,7 +115,9 @@ impl Resp {
         assert_eq!(self.code(), Some(code), "body: {}", self.body);
         assert_eq!(self.status, status, "body: {}", self.body);
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json"),
         );
         assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
@@ -155,7 +181,12 @@ impl Server {
             name: name.to_owned(),
         };
         let r = shopper
-            .send(Method::POST, "/auth/signup", Some(json!({"username": name, "password": "correct horse"})), &[])
+            .send(
+                Method::POST,
+                "/auth/signup",
+                Some(json!({"username": name, "password": "correct horse"})),
+                &[],
+            )
             .await;
         assert_eq!(r.status, 201, "signup {name}: {}", r.body);
         shopper
@@ -176,13 +207,20 @@ impl Server {
     /// Moves the server clock forward.
     pub async fn advance(&self, seconds: i64) {
         let r = self
-            .admin(Method::POST, "/admin/test-clock", Some(json!({"advance_seconds": seconds})))
+            .admin(
+                Method::POST,
+                "/admin/test-clock",
+                Some(json!({"advance_seconds": seconds})),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
 
     pub async fn stop(self) {
         self.running.shutdown().await.unwrap();
+        if let Some(url) = &self.database_url {
+            drop_postgres_database(url).await;
+        }
     }
 }
 
@@ -232,7 +270,12 @@ impl Shopper {
 
     pub async fn add(&self, sku: &str, quantity: i64) -> Resp {
         let r = self
-            .send(Method::POST, "/cart/items", Some(json!({"sku": sku, "quantity": quantity})), &[])
+            .send(
+                Method::POST,
+                "/cart/items",
+                Some(json!({"sku": sku, "quantity": quantity})),
+                &[],
+            )
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
         r
