@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `4242424242424242` | approved |
 //! | `4000000000000002` | declined |
-//! | `4000000000000077` | slow: approved after 2 s |
+//! | `4000000000000077` | slow: charged at once, the answer arrives after 2 s |
 //! | `4000000000000119` | timeout: never answers (nothing is charged) |
 //! | `4000000000009995` | charged, but the answer is lost (connection reset) |
 //! | anything else | declined as an unknown test card |
@@ -31,7 +31,7 @@ pub mod test_cards {
     pub const APPROVE: &str = "4242424242424242";
     /// Declined.
     pub const DECLINE: &str = "4000000000000002";
-    /// Approved after two seconds.
+    /// Charged at once; the approval arrives two seconds later.
     pub const SLOW: &str = "4000000000000077";
     /// Never answers.
     pub const TIMEOUT: &str = "4000000000000119";
@@ -195,15 +195,15 @@ impl PaymentGateway for SimulatedGateway {
                     Err(GatewayError::Unavailable("connection reset by peer".into()))
                 }
                 card => {
-                    if card == test_cards::SLOW {
-                        tokio::time::sleep(self.slow).await;
-                    }
                     let outcome = if card == test_cards::APPROVE || card == test_cards::SLOW {
                         "CHARGED"
                     } else {
                         "DECLINED"
                     };
                     let (stands, reference) = self.record(request, outcome, &reference).await?;
+                    if card == test_cards::SLOW {
+                        tokio::time::sleep(self.slow).await;
+                    }
                     Ok(outcome_of(&stands, reference))
                 }
             }

@@ -89,6 +89,7 @@ macro_rules! on_both_backends {
 
 /// A running test server.
 pub struct Server {
+    pub config: Config,
     pub running: Running,
     pub base: String,
     pub dir: tempfile::TempDir,
@@ -154,9 +155,12 @@ impl Server {
         };
         config.database_url = database_url.clone();
         adjust(&mut config);
-        let running = checkout_server::start(config).await.expect("server starts");
+        let running = checkout_server::start(config.clone())
+            .await
+            .expect("server starts");
         let base = format!("http://{}", running.addr);
         Server {
+            config,
             running,
             base,
             dir,
@@ -214,6 +218,39 @@ impl Server {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    /// Stops the server cleanly and starts it again on the same data (and the same port,
+    /// so shoppers' cookies still apply).
+    pub async fn restart(self, adjust: impl FnOnce(&mut Config)) -> Server {
+        let Server {
+            mut config,
+            running,
+            base,
+            dir,
+            backend,
+            database_url,
+        } = self;
+        config.bind = running.addr;
+        running.shutdown().await.unwrap();
+        adjust(&mut config);
+        let running = checkout_server::start(config.clone())
+            .await
+            .expect("server restarts");
+        Server {
+            config,
+            running,
+            base,
+            dir,
+            backend,
+            database_url,
+        }
+    }
+
+    /// A direct database connection pool (for checks the API does not expose, such as
+    /// the payment gateway's ledger).
+    pub fn db(&self) -> &sqlx::AnyPool {
+        self.running.state.db.pool()
     }
 
     pub async fn stop(self) {
@@ -337,4 +374,79 @@ impl Shopper {
 /// The numeric part of a checkout number (`CO-22112026-000042` → 42).
 pub fn number_part(number: &str) -> i64 {
     number.rsplit('-').next().unwrap().parse().unwrap()
+}
+
+/// A `checkout-server` process (for restarts, `kill -9` and several instances).
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Process {
+    /// Starts the binary with `args` on a free loopback port and waits until it listens.
+    pub fn spawn(data_dir: &std::path::Path, args: &[&str]) -> Process {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--admin-token",
+                ADMIN,
+                "--argon2-memory-kib",
+                "1024",
+                "--test-clock",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn checkout-server");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("checkout-server listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Process { child, base }
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    /// A shopper talking to this process (cookies are per host, so one shopper can
+    /// move between instances on 127.0.0.1).
+    pub fn shopper(&self, client: &Client, name: &str) -> Shopper {
+        Shopper {
+            client: client.clone(),
+            base: self.base.clone(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

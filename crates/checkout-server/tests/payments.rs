@@ -1,0 +1,281 @@
+//! Pay-and-submit with the simulated gateway: every outcome, never two charges for one
+//! session, never a charge without an order once reconciled.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use checkout_server::payments::test_cards;
+use common::{Backend, Server, Shopper};
+use reqwest::Method;
+use serde_json::json;
+
+async fn charges(server: &Server, session_id: &str) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT outcome FROM gateway_charges WHERE session_id = $1 OR payment_key IN \
+        (SELECT payment_key FROM checkout_sessions WHERE id = $1) ORDER BY created_at",
+    )
+    .bind(session_id)
+    .fetch_all(server.db())
+    .await
+    .unwrap()
+}
+
+async fn ready_to_pay(shopper: &Shopper) -> (String, String) {
+    let s = shopper.checkout().await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let r = shopper.select(&id, "payment-method", "card").await;
+    (id, r.str("digest"))
+}
+
+async fn wait_for_status(shopper: &Shopper, id: &str, status: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        let s = shopper.session(id).await;
+        if s["status"] == status {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("session {id} never reached {status}");
+}
+
+async fn approved(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    let paid = alice.pay(&id, &digest, test_cards::APPROVE, "pay-1").await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    assert_eq!(paid.body["status"], "PAID");
+    assert!(paid.str("payment_reference").starts_with("sim_"));
+    let s = alice.session(&id).await;
+    assert_eq!(
+        (s["status"].as_str(), s["reason"].as_str()),
+        (Some("COMPLETED"), Some("PAID"))
+    );
+    assert_eq!(charges(&server, &id).await, ["CHARGED"]);
+    let again = alice.pay(&id, &digest, test_cards::APPROVE, "pay-1").await;
+    assert!(again.replayed() && again.status == 201);
+    alice
+        .pay(&id, &digest, test_cards::APPROVE, "pay-2")
+        .await
+        .assert_problem("CHECKOUT_COMPLETED", 409);
+    assert_eq!(charges(&server, &id).await, ["CHARGED"], "still one charge");
+    let events = server
+        .admin(Method::GET, &format!("/admin/checkouts/{id}/events"), None)
+        .await;
+    let names: Vec<&str> = events
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["transition"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.ends_with(&["BeginPayment", "CompletePayment"]),
+        "{names:?}"
+    );
+    server.stop().await;
+}
+on_both_backends!(an_approved_payment_makes_one_paid_order, approved);
+
+async fn declined(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let s = alice.checkout().await;
+    let id = s["id"].as_str().unwrap();
+    // A payment method must be chosen, and a card given.
+    alice
+        .pay(id, s["digest"].as_str().unwrap(), test_cards::APPROVE, "x")
+        .await
+        .assert_problem("VALIDATION_FAILED", 422);
+    let digest = alice
+        .select(id, "payment-method", "card")
+        .await
+        .str("digest");
+    alice
+        .send(
+            Method::POST,
+            &format!("/checkouts/{id}/pay"),
+            Some(json!({"snapshot_digest": digest})),
+            &[("Idempotency-Key", "nocard")],
+        )
+        .await
+        .assert_problem("VALIDATION_FAILED", 422);
+    let no = alice.pay(id, &digest, test_cards::DECLINE, "d").await;
+    no.assert_problem("PAYMENT_DECLINED", 402);
+    assert_eq!(
+        alice.session(id).await["status"],
+        "ACTIVE",
+        "a decline returns the session to ACTIVE"
+    );
+    let yes = alice.pay(id, &digest, test_cards::APPROVE, "a").await;
+    assert_eq!(yes.status, 201, "{}", yes.body);
+    assert_eq!(charges(&server, id).await, ["DECLINED", "CHARGED"]);
+    server.stop().await;
+}
+on_both_backends!(a_declined_payment_returns_the_session_to_active, declined);
+
+async fn paying_blocks_other_tabs(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    // Another device of the same shopper.
+    let phone = Shopper {
+        client: Server::client(),
+        base: server.base.clone(),
+        name: "alice".into(),
+    };
+    let login = phone
+        .send(
+            Method::POST,
+            "/auth/login",
+            Some(json!({"username": "alice", "password": "correct horse"})),
+            &[],
+        )
+        .await;
+    assert_eq!(login.status, 200);
+    phone.add("CAKE-RED", 1).await;
+    let paying = {
+        let (alice, id, digest) = (alice.clone(), id.clone(), digest.clone());
+        tokio::spawn(async move { alice.pay(&id, &digest, test_cards::SLOW, "tab-1").await })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(phone.session(&id).await["status"], "PAYMENT_PENDING");
+    // Starting checkout elsewhere is refused and leaves the paying session alone.
+    let blocked = phone.initiate().await;
+    blocked.assert_problem("PAYMENT_IN_PROGRESS", 409);
+    assert_eq!(phone.session(&id).await["status"], "PAYMENT_PENDING");
+    let done = paying.await.unwrap();
+    assert_eq!(done.status, 201, "the payment completes: {}", done.body);
+    assert_eq!(alice.session(&id).await["reason"], "PAID");
+    // Afterwards a new checkout starts normally.
+    assert_eq!(phone.initiate().await.status, 201);
+    server.stop().await;
+}
+on_both_backends!(
+    a_payment_in_flight_is_never_invalidated_by_another_tab,
+    paying_blocks_other_tabs
+);
+
+async fn gateway_timeout(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.gateway_timeout_ms = 300;
+        c.reconcile_after_secs = 1;
+    })
+    .await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    let first = alice.pay(&id, &digest, test_cards::TIMEOUT, "t").await;
+    first.assert_problem("PAYMENT_IN_PROGRESS", 409);
+    assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
+    alice
+        .pay(&id, &digest, test_cards::TIMEOUT, "t")
+        .await
+        .assert_problem("REQUEST_IN_PROGRESS", 409);
+    // Reconciliation finds no charge, voids the payment and frees the session.
+    wait_for_status(&alice, &id, "ACTIVE").await;
+    let answer = alice.pay(&id, &digest, test_cards::TIMEOUT, "t").await;
+    answer.assert_problem("PAYMENT_DECLINED", 402);
+    assert!(answer.replayed());
+    assert_eq!(charges(&server, &id).await, ["VOIDED"]);
+    server.stop().await;
+}
+on_both_backends!(
+    a_silent_gateway_is_reconciled_without_a_charge,
+    gateway_timeout
+);
+
+async fn lost_answer(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.reconcile_after_secs = 1).await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    alice
+        .pay(&id, &digest, test_cards::LOST_ANSWER, "lost")
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    let s = wait_for_status(&alice, &id, "COMPLETED").await;
+    assert_eq!(s["reason"], "PAID");
+    let order_id = s["order_id"].as_str().unwrap().to_owned();
+    // The retry with the same key gets the order, not a second charge.
+    let retry = alice
+        .pay(&id, &digest, test_cards::LOST_ANSWER, "lost")
+        .await;
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert!(retry.replayed());
+    assert_eq!(retry.str("id"), order_id);
+    assert_eq!(charges(&server, &id).await, ["CHARGED"]);
+    let order = alice.get(&format!("/orders/{order_id}")).await;
+    assert_eq!(order.body["status"], "PAID");
+    server.stop().await;
+}
+on_both_backends!(
+    a_charge_whose_answer_was_lost_becomes_one_order,
+    lost_answer
+);
+
+/// `kill -9` between charging and answering, then a restart: exactly one charge and one
+/// order after reconciliation.
+#[test]
+fn a_server_killed_between_charge_and_answer_settles_to_one_order() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--reconcile-after-secs", "1", "--sweep-every-ms", "200"];
+    let first = common::Process::spawn(dir.path(), &args);
+    let client = Server::client();
+    let alice = first.shopper(&client, "alice");
+    runtime.block_on(async {
+        let r = alice
+            .send(
+                Method::POST,
+                "/auth/signup",
+                Some(json!({"username": "alice", "password": "correct horse"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    });
+    let (id, digest) = runtime.block_on(ready_to_pay(&alice));
+    // The slow card charges at once and answers two seconds later: kill in between.
+    let paying = {
+        let (alice, id, digest) = (alice.clone(), id.clone(), digest.clone());
+        runtime.spawn(async move { alice.pay(&id, &digest, test_cards::SLOW, "k9").await })
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    first.kill();
+    // The answer died with the server (the request fails or panics in the client).
+    let lost = runtime.block_on(paying);
+    assert!(
+        !matches!(&lost, Ok(r) if r.status == 201),
+        "no answer can have arrived"
+    );
+
+    let second = common::Process::spawn(dir.path(), &args);
+    let alice = second.shopper(&client, "alice");
+    runtime.block_on(async {
+        let s = wait_for_status(&alice, &id, "COMPLETED").await;
+        assert_eq!(s["reason"], "PAID");
+        let retry = alice.pay(&id, &digest, test_cards::SLOW, "k9").await;
+        assert_eq!(retry.status, 201, "{}", retry.body);
+        assert!(retry.replayed());
+        let db = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("checkout.db").display()
+        ))
+        .await
+        .unwrap();
+        let charged: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM gateway_charges WHERE outcome = 'CHARGED'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE session_id = $1")
+            .bind(&id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!((charged, orders), (1, 1));
+    });
+    assert!(second.terminate().success(), "clean shutdown on SIGTERM");
+}
