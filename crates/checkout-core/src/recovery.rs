@@ -235,8 +235,9 @@ impl RecoveryRecord {
     }
 
     /// The answer to the pending action arrived. A definite answer (an order, or a
-    /// refusal that is not "still running") clears it; `REQUEST_IN_PROGRESS` keeps it
-    /// so the retry reuses the key.
+    /// refusal) clears it; "not known yet" (`REQUEST_IN_PROGRESS`, or
+    /// `PAYMENT_IN_PROGRESS` while the payment is being confirmed) keeps it so the retry
+    /// reuses the key.
     pub fn settle(
         &mut self,
         idempotency_key: &str,
@@ -256,7 +257,7 @@ impl RecoveryRecord {
                 self.order_id = Some(order_id.to_owned());
                 self.step = Step::Done;
             }
-            Err(ErrorCode::RequestInProgress) => return,
+            Err(ErrorCode::RequestInProgress | ErrorCode::PaymentInProgress) => return,
             Err(_) => {
                 self.pending = None;
                 self.step = Step::Review;
@@ -336,6 +337,13 @@ mod tests {
         );
         after_refresh.settle("key-1", Err(ErrorCode::RequestInProgress), now());
         assert!(after_refresh.pending.is_some());
+        after_refresh.settle("key-1", Err(ErrorCode::PaymentInProgress), now());
+        assert!(after_refresh.pending.is_some());
+        after_refresh.settle("other-key", Ok("order-0"), now());
+        assert!(
+            after_refresh.pending.is_some(),
+            "an answer to another key changes nothing"
+        );
         after_refresh.settle("key-1", Ok("order-9"), now());
         assert!(after_refresh.pending.is_none());
         assert_eq!(after_refresh.step, Step::Done);

@@ -77,6 +77,18 @@ impl Action {
         )
     }
 
+    /// The last path segment of an order action's endpoint
+    /// (`POST /api/v1/checkouts/{id}/<segment>`), shared by the server's routes and the
+    /// browser module's requests.
+    pub fn order_segment(self) -> Option<&'static str> {
+        match self {
+            Action::PlaceOrder => Some("place-order"),
+            Action::Pay => Some("pay"),
+            Action::SubmitForApproval => Some("submit-for-approval"),
+            _ => None,
+        }
+    }
+
     /// The actions that change the checkout without creating an order.
     pub fn modifies(self) -> bool {
         matches!(
@@ -106,6 +118,21 @@ pub enum VerdictState {
     Completed,
     /// No such checkout for this shopper: go to the cart.
     NotFound,
+}
+
+impl VerdictState {
+    /// The state a refusal from the server implies, so the browser can turn a problem
+    /// document into the same verdict the server would have given on a read.
+    pub fn for_code(code: ErrorCode) -> VerdictState {
+        match code {
+            ErrorCode::CheckoutNotFound | ErrorCode::Unauthenticated => VerdictState::NotFound,
+            ErrorCode::CheckoutExpired | ErrorCode::TokenExpired => VerdictState::Expired,
+            ErrorCode::CheckoutSuperseded | ErrorCode::CheckoutInactive => VerdictState::Inactive,
+            ErrorCode::CheckoutCompleted => VerdictState::Completed,
+            ErrorCode::PaymentInProgress => VerdictState::PaymentPending,
+            _ => VerdictState::Active,
+        }
+    }
 }
 
 /// The outcome of a check.
@@ -315,6 +342,27 @@ mod tests {
         let v = check(Some(late), Action::PlaceOrder, Some("sha256:aa"));
         assert_eq!(code(&v), Some(ErrorCode::CheckoutExpired));
         assert_eq!(v.state, VerdictState::Expired);
+    }
+
+    #[test]
+    fn server_codes_map_to_the_states_a_read_would_give() {
+        // The code each state's blocking check produces maps back to that state.
+        for status in [
+            SessionStatus::PaymentPending,
+            SessionStatus::Inactive(InactiveReason::Superseded),
+            SessionStatus::Inactive(InactiveReason::SignedOut),
+            SessionStatus::Expired,
+            SessionStatus::Completed(Completion::OrderPlaced),
+        ] {
+            let code = status.blocking_code().unwrap();
+            assert_eq!(VerdictState::for_code(code), state_of(status), "{status:?}");
+        }
+        assert_eq!(
+            VerdictState::for_code(ErrorCode::CheckoutNotFound),
+            VerdictState::NotFound
+        );
+        assert_eq!(Action::PlaceOrder.order_segment(), Some("place-order"));
+        assert_eq!(Action::View.order_segment(), None);
     }
 
     #[test]

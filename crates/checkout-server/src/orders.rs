@@ -68,8 +68,12 @@ fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
     })
 }
 
-fn endpoint(id: &str, slug: &str) -> String {
-    format!("POST /api/v1/checkouts/{id}/{slug}")
+/// The idempotency scope of an order action on a session.
+fn endpoint(id: &str, action: Action) -> String {
+    format!(
+        "POST /api/v1/checkouts/{id}/{}",
+        action.order_segment().unwrap_or("unknown")
+    )
 }
 
 /// Place the order.
@@ -131,12 +135,7 @@ async fn complete_action(
     action: Action,
 ) -> ApiResult<Response> {
     let key = IdempotencyKey::parse(key.as_deref())?;
-    let slug = if action == Action::PlaceOrder {
-        "place-order"
-    } else {
-        "submit-for-approval"
-    };
-    let scope = Scope::new(&user.id, endpoint(id, slug), key, &body);
+    let scope = Scope::new(&user.id, endpoint(id, action), key, &body);
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
@@ -290,7 +289,7 @@ pub async fn pay(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let key = IdempotencyKey::parse(key.as_deref())?;
-    let scope = Scope::new(&user.id, endpoint(&id, "pay"), key, &body);
+    let scope = Scope::new(&user.id, endpoint(&id, Action::Pay), key, &body);
     let now = state.clock.now();
 
     // Phase 1: claim the key, check, and write PAYMENT_PENDING before any money moves.
@@ -412,7 +411,7 @@ pub async fn settle_payment(
             ErrorCode::CheckoutNotFound,
         )))?;
     let idem_key = row.payment_idem_key.clone().unwrap_or_default();
-    let endpoint = endpoint(&row.id, "pay");
+    let endpoint = endpoint(&row.id, Action::Pay);
     if row.status != SessionStatus::PaymentPending {
         let stored = sqlx::query(
             "SELECT response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",

@@ -10,6 +10,7 @@
 //!
 //! Std only: this binary is built before every command, so it must build in seconds.
 
+mod bench;
 mod tools;
 
 use std::{
@@ -28,14 +29,17 @@ fn main() -> ExitCode {
         Some("wasm") => build_wasm_package().map(|_| ()),
         Some("size") => cmd_size(),
         Some("openapi") => cmd_openapi(),
+        Some("bench-server") => bench::bench_server(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | wasm | size | openapi>\n\
+                "usage: cargo xtask <run [server flags…] | test | wasm | size | openapi | bench-server [flags]>\n\
                  run   build the wasm package and start the server (SQLite in ./data)\n\
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
                  size  report the wasm package size\n\
-                 openapi  regenerate docs/openapi.json from the server's code"
+                 openapi  regenerate docs/openapi.json from the server's code\n\
+                 bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
+                 \x20        load-test release server(s) from a separate process"
             );
             return ExitCode::from(2);
         }
@@ -148,6 +152,15 @@ fn cmd_test() -> Result<(), String> {
     let started = std::time::Instant::now();
     tools::ensure_wasm_toolchain()?;
     tools::ensure_chromium()?;
+    let postgres = tools::ensure_postgres();
+    match &postgres {
+        Ok(_) => {
+            println!("PostgreSQL: running on 127.0.0.1; server tests run on SQLite and PostgreSQL")
+        }
+        Err(why) => println!(
+            "PostgreSQL: NOT AVAILABLE ({why}); PostgreSQL and multi-instance tests will be SKIPPED"
+        ),
+    }
 
     section("rustfmt");
     run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
@@ -203,11 +216,13 @@ fn cmd_test() -> Result<(), String> {
     }
 
     section("native tests (workspace)");
-    let native = run_captured(
-        Cmd::new("cargo")
-            .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
-            .env("RUST_LOG", "warn"),
-    )?;
+    let mut tests = Cmd::new("cargo")
+        .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
+        .env("RUST_LOG", "warn");
+    if let Ok(url) = &postgres {
+        tests = tests.env("CHECKOUT_TEST_POSTGRES_URL", url);
+    }
+    let native = run_captured(tests)?;
 
     section("wasm tests in headless Chromium");
     let chromium = run_captured(

@@ -179,3 +179,53 @@ pub fn ensure_chromium() -> Result<(), String> {
         &["chromium", "chromium-driver"],
     )
 }
+
+/// The password the test command gives the local `postgres` role (loopback only).
+const TEST_PG_PASSWORD: &str = "checkout-guard-test";
+
+/// A PostgreSQL server for the tests: `CHECKOUT_TEST_POSTGRES_URL` when set; otherwise
+/// Debian's `postgresql` package is installed when missing, its cluster started and the
+/// `postgres` role given a password for TCP on 127.0.0.1. `None` (with the reason) when
+/// that is not possible here.
+pub fn ensure_postgres() -> Result<String, String> {
+    if let Ok(url) = std::env::var("CHECKOUT_TEST_POSTGRES_URL") {
+        if !url.is_empty() {
+            return Ok(url);
+        }
+    }
+    ensure_apt(&["pg_lsclusters", "pg_ctlcluster"], &["postgresql"])?;
+    let clusters = output_of("pg_lsclusters", &["--no-header"]).unwrap_or_default();
+    let first = clusters
+        .lines()
+        .next()
+        .ok_or("no PostgreSQL cluster exists (pg_lsclusters is empty)")?;
+    let fields: Vec<&str> = first.split_whitespace().collect();
+    let (version, name, port, status) = match fields.as_slice() {
+        [v, n, p, s, ..] => (*v, *n, *p, *s),
+        _ => return Err(format!("cannot read pg_lsclusters: {first}")),
+    };
+    if status != "online" {
+        run(Cmd::new("pg_ctlcluster").args([version, name, "start"]))?;
+    }
+    let root = output_of("id", &["-u"]).is_some_and(|id| id.trim() == "0");
+    let sql = format!("ALTER USER postgres PASSWORD '{TEST_PG_PASSWORD}'");
+    let quiet = |cmd: Cmd| {
+        let mut c = cmd.command();
+        c.stdout(Stdio::null());
+        c.status().map_err(|e| e.to_string()).and_then(|s| {
+            if s.success() {
+                Ok(())
+            } else {
+                Err(format!("`{}` failed", cmd.describe()))
+            }
+        })
+    };
+    if root {
+        quiet(Cmd::new("su").args(["postgres", "-c", &format!("psql -qc \"{sql}\"")]))?;
+    } else {
+        quiet(Cmd::new("sudo").args(["-u", "postgres", "psql", "-qc", &sql]))?;
+    }
+    Ok(format!(
+        "postgres://postgres:{TEST_PG_PASSWORD}@127.0.0.1:{port}/postgres"
+    ))
+}

@@ -1,0 +1,365 @@
+//! `checkout-load`: drives one or more running `checkout-server` instances over a fixed
+//! number of persistent HTTP/1.1 connections and reports throughput and latency per
+//! endpoint. Run by `cargo xtask bench-server`, from a separate process than the server.
+//!
+//! Phases, each measured on its own: `GET /healthz`; `GET /api/v1/checkouts/{id}`;
+//! `POST /api/v1/checkouts` (each initiation supersedes the shopper's previous one);
+//! `POST /api/v1/checkouts/{id}/place-order` (one order per session prepared by the
+//! initiation phase, each with its own `Idempotency-Key`). Every shopper is a real
+//! account with its own login cookie; connections are spread round-robin over targets.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{client::conn::http1, Method, Request};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+
+#[derive(Debug, Clone)]
+struct Options {
+    targets: Vec<String>,
+    connections: usize,
+    shoppers_per_connection: usize,
+    seconds: u64,
+    label: String,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options {
+        targets: Vec::new(),
+        connections: 64,
+        shoppers_per_connection: 40,
+        seconds: 5,
+        label: "run".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--target" => o.targets.push(value()?.trim_end_matches('/').to_owned()),
+            "--connections" => o.connections = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--shoppers-per-connection" => {
+                o.shoppers_per_connection = value()?.parse().map_err(|e| format!("{e}"))?
+            }
+            "--seconds" => o.seconds = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--label" => o.label = value()?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if o.targets.is_empty() {
+        return Err(
+            "usage: checkout-load --target http://127.0.0.1:8080 [--target …] \
+                    [--connections 64] [--shoppers-per-connection 40] [--seconds 5] [--label name]"
+                .into(),
+        );
+    }
+    Ok(o)
+}
+
+/// One persistent connection.
+struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    cookie: Option<String>,
+}
+
+impl Conn {
+    async fn open(base: &str) -> Result<Conn, String> {
+        let host = base.trim_start_matches("http://").to_owned();
+        let stream = TcpStream::connect(&host)
+            .await
+            .map_err(|e| format!("{host}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        Ok(Conn { sender, host })
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, String> {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.host);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let bytes = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Bytes::from(b.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let req = req.body(Full::new(bytes)).map_err(|e| e.to_string())?;
+        self.sender.ready().await.map_err(|e| e.to_string())?;
+        let response = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok(Answer {
+            status,
+            body,
+            cookie,
+        })
+    }
+}
+
+/// A shopper with a session.
+#[derive(Clone)]
+struct Shopper {
+    cookie: String,
+    session: String,
+    digest: String,
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u32>,
+    errors: usize,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    f64::from(sorted[rank.min(sorted.len() - 1)]) / 1000.0
+}
+
+fn report(options: &Options, name: &str, elapsed: Duration, tallies: Vec<Tally>) -> Value {
+    let mut all: Vec<u32> = tallies
+        .iter()
+        .flat_map(|t| t.latencies_us.iter().copied())
+        .collect();
+    let errors: usize = tallies.iter().map(|t| t.errors).sum();
+    all.sort_unstable();
+    let rps = all.len() as f64 / elapsed.as_secs_f64();
+    let (p50, p99) = (percentile(&all, 50.0), percentile(&all, 99.0));
+    println!(
+        "| {} | {name} | {} | {:.0} | {:.2} | {:.2} | {errors} |",
+        options.label,
+        all.len(),
+        rps,
+        p50,
+        p99
+    );
+    json!({"label": options.label, "endpoint": name, "requests": all.len(), "rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors})
+}
+
+async fn setup_worker(
+    base: String,
+    worker: usize,
+    count: usize,
+) -> Result<(Conn, Vec<Shopper>), String> {
+    let mut conn = Conn::open(&base).await?;
+    let mut shoppers = Vec::with_capacity(count);
+    let run = std::process::id();
+    for i in 0..count {
+        let name = format!("load{run}w{worker}s{i}");
+        let signup = conn
+            .send(
+                Method::POST,
+                "/api/v1/auth/signup",
+                None,
+                &[],
+                Some(&json!({"username": name, "password": "load-test-password"})),
+            )
+            .await?;
+        let cookie = signup
+            .cookie
+            .ok_or(format!("signup failed: {} {}", signup.status, signup.body))?;
+        conn.send(
+            Method::POST,
+            "/api/v1/cart/items",
+            Some(&cookie),
+            &[],
+            Some(&json!({"sku": "BRW-FUDGE", "quantity": 2})),
+        )
+        .await?;
+        let s = conn
+            .send(Method::POST, "/api/v1/checkouts", Some(&cookie), &[], None)
+            .await?;
+        if s.status != 201 {
+            return Err(format!("initiation failed: {} {}", s.status, s.body));
+        }
+        shoppers.push(Shopper {
+            cookie,
+            session: s.body["id"].as_str().unwrap_or_default().to_owned(),
+            digest: s.body["digest"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok((conn, shoppers))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Health,
+    GetCheckout,
+    Initiate,
+    PlaceOrder,
+}
+
+async fn run_phase(
+    phase: Phase,
+    workers: &mut [(Conn, Vec<Shopper>)],
+    seconds: u64,
+) -> Result<(Duration, Vec<Tally>), String> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks = workers
+        .iter_mut()
+        .enumerate()
+        .map(|(w, (conn, shoppers))| async move {
+            let mut tally = Tally::default();
+            let mut i = 0usize;
+            loop {
+                if phase == Phase::PlaceOrder {
+                    if i >= shoppers.len() {
+                        break;
+                    }
+                } else if Instant::now() >= deadline {
+                    break;
+                }
+                let n = shoppers.len();
+                let shopper = &mut shoppers[i % n];
+                let t = Instant::now();
+                let answer = match phase {
+                    Phase::Health => conn.send(Method::GET, "/healthz", None, &[], None).await?,
+                    Phase::GetCheckout => {
+                        let path = format!("/api/v1/checkouts/{}", shopper.session);
+                        conn.send(Method::GET, &path, Some(&shopper.cookie), &[], None)
+                            .await?
+                    }
+                    Phase::Initiate => {
+                        let a = conn
+                            .send(
+                                Method::POST,
+                                "/api/v1/checkouts",
+                                Some(&shopper.cookie),
+                                &[],
+                                None,
+                            )
+                            .await?;
+                        if a.status == 201 {
+                            shopper.session = a.body["id"].as_str().unwrap_or_default().to_owned();
+                            shopper.digest =
+                                a.body["digest"].as_str().unwrap_or_default().to_owned();
+                        }
+                        a
+                    }
+                    Phase::PlaceOrder => {
+                        let path = format!("/api/v1/checkouts/{}/place-order", shopper.session);
+                        let key = format!("load-{w}-{i}");
+                        let body = json!({"snapshot_digest": shopper.digest});
+                        conn.send(
+                            Method::POST,
+                            &path,
+                            Some(&shopper.cookie),
+                            &[("idempotency-key", &key)],
+                            Some(&body),
+                        )
+                        .await?
+                    }
+                };
+                let micros = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
+                tally.latencies_us.push(micros);
+                if !(200..300).contains(&answer.status) {
+                    tally.errors += 1;
+                }
+                i += 1;
+            }
+            Ok::<Tally, String>(tally)
+        });
+    let tallies = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((started.elapsed(), tallies))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::process::ExitCode {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(options).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("checkout-load: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), String> {
+    eprintln!(
+        "preparing {} shoppers on {} connection(s) to {:?}…",
+        options.connections * options.shoppers_per_connection,
+        options.connections,
+        options.targets
+    );
+    let setups = (0..options.connections).map(|w| {
+        let base = options.targets[w % options.targets.len()].clone();
+        setup_worker(base, w, options.shoppers_per_connection)
+    });
+    let mut workers = Vec::new();
+    for s in futures::future::join_all(setups).await {
+        workers.push(s?);
+    }
+    let options = Arc::new(options);
+    println!("| run | endpoint | requests | req/s | p50 ms | p99 ms | non-2xx |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut results = Vec::new();
+    for (phase, name) in [
+        (Phase::Health, "GET /healthz"),
+        (Phase::GetCheckout, "GET /checkouts/{id}"),
+        (Phase::Initiate, "POST /checkouts"),
+        (Phase::PlaceOrder, "POST /checkouts/{id}/place-order"),
+    ] {
+        let (elapsed, tallies) = run_phase(phase, &mut workers, options.seconds).await?;
+        results.push(report(&options, name, elapsed, tallies));
+    }
+    eprintln!("{}", serde_json::to_string(&results).unwrap_or_default());
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! `cargo xtask bench-server`: starts release `checkout-server` instance(s) and drives
+//! them with `checkout-load` from a separate process, printing a Markdown table for
+//! BENCHMARKS.md.
+//!
+//! Flags: `--postgres` (a fresh database on the local PostgreSQL, see
+//! `tools::ensure_postgres`), `--instances N` (default 1), `--connections C` (default
+//! 64), `--seconds S` per timed phase (default 5), `--shoppers-per-connection K`.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+use crate::{
+    root,
+    tools::{self, run, Cmd},
+};
+
+struct Instance(Child);
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+pub fn bench_server(args: &[String]) -> Result<(), String> {
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let instances: usize = flag(args, "--instances")
+        .unwrap_or("1")
+        .parse()
+        .map_err(|e| format!("--instances: {e}"))?;
+    let connections = flag(args, "--connections").unwrap_or("64");
+    let seconds = flag(args, "--seconds").unwrap_or("5");
+    let per_connection = flag(args, "--shoppers-per-connection").unwrap_or("40");
+
+    run(Cmd::new("cargo").args([
+        "build",
+        "--release",
+        "--package",
+        "checkout-server",
+        "--bins",
+    ]))?;
+    let bin = root().join("target/release");
+    let scratch = std::env::temp_dir().join(format!("checkout-bench-{}", std::process::id()));
+    let database_url = if postgres {
+        let admin = tools::ensure_postgres()?;
+        let name = format!("cg_bench_{}", std::process::id());
+        let (base, _) = admin.rsplit_once('/').ok_or("bad PostgreSQL URL")?;
+        let status = Command::new("psql")
+            .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("cannot create the benchmark database".into());
+        }
+        Some(format!("{base}/{name}"))
+    } else {
+        None
+    };
+    let mut servers = Vec::new();
+    let mut targets = Vec::new();
+    for i in 0..instances {
+        let data = scratch.join(format!("instance-{i}"));
+        let mut cmd = Command::new(bin.join("checkout-server"));
+        cmd.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-token",
+            "bench",
+            "--argon2-memory-kib",
+            "1024",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--token-secret", "benchmark secret shared by all instances"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+        if let Some(url) = &database_url {
+            cmd.args(["--database-url", url]);
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("checkout-server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .ok_or("checkout-server exited before listening")?
+                .map_err(|e| e.to_string())?;
+            if let Some(url) = line.strip_prefix("checkout-server listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        servers.push(Instance(child));
+        targets.push(url);
+    }
+    let label = format!(
+        "{} ×{instances}, {connections} conn",
+        if postgres { "PostgreSQL" } else { "SQLite" }
+    );
+    let mut load = Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
+        "--connections",
+        connections,
+        "--seconds",
+        seconds,
+        "--shoppers-per-connection",
+        per_connection,
+        "--label",
+        &label,
+    ]);
+    for t in &targets {
+        load = load.args(["--target", t]);
+    }
+    let result = run(load);
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&scratch);
+    if let (Some(url), Ok(admin)) = (&database_url, tools::ensure_postgres()) {
+        if let Some((_, name)) = url.rsplit_once('/') {
+            let _ = Command::new("psql")
+                .args([
+                    &admin,
+                    "-qc",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .status();
+        }
+    }
+    result
+}
