@@ -1,0 +1,604 @@
+//! `CheckoutGuard`, the class a storefront instantiates on its checkout pages. On page
+//! load, `pageshow` from the back-forward cache, `visibilitychange` to visible,
+//! `popstate`, `online` and `storage` changes from other tabs it gives the callback a
+//! local verdict from the core at once, then the server's. It keeps the recovery record
+//! (step, selections, the pending order action with its idempotency key) in browser
+//! storage, written before a request leaves, and retries with the same key.
+//!
+//! Every rule is the core's: the verdict (`RecoveryRecord::local_verdict`), which key a
+//! retry uses (`RecoveryRecord::begin`), what an answer settles
+//! (`RecoveryRecord::settle`). This file only wires them to the browser.
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
+
+use checkout_core::{
+    evaluate,
+    recovery::{RecoveryRecord, Selections, Step},
+    Action, CheckInput, ErrorCode, Rejection, SessionView, Verdict, VerdictState, Viewer,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{prelude::*, JsCast};
+use web_sys::{Event, EventTarget, PageTransitionEvent, StorageEvent, VisibilityState};
+
+use crate::{
+    api,
+    error::{malformed, to_js, JsRejection},
+    storage::RecordStore,
+};
+
+/// What the `onVerdict` callback receives.
+#[derive(Debug, Serialize)]
+pub struct Delivered {
+    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED`, `NOT_FOUND`.
+    pub state: VerdictState,
+    /// Whether the checkout may be resumed.
+    pub allowed: bool,
+    /// Why not, when not.
+    pub code: Option<ErrorCode>,
+    /// Message for the shopper.
+    pub message: Option<String>,
+    /// Where to send the shopper.
+    pub redirect: Option<String>,
+    /// `local` (from the core, at once), `server`, or `unreachable` (the server could
+    /// not be asked; the local verdict stands).
+    pub source: &'static str,
+    /// What triggered the check: `load`, `bfcache`, `visible`, `popstate`, `online`,
+    /// `storage`, or what the storefront passed to `check()`.
+    pub reason: String,
+    /// Whether anything was known locally (`false` before the first server answer).
+    pub known: bool,
+    /// The checkout this page shows.
+    pub session_id: Option<String>,
+    /// Its checkout number, when known.
+    pub number: Option<String>,
+    /// Its expiry, for a countdown.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The order, once completed.
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ServerVerdict {
+    state: VerdictState,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+    redirect: Option<String>,
+}
+
+/// The fields of a session body the module reads besides the core's `SessionView`.
+#[derive(Debug, Deserialize)]
+struct SessionExtras {
+    number: String,
+    verdict: ServerVerdict,
+    #[serde(default)]
+    recovery_token: Option<String>,
+    #[serde(default)]
+    order_id: Option<String>,
+    server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProblemBody {
+    code: Option<ErrorCode>,
+    detail: Option<String>,
+    redirect: Option<String>,
+}
+
+struct Listener {
+    target: EventTarget,
+    name: &'static str,
+    closure: Closure<dyn FnMut(Event)>,
+}
+
+struct Inner {
+    api: String,
+    store: RecordStore,
+    record: RefCell<Option<RecoveryRecord>>,
+    page_session: RefCell<Option<String>>,
+    on_verdict: js_sys::Function,
+    skew_ms: Cell<f64>,
+    listeners: RefCell<Vec<Listener>>,
+}
+
+/// Guards one checkout page. See the module documentation.
+#[wasm_bindgen]
+pub struct CheckoutGuard {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for CheckoutGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutGuard")
+            .field("api", &self.inner.api)
+            .field("page_session", &self.inner.page_session.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+fn get(options: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn action_named(name: &str) -> Result<Action, JsValue> {
+    serde_json::from_value::<Action>(serde_json::Value::String(name.to_owned()))
+        .ok()
+        .filter(|a| a.places_order())
+        .ok_or_else(|| {
+            malformed(
+                "action",
+                format!("{name:?} is not place_order, pay or submit_for_approval"),
+            )
+        })
+}
+
+fn rejection_js(r: Rejection) -> JsValue {
+    to_js(&JsRejection::from(r)).unwrap_or_else(|e| e)
+}
+
+impl Inner {
+    fn now(&self) -> DateTime<Utc> {
+        let ms = js_sys::Date::now() + self.skew_ms.get();
+        DateTime::from_timestamp_millis(ms as i64).unwrap_or_default()
+    }
+
+    /// The freshest record: from storage when it works (other tabs write there), else
+    /// the one in memory.
+    fn refresh(&self) -> Option<RecoveryRecord> {
+        if !self.store.health().degraded() {
+            if let Some(stored) = self.store.load() {
+                *self.record.borrow_mut() = Some(stored);
+            }
+        }
+        self.record.borrow().clone()
+    }
+
+    fn keep(&self, record: RecoveryRecord) {
+        self.store.save(&record);
+        *self.record.borrow_mut() = Some(record);
+    }
+
+    fn page_session(&self) -> Option<String> {
+        self.page_session
+            .borrow()
+            .clone()
+            .or_else(|| self.record.borrow().as_ref().map(|r| r.session.id.clone()))
+    }
+
+    fn deliver(&self, d: &Delivered) {
+        if let Ok(value) = to_js(d) {
+            let _ = self.on_verdict.call1(&JsValue::NULL, &value);
+        }
+    }
+
+    fn delivered(&self, verdict: Verdict, source: &'static str, reason: &str, known: bool) -> Delivered {
+        let record = self.record.borrow();
+        let (code, message, redirect) = match verdict.rejection {
+            Some(r) => (Some(r.code), Some(r.message), r.redirect),
+            None => (None, None, None),
+        };
+        Delivered {
+            state: verdict.state,
+            allowed: code.is_none(),
+            code,
+            message,
+            redirect,
+            source,
+            reason: reason.to_owned(),
+            known,
+            session_id: self.page_session(),
+            number: record.as_ref().map(|r| r.checkout_number.clone()),
+            expires_at: record.as_ref().and_then(|r| r.session.expires_at),
+            order_id: record.as_ref().and_then(|r| r.order_id.clone()),
+        }
+    }
+
+    /// The core's verdict from what this tab knows, without the network.
+    fn local_verdict(&self) -> (Verdict, bool) {
+        match self.refresh() {
+            Some(record) => {
+                let viewer = Viewer {
+                    user_id: Some(record.session.user_id.clone()),
+                    acting_admin: None,
+                };
+                let page = self.page_session.borrow().clone();
+                (record.local_verdict(page.as_deref(), &viewer, self.now()), true)
+            }
+            None => (
+                evaluate(&CheckInput {
+                    session: None,
+                    viewer: Viewer {
+                        user_id: Some(String::new()),
+                        acting_admin: None,
+                    },
+                    action: Action::View,
+                    digest: None,
+                    now: self.now(),
+                }),
+                false,
+            ),
+        }
+    }
+
+    /// Takes in a session body from the server: the view goes into the record (a new
+    /// record for a new session), the page adopts the session if it had none, and the
+    /// clock skew is corrected.
+    fn absorb(&self, body: &JsValue) -> Result<(SessionView, SessionExtras), JsValue> {
+        let view: SessionView =
+            serde_wasm_bindgen::from_value(body.clone()).map_err(|e| malformed("session", e))?;
+        let extras: SessionExtras =
+            serde_wasm_bindgen::from_value(body.clone()).map_err(|e| malformed("session", e))?;
+        self.skew_ms
+            .set(extras.server_time.timestamp_millis() as f64 - js_sys::Date::now());
+        let now = self.now();
+        let mut record = match self.refresh() {
+            Some(mut r) if r.session.id == view.id => {
+                r.observe(view.clone(), now);
+                r
+            }
+            // Another session than the record's: it replaces the record only if it is
+            // the shopper's latest (an older page must not overwrite what a newer tab
+            // stored).
+            Some(_) if !view.is_latest => return Ok((view, extras)),
+            _ => RecoveryRecord::new(view.clone(), extras.number.clone(), now),
+        };
+        if let Some(token) = &extras.recovery_token {
+            record.recovery_token = Some(token.clone());
+        }
+        if extras.order_id.is_some() {
+            record.order_id = extras.order_id.clone();
+            record.step = Step::Done;
+        }
+        if self.page_session.borrow().is_none() {
+            *self.page_session.borrow_mut() = Some(view.id.clone());
+        }
+        self.keep(record);
+        Ok((view, extras))
+    }
+
+    async fn server_verdict(self: Rc<Self>, reason: String) -> Delivered {
+        let url = match self.page_session() {
+            Some(id) => format!("{}/checkouts/{id}", self.api),
+            None => format!("{}/checkouts/active", self.api),
+        };
+        let reply = match api::send("GET", &url, None, None).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                let (verdict, known) = self.local_verdict();
+                return self.delivered(verdict, "unreachable", &reason, known);
+            }
+        };
+        if reply.status == 200 {
+            if let Ok((_, extras)) = self.absorb(&reply.body) {
+                let v = extras.verdict;
+                let rejection = v.code.map(|code| Rejection {
+                    code,
+                    message: v.message.unwrap_or_else(|| code.shopper_message().to_owned()),
+                    redirect: v.redirect,
+                });
+                let verdict = Verdict {
+                    state: v.state,
+                    rejection,
+                };
+                return self.delivered(verdict, "server", &reason, true);
+            }
+        }
+        let problem: ProblemBody =
+            serde_wasm_bindgen::from_value(reply.body).unwrap_or(ProblemBody {
+                code: None,
+                detail: None,
+                redirect: None,
+            });
+        let code = problem.code.unwrap_or(ErrorCode::CheckoutNotFound);
+        let verdict = Verdict {
+            state: VerdictState::for_code(code),
+            rejection: Some(Rejection {
+                code,
+                message: problem
+                    .detail
+                    .unwrap_or_else(|| code.shopper_message().to_owned()),
+                redirect: problem.redirect.or_else(|| code.redirect().map(str::to_owned)),
+            }),
+        };
+        self.delivered(verdict, "server", &reason, true)
+    }
+
+    /// Local verdict now, server verdict when it arrives; returns the latter.
+    async fn check(self: Rc<Self>, reason: String) -> Delivered {
+        let (verdict, known) = self.local_verdict();
+        self.deliver(&self.delivered(verdict, "local", &reason, known));
+        let server = Rc::clone(&self).server_verdict(reason).await;
+        self.deliver(&server);
+        server
+    }
+
+    async fn send_pending(self: Rc<Self>, extra: JsValue) -> Result<JsValue, JsValue> {
+        let record = self.refresh().ok_or_else(|| rejection_js(ErrorCode::CheckoutNotFound.into()))?;
+        let Some(pending) = record.pending.clone() else {
+            return Ok(JsValue::NULL);
+        };
+        let segment = pending
+            .action
+            .order_segment()
+            .ok_or_else(|| malformed("pending action", "not an order action"))?;
+        let body = js_sys::Object::new();
+        if extra.is_object() {
+            js_sys::Object::assign(&body, &extra.clone().unchecked_into());
+        }
+        js_sys::Reflect::set(&body, &"snapshot_digest".into(), &pending.digest.clone().into())?;
+        let url = format!("{}/checkouts/{}/{segment}", self.api, record.session.id);
+        let reply = match api::send("POST", &url, Some(&body), Some(&pending.idempotency_key)).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                // No answer: the pending action (and its key) stays for the retry.
+                return Err(rejection_js(Rejection::with_message(
+                    ErrorCode::RequestInProgress,
+                    "The connection dropped before the answer arrived. Your order request is kept and will be retried with the same key, so it can never be placed twice.",
+                )));
+            }
+        };
+        let outcome_order = js_sys::Reflect::get(&reply.body, &"id".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        let code = js_sys::Reflect::get(&reply.body, &"code".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .and_then(|c| serde_json::from_value::<ErrorCode>(serde_json::Value::String(c)).ok());
+        let outcome = match (reply.status, &outcome_order) {
+            (201, Some(order)) => Ok(order.as_str()),
+            _ => Err(code.unwrap_or(ErrorCode::ValidationFailed)),
+        };
+        if let Some(mut fresh) = self.refresh() {
+            fresh.settle(&pending.idempotency_key, outcome, self.now());
+            self.keep(fresh);
+        }
+        let result = js_sys::Object::new();
+        js_sys::Reflect::set(&result, &"status".into(), &reply.status.into())?;
+        js_sys::Reflect::set(&result, &"body".into(), &reply.body)?;
+        js_sys::Reflect::set(&result, &"idempotencyKey".into(), &pending.idempotency_key.into())?;
+        Ok(result.into())
+    }
+}
+
+fn random_key() -> String {
+    // crypto.randomUUID() where available; otherwise time and Math.random.
+    let crypto = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"crypto".into()).ok())
+        .filter(|c| !c.is_undefined());
+    if let Some(crypto) = crypto {
+        if let Ok(f) = js_sys::Reflect::get(&crypto, &"randomUUID".into()) {
+            if let Some(f) = f.dyn_ref::<js_sys::Function>() {
+                if let Ok(v) = f.call0(&crypto) {
+                    if let Some(s) = v.as_string() {
+                        return s;
+                    }
+                }
+            }
+        }
+    }
+    format!(
+        "k-{}-{}",
+        js_sys::Date::now() as u64,
+        (js_sys::Math::random() * 1e16) as u64
+    )
+}
+
+#[wasm_bindgen]
+impl CheckoutGuard {
+    /// `new CheckoutGuard({onVerdict, apiBase = "/api/v1", storageKey =
+    /// "checkout-guard", pageSessionId})`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "CheckoutGuardOptions")] options: JsValue,
+    ) -> Result<CheckoutGuard, JsValue> {
+        let on_verdict: js_sys::Function = get(&options, "onVerdict")
+            .dyn_into()
+            .map_err(|_| malformed("options", "onVerdict must be a function"))?;
+        let api = get(&options, "apiBase")
+            .as_string()
+            .unwrap_or_else(|| "/api/v1".into());
+        let key = get(&options, "storageKey")
+            .as_string()
+            .unwrap_or_else(|| "checkout-guard".into());
+        let store = RecordStore::new(&key);
+        let record = store.load();
+        Ok(CheckoutGuard {
+            inner: Rc::new(Inner {
+                api: api.trim_end_matches('/').to_owned(),
+                store,
+                record: RefCell::new(record),
+                page_session: RefCell::new(get(&options, "pageSessionId").as_string()),
+                on_verdict,
+                skew_ms: Cell::new(0.0),
+                listeners: RefCell::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Starts listening (load, bfcache `pageshow`, `visibilitychange`, `popstate`,
+    /// `online`, cross-tab `storage`) and runs the first check.
+    pub fn attach(&self) -> Result<js_sys::Promise, JsValue> {
+        self.detach();
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let document = window.document().ok_or_else(|| JsValue::from_str("no document"))?;
+        let inner = &self.inner;
+        let on = |target: &EventTarget, name: &'static str, reason: fn(&Event, &Inner) -> Option<&'static str>| {
+            let weak = Rc::downgrade(inner);
+            let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                if let Some(inner) = weak.upgrade() {
+                    if let Some(reason) = reason(&event, &inner) {
+                        wasm_bindgen_futures::spawn_local(async move {
+                            inner.check(reason.to_owned()).await;
+                        });
+                    }
+                }
+            });
+            let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+            inner.listeners.borrow_mut().push(Listener {
+                target: target.clone(),
+                name,
+                closure,
+            });
+        };
+        on(&window, "pageshow", |e, _| {
+            e.dyn_ref::<PageTransitionEvent>()
+                .filter(|p| p.persisted())
+                .map(|_| "bfcache")
+        });
+        on(&document, "visibilitychange", |_, _| {
+            let visible = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == VisibilityState::Visible);
+            visible.then_some("visible")
+        });
+        on(&window, "popstate", |_, _| Some("popstate"));
+        on(&window, "online", |_, _| Some("online"));
+        on(&window, "storage", |e, inner| {
+            let key = e.dyn_ref::<StorageEvent>().and_then(StorageEvent::key);
+            // A null key means the whole storage was cleared.
+            (key.is_none() || key.as_deref() == Some(inner.store.key())).then_some("storage")
+        });
+        Ok(self.check("load".into()))
+    }
+
+    /// Stops listening.
+    pub fn detach(&self) {
+        for l in self.inner.listeners.borrow_mut().drain(..) {
+            let _ = l
+                .target
+                .remove_event_listener_with_callback(l.name, l.closure.as_ref().unchecked_ref());
+        }
+    }
+
+    /// Gives the local verdict at once and the server's when it arrives (both to
+    /// `onVerdict`); the promise resolves to the server's.
+    pub fn check(&self, reason: String) -> js_sys::Promise {
+        let inner = Rc::clone(&self.inner);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let d = inner.check(reason).await;
+            to_js(&d)
+        })
+    }
+
+    /// The local verdict only, synchronously (microseconds; no network).
+    #[wasm_bindgen(js_name = localVerdict)]
+    pub fn local_verdict(&self) -> Result<JsValue, JsValue> {
+        let (verdict, known) = self.inner.local_verdict();
+        to_js(&self.inner.delivered(verdict, "local", "call", known))
+    }
+
+    /// Records a session body the server returned (initiation, a change, recovery).
+    pub fn remember(&self, session: JsValue) -> Result<(), JsValue> {
+        let (view, _) = self.inner.absorb(&session)?;
+        *self.inner.page_session.borrow_mut() = Some(view.id);
+        Ok(())
+    }
+
+    /// The checkout this page shows.
+    #[wasm_bindgen(getter, js_name = pageSessionId)]
+    pub fn page_session_id(&self) -> Option<String> {
+        self.inner.page_session()
+    }
+
+    /// Records the current step: `summary`, `shipping`, `payment`, `review`.
+    #[wasm_bindgen(js_name = setStep)]
+    pub fn set_step(&self, step: String) -> Result<(), JsValue> {
+        let step: Step = serde_json::from_value(serde_json::Value::String(step))
+            .map_err(|e| malformed("step", e))?;
+        if let Some(mut r) = self.inner.refresh() {
+            r.step = step;
+            self.inner.keep(r);
+        }
+        Ok(())
+    }
+
+    /// Records the shopper's choices `{shipping_method, payment_method, vouchers}`.
+    #[wasm_bindgen(js_name = setSelections)]
+    pub fn set_selections(&self, selections: JsValue) -> Result<(), JsValue> {
+        let selections: Selections =
+            serde_wasm_bindgen::from_value(selections).map_err(|e| malformed("selections", e))?;
+        if let Some(mut r) = self.inner.refresh() {
+            r.selections = selections;
+            self.inner.keep(r);
+        }
+        Ok(())
+    }
+
+    /// The stored recovery record (or `null`).
+    pub fn record(&self) -> Result<JsValue, JsValue> {
+        match self.inner.refresh() {
+            Some(r) => to_js(&r),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// `{status: "ok" | "unavailable" | "full" | "corrupt", reason?, degraded}`.
+    #[wasm_bindgen(js_name = storageStatus)]
+    pub fn storage_status(&self) -> Result<JsValue, JsValue> {
+        let health = self.inner.store.health();
+        let value = to_js(&health)?;
+        js_sys::Reflect::set(&value, &"degraded".into(), &health.degraded().into())?;
+        Ok(value)
+    }
+
+    /// Sends an order action (`place_order`, `pay`, `submit_for_approval`) with `extra`
+    /// body fields. The pending action and its idempotency key are stored before the
+    /// request leaves; a retry of the same action on the same summary reuses the key.
+    /// Resolves to `{status, body, idempotencyKey}`; rejects with `{code, message}`.
+    pub fn submit(&self, action: String, extra: JsValue) -> js_sys::Promise {
+        let inner = Rc::clone(&self.inner);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let action = action_named(&action)?;
+            let (verdict, _) = inner.local_verdict();
+            if let Some(rejection) = verdict.rejection {
+                return Err(rejection_js(rejection));
+            }
+            let mut record = inner
+                .refresh()
+                .ok_or_else(|| rejection_js(ErrorCode::CheckoutNotFound.into()))?;
+            record
+                .begin(action, &random_key(), inner.now())
+                .map_err(rejection_js)?;
+            inner.keep(record);
+            inner.send_pending(extra).await
+        })
+    }
+
+    /// Retries a pending order action with its stored key (after a refresh, crash or
+    /// reconnect). Resolves to `null` when nothing is pending. `extra` must carry the
+    /// same extra fields as the first attempt (a different body is refused by the
+    /// server as `IDEMPOTENCY_KEY_REUSED`).
+    #[wasm_bindgen(js_name = resumePending)]
+    pub fn resume_pending(&self, extra: JsValue) -> js_sys::Promise {
+        let inner = Rc::clone(&self.inner);
+        wasm_bindgen_futures::future_to_promise(async move { inner.send_pending(extra).await })
+    }
+
+    /// Forgets the local record (for example after showing the confirmation).
+    pub fn forget(&self) {
+        self.inner.store.clear();
+        *self.inner.record.borrow_mut() = None;
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GUARD: &'static str = r#"
+export interface CheckoutGuardOptions {
+  onVerdict: (verdict: DeliveredVerdict) => void;
+  apiBase?: string;
+  storageKey?: string;
+  pageSessionId?: string;
+}
+export interface DeliveredVerdict extends Verdict {
+  source: "local" | "server" | "unreachable";
+  reason: string;
+  known: boolean;
+  session_id: string | null;
+  number: string | null;
+  expires_at: string | null;
+  order_id: string | null;
+}
+"#;
