@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{ErrorCode, Rejection},
     idempotency::IdempotencyKey,
+    lifecycle::{Completion, SessionStatus},
     verdict::{evaluate, Action, CheckInput, SessionView, Verdict, Viewer},
 };
 
@@ -253,7 +254,15 @@ impl RecoveryRecord {
         }
         match outcome {
             Ok(order_id) => {
-                self.pending = None;
+                if let Some(pending) = self.pending.take() {
+                    // The session is now completed: a page restored later (back/forward
+                    // cache) must know without asking the server.
+                    self.session.status = SessionStatus::Completed(match pending.action {
+                        Action::Pay => Completion::Paid,
+                        Action::SubmitForApproval => Completion::SubmittedForApproval,
+                        _ => Completion::OrderPlaced,
+                    });
+                }
                 self.order_id = Some(order_id.to_owned());
                 self.step = Step::Done;
             }
@@ -286,7 +295,7 @@ impl RecoveryRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{lifecycle::SessionStatus, verdict::VerdictState};
+    use crate::verdict::VerdictState;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
@@ -347,6 +356,13 @@ mod tests {
         after_refresh.settle("key-1", Ok("order-9"), now());
         assert!(after_refresh.pending.is_none());
         assert_eq!(after_refresh.step, Step::Done);
+        // A page restored from the back-forward cache now sees the order, offline.
+        let restored = after_refresh.local_verdict(Some("s2"), &viewer(), now());
+        assert_eq!(restored.state, VerdictState::Completed);
+        assert_eq!(
+            restored.rejection.map(|r| r.code),
+            Some(ErrorCode::CheckoutCompleted)
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
 }
 
 /// Builds `crates/checkout-wasm` with wasm-pack (web target, size profile) into
-/// `www/pkg`, then shrinks it with Debian's wasm-opt. Returns the path of the `.wasm`.
+/// `www/pkg`. Returns the path of the `.wasm`.
 pub fn build_wasm_package() -> Result<PathBuf, String> {
     tools::ensure_wasm_toolchain()?;
     let out = root().join("www/pkg");
@@ -97,21 +97,9 @@ pub fn build_wasm_package() -> Result<PathBuf, String> {
         "checkout_guard",
     ]))?;
     let wasm = out.join("checkout_guard_bg.wasm");
-    tools::ensure_apt(&["wasm-opt"], &["binaryen"])?;
-    run(Cmd::new("wasm-opt").args([
-        "-Oz",
-        "--enable-bulk-memory",
-        "--enable-nontrapping-float-to-int",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-reference-types",
-        "--enable-multivalue",
-        "--strip-debug",
-        "--strip-producers",
-        "-o",
-        &wasm.to_string_lossy(),
-        &wasm.to_string_lossy(),
-    ]))?;
+    // No wasm-opt: Debian's binaryen (108) mis-rewrites the externref table that
+    // wasm-bindgen emits for reference types (the module then fails to instantiate in
+    // Chromium), and it did not make the module smaller (measured in BENCHMARKS.md).
     // wasm-pack writes a .gitignore of "*" into the package; the demo serves it as is.
     let _ = std::fs::remove_file(out.join(".gitignore"));
     Ok(wasm)

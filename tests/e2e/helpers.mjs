@@ -1,0 +1,77 @@
+// Shared setup for the end-to-end tests: Debian's Chromium driven by playwright-core,
+// against the real checkout-server (started by `cargo xtask test` with --test-clock and
+// passed in E2E_BASE_URL / E2E_ADMIN_TOKEN). Screenshots go to tests/artifacts/.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+export const BASE = process.env.E2E_BASE_URL;
+export const ADMIN = process.env.E2E_ADMIN_TOKEN;
+if (!BASE || !ADMIN) throw new Error('E2E_BASE_URL and E2E_ADMIN_TOKEN are set by `cargo xtask test`');
+
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+let counter = 0;
+/** A new browser context (one shopper's browser) with a signed-up account. */
+export async function shopper(browser, options = {}) {
+  const context = await browser.newContext({ baseURL: BASE, ...options });
+  const username = `e2e${process.pid}x${Date.now() % 100000}x${counter++}`;
+  const r = await context.request.post('/api/v1/auth/signup', { data: { username, password: 'e2e password' } });
+  assert.equal(r.status(), 201, await r.text());
+  return { context, username };
+}
+
+export async function addToCart(context, sku, quantity = 1) {
+  const r = await context.request.post('/api/v1/cart/items', { data: { sku, quantity } });
+  assert.equal(r.status(), 201, await r.text());
+}
+
+export async function api(context, method, path, data) {
+  const r = await context.request.fetch(`/api/v1${path}`, { method, data });
+  return { status: r.status(), body: await r.json().catch(() => null), headers: r.headers() };
+}
+
+/** Moves the server's test clock forward. */
+export async function advanceClock(seconds) {
+  const r = await fetch(`${BASE}/api/v1/admin/test-clock`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ advance_seconds: seconds }),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+/** Opens the cart and proceeds to checkout; resolves when the server has confirmed it. */
+export async function startCheckout(page) {
+  await page.goto('/cart/');
+  await page.click('#proceed');
+  await page.waitForURL(/\/checkout\/\?id=/);
+  await ready(page);
+  return new URL(page.url()).searchParams.get('id');
+}
+
+/** Waits until the checkout page has its server verdict. */
+export async function ready(page) {
+  await page.waitForFunction(() => document.body.dataset.ready === 'yes');
+}
+
+/** The notice's code (after a redirect, the message left by the previous page). */
+export async function noticeCode(page) {
+  await page.waitForSelector('#notice:not([hidden])');
+  return page.$eval('#notice', (n) => n.dataset.code);
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}

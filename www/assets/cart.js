@@ -1,0 +1,60 @@
+// Cart page: lines, quantities, and "Proceed to checkout" (which starts a checkout
+// session, records it in the browser module, and opens the checkout page).
+import init, { CheckoutGuard } from '/pkg/checkout_guard.js';
+import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, newKey } from './app.js';
+
+const me = await header();
+showFlash();
+if (!me) location.assign('/login/');
+await init();
+
+async function render() {
+  const { body } = await api('GET', '/cart');
+  const el = document.getElementById('cart');
+  const proceed = document.getElementById('proceed');
+  if (!body.items.length) {
+    el.innerHTML = '<p id="empty">Your cart is empty.</p>';
+    proceed.disabled = true;
+    return;
+  }
+  proceed.disabled = false;
+  el.innerHTML = `<table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Price</th><th></th></tr></thead><tbody>
+    ${body.items.map((i) => `<tr data-sku="${escapeHtml(i.sku)}"><td>${escapeHtml(i.name)}</td>
+      <td class="num"><input type="number" min="1" max="999" value="${i.quantity}" class="qty" aria-label="Quantity of ${escapeHtml(i.name)}"></td>
+      <td class="num">${money(i.subtotal, body.currency)}</td>
+      <td><button class="link remove">Remove</button></td></tr>`).join('')}
+    </tbody></table>
+    ${body.preview ? `<p>Estimated total: <strong>${money(body.preview.grand_total, body.currency)}</strong> <span class="muted">(before shipping)</span></p>` : ''}`;
+}
+
+document.getElementById('cart').addEventListener('change', async (event) => {
+  if (!event.target.classList.contains('qty')) return;
+  const sku = event.target.closest('tr').dataset.sku;
+  const r = await api('PATCH', `/cart/items/${encodeURIComponent(sku)}`, { quantity: Number(event.target.value) });
+  if (r.status !== 200) notice(r.body?.detail, 'error', r.body?.code);
+  await render();
+});
+document.getElementById('cart').addEventListener('click', async (event) => {
+  if (!event.target.classList.contains('remove')) return;
+  const sku = event.target.closest('tr').dataset.sku;
+  await api('DELETE', `/cart/items/${encodeURIComponent(sku)}`);
+  await render();
+});
+
+let starting = null;
+document.getElementById('proceed').addEventListener('click', async () => {
+  // One key per click burst: a double click makes one session.
+  starting ??= newKey();
+  const r = await api('POST', '/checkouts', undefined, { 'Idempotency-Key': starting });
+  starting = null;
+  if (r.status === 201) {
+    clearNotice();
+    const guard = new CheckoutGuard({ onVerdict: () => {} });
+    guard.remember(r.body);
+    location.assign(`/checkout/?id=${encodeURIComponent(r.body.id)}`);
+  } else {
+    handleProblem(r.body);
+  }
+});
+
+await render();

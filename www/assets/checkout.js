@@ -1,0 +1,187 @@
+// The checkout page. The browser module (CheckoutGuard, the core compiled to wasm)
+// re-validates on load, back/forward (including the back-forward cache), tab switches,
+// reconnects and changes from other tabs, and keeps the pending order action with its
+// idempotency key in browser storage so a refresh or a dropped connection retries the
+// same request: never a second order.
+import init, { CheckoutGuard } from '/pkg/checkout_guard.js';
+import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, flash } from './app.js';
+
+await header();
+showFlash();
+await init();
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const controls = () => [...document.querySelectorAll('main button, main input, main select')];
+let catalog = null;
+let session = null;
+let skewMs = 0;
+let leaving = false;
+let loading = Promise.resolve();
+
+function setBlocked(blocked) {
+  for (const c of controls()) c.disabled = blocked;
+  document.body.dataset.blocked = blocked ? 'yes' : 'no';
+}
+
+function leave(to, message, code) {
+  if (leaving) return;
+  leaving = true;
+  if (message) flash(message, code);
+  setTimeout(() => location.assign(to), 900);
+}
+
+function onVerdict(v) {
+  (window.__verdicts ??= []).push(v);
+  document.body.dataset.state = v.state;
+  document.body.dataset.source = v.source;
+  if (v.source === 'local' && !v.known) return; // nothing known yet: wait for the server
+  switch (v.state) {
+    case 'ACTIVE':
+      if (!leaving) setBlocked(false);
+      if (v.source === 'server') loading = load();
+      break;
+    case 'PAYMENT_PENDING':
+      setBlocked(true);
+      notice('Your payment is being confirmed. Please wait — do not pay again.', 'warn', 'PAYMENT_IN_PROGRESS');
+      setTimeout(() => guard.check('poll'), 1000);
+      break;
+    case 'COMPLETED':
+      setBlocked(true);
+      if (v.order_id) location.replace(`/order/?id=${encodeURIComponent(v.order_id)}`);
+      break;
+    default: // INACTIVE, EXPIRED, NOT_FOUND: block, say why, then go to the cart.
+      setBlocked(true);
+      notice(v.message || 'This checkout can no longer be used.', 'warn', v.code);
+      if (v.source !== 'local') leave(v.redirect || '/cart/', v.message, v.code);
+  }
+}
+
+const guard = new CheckoutGuard({ onVerdict, pageSessionId: params.get('id') || undefined });
+window.__guard = guard;
+
+const storage = guard.storageStatus();
+if (storage.degraded) {
+  $('storage').textContent = '· Recovery after a refresh is off (browser storage unavailable); checkout still works.';
+  $('storage').dataset.status = storage.status;
+}
+
+function render(body) {
+  session = body;
+  skewMs = Date.parse(body.server_time) - Date.now();
+  const s = body.snapshot;
+  $('number').textContent = body.number;
+  $('summary').querySelector('tbody').innerHTML = s.lines.map((l) => `
+    <tr data-sku="${escapeHtml(l.sku)}"><td>${escapeHtml(l.name)}</td><td class="num">${l.quantity}</td>
+    <td class="num">${money(l.unit_price, s.currency)}</td><td class="num">${money(l.total, s.currency)}</td>
+    <td><button class="link remove">Remove</button></td></tr>`).join('');
+  const t = s.totals;
+  const discounts = [...s.promotions, ...s.vouchers].map((d) => `<div class="muted">${escapeHtml(d.description)}: −${money(d.amount, s.currency)}</div>`).join('');
+  $('totals').innerHTML = `<div>Subtotal ${money(t.subtotal, s.currency)}</div>${discounts}
+    <div>Shipping ${money(t.shipping, s.currency)} · Tax ${money(t.tax, s.currency)}</div>
+    <div><strong>Total <span id="grand-total">${money(t.grand_total, s.currency)}</span></strong></div>`;
+  const radios = (name, list, chosen) => list.map((m) => `<label><input type="radio" name="${name}" value="${escapeHtml(m.id)}" ${chosen === m.id ? 'checked' : ''}> ${escapeHtml(m.name)}${m.price !== undefined ? ` (${money(m.price, s.currency)})` : ''}</label>`).join('');
+  $('shipping').innerHTML = radios('shipping', catalog.shipping_methods, s.shipping_method?.id);
+  $('payment').innerHTML = radios('payment', catalog.payment_methods, s.payment_method?.id);
+  guard.setSelections({
+    shipping_method: s.shipping_method?.id ?? null,
+    payment_method: s.payment_method?.id ?? null,
+    vouchers: s.vouchers.map((v) => v.id),
+  });
+  if (document.body.dataset.blocked === 'yes') setBlocked(true);
+}
+
+async function load() {
+  const id = guard.pageSessionId;
+  if (!id) return;
+  catalog ??= (await api('GET', '/products')).body;
+  const r = await api('GET', `/checkouts/${encodeURIComponent(id)}`);
+  if (r.status === 200 && r.body.verdict.allowed) render(r.body);
+}
+
+setInterval(() => {
+  if (!session?.expires_at || leaving) return;
+  const left = Math.max(0, Date.parse(session.expires_at) - (Date.now() + skewMs));
+  const m = Math.floor(left / 60000);
+  const sec = Math.floor((left % 60000) / 1000);
+  $('countdown').textContent = `${m}:${String(sec).padStart(2, '0')}`;
+  if (left === 0 && document.body.dataset.state === 'ACTIVE') guard.check('timer');
+}, 1000);
+
+/** Changes to the checkout (shipping, payment, voucher, removing a line). */
+async function change(method, path, body) {
+  const local = guard.localVerdict();
+  if (!local.allowed) { onVerdict({ ...local, source: 'local-action' }); return; }
+  const r = await api(method, `/checkouts/${encodeURIComponent(guard.pageSessionId)}${path}`, body);
+  if (r.status !== 200) { handleProblem(r.body); return; }
+  guard.remember(r.body);
+  if (r.body.verdict.allowed) { clearNotice(); render(r.body); } else { guard.check('change'); }
+}
+
+$('shipping').addEventListener('change', (e) => change('PUT', '/shipping-method', { method_id: e.target.value }));
+$('payment').addEventListener('change', (e) => change('PUT', '/payment-method', { method_id: e.target.value }));
+$('apply').addEventListener('click', () => change('POST', '/vouchers', { code: $('voucher').value }));
+$('summary').addEventListener('click', (e) => {
+  if (!e.target.classList.contains('remove')) return;
+  const sku = e.target.closest('tr').dataset.sku;
+  change('DELETE', `/items/${encodeURIComponent(sku)}`);
+});
+
+function extraFor(action) {
+  return action === 'pay' ? { card_number: $('card').value.trim() } : {};
+}
+
+async function answered(r) {
+  if (r?.status === 201) {
+    location.assign(`/order/?id=${encodeURIComponent(r.body.id)}`);
+    return;
+  }
+  const code = r?.body?.code;
+  if (code === 'PAYMENT_IN_PROGRESS' || code === 'REQUEST_IN_PROGRESS') {
+    notice(r.body.detail, 'warn', code);
+    setTimeout(resume, 1500);
+    return;
+  }
+  setBlocked(false);
+  handleProblem(r?.body);
+}
+
+/** The three order actions. The module checks locally first, stores the pending action
+ *  and its key, then sends it. */
+async function submit(action) {
+  const local = guard.localVerdict();
+  if (!local.allowed) { onVerdict({ ...local, source: 'local-action' }); return; }
+  setBlocked(true);
+  notice('Sending your order…', 'info');
+  try {
+    await answered(await guard.submit(action, extraFor(action)));
+  } catch (e) {
+    // No answer (connection dropped): the request is kept and retried with its key.
+    notice(e.message || 'Connection lost.', 'warn', e.code);
+  }
+}
+
+/** Retries a pending order action with its stored key, if there is one. */
+async function resume() {
+  const record = guard.record();
+  if (!record?.pending || record.session.id !== guard.pageSessionId) return;
+  notice('Finishing the order you already sent…', 'info');
+  try {
+    await answered(await guard.resumePending(extraFor(record.pending.action)));
+  } catch (e) {
+    notice(e.message || 'Still offline.', 'warn', e.code);
+  }
+}
+
+$('place').addEventListener('click', () => submit('place_order'));
+$('pay').addEventListener('click', () => submit('pay'));
+$('approval').addEventListener('click', () => submit('submit_for_approval'));
+window.addEventListener('online', () => resume());
+
+await guard.attach();
+if (guard.pageSessionId && !params.get('id')) {
+  history.replaceState(null, '', `?id=${encodeURIComponent(guard.pageSessionId)}`);
+}
+await loading;
+await resume();
+document.body.dataset.ready = 'yes';

@@ -1,0 +1,14 @@
+// Sign in or create an account.
+import { api, header, notice, showFlash } from './app.js';
+
+await header();
+showFlash();
+const form = document.getElementById('login');
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const mode = event.submitter?.value === 'signup' ? 'signup' : 'login';
+  const data = Object.fromEntries(new FormData(form));
+  const r = await api('POST', `/auth/${mode}`, { username: data.username, password: data.password });
+  if (r.status === 200 || r.status === 201) location.assign('/');
+  else notice(r.body?.detail || 'Could not sign in.', 'error', r.body?.code);
+});

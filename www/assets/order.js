@@ -1,0 +1,17 @@
+// Order confirmation.
+import { api, money, header, escapeHtml, showFlash } from './app.js';
+
+await header();
+showFlash();
+const id = new URLSearchParams(location.search).get('id');
+const el = document.getElementById('order');
+const r = id ? await api('GET', `/orders/${encodeURIComponent(id)}`) : { status: 404, body: null };
+if (r.status !== 200) {
+  el.textContent = r.body?.detail || 'We could not find that order.';
+} else {
+  const o = r.body;
+  const what = { PLACED: 'Your order is placed.', PAID: 'Paid — your order is placed.', PENDING_APPROVAL: 'Submitted for approval.' }[o.status];
+  el.innerHTML = `<p id="order-status" data-status="${escapeHtml(o.status)}"><strong>${what}</strong></p>
+    <p>Checkout <span id="order-number">${escapeHtml(o.checkout_number)}</span> · total <strong>${money(o.grand_total, o.currency)}</strong></p>
+    <ul>${o.snapshot.lines.map((l) => `<li>${l.quantity} × ${escapeHtml(l.name)}</li>`).join('')}</ul>`;
+}
