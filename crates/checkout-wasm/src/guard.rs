@@ -174,7 +174,13 @@ impl Inner {
         }
     }
 
-    fn delivered(&self, verdict: Verdict, source: &'static str, reason: &str, known: bool) -> Delivered {
+    fn delivered(
+        &self,
+        verdict: Verdict,
+        source: &'static str,
+        reason: &str,
+        known: bool,
+    ) -> Delivered {
         let record = self.record.borrow();
         let (code, message, redirect) = match verdict.rejection {
             Some(r) => (Some(r.code), Some(r.message), r.redirect),
@@ -205,7 +211,10 @@ impl Inner {
                     acting_admin: None,
                 };
                 let page = self.page_session.borrow().clone();
-                (record.local_verdict(page.as_deref(), &viewer, self.now()), true)
+                (
+                    record.local_verdict(page.as_deref(), &viewer, self.now()),
+                    true,
+                )
             }
             None => (
                 evaluate(&CheckInput {
@@ -276,7 +285,9 @@ impl Inner {
                 let v = extras.verdict;
                 let rejection = v.code.map(|code| Rejection {
                     code,
-                    message: v.message.unwrap_or_else(|| code.shopper_message().to_owned()),
+                    message: v
+                        .message
+                        .unwrap_or_else(|| code.shopper_message().to_owned()),
                     redirect: v.redirect,
                 });
                 let verdict = Verdict {
@@ -300,7 +311,9 @@ impl Inner {
                 message: problem
                     .detail
                     .unwrap_or_else(|| code.shopper_message().to_owned()),
-                redirect: problem.redirect.or_else(|| code.redirect().map(str::to_owned)),
+                redirect: problem
+                    .redirect
+                    .or_else(|| code.redirect().map(str::to_owned)),
             }),
         };
         self.delivered(verdict, "server", &reason, true)
@@ -316,7 +329,9 @@ impl Inner {
     }
 
     async fn send_pending(self: Rc<Self>, extra: JsValue) -> Result<JsValue, JsValue> {
-        let record = self.refresh().ok_or_else(|| rejection_js(ErrorCode::CheckoutNotFound.into()))?;
+        let record = self
+            .refresh()
+            .ok_or_else(|| rejection_js(ErrorCode::CheckoutNotFound.into()))?;
         let Some(pending) = record.pending.clone() else {
             return Ok(JsValue::NULL);
         };
@@ -328,9 +343,14 @@ impl Inner {
         if extra.is_object() {
             js_sys::Object::assign(&body, &extra.clone().unchecked_into());
         }
-        js_sys::Reflect::set(&body, &"snapshot_digest".into(), &pending.digest.clone().into())?;
+        js_sys::Reflect::set(
+            &body,
+            &"snapshot_digest".into(),
+            &pending.digest.clone().into(),
+        )?;
         let url = format!("{}/checkouts/{}/{segment}", self.api, record.session.id);
-        let reply = match api::send("POST", &url, Some(&body), Some(&pending.idempotency_key)).await {
+        let reply = match api::send("POST", &url, Some(&body), Some(&pending.idempotency_key)).await
+        {
             Ok(reply) => reply,
             Err(_) => {
                 // No answer: the pending action (and its key) stays for the retry.
@@ -358,7 +378,11 @@ impl Inner {
         let result = js_sys::Object::new();
         js_sys::Reflect::set(&result, &"status".into(), &reply.status.into())?;
         js_sys::Reflect::set(&result, &"body".into(), &reply.body)?;
-        js_sys::Reflect::set(&result, &"idempotencyKey".into(), &pending.idempotency_key.into())?;
+        js_sys::Reflect::set(
+            &result,
+            &"idempotencyKey".into(),
+            &pending.idempotency_key.into(),
+        )?;
         Ok(result.into())
     }
 }
@@ -423,9 +447,13 @@ impl CheckoutGuard {
     pub fn attach(&self) -> Result<js_sys::Promise, JsValue> {
         self.detach();
         let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-        let document = window.document().ok_or_else(|| JsValue::from_str("no document"))?;
+        let document = window
+            .document()
+            .ok_or_else(|| JsValue::from_str("no document"))?;
         let inner = &self.inner;
-        let on = |target: &EventTarget, name: &'static str, reason: fn(&Event, &Inner) -> Option<&'static str>| {
+        let on = |target: &EventTarget,
+                  name: &'static str,
+                  reason: fn(&Event, &Inner) -> Option<&'static str>| {
             let weak = Rc::downgrade(inner);
             let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
                 if let Some(inner) = weak.upgrade() {

@@ -6,24 +6,12 @@
 //! `tools::ensure_postgres`), `--instances N` (default 1), `--connections C` (default
 //! 64), `--seconds S` per timed phase (default 5), `--shoppers-per-connection K`.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
+use std::process::Command;
 
 use crate::{
     root,
-    tools::{self, run, Cmd},
+    tools::{self, run, spawn_server, Cmd},
 };
-
-struct Instance(Child);
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
@@ -70,38 +58,25 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let mut targets = Vec::new();
     for i in 0..instances {
         let data = scratch.join(format!("instance-{i}"));
-        let mut cmd = Command::new(bin.join("checkout-server"));
-        cmd.args([
+        let data = data.to_string_lossy();
+        let mut args = vec![
             "--bind",
             "127.0.0.1:0",
             "--admin-token",
             "bench",
             "--argon2-memory-kib",
             "1024",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--token-secret", "benchmark secret shared by all instances"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+            "--data-dir",
+            &data,
+            "--token-secret",
+            "benchmark secret shared by all instances",
+        ];
         if let Some(url) = &database_url {
-            cmd.args(["--database-url", url]);
+            args.extend(["--database-url", url.as_str()]);
         }
-        let mut child = cmd.spawn().map_err(|e| format!("checkout-server: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .ok_or("checkout-server exited before listening")?
-                .map_err(|e| e.to_string())?;
-            if let Some(url) = line.strip_prefix("checkout-server listening on ") {
-                break url.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        servers.push(Instance(child));
-        targets.push(url);
+        let server = spawn_server(&bin.join("checkout-server"), &args)?;
+        targets.push(server.url.clone());
+        servers.push(server);
     }
     let label = format!(
         "{} ×{instances}, {connections} conn",

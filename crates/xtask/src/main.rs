@@ -226,6 +226,9 @@ fn cmd_test() -> Result<(), String> {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     )?;
 
+    section("end-to-end tests in headless Chromium (tests/e2e)");
+    let e2e = run_e2e()?;
+
     section("summary");
     let native_vectors = vector_count(&native, "natively");
     let chromium_vectors = vector_count(&chromium, "in Chromium");
@@ -237,13 +240,84 @@ fn cmd_test() -> Result<(), String> {
     }
     let (passed, failed) = totals(&native);
     let (wasm_passed, wasm_failed) = totals(&chromium);
+    let (e2e_passed, e2e_failed) = node_totals(&e2e);
+    println!(
+        "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
+    );
     println!("all checks passed in {:.0?}", started.elapsed());
     println!(
         "{} passed, {} failed",
-        passed + wasm_passed,
-        failed + wasm_failed
+        passed + wasm_passed + e2e_passed,
+        failed + wasm_failed + e2e_failed
     );
     Ok(())
+}
+
+/// Builds the wasm package, starts the debug server with the test clock on a scratch
+/// data directory, and runs the Playwright tests against it with Node's test runner.
+fn run_e2e() -> Result<String, String> {
+    tools::ensure_node()?;
+    build_wasm_package()?;
+    run(Cmd::new("cargo").args([
+        "build",
+        "--package",
+        "checkout-server",
+        "--bin",
+        "checkout-server",
+    ]))?;
+    let tests = root().join("tests");
+    run(Cmd::new("npm").args([
+        "ci",
+        "--prefix",
+        &tests.to_string_lossy(),
+        "--no-audit",
+        "--no-fund",
+    ]))?;
+    let scratch = std::env::temp_dir().join(format!("checkout-e2e-{}", std::process::id()));
+    let data = scratch.to_string_lossy();
+    let www = root().join("www");
+    let www = www.to_string_lossy();
+    let server = tools::spawn_server(
+        &root().join("target/debug/checkout-server"),
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--static-dir",
+            &www,
+            "--admin-token",
+            "e2e-admin",
+            "--test-clock",
+            "--argon2-memory-kib",
+            "1024",
+            "--reconcile-after-secs",
+            "2",
+            "--sweep-every-ms",
+            "200",
+        ],
+    )?;
+    let output = run_captured(
+        Cmd::new("node")
+            .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+            .env("E2E_BASE_URL", &server.url)
+            .env("E2E_ADMIN_TOKEN", "e2e-admin"),
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
+    output
+}
+
+/// Reads node's "# pass N" / "# fail N" summary.
+fn node_totals(output: &str) -> (usize, usize) {
+    let count = |prefix: &str| {
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (count("# pass "), count("# fail "))
 }
 
 fn section(title: &str) {

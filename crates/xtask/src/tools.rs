@@ -229,3 +229,49 @@ pub fn ensure_postgres() -> Result<String, String> {
         "postgres://postgres:{TEST_PG_PASSWORD}@127.0.0.1:{port}/postgres"
     ))
 }
+
+/// A `checkout-server` process started by xtask; killed when dropped.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `binary` with `args` (which must include `--bind 127.0.0.1:0`) and waits for
+/// its "listening" line.
+pub fn spawn_server(binary: &std::path::Path, args: &[&str]) -> Result<ServerProcess, String> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .ok_or("checkout-server exited before listening")?
+            .map_err(|e| e.to_string())?;
+        if let Some(url) = line.strip_prefix("checkout-server listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok(ServerProcess { child, url })
+}
+
+/// Node.js and npm for the end-to-end tests.
+pub fn ensure_node() -> Result<(), String> {
+    ensure_apt(&["node", "npm"], &["nodejs", "npm"])
+}

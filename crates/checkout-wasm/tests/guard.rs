@@ -1,0 +1,225 @@
+//! `CheckoutGuard` in real headless Chromium: storage (persisted, shared, corrupt, full),
+//! events (online, popstate, visibilitychange, storage from another tab) and verdicts.
+
+#![cfg(target_arch = "wasm32")]
+// `wasm_bindgen_test` functions are tests, but clippy does not know them as such.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use checkout_wasm::guard::CheckoutGuard;
+use wasm_bindgen::{closure::Closure, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn field(obj: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn text(obj: &JsValue, name: &str) -> Option<String> {
+    field(obj, name).as_string()
+}
+
+fn storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// A session body as the server returns it, `expires_in_ms` from now.
+fn session_body(id: &str, expires_in_ms: f64, is_latest: bool) -> JsValue {
+    let now = js_sys::Date::now();
+    let iso = |ms: f64| {
+        js_sys::Date::new(&JsValue::from_f64(ms))
+            .to_iso_string()
+            .as_string()
+            .unwrap()
+    };
+    let json = format!(
+        r#"{{"id":"{id}","user_id":"u1","number":"CO-22112026-000042","status":"ACTIVE","reason":null,
+        "managed":true,"started_at":"{start}","expires_at":"{exp}","is_latest":{is_latest},"generation":0,
+        "digest":"sha256:aa","verdict":{{"state":"ACTIVE","allowed":true,"code":null,"message":null,"redirect":null}},
+        "order_id":null,"recovery_token":null,"server_time":"{now}"}}"#,
+        start = iso(now - 1000.0),
+        exp = iso(now + expires_in_ms),
+        now = iso(now),
+    );
+    js_sys::JSON::parse(&json).unwrap()
+}
+
+/// A guard whose verdicts are collected into a JS array.
+fn guard(key: &str, page: Option<&str>) -> (CheckoutGuard, js_sys::Array) {
+    let seen = js_sys::Array::new();
+    let sink = seen.clone();
+    let callback = Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
+        sink.push(&v);
+    });
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"onVerdict".into(), callback.as_ref()).unwrap();
+    js_sys::Reflect::set(&options, &"storageKey".into(), &key.into()).unwrap();
+    // A server that does not exist: only the local verdicts matter here.
+    js_sys::Reflect::set(&options, &"apiBase".into(), &"/no-server".into()).unwrap();
+    if let Some(page) = page {
+        js_sys::Reflect::set(&options, &"pageSessionId".into(), &page.into()).unwrap();
+    }
+    callback.forget();
+    (CheckoutGuard::new(options.into()).unwrap(), seen)
+}
+
+#[wasm_bindgen_test]
+fn the_record_is_persisted_and_read_by_a_new_page() {
+    let key = "t-persist";
+    storage().remove_item(key).unwrap();
+    let (first, _) = guard(key, None);
+    first.remember(session_body("s1", 600_000.0, true)).unwrap();
+    assert!(storage().get_item(key).unwrap().is_some());
+    let (reloaded, _) = guard(key, None);
+    let v = reloaded.local_verdict().unwrap();
+    assert_eq!(text(&v, "state").as_deref(), Some("ACTIVE"));
+    assert_eq!(field(&v, "known").as_bool(), Some(true));
+    assert_eq!(text(&v, "number").as_deref(), Some("CO-22112026-000042"));
+    assert_eq!(reloaded.page_session_id().as_deref(), Some("s1"));
+}
+
+#[wasm_bindgen_test]
+fn an_expired_window_is_refused_locally() {
+    let key = "t-expired";
+    storage().remove_item(key).unwrap();
+    let (g, _) = guard(key, None);
+    g.remember(session_body("s1", -1.0, true)).unwrap();
+    let v = g.local_verdict().unwrap();
+    assert_eq!(text(&v, "state").as_deref(), Some("EXPIRED"));
+    assert_eq!(text(&v, "code").as_deref(), Some("CHECKOUT_EXPIRED"));
+    assert_eq!(text(&v, "redirect").as_deref(), Some("/cart"));
+}
+
+#[wasm_bindgen_test]
+fn a_newer_checkout_from_another_tab_supersedes_this_page_locally() {
+    let key = "t-tabs";
+    storage().remove_item(key).unwrap();
+    let (older, _) = guard(key, None);
+    older.remember(session_body("s1", 600_000.0, true)).unwrap();
+    let (newer, _) = guard(key, None);
+    newer.remember(session_body("s2", 600_000.0, true)).unwrap();
+    let v = older.local_verdict().unwrap();
+    assert_eq!(text(&v, "state").as_deref(), Some("INACTIVE"));
+    assert_eq!(text(&v, "code").as_deref(), Some("CHECKOUT_SUPERSEDED"));
+    // A read of the older session never overwrites the newer record.
+    older
+        .remember(session_body("s1", 600_000.0, false))
+        .unwrap();
+    let (third, _) = guard(key, None);
+    assert_eq!(third.page_session_id().as_deref(), Some("s2"));
+}
+
+#[wasm_bindgen_test]
+fn garbage_in_storage_is_discarded_and_reported() {
+    let key = "t-corrupt";
+    storage()
+        .set_item(key, "{\"version\":1,\"session\":")
+        .unwrap();
+    let (g, _) = guard(key, None);
+    assert!(g.record().unwrap().is_null());
+    let status = g.storage_status().unwrap();
+    assert_eq!(text(&status, "status").as_deref(), Some("corrupt"));
+    assert_eq!(field(&status, "degraded").as_bool(), Some(false));
+    assert!(
+        storage().get_item(key).unwrap().is_none(),
+        "the garbage was removed"
+    );
+    g.remember(session_body("s9", 600_000.0, true)).unwrap();
+    assert!(
+        storage().get_item(key).unwrap().is_some(),
+        "storage is used again"
+    );
+}
+
+#[wasm_bindgen_test]
+fn full_storage_degrades_without_breaking() {
+    let key = "t-full";
+    storage().remove_item(key).unwrap();
+    let (g, _) = guard(key, None);
+    // Fill localStorage to its quota, down to the last character.
+    let mut filled = Vec::new();
+    for size in [512 * 1024, 64 * 1024, 8 * 1024, 1024, 128, 16, 1] {
+        let chunk = "x".repeat(size);
+        for _ in 0..4096 {
+            let name = format!("filler-{}", filled.len());
+            if storage().set_item(&name, &chunk).is_err() {
+                break;
+            }
+            filled.push(name);
+        }
+    }
+    let result = g.remember(session_body("s1", 600_000.0, true));
+    for name in &filled {
+        storage().remove_item(name).unwrap();
+    }
+    assert!(result.is_ok(), "a full storage never throws");
+    let status = g.storage_status().unwrap();
+    assert_eq!(text(&status, "status").as_deref(), Some("full"));
+    assert_eq!(field(&status, "degraded").as_bool(), Some(true));
+    // The record is still kept in memory: the verdict works.
+    let v = g.local_verdict().unwrap();
+    assert_eq!(text(&v, "state").as_deref(), Some("ACTIVE"));
+}
+
+#[wasm_bindgen_test]
+async fn navigation_events_trigger_a_local_verdict_at_once() {
+    let key = "t-events";
+    storage().remove_item(key).unwrap();
+    let (g, seen) = guard(key, None);
+    g.remember(session_body("s1", 600_000.0, true)).unwrap();
+    let attached = g.attach().unwrap();
+    let _ = wasm_bindgen_futures::JsFuture::from(attached).await;
+    let window = web_sys::window().unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("online").unwrap())
+        .unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("popstate").unwrap())
+        .unwrap();
+    window
+        .document()
+        .unwrap()
+        .dispatch_event(&web_sys::Event::new("visibilitychange").unwrap())
+        .unwrap();
+    let init = web_sys::StorageEventInit::new();
+    init.set_key(Some(key));
+    window
+        .dispatch_event(&web_sys::StorageEvent::new_with_event_init_dict("storage", &init).unwrap())
+        .unwrap();
+    // An unrelated key is ignored.
+    let other = web_sys::StorageEventInit::new();
+    other.set_key(Some("someone-else"));
+    window
+        .dispatch_event(
+            &web_sys::StorageEvent::new_with_event_init_dict("storage", &other).unwrap(),
+        )
+        .unwrap();
+    // Local verdicts are delivered synchronously inside each handler's task; give the
+    // spawned tasks one turn.
+    let tick = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50)
+            .unwrap();
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
+    let reasons: Vec<String> = seen
+        .iter()
+        .filter(|v| text(v, "source").as_deref() == Some("local"))
+        .filter_map(|v| text(&v, "reason"))
+        .collect();
+    for expected in ["load", "online", "popstate", "visible", "storage"] {
+        assert!(
+            reasons.iter().any(|r| r == expected),
+            "{expected} missing from {reasons:?}"
+        );
+    }
+    assert_eq!(reasons.iter().filter(|r| *r == "storage").count(), 1);
+    for v in seen
+        .iter()
+        .filter(|v| text(v, "source").as_deref() == Some("local"))
+    {
+        assert_eq!(text(&v, "state").as_deref(), Some("ACTIVE"));
+    }
+    g.detach();
+}
