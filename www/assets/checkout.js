@@ -32,7 +32,7 @@ function leave(to, message, code) {
 }
 
 function onVerdict(v) {
-  (window.__verdicts ??= []).push(v);
+  (window.__verdicts ??= []).push({ ...v, at: performance.now() });
   document.body.dataset.state = v.state;
   document.body.dataset.source = v.source;
   if (v.source === 'local' && !v.known) return; // nothing known yet: wait for the server

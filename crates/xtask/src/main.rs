@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Some("size") => cmd_size(),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
+        Some("bench-browser") => run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <run [server flags…] | test | wasm | size | openapi | bench-server [flags]>\n\
@@ -39,7 +40,8 @@ fn main() -> ExitCode {
                  size  report the wasm package size\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
-                 \x20        load-test release server(s) from a separate process"
+                 \x20        load-test release server(s) from a separate process\n\
+                 bench-browser  first-verdict time and verdict cost in headless Chromium"
             );
             return ExitCode::from(2);
         }
@@ -256,6 +258,12 @@ fn cmd_test() -> Result<(), String> {
 /// Builds the wasm package, starts the debug server with the test clock on a scratch
 /// data directory, and runs the Playwright tests against it with Node's test runner.
 fn run_e2e() -> Result<String, String> {
+    run_node_against_server(&["--test", "--test-concurrency=1", "tests/e2e/"])
+}
+
+/// Starts the server for browser work and runs `node ARGS` against it.
+fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
+    tools::ensure_chromium()?;
     tools::ensure_node()?;
     build_wasm_package()?;
     run(Cmd::new("cargo").args([
@@ -299,7 +307,7 @@ fn run_e2e() -> Result<String, String> {
     )?;
     let output = run_captured(
         Cmd::new("node")
-            .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+            .args(node_args.iter().copied())
             .env("E2E_BASE_URL", &server.url)
             .env("E2E_ADMIN_TOKEN", "e2e-admin"),
     );
