@@ -234,6 +234,8 @@ pub async fn login(
 }
 
 /// Sign out: ends this login and the shopper's live checkout (`INACTIVE/SIGNED_OUT`).
+/// For an admin's impersonation login it only ends the impersonation: the customer's
+/// checkout is theirs and stays as it is.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -244,7 +246,12 @@ pub async fn logout(
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     let actor = actor(&user, &request_id);
-    for live in store::live_for_user(tx.conn(), &user.id).await? {
+    let live = if user.impersonator.is_some() {
+        Vec::new()
+    } else {
+        store::live_for_user(tx.conn(), &user.id).await?
+    };
+    for live in live {
         if live.status == SessionStatus::Active {
             store::transition(
                 tx.conn(),

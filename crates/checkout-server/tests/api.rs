@@ -823,6 +823,55 @@ fn chrono_tz_year() -> chrono::FixedOffset {
 }
 
 #[tokio::test]
+async fn metrics_count_initiations_transitions_rejections_and_orders() {
+    let server = Server::start(Backend::Sqlite).await;
+    let alice = server.shopper("alice").await;
+    let old = alice.checkout().await;
+    let new = alice.initiate().await.body;
+    alice
+        .place_order(
+            old["id"].as_str().unwrap(),
+            old["digest"].as_str().unwrap(),
+            "m1",
+        )
+        .await
+        .assert_problem("CHECKOUT_SUPERSEDED", 409);
+    let placed = alice
+        .place_order(
+            new["id"].as_str().unwrap(),
+            new["digest"].as_str().unwrap(),
+            "m2",
+        )
+        .await;
+    assert_eq!(placed.status, 201);
+    let text = Server::client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Counters are process-wide (other tests add to them): check each is present and
+    // counted at least once.
+    for series in [
+        "checkout_initiations_total ",
+        "checkout_transitions_total{name=\"Supersede\"} ",
+        "checkout_rejections_total{name=\"CHECKOUT_SUPERSEDED\"} ",
+        "checkout_orders_total{name=\"ORDER_PLACED\"} ",
+        "http_request_duration_seconds_bucket{",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"));
+        let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(value >= 1.0 || series.ends_with('{'), "{line}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_clear_problem() {
     let server = Server::start(Backend::Sqlite).await;
     let alice = server.shopper("alice").await;

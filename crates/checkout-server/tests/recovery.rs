@@ -204,6 +204,26 @@ async fn impersonation(backend: Backend) {
         .await;
     assert_eq!(order.status, 201, "{}", order.body);
     assert_eq!(order.body["acting_admin"], "support-jo");
+    // Ending the impersonation leaves the customer's checkout alone.
+    alice.add("CKE-OAT", 1).await;
+    let current = support.initiate().await;
+    assert_eq!(
+        support
+            .send(Method::POST, "/auth/logout", None, &[])
+            .await
+            .status,
+        204
+    );
+    support
+        .get("/auth/me")
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    assert_eq!(alice.session(&current.str("id")).await["status"], "ACTIVE");
+    assert_eq!(
+        alice.get("/auth/me").await.status,
+        200,
+        "the customer is still signed in"
+    );
     // Unknown shoppers cannot be impersonated.
     let unknown = server
         .admin(
