@@ -822,6 +822,37 @@ fn chrono_tz_year() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(9 * 3600).unwrap()
 }
 
+async fn key_retention(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let s = alice.checkout().await;
+    let (id, digest) = (s["id"].as_str().unwrap(), s["digest"].as_str().unwrap());
+    assert_eq!(alice.place_order(id, digest, "kept").await.status, 201);
+    // Still replayed just before 24 hours…
+    server.advance(24 * 3600 - 60).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(alice.place_order(id, digest, "kept").await.replayed());
+    // …and purged by the sweeper after: the key is unknown again, and the session
+    // still yields no second order.
+    server.advance(3600).await;
+    let mut purged = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let r = alice.place_order(id, digest, "kept").await;
+        if !r.replayed() {
+            r.assert_problem("CHECKOUT_COMPLETED", 409);
+            purged = true;
+            break;
+        }
+    }
+    assert!(purged, "the record was never purged");
+    server.stop().await;
+}
+on_both_backends!(
+    idempotency_records_are_kept_24_hours_then_purged,
+    key_retention
+);
+
 #[tokio::test]
 async fn metrics_count_initiations_transitions_rejections_and_orders() {
     let server = Server::start(Backend::Sqlite).await;
