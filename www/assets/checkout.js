@@ -24,11 +24,20 @@ function setBlocked(blocked) {
   document.body.dataset.blocked = blocked ? 'yes' : 'no';
 }
 
-function leave(to, message, code) {
+/** Leaves the page once, whichever verdict or answer asks first. */
+function leave(to, message, code, { now = false, replace = false } = {}) {
   if (leaving) return;
   leaving = true;
   if (message) flash(message, code);
-  setTimeout(() => location.assign(to), 900);
+  const go = () => (replace ? location.replace(to) : location.assign(to));
+  if (now) go();
+  else setTimeout(go, 900);
+}
+
+/** To the confirmation: a normal navigation after the shopper's own order (Back returns
+ *  here and re-validates), a replacement when a restored page finds the order exists. */
+function showOrder(orderId, { replace = false } = {}) {
+  leave(`/order/?id=${encodeURIComponent(orderId)}`, null, null, { now: true, replace });
 }
 
 function onVerdict(v) {
@@ -48,7 +57,7 @@ function onVerdict(v) {
       break;
     case 'COMPLETED':
       setBlocked(true);
-      if (v.order_id) location.replace(`/order/?id=${encodeURIComponent(v.order_id)}`);
+      if (v.order_id) showOrder(v.order_id, { replace: true });
       break;
     default: // INACTIVE, EXPIRED, NOT_FOUND: block, say why, then go to the cart.
       setBlocked(true);
@@ -133,7 +142,7 @@ function extraFor(action) {
 
 async function answered(r) {
   if (r?.status === 201) {
-    location.assign(`/order/?id=${encodeURIComponent(r.body.id)}`);
+    showOrder(r.body.id);
     return;
   }
   const code = r?.body?.code;
