@@ -4,10 +4,12 @@
 // idempotency key in browser storage so a refresh or a dropped connection retries the
 // same request: never a second order.
 import init, { CheckoutGuard } from '/pkg/checkout_guard.js';
+
+window.__scriptStart = performance.now();
 import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, flash } from './app.js';
 
-await header();
-showFlash();
+// The wasm module first: the local verdict must not wait for anything else.
+const headerShown = header();
 await init();
 
 const $ = (id) => document.getElementById(id);
@@ -68,6 +70,8 @@ function onVerdict(v) {
 
 const guard = new CheckoutGuard({ onVerdict, pageSessionId: params.get('id') || undefined });
 window.__guard = guard;
+
+headerShown.then(showFlash);
 
 const storage = guard.storageStatus();
 if (storage.degraded) {

@@ -35,6 +35,9 @@ impl StorageHealth {
 pub struct RecordStore {
     key: String,
     health: RefCell<StorageHealth>,
+    /// The stored text last parsed, and what it parsed to: an unchanged text is not
+    /// parsed again (a verdict on every navigation stays in microseconds).
+    parsed: RefCell<Option<(String, RecoveryRecord)>>,
 }
 
 fn storage_usable() -> Result<(), String> {
@@ -61,6 +64,7 @@ impl RecordStore {
         RecordStore {
             key: key.to_owned(),
             health: RefCell::new(health),
+            parsed: RefCell::new(None),
         }
     }
 
@@ -84,8 +88,16 @@ impl RecordStore {
             return None;
         }
         let raw = LocalStorage::raw().get_item(&self.key).ok().flatten()?;
+        if let Some((text, record)) = self.parsed.borrow().as_ref() {
+            if *text == raw {
+                return Some(record.clone());
+            }
+        }
         match RecoveryRecord::parse(&raw) {
-            Ok(record) => Some(record),
+            Ok(record) => {
+                *self.parsed.borrow_mut() = Some((raw, record.clone()));
+                Some(record)
+            }
             Err(error) => {
                 LocalStorage::delete(&self.key);
                 *self.health.borrow_mut() = StorageHealth::Corrupt(error.to_string());
