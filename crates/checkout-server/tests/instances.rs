@@ -10,8 +10,6 @@ use std::collections::BTreeSet;
 
 use common::{number_part, Process, Server, Shopper};
 use futures::future::join_all;
-use reqwest::Method;
-use serde_json::json;
 
 const INSTANCES: usize = 3;
 
@@ -33,21 +31,7 @@ async fn cluster() -> Option<(Vec<Process>, tempfile::TempDir, String)> {
 }
 
 async fn signed_up(client: &reqwest::Client, base: &str, name: &str) -> Shopper {
-    let s = Shopper {
-        client: client.clone(),
-        base: base.to_owned(),
-        name: name.to_owned(),
-    };
-    let r = s
-        .send(
-            Method::POST,
-            "/auth/signup",
-            Some(json!({"username": name, "password": "correct horse"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    s
+    Shopper::sign_up(client, base, name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

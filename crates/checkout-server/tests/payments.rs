@@ -122,20 +122,7 @@ async fn paying_blocks_other_tabs(backend: Backend) {
     let alice = server.shopper("alice").await;
     let (id, digest) = ready_to_pay(&alice).await;
     // Another device of the same shopper.
-    let phone = Shopper {
-        client: Server::client(),
-        base: server.base.clone(),
-        name: "alice".into(),
-    };
-    let login = phone
-        .send(
-            Method::POST,
-            "/auth/login",
-            Some(json!({"username": "alice", "password": "correct horse"})),
-            &[],
-        )
-        .await;
-    assert_eq!(login.status, 200);
+    let phone = Shopper::sign_in(&server.base, "alice").await;
     phone.add("CAKE-RED", 1).await;
     let paying = {
         let (alice, id, digest) = (alice.clone(), id.clone(), digest.clone());
@@ -224,18 +211,7 @@ fn a_server_killed_between_charge_and_answer_settles_to_one_order() {
     let args = ["--reconcile-after-secs", "1", "--sweep-every-ms", "200"];
     let first = common::Process::spawn(dir.path(), &args);
     let client = Server::client();
-    let alice = first.shopper(&client, "alice");
-    runtime.block_on(async {
-        let r = alice
-            .send(
-                Method::POST,
-                "/auth/signup",
-                Some(json!({"username": "alice", "password": "correct horse"})),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 201);
-    });
+    let alice = runtime.block_on(Shopper::sign_up(&client, &first.base, "alice"));
     let (id, digest) = runtime.block_on(ready_to_pay(&alice));
     // The slow card charges at once and answers two seconds later: kill in between.
     let paying = {

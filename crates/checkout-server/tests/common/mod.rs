@@ -179,21 +179,7 @@ impl Server {
 
     /// A new shopper, signed up and signed in.
     pub async fn shopper(&self, name: &str) -> Shopper {
-        let shopper = Shopper {
-            client: Self::client(),
-            base: self.base.clone(),
-            name: name.to_owned(),
-        };
-        let r = shopper
-            .send(
-                Method::POST,
-                "/auth/signup",
-                Some(json!({"username": name, "password": "correct horse"})),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 201, "signup {name}: {}", r.body);
-        shopper
+        Shopper::sign_up(&Self::client(), &self.base, name).await
     }
 
     /// An admin request.
@@ -281,7 +267,48 @@ pub struct Shopper {
     pub name: String,
 }
 
+/// The password every test shopper uses.
+pub const PASSWORD: &str = "correct horse";
+
 impl Shopper {
+    /// Signs up `name` at `base` with `client`'s cookie jar.
+    pub async fn sign_up(client: &Client, base: &str, name: &str) -> Shopper {
+        let shopper = Shopper {
+            client: client.clone(),
+            base: base.to_owned(),
+            name: name.to_owned(),
+        };
+        let r = shopper
+            .send(
+                Method::POST,
+                "/auth/signup",
+                Some(json!({"username": name, "password": PASSWORD})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 201, "signup {name}: {}", r.body);
+        shopper
+    }
+
+    /// Signs in as an existing shopper with a new cookie jar (another device).
+    pub async fn sign_in(base: &str, name: &str) -> Shopper {
+        let shopper = Shopper {
+            client: Server::client(),
+            base: base.to_owned(),
+            name: name.to_owned(),
+        };
+        let r = shopper
+            .send(
+                Method::POST,
+                "/auth/login",
+                Some(json!({"username": name, "password": PASSWORD})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {name}: {}", r.body);
+        shopper
+    }
+
     pub async fn send(
         &self,
         method: Method,
