@@ -228,6 +228,16 @@ impl SessionStatus {
     }
 }
 
+/// The transition for a payment that settled without a charge (declined, or voided by
+/// reconciliation): back to `ACTIVE` while the window is open, `EXPIRED` once it closed
+/// (`expires_at` is `None` for an unmanaged session, which never expires).
+pub fn after_unpaid(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Transition {
+    match SessionStatus::Active.at(expires_at, now) {
+        SessionStatus::Expired => Transition::LapsePayment,
+        _ => Transition::ReleasePayment,
+    }
+}
+
 /// A live session of the shopper as the initiation planner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveSession {
@@ -345,6 +355,26 @@ mod tests {
             SessionStatus::PaymentPending.at(Some(expiry), expiry),
             SessionStatus::PaymentPending
         );
+    }
+
+    #[test]
+    fn an_unpaid_payment_returns_to_active_or_lapses_with_the_window() {
+        let expiry = DateTime::parse_from_rfc3339("2026-05-01T12:10:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let before = expiry - chrono::Duration::seconds(1);
+        assert_eq!(
+            after_unpaid(Some(expiry), before),
+            Transition::ReleasePayment
+        );
+        assert_eq!(after_unpaid(Some(expiry), expiry), Transition::LapsePayment);
+        assert_eq!(after_unpaid(None, expiry), Transition::ReleasePayment);
+        for t in [
+            after_unpaid(Some(expiry), before),
+            after_unpaid(Some(expiry), expiry),
+        ] {
+            assert!(SessionStatus::PaymentPending.apply(t).is_ok());
+        }
     }
 
     #[test]

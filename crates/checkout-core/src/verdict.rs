@@ -34,6 +34,18 @@ pub struct SessionView {
     pub generation: u32,
 }
 
+impl SessionView {
+    /// The expiry that applies: `expires_at` for a managed session, none otherwise (with
+    /// session management off a checkout never expires).
+    pub fn expiry(&self) -> Option<DateTime<Utc>> {
+        if self.managed {
+            self.expires_at
+        } else {
+            None
+        }
+    }
+}
+
 /// Who is acting: the shopper, possibly through an impersonating admin.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
@@ -186,12 +198,7 @@ pub struct CheckInput {
 /// The effective state of a session at `now`: stored state, then expiry decided at read
 /// time, then supersession for a managed session that is no longer the latest.
 pub fn effective_status(session: &SessionView, now: DateTime<Utc>) -> SessionStatus {
-    let expiry = if session.managed {
-        session.expires_at
-    } else {
-        None
-    };
-    match session.status.at(expiry, now) {
+    match session.status.at(session.expiry(), now) {
         SessionStatus::Active if session.managed && !session.is_latest => {
             SessionStatus::Inactive(InactiveReason::Superseded)
         }

@@ -464,12 +464,7 @@ pub async fn settle_payment(
                 Settlement::Declined { reason } => reason,
                 _ => "the payment did not go through".to_owned(),
             };
-            let lapsed = row.managed && row.expires_at.is_some_and(|e| now >= e);
-            let step = if lapsed {
-                Transition::LapsePayment
-            } else {
-                Transition::ReleasePayment
-            };
+            let step = checkout_core::lifecycle::after_unpaid(row.view().expiry(), now);
             store::transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
             crate::metrics::payment("declined");
             let problem = Rejection::with_message(

@@ -358,9 +358,8 @@ pub async fn persist_expiry(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let expired = row.status == SessionStatus::Active
-        && row.managed
-        && row.expires_at.is_some_and(|e| now >= e);
+    let expired =
+        row.status == SessionStatus::Active && row.effective(now) == SessionStatus::Expired;
     if expired {
         transition(conn, &row.id, row.status, Transition::Expire, actor, now).await?;
     }
