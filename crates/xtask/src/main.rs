@@ -240,6 +240,17 @@ fn cmd_test() -> Result<(), String> {
             "the shared vectors did not run the same number of times on both targets".into(),
         );
     }
+    let skipped = native.matches("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL)").count();
+    if skipped > 0 {
+        println!("SKIPPED: {skipped} PostgreSQL test(s) did not run (no PostgreSQL here)");
+        if std::env::var_os("CI").is_some() {
+            return Err(
+                "CI must run the PostgreSQL tests, but PostgreSQL was not available".into(),
+            );
+        }
+    } else {
+        println!("PostgreSQL: every server test also ran on PostgreSQL, and so did the multi-instance test");
+    }
     let (passed, failed) = totals(&native);
     let (wasm_passed, wasm_failed) = totals(&chromium);
     let (e2e_passed, e2e_failed) = node_totals(&e2e);
