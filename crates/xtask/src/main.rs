@@ -240,7 +240,9 @@ fn cmd_test() -> Result<(), String> {
             "the shared vectors did not run the same number of times on both targets".into(),
         );
     }
-    let skipped = native.matches("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL)").count();
+    let skipped = native
+        .matches("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL)")
+        .count();
     if skipped > 0 {
         println!("SKIPPED: {skipped} PostgreSQL test(s) did not run (no PostgreSQL here)");
         if std::env::var_os("CI").is_some() {

@@ -273,6 +273,21 @@ pub const PASSWORD: &str = "correct horse";
 impl Shopper {
     /// Signs up `name` at `base` with `client`'s cookie jar.
     pub async fn sign_up(client: &Client, base: &str, name: &str) -> Shopper {
+        Self::authenticated(client, base, name, "/auth/signup", 201).await
+    }
+
+    /// Signs in as an existing shopper with a new cookie jar (another device).
+    pub async fn sign_in(base: &str, name: &str) -> Shopper {
+        Self::authenticated(&Server::client(), base, name, "/auth/login", 200).await
+    }
+
+    async fn authenticated(
+        client: &Client,
+        base: &str,
+        name: &str,
+        path: &str,
+        status: u16,
+    ) -> Shopper {
         let shopper = Shopper {
             client: client.clone(),
             base: base.to_owned(),
@@ -281,31 +296,12 @@ impl Shopper {
         let r = shopper
             .send(
                 Method::POST,
-                "/auth/signup",
+                path,
                 Some(json!({"username": name, "password": PASSWORD})),
                 &[],
             )
             .await;
-        assert_eq!(r.status, 201, "signup {name}: {}", r.body);
-        shopper
-    }
-
-    /// Signs in as an existing shopper with a new cookie jar (another device).
-    pub async fn sign_in(base: &str, name: &str) -> Shopper {
-        let shopper = Shopper {
-            client: Server::client(),
-            base: base.to_owned(),
-            name: name.to_owned(),
-        };
-        let r = shopper
-            .send(
-                Method::POST,
-                "/auth/login",
-                Some(json!({"username": name, "password": PASSWORD})),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 200, "login {name}: {}", r.body);
+        assert_eq!(r.status, status, "{path} {name}: {}", r.body);
         shopper
     }
 
