@@ -16,6 +16,7 @@ pub struct Cmd {
     program: String,
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Cmd {
@@ -24,7 +25,14 @@ impl Cmd {
             program: program.to_owned(),
             args: Vec::new(),
             envs: Vec::new(),
+            dir: None,
         }
+    }
+
+    /// Runs from `dir` instead of the repository root.
+    pub fn dir(mut self, dir: &str) -> Self {
+        self.dir = Some(dir.into());
+        self
     }
 
     pub fn args<'a>(mut self, args: impl IntoIterator<Item = &'a str>) -> Self {
@@ -39,7 +47,8 @@ impl Cmd {
 
     fn command(&self) -> Command {
         let mut c = Command::new(&self.program);
-        c.args(&self.args).current_dir(root());
+        c.args(&self.args)
+            .current_dir(self.dir.clone().unwrap_or_else(root));
         for (k, v) in &self.envs {
             c.env(k, v);
         }
@@ -221,9 +230,18 @@ pub fn ensure_postgres() -> Result<String, String> {
         })
     };
     if root {
-        quiet(Cmd::new("su").args(["postgres", "-c", &format!("psql -qc \"{sql}\"")]))?;
+        // From "/": the postgres user may not enter the checkout's directory.
+        quiet(
+            Cmd::new("su")
+                .args(["postgres", "-c", &format!("psql -qc \"{sql}\"")])
+                .dir("/"),
+        )?;
     } else {
-        quiet(Cmd::new("sudo").args(["-u", "postgres", "psql", "-qc", &sql]))?;
+        quiet(
+            Cmd::new("sudo")
+                .args(["-u", "postgres", "psql", "-qc", &sql])
+                .dir("/"),
+        )?;
     }
     Ok(format!(
         "postgres://postgres:{TEST_PG_PASSWORD}@127.0.0.1:{port}/postgres"
