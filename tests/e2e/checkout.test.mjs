@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, shopper, addToCart, api, advanceClock, startCheckout, ready, noticeCode, shot,
+  launch, shopper, addToCart, api, advanceClock, startCheckout, ready, noticeCode, shot, openCart,
 } from './helpers.mjs';
 
 let browser;
@@ -142,7 +142,7 @@ test('a cart change in another tab leaves the checkout as it was', async () => {
   await startCheckout(page);
   const total = await page.textContent('#grand-total');
   const cartTab = await context.newPage();
-  await cartTab.goto('/cart/');
+  await openCart(cartTab);
   await cartTab.fill('#cart input.qty', '7');
   await cartTab.dispatchEvent('#cart input.qty', 'change');
   await cartTab.waitForFunction(() => document.querySelector('#cart input.qty')?.value === '7');
@@ -195,7 +195,7 @@ test('paying in one tab while starting checkout in another: PAYMENT_IN_PROGRESS,
   await paying.fill('#card', '4000000000000077'); // slow: charged at once, answered after 2 s
   await paying.click('#pay');
   const other = await context.newPage();
-  await other.goto('/cart/');
+  await openCart(other);
   await other.click('#proceed');
   assert.equal(await noticeCode(other), 'PAYMENT_IN_PROGRESS');
   await shot(other, '09-payment-in-progress');

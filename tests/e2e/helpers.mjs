@@ -52,9 +52,16 @@ export async function advanceClock(seconds) {
   assert.equal(r.status, 200, await r.text());
 }
 
+/** Opens the cart and waits until its script is ready (module scripts with top-level
+ *  await can finish after the load event). */
+export async function openCart(page) {
+  await page.goto('/cart/');
+  await page.waitForFunction(() => document.body.dataset.ready === 'yes');
+}
+
 /** Opens the cart and proceeds to checkout; resolves when the server has confirmed it. */
 export async function startCheckout(page) {
-  await page.goto('/cart/');
+  await openCart(page);
   await page.click('#proceed');
   await page.waitForURL(/\/checkout\/\?id=/);
   await ready(page);

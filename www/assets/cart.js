@@ -58,3 +58,4 @@ document.getElementById('proceed').addEventListener('click', async () => {
 });
 
 await render();
+document.body.dataset.ready = 'yes';

@@ -104,12 +104,11 @@ function render(body) {
   if (document.body.dataset.blocked === 'yes') setBlocked(true);
 }
 
+/** Renders the session the guard's server verdict just brought (no second request). */
 async function load() {
-  const id = guard.pageSessionId;
-  if (!id) return;
   catalog ??= (await api('GET', '/products')).body;
-  const r = await api('GET', `/checkouts/${encodeURIComponent(id)}`);
-  if (r.status === 200 && r.body.verdict.allowed) render(r.body);
+  const body = guard.lastSession();
+  if (body?.verdict?.allowed) render(body);
 }
 
 setInterval(() => {

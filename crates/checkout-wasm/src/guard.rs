@@ -102,6 +102,9 @@ struct Inner {
     on_verdict: js_sys::Function,
     skew_ms: Cell<f64>,
     listeners: RefCell<Vec<Listener>>,
+    /// The last session body the server returned (the page renders it without asking
+    /// again).
+    last_session: RefCell<JsValue>,
 }
 
 /// Guards one checkout page. See the module documentation.
@@ -282,6 +285,7 @@ impl Inner {
         };
         if reply.status == 200 {
             if let Ok((_, extras)) = self.absorb(&reply.body) {
+                *self.last_session.borrow_mut() = reply.body.clone();
                 let v = extras.verdict;
                 let rejection = v.code.map(|code| Rejection {
                     code,
@@ -438,6 +442,7 @@ impl CheckoutGuard {
                 on_verdict,
                 skew_ms: Cell::new(0.0),
                 listeners: RefCell::new(Vec::new()),
+                last_session: RefCell::new(JsValue::NULL),
             }),
         })
     }
@@ -523,6 +528,13 @@ impl CheckoutGuard {
         let (view, _) = self.inner.absorb(&session)?;
         *self.inner.page_session.borrow_mut() = Some(view.id);
         Ok(())
+    }
+
+    /// The session body of the last server verdict (`null` before one), so the page can
+    /// render it without fetching it again.
+    #[wasm_bindgen(js_name = lastSession)]
+    pub fn last_session(&self) -> JsValue {
+        self.inner.last_session.borrow().clone()
     }
 
     /// The checkout this page shows.
