@@ -76,6 +76,11 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
         "--static-dir",
         "www",
     ]);
+    // `cargo xtask run -- --help` and `cargo xtask run --help` both reach the server.
+    let server_args = match server_args.first().map(String::as_str) {
+        Some("--") => &server_args[1..],
+        _ => server_args,
+    };
     cmd = cmd.args(server_args.iter().map(String::as_str));
     run(cmd)
 }
