@@ -33,6 +33,18 @@ pub enum Completion {
     SubmittedForApproval,
 }
 
+impl Completion {
+    /// The status of the order a completion creates: `PLACED`, `PAID`, or
+    /// `PENDING_APPROVAL` (an order submitted for approval is not placed yet).
+    pub fn order_status(self) -> &'static str {
+        match self {
+            Completion::OrderPlaced => "PLACED",
+            Completion::Paid => "PAID",
+            Completion::SubmittedForApproval => "PENDING_APPROVAL",
+        }
+    }
+}
+
 /// A stored session state. `NOT_FOUND` is a verdict, never a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{ErrorCode, Rejection},
     idempotency::IdempotencyKey,
-    lifecycle::{Completion, SessionStatus},
+    lifecycle::SessionStatus,
     verdict::{evaluate, Action, CheckInput, SessionView, Verdict, Viewer},
 };
 
@@ -254,14 +254,12 @@ impl RecoveryRecord {
         }
         match outcome {
             Ok(order_id) => {
-                if let Some(pending) = self.pending.take() {
+                if let Some((_, completion)) =
+                    self.pending.take().and_then(|p| p.action.completion())
+                {
                     // The session is now completed: a page restored later (back/forward
                     // cache) must know without asking the server.
-                    self.session.status = SessionStatus::Completed(match pending.action {
-                        Action::Pay => Completion::Paid,
-                        Action::SubmitForApproval => Completion::SubmittedForApproval,
-                        _ => Completion::OrderPlaced,
-                    });
+                    self.session.status = SessionStatus::Completed(completion);
                 }
                 self.order_id = Some(order_id.to_owned());
                 self.step = Step::Done;

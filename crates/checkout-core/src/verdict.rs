@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{ErrorCode, Rejection},
-    lifecycle::{InactiveReason, SessionStatus},
+    lifecycle::{Completion, InactiveReason, SessionStatus, Transition},
 };
 
 /// What the checks need to know about a session.
@@ -97,6 +97,21 @@ impl Action {
             Action::PlaceOrder => Some("place-order"),
             Action::Pay => Some("pay"),
             Action::SubmitForApproval => Some("submit-for-approval"),
+            _ => None,
+        }
+    }
+
+    /// What an order action does to the session when it succeeds: the transition into
+    /// `COMPLETED` and the completion it records (`None` for other actions). Pay reaches
+    /// it from `PAYMENT_PENDING`, the others from `ACTIVE`.
+    pub fn completion(self) -> Option<(Transition, Completion)> {
+        match self {
+            Action::PlaceOrder => Some((Transition::PlaceOrder, Completion::OrderPlaced)),
+            Action::Pay => Some((Transition::CompletePayment, Completion::Paid)),
+            Action::SubmitForApproval => Some((
+                Transition::SubmitForApproval,
+                Completion::SubmittedForApproval,
+            )),
             _ => None,
         }
     }
@@ -277,7 +292,6 @@ pub fn evaluate(input: &CheckInput) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::Completion;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
@@ -369,6 +383,19 @@ mod tests {
             VerdictState::NotFound
         );
         assert_eq!(Action::PlaceOrder.order_segment(), Some("place-order"));
+        for action in [Action::PlaceOrder, Action::SubmitForApproval] {
+            let (step, completion) = action.completion().unwrap();
+            assert_eq!(
+                SessionStatus::Active.apply(step),
+                Ok(SessionStatus::Completed(completion))
+            );
+        }
+        let (step, completion) = Action::Pay.completion().unwrap();
+        assert_eq!(
+            SessionStatus::PaymentPending.apply(step),
+            Ok(SessionStatus::Completed(completion))
+        );
+        assert_eq!(Action::SelectShipping.completion(), None);
         assert_eq!(Action::View.order_segment(), None);
     }
 

@@ -156,14 +156,9 @@ async fn complete_action(
             now,
         )
         .await?;
-        let (step, completion) = if action == Action::PlaceOrder {
-            (Transition::PlaceOrder, Completion::OrderPlaced)
-        } else {
-            (
-                Transition::SubmitForApproval,
-                Completion::SubmittedForApproval,
-            )
-        };
+        let (step, completion) = action
+            .completion()
+            .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
         store::transition(tx.conn(), &row.id, row.status, step, &actor, now).await?;
         let order = insert_order(tx.conn(), &row, completion, None, &actor, now).await?;
         Ok(serde_json::to_value(order).unwrap_or_default())
@@ -208,11 +203,7 @@ async fn insert_order(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> ApiResult<OrderBody> {
-    let status = match completion {
-        Completion::OrderPlaced => "PLACED",
-        Completion::Paid => "PAID",
-        Completion::SubmittedForApproval => "PENDING_APPROVAL",
-    };
+    let status = completion.order_status();
     let kind = SessionStatus::Completed(completion)
         .reason()
         .unwrap_or("ORDER_PLACED");
@@ -438,24 +429,12 @@ pub async fn settle_payment(
     }
     let (status, body) = match settlement {
         Settlement::Charged { reference } => {
-            store::transition(
-                tx.conn(),
-                &row.id,
-                row.status,
-                Transition::CompletePayment,
-                actor,
-                now,
-            )
-            .await?;
-            let order = insert_order(
-                tx.conn(),
-                &row,
-                Completion::Paid,
-                Some(&reference),
-                actor,
-                now,
-            )
-            .await?;
+            let (step, completion) = Action::Pay
+                .completion()
+                .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
+            store::transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
+            let order =
+                insert_order(tx.conn(), &row, completion, Some(&reference), actor, now).await?;
             crate::metrics::payment("charged");
             (201, serde_json::to_value(order).unwrap_or_default())
         }
