@@ -35,14 +35,6 @@ impl ApiError {
             _ => None,
         }
     }
-
-    /// The code, when it is a rejection.
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            ApiError::Rejected(r) => Some(r.code),
-            _ => None,
-        }
-    }
 }
 
 impl From<Rejection> for ApiError {

@@ -10,6 +10,7 @@ use checkout_core::{ErrorCode, Rejection, Viewer};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use subtle::ConstantTimeEq;
 
 use crate::{clock::to_ms, error::ApiError, state::AppState};
 
@@ -139,14 +140,10 @@ impl FromRequestParts<AppState> for Admin {
                 ErrorCode::Unauthenticated,
                 "Admin routes need Authorization: Bearer <admin token>.",
             )))?;
+        // Digests make the lengths equal; `subtle` compares without early exit.
         let expected = Sha256::digest(state.admin_token.as_bytes());
         let got = Sha256::digest(presented.as_bytes());
-        // Equal-length digests compared without early exit.
-        let diff = expected
-            .iter()
-            .zip(got.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if diff == 0 {
+        if bool::from(expected.as_slice().ct_eq(got.as_slice())) {
             Ok(Admin)
         } else {
             Err(ApiError::Rejected(Rejection::with_message(
