@@ -313,22 +313,9 @@ async fn supersession(backend: Backend) {
         .await
         .assert_problem("CHECKOUT_NOT_FOUND", 404);
     // The events record who did what.
-    let events = server
-        .admin(
-            Method::GET,
-            &format!("/admin/checkouts/{old_id}/events"),
-            None,
-        )
-        .await;
-    let names: Vec<&str> = events
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["transition"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Initiate", "Supersede"]);
-    let supersede = &events.body[1];
+    assert_eq!(server.transitions(old_id).await, ["Initiate", "Supersede"]);
+    let events = server.events(old_id).await;
+    let supersede = &events[1];
     assert_eq!(supersede["from_status"], "ACTIVE");
     assert_eq!(supersede["to_reason"], "SUPERSEDED");
     assert_eq!(
@@ -364,15 +351,7 @@ async fn expiry(backend: Backend) {
         .assert_problem("CHECKOUT_EXPIRED", 410);
     // The cart is kept, and expiry was persisted with its event.
     assert_eq!(cart_skus(&alice).await, vec![("BRW-FUDGE".to_owned(), 2)]);
-    let events = server
-        .admin(Method::GET, &format!("/admin/checkouts/{id}/events"), None)
-        .await;
-    assert!(events
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["transition"] == "Expire"));
+    assert!(server.transitions(id).await.iter().any(|t| t == "Expire"));
     alice
         .get("/checkouts/active")
         .await
@@ -390,16 +369,8 @@ async fn sweeper_persists(backend: Backend) {
     let id = s["id"].as_str().unwrap();
     let mut stored = false;
     for _ in 0..50 {
-        let events = server
-            .admin(Method::GET, &format!("/admin/checkouts/{id}/events"), None)
-            .await;
-        if let Some(e) = events
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["transition"] == "Expire")
-        {
+        let events = server.events(id).await;
+        if let Some(e) = events.iter().find(|e| e["transition"] == "Expire") {
             assert_eq!(e["request_id"], "sweeper");
             stored = true;
             break;

@@ -62,18 +62,9 @@ async fn approved(backend: Backend) {
         .await
         .assert_problem("CHECKOUT_COMPLETED", 409);
     assert_eq!(charges(&server, &id).await, ["CHARGED"], "still one charge");
-    let events = server
-        .admin(Method::GET, &format!("/admin/checkouts/{id}/events"), None)
-        .await;
-    let names: Vec<&str> = events
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["transition"].as_str().unwrap())
-        .collect();
+    let names = server.transitions(&id).await;
     assert!(
-        names.ends_with(&["BeginPayment", "CompletePayment"]),
+        names.ends_with(&["BeginPayment".to_owned(), "CompletePayment".to_owned()]),
         "{names:?}"
     );
     server.stop().await;

@@ -165,14 +165,8 @@ async fn impersonation(backend: Backend) {
     let by_admin = support.initiate().await;
     assert_eq!(by_admin.status, 201, "{}", by_admin.body);
     assert_eq!(by_admin.body["started_by_admin"], "support-jo");
-    let events = server
-        .admin(
-            Method::GET,
-            &format!("/admin/checkouts/{}/events", by_admin.str("id")),
-            None,
-        )
-        .await;
-    let first: &Value = &events.body[0];
+    let events = server.events(&by_admin.str("id")).await;
+    let first: &Value = &events[0];
     assert_eq!(first["actor_admin"], "support-jo");
     assert_eq!(first["actor_user"], alice.get("/auth/me").await.body["id"]);
 
@@ -188,14 +182,7 @@ async fn impersonation(backend: Backend) {
         alice.session(&by_alice.str("id")).await["reason"],
         "SUPERSEDED"
     );
-    let events = server
-        .admin(
-            Method::GET,
-            &format!("/admin/checkouts/{}/events", by_alice.str("id")),
-            None,
-        )
-        .await;
-    let supersede = events.body.as_array().unwrap().last().unwrap().clone();
+    let supersede = server.events(&by_alice.str("id")).await.pop().unwrap();
     assert_eq!(supersede["transition"], "Supersede");
     assert_eq!(supersede["actor_admin"], "support-jo");
     // The admin can place the order for alice; the order records it.

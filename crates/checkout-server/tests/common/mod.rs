@@ -194,6 +194,28 @@ impl Server {
         read(req.send().await.unwrap()).await
     }
 
+    /// The events of a session (admin API), oldest first.
+    pub async fn events(&self, session_id: &str) -> Vec<Value> {
+        let r = self
+            .admin(
+                Method::GET,
+                &format!("/admin/checkouts/{session_id}/events"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The names of a session's transitions, oldest first.
+    pub async fn transitions(&self, session_id: &str) -> Vec<String> {
+        self.events(session_id)
+            .await
+            .iter()
+            .map(|e| e["transition"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Moves the server clock forward.
     pub async fn advance(&self, seconds: i64) {
         let r = self
