@@ -391,27 +391,20 @@ impl Inner {
     }
 }
 
+/// A fresh idempotency key: `crypto.randomUUID()` (secure contexts), otherwise a key
+/// from `crypto.getRandomValues`.
 fn random_key() -> String {
-    // crypto.randomUUID() where available; otherwise time and Math.random.
-    let crypto = web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w, &"crypto".into()).ok())
-        .filter(|c| !c.is_undefined());
-    if let Some(crypto) = crypto {
-        if let Ok(f) = js_sys::Reflect::get(&crypto, &"randomUUID".into()) {
-            if let Some(f) = f.dyn_ref::<js_sys::Function>() {
-                if let Ok(v) = f.call0(&crypto) {
-                    if let Some(s) = v.as_string() {
-                        return s;
-                    }
-                }
-            }
+    let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) else {
+        return format!("k-{}", js_sys::Date::now() as u64);
+    };
+    if let Ok(uuid) = js_sys::Reflect::get(&crypto, &"randomUUID".into()) {
+        if uuid.is_function() {
+            return crypto.random_uuid();
         }
     }
-    format!(
-        "k-{}-{}",
-        js_sys::Date::now() as u64,
-        (js_sys::Math::random() * 1e16) as u64
-    )
+    let mut bytes = [0u8; 16];
+    let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[wasm_bindgen]
