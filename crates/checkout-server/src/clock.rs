@@ -16,9 +16,12 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The current time as the server sees it.
+    /// The current time as the server sees it, in whole milliseconds: the precision it
+    /// is stored with, so an answer built from `now` and a later read of the same row
+    /// agree to the digit.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        let now = Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed));
+        from_ms(to_ms(now))
     }
 
     /// Moves the clock forward (never backward: a negative advance is refused by the

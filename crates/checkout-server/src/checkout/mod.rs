@@ -28,7 +28,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::{
     body::CheckoutBody,
-    store::{Actor, NewSession, SessionRow},
+    store::{Actor, SessionRow},
 };
 use crate::{
     admin::load_settings,
@@ -188,28 +188,28 @@ async fn initiate_in(
 
     let terms = settings.terms_at(now);
     let (seq, number) = store::allocate_number(tx.conn(), now).await?;
-    let id = uuid::Uuid::now_v7().to_string();
-    store::insert(
-        tx.conn(),
-        &NewSession {
-            id: &id,
-            user_id: &user.id,
-            seq,
-            number: &number,
-            managed: terms.managed,
-            started_at: now,
-            expires_at: terms.expires_at,
-            pricing_input: &input,
-            snapshot: &snapshot,
-            started_by_admin: user.impersonator.as_deref(),
-        },
-        &actor,
-    )
-    .await?;
+    // The new row is known in full: insert it and answer from it, no read-back.
+    let row = SessionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user.id.clone(),
+        seq,
+        number,
+        status: SessionStatus::Active,
+        managed: terms.managed,
+        started_at: now,
+        expires_at: terms.expires_at,
+        generation: 0,
+        pricing_input: input,
+        snapshot,
+        started_by_admin: user.impersonator.clone(),
+        payment_key: None,
+        payment_idem_key: None,
+        payment_started_at: None,
+        is_latest: true,
+        order_id: None,
+    };
+    store::insert(tx.conn(), &row, &actor).await?;
     crate::metrics::initiation();
-    let row = store::load(tx.conn(), &id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("inserted session vanished".into()))?;
     Ok(to_json(&with_token(state, &row, user, now)))
 }
 

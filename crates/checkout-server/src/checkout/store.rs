@@ -267,25 +267,10 @@ pub async fn allocate_number(
     Ok((seq, number))
 }
 
-/// A new session row.
-#[derive(Debug)]
-pub struct NewSession<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
-    pub seq: i64,
-    pub number: &'a str,
-    pub managed: bool,
-    pub started_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub pricing_input: &'a PricingInput,
-    pub snapshot: &'a Snapshot,
-    pub started_by_admin: Option<&'a str>,
-}
-
-/// Inserts a new `ACTIVE` session and its first event.
+/// Inserts a new session (stored as `ACTIVE`, generation 0) and its first event.
 pub async fn insert(
     conn: &mut AnyConnection,
-    s: &NewSession<'_>,
+    s: &SessionRow,
     actor: &Actor,
 ) -> Result<(), ApiError> {
     sqlx::query(
@@ -293,22 +278,22 @@ pub async fn insert(
          generation, pricing_input, snapshot, digest, started_by_admin, updated_at) \
          VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6)",
     )
-    .bind(s.id)
-    .bind(s.user_id)
+    .bind(&s.id)
+    .bind(&s.user_id)
     .bind(s.seq)
-    .bind(s.number)
+    .bind(&s.number)
     .bind(i64::from(s.managed))
     .bind(to_ms(s.started_at))
     .bind(s.expires_at.map(to_ms))
-    .bind(serde_json::to_string(s.pricing_input).unwrap_or_default())
-    .bind(serde_json::to_string(s.snapshot).unwrap_or_default())
+    .bind(serde_json::to_string(&s.pricing_input).unwrap_or_default())
+    .bind(serde_json::to_string(&s.snapshot).unwrap_or_default())
     .bind(&s.snapshot.digest)
-    .bind(s.started_by_admin)
+    .bind(&s.started_by_admin)
     .execute(&mut *conn)
     .await?;
     record_event(
         conn,
-        s.id,
+        &s.id,
         None,
         SessionStatus::Active,
         "Initiate",
