@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 /// A machine-readable failure code. JavaScript branches on these strings and the HTTP
 /// server maps each one to exactly one status; neither may change once published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+///
+/// On the wire a code is its [`as_str`](Self::as_str) name; (de)serialisation goes
+/// through [`ALL`](Self::ALL) and that one table (no second, derived copy of the names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// No signed-in shopper.
     Unauthenticated,
@@ -225,6 +227,8 @@ impl ErrorCode {
         )
     }
 }
+
+serde_by_name!(ErrorCode, "error code");
 
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -17,7 +17,40 @@
 //! | [`idempotency`] | the `Idempotency-Key` decision table |
 //! | [`token`] | recovery tokens: claims, HMAC-SHA256, binding |
 //! | [`recovery`] | the browser's local recovery record |
+//! | [`time`] | timestamps on the wire (strict RFC 3339) |
 //! | [`error`] | the stable codes and RFC 9457 problems |
+
+/// Serde for a unit enum by its wire name: [`as_str`] out, a lookup in `ALL` in, so each
+/// name is written once. (Derived impls carry the names again, with string, byte and
+/// index visitors per enum, all of it in the browser module.) Also gives `from_name`.
+macro_rules! serde_by_name {
+    ($ty:ident, $what:literal) => {
+        impl $ty {
+            /// The value with this wire name, if there is one.
+            pub fn from_name(name: &str) -> Option<$ty> {
+                $ty::ALL.into_iter().find(|v| v.as_str() == name)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                $ty::from_name(&name).ok_or_else(|| {
+                    <D::Error as serde::de::Error>::custom(format_args!(
+                        concat!("unknown ", $what, " {:?}"),
+                        name
+                    ))
+                })
+            }
+        }
+    };
+}
 
 pub mod error;
 pub mod idempotency;
@@ -27,6 +60,7 @@ pub mod numbering;
 pub mod recovery;
 pub mod settings;
 pub mod snapshot;
+pub mod time;
 pub mod token;
 #[cfg(feature = "test-vectors")]
 pub mod vectors;
@@ -35,3 +69,47 @@ pub mod verdict;
 pub use error::{ErrorCode, Problem, Rejection};
 pub use lifecycle::{Completion, InactiveReason, SessionStatus, Transition};
 pub use verdict::{evaluate, Action, CheckInput, SessionView, Verdict, VerdictState, Viewer};
+
+#[cfg(test)]
+mod wire_name_tests {
+    use std::collections::HashSet;
+
+    use super::{recovery::Step, Action, ErrorCode, VerdictState};
+
+    /// Each `ALL` is as long as the enum has variants, so distinct entries mean every
+    /// variant is listed; each name reads back to its value; anything else is refused.
+    fn check<T>(all: &[T], as_str: fn(&T) -> &'static str)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let names: HashSet<&str> = all.iter().map(as_str).collect();
+        assert_eq!(names.len(), all.len(), "a value is listed twice in ALL");
+        for value in all {
+            let json = serde_json::to_string(value).unwrap();
+            assert_eq!(json, format!("\"{}\"", as_str(value)));
+            assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value);
+        }
+        for bad in ["\"\"", "\"nope\"", "0", "null", "{}"] {
+            assert!(
+                serde_json::from_str::<T>(bad).is_err(),
+                "{bad} was accepted"
+            );
+        }
+        let lower = as_str(&all[0]).to_lowercase();
+        let upper = as_str(&all[0]).to_uppercase();
+        let other = if lower == as_str(&all[0]) {
+            upper
+        } else {
+            lower
+        };
+        assert!(serde_json::from_str::<T>(&format!("\"{other}\"")).is_err());
+    }
+
+    #[test]
+    fn names_round_trip_and_nothing_else_is_accepted() {
+        check(&ErrorCode::ALL, |c| c.as_str());
+        check(&Action::ALL, |a| a.as_str());
+        check(&VerdictState::ALL, |s| s.as_str());
+        check(&Step::ALL, |s| s.as_str());
+    }
+}

@@ -22,8 +22,7 @@ pub const RECORD_VERSION: u32 = 1;
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 
 /// Where the shopper is in the checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// Reviewing the order summary.
     Summary,
@@ -37,6 +36,32 @@ pub enum Step {
     Submitting,
     /// The order exists.
     Done,
+}
+
+serde_by_name!(Step, "step");
+
+impl Step {
+    /// Every step.
+    pub const ALL: [Step; 6] = [
+        Step::Summary,
+        Step::Shipping,
+        Step::Payment,
+        Step::Review,
+        Step::Submitting,
+        Step::Done,
+    ];
+
+    /// The step's wire name (`"review"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Summary => "summary",
+            Step::Shipping => "shipping",
+            Step::Payment => "payment",
+            Step::Review => "review",
+            Step::Submitting => "submitting",
+            Step::Done => "done",
+        }
+    }
 }
 
 /// The shopper's choices so far.
@@ -65,6 +90,7 @@ pub struct PendingAction {
     /// The digest the shopper confirmed.
     pub digest: String,
     /// When it was first attempted.
+    #[serde(with = "crate::time::rfc3339")]
     pub started_at: DateTime<Utc>,
 }
 
@@ -93,6 +119,7 @@ pub struct RecoveryRecord {
     #[serde(default)]
     pub order_id: Option<String>,
     /// When this record was written.
+    #[serde(with = "crate::time::rfc3339")]
     pub saved_at: DateTime<Utc>,
 }
 
@@ -131,27 +158,49 @@ impl RecoveryRecord {
 
     /// Parses a record read from storage, refusing anything too large, malformed, of
     /// another version, or inconsistent (such as a pending action whose key is unusable).
+    ///
+    /// A reader with its own JSON parser (the browser module uses the browser's, so the
+    /// module carries one serde backend, not two) applies the same three checks in the
+    /// same order: [`check_size`](Self::check_size) on the text,
+    /// [`check_version`](Self::check_version) on the parsed value, then
+    /// [`validated`](Self::validated) on the record.
     pub fn parse(text: &str) -> Result<RecoveryRecord, RecordError> {
-        if text.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge(text.len()));
-        }
+        Self::check_size(text.len())?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| RecordError::Unreadable(e.to_string()))?;
-        let version = value
-            .get("version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or(RecordError::Inconsistent("no version"))?;
+        Self::check_version(value.get("version").and_then(serde_json::Value::as_u64))?;
+        let record: RecoveryRecord =
+            serde_json::from_value(value).map_err(|e| RecordError::Unreadable(e.to_string()))?;
+        record.validated()
+    }
+
+    /// Refuses stored text longer than [`MAX_RECORD_BYTES`] before it is parsed.
+    pub fn check_size(len: usize) -> Result<(), RecordError> {
+        if len > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge(len));
+        }
+        Ok(())
+    }
+
+    /// Refuses a parsed record without a `version` or of another layout version (checked
+    /// before the fields, so an old layout is reported as such, not as unreadable).
+    pub fn check_version(version: Option<u64>) -> Result<(), RecordError> {
+        let version = version.ok_or(RecordError::Inconsistent("no version"))?;
         if version != u64::from(RECORD_VERSION) {
             return Err(RecordError::WrongVersion(
                 u32::try_from(version).unwrap_or(u32::MAX),
             ));
         }
-        let record: RecoveryRecord =
-            serde_json::from_value(value).map_err(|e| RecordError::Unreadable(e.to_string()))?;
-        if record.session.id.is_empty() || record.session.user_id.is_empty() {
+        Ok(())
+    }
+
+    /// The record if its fields are consistent: a session id and user, and a pending
+    /// action only for an order action with a usable key.
+    pub fn validated(self) -> Result<RecoveryRecord, RecordError> {
+        if self.session.id.is_empty() || self.session.user_id.is_empty() {
             return Err(RecordError::Inconsistent("no session id or user"));
         }
-        if let Some(pending) = &record.pending {
+        if let Some(pending) = &self.pending {
             if IdempotencyKey::parse(Some(&pending.idempotency_key)).is_err() {
                 return Err(RecordError::Inconsistent(
                     "pending action has an unusable key",
@@ -163,7 +212,7 @@ impl RecoveryRecord {
                 ));
             }
         }
-        Ok(record)
+        Ok(self)
     }
 
     /// The record as stored.

@@ -12,14 +12,17 @@ use crate::{
 };
 
 /// What the checks need to know about a session.
+///
+/// On the wire the state is two flat fields, `status` and `reason`, as the server's
+/// session body and the stored record have them (see [`SessionViewWire`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SessionViewWire", into = "SessionViewWire")]
 pub struct SessionView {
     /// Session id.
     pub id: String,
     /// The shopper who owns it.
     pub user_id: String,
     /// The stored state (expiry is applied on top at read time).
-    #[serde(flatten)]
     pub status: SessionStatus,
     /// Whether session management applied when it started (one live session, expiry).
     pub managed: bool,
@@ -30,8 +33,62 @@ pub struct SessionView {
     /// Digest of the current snapshot.
     pub digest: String,
     /// How many times a recovery token was redeemed; binds tokens (see [`crate::token`]).
-    #[serde(default)]
     pub generation: u32,
+}
+
+/// [`SessionView`] as JSON: the state as the flat `status`/`reason` pair of
+/// [`SessionStatus::name`] and [`SessionStatus::reason`]. (A flattened, adjacently
+/// tagged enum would make serde buffer every field of the view before reading it.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "SessionView")]
+pub struct SessionViewWire {
+    id: String,
+    user_id: String,
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    managed: bool,
+    #[serde(default, with = "crate::time::rfc3339_opt")]
+    expires_at: Option<DateTime<Utc>>,
+    is_latest: bool,
+    digest: String,
+    #[serde(default)]
+    generation: u32,
+}
+
+impl TryFrom<SessionViewWire> for SessionView {
+    type Error = String;
+
+    fn try_from(w: SessionViewWire) -> Result<Self, Self::Error> {
+        let status = SessionStatus::from_parts(&w.status, w.reason.as_deref())
+            .ok_or_else(|| format!("unknown status {:?} with reason {:?}", w.status, w.reason))?;
+        Ok(SessionView {
+            id: w.id,
+            user_id: w.user_id,
+            status,
+            managed: w.managed,
+            expires_at: w.expires_at,
+            is_latest: w.is_latest,
+            digest: w.digest,
+            generation: w.generation,
+        })
+    }
+}
+
+impl From<SessionView> for SessionViewWire {
+    fn from(v: SessionView) -> Self {
+        SessionViewWire {
+            id: v.id,
+            user_id: v.user_id,
+            status: v.status.name().to_owned(),
+            reason: v.status.reason().map(str::to_owned),
+            managed: v.managed,
+            expires_at: v.expires_at,
+            is_latest: v.is_latest,
+            digest: v.digest,
+            generation: v.generation,
+        }
+    }
 }
 
 impl SessionView {
@@ -57,8 +114,7 @@ pub struct Viewer {
 }
 
 /// What the viewer wants to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// Show the checkout page (load, refresh, back/forward, tab switch).
     View,
@@ -80,7 +136,37 @@ pub enum Action {
     RemoveItem,
 }
 
+serde_by_name!(Action, "action");
+
 impl Action {
+    /// Every action.
+    pub const ALL: [Action; 9] = [
+        Action::View,
+        Action::Resume,
+        Action::PlaceOrder,
+        Action::Pay,
+        Action::SubmitForApproval,
+        Action::SelectShipping,
+        Action::SelectPayment,
+        Action::ApplyVoucher,
+        Action::RemoveItem,
+    ];
+
+    /// The action's wire name (`"place_order"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Resume => "resume",
+            Action::PlaceOrder => "place_order",
+            Action::Pay => "pay",
+            Action::SubmitForApproval => "submit_for_approval",
+            Action::SelectShipping => "select_shipping",
+            Action::SelectPayment => "select_payment",
+            Action::ApplyVoucher => "apply_voucher",
+            Action::RemoveItem => "remove_item",
+        }
+    }
+
     /// The actions that create an order: the digest the shopper saw is mandatory.
     pub fn places_order(self) -> bool {
         matches!(
@@ -130,8 +216,7 @@ impl Action {
 
 /// The state a storefront branches on (the spec's table: ACTIVE resume,
 /// INACTIVE/EXPIRED block and redirect, NOT_FOUND redirect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VerdictState {
     /// Resume the checkout.
     Active,
@@ -147,7 +232,31 @@ pub enum VerdictState {
     NotFound,
 }
 
+serde_by_name!(VerdictState, "verdict state");
+
 impl VerdictState {
+    /// Every state.
+    pub const ALL: [VerdictState; 6] = [
+        VerdictState::Active,
+        VerdictState::PaymentPending,
+        VerdictState::Inactive,
+        VerdictState::Expired,
+        VerdictState::Completed,
+        VerdictState::NotFound,
+    ];
+
+    /// The state's wire name (`"PAYMENT_PENDING"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictState::Active => "ACTIVE",
+            VerdictState::PaymentPending => "PAYMENT_PENDING",
+            VerdictState::Inactive => "INACTIVE",
+            VerdictState::Expired => "EXPIRED",
+            VerdictState::Completed => "COMPLETED",
+            VerdictState::NotFound => "NOT_FOUND",
+        }
+    }
+
     /// The state a refusal from the server implies, so the browser can turn a problem
     /// document into the same verdict the server would have given on a read.
     pub fn for_code(code: ErrorCode) -> VerdictState {
@@ -207,6 +316,7 @@ pub struct CheckInput {
     #[serde(default)]
     pub digest: Option<String>,
     /// The current time, passed in: the core never reads a clock.
+    #[serde(with = "crate::time::rfc3339")]
     pub now: DateTime<Utc>,
 }
 
