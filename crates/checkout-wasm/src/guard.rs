@@ -17,21 +17,21 @@ use std::{
 use checkout_core::{
     evaluate,
     recovery::{RecoveryRecord, Selections, Step},
-    Action, CheckInput, ErrorCode, Rejection, SessionView, Verdict, VerdictState, Viewer,
+    time, Action, CheckInput, ErrorCode, Rejection, SessionView, Verdict, VerdictState, Viewer,
 };
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{Event, EventTarget, PageTransitionEvent, StorageEvent, VisibilityState};
 
 use crate::{
     api,
     error::{malformed, to_js, JsRejection},
-    storage::RecordStore,
+    storage::{Loaded, RecordStore},
 };
 
 /// What the `onVerdict` callback receives.
-#[derive(Debug, Serialize)]
+#[derive(Debug, PartialEq, Serialize)]
 pub struct Delivered {
     /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED`, `NOT_FOUND`.
     pub state: VerdictState,
@@ -61,31 +61,55 @@ pub struct Delivered {
     pub order_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ServerVerdict {
-    state: VerdictState,
-    code: Option<ErrorCode>,
-    message: Option<String>,
-    redirect: Option<String>,
-}
-
-/// The fields of a session body the module reads besides the core's `SessionView`.
-#[derive(Debug, Deserialize)]
+/// The fields of a session body the module reads besides the core's `SessionView`
+/// (read field by field: a derived deserializer per body shape would cost the module
+/// more than the fields themselves).
+#[derive(Debug)]
 struct SessionExtras {
     number: String,
-    verdict: ServerVerdict,
-    #[serde(default)]
+    /// The server's verdict, `verdict: {state, code, message, redirect}`.
+    verdict: Verdict,
     recovery_token: Option<String>,
-    #[serde(default)]
     order_id: Option<String>,
     server_time: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ProblemBody {
-    code: Option<ErrorCode>,
-    detail: Option<String>,
-    redirect: Option<String>,
+fn text(object: &JsValue, name: &str) -> Option<String> {
+    get(object, name).as_string()
+}
+
+impl SessionExtras {
+    fn read(body: &JsValue) -> Result<SessionExtras, JsValue> {
+        let missing = |what: &str| malformed("session", format!("{what} is missing or invalid"));
+        let verdict = get(body, "verdict");
+        let state = text(&verdict, "state")
+            .and_then(|s| VerdictState::from_name(&s))
+            .ok_or_else(|| missing("verdict.state"))?;
+        Ok(SessionExtras {
+            number: text(body, "number").ok_or_else(|| missing("number"))?,
+            verdict: Verdict {
+                state,
+                rejection: server_rejection(&verdict, "message"),
+            },
+            recovery_token: text(body, "recovery_token"),
+            order_id: text(body, "order_id"),
+            server_time: text(body, "server_time")
+                .and_then(|t| time::parse(&t).ok())
+                .ok_or_else(|| missing("server_time"))?,
+        })
+    }
+}
+
+/// The rejection a server answer carries: its `code`, the message under `message_field`
+/// (`message` in a verdict, `detail` in a problem) or the core's, and its `redirect` or
+/// the core's. `None` without a known code.
+fn server_rejection(object: &JsValue, message_field: &str) -> Option<Rejection> {
+    let code = text(object, "code").and_then(|c| ErrorCode::from_name(&c))?;
+    Some(Rejection {
+        code,
+        message: text(object, message_field).unwrap_or_else(|| code.shopper_message().to_owned()),
+        redirect: text(object, "redirect").or_else(|| code.redirect().map(str::to_owned)),
+    })
 }
 
 struct Listener {
@@ -105,6 +129,10 @@ struct Inner {
     /// The last session body the server returned (the page renders it without asking
     /// again).
     last_session: RefCell<JsValue>,
+    /// The last `localVerdict()` answer and the frozen object returned for it: the core
+    /// runs on every call, and an unchanged verdict returns the same object instead of
+    /// building a new one.
+    last_local: RefCell<Option<(Delivered, JsValue)>>,
 }
 
 /// Guards one checkout page. See the module documentation.
@@ -127,8 +155,7 @@ fn get(options: &JsValue, name: &str) -> JsValue {
 }
 
 fn action_named(name: &str) -> Result<Action, JsValue> {
-    serde_json::from_value::<Action>(serde_json::Value::String(name.to_owned()))
-        .ok()
+    Action::from_name(name)
         .filter(|a| a.places_order())
         .ok_or_else(|| {
             malformed(
@@ -136,6 +163,14 @@ fn action_named(name: &str) -> Result<Action, JsValue> {
                 format!("{name:?} is not place_order, pay or submit_for_approval"),
             )
         })
+}
+
+/// Every promise the class returns goes through this one instantiation of
+/// `future_to_promise` (one per future type would each add to the module).
+fn promise(
+    future: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(future)
 }
 
 fn rejection_js(r: Rejection) -> JsValue {
@@ -151,12 +186,17 @@ impl Inner {
     /// The freshest record: from storage when it works (other tabs write there), else
     /// the one in memory.
     fn refresh(&self) -> Option<RecoveryRecord> {
-        if !self.store.health().degraded() {
-            if let Some(stored) = self.store.load() {
+        self.sync();
+        self.record.borrow().clone()
+    }
+
+    /// Takes in what another tab stored since this tab last read or wrote the record.
+    fn sync(&self) {
+        if !self.store.degraded() {
+            if let Loaded::Changed(stored) = self.store.load_if_changed() {
                 *self.record.borrow_mut() = Some(stored);
             }
         }
-        self.record.borrow().clone()
     }
 
     fn keep(&self, record: RecoveryRecord) {
@@ -207,13 +247,14 @@ impl Inner {
 
     /// The core's verdict from what this tab knows, without the network.
     fn local_verdict(&self) -> (Verdict, bool) {
-        match self.refresh() {
+        self.sync();
+        match self.record.borrow().as_ref() {
             Some(record) => {
                 let viewer = Viewer {
                     user_id: Some(record.session.user_id.clone()),
                     acting_admin: None,
                 };
-                let page = self.page_session.borrow().clone();
+                let page = self.page_session.borrow();
                 (
                     record.local_verdict(page.as_deref(), &viewer, self.now()),
                     true,
@@ -241,8 +282,7 @@ impl Inner {
     fn absorb(&self, body: &JsValue) -> Result<(SessionView, SessionExtras), JsValue> {
         let view: SessionView =
             serde_wasm_bindgen::from_value(body.clone()).map_err(|e| malformed("session", e))?;
-        let extras: SessionExtras =
-            serde_wasm_bindgen::from_value(body.clone()).map_err(|e| malformed("session", e))?;
+        let extras = SessionExtras::read(body)?;
         self.skew_ms
             .set(extras.server_time.timestamp_millis() as f64 - js_sys::Date::now());
         let now = self.now();
@@ -286,39 +326,14 @@ impl Inner {
         if reply.status == 200 {
             if let Ok((_, extras)) = self.absorb(&reply.body) {
                 *self.last_session.borrow_mut() = reply.body.clone();
-                let v = extras.verdict;
-                let rejection = v.code.map(|code| Rejection {
-                    code,
-                    message: v
-                        .message
-                        .unwrap_or_else(|| code.shopper_message().to_owned()),
-                    redirect: v.redirect,
-                });
-                let verdict = Verdict {
-                    state: v.state,
-                    rejection,
-                };
-                return self.delivered(verdict, "server", &reason, true);
+                return self.delivered(extras.verdict, "server", &reason, true);
             }
         }
-        let problem: ProblemBody =
-            serde_wasm_bindgen::from_value(reply.body).unwrap_or(ProblemBody {
-                code: None,
-                detail: None,
-                redirect: None,
-            });
-        let code = problem.code.unwrap_or(ErrorCode::CheckoutNotFound);
+        let rejection = server_rejection(&reply.body, "detail")
+            .unwrap_or_else(|| ErrorCode::CheckoutNotFound.into());
         let verdict = Verdict {
-            state: VerdictState::for_code(code),
-            rejection: Some(Rejection {
-                code,
-                message: problem
-                    .detail
-                    .unwrap_or_else(|| code.shopper_message().to_owned()),
-                redirect: problem
-                    .redirect
-                    .or_else(|| code.redirect().map(str::to_owned)),
-            }),
+            state: VerdictState::for_code(rejection.code),
+            rejection: Some(rejection),
         };
         self.delivered(verdict, "server", &reason, true)
     }
@@ -370,7 +385,7 @@ impl Inner {
         let code = js_sys::Reflect::get(&reply.body, &"code".into())
             .ok()
             .and_then(|v| v.as_string())
-            .and_then(|c| serde_json::from_value::<ErrorCode>(serde_json::Value::String(c)).ok());
+            .and_then(|c| ErrorCode::from_name(&c));
         let outcome = match (reply.status, &outcome_order) {
             (201, Some(order)) => Ok(order.as_str()),
             _ => Err(code.unwrap_or(ErrorCode::ValidationFailed)),
@@ -436,6 +451,7 @@ impl CheckoutGuard {
                 skew_ms: Cell::new(0.0),
                 listeners: RefCell::new(Vec::new()),
                 last_session: RefCell::new(JsValue::NULL),
+                last_local: RefCell::new(None),
             }),
         })
     }
@@ -456,9 +472,10 @@ impl CheckoutGuard {
             let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
                 if let Some(inner) = weak.upgrade() {
                     if let Some(reason) = reason(&event, &inner) {
-                        wasm_bindgen_futures::spawn_local(async move {
-                            inner.check(reason.to_owned()).await;
-                        });
+                        // The promise is not awaited: its verdicts go to `onVerdict`.
+                        let _ = promise(Box::pin(async move {
+                            to_js(&inner.check(reason.to_owned()).await)
+                        }));
                     }
                 }
             });
@@ -503,17 +520,25 @@ impl CheckoutGuard {
     /// `onVerdict`); the promise resolves to the server's.
     pub fn check(&self, reason: String) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        wasm_bindgen_futures::future_to_promise(async move {
-            let d = inner.check(reason).await;
-            to_js(&d)
-        })
+        promise(Box::pin(async move { to_js(&inner.check(reason).await) }))
     }
 
-    /// The local verdict only, synchronously (microseconds; no network).
+    /// The local verdict only, synchronously (microseconds; no network). The object is
+    /// frozen: while the verdict stays the same, every call returns the same object.
     #[wasm_bindgen(js_name = localVerdict)]
     pub fn local_verdict(&self) -> Result<JsValue, JsValue> {
         let (verdict, known) = self.inner.local_verdict();
-        to_js(&self.inner.delivered(verdict, "local", "call", known))
+        let delivered = self.inner.delivered(verdict, "local", "call", known);
+        let mut last = self.inner.last_local.borrow_mut();
+        if let Some((previous, value)) = last.as_ref() {
+            if *previous == delivered {
+                return Ok(value.clone());
+            }
+        }
+        let value = to_js(&delivered)?;
+        js_sys::Object::freeze(value.unchecked_ref::<js_sys::Object>());
+        *last = Some((delivered, value.clone()));
+        Ok(value)
     }
 
     /// Records a session body the server returned (initiation, a change, recovery).
@@ -539,8 +564,12 @@ impl CheckoutGuard {
     /// Records the current step: `summary`, `shipping`, `payment`, `review`.
     #[wasm_bindgen(js_name = setStep)]
     pub fn set_step(&self, step: String) -> Result<(), JsValue> {
-        let step: Step = serde_json::from_value(serde_json::Value::String(step))
-            .map_err(|e| malformed("step", e))?;
+        let step = Step::from_name(&step).ok_or_else(|| {
+            malformed(
+                "step",
+                format!("{step:?} is not summary, shipping, payment, review, submitting or done"),
+            )
+        })?;
         if let Some(mut r) = self.inner.refresh() {
             r.step = step;
             self.inner.keep(r);
@@ -571,10 +600,7 @@ impl CheckoutGuard {
     /// `{status: "ok" | "unavailable" | "full" | "corrupt", reason?, degraded}`.
     #[wasm_bindgen(js_name = storageStatus)]
     pub fn storage_status(&self) -> Result<JsValue, JsValue> {
-        let health = self.inner.store.health();
-        let value = to_js(&health)?;
-        js_sys::Reflect::set(&value, &"degraded".into(), &health.degraded().into())?;
-        Ok(value)
+        self.inner.store.health().to_js()
     }
 
     /// Sends an order action (`place_order`, `pay`, `submit_for_approval`) with `extra`
@@ -583,7 +609,7 @@ impl CheckoutGuard {
     /// Resolves to `{status, body, idempotencyKey}`; rejects with `{code, message}`.
     pub fn submit(&self, action: String, extra: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        wasm_bindgen_futures::future_to_promise(async move {
+        promise(Box::pin(async move {
             let action = action_named(&action)?;
             let (verdict, _) = inner.local_verdict();
             if let Some(rejection) = verdict.rejection {
@@ -597,7 +623,7 @@ impl CheckoutGuard {
                 .map_err(rejection_js)?;
             inner.keep(record);
             inner.send_pending(extra).await
-        })
+        }))
     }
 
     /// Retries a pending order action with its stored key (after a refresh, crash or
@@ -607,7 +633,7 @@ impl CheckoutGuard {
     #[wasm_bindgen(js_name = resumePending)]
     pub fn resume_pending(&self, extra: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        wasm_bindgen_futures::future_to_promise(async move { inner.send_pending(extra).await })
+        promise(Box::pin(async move { inner.send_pending(extra).await }))
     }
 
     /// Forgets the local record (for example after showing the confirmation).

@@ -15,3 +15,9 @@ pub mod storage;
 pub mod verdict;
 
 pub use error::JsRejection;
+
+/// Talc instead of the default dlmalloc: smaller in the module and faster for the many
+/// small allocations of a verdict (the module is single-threaded; no atomics).
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

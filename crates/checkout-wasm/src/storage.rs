@@ -2,16 +2,21 @@
 //! the shop shares it (and hears changes through `storage` events). Storage that is
 //! disabled, full or holds garbage never breaks checkout: the record is also kept in
 //! memory, the health says what went wrong, and the module works server-only.
+//!
+//! The text is parsed and written with the browser's own `JSON` and converted with
+//! serde-wasm-bindgen, the module's one serde backend (a second one, serde_json, would
+//! add a third of the module's size); the core's checks apply as they do natively.
 
 use std::cell::RefCell;
 
-use checkout_core::recovery::RecoveryRecord;
+use checkout_core::recovery::{RecordError, RecoveryRecord};
 use gloo_storage::{LocalStorage, Storage};
-use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::to_js;
 
 /// What state browser storage is in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageHealth {
     /// Reads and writes work.
     Ok,
@@ -24,6 +29,37 @@ pub enum StorageHealth {
 }
 
 impl StorageHealth {
+    /// `ok`, `unavailable`, `full` or `corrupt`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            StorageHealth::Ok => "ok",
+            StorageHealth::Unavailable(_) => "unavailable",
+            StorageHealth::Full(_) => "full",
+            StorageHealth::Corrupt(_) => "corrupt",
+        }
+    }
+
+    /// What went wrong, when something did.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            StorageHealth::Ok => None,
+            StorageHealth::Unavailable(r) | StorageHealth::Full(r) | StorageHealth::Corrupt(r) => {
+                Some(r)
+            }
+        }
+    }
+
+    /// `{status, reason?, degraded}` for JavaScript.
+    pub fn to_js(&self) -> Result<JsValue, JsValue> {
+        let object = js_sys::Object::new();
+        js_sys::Reflect::set(&object, &"status".into(), &self.status().into())?;
+        if let Some(reason) = self.reason() {
+            js_sys::Reflect::set(&object, &"reason".into(), &reason.into())?;
+        }
+        js_sys::Reflect::set(&object, &"degraded".into(), &self.degraded().into())?;
+        Ok(object.into())
+    }
+
     /// Whether the module has fallen back to memory (server-only across reloads).
     pub fn degraded(&self) -> bool {
         matches!(self, StorageHealth::Unavailable(_) | StorageHealth::Full(_))
@@ -35,9 +71,60 @@ impl StorageHealth {
 pub struct RecordStore {
     key: String,
     health: RefCell<StorageHealth>,
-    /// The stored text last parsed, and what it parsed to: an unchanged text is not
-    /// parsed again (a verdict on every navigation stays in microseconds).
-    parsed: RefCell<Option<(String, RecoveryRecord)>>,
+    /// The stored text last read or written, as the JavaScript string itself: an
+    /// unchanged record costs one string comparison in JavaScript, no copy into wasm
+    /// memory and no parse (a verdict on every navigation stays in microseconds).
+    seen: RefCell<JsValue>,
+    /// `localStorage` and the key as JavaScript values, looked up once (not on every
+    /// read).
+    handle: Option<(JsValue, JsValue)>,
+}
+
+/// What [`RecordStore::load_if_changed`] found.
+#[derive(Debug)]
+pub enum Loaded {
+    /// The same text as last read or written.
+    Unchanged,
+    /// A different, valid record (another tab wrote it).
+    Changed(RecoveryRecord),
+    /// Nothing usable: no record, storage unusable, or a corrupt record (removed).
+    Nothing,
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A `Storage` whose `getItem` returns the JavaScript string as is (web-sys copies
+    /// it into a Rust `String`).
+    #[wasm_bindgen(js_name = Storage)]
+    type RawStorage;
+
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    fn get_item(this: &RawStorage, key: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// The core's checks on stored text, with the browser's JSON parser.
+fn parse(text: &str) -> Result<RecoveryRecord, RecordError> {
+    RecoveryRecord::check_size(text.len())?;
+    let value = js_sys::JSON::parse(text).map_err(|e| RecordError::Unreadable(describe(&e)))?;
+    let version = js_sys::Reflect::get(&value, &JsValue::from_str("version"))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|v| v.fract() == 0.0 && *v >= 0.0)
+        .map(|v| v as u64);
+    RecoveryRecord::check_version(version)?;
+    let record: RecoveryRecord = serde_wasm_bindgen::from_value(value)
+        .map_err(|e| RecordError::Unreadable(e.to_string()))?;
+    record.validated()
+}
+
+/// A thrown JavaScript value as text (`QuotaExceededError: …`, `SyntaxError: …`).
+fn describe(error: &JsValue) -> String {
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(e) => format!("{}: {}", String::from(e.name()), String::from(e.message())),
+        None => error
+            .as_string()
+            .unwrap_or_else(|| "unknown error".to_owned()),
+    }
 }
 
 fn storage_usable() -> Result<(), String> {
@@ -63,8 +150,10 @@ impl RecordStore {
         };
         RecordStore {
             key: key.to_owned(),
+            handle: matches!(health, StorageHealth::Ok)
+                .then(|| (LocalStorage::raw().into(), JsValue::from_str(key))),
             health: RefCell::new(health),
-            parsed: RefCell::new(None),
+            seen: RefCell::new(JsValue::NULL),
         }
     }
 
@@ -78,31 +167,51 @@ impl RecordStore {
         self.health.borrow().clone()
     }
 
+    /// Whether the module has fallen back to memory.
+    pub fn degraded(&self) -> bool {
+        self.health.borrow().degraded()
+    }
+
     fn usable(&self) -> bool {
         !matches!(*self.health.borrow(), StorageHealth::Unavailable(_))
     }
 
-    /// Reads the record. Anything the core refuses is removed and reported as corrupt.
-    pub fn load(&self) -> Option<RecoveryRecord> {
-        if !self.usable() {
-            return None;
+    /// Reads the record if its stored text changed since it was last read or written.
+    /// Anything the core refuses is removed and reported as corrupt.
+    pub fn load_if_changed(&self) -> Loaded {
+        let Some((storage, key)) = self.handle.as_ref().filter(|_| self.usable()) else {
+            return Loaded::Nothing;
+        };
+        let raw = match storage.unchecked_ref::<RawStorage>().get_item(key) {
+            Ok(raw) if !raw.is_null() => raw,
+            _ => return Loaded::Nothing,
+        };
+        if raw == *self.seen.borrow() {
+            return Loaded::Unchanged;
         }
-        let raw = LocalStorage::raw().get_item(&self.key).ok().flatten()?;
-        if let Some((text, record)) = self.parsed.borrow().as_ref() {
-            if *text == raw {
-                return Some(record.clone());
-            }
-        }
-        match RecoveryRecord::parse(&raw) {
+        let parsed = raw
+            .as_string()
+            .ok_or(RecordError::Inconsistent("not a string"));
+        match parsed.and_then(|text| parse(&text)) {
             Ok(record) => {
-                *self.parsed.borrow_mut() = Some((raw, record.clone()));
-                Some(record)
+                *self.seen.borrow_mut() = raw;
+                Loaded::Changed(record)
             }
             Err(error) => {
                 LocalStorage::delete(&self.key);
+                *self.seen.borrow_mut() = JsValue::NULL;
                 *self.health.borrow_mut() = StorageHealth::Corrupt(error.to_string());
-                None
+                Loaded::Nothing
             }
+        }
+    }
+
+    /// Reads the record, changed or not.
+    pub fn load(&self) -> Option<RecoveryRecord> {
+        *self.seen.borrow_mut() = JsValue::NULL;
+        match self.load_if_changed() {
+            Loaded::Changed(record) => Some(record),
+            Loaded::Unchanged | Loaded::Nothing => None,
         }
     }
 
@@ -111,20 +220,28 @@ impl RecordStore {
         if !self.usable() {
             return;
         }
-        match LocalStorage::set(&self.key, record) {
-            Ok(()) => {
+        let written = to_js(record)
+            .and_then(|value| js_sys::JSON::stringify(&value))
+            .and_then(|text| {
+                LocalStorage::raw().set_item(&self.key, &String::from(&text))?;
+                Ok(text)
+            });
+        match written {
+            Ok(text) => {
+                *self.seen.borrow_mut() = text.into();
                 if self.health().degraded() {
                     *self.health.borrow_mut() = StorageHealth::Ok;
                 }
             }
             Err(error) => {
-                *self.health.borrow_mut() = StorageHealth::Full(error.to_string());
+                *self.health.borrow_mut() = StorageHealth::Full(describe(&error));
             }
         }
     }
 
     /// Removes the record.
     pub fn clear(&self) {
+        *self.seen.borrow_mut() = JsValue::NULL;
         if self.usable() {
             LocalStorage::delete(&self.key);
         }

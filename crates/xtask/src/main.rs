@@ -12,6 +12,7 @@
 
 mod bench;
 mod tools;
+mod wasm_sections;
 
 use std::{
     env,
@@ -106,7 +107,12 @@ pub fn build_wasm_package() -> Result<PathBuf, String> {
     let wasm = out.join("checkout_guard_bg.wasm");
     // No wasm-opt: Debian's binaryen (108) mis-rewrites the externref table that
     // wasm-bindgen emits for reference types (the module then fails to instantiate in
-    // Chromium), and it did not make the module smaller (measured in BENCHMARKS.md).
+    // Chromium), and binaryen 132's `-Oz` shrank the raw module but not the gzipped one
+    // (measured in BENCHMARKS.md). The name and producers sections are dropped instead.
+    let module = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let stripped = wasm_sections::without_custom_sections(&module, &["name", "producers"])
+        .map_err(|e| format!("{}: {e}", wasm.display()))?;
+    std::fs::write(&wasm, stripped).map_err(|e| format!("{}: {e}", wasm.display()))?;
     // wasm-pack writes a .gitignore of "*" into the package; the demo serves it as is.
     let _ = std::fs::remove_file(out.join(".gitignore"));
     Ok(wasm)
