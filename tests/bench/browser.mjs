@@ -46,7 +46,12 @@ const perVerdict = await page.evaluate(async () => {
   t = performance.now();
   for (let i = 0; i < n; i++) evaluateVerdict(input);
   const pureUs = ((performance.now() - t) * 1000) / n;
-  return { guardUs, pureUs };
+  // The floor under localVerdict(): reading the stored record from JavaScript alone.
+  let text = 0;
+  t = performance.now();
+  for (let i = 0; i < n; i++) text += localStorage.getItem('checkout-guard').length;
+  const getItemUs = ((performance.now() - t) * 1000) / n;
+  return { guardUs, pureUs, getItemUs, text };
 });
 const median = loads[Math.floor(loads.length / 2)];
 console.log('| measure | value |');
@@ -54,6 +59,7 @@ console.log('|---|---|');
 console.log(`| navigation start → first local verdict (refresh, median of ${loads.length}) | ${median.toFixed(1)} ms |`);
 console.log(`| navigation start → first local verdict (refresh, worst) | ${loads[loads.length - 1].toFixed(1)} ms |`);
 console.log(`| page script start → first local verdict (wasm fetch + compile + guard; median) | ${fromScript[Math.floor(fromScript.length / 2)].toFixed(1)} ms |`);
-console.log(`| one CheckoutGuard.localVerdict() (storage read + parse + core verdict) | ${perVerdict.guardUs.toFixed(2)} µs |`);
+console.log(`| one CheckoutGuard.localVerdict() (storage read + core verdict + answer) | ${perVerdict.guardUs.toFixed(2)} µs |`);
 console.log(`| one evaluateVerdict() (JS object → core verdict → JS object) | ${perVerdict.pureUs.toFixed(2)} µs |`);
+console.log(`| for comparison: one localStorage.getItem() of the record from JavaScript | ${perVerdict.getItemUs.toFixed(2)} µs |`);
 await browser.close();
