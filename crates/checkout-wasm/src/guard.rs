@@ -194,7 +194,7 @@ impl Inner {
     fn sync(&self) {
         if !self.store.degraded() {
             if let Loaded::Changed(stored) = self.store.load_if_changed() {
-                *self.record.borrow_mut() = Some(stored);
+                *self.record.borrow_mut() = Some(*stored);
             }
         }
     }

@@ -86,7 +86,7 @@ pub enum Loaded {
     /// The same text as last read or written.
     Unchanged,
     /// A different, valid record (another tab wrote it).
-    Changed(RecoveryRecord),
+    Changed(Box<RecoveryRecord>),
     /// Nothing usable: no record, storage unusable, or a corrupt record (removed).
     Nothing,
 }
@@ -195,7 +195,7 @@ impl RecordStore {
         match parsed.and_then(|text| parse(&text)) {
             Ok(record) => {
                 *self.seen.borrow_mut() = raw;
-                Loaded::Changed(record)
+                Loaded::Changed(Box::new(record))
             }
             Err(error) => {
                 LocalStorage::delete(&self.key);
@@ -210,7 +210,7 @@ impl RecordStore {
     pub fn load(&self) -> Option<RecoveryRecord> {
         *self.seen.borrow_mut() = JsValue::NULL;
         match self.load_if_changed() {
-            Loaded::Changed(record) => Some(record),
+            Loaded::Changed(record) => Some(*record),
             Loaded::Unchanged | Loaded::Nothing => None,
         }
     }
