@@ -7,11 +7,16 @@
 //! (`#[serde(with = "crate::time::rfc3339")]`).
 
 use chrono::{DateTime, Utc};
-use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Parses one RFC 3339 timestamp (any offset; the result is in UTC).
 pub fn parse(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc))
+}
+
+/// [`parse`] with a serde error that names the text.
+fn parse_field<E: serde::de::Error>(text: &str) -> Result<DateTime<Utc>, E> {
+    parse(text).map_err(|e| E::custom(format_args!("{text:?} is not an RFC 3339 time: {e}")))
 }
 
 /// `#[serde(with = "…::rfc3339")]` for a `DateTime<Utc>`.
@@ -25,9 +30,7 @@ pub mod rfc3339 {
 
     /// Strict RFC 3339.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        parse(&text)
-            .map_err(|e| D::Error::custom(format_args!("{text:?} is not an RFC 3339 time: {e}")))
+        parse_field::<D::Error>(&<std::borrow::Cow<'de, str>>::deserialize(d)?)
     }
 }
 
@@ -45,9 +48,7 @@ pub mod rfc3339_opt {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
         match <Option<std::borrow::Cow<'de, str>>>::deserialize(d)? {
             None => Ok(None),
-            Some(text) => parse(&text).map(Some).map_err(|e| {
-                D::Error::custom(format_args!("{text:?} is not an RFC 3339 time: {e}"))
-            }),
+            Some(text) => parse_field::<D::Error>(&text).map(Some),
         }
     }
 }

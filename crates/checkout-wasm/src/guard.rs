@@ -101,15 +101,18 @@ impl SessionExtras {
 }
 
 /// The rejection a server answer carries: its `code`, the message under `message_field`
-/// (`message` in a verdict, `detail` in a problem) or the core's, and its `redirect` or
-/// the core's. `None` without a known code.
+/// (`message` in a verdict, `detail` in a problem) and its `redirect`, each falling back
+/// to the core's default for the code. `None` without a known code.
 fn server_rejection(object: &JsValue, message_field: &str) -> Option<Rejection> {
     let code = text(object, "code").and_then(|c| ErrorCode::from_name(&c))?;
-    Some(Rejection {
-        code,
-        message: text(object, message_field).unwrap_or_else(|| code.shopper_message().to_owned()),
-        redirect: text(object, "redirect").or_else(|| code.redirect().map(str::to_owned)),
-    })
+    let mut rejection = Rejection::new(code);
+    if let Some(message) = text(object, message_field) {
+        rejection.message = message;
+    }
+    if let Some(redirect) = text(object, "redirect") {
+        rejection.redirect = Some(redirect);
+    }
+    Some(rejection)
 }
 
 struct Listener {
@@ -379,13 +382,8 @@ impl Inner {
                 )));
             }
         };
-        let outcome_order = js_sys::Reflect::get(&reply.body, &"id".into())
-            .ok()
-            .and_then(|v| v.as_string());
-        let code = js_sys::Reflect::get(&reply.body, &"code".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .and_then(|c| ErrorCode::from_name(&c));
+        let outcome_order = text(&reply.body, "id");
+        let code = text(&reply.body, "code").and_then(|c| ErrorCode::from_name(&c));
         let outcome = match (reply.status, &outcome_order) {
             (201, Some(order)) => Ok(order.as_str()),
             _ => Err(code.unwrap_or(ErrorCode::ValidationFailed)),

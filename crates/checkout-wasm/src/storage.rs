@@ -76,7 +76,7 @@ pub struct RecordStore {
     /// memory and no parse (a verdict on every navigation stays in microseconds).
     seen: RefCell<JsValue>,
     /// `localStorage` and the key as JavaScript values, looked up once (not on every
-    /// read).
+    /// read); `None` when storage was unusable at the start.
     handle: Option<(JsValue, JsValue)>,
 }
 
@@ -172,14 +172,15 @@ impl RecordStore {
         self.health.borrow().degraded()
     }
 
+    /// Storage is unusable exactly when it was found so at the start (no handle).
     fn usable(&self) -> bool {
-        !matches!(*self.health.borrow(), StorageHealth::Unavailable(_))
+        self.handle.is_some()
     }
 
     /// Reads the record if its stored text changed since it was last read or written.
     /// Anything the core refuses is removed and reported as corrupt.
     pub fn load_if_changed(&self) -> Loaded {
-        let Some((storage, key)) = self.handle.as_ref().filter(|_| self.usable()) else {
+        let Some((storage, key)) = &self.handle else {
             return Loaded::Nothing;
         };
         let raw = match storage.unchecked_ref::<RawStorage>().get_item(key) {
