@@ -283,8 +283,7 @@ impl Inner {
     /// record for a new session), the page adopts the session if it had none, and the
     /// clock skew is corrected.
     fn absorb(&self, body: &JsValue) -> Result<(SessionView, SessionExtras), JsValue> {
-        let view: SessionView =
-            serde_wasm_bindgen::from_value(body.clone()).map_err(|e| malformed("session", e))?;
+        let view: SessionView = crate::de::from_js(body).map_err(|e| malformed("session", e))?;
         let extras = SessionExtras::read(body)?;
         self.skew_ms
             .set(extras.server_time.timestamp_millis() as f64 - js_sys::Date::now());
@@ -579,7 +578,7 @@ impl CheckoutGuard {
     #[wasm_bindgen(js_name = setSelections)]
     pub fn set_selections(&self, selections: JsValue) -> Result<(), JsValue> {
         let selections: Selections =
-            serde_wasm_bindgen::from_value(selections).map_err(|e| malformed("selections", e))?;
+            crate::de::from_js(&selections).map_err(|e| malformed("selections", e))?;
         if let Some(mut r) = self.inner.refresh() {
             r.selections = selections;
             self.inner.keep(r);

@@ -3,9 +3,9 @@
 //! disabled, full or holds garbage never breaks checkout: the record is also kept in
 //! memory, the health says what went wrong, and the module works server-only.
 //!
-//! The text is parsed and written with the browser's own `JSON` and converted with
-//! serde-wasm-bindgen, the module's one serde backend (a second one, serde_json, would
-//! add a third of the module's size); the core's checks apply as they do natively.
+//! The text is parsed and written with the browser's own `JSON` (serde_json would add a
+//! third of the module's size); the parsed value is read with the module's `de` reader and written
+//! with serde-wasm-bindgen, and the core's checks apply as they do natively.
 
 use std::cell::RefCell;
 
@@ -112,8 +112,8 @@ fn parse(text: &str) -> Result<RecoveryRecord, RecordError> {
         .filter(|v| v.fract() == 0.0 && *v >= 0.0)
         .map(|v| v as u64);
     RecoveryRecord::check_version(version)?;
-    let record: RecoveryRecord = serde_wasm_bindgen::from_value(value)
-        .map_err(|e| RecordError::Unreadable(e.to_string()))?;
+    let record: RecoveryRecord =
+        crate::de::from_js(&value).map_err(|e| RecordError::Unreadable(e.to_string()))?;
     record.validated()
 }
 

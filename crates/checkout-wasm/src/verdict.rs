@@ -69,7 +69,6 @@ export interface CheckInput {
 pub fn evaluate_verdict(
     #[wasm_bindgen(unchecked_param_type = "CheckInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let input: CheckInput =
-        serde_wasm_bindgen::from_value(input).map_err(|e| malformed("CheckInput", e))?;
+    let input: CheckInput = crate::de::from_js(&input).map_err(|e| malformed("CheckInput", e))?;
     to_js(&JsVerdict::from(evaluate(&input)))
 }

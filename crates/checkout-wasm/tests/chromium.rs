@@ -56,6 +56,92 @@ fn malformed_input_is_a_coded_error_not_a_panic() {
     );
 }
 
+/// A valid `CheckInput` (the first shared vector's) with `edit` applied to it.
+fn input_with(edit: &str) -> JsValue {
+    let input = js_sys::JSON::parse(
+        r#"{"session":{"id":"s1","user_id":"u1","status":"ACTIVE","managed":true,
+        "expires_at":"2026-11-22T10:05:00Z","is_latest":true,"digest":"sha256:aa","generation":0},
+        "viewer":{"user_id":"u1","acting_admin":null},"action":"view","digest":null,
+        "now":"2026-11-22T10:00:00Z"}"#,
+    )
+    .unwrap();
+    js_sys::Function::new_with_args("input", edit)
+        .call1(&JsValue::NULL, &input)
+        .unwrap();
+    input
+}
+
+fn refusal(edit: &str) -> String {
+    let err = evaluate_verdict(input_with(edit)).expect_err(edit);
+    assert_eq!(
+        field(&err, "code").as_string().as_deref(),
+        Some("MALFORMED_REQUEST"),
+        "{edit}"
+    );
+    field(&err, "message").as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn malformed_input_errors_say_where_and_what() {
+    // Each message names the field's path, what was expected and what kind of value came.
+    for (edit, want) in [
+        (
+            "input.session.generation = 1.5",
+            "CheckInput: session.generation: expected u32, found a number with a fraction",
+        ),
+        (
+            "input.session.generation = -1",
+            "CheckInput: session.generation: expected u32, found an integer out of range",
+        ),
+        (
+            "input.session.managed = 'yes'",
+            "CheckInput: session.managed: expected a boolean, found a string",
+        ),
+        (
+            "input.viewer = []",
+            "CheckInput: viewer: expected struct Viewer, found an array",
+        ),
+        (
+            "input.now = 5",
+            "CheckInput: now: expected a string, found an integer",
+        ),
+        (
+            "delete input.session.id",
+            "CheckInput: session: missing field `id`",
+        ),
+    ] {
+        assert_eq!(refusal(edit), want, "{edit}");
+    }
+    assert_eq!(
+        refusal("input.action = 'teleport'"),
+        r#"CheckInput: action: unknown action "teleport""#
+    );
+}
+
+#[wasm_bindgen_test]
+fn undefined_is_absent_and_null_is_none() {
+    // `undefined` optional fields and `null` options read as absent, as in JSON.
+    for edit in [
+        "input.digest = undefined",
+        "delete input.digest",
+        "input.viewer.acting_admin = undefined",
+        "input.session.expires_at = null",
+        "input.extra = {nested: [1, 2.5, 'x']}",
+    ] {
+        let verdict = evaluate_verdict(input_with(edit)).expect(edit);
+        assert_eq!(
+            field(&verdict, "state").as_string().as_deref(),
+            Some("ACTIVE"),
+            "{edit}"
+        );
+    }
+    // `undefined` where a value is required is a missing field, not a crash.
+    assert_eq!(
+        refusal("input.session.user_id = undefined"),
+        "CheckInput: session: missing field `user_id`"
+    );
+}
+
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{}", message);
 }

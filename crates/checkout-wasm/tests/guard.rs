@@ -132,6 +132,32 @@ fn garbage_in_storage_is_discarded_and_reported() {
 }
 
 #[wasm_bindgen_test]
+fn selections_are_checked_element_by_element() {
+    let key = "t-selections";
+    storage().remove_item(key).unwrap();
+    let (g, _) = guard(key, None);
+    g.remember(session_body("s5", 600_000.0, true)).unwrap();
+    let good =
+        js_sys::JSON::parse(r#"{"shipping_method":"standard","vouchers":["SWEET5"]}"#).unwrap();
+    g.set_selections(good).unwrap();
+    let stored = field(&field(&g.record().unwrap(), "selections"), "vouchers");
+    assert_eq!(
+        js_sys::Array::from(&stored).get(0).as_string().as_deref(),
+        Some("SWEET5")
+    );
+    let bad = js_sys::JSON::parse(r#"{"vouchers":["SWEET5", 7]}"#).unwrap();
+    let err = g.set_selections(bad).unwrap_err();
+    assert_eq!(text(&err, "code").as_deref(), Some("MALFORMED_REQUEST"));
+    assert_eq!(
+        text(&err, "message").as_deref(),
+        Some("selections: vouchers[1]: expected a string, found an integer")
+    );
+    // The refused call changed nothing.
+    let stored = field(&field(&g.record().unwrap(), "selections"), "vouchers");
+    assert_eq!(js_sys::Array::from(&stored).length(), 1);
+}
+
+#[wasm_bindgen_test]
 fn full_storage_degrades_without_breaking() {
     let key = "t-full";
     storage().remove_item(key).unwrap();
