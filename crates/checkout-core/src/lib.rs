@@ -68,7 +68,9 @@ pub mod verdict;
 
 pub use error::{ErrorCode, Problem, Rejection};
 pub use lifecycle::{Completion, InactiveReason, SessionStatus, Transition};
-pub use verdict::{evaluate, Action, CheckInput, SessionView, Verdict, VerdictState, Viewer};
+pub use verdict::{
+    evaluate, evaluate_parts, Action, CheckInput, SessionView, Verdict, VerdictState, Viewer,
+};
 
 #[cfg(test)]
 mod wire_name_tests {

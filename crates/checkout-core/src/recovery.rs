@@ -13,7 +13,7 @@ use crate::{
     error::{ErrorCode, Rejection},
     idempotency::IdempotencyKey,
     lifecycle::SessionStatus,
-    verdict::{evaluate, Action, CheckInput, SessionView, Verdict, Viewer},
+    verdict::{evaluate_parts, Action, SessionView, Verdict},
 };
 
 /// The record layout version; a record of another version is ignored.
@@ -221,29 +221,29 @@ impl RecoveryRecord {
     }
 
     /// The local verdict for a page showing `page_session_id` (or the record's session
-    /// when `None`). If the record names a newer session than the page shows, another
-    /// tab started a checkout since this page loaded: the page's checkout is treated as
-    /// superseded, exactly as the server would.
+    /// when `None`), seen by `user_id`. If the record names a newer session than the
+    /// page shows, another tab started a checkout since this page loaded: the page's
+    /// checkout is treated as superseded, exactly as the server would. The record is
+    /// not copied unless the page shows another session.
     pub fn local_verdict(
         &self,
         page_session_id: Option<&str>,
-        viewer: &Viewer,
+        user_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Verdict {
-        let mut session = self.session.clone();
-        if let Some(page) = page_session_id {
-            if page != session.id {
-                session.id = page.to_owned();
-                session.is_latest = false;
+        let older_page;
+        let session = match page_session_id {
+            Some(page) if page != self.session.id => {
+                older_page = SessionView {
+                    id: page.to_owned(),
+                    is_latest: false,
+                    ..self.session.clone()
+                };
+                &older_page
             }
-        }
-        evaluate(&CheckInput {
-            session: Some(session),
-            viewer: viewer.clone(),
-            action: Action::View,
-            digest: None,
-            now,
-        })
+            _ => &self.session,
+        };
+        evaluate_parts(Some(session), user_id, Action::View, None, now)
     }
 
     /// Records that `action` is about to be sent and returns the pending action to send.
@@ -367,13 +367,6 @@ mod tests {
         )
     }
 
-    fn viewer() -> Viewer {
-        Viewer {
-            user_id: Some("u1".into()),
-            acting_admin: None,
-        }
-    }
-
     #[test]
     fn retries_reuse_the_pending_key() {
         let mut r = record();
@@ -404,7 +397,7 @@ mod tests {
         assert!(after_refresh.pending.is_none());
         assert_eq!(after_refresh.step, Step::Done);
         // A page restored from the back-forward cache now sees the order, offline.
-        let restored = after_refresh.local_verdict(Some("s2"), &viewer(), now());
+        let restored = after_refresh.local_verdict(Some("s2"), Some("u1"), now());
         assert_eq!(restored.state, VerdictState::Completed);
         assert_eq!(
             restored.rejection.map(|r| r.code),
@@ -450,13 +443,13 @@ mod tests {
     #[test]
     fn a_page_showing_an_older_session_is_superseded_locally() {
         let r = record();
-        let v = r.local_verdict(Some("s1"), &viewer(), now());
+        let v = r.local_verdict(Some("s1"), Some("u1"), now());
         assert_eq!(v.state, VerdictState::Inactive);
         assert_eq!(v.rejection.unwrap().code, ErrorCode::CheckoutSuperseded);
-        assert!(r.local_verdict(Some("s2"), &viewer(), now()).is_allowed());
+        assert!(r.local_verdict(Some("s2"), Some("u1"), now()).is_allowed());
         let later = now() + chrono::Duration::minutes(10);
         assert_eq!(
-            r.local_verdict(None, &viewer(), later).state,
+            r.local_verdict(None, Some("u1"), later).state,
             VerdictState::Expired
         );
     }

@@ -345,13 +345,32 @@ fn state_of(status: SessionStatus) -> VerdictState {
 /// to the viewer (another shopper's session is reported as not found); its effective
 /// state allows the action; for order actions the digest matches the current snapshot.
 pub fn evaluate(input: &CheckInput) -> Verdict {
-    let Some(user) = input.viewer.user_id.as_deref() else {
+    evaluate_parts(
+        input.session.as_ref(),
+        input.viewer.user_id.as_deref(),
+        input.action,
+        input.digest.as_deref(),
+        input.now,
+    )
+}
+
+/// [`evaluate`] on borrowed parts, for a caller that already holds the session (the
+/// browser module on every navigation): nothing is copied, and an allowed verdict
+/// allocates nothing.
+pub fn evaluate_parts(
+    session: Option<&SessionView>,
+    user_id: Option<&str>,
+    action: Action,
+    digest: Option<&str>,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let Some(user) = user_id else {
         return Verdict::refuse(
             VerdictState::NotFound,
             Rejection::new(ErrorCode::Unauthenticated),
         );
     };
-    let session = match &input.session {
+    let session = match session {
         Some(session) if session.user_id == user => session,
         _ => {
             return Verdict::refuse(
@@ -360,7 +379,7 @@ pub fn evaluate(input: &CheckInput) -> Verdict {
             )
         }
     };
-    let status = effective_status(session, input.now);
+    let status = effective_status(session, now);
     let state = state_of(status);
     let allowed = Verdict {
         state,
@@ -371,7 +390,7 @@ pub fn evaluate(input: &CheckInput) -> Verdict {
     // everything else needs ACTIVE.
     let state_allows = match status {
         SessionStatus::Active => true,
-        SessionStatus::PaymentPending => input.action == Action::View,
+        SessionStatus::PaymentPending => action == Action::View,
         _ => false,
     };
     if !state_allows {
@@ -381,7 +400,7 @@ pub fn evaluate(input: &CheckInput) -> Verdict {
         return Verdict::refuse(state, Rejection::new(code));
     }
 
-    match (&input.digest, input.action.places_order()) {
+    match (digest, action.places_order()) {
         (None, true) => Verdict::refuse(
             state,
             Rejection::with_message(
@@ -390,8 +409,7 @@ pub fn evaluate(input: &CheckInput) -> Verdict {
             ),
         ),
         (Some(seen), _)
-            if (input.action.places_order() || input.action.modifies())
-                && *seen != session.digest =>
+            if (action.places_order() || action.modifies()) && seen != session.digest =>
         {
             Verdict::refuse(state, Rejection::new(ErrorCode::SnapshotMismatch))
         }

@@ -15,9 +15,9 @@ use std::{
 };
 
 use checkout_core::{
-    evaluate,
+    evaluate_parts,
     recovery::{RecoveryRecord, Selections, Step},
-    time, Action, CheckInput, ErrorCode, Rejection, SessionView, Verdict, VerdictState, Viewer,
+    time, Action, ErrorCode, Rejection, SessionView, Verdict, VerdictState,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// What the `onVerdict` callback receives.
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Delivered {
     /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED`, `NOT_FOUND`.
     pub state: VerdictState,
@@ -132,10 +132,20 @@ struct Inner {
     /// The last session body the server returned (the page renders it without asking
     /// again).
     last_session: RefCell<JsValue>,
+    /// Bumped whenever the record or the page's session changes: with the verdict,
+    /// everything a delivered verdict is made of.
+    version: Cell<u64>,
     /// The last `localVerdict()` answer and the frozen object returned for it: the core
     /// runs on every call, and an unchanged verdict returns the same object instead of
     /// building a new one.
-    last_local: RefCell<Option<(Delivered, JsValue)>>,
+    last_local: RefCell<Option<LastLocal>>,
+}
+
+struct LastLocal {
+    version: u64,
+    verdict: Verdict,
+    known: bool,
+    value: JsValue,
 }
 
 /// Guards one checkout page. See the module documentation.
@@ -197,14 +207,25 @@ impl Inner {
     fn sync(&self) {
         if !self.store.degraded() {
             if let Loaded::Changed(stored) = self.store.load_if_changed() {
-                *self.record.borrow_mut() = Some(*stored);
+                self.set_record(Some(*stored));
             }
         }
     }
 
     fn keep(&self, record: RecoveryRecord) {
         self.store.save(&record);
-        *self.record.borrow_mut() = Some(record);
+        self.set_record(Some(record));
+    }
+
+    /// The only two writers of what a verdict is delivered with (see `version`).
+    fn set_record(&self, record: Option<RecoveryRecord>) {
+        *self.record.borrow_mut() = record;
+        self.version.set(self.version.get() + 1);
+    }
+
+    fn set_page_session(&self, id: String) {
+        *self.page_session.borrow_mut() = Some(id);
+        self.version.set(self.version.get() + 1);
     }
 
     fn page_session(&self) -> Option<String> {
@@ -252,28 +273,17 @@ impl Inner {
     fn local_verdict(&self) -> (Verdict, bool) {
         self.sync();
         match self.record.borrow().as_ref() {
-            Some(record) => {
-                let viewer = Viewer {
-                    user_id: Some(record.session.user_id.clone()),
-                    acting_admin: None,
-                };
-                let page = self.page_session.borrow();
-                (
-                    record.local_verdict(page.as_deref(), &viewer, self.now()),
-                    true,
-                )
-            }
+            // Locally the shopper is the record's owner.
+            Some(record) => (
+                record.local_verdict(
+                    self.page_session.borrow().as_deref(),
+                    Some(&record.session.user_id),
+                    self.now(),
+                ),
+                true,
+            ),
             None => (
-                evaluate(&CheckInput {
-                    session: None,
-                    viewer: Viewer {
-                        user_id: Some(String::new()),
-                        acting_admin: None,
-                    },
-                    action: Action::View,
-                    digest: None,
-                    now: self.now(),
-                }),
+                evaluate_parts(None, Some(""), Action::View, None, self.now()),
                 false,
             ),
         }
@@ -307,7 +317,7 @@ impl Inner {
             record.step = Step::Done;
         }
         if self.page_session.borrow().is_none() {
-            *self.page_session.borrow_mut() = Some(view.id.clone());
+            self.set_page_session(view.id.clone());
         }
         self.keep(record);
         Ok((view, extras))
@@ -448,6 +458,7 @@ impl CheckoutGuard {
                 skew_ms: Cell::new(0.0),
                 listeners: RefCell::new(Vec::new()),
                 last_session: RefCell::new(JsValue::NULL),
+                version: Cell::new(0),
                 last_local: RefCell::new(None),
             }),
         })
@@ -525,23 +536,32 @@ impl CheckoutGuard {
     #[wasm_bindgen(js_name = localVerdict)]
     pub fn local_verdict(&self) -> Result<JsValue, JsValue> {
         let (verdict, known) = self.inner.local_verdict();
-        let delivered = self.inner.delivered(verdict, "local", "call", known);
+        let version = self.inner.version.get();
         let mut last = self.inner.last_local.borrow_mut();
-        if let Some((previous, value)) = last.as_ref() {
-            if *previous == delivered {
-                return Ok(value.clone());
+        if let Some(last) = last.as_ref() {
+            if last.version == version && last.known == known && last.verdict == verdict {
+                return Ok(last.value.clone());
             }
         }
-        let value = to_js(&delivered)?;
+        let value = to_js(
+            &self
+                .inner
+                .delivered(verdict.clone(), "local", "call", known),
+        )?;
         js_sys::Object::freeze(value.unchecked_ref::<js_sys::Object>());
-        *last = Some((delivered, value.clone()));
+        *last = Some(LastLocal {
+            version,
+            verdict,
+            known,
+            value: value.clone(),
+        });
         Ok(value)
     }
 
     /// Records a session body the server returned (initiation, a change, recovery).
     pub fn remember(&self, session: JsValue) -> Result<(), JsValue> {
         let (view, _) = self.inner.absorb(&session)?;
-        *self.inner.page_session.borrow_mut() = Some(view.id);
+        self.inner.set_page_session(view.id);
         Ok(())
     }
 
@@ -636,7 +656,7 @@ impl CheckoutGuard {
     /// Forgets the local record (for example after showing the confirmation).
     pub fn forget(&self) {
         self.inner.store.clear();
-        *self.inner.record.borrow_mut() = None;
+        self.inner.set_record(None);
     }
 }
 

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use checkout_wasm::guard::CheckoutGuard;
-use wasm_bindgen::{closure::Closure, JsValue};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -129,6 +129,39 @@ fn garbage_in_storage_is_discarded_and_reported() {
         storage().get_item(key).unwrap().is_some(),
         "storage is used again"
     );
+}
+
+#[wasm_bindgen_test]
+fn an_unchanged_local_verdict_is_the_same_frozen_object_and_any_change_a_new_one() {
+    let key = "t-local-cache";
+    storage().remove_item(key).unwrap();
+    let (g, _) = guard(key, Some("s7"));
+    g.remember(session_body("s7", 600_000.0, true)).unwrap();
+    let first = g.local_verdict().unwrap();
+    let again = g.local_verdict().unwrap();
+    assert!(
+        js_sys::Object::is(&first, &again),
+        "unchanged: the same object"
+    );
+    assert!(js_sys::Object::is_frozen(first.unchecked_ref::<js_sys::Object>()));
+    assert_eq!(text(&first, "state").as_deref(), Some("ACTIVE"));
+
+    // Same verdict (still ACTIVE) but a new expiry in the record: a new object with it.
+    g.remember(session_body("s7", 900_000.0, true)).unwrap();
+    let extended = g.local_verdict().unwrap();
+    assert!(!js_sys::Object::is(&first, &extended));
+    assert_eq!(text(&extended, "state").as_deref(), Some("ACTIVE"));
+    assert_ne!(text(&extended, "expires_at"), text(&first, "expires_at"));
+
+    // Another tab starts a newer checkout: this page's verdict changes at once.
+    let (other, _) = guard(key, None);
+    other.remember(session_body("s8", 600_000.0, true)).unwrap();
+    let superseded = g.local_verdict().unwrap();
+    assert_eq!(
+        text(&superseded, "code").as_deref(),
+        Some("CHECKOUT_SUPERSEDED")
+    );
+    assert!(js_sys::Object::is(&superseded, &g.local_verdict().unwrap()));
 }
 
 #[wasm_bindgen_test]
