@@ -98,9 +98,11 @@ test('back/forward after an order: the restored checkout page knows the order ex
   const orderUrl = page.url();
   await page.waitForSelector('#order-status');
   await shot(page, '05-order-confirmation');
-  await page.goBack();
-  // Restored (from the back-forward cache when Chromium keeps it), the checkout page
-  // re-validates and shows the order instead of allowing a second one.
+  // (A page restored from the back-forward cache fires no new load event: wait for the
+  // navigation to commit only.)
+  await page.goBack({ waitUntil: 'commit' });
+  // Restored from the back-forward cache, the checkout page re-validates and shows the
+  // order instead of allowing a second one.
   await page.waitForURL(orderUrl);
   await page.waitForSelector('#order-status');
   const session = await api(context, 'GET', `/checkouts/${id}`);
@@ -116,11 +118,22 @@ test('a checkout page restored from the back-forward cache re-validates (pagesho
   await addToCart(context, 'CKE-OAT', 1);
   const page = await context.newPage();
   await startCheckout(page);
+  const verdictsBefore = await page.evaluate(() => window.__verdicts.length);
+  await page.goto('/');
+  await page.goBack({ waitUntil: 'commit' });
+  // The same page came back from the cache (its script state survived, no new load)
+  // and re-validated on `pageshow`, locally and with the server.
+  const restored = await page.waitForFunction((n) => {
+    const after = window.__verdicts.slice(n);
+    return after.some((v) => v.reason === 'bfcache' && v.source === 'server') && after;
+  }, verdictsBefore);
+  const after = await restored.jsonValue();
+  assert.ok(after.some((v) => v.reason === 'bfcache' && v.source === 'local' && v.state === 'ACTIVE'));
+  assert.ok(!after.some((v) => v.reason === 'load'), 'restored, not reloaded');
+  // Restored after the window closed: blocked and sent to the cart.
   await page.goto('/');
   await advanceClock(10 * 60);
-  await page.goBack();
-  // Whether restored from the cache (reason "bfcache") or reloaded (reason "load"), the
-  // expired checkout is blocked and the shopper sent to the cart.
+  await page.goBack({ waitUntil: 'commit' });
   await page.waitForURL(/\/cart\/$/);
   assert.equal(await noticeCode(page), 'CHECKOUT_EXPIRED');
   await context.close();

@@ -5,12 +5,13 @@
 // same request: never a second order.
 import init, { CheckoutGuard } from '/pkg/checkout_guard.js';
 
-window.__scriptStart = performance.now();
 import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, flash } from './app.js';
 
 // The wasm module first: the local verdict must not wait for anything else.
 const headerShown = header();
-await init();
+// Compiled while the page parsed (see the <head>); fetched again only if that failed.
+const compiled = await window.checkoutGuardModule?.catch(() => undefined);
+await init(compiled ? { module_or_path: compiled } : undefined);
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -35,6 +36,10 @@ function leave(to, message, code, { now = false, replace = false } = {}) {
   if (now) go();
   else setTimeout(go, 900);
 }
+
+// A page restored from the back-forward cache had been leaving: it may have to leave
+// again (registered before the guard's own pageshow listener, so it runs first).
+window.addEventListener('pageshow', (e) => { if (e.persisted) leaving = false; });
 
 /** To the confirmation: a normal navigation after the shopper's own order (Back returns
  *  here and re-validates), a replacement when a restored page finds the order exists. */
