@@ -143,7 +143,9 @@ fn an_unchanged_local_verdict_is_the_same_frozen_object_and_any_change_a_new_one
         js_sys::Object::is(&first, &again),
         "unchanged: the same object"
     );
-    assert!(js_sys::Object::is_frozen(first.unchecked_ref::<js_sys::Object>()));
+    assert!(js_sys::Object::is_frozen(
+        first.unchecked_ref::<js_sys::Object>()
+    ));
     assert_eq!(text(&first, "state").as_deref(), Some("ACTIVE"));
 
     // Same verdict (still ACTIVE) but a new expiry in the record: a new object with it.
