@@ -27,7 +27,7 @@ pub(crate) fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, Error> 
 }
 
 /// Why a value could not be read, and where.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Error {
     path: String,
     message: String,
@@ -89,8 +89,17 @@ impl de::Error for Error {
     }
 
     fn invalid_value(unexpected: Unexpected<'_>, expected: &dyn Expected) -> Self {
+        let numeric = matches!(
+            unexpected,
+            Unexpected::Unsigned(_) | Unexpected::Signed(_) | Unexpected::Float(_)
+        );
+        let what = if numeric {
+            "out of range"
+        } else {
+            "that is not valid here"
+        };
         Error::custom(format_args!(
-            "expected {expected}, found {} out of range",
+            "expected {expected}, found {} {what}",
             kind(&unexpected)
         ))
     }
