@@ -322,6 +322,37 @@ impl RecoveryRecord {
         self.saved_at = now;
     }
 
+    /// What a server answer about `view` makes of the stored record `existing`: the same
+    /// session is observed; another session replaces the record only if it is the
+    /// shopper's latest (an older page must not overwrite what a newer tab stored), and
+    /// `None` says to keep `existing` as it is. A recovery token the answer carries is
+    /// kept, and an order ends the flow.
+    pub fn absorb(
+        existing: Option<RecoveryRecord>,
+        view: SessionView,
+        checkout_number: &str,
+        recovery_token: Option<&str>,
+        order_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<RecoveryRecord> {
+        let mut record = match existing {
+            Some(mut r) if r.session.id == view.id => {
+                r.observe(view, now);
+                r
+            }
+            Some(_) if !view.is_latest => return None,
+            _ => RecoveryRecord::new(view, checkout_number.to_owned(), now),
+        };
+        if let Some(token) = recovery_token {
+            record.recovery_token = Some(token.to_owned());
+        }
+        if let Some(order) = order_id {
+            record.order_id = Some(order.to_owned());
+            record.step = Step::Done;
+        }
+        Some(record)
+    }
+
     /// Takes in a fresher server view of the same session (selections re-price it, so
     /// the digest moves). A pending action made on an older digest is dropped: the
     /// server would refuse it with `SNAPSHOT_MISMATCH` anyway.
@@ -438,6 +469,32 @@ mod tests {
         r.begin(Action::PlaceOrder, "key-1", now()).unwrap();
         let bad_key = r.to_json().replace("key-1", "bad key");
         assert!(RecoveryRecord::parse(&bad_key).is_err());
+    }
+
+    #[test]
+    fn a_server_answer_updates_or_replaces_the_record_but_never_with_an_older_session() {
+        let r = record();
+        let mut same = r.session.clone();
+        same.digest = "sha256:bb".into();
+        let kept = RecoveryRecord::absorb(Some(r.clone()), same, "CO-1", Some("tok"), None, now())
+            .unwrap();
+        assert_eq!(kept.session.digest, "sha256:bb");
+        assert_eq!(kept.checkout_number, r.checkout_number);
+        assert_eq!(kept.recovery_token.as_deref(), Some("tok"));
+        let mut older = r.session.clone();
+        older.id = "s1".into();
+        older.is_latest = false;
+        assert!(
+            RecoveryRecord::absorb(Some(r.clone()), older, "CO-0", None, None, now()).is_none()
+        );
+        let mut newer = r.session.clone();
+        newer.id = "s3".into();
+        let replaced =
+            RecoveryRecord::absorb(Some(r), newer, "CO-3", None, Some("o1"), now()).unwrap();
+        assert_eq!(replaced.session.id, "s3");
+        assert_eq!(replaced.checkout_number, "CO-3");
+        assert_eq!(replaced.order_id.as_deref(), Some("o1"));
+        assert_eq!(replaced.step, Step::Done);
     }
 
     #[test]

@@ -297,25 +297,16 @@ impl Inner {
         let extras = SessionExtras::read(body)?;
         self.skew_ms
             .set(extras.server_time.timestamp_millis() as f64 - js_sys::Date::now());
-        let now = self.now();
-        let mut record = match self.refresh() {
-            Some(mut r) if r.session.id == view.id => {
-                r.observe(view.clone(), now);
-                r
-            }
-            // Another session than the record's: it replaces the record only if it is
-            // the shopper's latest (an older page must not overwrite what a newer tab
-            // stored).
-            Some(_) if !view.is_latest => return Ok((view, extras)),
-            _ => RecoveryRecord::new(view.clone(), extras.number.clone(), now),
+        let Some(record) = RecoveryRecord::absorb(
+            self.refresh(),
+            view.clone(),
+            &extras.number,
+            extras.recovery_token.as_deref(),
+            extras.order_id.as_deref(),
+            self.now(),
+        ) else {
+            return Ok((view, extras));
         };
-        if let Some(token) = &extras.recovery_token {
-            record.recovery_token = Some(token.clone());
-        }
-        if extras.order_id.is_some() {
-            record.order_id = extras.order_id.clone();
-            record.step = Step::Done;
-        }
         if self.page_session.borrow().is_none() {
             self.set_page_session(view.id.clone());
         }
