@@ -2,6 +2,7 @@
 //! order class, impersonation of a shopper, a session's event history, and the test
 //! clock (only with `--test-clock`; otherwise the route does not exist).
 
+use crate::db::Conn;
 use axum::{
     extract::{Path, State},
     http::{header, StatusCode},
@@ -14,7 +15,6 @@ use checkout_core::{
     ErrorCode, Rejection,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -38,13 +38,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The settings as stored.
-pub async fn load_settings(conn: &mut AnyConnection) -> Result<CheckoutSettings, ApiError> {
-    let row = sqlx::query("SELECT enabled, timeout_minutes FROM settings WHERE id = 1")
+pub async fn load_settings(conn: impl Into<Conn<'_>>) -> Result<CheckoutSettings, ApiError> {
+    let row = crate::db::query("SELECT enabled, timeout_minutes FROM settings WHERE id = 1")
         .fetch_one(conn)
         .await?;
     let minutes: i64 = row.try_get("timeout_minutes")?;
     Ok(CheckoutSettings {
-        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        enabled: row.try_get::<i64>("enabled")? != 0,
         timeout_minutes: CheckoutSettings::validate_timeout(minutes)
             .map_err(|_| ApiError::Internal("stored timeout out of range".into()))?,
     })
@@ -78,8 +78,7 @@ pub async fn get_settings(
     _: Admin,
     State(state): State<AppState>,
 ) -> ApiResult<Json<SettingsBody>> {
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(load_settings(&mut conn).await?.into()))
+    Ok(Json(load_settings(&state.db).await?.into()))
 }
 
 /// Change the settings; they apply to checkouts started afterwards. An out-of-range
@@ -95,7 +94,7 @@ pub async fn put_settings(
     let mut tx = state.db.begin_write().await?;
     let current = load_settings(tx.conn()).await?;
     let next = current.apply(&update)?;
-    sqlx::query(
+    crate::db::query(
         "UPDATE settings SET enabled = $1, timeout_minutes = $2, updated_at = $3 WHERE id = 1",
     )
     .bind(i64::from(next.enabled))
@@ -112,15 +111,15 @@ pub async fn put_settings(
     Ok(Json(next.into()))
 }
 
-async fn load_order_class(conn: &mut AnyConnection) -> Result<OrderClass, ApiError> {
-    let row = sqlx::query(
+async fn load_order_class(conn: impl Into<Conn<'_>>) -> Result<OrderClass, ApiError> {
+    let row = crate::db::query(
         "SELECT format, digit_length, next_number, time_zone FROM order_classes WHERE name = 'checkout'",
     )
     .fetch_one(conn)
     .await?;
     Ok(OrderClass {
         format: row.try_get("format")?,
-        digit_length: u8::try_from(row.try_get::<i64, _>("digit_length")?).unwrap_or(6),
+        digit_length: u8::try_from(row.try_get::<i64>("digit_length")?).unwrap_or(6),
         next_number: row.try_get("next_number")?,
         time_zone: row.try_get("time_zone")?,
     })
@@ -162,9 +161,8 @@ pub async fn get_order_class(
     _: Admin,
     State(state): State<AppState>,
 ) -> ApiResult<Json<OrderClassBody>> {
-    let mut conn = state.db.pool().acquire().await?;
     Ok(Json(order_class_body(
-        load_order_class(&mut conn).await?,
+        load_order_class(&state.db).await?,
         state.clock.now(),
     )))
 }
@@ -183,7 +181,7 @@ pub async fn put_order_class(
     // Lock the row (PostgreSQL) so a concurrent allocation cannot slip under the check.
     let current = load_order_class(tx.conn()).await?;
     let next = current.apply(&update)?;
-    let done = sqlx::query(
+    let done = crate::db::query(
         "UPDATE order_classes SET format = $1, digit_length = $2, next_number = $3, time_zone = $4 \
          WHERE name = 'checkout' AND next_number <= $3",
     )
@@ -193,7 +191,7 @@ pub async fn put_order_class(
     .bind(&next.time_zone)
     .execute(tx.conn())
     .await?;
-    if done.rows_affected() != 1 {
+    if done != 1 {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             "next_number may only move forward (checkouts were started meanwhile)",
@@ -225,10 +223,12 @@ pub async fn impersonate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ImpersonateRequest>,
 ) -> ApiResult<Response> {
-    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+    let id: Option<String> = crate::db::query("SELECT id FROM users WHERE username = $1")
         .bind(&req.username)
-        .fetch_optional(state.db.pool())
-        .await?;
+        .fetch_optional(&state.db)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?;
     let id = id.ok_or_else(|| {
         Rejection::with_message(
             ErrorCode::ValidationFailed,
@@ -258,8 +258,7 @@ pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EventBody>>> {
-    let mut conn = state.db.pool().acquire().await?;
-    let events = store::events(&mut conn, &id).await?;
+    let events = store::events(&state.db, &id).await?;
     if events.is_empty() {
         return Err(ErrorCode::CheckoutNotFound.into());
     }

@@ -23,7 +23,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     checkout::{actor, store},
     clock::to_ms,
-    db::is_unique_violation,
     error::{ApiError, ApiResult},
     extract::{token_hash, ApiJson, CurrentUser, RequestId, LOGIN_COOKIE},
     state::AppState,
@@ -128,7 +127,7 @@ pub async fn create_login(
     let token = URL_SAFE_NO_PAD.encode(raw);
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO logins (token_hash, user_id, impersonator, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash(&token))
@@ -163,7 +162,7 @@ pub async fn signup(
     let hash = hash_password(credentials.password, state.tuning.argon2_memory_kib).await?;
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = state.db.begin_write().await?;
-    let inserted = sqlx::query(
+    let inserted = crate::db::query(
         "INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&id)
@@ -174,7 +173,7 @@ pub async fn signup(
     .await;
     match inserted {
         Ok(_) => tx.commit().await?,
-        Err(e) if is_unique_violation(&e) => {
+        Err(e) if e.is_unique_violation() => {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
                 "that username is taken",
@@ -203,10 +202,12 @@ pub async fn login(
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
     let row: Option<(String, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1")
+        crate::db::query("SELECT id, password_hash FROM users WHERE username = $1")
             .bind(&credentials.username)
-            .fetch_optional(state.db.pool())
-            .await?;
+            .fetch_optional(&state.db)
+            .await?
+            .map(|r| Ok::<_, crate::db::DbError>((r.try_get("id")?, r.try_get("password_hash")?)))
+            .transpose()?;
     let wrong = || {
         ApiError::Rejected(Rejection::with_message(
             ErrorCode::Unauthenticated,
@@ -264,7 +265,7 @@ pub async fn logout(
             .await?;
         }
     }
-    sqlx::query("DELETE FROM logins WHERE token_hash = $1")
+    crate::db::query("DELETE FROM logins WHERE token_hash = $1")
         .bind(&user.login_hash)
         .execute(tx.conn())
         .await?;

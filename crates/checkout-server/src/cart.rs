@@ -12,7 +12,6 @@ use checkout_core::{
     ErrorCode, Rejection,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -88,16 +87,16 @@ fn quantity(q: i64) -> Result<i64, Rejection> {
 }
 
 async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
-    let rows = sqlx::query(
+    let rows = crate::db::query(
         "SELECT sku, quantity FROM cart_items WHERE user_id = $1 ORDER BY added_at, sku",
     )
     .bind(user_id)
-    .fetch_all(state.db.pool())
+    .fetch_all(&state.db)
     .await?;
     let mut lines = Vec::new();
     for r in &rows {
         let sku: String = r.try_get("sku")?;
-        let q = u32::try_from(r.try_get::<i64, _>("quantity")?).unwrap_or(0);
+        let q = u32::try_from(r.try_get::<i64>("quantity")?).unwrap_or(0);
         lines.push((sku, q));
     }
     let items = lines
@@ -153,15 +152,19 @@ pub async fn add_item(
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     let existing: Option<i64> =
-        sqlx::query_scalar("SELECT quantity FROM cart_items WHERE user_id = $1 AND sku = $2")
+        crate::db::query("SELECT quantity FROM cart_items WHERE user_id = $1 AND sku = $2")
             .bind(&user.id)
             .bind(&req.sku)
             .fetch_optional(tx.conn())
-            .await?;
-    let lines: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cart_items WHERE user_id = $1")
-        .bind(&user.id)
-        .fetch_one(tx.conn())
-        .await?;
+            .await?
+            .map(|r| r.try_get("quantity"))
+            .transpose()?;
+    let lines: i64 =
+        crate::db::query("SELECT COUNT(*) AS lines FROM cart_items WHERE user_id = $1")
+            .bind(&user.id)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("lines")?;
     if existing.is_none() && lines >= MAX_LINES as i64 {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
@@ -170,7 +173,7 @@ pub async fn add_item(
         .into());
     }
     let total = quantity(existing.unwrap_or(0) + q)?;
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO cart_items (user_id, sku, quantity, added_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity",
     )
@@ -198,14 +201,15 @@ pub async fn update_item(
 ) -> ApiResult<Json<CartBody>> {
     let q = quantity(req.quantity)?;
     let mut tx = state.db.begin_write().await?;
-    let done = sqlx::query("UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND sku = $2")
-        .bind(&user.id)
-        .bind(&sku)
-        .bind(q)
-        .execute(tx.conn())
-        .await?;
+    let done =
+        crate::db::query("UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND sku = $2")
+            .bind(&user.id)
+            .bind(&sku)
+            .bind(q)
+            .execute(tx.conn())
+            .await?;
     tx.commit().await?;
-    if done.rows_affected() == 0 {
+    if done == 0 {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             format!("{sku} is not in the cart"),
@@ -224,7 +228,7 @@ pub async fn remove_item(
     Path(sku): Path<String>,
 ) -> ApiResult<Json<CartBody>> {
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2")
+    crate::db::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2")
         .bind(&user.id)
         .bind(&sku)
         .execute(tx.conn())

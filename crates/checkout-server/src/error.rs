@@ -61,6 +61,12 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
 /// Writes a problem document with the right content type.
 pub fn problem_response(status: u16, body: &serde_json::Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

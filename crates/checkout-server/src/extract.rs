@@ -9,7 +9,6 @@ use axum::{
 use checkout_core::{ErrorCode, Rejection, Viewer};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use subtle::ConstantTimeEq;
 
 use crate::{clock::to_ms, error::ApiError, state::AppState};
@@ -102,13 +101,13 @@ impl FromRequestParts<AppState> for CurrentUser {
             Rejection::new(ErrorCode::Unauthenticated),
         ))?;
         let hash = token_hash(token);
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT u.id, u.username, l.impersonator FROM logins l JOIN users u ON u.id = l.user_id \
              WHERE l.token_hash = $1 AND l.expires_at > $2",
         )
         .bind(&hash)
         .bind(to_ms(state.clock.now()))
-        .fetch_optional(state.db.pool())
+        .fetch_optional(&state.db)
         .await?;
         let row = row.ok_or(ApiError::Rejected(Rejection::with_message(
             ErrorCode::Unauthenticated,

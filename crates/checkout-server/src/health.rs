@@ -7,7 +7,10 @@ use crate::state::AppState;
 
 /// Liveness and database reachability.
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+    match crate::db::query("SELECT 1 AS ok")
+        .fetch_one(&state.db)
+        .await
+    {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Err(error) => {
             tracing::error!(%error, "health check: database unreachable");

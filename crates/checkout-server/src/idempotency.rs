@@ -10,7 +10,6 @@ use axum::{
 };
 use checkout_core::idempotency::{decide, IdempotencyKey, KeyDecision, StoredRequest, RETENTION};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::{
     clock::{from_ms, to_ms},
@@ -70,7 +69,7 @@ pub async fn claim(
     scope: &Scope,
     now: DateTime<Utc>,
 ) -> Result<Claimed, ApiError> {
-    let row = sqlx::query(
+    let row = crate::db::query(
         "SELECT fingerprint, state, response_status, response_body, started_at FROM idempotency_keys \
          WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
     )
@@ -108,7 +107,7 @@ pub async fn claim(
             })
         }
         (KeyDecision::TakeOver, _) => {
-            sqlx::query(
+            crate::db::query(
                 "UPDATE idempotency_keys SET started_at = $4 WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
             )
             .bind(&scope.user_id)
@@ -120,7 +119,7 @@ pub async fn claim(
             Ok(Claimed::Fresh)
         }
         _ => {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
                  VALUES ($1, $2, $3, $4, 'in_progress', $5, $5)",
             )
@@ -149,7 +148,7 @@ pub async fn complete(
     if !checkout_core::idempotency::is_storable(status) {
         return Ok(());
     }
-    sqlx::query(
+    crate::db::query(
         "UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5 \
          WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
     )
@@ -186,12 +185,13 @@ pub fn response(status: u16, body: &serde_json::Value) -> Response {
 }
 
 /// Deletes records past the retention period (kept at least 24 hours).
-pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>) -> Result<u64, crate::db::DbError> {
     let cutoff = to_ms(now - RETENTION);
-    let done =
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'completed'")
-            .bind(cutoff)
-            .execute(tx.conn())
-            .await?;
-    Ok(done.rows_affected())
+    let done = crate::db::query(
+        "DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'completed'",
+    )
+    .bind(cutoff)
+    .execute(tx.conn())
+    .await?;
+    Ok(done)
 }

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`, text format) with the official `prometheus-client`
 //! crate: initiations, transitions (supersessions, expiries, …), rejections by code,
-//! orders, payments by outcome, and a request latency histogram by route.
+//! orders, payments by outcome, a request latency histogram by route, and on SQLite how
+//! many write transactions share a commit.
 
 use std::{sync::OnceLock, time::Instant};
 
@@ -43,6 +44,7 @@ struct Metrics {
     orders: Family<Label, Counter>,
     payments: Family<Label, Counter>,
     latency: Latency,
+    sqlite_batches: Histogram,
 }
 
 fn latency_histogram() -> Histogram {
@@ -60,6 +62,8 @@ fn metrics() -> &'static Metrics {
         let orders = Family::<Label, Counter>::default();
         let payments = Family::<Label, Counter>::default();
         let latency: Latency = Family::new_with_constructor(latency_histogram);
+        // 1 … 64 write transactions per commit.
+        let sqlite_batches = Histogram::new(exponential_buckets(1.0, 2.0, 7));
         registry.register(
             "checkout_initiations",
             "Checkouts started",
@@ -86,6 +90,11 @@ fn metrics() -> &'static Metrics {
             "Request latency by route and status",
             latency.clone(),
         );
+        registry.register(
+            "checkout_sqlite_commit_batch_size",
+            "SQLite: write transactions that shared one commit (group commit)",
+            sqlite_batches.clone(),
+        );
         Metrics {
             registry,
             initiations,
@@ -94,6 +103,7 @@ fn metrics() -> &'static Metrics {
             orders,
             payments,
             latency,
+            sqlite_batches,
         }
     })
 }
@@ -133,6 +143,11 @@ pub fn order(kind: &str) {
 /// A payment was settled.
 pub fn payment(outcome: &str) {
     metrics().payments.get_or_create(&label(outcome)).inc();
+}
+
+/// A SQLite batch of `transactions` write transactions committed.
+pub fn sqlite_batch(transactions: usize) {
+    metrics().sqlite_batches.observe(transactions as f64);
 }
 
 /// Middleware: observes each request's latency under its route template.

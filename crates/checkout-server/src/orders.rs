@@ -9,6 +9,7 @@
 //! server's own payment key, and the outcome is settled in a second transaction. An
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
+use crate::db::Conn;
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -22,7 +23,6 @@ use checkout_core::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -196,13 +196,14 @@ async fn check(
 /// Creates the session's one order and takes what was ordered out of the cart (items
 /// added to the cart after the checkout started stay there).
 async fn insert_order(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     row: &SessionRow,
     completion: Completion,
     payment_reference: Option<&str>,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> ApiResult<OrderBody> {
+    let mut conn = conn.into();
     let status = completion.order_status();
     let kind = SessionStatus::Completed(completion)
         .reason()
@@ -220,7 +221,7 @@ async fn insert_order(
         acting_admin: actor.admin.clone(),
         created_at: now,
     };
-    let inserted = sqlx::query(
+    let inserted = crate::db::query(
         "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, snapshot, grand_total, \
          currency, payment_reference, acting_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
@@ -236,10 +237,10 @@ async fn insert_order(
     .bind(&order.payment_reference)
     .bind(&order.acting_admin)
     .bind(to_ms(now))
-    .execute(&mut *conn)
+    .execute(&mut conn)
     .await;
     if let Err(e) = inserted {
-        return Err(if crate::db::is_unique_violation(&e) {
+        return Err(if e.is_unique_violation() {
             ErrorCode::CheckoutCompleted.into()
         } else {
             e.into()
@@ -247,19 +248,21 @@ async fn insert_order(
     }
     for line in &row.snapshot.lines {
         let quantity = i64::from(line.quantity);
-        sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2 AND quantity <= $3")
-            .bind(&row.user_id)
-            .bind(&line.sku)
-            .bind(quantity)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query(
+        crate::db::query(
+            "DELETE FROM cart_items WHERE user_id = $1 AND sku = $2 AND quantity <= $3",
+        )
+        .bind(&row.user_id)
+        .bind(&line.sku)
+        .bind(quantity)
+        .execute(&mut conn)
+        .await?;
+        crate::db::query(
             "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND sku = $2",
         )
         .bind(&row.user_id)
         .bind(&line.sku)
         .bind(quantity)
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await?;
     }
     crate::metrics::order(kind);
@@ -313,7 +316,7 @@ pub async fn pay(
             .ok_or_else(|| Rejection::with_message(ErrorCode::ValidationFailed, "card_number is required to pay"))?;
         store::transition(tx.conn(), &row.id, row.status, Transition::BeginPayment, &actor, now).await?;
         let payment_key = format!("pay_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(
+        crate::db::query(
             "UPDATE checkout_sessions SET payment_key = $1, payment_idem_key = $2, payment_started_at = $3 WHERE id = $4",
         )
         .bind(&payment_key)
@@ -386,12 +389,13 @@ pub async fn settle_payment(
 ) -> ApiResult<(u16, Value)> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let owner: Option<String> = sqlx::query("SELECT user_id FROM checkout_sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|r| r.try_get("user_id"))
-        .transpose()?;
+    let owner: Option<String> =
+        crate::db::query("SELECT user_id FROM checkout_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get("user_id"))
+            .transpose()?;
     let owner = owner.ok_or(ApiError::Rejected(Rejection::new(
         ErrorCode::CheckoutNotFound,
     )))?;
@@ -404,7 +408,7 @@ pub async fn settle_payment(
     let idem_key = row.payment_idem_key.clone().unwrap_or_default();
     let endpoint = endpoint(&row.id, Action::Pay);
     if row.status != SessionStatus::PaymentPending {
-        let stored = sqlx::query(
+        let stored = crate::db::query(
             "SELECT response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
         )
         .bind(&row.user_id)
@@ -414,8 +418,8 @@ pub async fn settle_payment(
         .await?;
         let answer = match stored {
             Some(r) => match (
-                r.try_get::<Option<i64>, _>("response_status")?,
-                r.try_get::<Option<String>, _>("response_body")?,
+                r.try_get::<Option<i64>>("response_status")?,
+                r.try_get::<Option<String>>("response_body")?,
             ) {
                 (Some(status), Some(body)) => (
                     u16::try_from(status).unwrap_or(500),
@@ -465,11 +469,11 @@ pub async fn settle_payment(
 pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
     let cutoff = state.clock.now()
         - chrono::Duration::from_std(state.tuning.reconcile_after).unwrap_or_default();
-    let stuck = sqlx::query(
+    let stuck = crate::db::query(
         "SELECT id, payment_key FROM checkout_sessions WHERE status = 'PAYMENT_PENDING' AND payment_started_at <= $1",
     )
     .bind(to_ms(cutoff))
-    .fetch_all(state.db.pool())
+    .fetch_all(&state.db)
     .await?;
     let mut settled = 0;
     for r in stuck {
@@ -500,13 +504,13 @@ pub async fn get_order(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<OrderBody>> {
-    let row = sqlx::query(
+    let row = crate::db::query(
         "SELECT id, session_id, checkout_number, kind, status, snapshot, grand_total, currency, payment_reference, \
          acting_admin, created_at FROM orders WHERE id = $1 AND user_id = $2",
     )
     .bind(&id)
     .bind(&user.id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(&state.db)
     .await?
     .ok_or(ApiError::Rejected(Rejection::with_message(ErrorCode::CheckoutNotFound, "No such order.")))?;
     let snapshot: String = row.try_get("snapshot")?;

@@ -18,8 +18,6 @@
 
 use std::{future::Future, pin::Pin, time::Duration};
 
-use sqlx::Row;
-
 use crate::{clock::to_ms, db::Db};
 
 /// A boxed future, for an object-safe trait.
@@ -135,9 +133,9 @@ impl SimulatedGateway {
         outcome: &str,
         reference: &str,
     ) -> Result<(String, String), GatewayError> {
-        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
+        let unavailable = |e: crate::db::DbError| GatewayError::Unavailable(e.to_string());
         let mut tx = self.db.begin_write().await.map_err(unavailable)?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO gateway_charges (payment_key, session_id, amount, currency, outcome, reference, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_key) DO NOTHING",
         )
@@ -151,12 +149,13 @@ impl SimulatedGateway {
         .execute(tx.conn())
         .await
         .map_err(unavailable)?;
-        let row =
-            sqlx::query("SELECT outcome, reference FROM gateway_charges WHERE payment_key = $1")
-                .bind(&request.payment_key)
-                .fetch_one(tx.conn())
-                .await
-                .map_err(unavailable)?;
+        let row = crate::db::query(
+            "SELECT outcome, reference FROM gateway_charges WHERE payment_key = $1",
+        )
+        .bind(&request.payment_key)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok((
             row.try_get("outcome").map_err(unavailable)?,

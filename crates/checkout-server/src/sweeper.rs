@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
@@ -49,11 +48,11 @@ pub fn spawn(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) 
 /// One pass of upkeep.
 pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
     let now = state.clock.now();
-    let lapsed = sqlx::query(
+    let lapsed = crate::db::query(
         "SELECT id, user_id FROM checkout_sessions WHERE status = 'ACTIVE' AND managed = 1 AND expires_at <= $1 LIMIT 500",
     )
     .bind(to_ms(now))
-    .fetch_all(state.db.pool())
+    .fetch_all(&state.db)
     .await?;
     let actor = Actor {
         request_id: Some("sweeper".into()),

@@ -22,7 +22,6 @@ use checkout_core::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -158,7 +157,7 @@ async fn initiate_in(
     now: DateTime<Utc>,
 ) -> ApiResult<serde_json::Value> {
     let settings = load_settings(tx.conn()).await?;
-    let cart: Vec<(String, u32)> = sqlx::query(
+    let cart: Vec<(String, u32)> = crate::db::query(
         "SELECT sku, quantity FROM cart_items WHERE user_id = $1 ORDER BY added_at, sku",
     )
     .bind(&user.id)
@@ -167,11 +166,11 @@ async fn initiate_in(
     .iter()
     .map(|r| {
         Ok((
-            r.try_get::<String, _>("sku")?,
-            u32::try_from(r.try_get::<i64, _>("quantity")?).unwrap_or(0),
+            r.try_get::<String>("sku")?,
+            u32::try_from(r.try_get::<i64>("quantity")?).unwrap_or(0),
         ))
     })
-    .collect::<Result<_, sqlx::Error>>()?;
+    .collect::<Result<_, crate::db::DbError>>()?;
     let input = state.catalog.pricing_input(&cart)?;
     let snapshot = Snapshot::capture(&input)?;
 
@@ -221,8 +220,7 @@ pub async fn active(
     user: CurrentUser,
 ) -> ApiResult<Json<CheckoutBody>> {
     let now = state.clock.now();
-    let mut conn = state.db.pool().acquire().await?;
-    match store::latest_for_user(&mut conn, &user.id).await? {
+    match store::latest_for_user(&state.db, &user.id).await? {
         Some(row) if row.effective(now).is_live() => {
             Ok(Json(CheckoutBody::new(&row, &user.viewer(), now)))
         }
@@ -244,8 +242,7 @@ pub async fn get_checkout(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CheckoutBody>> {
     let now = state.clock.now();
-    let mut conn = state.db.pool().acquire().await?;
-    match store::load(&mut conn, &id).await? {
+    match store::load(&state.db, &id).await? {
         Some(row) if row.user_id == user.id => {
             Ok(Json(CheckoutBody::new(&row, &user.viewer(), now)))
         }
@@ -344,7 +341,7 @@ async fn modify_in(
             }
             input.lines.retain(|l| l.sku != sku);
             // The summary and the cart stay in step (the spec's known limitation 3).
-            sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2")
+            crate::db::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2")
                 .bind(&user.id)
                 .bind(&sku)
                 .execute(tx.conn())
@@ -542,7 +539,7 @@ async fn recover_in(
     let row = row.ok_or(ApiError::Rejected(Rejection::new(
         ErrorCode::CheckoutNotFound,
     )))?;
-    let rotated = sqlx::query(
+    let rotated = crate::db::query(
         "UPDATE checkout_sessions SET generation = generation + 1, updated_at = $3 WHERE id = $1 AND generation = $2",
     )
     .bind(&row.id)
@@ -550,7 +547,7 @@ async fn recover_in(
     .bind(crate::clock::to_ms(now))
     .execute(tx.conn())
     .await?;
-    if rotated.rows_affected() != 1 {
+    if rotated != 1 {
         return Err(ErrorCode::TokenReplayed.into());
     }
     store::record_event(

@@ -3,6 +3,7 @@
 //! compare-and-set on the stored state, and records the event — so no code path can make
 //! an illegal transition or one without its event.
 
+use crate::db::{Conn, DbRow};
 use checkout_core::{
     lifecycle::LiveSession,
     numbering::OrderClass,
@@ -12,7 +13,6 @@ use checkout_core::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{any::AnyRow, AnyConnection, Row};
 use utoipa::ToSchema;
 
 use crate::{
@@ -87,7 +87,7 @@ fn corrupt(what: &str) -> ApiError {
     ApiError::Internal(format!("stored session has an unreadable {what}"))
 }
 
-fn decode(row: &AnyRow) -> Result<SessionRow, ApiError> {
+fn decode(row: &DbRow) -> Result<SessionRow, ApiError> {
     let status: String = row.try_get("status")?;
     let reason: Option<String> = row.try_get("reason")?;
     let seq: i64 = row.try_get("seq")?;
@@ -101,17 +101,17 @@ fn decode(row: &AnyRow) -> Result<SessionRow, ApiError> {
         number: row.try_get("number")?,
         status: SessionStatus::from_parts(&status, reason.as_deref())
             .ok_or_else(|| corrupt("status"))?,
-        managed: row.try_get::<i64, _>("managed")? != 0,
+        managed: row.try_get::<i64>("managed")? != 0,
         started_at: from_ms(row.try_get("started_at")?),
-        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
-        generation: u32::try_from(row.try_get::<i64, _>("generation")?).unwrap_or(u32::MAX),
+        expires_at: row.try_get::<Option<i64>>("expires_at")?.map(from_ms),
+        generation: u32::try_from(row.try_get::<i64>("generation")?).unwrap_or(u32::MAX),
         pricing_input: serde_json::from_str(&input).map_err(|_| corrupt("pricing input"))?,
         snapshot: serde_json::from_str(&snapshot).map_err(|_| corrupt("snapshot"))?,
         started_by_admin: row.try_get("started_by_admin")?,
         payment_key: row.try_get("payment_key")?,
         payment_idem_key: row.try_get("payment_idem_key")?,
         payment_started_at: row
-            .try_get::<Option<i64>, _>("payment_started_at")?
+            .try_get::<Option<i64>>("payment_started_at")?
             .map(from_ms),
         is_latest: latest == Some(seq),
         order_id: row.try_get("order_id")?,
@@ -119,8 +119,8 @@ fn decode(row: &AnyRow) -> Result<SessionRow, ApiError> {
 }
 
 /// The session with this id, whoever owns it.
-pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<SessionRow>, ApiError> {
-    let row = sqlx::query(&format!("{SELECT_SESSION} WHERE s.id = $1"))
+pub async fn load(conn: impl Into<Conn<'_>>, id: &str) -> Result<Option<SessionRow>, ApiError> {
+    let row = crate::db::query(&format!("{SELECT_SESSION} WHERE s.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -129,10 +129,10 @@ pub async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<SessionRo
 
 /// The shopper's most recent session.
 pub async fn latest_for_user(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     user_id: &str,
 ) -> Result<Option<SessionRow>, ApiError> {
-    let row = sqlx::query(&format!(
+    let row = crate::db::query(&format!(
         "{SELECT_SESSION} WHERE s.user_id = $1 ORDER BY s.seq DESC LIMIT 1"
     ))
     .bind(user_id)
@@ -143,10 +143,10 @@ pub async fn latest_for_user(
 
 /// The shopper's live sessions (stored `ACTIVE` or `PAYMENT_PENDING`).
 pub async fn live_for_user(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     user_id: &str,
 ) -> Result<Vec<LiveSession>, ApiError> {
-    let rows = sqlx::query(
+    let rows = crate::db::query(
         "SELECT id, status, expires_at, managed FROM checkout_sessions \
          WHERE user_id = $1 AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
     )
@@ -156,13 +156,13 @@ pub async fn live_for_user(
     rows.iter()
         .map(|r| {
             let status: String = r.try_get("status")?;
-            let managed = r.try_get::<i64, _>("managed")? != 0;
+            let managed = r.try_get::<i64>("managed")? != 0;
             Ok(LiveSession {
                 id: r.try_get("id")?,
                 status: SessionStatus::from_parts(&status, None)
                     .ok_or_else(|| corrupt("status"))?,
                 expires_at: if managed {
-                    r.try_get::<Option<i64>, _>("expires_at")?.map(from_ms)
+                    r.try_get::<Option<i64>>("expires_at")?.map(from_ms)
                 } else {
                     None
                 },
@@ -174,15 +174,16 @@ pub async fn live_for_user(
 /// Applies a named transition: the core decides whether it is legal; the update only
 /// happens if the stored state is still `from` (compare-and-set); the event is recorded.
 pub async fn transition(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     session_id: &str,
     from: SessionStatus,
     step: Transition,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<SessionStatus, ApiError> {
+    let mut conn = conn.into();
     let to = from.apply(step)?;
-    let done = sqlx::query(
+    let done = crate::db::query(
         "UPDATE checkout_sessions SET status = $1, reason = $2, updated_at = $3 \
          WHERE id = $4 AND status = $5 AND COALESCE(reason, '') = $6",
     )
@@ -192,9 +193,9 @@ pub async fn transition(
     .bind(session_id)
     .bind(from.name())
     .bind(from.reason().unwrap_or(""))
-    .execute(&mut *conn)
+    .execute(&mut conn)
     .await?;
-    if done.rows_affected() != 1 {
+    if done != 1 {
         return Err(ApiError::Internal(format!(
             "session {session_id} changed under a locked transaction"
         )));
@@ -216,7 +217,7 @@ pub async fn transition(
 /// Records an event (a transition, or a change that keeps the state, such as a new
 /// snapshot or a redeemed recovery token).
 pub async fn record_event(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     session_id: &str,
     from: Option<SessionStatus>,
     to: SessionStatus,
@@ -224,7 +225,7 @@ pub async fn record_event(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO checkout_events (session_id, from_status, from_reason, to_status, to_reason, transition, \
          actor_user, actor_admin, at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -247,10 +248,10 @@ pub async fn record_event(
 /// back, so numbers have no gaps; the row lock (or SQLite's write lock) makes them
 /// unique across instances.
 pub async fn allocate_number(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     started_at: DateTime<Utc>,
 ) -> Result<(i64, String), ApiError> {
-    let row = sqlx::query(
+    let row = crate::db::query(
         "UPDATE order_classes SET next_number = next_number + 1 WHERE name = 'checkout' \
          RETURNING next_number - 1 AS seq, format, digit_length, time_zone",
     )
@@ -259,7 +260,7 @@ pub async fn allocate_number(
     let seq: i64 = row.try_get("seq")?;
     let class = OrderClass {
         format: row.try_get("format")?,
-        digit_length: u8::try_from(row.try_get::<i64, _>("digit_length")?).unwrap_or(6),
+        digit_length: u8::try_from(row.try_get::<i64>("digit_length")?).unwrap_or(6),
         next_number: seq,
         time_zone: row.try_get("time_zone")?,
     };
@@ -269,11 +270,12 @@ pub async fn allocate_number(
 
 /// Inserts a new session (stored as `ACTIVE`, generation 0) and its first event.
 pub async fn insert(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     s: &SessionRow,
     actor: &Actor,
 ) -> Result<(), ApiError> {
-    sqlx::query(
+    let mut conn = conn.into();
+    crate::db::query(
         "INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed, started_at, expires_at, \
          generation, pricing_input, snapshot, digest, started_by_admin, updated_at) \
          VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6)",
@@ -289,7 +291,7 @@ pub async fn insert(
     .bind(serde_json::to_string(&s.snapshot).unwrap_or_default())
     .bind(&s.snapshot.digest)
     .bind(&s.started_by_admin)
-    .execute(&mut *conn)
+    .execute(&mut conn)
     .await?;
     record_event(
         conn,
@@ -305,7 +307,7 @@ pub async fn insert(
 
 /// Replaces the session's snapshot (a change of shipping, payment, voucher or lines).
 pub async fn replace_snapshot(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     row: &SessionRow,
     input: &PricingInput,
     snapshot: &Snapshot,
@@ -313,7 +315,8 @@ pub async fn replace_snapshot(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    sqlx::query(
+    let mut conn = conn.into();
+    crate::db::query(
         "UPDATE checkout_sessions SET pricing_input = $1, snapshot = $2, digest = $3, updated_at = $4 WHERE id = $5",
     )
     .bind(serde_json::to_string(input).unwrap_or_default())
@@ -321,7 +324,7 @@ pub async fn replace_snapshot(
     .bind(&snapshot.digest)
     .bind(to_ms(now))
     .bind(&row.id)
-    .execute(&mut *conn)
+    .execute(&mut conn)
     .await?;
     record_event(
         conn,
@@ -338,7 +341,7 @@ pub async fn replace_snapshot(
 /// Persists read-time expiry: if the session is stored `ACTIVE` but its window closed,
 /// store `EXPIRED` (with its event). Returns whether it did.
 pub async fn persist_expiry(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     row: &SessionRow,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -380,10 +383,10 @@ pub struct EventBody {
 
 /// The events of a session, oldest first.
 pub async fn events(
-    conn: &mut AnyConnection,
+    conn: impl Into<Conn<'_>>,
     session_id: &str,
 ) -> Result<Vec<EventBody>, ApiError> {
-    let rows = sqlx::query(
+    let rows = crate::db::query(
         "SELECT id, session_id, from_status, from_reason, to_status, to_reason, transition, actor_user, \
          actor_admin, at, request_id FROM checkout_events WHERE session_id = $1 ORDER BY id",
     )

@@ -1,0 +1,313 @@
+//! Statements for either backend: [`query`] builds one with its arguments, [`Conn`] says
+//! where it runs (the SQLite writer or readers, or a sqlx connection), [`DbRow`] reads
+//! the answer.
+
+use std::{borrow::Cow, sync::Arc};
+
+use sqlx::{
+    any::{AnyArguments, AnyRow},
+    pool::PoolConnection,
+    Any, AnyConnection,
+};
+
+use super::{Db, DbError, WriteTx};
+
+/// A statement's argument. Both backends see the same types: 64-bit integers and text
+/// (times are Unix milliseconds, money minor units, documents JSON text).
+#[derive(Debug, Clone)]
+pub enum Arg<'q> {
+    /// An integer, or a NULL of integer type.
+    Int(Option<i64>),
+    /// A text, or a NULL of text type.
+    Text(Option<Cow<'q, str>>),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl<'q> From<&'q str> for Arg<'q> {
+    fn from(v: &'q str) -> Self {
+        Arg::Text(Some(Cow::Borrowed(v)))
+    }
+}
+
+impl<'q> From<&'q String> for Arg<'q> {
+    fn from(v: &'q String) -> Self {
+        Arg::Text(Some(Cow::Borrowed(v)))
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(Cow::Owned(v)))
+    }
+}
+
+impl<'q> From<Option<&'q str>> for Arg<'q> {
+    fn from(v: Option<&'q str>) -> Self {
+        Arg::Text(v.map(Cow::Borrowed))
+    }
+}
+
+impl<'q> From<&'q Option<String>> for Arg<'q> {
+    fn from(v: &'q Option<String>) -> Self {
+        Arg::Text(v.as_deref().map(Cow::Borrowed))
+    }
+}
+
+impl From<Option<String>> for Arg<'_> {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v.map(Cow::Owned))
+    }
+}
+
+/// Where a statement runs: the read pool, a pooled (or transaction's) sqlx connection,
+/// or the SQLite writer inside its transaction.
+#[derive(Debug)]
+pub enum Conn<'c> {
+    /// Any connection of the database (a read outside a transaction).
+    Pool(&'c Db),
+    /// One sqlx connection.
+    Any(&'c mut AnyConnection),
+    /// The SQLite writer.
+    Lite(&'c mut rusqlite::Connection),
+}
+
+impl<'c> From<&'c Db> for Conn<'c> {
+    fn from(db: &'c Db) -> Self {
+        Conn::Pool(db)
+    }
+}
+
+impl<'c> From<&'c mut AnyConnection> for Conn<'c> {
+    fn from(conn: &'c mut AnyConnection) -> Self {
+        Conn::Any(conn)
+    }
+}
+
+impl<'c> From<&'c mut PoolConnection<Any>> for Conn<'c> {
+    fn from(conn: &'c mut PoolConnection<Any>) -> Self {
+        Conn::Any(conn)
+    }
+}
+
+impl<'c> From<&'c mut WriteTx> for Conn<'c> {
+    fn from(tx: &'c mut WriteTx) -> Self {
+        tx.conn()
+    }
+}
+
+impl<'c, 'x> From<&'c mut Conn<'x>> for Conn<'c> {
+    fn from(conn: &'c mut Conn<'x>) -> Self {
+        match conn {
+            Conn::Pool(pool) => Conn::Pool(pool),
+            Conn::Any(c) => Conn::Any(c),
+            Conn::Lite(c) => Conn::Lite(c),
+        }
+    }
+}
+
+/// A statement with its arguments, for either backend: `$1`, `$2`… in the SQL, as
+/// PostgreSQL writes them (SQLite reads `$N` as parameter N here).
+#[derive(Debug)]
+#[must_use = "a query does nothing until it is executed or fetched"]
+pub struct Query<'q> {
+    sql: &'q str,
+    args: Vec<Arg<'q>>,
+}
+
+/// A statement to run on either backend.
+pub fn query(sql: &str) -> Query<'_> {
+    Query {
+        sql,
+        args: Vec::new(),
+    }
+}
+
+impl<'q> Query<'q> {
+    /// Adds the next argument (`$1`, then `$2`, …).
+    pub fn bind(mut self, arg: impl Into<Arg<'q>>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Runs the statement; returns how many rows it changed.
+    pub async fn execute(self, conn: impl Into<Conn<'_>>) -> Result<u64, DbError> {
+        Ok(match conn.into() {
+            Conn::Pool(db) => match db.readers() {
+                Some(readers) => readers.with(|c| self.lite_execute(c))?,
+                None => self.sqlx().execute(db.pool()).await?.rows_affected(),
+            },
+            Conn::Any(c) => self.sqlx().execute(c).await?.rows_affected(),
+            Conn::Lite(c) => self.lite_execute(c)?,
+        })
+    }
+
+    /// Every row.
+    pub async fn fetch_all(self, conn: impl Into<Conn<'_>>) -> Result<Vec<DbRow>, DbError> {
+        Ok(match conn.into() {
+            Conn::Pool(db) => match db.readers() {
+                Some(readers) => readers.with(|c| self.lite_rows(c, usize::MAX))?,
+                None => rows(self.sqlx().fetch_all(db.pool()).await?),
+            },
+            Conn::Any(c) => rows(self.sqlx().fetch_all(c).await?),
+            Conn::Lite(c) => self.lite_rows(c, usize::MAX)?,
+        })
+    }
+
+    /// The first row, if any.
+    pub async fn fetch_optional(self, conn: impl Into<Conn<'_>>) -> Result<Option<DbRow>, DbError> {
+        Ok(match conn.into() {
+            Conn::Pool(db) => match db.readers() {
+                Some(readers) => readers.with(|c| self.lite_rows(c, 1))?.pop(),
+                None => self.sqlx().fetch_optional(db.pool()).await?.map(DbRow::Any),
+            },
+            Conn::Any(c) => self.sqlx().fetch_optional(c).await?.map(DbRow::Any),
+            Conn::Lite(c) => self.lite_rows(c, 1)?.pop(),
+        })
+    }
+
+    /// The first row; no row is an error.
+    pub async fn fetch_one(self, conn: impl Into<Conn<'_>>) -> Result<DbRow, DbError> {
+        self.fetch_optional(conn)
+            .await?
+            .ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+    }
+
+    fn sqlx(&self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(self.sql);
+        for arg in &self.args {
+            q = match arg {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_deref()),
+            };
+        }
+        q
+    }
+
+    /// Prepares (from the connection's statement cache) and binds `$N` to argument N.
+    fn lite<'c>(
+        &self,
+        conn: &'c rusqlite::Connection,
+    ) -> Result<rusqlite::CachedStatement<'c>, DbError> {
+        let mut stmt = conn.prepare_cached(self.sql)?;
+        for index in 1..=stmt.parameter_count() {
+            let number = stmt
+                .parameter_name(index)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(index);
+            let arg = number.checked_sub(1).and_then(|i| self.args.get(i)).ok_or(
+                rusqlite::Error::InvalidParameterCount(number, self.args.len()),
+            )?;
+            match arg {
+                Arg::Int(v) => stmt.raw_bind_parameter(index, v)?,
+                Arg::Text(v) => stmt.raw_bind_parameter(index, v.as_deref())?,
+            }
+        }
+        Ok(stmt)
+    }
+
+    fn lite_execute(&self, conn: &rusqlite::Connection) -> Result<u64, DbError> {
+        let mut stmt = self.lite(conn)?;
+        Ok(u64::try_from(stmt.raw_execute()?).unwrap_or(u64::MAX))
+    }
+
+    fn lite_rows(&self, conn: &rusqlite::Connection, limit: usize) -> Result<Vec<DbRow>, DbError> {
+        let mut stmt = self.lite(conn)?;
+        let names: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
+        let mut found = Vec::new();
+        let mut rows = stmt.raw_query();
+        while found.len() < limit {
+            let Some(row) = rows.next()? else { break };
+            let values = (0..names.len())
+                .map(|i| row.get_ref(i).map(rusqlite::types::Value::from))
+                .collect::<Result<Vec<_>, _>>()?;
+            found.push(DbRow::Lite {
+                names: Arc::clone(&names),
+                values,
+            });
+        }
+        Ok(found)
+    }
+}
+
+fn rows(rows: Vec<AnyRow>) -> Vec<DbRow> {
+    rows.into_iter().map(DbRow::Any).collect()
+}
+
+/// A row from either backend.
+pub enum DbRow {
+    /// From sqlx.
+    Any(AnyRow),
+    /// From the SQLite writer.
+    Lite {
+        /// Column names.
+        names: Arc<[String]>,
+        /// Values, by column.
+        values: Vec<rusqlite::types::Value>,
+    },
+}
+
+impl std::fmt::Debug for DbRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbRow::Any(_) => f.write_str("DbRow::Any(..)"),
+            DbRow::Lite { names, values } => f
+                .debug_map()
+                .entries(names.iter().zip(values.iter()))
+                .finish(),
+        }
+    }
+}
+
+/// A column type both drivers read: `i64`, `String`, and their `Option`s.
+pub trait Column: Sized {
+    /// Reads it from a sqlx row.
+    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error>;
+    /// Reads it from a SQLite value.
+    fn from_lite(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self>;
+}
+
+impl<T> Column for T
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql,
+{
+    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+        sqlx::Row::try_get(row, name)
+    }
+
+    fn from_lite(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        T::column_result(value)
+    }
+}
+
+impl DbRow {
+    /// The value of a column, by name.
+    pub fn try_get<T: Column>(&self, name: &str) -> Result<T, DbError> {
+        match self {
+            DbRow::Any(row) => Ok(T::from_any(row, name)?),
+            DbRow::Lite { names, values } => {
+                let column = |message: String| DbError::Column {
+                    column: name.to_owned(),
+                    message,
+                };
+                let value = names
+                    .iter()
+                    .position(|n| n == name)
+                    .and_then(|i| values.get(i))
+                    .ok_or_else(|| column("no such column".into()))?;
+                T::from_lite(value.into()).map_err(|e| column(e.to_string()))
+            }
+        }
+    }
+}
