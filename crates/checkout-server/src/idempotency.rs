@@ -63,12 +63,27 @@ pub enum Claimed {
 }
 
 /// Claims the key inside `tx`, or says why not (`IDEMPOTENCY_KEY_REUSED`,
-/// `REQUEST_IN_PROGRESS`), or returns the stored answer.
+/// `REQUEST_IN_PROGRESS`), or returns the stored answer. A new key (the usual case) costs
+/// one statement: the insert; a key already stored is read and decided by the core.
 pub async fn claim(
     tx: &mut WriteTx,
     scope: &Scope,
     now: DateTime<Utc>,
 ) -> Result<Claimed, ApiError> {
+    let inserted = crate::db::query(
+        "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
+         VALUES ($1, $2, $3, $4, 'in_progress', $5, $5) ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
+    )
+    .bind(&scope.user_id)
+    .bind(&scope.endpoint)
+    .bind(scope.key.as_str())
+    .bind(&scope.fingerprint)
+    .bind(to_ms(now))
+    .execute(tx.conn())
+    .await?;
+    if inserted == 1 {
+        return Ok(Claimed::Fresh);
+    }
     let row = crate::db::query(
         "SELECT fingerprint, state, response_status, response_body, started_at FROM idempotency_keys \
          WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
@@ -76,37 +91,32 @@ pub async fn claim(
     .bind(&scope.user_id)
     .bind(&scope.endpoint)
     .bind(scope.key.as_str())
-    .fetch_optional(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
-    let stored = match &row {
-        None => None,
-        Some(r) => {
-            let fingerprint: String = r.try_get("fingerprint")?;
-            let state: String = r.try_get("state")?;
-            Some(if state == "completed" {
-                StoredRequest::Completed { fingerprint }
-            } else {
-                StoredRequest::InProgress {
-                    fingerprint,
-                    started_at: from_ms(r.try_get("started_at")?),
-                }
-            })
+    let fingerprint: String = row.try_get("fingerprint")?;
+    let state: String = row.try_get("state")?;
+    let stored = if state == "completed" {
+        StoredRequest::Completed { fingerprint }
+    } else {
+        StoredRequest::InProgress {
+            fingerprint,
+            started_at: from_ms(row.try_get("started_at")?),
         }
     };
-    let decision = decide(stored.as_ref(), &scope.fingerprint, now);
+    let decision = decide(Some(&stored), &scope.fingerprint, now);
     if let Some(rejection) = decision.rejection() {
         return Err(rejection.into());
     }
-    match (decision, row) {
-        (KeyDecision::Replay, Some(r)) => {
-            let status: i64 = r.try_get("response_status")?;
-            let body: String = r.try_get("response_body")?;
+    match decision {
+        KeyDecision::Replay => {
+            let status: i64 = row.try_get("response_status")?;
+            let body: String = row.try_get("response_body")?;
             Ok(Claimed::Replay {
                 status: u16::try_from(status).unwrap_or(500),
                 body: serde_json::from_str(&body).unwrap_or_default(),
             })
         }
-        (KeyDecision::TakeOver, _) => {
+        KeyDecision::TakeOver => {
             crate::db::query(
                 "UPDATE idempotency_keys SET started_at = $4 WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
             )
@@ -118,20 +128,9 @@ pub async fn claim(
             .await?;
             Ok(Claimed::Fresh)
         }
-        _ => {
-            crate::db::query(
-                "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
-                 VALUES ($1, $2, $3, $4, 'in_progress', $5, $5)",
-            )
-            .bind(&scope.user_id)
-            .bind(&scope.endpoint)
-            .bind(scope.key.as_str())
-            .bind(&scope.fingerprint)
-            .bind(to_ms(now))
-            .execute(tx.conn())
-            .await?;
-            Ok(Claimed::Fresh)
-        }
+        other => Err(ApiError::Internal(format!(
+            "stored key decided as {other:?} without a rejection"
+        ))),
     }
 }
 

@@ -247,8 +247,9 @@ async fn insert_order(
         });
     }
     for line in &row.snapshot.lines {
+        // Usually the whole line leaves the cart; only what was added since stays.
         let quantity = i64::from(line.quantity);
-        crate::db::query(
+        let deleted = crate::db::query(
             "DELETE FROM cart_items WHERE user_id = $1 AND sku = $2 AND quantity <= $3",
         )
         .bind(&row.user_id)
@@ -256,14 +257,16 @@ async fn insert_order(
         .bind(quantity)
         .execute(&mut conn)
         .await?;
-        crate::db::query(
-            "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND sku = $2",
-        )
-        .bind(&row.user_id)
-        .bind(&line.sku)
-        .bind(quantity)
-        .execute(&mut conn)
-        .await?;
+        if deleted == 0 {
+            crate::db::query(
+                "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND sku = $2",
+            )
+            .bind(&row.user_id)
+            .bind(&line.sku)
+            .bind(quantity)
+            .execute(&mut conn)
+            .await?;
+        }
     }
     crate::metrics::order(kind);
     Ok(order)

@@ -461,7 +461,15 @@ async fn submit_for_approval(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
     let s = alice.checkout().await;
-    alice.add("CKE-OAT", 1).await; // added during checkout: stays in the cart afterwards
+    let line = s["snapshot"]["lines"][0]["sku"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ordered = s["snapshot"]["lines"][0]["quantity"].as_i64().unwrap();
+    // Added during checkout: stays in the cart afterwards (a new line, and more of a
+    // line being ordered, of which only the ordered quantity leaves).
+    alice.add("CKE-OAT", 1).await;
+    alice.add(&line, 3).await;
     let r = alice
         .action(
             s["id"].as_str().unwrap(),
@@ -473,7 +481,11 @@ async fn submit_for_approval(backend: Backend) {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["status"], "PENDING_APPROVAL");
     assert_eq!(r.body["kind"], "SUBMITTED_FOR_APPROVAL");
-    assert_eq!(cart_skus(&alice).await, vec![("CKE-OAT".to_owned(), 1)]);
+    let mut expected = vec![("CKE-OAT".to_owned(), 1), (line, 3)];
+    expected.sort();
+    let mut cart = cart_skus(&alice).await;
+    cart.sort();
+    assert_eq!(cart, expected, "{ordered} ordered left the cart");
     server.stop().await;
 }
 on_both_backends!(
