@@ -9,7 +9,7 @@
 //! server's own payment key, and the outcome is settled in a second transaction. An
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
-use crate::db::Conn;
+use crate::db::{Backend, Conn};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -142,6 +142,7 @@ async fn complete_action(
     if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, &scope, now).await? {
         return Ok(idempotency::replay(status, &body));
     }
+    let mut answered = false;
     let result = async {
         let request = parse_body(&body)?;
         let row = load_owned(&mut tx, user, id).await?;
@@ -159,12 +160,22 @@ async fn complete_action(
         let (step, completion) = action
             .completion()
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
-        store::transition(tx.conn(), &row.id, row.status, step, &actor, now).await?;
-        let order = insert_order(tx.conn(), &row, completion, None, &actor, now).await?;
-        Ok(serde_json::to_value(order).unwrap_or_default())
+        let order = new_order(&row, completion, None, &actor, now);
+        let answer = serde_json::to_value(&order).unwrap_or_default();
+        if tx.backend() == Backend::Postgres {
+            let stored = (&scope, StatusCode::CREATED.as_u16(), &answer);
+            write_order_at_once(&mut tx, &row, step, &order, &actor, stored).await?;
+            answered = true;
+        } else {
+            store::transition(tx.conn(), &row.id, row.status, step, &actor, now).await?;
+            insert_order(tx.conn(), &row, &order).await?;
+        }
+        Ok(answer)
     }
     .await;
-    finish(tx, Some(&scope), result, StatusCode::CREATED).await
+    // The one-statement write stored the answer already.
+    let scope = (!answered).then_some(&scope);
+    finish(tx, scope, result, StatusCode::CREATED).await
 }
 
 /// The core's checks for an order action; a refusal persists read-time expiry first.
@@ -193,59 +204,79 @@ async fn check(
     }
 }
 
-/// Creates the session's one order and takes what was ordered out of the cart (items
-/// added to the cart after the checkout started stay there).
-async fn insert_order(
-    conn: impl Into<Conn<'_>>,
+/// The session's one order, as it will be stored.
+fn new_order(
     row: &SessionRow,
     completion: Completion,
     payment_reference: Option<&str>,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> ApiResult<OrderBody> {
-    let mut conn = conn.into();
-    let status = completion.order_status();
+) -> OrderBody {
     let kind = SessionStatus::Completed(completion)
         .reason()
         .unwrap_or("ORDER_PLACED");
-    let order = OrderBody {
+    OrderBody {
         id: uuid::Uuid::now_v7().to_string(),
         checkout_id: row.id.clone(),
         checkout_number: row.number.clone(),
         kind: kind.to_owned(),
-        status: status.to_owned(),
+        status: completion.order_status().to_owned(),
         snapshot: row.snapshot.clone(),
         grand_total: row.snapshot.totals.grand_total,
         currency: row.snapshot.currency.clone(),
         payment_reference: payment_reference.map(str::to_owned),
         acting_admin: actor.admin.clone(),
         created_at: now,
-    };
-    let inserted = crate::db::query(
-        "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, snapshot, grand_total, \
-         currency, payment_reference, acting_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(&order.id)
-    .bind(&row.id)
-    .bind(&row.user_id)
-    .bind(&row.number)
-    .bind(&order.kind)
-    .bind(&order.status)
-    .bind(serde_json::to_string(&row.snapshot).unwrap_or_default())
-    .bind(order.grand_total)
-    .bind(&order.currency)
-    .bind(&order.payment_reference)
-    .bind(&order.acting_admin)
-    .bind(to_ms(now))
-    .execute(&mut conn)
-    .await;
-    if let Err(e) = inserted {
-        return Err(if e.is_unique_violation() {
-            ErrorCode::CheckoutCompleted.into()
-        } else {
-            e.into()
-        });
     }
+}
+
+const INSERT_ORDER: &str =
+    "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, \
+    snapshot, grand_total, currency, payment_reference, acting_admin, created_at)";
+
+/// Binds an order's columns in the order of [`INSERT_ORDER`].
+fn bind_order<'q>(
+    query: crate::db::Query<'q>,
+    row: &'q SessionRow,
+    order: &'q OrderBody,
+) -> crate::db::Query<'q> {
+    query
+        .bind(&order.id)
+        .bind(&row.id)
+        .bind(&row.user_id)
+        .bind(&row.number)
+        .bind(&order.kind)
+        .bind(&order.status)
+        .bind(serde_json::to_string(&row.snapshot).unwrap_or_default())
+        .bind(order.grand_total)
+        .bind(&order.currency)
+        .bind(order.payment_reference.as_deref())
+        .bind(order.acting_admin.as_deref())
+        .bind(to_ms(order.created_at))
+}
+
+/// A second order for one session is refused by `orders.session_id`'s uniqueness.
+fn order_error(e: crate::db::DbError) -> ApiError {
+    if e.is_unique_violation() {
+        ErrorCode::CheckoutCompleted.into()
+    } else {
+        e.into()
+    }
+}
+
+/// Stores the session's one order and takes what was ordered out of the cart (items
+/// added to the cart after the checkout started stay there).
+async fn insert_order(
+    conn: impl Into<Conn<'_>>,
+    row: &SessionRow,
+    order: &OrderBody,
+) -> ApiResult<()> {
+    let mut conn = conn.into();
+    let sql = format!("{INSERT_ORDER} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+    bind_order(crate::db::query(&sql), row, order)
+        .execute(&mut conn)
+        .await
+        .map_err(order_error)?;
     for line in &row.snapshot.lines {
         // Usually the whole line leaves the cart; only what was added since stays.
         let quantity = i64::from(line.quantity);
@@ -268,8 +299,83 @@ async fn insert_order(
             .await?;
         }
     }
-    crate::metrics::order(kind);
-    Ok(order)
+    crate::metrics::order(&order.kind);
+    Ok(())
+}
+
+/// PostgreSQL: the whole effect of an order action in one statement, one round trip
+/// instead of five or more: the session's compare-and-set transition, its event, the
+/// order, the ordered quantities out of the cart, and the answer stored under the
+/// key. Every part depends on the compare-and-set: if the session was not in the state
+/// it was read in, nothing is written. (SQLite has no data-modifying `WITH`, and runs
+/// its statements in process, where a round trip costs nothing.)
+async fn write_order_at_once(
+    tx: &mut crate::db::WriteTx,
+    row: &SessionRow,
+    step: Transition,
+    order: &OrderBody,
+    actor: &Actor,
+    (scope, status, answer): (&Scope, u16, &Value),
+) -> ApiResult<()> {
+    let to = row.status.apply(step)?;
+    // $1–$12 the order ($12 is also the time of the change); $13–$25 the transition, its event and the key; then the lines.
+    let lines = (0..row.snapshot.lines.len())
+        .map(|i| format!("(${}, ${}::BIGINT)", 26 + 2 * i, 27 + 2 * i))
+        .collect::<Vec<_>>();
+    let cart = if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", ordered (sku, quantity) AS (VALUES {}), \
+             emptied AS (DELETE FROM cart_items c USING ordered o, s \
+                WHERE c.user_id = $3 AND c.sku = o.sku AND c.quantity <= o.quantity), \
+             reduced AS (UPDATE cart_items c SET quantity = c.quantity - o.quantity FROM ordered o, s \
+                WHERE c.user_id = $3 AND c.sku = o.sku AND c.quantity > o.quantity)",
+            lines.join(", ")
+        )
+    };
+    let sql = format!(
+        "WITH s AS (UPDATE checkout_sessions SET status = $13, reason = $14, updated_at = $12 \
+            WHERE id = $2 AND status = $15 AND COALESCE(reason, '') = COALESCE($16, '') RETURNING id), \
+         event AS (INSERT INTO checkout_events (session_id, from_status, from_reason, to_status, to_reason, \
+            transition, actor_user, actor_admin, at, request_id) \
+            SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
+         placed AS ({INSERT_ORDER} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
+         answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
+            response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25){cart} \
+         SELECT COUNT(*) AS moved FROM s"
+    );
+    let mut query = bind_order(crate::db::query(&sql), row, order)
+        .bind(to.name())
+        .bind(to.reason())
+        .bind(row.status.name())
+        .bind(row.status.reason())
+        .bind(format!("{step:?}"))
+        .bind(actor.user_id.as_deref())
+        .bind(actor.admin.as_deref())
+        .bind(actor.request_id.as_deref())
+        .bind(i64::from(status))
+        .bind(answer.to_string())
+        .bind(&scope.user_id)
+        .bind(&scope.endpoint)
+        .bind(scope.key.as_str());
+    for line in &row.snapshot.lines {
+        query = query.bind(&line.sku).bind(i64::from(line.quantity));
+    }
+    let moved: i64 = query
+        .fetch_one(tx.conn())
+        .await
+        .map_err(order_error)?
+        .try_get("moved")?;
+    if moved != 1 {
+        return Err(ApiError::Internal(format!(
+            "session {} changed under a locked transaction",
+            row.id
+        )));
+    }
+    crate::metrics::transition(step);
+    crate::metrics::order(&order.kind);
+    Ok(())
 }
 
 /// Pay now and submit: charge the checkout's total, then create a `PAID` order.
@@ -440,8 +546,8 @@ pub async fn settle_payment(
                 .completion()
                 .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
             store::transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
-            let order =
-                insert_order(tx.conn(), &row, completion, Some(&reference), actor, now).await?;
+            let order = new_order(&row, completion, Some(&reference), actor, now);
+            insert_order(tx.conn(), &row, &order).await?;
             crate::metrics::payment("charged");
             (201, serde_json::to_value(order).unwrap_or_default())
         }

@@ -138,6 +138,11 @@ impl WriteTx {
         }
     }
 
+    /// Which backend the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Commits; returns once the transaction is committed.
     pub async fn commit(self) -> Result<(), DbError> {
         match self.inner {
