@@ -22,6 +22,13 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// PostgreSQL: the most connections this instance opens. About twice the database's
+    /// cores in all is enough; more only queue inside PostgreSQL (and behind the one
+    /// checkout-number row), so instances sharing a database divide that number.
+    #[arg(long, env = "CHECKOUT_DATABASE_MAX_CONNECTIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+
     /// The storefront to serve at `/`.
     #[arg(long, env = "CHECKOUT_STATIC_DIR", default_value = "www")]
     pub static_dir: PathBuf,
@@ -72,6 +79,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database_url: None,
+            database_max_connections: 10,
             static_dir: PathBuf::from("www"),
             admin_token: Some("test-admin-token".into()),
             test_clock: true,

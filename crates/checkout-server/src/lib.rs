@@ -159,7 +159,12 @@ impl Running {
 
 /// Connects the database, builds the state and starts serving (and the sweeper).
 pub async fn start(config: Config) -> Result<Running, String> {
-    let db = Db::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    let db = Db::connect(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        config.database_max_connections,
+    )
+    .await?;
     let keys = secrets::signing_keys(
         config.token_secret.as_deref(),
         config.previous_token_secret.as_deref(),

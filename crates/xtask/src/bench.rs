@@ -4,7 +4,9 @@
 //!
 //! Flags: `--postgres` (a fresh database on the local PostgreSQL, see
 //! `tools::ensure_postgres`), `--instances N` (default 1), `--connections C` (default
-//! 64), `--seconds S` per timed phase (default 5), `--shoppers-per-connection K`.
+//! 64), `--seconds S` per timed phase (default 5), `--shoppers-per-connection K`,
+//! `--database-max-connections M` (PostgreSQL connections of each instance; default the
+//! server's).
 
 use std::process::Command;
 
@@ -29,6 +31,7 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let connections = flag(args, "--connections").unwrap_or("64");
     let seconds = flag(args, "--seconds").unwrap_or("5");
     let per_connection = flag(args, "--shoppers-per-connection").unwrap_or("40");
+    let pool = flag(args, "--database-max-connections");
 
     run(Cmd::new("cargo").args([
         "build",
@@ -73,6 +76,9 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         ];
         if let Some(url) = &database_url {
             args.extend(["--database-url", url.as_str()]);
+        }
+        if let Some(pool) = pool {
+            args.extend(["--database-max-connections", pool]);
         }
         let server = spawn_server(&bin.join("checkout-server"), &args)?;
         targets.push(server.url.clone());

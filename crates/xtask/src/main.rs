@@ -41,6 +41,7 @@ fn main() -> ExitCode {
                  size  report the wasm package size\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
+                 \x20        [--shoppers-per-connection K] [--database-max-connections M]\n\
                  \x20        load-test release server(s) from a separate process\n\
                  bench-browser  first-verdict time and verdict cost in headless Chromium"
             );

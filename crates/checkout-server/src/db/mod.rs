@@ -166,8 +166,13 @@ impl WriteTx {
 
 impl Db {
     /// Connects (creating the SQLite file and data directory when needed), applies
-    /// connection settings and runs the embedded migrations.
-    pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> Result<Db, String> {
+    /// connection settings and runs the embedded migrations. `max_connections` sizes
+    /// PostgreSQL's pool (SQLite has its own writer and readers).
+    pub async fn connect(
+        database_url: Option<&str>,
+        data_dir: &Path,
+        max_connections: u32,
+    ) -> Result<Db, String> {
         install_default_drivers();
         let (url, backend) = match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -193,7 +198,7 @@ impl Db {
         let options = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
-                Backend::Postgres => 24,
+                Backend::Postgres => max_connections,
             })
             .acquire_timeout(Duration::from_secs(30));
         let options = if backend == Backend::Sqlite {
