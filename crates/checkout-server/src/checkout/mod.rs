@@ -198,7 +198,7 @@ async fn initiate_in(
         started_at: now,
         expires_at: terms.expires_at,
         generation: 0,
-        pricing_input: input,
+        pricing_input_json: serde_json::to_string(&input).unwrap_or_default(),
         snapshot,
         started_by_admin: user.impersonator.clone(),
         payment_key: None,
@@ -309,7 +309,7 @@ async fn modify_in(
         store::persist_expiry(tx.conn(), &row, &actor, now).await?;
         return Err(rejection.into());
     }
-    let mut input = row.pricing_input.clone();
+    let mut input = row.pricing_input()?;
     let what = match change {
         Change::Shipping(method) => {
             input.shipping_method = Some(state.catalog.shipping(&method)?);

@@ -44,7 +44,10 @@ pub struct SessionRow {
     pub started_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub generation: u32,
-    pub pricing_input: PricingInput,
+    /// What the snapshot was priced from, as stored (JSON): read by
+    /// [`SessionRow::pricing_input`] only where it is needed (a change re-prices), so a
+    /// read of the session does not parse it.
+    pub pricing_input_json: String,
     pub snapshot: Snapshot,
     pub started_by_admin: Option<String>,
     pub payment_key: Option<String>,
@@ -55,6 +58,11 @@ pub struct SessionRow {
 }
 
 impl SessionRow {
+    /// What the snapshot was priced from.
+    pub fn pricing_input(&self) -> Result<PricingInput, ApiError> {
+        serde_json::from_str(&self.pricing_input_json).map_err(|_| corrupt("pricing input"))
+    }
+
     /// The core's view of it.
     pub fn view(&self) -> SessionView {
         SessionView {
@@ -105,7 +113,7 @@ fn decode(row: &DbRow) -> Result<SessionRow, ApiError> {
         started_at: from_ms(row.try_get("started_at")?),
         expires_at: row.try_get::<Option<i64>>("expires_at")?.map(from_ms),
         generation: u32::try_from(row.try_get::<i64>("generation")?).unwrap_or(u32::MAX),
-        pricing_input: serde_json::from_str(&input).map_err(|_| corrupt("pricing input"))?,
+        pricing_input_json: input,
         snapshot: serde_json::from_str(&snapshot).map_err(|_| corrupt("snapshot"))?,
         started_by_admin: row.try_get("started_by_admin")?,
         payment_key: row.try_get("payment_key")?,
@@ -287,7 +295,7 @@ pub async fn insert(
     .bind(i64::from(s.managed))
     .bind(to_ms(s.started_at))
     .bind(s.expires_at.map(to_ms))
-    .bind(serde_json::to_string(&s.pricing_input).unwrap_or_default())
+    .bind(&s.pricing_input_json)
     .bind(serde_json::to_string(&s.snapshot).unwrap_or_default())
     .bind(&s.snapshot.digest)
     .bind(&s.started_by_admin)
