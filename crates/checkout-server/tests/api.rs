@@ -460,7 +460,10 @@ on_both_backends!(
 async fn submit_for_approval(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
+    alice.add("BRW-WALNUT", 1).await;
     let s = alice.checkout().await;
+    // Two lines ordered: both leave the cart in one write.
+    assert_eq!(s["snapshot"]["lines"].as_array().unwrap().len(), 2, "{s}");
     let line = s["snapshot"]["lines"][0]["sku"]
         .as_str()
         .unwrap()

@@ -74,7 +74,8 @@ impl From<Option<String>> for Arg<'_> {
 /// or the SQLite writer inside its transaction.
 #[derive(Debug)]
 pub enum Conn<'c> {
-    /// Any connection of the database (a read outside a transaction).
+    /// Any connection of the database, for a read outside a transaction (on SQLite a
+    /// query-only connection: writes go through [`Db::begin_write`]).
     Pool(&'c Db),
     /// One sqlx connection.
     Any(&'c mut AnyConnection),
@@ -249,7 +250,7 @@ fn rows(rows: Vec<AnyRow>) -> Vec<DbRow> {
 pub enum DbRow {
     /// From sqlx.
     Any(AnyRow),
-    /// From the SQLite writer.
+    /// From SQLite (the writer or a read connection).
     Lite {
         /// Column names.
         names: Arc<[String]>,
