@@ -4,6 +4,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
+/// PostgreSQL connections an instance opens unless told otherwise.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+
 /// Checkout Guard server: one active checkout per shopper, immutable snapshots, expiry,
 /// checks before every order action, and never a second order for one checkout.
 #[derive(Debug, Clone, Parser)]
@@ -25,7 +28,7 @@ pub struct Config {
     /// PostgreSQL: the most connections this instance opens. About twice the database's
     /// cores in all is enough; more only queue inside PostgreSQL (and behind the one
     /// checkout-number row), so instances sharing a database divide that number.
-    #[arg(long, env = "CHECKOUT_DATABASE_MAX_CONNECTIONS", default_value_t = 10,
+    #[arg(long, env = "CHECKOUT_DATABASE_MAX_CONNECTIONS", default_value_t = DEFAULT_DATABASE_MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_max_connections: u32,
 
@@ -79,7 +82,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database_url: None,
-            database_max_connections: 10,
+            database_max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
             static_dir: PathBuf::from("www"),
             admin_token: Some("test-admin-token".into()),
             test_clock: true,

@@ -142,7 +142,7 @@ async fn complete_action(
     if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, &scope, now).await? {
         return Ok(idempotency::replay(status, &body));
     }
-    let mut answered = false;
+    let at_once = tx.backend() == Backend::Postgres;
     let result = async {
         let request = parse_body(&body)?;
         let row = load_owned(&mut tx, user, id).await?;
@@ -162,10 +162,9 @@ async fn complete_action(
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
         let order = new_order(&row, completion, None, &actor, now);
         let answer = serde_json::to_value(&order).unwrap_or_default();
-        if tx.backend() == Backend::Postgres {
+        if at_once {
             let stored = (&scope, StatusCode::CREATED.as_u16(), &answer);
             write_order_at_once(&mut tx, &row, step, &order, &actor, stored).await?;
-            answered = true;
         } else {
             store::transition(tx.conn(), &row.id, row.status, step, &actor, now).await?;
             insert_order(tx.conn(), &row, &order).await?;
@@ -173,8 +172,8 @@ async fn complete_action(
         Ok(answer)
     }
     .await;
-    // The one-statement write stored the answer already.
-    let scope = (!answered).then_some(&scope);
+    // A successful one-statement write stored the answer already.
+    let scope = (!(at_once && result.is_ok())).then_some(&scope);
     finish(tx, scope, result, StatusCode::CREATED).await
 }
 
@@ -230,11 +229,15 @@ fn new_order(
     }
 }
 
-const INSERT_ORDER: &str =
-    "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, \
-    snapshot, grand_total, currency, payment_reference, acting_admin, created_at)";
+/// The order insert and its columns (bound by [`bind_order`]).
+macro_rules! insert_order {
+    () => {
+        "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, \
+         snapshot, grand_total, currency, payment_reference, acting_admin, created_at)"
+    };
+}
 
-/// Binds an order's columns in the order of [`INSERT_ORDER`].
+/// Binds an order's columns in the order of [`insert_order!`].
 fn bind_order<'q>(
     query: crate::db::Query<'q>,
     row: &'q SessionRow,
@@ -272,8 +275,11 @@ async fn insert_order(
     order: &OrderBody,
 ) -> ApiResult<()> {
     let mut conn = conn.into();
-    let sql = format!("{INSERT_ORDER} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
-    bind_order(crate::db::query(&sql), row, order)
+    let sql = concat!(
+        insert_order!(),
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    bind_order(crate::db::query(sql), row, order)
         .execute(&mut conn)
         .await
         .map_err(order_error)?;
@@ -318,7 +324,8 @@ async fn write_order_at_once(
     (scope, status, answer): (&Scope, u16, &Value),
 ) -> ApiResult<()> {
     let to = row.status.apply(step)?;
-    // $1–$12 the order ($12 is also the time of the change); $13–$25 the transition, its event and the key; then the lines.
+    // $1–$12 the order ($12 is also the time of the change); $13–$25 the transition,
+    // its event and the key; then two per cart line.
     let lines = (0..row.snapshot.lines.len())
         .map(|i| format!("(${}, ${}::BIGINT)", 26 + 2 * i, 27 + 2 * i))
         .collect::<Vec<_>>();
@@ -337,13 +344,13 @@ async fn write_order_at_once(
     let sql = format!(
         "WITH s AS (UPDATE checkout_sessions SET status = $13, reason = $14, updated_at = $12 \
             WHERE id = $2 AND status = $15 AND COALESCE(reason, '') = COALESCE($16, '') RETURNING id), \
-         event AS (INSERT INTO checkout_events (session_id, from_status, from_reason, to_status, to_reason, \
-            transition, actor_user, actor_admin, at, request_id) \
-            SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
-         placed AS ({INSERT_ORDER} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
+         event AS ({insert_event} SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
+         placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
          answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
             response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25){cart} \
-         SELECT COUNT(*) AS moved FROM s"
+         SELECT COUNT(*) AS moved FROM s",
+        insert_event = store::insert_event!(),
+        insert_order = insert_order!(),
     );
     let mut query = bind_order(crate::db::query(&sql), row, order)
         .bind(to.name())
@@ -368,10 +375,7 @@ async fn write_order_at_once(
         .map_err(order_error)?
         .try_get("moved")?;
     if moved != 1 {
-        return Err(ApiError::Internal(format!(
-            "session {} changed under a locked transaction",
-            row.id
-        )));
+        return Err(store::changed_under_lock(&row.id));
     }
     crate::metrics::transition(step);
     crate::metrics::order(&order.kind);

@@ -204,9 +204,7 @@ pub async fn transition(
     .execute(&mut conn)
     .await?;
     if done != 1 {
-        return Err(ApiError::Internal(format!(
-            "session {session_id} changed under a locked transaction"
-        )));
+        return Err(changed_under_lock(session_id));
     }
     record_event(
         conn,
@@ -222,6 +220,24 @@ pub async fn transition(
     Ok(to)
 }
 
+/// A compare-and-set that found the session in another state although the shopper's
+/// lock was held: a bug, never a shopper's mistake.
+pub fn changed_under_lock(session_id: &str) -> ApiError {
+    ApiError::Internal(format!(
+        "session {session_id} changed under a locked transaction"
+    ))
+}
+
+/// The event insert and its columns, for [`record_event`] and for one-statement writes
+/// that record the event from a `WITH` (PostgreSQL).
+macro_rules! insert_event {
+    () => {
+        "INSERT INTO checkout_events (session_id, from_status, from_reason, to_status, \
+         to_reason, transition, actor_user, actor_admin, at, request_id)"
+    };
+}
+pub(crate) use insert_event;
+
 /// Records an event (a transition, or a change that keeps the state, such as a new
 /// snapshot or a redeemed recovery token).
 pub async fn record_event(
@@ -233,10 +249,10 @@ pub async fn record_event(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    crate::db::query(
-        "INSERT INTO checkout_events (session_id, from_status, from_reason, to_status, to_reason, transition, \
-         actor_user, actor_admin, at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
+    crate::db::query(concat!(
+        insert_event!(),
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
     .bind(session_id)
     .bind(from.map(SessionStatus::name))
     .bind(from.and_then(SessionStatus::reason))

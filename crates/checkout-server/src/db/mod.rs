@@ -3,7 +3,7 @@
 //! [`query`]; the differences are where a statement runs and how a write transaction
 //! locks:
 //!
-//! - **SQLite** ([`sqlite`]): statements run in place on the calling task's thread
+//! - **SQLite** (`db/sqlite.rs`): statements run in place on the calling task's thread
 //!   (rusqlite on the database file), never handed to a worker thread. Reads use a few
 //!   read-only connections. Every write transaction runs on the one writer connection:
 //!   writers in this process queue on a fair async mutex, the batch's `BEGIN IMMEDIATE`
