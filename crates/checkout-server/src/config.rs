@@ -108,3 +108,27 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Config, DEFAULT_DATABASE_MAX_CONNECTIONS};
+
+    #[test]
+    fn database_connections_default_and_refuse_zero() {
+        let parsed = Config::try_parse_from(["checkout-server"]).unwrap();
+        assert_eq!(
+            parsed.database_max_connections,
+            DEFAULT_DATABASE_MAX_CONNECTIONS
+        );
+        let parsed =
+            Config::try_parse_from(["checkout-server", "--database-max-connections", "4"]).unwrap();
+        assert_eq!(parsed.database_max_connections, 4);
+        let refused =
+            Config::try_parse_from(["checkout-server", "--database-max-connections", "0"])
+                .unwrap_err()
+                .to_string();
+        assert!(refused.contains("--database-max-connections"), "{refused}");
+    }
+}

@@ -144,3 +144,46 @@ on_both_backends!(
     five_hundred_shoppers_get_unique_gapless_numbers,
     many_shoppers_numbering
 );
+
+/// PostgreSQL: an instance opens no more database connections than
+/// `--database-max-connections`, however many requests arrive at once, and every request
+/// still gets through (it waits for a connection instead).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_connections_stay_within_the_setting() {
+    use sqlx::Connection;
+    let Some(admin) = common::postgres_admin_url() else {
+        println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): the connection limit is PostgreSQL's");
+        return;
+    };
+    const LIMIT: u32 = 3;
+    let server = Server::start_with(Backend::Postgres, |c| {
+        c.database_max_connections = LIMIT;
+    })
+    .await;
+    let shoppers: Vec<Shopper> = join_all((0..60).map(|i| {
+        let server = &server;
+        async move {
+            let s = server.shopper(&format!("shopper{i}")).await;
+            s.add("CKE-CHOC", 1).await;
+            s
+        }
+    }))
+    .await;
+    let answers = join_all(shoppers.iter().map(|s| s.initiate())).await;
+    for r in &answers {
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let url = server.database_url.clone().unwrap();
+    let (_, name) = url.rsplit_once('/').unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        (1..=i64::from(LIMIT)).contains(&open),
+        "{open} connections open for a limit of {LIMIT}"
+    );
+    server.stop().await;
+}
