@@ -115,17 +115,19 @@ on_both_backends!(
     different_key_races
 );
 
+/// `count` shoppers signed up at once, each with a cake in the cart.
+async fn shoppers_with_a_cake(server: &Server, count: usize) -> Vec<Shopper> {
+    join_all((0..count).map(|i| async move {
+        let s = server.shopper(&format!("shopper{i}")).await;
+        s.add("CKE-CHOC", 1).await;
+        s
+    }))
+    .await
+}
+
 async fn many_shoppers_numbering(backend: Backend) {
     let server = Server::start(backend).await;
-    let shoppers: Vec<Shopper> = join_all((0..500).map(|i| {
-        let server = &server;
-        async move {
-            let s = server.shopper(&format!("shopper{i}")).await;
-            s.add("CKE-CHOC", 1).await;
-            s
-        }
-    }))
-    .await;
+    let shoppers = shoppers_with_a_cake(&server, 500).await;
     let answers = join_all(shoppers.iter().map(|s| s.initiate())).await;
     let mut numbers = BTreeSet::new();
     for r in &answers {
@@ -160,15 +162,7 @@ async fn postgres_connections_stay_within_the_setting() {
         c.database_max_connections = LIMIT;
     })
     .await;
-    let shoppers: Vec<Shopper> = join_all((0..60).map(|i| {
-        let server = &server;
-        async move {
-            let s = server.shopper(&format!("shopper{i}")).await;
-            s.add("CKE-CHOC", 1).await;
-            s
-        }
-    }))
-    .await;
+    let shoppers = shoppers_with_a_cake(&server, 60).await;
     let answers = join_all(shoppers.iter().map(|s| s.initiate())).await;
     for r in &answers {
         assert_eq!(r.status, 201, "{}", r.body);
