@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, shopper, addToCart, api, advanceClock, startCheckout, ready, noticeCode, shot, openCart,
+  launch, shopper, addToCart, api, advanceClock, startCheckout, ready, noticeCode, shot, openCart, choose,
 } from './helpers.mjs';
 
 let browser;
@@ -93,6 +93,7 @@ test('back/forward after an order: the restored checkout page knows the order ex
   await addToCart(context, 'BRW-FUDGE', 1);
   const page = await context.newPage();
   const id = await startCheckout(page);
+  await choose(page);
   await page.click('#place');
   await page.waitForURL(/\/order\/\?id=/);
   const orderUrl = page.url();
@@ -182,6 +183,7 @@ test('connection dropped during place order: exactly one order after reconnectin
       await route.continue();
     }
   });
+  await choose(page);
   await page.click('#place');
   await page.waitForFunction(() => document.getElementById('notice').dataset.code === 'REQUEST_IN_PROGRESS');
   const pending = await page.evaluate(() => window.__guard.record().pending);
@@ -203,8 +205,7 @@ test('paying in one tab while starting checkout in another: PAYMENT_IN_PROGRESS,
   await addToCart(context, 'BOX-GIFT', 1);
   const paying = await context.newPage();
   await startCheckout(paying);
-  await paying.check('input[name=payment][value=card]');
-  await paying.waitForFunction(() => window.__guard.record().selections.payment_method === 'card');
+  await choose(paying, { payment: 'card' });
   await paying.fill('#card', '4000000000000077'); // slow: charged at once, answered after 2 s
   await paying.click('#pay');
   const other = await context.newPage();
@@ -239,6 +240,7 @@ test('storage disabled: checkout still works, server-only, and says so', async (
   const page = await context.newPage();
   await startCheckout(page);
   assert.equal(await page.$eval('#storage', (s) => s.dataset.status), 'unavailable');
+  await choose(page);
   await page.click('#place');
   await page.waitForURL(/\/order\/\?id=/);
   await context.close();
@@ -253,6 +255,7 @@ test('garbage in storage is discarded without breaking checkout', async () => {
   await startCheckout(page);
   const record = await page.evaluate(() => window.__guard.record());
   assert.ok(record?.session?.id, 'a fresh record replaced the garbage');
+  await choose(page);
   await page.click('#place');
   await page.waitForURL(/\/order\/\?id=/);
   await context.close();

@@ -69,6 +69,17 @@ export async function startCheckout(page) {
   return new URL(page.url()).searchParams.get('id');
 }
 
+/** Chooses a shipping and a payment method on the checkout page and waits until the
+ *  server has taken each (Place Order needs a shipping method and a deferred payment
+ *  method such as invoice; Pay Now needs card). */
+export async function choose(page, { shipping = 'standard', payment = 'invoice' } = {}) {
+  for (const [name, value] of [['shipping', shipping], ['payment', payment]]) {
+    await page.check(`input[name=${name}][value=${value}]`);
+    await page.waitForFunction(([n, v]) => window.__guard.record().selections[`${n}_method`] === v
+      && document.querySelector(`input[name=${n}][value=${v}]`)?.checked, [name, value]);
+  }
+}
+
 /** Waits until the checkout page has its server verdict. */
 export async function ready(page) {
   await page.waitForFunction(() => document.body.dataset.ready === 'yes');

@@ -3,7 +3,7 @@
 // reconnects and changes from other tabs, and keeps the pending order action with its
 // idempotency key in browser storage so a refresh or a dropped connection retries the
 // same request: never a second order.
-import init, { CheckoutGuard } from '/pkg/checkout_guard.js';
+import init, { CheckoutGuard, actionRequirements } from '/pkg/checkout_guard.js';
 
 import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, flash } from './app.js';
 
@@ -22,9 +22,43 @@ let skewMs = 0;
 let leaving = false;
 let loading = Promise.resolve();
 
+const ORDER_BUTTONS = { place: 'place_order', pay: 'pay', approval: 'submit_for_approval' };
+const OUTAGE = 'The shop is briefly unreachable. Your checkout is kept and nothing was lost; we will try again by ourselves.';
+
 function setBlocked(blocked) {
   for (const c of controls()) c.disabled = blocked;
   document.body.dataset.blocked = blocked ? 'yes' : 'no';
+  updateActions();
+}
+
+/** What each order action still needs, from the core: a button the server would refuse
+ *  is disabled, and the page says what to choose. */
+function requirementsFor(action) {
+  const s = session?.snapshot;
+  return actionRequirements(action, s?.shipping_method?.id ?? null, s?.payment_method?.id ?? null,
+    $('card').value.trim() !== '');
+}
+
+function updateActions() {
+  const blocked = document.body.dataset.blocked !== 'no' || !session;
+  const hints = [];
+  for (const [id, action] of Object.entries(ORDER_BUTTONS)) {
+    const needs = requirementsFor(action);
+    $(id).disabled = blocked || !needs.allowed;
+    $(id).title = needs.message ?? '';
+    $(id).dataset.missing = needs.missing.join(' ');
+  }
+  if (!blocked) {
+    const pay = requirementsFor('pay');
+    const place = requirementsFor('place_order');
+    if (!pay.allowed && !place.allowed) hints.push(session?.snapshot?.payment_method ? pay.message : place.message);
+  }
+  $('needs').textContent = hints.join(' ');
+}
+
+/** Clears the outage message once the server answers again. */
+function clearOutage() {
+  if ($('notice').dataset.code === 'SERVICE_UNAVAILABLE') clearNotice();
 }
 
 /** Leaves the page once, whichever verdict or answer asks first. */
@@ -49,9 +83,16 @@ function showOrder(orderId, { replace = false } = {}) {
 
 function onVerdict(v) {
   (window.__verdicts ??= []).push({ ...v, at: performance.now() });
-  document.body.dataset.state = v.state;
   document.body.dataset.source = v.source;
+  if (v.source === 'unreachable') {
+    // No decision (offline, 5xx, a proxy's page): stay, keep everything, say so; the
+    // module asks again by itself with backoff. Only a definite verdict moves the shopper.
+    notice(OUTAGE, 'warn', 'SERVICE_UNAVAILABLE');
+    return;
+  }
+  document.body.dataset.state = v.state;
   if (v.source === 'local' && !v.known) return; // nothing known yet: wait for the server
+  if (v.source === 'server') clearOutage();
   switch (v.state) {
     case 'ACTIVE':
       if (!leaving) setBlocked(false);
@@ -73,6 +114,7 @@ function onVerdict(v) {
   }
 }
 
+setBlocked(true); // nothing can be pressed before the first verdict
 const guard = new CheckoutGuard({ onVerdict, pageSessionId: params.get('id') || undefined });
 window.__guard = guard;
 
@@ -106,7 +148,7 @@ function render(body) {
     payment_method: s.payment_method?.id ?? null,
     vouchers: s.vouchers.map((v) => v.id),
   });
-  if (document.body.dataset.blocked === 'yes') setBlocked(true);
+  setBlocked(document.body.dataset.blocked === 'yes');
 }
 
 /** Renders the session the guard's server verdict just brought (no second request). */
@@ -153,6 +195,13 @@ async function answered(r) {
     showOrder(r.body.id);
     return;
   }
+  if (r?.transient) {
+    // A 5xx or a proxy's page: the order may exist. The pending action and its key are
+    // kept; the retry with the same key finds the order or places it, never twice.
+    notice(OUTAGE, 'warn', 'SERVICE_UNAVAILABLE');
+    setTimeout(resume, r.retryInMs ?? 1000);
+    return;
+  }
   const code = r?.body?.code;
   if (code === 'PAYMENT_IN_PROGRESS' || code === 'REQUEST_IN_PROGRESS') {
     notice(r.body.detail, 'warn', code);
@@ -168,6 +217,8 @@ async function answered(r) {
 async function submit(action) {
   const local = guard.localVerdict();
   if (!local.allowed) { onVerdict({ ...local, source: 'local-action' }); return; }
+  const needs = requirementsFor(action);
+  if (!needs.allowed) { notice(needs.message, 'error', 'VALIDATION_FAILED'); updateActions(); return; }
   setBlocked(true);
   notice('Sending your order…', 'info');
   try {
@@ -190,6 +241,7 @@ async function resume() {
   }
 }
 
+$('card').addEventListener('input', () => updateActions());
 $('place').addEventListener('click', () => submit('place_order'));
 $('pay').addEventListener('click', () => submit('pay'));
 $('approval').addEventListener('click', () => submit('submit_for_approval'));

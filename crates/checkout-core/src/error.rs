@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::requirements::Missing;
+
 /// A machine-readable failure code. JavaScript branches on these strings and the HTTP
 /// server maps each one to exactly one status; neither may change once published.
 ///
@@ -52,12 +54,26 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request could not be parsed.
     MalformedRequest,
+    /// Too many requests of this kind from this shopper or address; retry after
+    /// `Retry-After` seconds.
+    RateLimited,
+    /// A body was sent with a content type other than `application/json`.
+    UnsupportedMediaType,
+    /// The route exists but not with this HTTP method.
+    MethodNotAllowed,
+    /// No route at this path (an unknown URL, not a checkout that is gone).
+    NotFound,
+    /// The server cannot take the request now (overloaded, shutting down, database
+    /// unreachable); retry after `Retry-After` seconds. Nothing was changed.
+    ServiceUnavailable,
+    /// Something broke on the server's side. Nothing was changed; a retry is safe.
+    InternalError,
 }
 
 impl ErrorCode {
     /// Every code, in the order of CONTRACT §6. Tests iterate over it to prove each code
     /// has a status, a message and a test that produces it.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::CheckoutNotFound,
@@ -78,6 +94,12 @@ impl ErrorCode {
         ErrorCode::PaymentDeclined,
         ErrorCode::PayloadTooLarge,
         ErrorCode::MalformedRequest,
+        ErrorCode::RateLimited,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::InternalError,
     ];
 
     /// The code as it appears on the wire (`"CHECKOUT_EXPIRED"`).
@@ -103,6 +125,12 @@ impl ErrorCode {
             ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
         }
     }
 
@@ -111,7 +139,7 @@ impl ErrorCode {
         match self {
             ErrorCode::Unauthenticated | ErrorCode::TokenInvalid | ErrorCode::TokenExpired => 401,
             ErrorCode::Forbidden => 403,
-            ErrorCode::CheckoutNotFound => 404,
+            ErrorCode::CheckoutNotFound | ErrorCode::NotFound => 404,
             ErrorCode::CheckoutExpired => 410,
             ErrorCode::CheckoutSuperseded
             | ErrorCode::CheckoutInactive
@@ -126,6 +154,11 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyRequired | ErrorCode::MalformedRequest => 400,
             ErrorCode::PaymentDeclined => 402,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::InternalError => 500,
         }
     }
 
@@ -152,6 +185,12 @@ impl ErrorCode {
             ErrorCode::PaymentDeclined => "Payment declined",
             ErrorCode::PayloadTooLarge => "Request too large",
             ErrorCode::MalformedRequest => "Malformed request",
+            ErrorCode::RateLimited => "Too many requests",
+            ErrorCode::UnsupportedMediaType => "Unsupported media type",
+            ErrorCode::MethodNotAllowed => "Method not allowed",
+            ErrorCode::NotFound => "Not found",
+            ErrorCode::ServiceUnavailable => "Service unavailable",
+            ErrorCode::InternalError => "Internal error",
         }
     }
 
@@ -197,6 +236,16 @@ impl ErrorCode {
             }
             ErrorCode::PayloadTooLarge => "The request is too large.",
             ErrorCode::MalformedRequest => "The request could not be read.",
+            ErrorCode::RateLimited => "Too many attempts. Please wait a moment and try again.",
+            ErrorCode::UnsupportedMediaType => "The request must be sent as JSON (Content-Type: application/json).",
+            ErrorCode::MethodNotAllowed => "This address does not accept that kind of request.",
+            ErrorCode::NotFound => "There is nothing at this address.",
+            ErrorCode::ServiceUnavailable => {
+                "The shop is briefly unavailable. Nothing was changed; please try again in a moment."
+            }
+            ErrorCode::InternalError => {
+                "Something went wrong on our side. Nothing was changed; please try again."
+            }
         }
     }
 
@@ -218,11 +267,22 @@ impl ErrorCode {
         }
     }
 
-    /// The RFC 9457 `type` URI of this problem: a relative reference the server resolves
-    /// to its own documentation page.
+    /// Whether this code says "not known yet, nothing decided": the server was
+    /// overloaded, throttled or broke before deciding. A client keeps its state (and
+    /// any pending order action with its key) and retries later; it never moves the
+    /// shopper on such an answer.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::RateLimited | ErrorCode::ServiceUnavailable | ErrorCode::InternalError
+        )
+    }
+
+    /// The RFC 9457 `type` URI of this problem: a relative reference to the server's
+    /// page that lists every code (`/problems`), with the code as the fragment.
     pub fn problem_type(self) -> String {
         format!(
-            "/docs/problems#{}",
+            "/problems#{}",
             self.as_str().to_ascii_lowercase().replace('_', "-")
         )
     }
@@ -246,6 +306,10 @@ pub struct Rejection {
     pub message: String,
     /// Where the shopper should go, when anywhere.
     pub redirect: Option<String>,
+    /// For `VALIDATION_FAILED` on an order action: what the shopper still has to choose
+    /// ([`crate::requirements`]); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<Missing>,
 }
 
 impl Rejection {
@@ -255,6 +319,7 @@ impl Rejection {
             code,
             message: code.shopper_message().to_owned(),
             redirect: code.redirect().map(str::to_owned),
+            missing: Vec::new(),
         }
     }
 
@@ -275,6 +340,7 @@ impl Rejection {
             detail: self.message.clone(),
             code: self.code,
             redirect: self.redirect.clone(),
+            missing: self.missing.clone(),
         }
     }
 }
@@ -309,6 +375,9 @@ pub struct Problem {
     pub code: ErrorCode,
     /// Extension: where the shopper should go (`null` when nowhere).
     pub redirect: Option<String>,
+    /// Extension: what an order action still needs (absent when nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<Missing>,
 }
 
 #[cfg(test)]
@@ -348,6 +417,12 @@ mod tests {
             ("PAYMENT_DECLINED", 402),
             ("PAYLOAD_TOO_LARGE", 413),
             ("MALFORMED_REQUEST", 400),
+            ("RATE_LIMITED", 429),
+            ("UNSUPPORTED_MEDIA_TYPE", 415),
+            ("METHOD_NOT_ALLOWED", 405),
+            ("NOT_FOUND", 404),
+            ("SERVICE_UNAVAILABLE", 503),
+            ("INTERNAL_ERROR", 500),
         ];
         assert_eq!(expected.len(), ErrorCode::ALL.len());
         for (code, (name, status)) in ErrorCode::ALL.iter().zip(expected) {

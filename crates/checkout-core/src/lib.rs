@@ -14,6 +14,8 @@
 //! | [`money`], [`snapshot`] | integer money, pricing, rounding, the snapshot digest |
 //! | [`lifecycle`] | states, named transitions, one live session per shopper |
 //! | [`verdict`] | the checks before every action |
+//! | [`requirements`] | what each order action needs (shipping, card and token, deferred method) |
+//! | [`answer`] | what a server answer means for the browser: a definite verdict or "transient, retry" |
 //! | [`idempotency`] | the `Idempotency-Key` decision table |
 //! | [`token`] | recovery tokens: claims, HMAC-SHA256, binding |
 //! | [`recovery`] | the browser's local recovery record |
@@ -52,12 +54,14 @@ macro_rules! serde_by_name {
     };
 }
 
+pub mod answer;
 pub mod error;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod money;
 pub mod numbering;
 pub mod recovery;
+pub mod requirements;
 pub mod settings;
 pub mod snapshot;
 pub mod time;
@@ -76,7 +80,7 @@ pub use verdict::{
 mod wire_name_tests {
     use std::collections::HashSet;
 
-    use super::{recovery::Step, Action, ErrorCode, VerdictState};
+    use super::{recovery::Step, requirements, Action, ErrorCode, VerdictState};
 
     /// Each `ALL` is as long as the enum has variants, so distinct entries mean every
     /// variant is listed; each name reads back to its value; anything else is refused.
@@ -110,6 +114,7 @@ mod wire_name_tests {
     #[test]
     fn names_round_trip_and_nothing_else_is_accepted() {
         check(&ErrorCode::ALL, |c| c.as_str());
+        check(&requirements::Missing::ALL, |m| m.as_str());
         check(&Action::ALL, |a| a.as_str());
         check(&VerdictState::ALL, |s| s.as_str());
         check(&Step::ALL, |s| s.as_str());

@@ -313,7 +313,10 @@ impl RecoveryRecord {
                 self.order_id = Some(order_id.to_owned());
                 self.step = Step::Done;
             }
+            // Not decided yet (still running, or the server could not decide): the
+            // pending action and its key stay for the retry.
             Err(ErrorCode::RequestInProgress | ErrorCode::PaymentInProgress) => return,
+            Err(code) if code.is_transient() => return,
             Err(_) => {
                 self.pending = None;
                 self.step = Step::Review;
@@ -419,6 +422,18 @@ mod tests {
         assert!(after_refresh.pending.is_some());
         after_refresh.settle("key-1", Err(ErrorCode::PaymentInProgress), now());
         assert!(after_refresh.pending.is_some());
+        // An outage decides nothing: the pending action and its key stay.
+        for code in ErrorCode::ALL.into_iter().filter(|c| c.is_transient()) {
+            after_refresh.settle("key-1", Err(code), now());
+            assert_eq!(
+                after_refresh
+                    .pending
+                    .as_ref()
+                    .map(|p| p.idempotency_key.as_str()),
+                Some("key-1"),
+                "{code}"
+            );
+        }
         after_refresh.settle("other-key", Ok("order-0"), now());
         assert!(
             after_refresh.pending.is_some(),

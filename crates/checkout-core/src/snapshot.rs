@@ -245,6 +245,18 @@ pub struct Snapshot {
     pub digest: String,
 }
 
+impl Snapshot {
+    /// What the order-action rules of [`crate::requirements`] judge in this snapshot:
+    /// its shipping and payment selections, with whether a payment token comes along.
+    pub fn choices(&self, payment_token: bool) -> crate::requirements::Choices<'_> {
+        crate::requirements::Choices {
+            shipping_method: self.shipping_method.as_ref().map(|m| m.id.as_str()),
+            payment_method: self.payment_method.as_ref().map(|m| m.id.as_str()),
+            payment_token,
+        }
+    }
+}
+
 fn invalid(message: impl Into<String>) -> Rejection {
     Rejection::with_message(ErrorCode::ValidationFailed, message)
 }

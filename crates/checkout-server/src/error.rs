@@ -7,7 +7,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use checkout_core::{lifecycle::IllegalTransition, ErrorCode, Rejection};
-use serde_json::json;
 
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
@@ -80,41 +79,25 @@ pub fn problem_response(status: u16, body: &serde_json::Value) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
+        let rejection = match self {
             ApiError::Rejected(rejection) => {
                 crate::metrics::rejection(rejection.code);
-                let problem = rejection.to_problem();
-                problem_response(
-                    problem.status,
-                    &serde_json::to_value(problem).unwrap_or_default(),
-                )
+                rejection
             }
             ApiError::Internal(message) => {
                 tracing::error!(error = %message, "request failed");
-                problem_response(
-                    500,
-                    &json!({
-                        "type": "/docs/problems#internal-error",
-                        "title": "Internal error",
-                        "status": 500,
-                        "detail": "Something went wrong on our side. Nothing was changed; please retry.",
-                        "code": "INTERNAL_ERROR",
-                        "redirect": null,
-                    }),
-                )
+                Rejection::new(ErrorCode::InternalError)
             }
-            ApiError::RouteNotFound => problem_response(
-                404,
-                &json!({
-                    "type": "/docs/problems#route-not-found",
-                    "title": "No such API route",
-                    "status": 404,
-                    "detail": "There is no API route at this path; see /api/v1/openapi.json.",
-                    "code": "ROUTE_NOT_FOUND",
-                    "redirect": null,
-                }),
+            ApiError::RouteNotFound => Rejection::with_message(
+                ErrorCode::NotFound,
+                "There is no API route at this path; see /api/v1/openapi.json.",
             ),
-        }
+        };
+        let problem = rejection.to_problem();
+        problem_response(
+            problem.status,
+            &serde_json::to_value(problem).unwrap_or_default(),
+        )
     }
 }
 

@@ -17,8 +17,8 @@ use axum::{
     Json,
 };
 use checkout_core::{
-    evaluate, idempotency::IdempotencyKey, Action, CheckInput, Completion, ErrorCode, Rejection,
-    SessionStatus, Transition,
+    evaluate, idempotency::IdempotencyKey, requirements, Action, CheckInput, Completion, ErrorCode,
+    Rejection, SessionStatus, Transition,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -157,6 +157,7 @@ async fn complete_action(
             now,
         )
         .await?;
+        requirements::check(action, row.snapshot.choices(false))?;
         let (step, completion) = action
             .completion()
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
@@ -416,17 +417,9 @@ pub async fn pay(
         }
         let actor = actor(&user, &request_id);
         check(&mut tx, &user, &row, Action::Pay, request.snapshot_digest, &actor, now).await?;
-        if row.snapshot.payment_method.is_none() {
-            return Err(Rejection::with_message(
-                ErrorCode::ValidationFailed,
-                "Choose a payment method before paying.",
-            )
-            .into());
-        }
-        let card = request
-            .card_number
-            .filter(|c| !c.trim().is_empty())
-            .ok_or_else(|| Rejection::with_message(ErrorCode::ValidationFailed, "card_number is required to pay"))?;
+        let card = request.card_number.filter(|c| !c.trim().is_empty());
+        requirements::check(Action::Pay, row.snapshot.choices(card.is_some()))?;
+        let card = card.unwrap_or_default();
         store::transition(tx.conn(), &row.id, row.status, Transition::BeginPayment, &actor, now).await?;
         let payment_key = format!("pay_{}", uuid::Uuid::now_v7().simple());
         crate::db::query(

@@ -80,6 +80,9 @@ async fn every_code(backend: Backend) {
     // Superseded, mismatch, key required / reused, completed.
     let old = alice.checkout().await;
     let s = alice.initiate().await.body;
+    let s = alice
+        .choose(&s["id"].as_str().unwrap().to_owned(), "standard", "invoice")
+        .await;
     let (id, digest) = (s["id"].as_str().unwrap(), s["digest"].as_str().unwrap());
     seen.saw(
         &alice
@@ -160,8 +163,8 @@ async fn every_code(backend: Backend) {
     // concurrent retry of the same key.
     let s = alice.initiate().await.body;
     let id = s["id"].as_str().unwrap().to_owned();
-    let paying = alice.select(&id, "payment-method", "card").await;
-    let digest = paying.str("digest");
+    let paying = alice.choose(&id, "standard", "card").await;
+    let digest = paying["digest"].as_str().unwrap().to_owned();
     seen.saw(
         &alice.pay(&id, &digest, test_cards::DECLINE, "d1").await,
         ErrorCode::PaymentDeclined,

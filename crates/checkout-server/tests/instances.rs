@@ -72,7 +72,11 @@ async fn instances_share_one_truth() {
 
     // Place-order races across instances: one key, then many keys — one order.
     let active = on[1].get("/checkouts/active").await;
-    let (id, digest) = (active.str("id"), active.str("digest"));
+    let active = on[1].ready(active.body).await;
+    let (id, digest) = (
+        active["id"].as_str().unwrap().to_owned(),
+        active["digest"].as_str().unwrap().to_owned(),
+    );
     let same_key =
         join_all((0..90).map(|i| on[i % INSTANCES].place_order(&id, &digest, "cross-instance")))
             .await;

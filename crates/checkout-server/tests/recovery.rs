@@ -63,7 +63,7 @@ async fn tokens(backend: Backend) {
     let t2 = r2.str("recovery_token");
 
     // A token never resumes a session that is not ACTIVE.
-    let newer = alice.initiate().await.body;
+    let newer = alice.ready(alice.initiate().await.body).await;
     recover(&alice, &t2)
         .await
         .assert_problem("CHECKOUT_SUPERSEDED", 409);
@@ -178,6 +178,8 @@ async fn impersonation(backend: Backend) {
     );
     // …and the admin's supersedes alice's.
     let again = support.initiate().await;
+    let again_id = again.str("id");
+    let again = support.ready(serde_json::json!({"id": again_id})).await;
     assert_eq!(
         alice.session(&by_alice.str("id")).await["reason"],
         "SUPERSEDED"
@@ -187,7 +189,11 @@ async fn impersonation(backend: Backend) {
     assert_eq!(supersede["actor_admin"], "support-jo");
     // The admin can place the order for alice; the order records it.
     let order = support
-        .place_order(&again.str("id"), &again.str("digest"), "for-alice")
+        .place_order(
+            again["id"].as_str().unwrap(),
+            again["digest"].as_str().unwrap(),
+            "for-alice",
+        )
         .await;
     assert_eq!(order.status, 201, "{}", order.body);
     assert_eq!(order.body["acting_admin"], "support-jo");
@@ -231,7 +237,7 @@ async fn restart(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
     let open = alice.checkout().await;
-    let done = alice.initiate().await.body;
+    let done = alice.ready(alice.initiate().await.body).await;
     let order = alice
         .place_order(
             done["id"].as_str().unwrap(),

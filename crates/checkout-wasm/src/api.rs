@@ -5,13 +5,33 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestCredentials, RequestInit, Response};
 
-/// A server answer: status and parsed JSON body (`null` when there is none).
+/// A server answer: status, the headers the core reads, and the parsed JSON body
+/// (`null` when there is none or it is not JSON, such as a proxy's HTML error page).
 #[derive(Debug)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
+    /// `Content-Type`, which tells the server's own problem documents from others.
+    pub content_type: Option<String>,
+    /// `Retry-After`, when the server asks for a pause.
+    pub retry_after: Option<String>,
     /// Parsed body.
     pub body: JsValue,
+}
+
+impl Reply {
+    /// What the core makes of this answer ([`checkout_core::answer::read`]).
+    pub fn reading(&self) -> checkout_core::answer::Reading {
+        let code = js_sys::Reflect::get(&self.body, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string());
+        checkout_core::answer::read(
+            self.status,
+            self.content_type.as_deref(),
+            code.as_deref(),
+            self.retry_after.as_deref(),
+        )
+    }
 }
 
 /// Sends a request. `Err` means no answer arrived (offline, connection dropped): the
@@ -41,9 +61,16 @@ pub async fn send(
         .await?
         .dyn_into()?;
     let status = response.status();
+    let content_type = response.headers().get("content-type").ok().flatten();
+    let retry_after = response.headers().get("retry-after").ok().flatten();
     let body = match response.json() {
         Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
     };
-    Ok(Reply { status, body })
+    Ok(Reply {
+        status,
+        content_type,
+        retry_after,
+        body,
+    })
 }

@@ -15,6 +15,7 @@ use std::{
 };
 
 use checkout_core::{
+    answer::{self, Reading},
     evaluate_parts,
     recovery::{RecoveryRecord, Selections, Step},
     time, Action, ErrorCode, Rejection, SessionView, Verdict, VerdictState,
@@ -43,9 +44,13 @@ pub struct Delivered {
     pub message: Option<String>,
     /// Where to send the shopper.
     pub redirect: Option<String>,
-    /// `local` (from the core, at once), `server`, or `unreachable` (the server could
-    /// not be asked; the local verdict stands).
+    /// `local` (from the core, at once), `server`, or `unreachable` (no answer, or an
+    /// answer that decided nothing: a 5xx, a 429, a proxy's page; the local verdict
+    /// stands and the module asks again after `retry_in_ms`).
     pub source: &'static str,
+    /// With `unreachable`: when the module asks the server again (the core's backoff,
+    /// never sooner than the server's `Retry-After`).
+    pub retry_in_ms: Option<u32>,
     /// What triggered the check: `load`, `bfcache`, `visible`, `popstate`, `online`,
     /// `storage`, or what the storefront passed to `check()`.
     pub reason: String,
@@ -139,6 +144,13 @@ struct Inner {
     /// runs on every call, and an unchanged verdict returns the same object instead of
     /// building a new one.
     last_local: RefCell<Option<LastLocal>>,
+    /// Transient answers in a row (the core's backoff grows with it; a definite answer
+    /// resets it).
+    retries: Cell<u32>,
+    /// Whether a retry after a transient answer is already waiting (never two).
+    retry_waiting: Cell<bool>,
+    /// Set by `detach()`: no retry is scheduled any more.
+    detached: Cell<bool>,
 }
 
 struct LastLocal {
@@ -260,6 +272,7 @@ impl Inner {
             message,
             redirect,
             source,
+            retry_in_ms: None,
             reason: reason.to_owned(),
             known,
             session_id: self.page_session(),
@@ -319,26 +332,53 @@ impl Inner {
             Some(id) => format!("{}/checkouts/{id}", self.api),
             None => format!("{}/checkouts/active", self.api),
         };
-        let reply = match api::send("GET", &url, None, None).await {
-            Ok(reply) => reply,
-            Err(_) => {
-                let (verdict, known) = self.local_verdict();
-                return self.delivered(verdict, "unreachable", &reason, known);
-            }
+        let Ok(reply) = api::send("GET", &url, None, None).await else {
+            return Rc::clone(&self).undecided(&reason, None);
         };
-        if reply.status == 200 {
-            if let Ok((_, extras)) = self.absorb(&reply.body) {
-                *self.last_session.borrow_mut() = reply.body.clone();
-                return self.delivered(extras.verdict, "server", &reason, true);
+        let rejection = match reply.reading() {
+            Reading::Success => match self.absorb(&reply.body) {
+                Ok((_, extras)) => {
+                    *self.last_session.borrow_mut() = reply.body.clone();
+                    self.retries.set(0);
+                    return self.delivered(extras.verdict, "server", &reason, true);
+                }
+                // A 2xx that is not a session body (a proxy, a portal) decides nothing.
+                Err(_) => return Rc::clone(&self).undecided(&reason, None),
+            },
+            Reading::Transient { retry_after_secs } => {
+                return Rc::clone(&self).undecided(&reason, retry_after_secs)
             }
-        }
-        let rejection = server_rejection(&reply.body, "detail")
-            .unwrap_or_else(|| ErrorCode::CheckoutNotFound.into());
+            Reading::Definite(core) => server_rejection(&reply.body, "detail").unwrap_or(core),
+        };
+        self.retries.set(0);
         let verdict = Verdict {
             state: VerdictState::for_code(rejection.code),
             rejection: Some(rejection),
         };
         self.delivered(verdict, "server", &reason, true)
+    }
+
+    /// No decision from the server (no answer, or a transient one): the local verdict
+    /// stands, and one retry is scheduled after the core's backoff.
+    fn undecided(self: Rc<Self>, reason: &str, retry_after_secs: Option<u32>) -> Delivered {
+        let attempt = self.retries.get();
+        self.retries.set(attempt.saturating_add(1));
+        let wait = answer::retry_delay_ms(attempt, retry_after_secs);
+        let (verdict, known) = self.local_verdict();
+        let mut delivered = self.delivered(verdict, "unreachable", reason, known);
+        delivered.retry_in_ms = Some(wait);
+        if !self.retry_waiting.replace(true) {
+            wasm_bindgen_futures::spawn_local(async move {
+                sleep_ms(wait).await;
+                self.retry_waiting.set(false);
+                // A hidden tab asks again when it becomes visible; a detached guard never.
+                if !self.detached.get() && page_visible() {
+                    let server = Rc::clone(&self).check("retry".to_owned()).await;
+                    drop(server);
+                }
+            });
+        }
+        delivered
     }
 
     /// Local verdict now, server verdict when it arrives; returns the latter.
@@ -382,17 +422,31 @@ impl Inner {
                 )));
             }
         };
-        let outcome_order = text(&reply.body, "id");
-        let code = text(&reply.body, "code").and_then(|c| ErrorCode::from_name(&c));
-        let outcome = match (reply.status, &outcome_order) {
-            (201, Some(order)) => Ok(order.as_str()),
-            _ => Err(code.unwrap_or(ErrorCode::ValidationFailed)),
+        let order = text(&reply.body, "id");
+        let reading = reply.reading();
+        // Only a definite answer settles the pending action; an outage (a 502 from a
+        // proxy while the order may in fact exist) keeps it and its key for the retry.
+        let outcome = match (&reading, reply.status, &order) {
+            (Reading::Success, 201, Some(order)) => Some(Ok(order.as_str())),
+            (Reading::Definite(rejection), ..) => Some(Err(rejection.code)),
+            _ => None,
         };
-        if let Some(mut fresh) = self.refresh() {
+        let retry_in_ms = match (&outcome, &reading) {
+            (Some(_), _) => None,
+            (None, Reading::Transient { retry_after_secs }) => {
+                Some(answer::retry_delay_ms(0, *retry_after_secs))
+            }
+            (None, _) => Some(answer::FIRST_RETRY_MS),
+        };
+        if let (Some(outcome), Some(mut fresh)) = (outcome, self.refresh()) {
             fresh.settle(&pending.idempotency_key, outcome, self.now());
             self.keep(fresh);
         }
         let result = js_sys::Object::new();
+        js_sys::Reflect::set(&result, &"transient".into(), &retry_in_ms.is_some().into())?;
+        if let Some(ms) = retry_in_ms {
+            js_sys::Reflect::set(&result, &"retryInMs".into(), &ms.into())?;
+        }
         js_sys::Reflect::set(&result, &"status".into(), &reply.status.into())?;
         js_sys::Reflect::set(&result, &"body".into(), &reply.body)?;
         js_sys::Reflect::set(
@@ -402,6 +456,24 @@ impl Inner {
         )?;
         Ok(result.into())
     }
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout`).
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Whether the page is visible (a page without a document counts as visible).
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() == VisibilityState::Visible)
 }
 
 /// A fresh idempotency key: `crypto.randomUUID()` (secure contexts), otherwise a key
@@ -451,6 +523,9 @@ impl CheckoutGuard {
                 last_session: RefCell::new(JsValue::NULL),
                 version: Cell::new(0),
                 last_local: RefCell::new(None),
+                retries: Cell::new(0),
+                retry_waiting: Cell::new(false),
+                detached: Cell::new(false),
             }),
         })
     }
@@ -459,6 +534,7 @@ impl CheckoutGuard {
     /// `online`, cross-tab `storage`) and runs the first check.
     pub fn attach(&self) -> Result<js_sys::Promise, JsValue> {
         self.detach();
+        self.inner.detached.set(false);
         let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
         let document = window
             .document()
@@ -508,6 +584,7 @@ impl CheckoutGuard {
 
     /// Stops listening.
     pub fn detach(&self) {
+        self.inner.detached.set(true);
         for l in self.inner.listeners.borrow_mut().drain(..) {
             let _ = l
                 .target
@@ -661,6 +738,8 @@ export interface CheckoutGuardOptions {
 }
 export interface DeliveredVerdict extends Verdict {
   source: "local" | "server" | "unreachable";
+  /** With "unreachable": when the module asks the server again by itself. */
+  retry_in_ms: number | null;
   reason: string;
   known: boolean;
   session_id: string | null;

@@ -1,6 +1,10 @@
 //! `evaluateVerdict`: the core's verdict, callable from JavaScript with plain objects.
 
-use checkout_core::{evaluate, CheckInput, ErrorCode, Verdict, VerdictState};
+use checkout_core::{
+    evaluate,
+    requirements::{self, Choices, Missing},
+    Action, CheckInput, ErrorCode, Verdict, VerdictState,
+};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -50,6 +54,12 @@ export interface Verdict {
 }
 export type CheckoutAction = "view" | "resume" | "place_order" | "pay" | "submit_for_approval"
   | "select_shipping" | "select_payment" | "apply_voucher" | "remove_item";
+export type Missing = "shipping_method" | "payment_method" | "payment_token";
+export interface ActionRequirements {
+  allowed: boolean;
+  missing: Missing[];
+  message: string | null;
+}
 export interface SessionView {
   id: string; user_id: string; status: string; reason?: string | null; managed: boolean;
   expires_at: string | null; is_latest: boolean; digest: string; generation?: number;
@@ -71,4 +81,46 @@ pub fn evaluate_verdict(
 ) -> Result<JsValue, JsValue> {
     let input: CheckInput = crate::de::from_js(&input).map_err(|e| malformed("CheckInput", e))?;
     to_js(&JsVerdict::from(evaluate(&input)))
+}
+
+/// What [`action_requirements`] returns.
+#[derive(Debug, Serialize)]
+struct JsRequirements {
+    allowed: bool,
+    missing: Vec<Missing>,
+    message: Option<String>,
+}
+
+/// The core's rule of what an order action needs (CONTRACT §5a), so a page can disable
+/// exactly the buttons the server would refuse and say what to choose. `action` is an
+/// order action's wire name; throws `{code: "MALFORMED_REQUEST"}` for anything else.
+#[wasm_bindgen(js_name = actionRequirements, unchecked_return_type = "ActionRequirements")]
+pub fn action_requirements(
+    #[wasm_bindgen(unchecked_param_type = "\"place_order\" | \"pay\" | \"submit_for_approval\"")]
+    action: &str,
+    shipping_method: Option<String>,
+    payment_method: Option<String>,
+    payment_token: bool,
+) -> Result<JsValue, JsValue> {
+    let action = Action::from_name(action)
+        .filter(|a| a.places_order())
+        .ok_or_else(|| malformed("action", format!("{action:?} is not an order action")))?;
+    let choices = Choices {
+        shipping_method: shipping_method.as_deref(),
+        payment_method: payment_method.as_deref(),
+        payment_token,
+    };
+    let answer = match requirements::check(action, choices) {
+        Ok(()) => JsRequirements {
+            allowed: true,
+            missing: Vec::new(),
+            message: None,
+        },
+        Err(rejection) => JsRequirements {
+            allowed: false,
+            missing: rejection.missing,
+            message: Some(rejection.message),
+        },
+    };
+    to_js(&answer)
 }

@@ -28,16 +28,18 @@ fn main() -> ExitCode {
         Some("run") => cmd_run(&args[1..]),
         Some("test") => cmd_test(),
         Some("wasm") => build_wasm_package().map(|_| ()),
+        Some("e2e") => cmd_e2e(&args[1..]),
         Some("size") => cmd_size(),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
         Some("bench-browser") => run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | wasm | size | openapi | bench-server [flags]>\n\
+                "usage: cargo xtask <run [server flags…] | test | wasm | e2e [FILE…] | size | openapi | bench-server [flags]>\n\
                  run   build the wasm package and start the server (SQLite in ./data)\n\
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
+                 e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
                  size  report the wasm package size\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
@@ -277,6 +279,22 @@ fn cmd_test() -> Result<(), String> {
         passed + wasm_passed + e2e_passed,
         failed + wasm_failed + e2e_failed
     );
+    Ok(())
+}
+
+/// `cargo xtask e2e [FILE…]`: only the end-to-end tests (all of `tests/e2e/`, or the
+/// files named), against a fresh server as in `cargo xtask test`.
+fn cmd_e2e(files: &[String]) -> Result<(), String> {
+    let mut node_args = vec!["--test".to_owned(), "--test-concurrency=1".to_owned()];
+    if files.is_empty() {
+        node_args.push("tests/e2e/".to_owned());
+    } else {
+        node_args.extend(files.iter().cloned());
+    }
+    let args: Vec<&str> = node_args.iter().map(String::as_str).collect();
+    let output = run_node_against_server(&args)?;
+    let (passed, failed) = node_totals(&output);
+    println!("end-to-end: {passed} passed, {failed} failed");
     Ok(())
 }
 

@@ -367,11 +367,40 @@ impl Shopper {
         self.send(Method::POST, "/checkouts", None, &[]).await
     }
 
-    /// Adds a brownie and starts a checkout; returns the session body.
-    pub async fn checkout(&self) -> Value {
+    /// Adds a brownie and starts a checkout; returns the session body as initiation
+    /// answered it (nothing selected yet).
+    pub async fn bare_checkout(&self) -> Value {
         self.add("BRW-FUDGE", 2).await;
         let r = self.initiate().await;
         assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    }
+
+    /// Starts a checkout as [`Self::bare_checkout`], then chooses standard shipping and
+    /// invoice, so that Place Order is possible (CONTRACT §5a); returns the initiation
+    /// body (with its recovery token) carrying the digest and snapshot after the choices.
+    pub async fn checkout(&self) -> Value {
+        let started = self.bare_checkout().await;
+        self.ready(started).await
+    }
+
+    /// Makes a started session ready for Place Order (standard shipping, invoice):
+    /// `started` with the digest and snapshot after the choices.
+    pub async fn ready(&self, mut started: Value) -> Value {
+        let id = started["id"].as_str().expect("id").to_owned();
+        let chosen = self.choose(&id, "standard", "invoice").await;
+        for field in ["digest", "snapshot"] {
+            started[field] = chosen[field].clone();
+        }
+        started
+    }
+
+    /// Chooses a shipping and a payment method; returns the session body after both.
+    pub async fn choose(&self, id: &str, shipping: &str, payment: &str) -> Value {
+        let r = self.select(id, "shipping-method", shipping).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = self.select(id, "payment-method", payment).await;
+        assert_eq!(r.status, 200, "{}", r.body);
         r.body
     }
 
