@@ -17,9 +17,10 @@ pub const DEFAULT_FORMAT: &str = "CO-<DD><MM><YYYY>-<Number>";
 pub const DEFAULT_DIGIT_LENGTH: u8 = 6;
 /// Largest allowed digit length (an `i64` has 19 digits; numbers widen past the length).
 pub const MAX_DIGIT_LENGTH: u8 = 18;
-/// The largest number that will ever be issued. Far beyond any shop's lifetime; reaching
-/// it is refused rather than wrapping.
-pub const MAX_NUMBER: i64 = i64::MAX;
+/// The largest number an admin may set as the next one: fifteen digits, far beyond any
+/// shop's lifetime, and far enough below `i64::MAX` that the database's counter (a
+/// BIGINT, incremented per checkout) can never overflow.
+pub const MAX_NUMBER: i64 = 999_999_999_999_999;
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,10 +177,10 @@ impl OrderClass {
                 format!("digit_length must be between 1 and {MAX_DIGIT_LENGTH}"),
             ));
         }
-        if self.next_number < 1 {
+        if !(1..=MAX_NUMBER).contains(&self.next_number) {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
-                "next_number must be at least 1",
+                format!("next_number must be between 1 and {MAX_NUMBER}"),
             ));
         }
         Ok(())
@@ -373,5 +374,21 @@ mod tests {
         ] {
             assert!(class.apply(&bad).is_err(), "{bad:?}");
         }
+        // The next number stays within what the database's counter can hold.
+        for too_far in [MAX_NUMBER + 1, i64::MAX] {
+            let refused = class
+                .apply(&OrderClassUpdate {
+                    next_number: Some(too_far),
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert_eq!(refused.code, ErrorCode::ValidationFailed);
+        }
+        assert!(class
+            .apply(&OrderClassUpdate {
+                next_number: Some(MAX_NUMBER),
+                ..Default::default()
+            })
+            .is_ok());
     }
 }

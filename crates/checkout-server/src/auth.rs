@@ -24,8 +24,9 @@ use crate::{
     checkout::{actor, store},
     clock::to_ms,
     error::{ApiError, ApiResult},
-    extract::{token_hash, ApiJson, CurrentUser, RequestId, LOGIN_COOKIE},
+    extract::{token_hash, ApiJson, ClientAddr, CurrentUser, RequestId, LOGIN_COOKIE},
     state::AppState,
+    throttle::{address_key, Guards},
 };
 
 /// How long a login lasts.
@@ -86,8 +87,14 @@ fn validate(c: &Credentials) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Hashes a password on the blocking pool.
-pub async fn hash_password(password: String, memory_kib: u32) -> ApiResult<String> {
+/// Hashes a password on the blocking pool, in one of the few hashing slots (waiting
+/// briefly for one, else `SERVICE_UNAVAILABLE`).
+pub async fn hash_password(
+    guards: &Guards,
+    password: String,
+    memory_kib: u32,
+) -> ApiResult<String> {
+    let _slot = guards.hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
@@ -101,8 +108,9 @@ pub async fn hash_password(password: String, memory_kib: u32) -> ApiResult<Strin
     .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+async fn verify_password(guards: &Guards, password: String, hash: String) -> ApiResult<bool> {
+    let _slot = guards.hashing_slot().await?;
+    let verified = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
                 // The parameters come from the stored hash itself.
@@ -113,7 +121,8 @@ async fn verify_password(password: String, hash: String) -> bool {
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false);
+    Ok(verified)
 }
 
 /// Creates a login for `user_id` and returns the cookie to set.
@@ -153,13 +162,25 @@ fn with_cookie(status: StatusCode, body: Me, cookie: HeaderValue) -> Response {
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Credentials,
-    responses((status = 201, body = Me), (status = 422, description = "VALIDATION_FAILED (bad or taken username)")))]
+    responses((status = 201, body = Me), (status = 422, description = "VALIDATION_FAILED (bad or taken username)"),
+        (status = 429, description = "RATE_LIMITED: too many sign-ups from this address (Retry-After)"),
+        (status = 503, description = "SERVICE_UNAVAILABLE: every password-hashing slot busy (Retry-After)")))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
     validate(&credentials)?;
-    let hash = hash_password(credentials.password, state.tuning.argon2_memory_kib).await?;
+    state
+        .guards
+        .signup_address
+        .hit(&address_key(address), state.clock.now())?;
+    let hash = hash_password(
+        &state.guards,
+        credentials.password,
+        state.tuning.argon2_memory_kib,
+    )
+    .await?;
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = state.db.begin_write().await?;
     let inserted = crate::db::query(
@@ -196,11 +217,21 @@ pub async fn signup(
 
 /// Sign in.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials,
-    responses((status = 200, body = Me), (status = 401, description = "UNAUTHENTICATED")))]
+    responses((status = 200, body = Me), (status = 401, description = "UNAUTHENTICATED"),
+        (status = 429, description = "RATE_LIMITED: too many wrong passwords for this account or from this address (Retry-After)"),
+        (status = 503, description = "SERVICE_UNAVAILABLE: every password-hashing slot busy (Retry-After)")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let guards = &state.guards;
+    // Throttle keys stay small whatever is sent (no account has a longer name).
+    let account: String = credentials.username.chars().take(40).collect();
+    let address = address_key(address);
+    guards.login_account.check(&account, now)?;
+    guards.login_address.check(&address, now)?;
     let row: Option<(String, String)> =
         crate::db::query("SELECT id, password_hash FROM users WHERE username = $1")
             .bind(&credentials.username)
@@ -214,14 +245,20 @@ pub async fn login(
             "Wrong username or password.",
         ))
     };
+    let failed = || {
+        guards.login_account.count(&account, now);
+        guards.login_address.count(&address, now);
+        wrong()
+    };
     let Some((id, hash)) = row else {
         // Spend the same time as a real check, so usernames cannot be probed by timing.
-        let _ = hash_password(credentials.password, state.tuning.argon2_memory_kib).await;
-        return Err(wrong());
+        hash_password(guards, credentials.password, state.tuning.argon2_memory_kib).await?;
+        return Err(failed());
     };
-    if !verify_password(credentials.password, hash).await {
-        return Err(wrong());
+    if !verify_password(guards, credentials.password, hash).await? {
+        return Err(failed());
     }
+    guards.login_account.forget(&account);
     let cookie = create_login(&state, &id, None).await?;
     Ok(with_cookie(
         StatusCode::OK,

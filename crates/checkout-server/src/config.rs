@@ -70,6 +70,68 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_SWEEP_EVERY_MS", default_value_t = 5_000)]
     pub sweep_every_ms: u64,
 
+    /// Password hashes (Argon2id, ~19 MiB each) computed at once. Default: the number
+    /// of cores, which bounds the memory logins can take.
+    #[arg(long, env = "CHECKOUT_MAX_CONCURRENT_HASHES")]
+    pub max_concurrent_hashes: Option<usize>,
+
+    /// How long a sign-in or sign-up waits for a hashing slot before it is answered
+    /// `SERVICE_UNAVAILABLE` with `Retry-After`, in milliseconds.
+    #[arg(long, env = "CHECKOUT_HASH_WAIT_MS", default_value_t = 2_000)]
+    pub hash_wait_ms: u64,
+
+    /// Wrong passwords allowed per account in `--login-window-secs`; then `RATE_LIMITED`
+    /// (the right password too) until the window ends.
+    #[arg(
+        long,
+        env = "CHECKOUT_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value_t = 10
+    )]
+    pub login_failures_per_account: u32,
+
+    /// Wrong passwords allowed per client address in `--login-window-secs`.
+    #[arg(
+        long,
+        env = "CHECKOUT_LOGIN_FAILURES_PER_ADDRESS",
+        default_value_t = 50
+    )]
+    pub login_failures_per_address: u32,
+
+    /// The window of the two wrong-password limits, in seconds.
+    #[arg(long, env = "CHECKOUT_LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: u64,
+
+    /// Sign-ups allowed per client address per hour.
+    #[arg(
+        long,
+        env = "CHECKOUT_SIGNUPS_PER_ADDRESS_PER_HOUR",
+        default_value_t = 20
+    )]
+    pub signups_per_address_per_hour: u32,
+
+    /// Checkouts a shopper may start per minute (a person starts a few at most).
+    #[arg(
+        long,
+        env = "CHECKOUT_INITIATIONS_PER_SHOPPER_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub initiations_per_shopper_per_minute: u32,
+
+    /// Idempotency-Keys one shopper may hold at once (each is kept 24 hours); a request
+    /// with a new key beyond that is `RATE_LIMITED`.
+    #[arg(long, env = "CHECKOUT_IDEMPOTENCY_KEYS_PER_SHOPPER", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub idempotency_keys_per_shopper: u32,
+
+    /// Origins besides the server's own whose pages may send state-changing requests
+    /// (a storefront on another host), comma-separated: `https://shop.example`.
+    #[arg(
+        long = "trusted-origin",
+        env = "CHECKOUT_TRUSTED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub trusted_origins: Vec<String>,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,
@@ -92,12 +154,52 @@ impl Config {
             gateway_timeout_ms: 10_000,
             reconcile_after_secs: 60,
             sweep_every_ms: 200,
+            max_concurrent_hashes: None,
+            // Hundreds of concurrent sign-ups wait for their turn instead of a 503.
+            hash_wait_ms: 60_000,
+            // Tests sign many shoppers up from one address and start many checkouts
+            // quickly; the throttling tests set these back to small numbers.
+            login_failures_per_account: 10,
+            login_failures_per_address: 10_000,
+            login_window_secs: 900,
+            signups_per_address_per_hour: 1_000_000,
+            initiations_per_shopper_per_minute: 1_000_000,
+            idempotency_keys_per_shopper: 100_000,
+            trusted_origins: Vec::new(),
             print_openapi: false,
         }
     }
 }
 
 impl Config {
+    /// The throttling and resource limits.
+    pub fn limits(&self) -> crate::throttle::Limits {
+        use crate::throttle::Limit;
+        let login_window = Duration::from_secs(self.login_window_secs.max(1));
+        crate::throttle::Limits {
+            concurrent_hashes: self.max_concurrent_hashes.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+            }),
+            hash_wait: Duration::from_millis(self.hash_wait_ms),
+            login_failures_per_account: Limit {
+                max: self.login_failures_per_account,
+                window: login_window,
+            },
+            login_failures_per_address: Limit {
+                max: self.login_failures_per_address,
+                window: login_window,
+            },
+            signups_per_address: Limit {
+                max: self.signups_per_address_per_hour,
+                window: Duration::from_secs(3600),
+            },
+            initiations_per_shopper: Limit {
+                max: self.initiations_per_shopper_per_minute,
+                window: Duration::from_secs(60),
+            },
+        }
+    }
+
     /// The operator tunables.
     pub fn tuning(&self) -> crate::state::Tuning {
         crate::state::Tuning {
@@ -105,6 +207,7 @@ impl Config {
             gateway_timeout: Duration::from_millis(self.gateway_timeout_ms),
             reconcile_after: Duration::from_secs(self.reconcile_after_secs),
             sweep_every: Duration::from_millis(self.sweep_every_ms.max(10)),
+            idempotency_keys_per_shopper: self.idempotency_keys_per_shopper,
         }
     }
 }

@@ -20,6 +20,15 @@ pub enum ApiError {
     /// No API route at this path.
     #[error("no such API route")]
     RouteNotFound,
+    /// Not now: throttled or overloaded (`RATE_LIMITED`, `SERVICE_UNAVAILABLE`). Sent
+    /// with `Retry-After`; never stored under an idempotency key (nothing was decided).
+    #[error("{rejection} (retry after {after_secs} s)")]
+    RetryLater {
+        /// The refusal.
+        rejection: Rejection,
+        /// Seconds until a retry may succeed.
+        after_secs: u64,
+    },
 }
 
 impl ApiError {
@@ -79,7 +88,16 @@ pub fn problem_response(status: u16, body: &serde_json::Value) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let rejection = match self {
+            ApiError::RetryLater {
+                rejection,
+                after_secs,
+            } => {
+                crate::metrics::rejection(rejection.code);
+                retry_after = Some(after_secs);
+                rejection
+            }
             ApiError::Rejected(rejection) => {
                 crate::metrics::rejection(rejection.code);
                 rejection
@@ -94,12 +112,47 @@ impl IntoResponse for ApiError {
             ),
         };
         let problem = rejection.to_problem();
-        problem_response(
+        let mut response = problem_response(
             problem.status,
             &serde_json::to_value(problem).unwrap_or_default(),
-        )
+        );
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_internal_error_is_a_coded_problem_that_tells_nothing() {
+        let response = ApiError::Internal("database: secret detail".into()).into_response();
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "INTERNAL_ERROR");
+        assert_eq!(problem["type"], "/problems#internal-error");
+        assert!(!problem.to_string().contains("secret"), "{problem}");
+        let busy = ApiError::RetryLater {
+            rejection: Rejection::new(ErrorCode::ServiceUnavailable),
+            after_secs: 3,
+        }
+        .into_response();
+        assert_eq!(busy.status(), 503);
+        assert_eq!(busy.headers().get(header::RETRY_AFTER).unwrap(), "3");
+    }
+}

@@ -3,7 +3,7 @@
 //! `Idempotency-Key` header.
 
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
+    extract::{FromRequest, FromRequestParts, Request},
     http::{header, request::Parts, HeaderMap},
 };
 use checkout_core::{ErrorCode, Rejection, Viewer};
@@ -16,9 +16,11 @@ use crate::{clock::to_ms, error::ApiError, state::AppState};
 /// Name of the login cookie.
 pub const LOGIN_COOKIE: &str = "cg_login";
 
-/// A JSON body. Syntax errors are `MALFORMED_REQUEST`, a body over the limit is
-/// `PAYLOAD_TOO_LARGE`, and well-formed JSON of the wrong shape is `VALIDATION_FAILED`
-/// with serde's explanation.
+/// A JSON body. It must be sent as `application/json` (else `UNSUPPORTED_MEDIA_TYPE`,
+/// 415) and be a JSON object (every body of the API is one; an array is
+/// `VALIDATION_FAILED`). Syntax errors are `MALFORMED_REQUEST`, a body over the limit is
+/// `PAYLOAD_TOO_LARGE`, and an object of the wrong shape is `VALIDATION_FAILED` with
+/// serde's explanation, bounded so that it never quotes much of the input back.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -30,24 +32,83 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !is_json(req.headers()) {
+            return Err(ErrorCode::UnsupportedMediaType.into());
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                let code = if e.status().as_u16() == 413 {
+                    ErrorCode::PayloadTooLarge
+                } else {
+                    ErrorCode::MalformedRequest
+                };
+                ApiError::from(code)
+            })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| refusal(ErrorCode::MalformedRequest, &e))?;
+        if !value.is_object() {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "the body must be a JSON object",
+            )
+            .into());
+        }
+        T::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| refusal(ErrorCode::ValidationFailed, &e))
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    let text = rejection.body_text();
-    let code = match &rejection {
-        JsonRejection::JsonDataError(_) => ErrorCode::ValidationFailed,
-        JsonRejection::BytesRejection(_) if rejection.status().as_u16() == 413 => {
-            ErrorCode::PayloadTooLarge
+/// Whether the request says its body is JSON (`application/json` or `…+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+fn refusal(code: ErrorCode, error: &serde_json::Error) -> ApiError {
+    Rejection::with_message(code, bounded(&error.to_string())).into()
+}
+
+/// A parser's message made safe to send back: every quoted piece of input (between
+/// backticks or double quotes) cut to a few characters, the whole to 200.
+pub fn bounded(message: &str) -> String {
+    const PIECE: usize = 32;
+    const WHOLE: usize = 200;
+    let mut out = String::new();
+    let mut quoted: Option<(char, usize)> = None;
+    for c in message.chars() {
+        match quoted {
+            Some((close, _)) if c == close => {
+                quoted = None;
+                out.push(c);
+            }
+            Some((close, n)) => {
+                if n < PIECE {
+                    out.push(c);
+                } else if n == PIECE {
+                    out.push('…');
+                }
+                quoted = Some((close, n + 1));
+            }
+            None => {
+                if c == '`' || c == '"' {
+                    quoted = Some((c, 0));
+                }
+                out.push(c);
+            }
         }
-        _ if rejection.status().as_u16() == 413 => ErrorCode::PayloadTooLarge,
-        _ => ErrorCode::MalformedRequest,
-    };
-    ApiError::Rejected(Rejection::with_message(code, text))
+    }
+    if out.chars().count() > WHOLE {
+        out = out.chars().take(WHOLE).collect::<String>() + "…";
+    }
+    out
 }
 
 /// The SHA-256 of a login token, as stored.
@@ -58,16 +119,32 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Every value of the cookie `name`, in the order sent.
+fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
+        .filter_map(move |pair| {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then_some(v)
         })
+}
+
+/// The login token: exactly one login cookie. Two (a cookie planted for a parent domain
+/// or path beside the real one) are refused rather than guessed between.
+fn login_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let mut found = cookies(headers, LOGIN_COOKIE);
+    match (found.next(), found.next()) {
+        (Some(token), None) => Ok(token),
+        (Some(_), Some(_)) => Err(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "More than one login cookie was sent. Please sign in again.",
+        )
+        .into()),
+        (None, _) => Err(ErrorCode::Unauthenticated.into()),
+    }
 }
 
 /// The signed-in shopper (or the shopper an admin is impersonating).
@@ -97,9 +174,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = cookie(&parts.headers, LOGIN_COOKIE).ok_or(ApiError::Rejected(
-            Rejection::new(ErrorCode::Unauthenticated),
-        ))?;
+        let token = login_token(&parts.headers)?;
         let hash = token_hash(token);
         let row = crate::db::query(
             "SELECT u.id, u.username, l.impersonator FROM logins l JOIN users u ON u.id = l.user_id \
@@ -134,7 +209,9 @@ impl FromRequestParts<AppState> for Admin {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or(ApiError::Rejected(Rejection::with_message(
                 ErrorCode::Unauthenticated,
                 "Admin routes need Authorization: Bearer <admin token>.",
@@ -150,6 +227,24 @@ impl FromRequestParts<AppState> for Admin {
                 "That admin token is not valid.",
             )))
         }
+    }
+}
+
+/// The client's address, from the connection (for the per-address limits). `None` when
+/// the server runs without connection info (in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 
@@ -180,6 +275,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        if parts.headers.get_all("idempotency-key").iter().count() > 1 {
+            return Err(Rejection::with_message(
+                ErrorCode::MalformedRequest,
+                "send one Idempotency-Key header, not several",
+            )
+            .into());
+        }
         match parts.headers.get("idempotency-key") {
             None => Ok(IdempotencyHeader(None)),
             Some(v) => v
@@ -192,5 +294,24 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
                     ))
                 }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    #[test]
+    fn parser_messages_never_quote_much_input() {
+        let long = "y".repeat(10_000);
+        let message = format!("unknown field `{long}`, expected one of `a`, `b` at line 1");
+        let out = bounded(&message);
+        assert!(out.len() < 120, "{out}");
+        assert!(
+            out.starts_with("unknown field `yyyy") && out.contains("`a`, `b`"),
+            "{out}"
+        );
+        assert_eq!(bounded("plain"), "plain");
+        assert!(bounded(&"z".repeat(1_000)).chars().count() <= 201);
     }
 }

@@ -8,7 +8,10 @@ use axum::{
     http::{HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use checkout_core::idempotency::{decide, IdempotencyKey, KeyDecision, StoredRequest, RETENTION};
+use checkout_core::{
+    idempotency::{decide, IdempotencyKey, KeyDecision, StoredRequest, RETENTION},
+    ErrorCode, Rejection,
+};
 use chrono::{DateTime, Utc};
 
 use crate::{
@@ -63,22 +66,31 @@ pub enum Claimed {
 }
 
 /// Claims the key inside `tx`, or says why not (`IDEMPOTENCY_KEY_REUSED`,
-/// `REQUEST_IN_PROGRESS`), or returns the stored answer. A new key (the usual case) costs
-/// one statement: the insert; a key already stored is read and decided by the core.
+/// `REQUEST_IN_PROGRESS`, `RATE_LIMITED` for a shopper already holding `max_keys`
+/// keys), or returns the stored answer. A new key (the usual case) costs one statement:
+/// the insert; a key already stored is read and decided by the core.
+///
+/// The claim stands only if the request then takes effect: [`release`] deletes it for
+/// a request that was refused, so refused requests leave nothing behind (CONTRACT §11:
+/// a request is validated and authorized before its key is kept).
 pub async fn claim(
     tx: &mut WriteTx,
     scope: &Scope,
     now: DateTime<Utc>,
+    max_keys: u32,
 ) -> Result<Claimed, ApiError> {
     let inserted = crate::db::query(
         "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
-         VALUES ($1, $2, $3, $4, 'in_progress', $5, $5) ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
+         SELECT $1, $2, $3, $4, 'in_progress', $5, $5 \
+         WHERE (SELECT COUNT(*) FROM idempotency_keys WHERE user_id = $1) < $6 \
+         ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
     )
     .bind(&scope.user_id)
     .bind(&scope.endpoint)
     .bind(scope.key.as_str())
     .bind(&scope.fingerprint)
     .bind(to_ms(now))
+    .bind(i64::from(max_keys))
     .execute(tx.conn())
     .await?;
     if inserted == 1 {
@@ -91,8 +103,18 @@ pub async fn claim(
     .bind(&scope.user_id)
     .bind(&scope.endpoint)
     .bind(scope.key.as_str())
-    .fetch_one(tx.conn())
+    .fetch_optional(tx.conn())
     .await?;
+    let Some(row) = row else {
+        // Not inserted and not there: the shopper holds as many keys as allowed.
+        return Err(ApiError::RetryLater {
+            rejection: Rejection::with_message(
+                ErrorCode::RateLimited,
+                format!("Too many requests with new Idempotency-Keys: at most {max_keys} are kept per shopper. Retry later, or reuse the key of the request you are retrying."),
+            ),
+            after_secs: 3600,
+        });
+    };
     let fingerprint: String = row.try_get("fingerprint")?;
     let state: String = row.try_get("state")?;
     let stored = if state == "completed" {
@@ -132,6 +154,46 @@ pub async fn claim(
             "stored key decided as {other:?} without a rejection"
         ))),
     }
+}
+
+/// What [`begin`] found.
+#[derive(Debug)]
+pub enum Begun {
+    /// Run the request in this transaction (the shopper locked, the key claimed).
+    Run(WriteTx),
+    /// The key's stored answer, to send as it is.
+    Replay(Response),
+}
+
+/// Opens the write transaction of a keyed request of `scope`'s shopper: the shopper's
+/// lock, then the claim of the key.
+pub async fn begin(
+    state: &crate::state::AppState,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Begun, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&scope.user_id).await?;
+    let max_keys = state.tuning.idempotency_keys_per_shopper;
+    Ok(match claim(&mut tx, scope, now, max_keys).await? {
+        Claimed::Fresh => Begun::Run(tx),
+        Claimed::Replay { status, body } => Begun::Replay(replay(status, &body)),
+    })
+}
+
+/// Gives up a claim whose request was refused before any effect (in the same
+/// transaction): the key is free again and nothing of the request is kept.
+pub async fn release(tx: &mut WriteTx, scope: &Scope) -> Result<(), ApiError> {
+    crate::db::query(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3 \
+         AND state = 'in_progress'",
+    )
+    .bind(&scope.user_id)
+    .bind(&scope.endpoint)
+    .bind(scope.key.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Stores the final answer for a key (in the transaction of the effect). 5xx answers

@@ -19,10 +19,13 @@ pub mod idempotency;
 pub mod metrics;
 pub mod orders;
 pub mod payments;
+pub mod problems;
 pub mod secrets;
 pub mod state;
 pub mod sweeper;
 pub mod telemetry;
+pub mod throttle;
+pub mod web;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -110,13 +113,20 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
     let storefront = ServeDir::new(static_dir)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(static_dir.join("index.html")));
+    let trusted = state.trusted_origins.clone();
     Router::new()
         .nest("/api/v1", api)
+        .route("/api/{*rest}", axum::routing::any(|| async { ApiError::RouteNotFound }))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
+        .route("/problems", get(problems::page))
         .with_state(state)
         .fallback_service(storefront)
         .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn_with_state(trusted, web::csrf))
+        .layer(middleware::from_fn(web::problem_bodies))
+        .layer(middleware::from_fn(web::refuse_large_bodies))
+        .layer(middleware::from_fn(web::security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -132,6 +142,7 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(web::screen_request_id))
 }
 
 /// A running server.
@@ -180,6 +191,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         catalog: Arc::new(Catalog::demo()),
         test_clock: config.test_clock,
         tuning: config.tuning(),
+        guards: throttle::Guards::new(config.limits()),
+        trusted_origins: web::TrustedOrigins(Arc::new(config.trusted_origins.clone())),
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -188,12 +201,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let (stop, mut stopped) = watch::channel(false);
     let router = app(state.clone(), &config.static_dir);
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.changed().await;
-            })
-            .await
-            .map_err(|e| e.to_string())
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.changed().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
     });
     let sweeper = sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
     tracing::info!(%addr, backend = ?state.db.backend(), "checkout-server listening");

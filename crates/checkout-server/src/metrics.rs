@@ -45,6 +45,7 @@ struct Metrics {
     payments: Family<Label, Counter>,
     latency: Latency,
     sqlite_batches: Histogram,
+    hashes_refused: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -95,7 +96,14 @@ fn metrics() -> &'static Metrics {
             "SQLite: write transactions that shared one commit (group commit)",
             sqlite_batches.clone(),
         );
+        let hashes_refused = Counter::default();
+        registry.register(
+            "checkout_password_hashes_refused",
+            "Sign-ins and sign-ups answered SERVICE_UNAVAILABLE: every hashing slot was busy",
+            hashes_refused.clone(),
+        );
         Metrics {
+            hashes_refused,
             registry,
             initiations,
             transitions,
@@ -153,7 +161,13 @@ pub fn sqlite_batch(transactions: usize) {
 /// Middleware: observes each request's latency under its route template.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // Only the methods the API knows get their own label: a made-up method must not
+    // make a new series (the page would grow with every attacker's request).
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -170,8 +184,13 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`.
-pub async fn render() -> Response {
+/// A password hash was refused: no hashing slot freed up in time.
+pub fn hash_refused() {
+    metrics().hashes_refused.inc();
+}
+
+/// `GET /metrics`: for operators only (the admin bearer token).
+pub async fn render(_admin: crate::extract::Admin) -> Response {
     let mut text = String::new();
     if encode(&mut text, &metrics().registry).is_err() {
         return (

@@ -36,7 +36,7 @@ use crate::{
     clock::{from_ms, to_ms},
     error::{ApiError, ApiResult},
     extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
-    idempotency::{self, Claimed, Scope},
+    idempotency::{self, Begun, Scope},
     payments::{ChargeOutcome, ChargeRequest, Settlement},
     state::AppState,
 };
@@ -64,7 +64,11 @@ pub struct OrderActionRequest {
 
 fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
     serde_json::from_value(value.clone()).map_err(|e| {
-        Rejection::with_message(ErrorCode::ValidationFailed, format!("invalid body: {e}")).into()
+        Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("invalid body: {}", crate::extract::bounded(&e.to_string())),
+        )
+        .into()
     })
 }
 
@@ -137,11 +141,10 @@ async fn complete_action(
     let key = IdempotencyKey::parse(key.as_deref())?;
     let scope = Scope::new(&user.id, endpoint(id, action), key, &body);
     let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    tx.lock_user(&user.id).await?;
-    if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, &scope, now).await? {
-        return Ok(idempotency::replay(status, &body));
-    }
+    let mut tx = match idempotency::begin(state, &scope, now).await? {
+        Begun::Run(tx) => tx,
+        Begun::Replay(answer) => return Ok(answer),
+    };
     let at_once = tx.backend() == Backend::Postgres;
     let result = async {
         let request = parse_body(&body)?;
@@ -401,11 +404,10 @@ pub async fn pay(
     let now = state.clock.now();
 
     // Phase 1: claim the key, check, and write PAYMENT_PENDING before any money moves.
-    let mut tx = state.db.begin_write().await?;
-    tx.lock_user(&user.id).await?;
-    if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, &scope, now).await? {
-        return Ok(idempotency::replay(status, &body));
-    }
+    let mut tx = match idempotency::begin(&state, &scope, now).await? {
+        Begun::Run(tx) => tx,
+        Begun::Replay(answer) => return Ok(answer),
+    };
     let begun = async {
         let request = parse_body(&body)?;
         let row = load_owned(&mut tx, &user, &id).await?;

@@ -59,8 +59,17 @@ pub fn signing_keys(
 }
 
 /// The admin token: configured, or generated once (and then printed once).
+/// The shortest admin token accepted from configuration (a generated one has 43
+/// characters): a short token can be guessed.
+pub const MIN_ADMIN_TOKEN: usize = 16;
+
 pub fn admin_token(configured: Option<&str>, data_dir: &Path) -> Result<String, String> {
     if let Some(token) = configured {
+        if token.chars().count() < MIN_ADMIN_TOKEN || token.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "--admin-token must have at least {MIN_ADMIN_TOKEN} characters and no spaces"
+            ));
+        }
         return Ok(token.to_owned());
     }
     let (token, created) = load_or_create(data_dir, "admin-token")?;

@@ -18,6 +18,8 @@ pub struct Tuning {
     pub reconcile_after: Duration,
     /// How often the background sweeper runs.
     pub sweep_every: Duration,
+    /// How many Idempotency-Keys one shopper may hold (kept 24 hours).
+    pub idempotency_keys_per_shopper: u32,
 }
 
 impl Default for Tuning {
@@ -27,6 +29,7 @@ impl Default for Tuning {
             gateway_timeout: Duration::from_secs(10),
             reconcile_after: Duration::from_secs(60),
             sweep_every: Duration::from_secs(5),
+            idempotency_keys_per_shopper: 1_000,
         }
     }
 }
@@ -50,6 +53,10 @@ pub struct AppState {
     pub test_clock: bool,
     /// Operator tunables.
     pub tuning: Tuning,
+    /// Hashing slots and throttles.
+    pub guards: Arc<crate::throttle::Guards>,
+    /// Origins besides the server's own allowed to send state-changing requests.
+    pub trusted_origins: crate::web::TrustedOrigins,
 }
 
 impl std::fmt::Debug for AppState {

@@ -65,8 +65,15 @@ async fn health_and_static(backend: Backend) {
     .await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.code(), Some("NOT_FOUND"));
+    let anonymous = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "/metrics is for operators only");
     let metrics = client
         .get(format!("{}/metrics", server.base))
+        .bearer_auth("test-admin-token")
         .send()
         .await
         .unwrap()
@@ -422,12 +429,13 @@ async fn order_checks(backend: Backend) {
     assert_eq!(again.status, 201);
     assert!(again.replayed());
     assert_eq!(again.body["id"], order_id.as_str());
-    // A stored refusal is replayed too.
+    // A refusal is not stored: the same key is judged again (and now the session has
+    // its order).
     let mismatch_again = alice
         .place_order(id, "sha256:not-what-you-saw", "k-mismatch")
         .await;
-    mismatch_again.assert_problem("SNAPSHOT_MISMATCH", 409);
-    assert!(mismatch_again.replayed());
+    mismatch_again.assert_problem("CHECKOUT_COMPLETED", 409);
+    assert!(!mismatch_again.replayed());
     // The same key with another body is refused.
     alice
         .place_order(id, "sha256:other", "k1")
@@ -871,6 +879,7 @@ async fn metrics_count_initiations_transitions_rejections_and_orders() {
     assert_eq!(placed.status, 201);
     let text = Server::client()
         .get(format!("{}/metrics", server.base))
+        .bearer_auth("test-admin-token")
         .send()
         .await
         .unwrap()

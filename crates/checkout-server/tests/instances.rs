@@ -102,8 +102,11 @@ async fn instances_share_one_truth() {
         );
     }
     alice.add("CKE-OAT", 1).await;
-    let fresh = on[2].initiate().await;
-    let (id, digest) = (fresh.str("id"), fresh.str("digest"));
+    let fresh = on[2].ready(on[2].initiate().await.body).await;
+    let (id, digest) = (
+        fresh["id"].as_str().unwrap().to_owned(),
+        fresh["digest"].as_str().unwrap().to_owned(),
+    );
     let many_keys = join_all((0..90).map(|i| {
         let (shopper, id, digest) = (&on[i % INSTANCES], &id, &digest);
         async move { shopper.place_order(id, digest, &format!("key-{i}")).await }

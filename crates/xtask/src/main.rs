@@ -298,6 +298,9 @@ fn cmd_e2e(files: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The admin token of the end-to-end server.
+const E2E_ADMIN_TOKEN: &str = "e2e-admin-token-for-tests";
+
 /// Builds the wasm package, starts the debug server with the test clock on a scratch
 /// data directory, and runs the Playwright tests against it with Node's test runner.
 fn run_e2e() -> Result<String, String> {
@@ -338,7 +341,7 @@ fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
             "--static-dir",
             &www,
             "--admin-token",
-            "e2e-admin",
+            E2E_ADMIN_TOKEN,
             "--test-clock",
             "--argon2-memory-kib",
             "1024",
@@ -346,13 +349,16 @@ fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
             "2",
             "--sweep-every-ms",
             "200",
+            // The tests sign many shoppers up from one address.
+            "--signups-per-address-per-hour",
+            "100000",
         ],
     )?;
     let output = run_captured(
         Cmd::new("node")
             .args(node_args.iter().copied())
             .env("E2E_BASE_URL", &server.url)
-            .env("E2E_ADMIN_TOKEN", "e2e-admin"),
+            .env("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&scratch);

@@ -72,32 +72,38 @@ pub async fn load_owned(
     }
 }
 
-/// Ends a write whose result is final: a success or a rejection commits (storing the
-/// answer under the idempotency key, if any, in the same transaction); an internal error
-/// rolls everything back, the key's claim included, so a retry runs again.
+/// Ends a write whose result is final. A success commits and stores its answer under
+/// the idempotency key, if any, in the same transaction. A rejection commits what the
+/// checks wrote (read-time expiry) and releases the key: nothing of a refused request is
+/// kept, so refused requests cannot fill the database and the same key may be retried
+/// once the shopper fixed what was refused. An internal error rolls everything back, the
+/// key's claim included, so a retry runs again.
 pub async fn finish(
     mut tx: WriteTx,
     idem: Option<&Scope>,
     result: ApiResult<serde_json::Value>,
     ok: StatusCode,
 ) -> ApiResult<Response> {
-    let (status, body) = match &result {
-        Ok(body) => (ok.as_u16(), body.clone()),
-        Err(error) => match error.stored_form() {
-            Some(stored) => stored,
-            None => return result.map(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
-        },
-    };
-    if let Some(scope) = idem {
-        idempotency::complete(
-            &mut tx,
-            &scope.user_id,
-            &scope.endpoint,
-            scope.key.as_str(),
-            status,
-            &body,
-        )
-        .await?;
+    match &result {
+        Ok(body) => {
+            if let Some(scope) = idem {
+                idempotency::complete(
+                    &mut tx,
+                    &scope.user_id,
+                    &scope.endpoint,
+                    scope.key.as_str(),
+                    ok.as_u16(),
+                    body,
+                )
+                .await?;
+            }
+        }
+        Err(error) if error.stored_form().is_some() => {
+            if let Some(scope) = idem {
+                idempotency::release(&mut tx, scope).await?;
+            }
+        }
+        Err(_) => return result.map(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
     }
     tx.commit().await?;
     result.map(|body| (ok, Json(body)).into_response())
@@ -126,7 +132,8 @@ fn with_token(
 /// shopper is in flight. An optional `Idempotency-Key` makes a double click one session.
 #[utoipa::path(post, path = "/checkouts", tag = "checkout",
     params(("Idempotency-Key" = Option<String>, Header, description = "optional; a retry with the same key returns the same session")),
-    responses((status = 201, body = CheckoutBody), (status = 409, description = "PAYMENT_IN_PROGRESS"), (status = 422, description = "CART_EMPTY")))]
+    responses((status = 201, body = CheckoutBody), (status = 409, description = "PAYMENT_IN_PROGRESS"), (status = 422, description = "CART_EMPTY"),
+        (status = 429, description = "RATE_LIMITED: too many checkouts started in a minute (Retry-After)")))]
 pub async fn initiate(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -134,6 +141,7 @@ pub async fn initiate(
     IdempotencyHeader(key): IdempotencyHeader,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
+    state.guards.initiations.check(&user.id, now)?;
     let scope = key
         .map(|k| checkout_core::idempotency::IdempotencyKey::parse(Some(&k)))
         .transpose()?
@@ -141,11 +149,17 @@ pub async fn initiate(
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     if let Some(scope) = &scope {
-        if let Claimed::Replay { status, body } = idempotency::claim(&mut tx, scope, now).await? {
+        let max_keys = state.tuning.idempotency_keys_per_shopper;
+        if let Claimed::Replay { status, body } =
+            idempotency::claim(&mut tx, scope, now, max_keys).await?
+        {
             return Ok(idempotency::replay(status, &body));
         }
     }
     let result = initiate_in(&state, &mut tx, &user, &request_id, now).await;
+    if result.is_ok() {
+        state.guards.initiations.count(&user.id, now);
+    }
     finish(tx, scope.as_ref(), result, StatusCode::CREATED).await
 }
 

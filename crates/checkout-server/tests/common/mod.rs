@@ -298,6 +298,22 @@ impl Shopper {
         Self::authenticated(client, base, name, "/auth/signup", 201).await
     }
 
+    /// The answer to signing in as `name` with the right password (new cookie jar).
+    pub async fn sign_in_answer(base: &str, name: &str) -> Resp {
+        Shopper {
+            client: Server::client(),
+            base: base.to_owned(),
+            name: name.to_owned(),
+        }
+        .send(
+            Method::POST,
+            "/auth/login",
+            Some(json!({"username": name, "password": PASSWORD})),
+            &[],
+        )
+        .await
+    }
+
     /// Signs in as an existing shopper with a new cookie jar (another device).
     pub async fn sign_in(base: &str, name: &str) -> Shopper {
         Self::authenticated(&Server::client(), base, name, "/auth/login", 200).await
@@ -450,6 +466,23 @@ pub fn number_part(number: &str) -> i64 {
     number.rsplit('-').next().unwrap().parse().unwrap()
 }
 
+/// A cheap password hash, and limits high enough for tests that sign many shoppers up
+/// from one address, for each flag that `args` does not set itself.
+fn generous_limits(args: &[&str]) -> Vec<&'static str> {
+    [
+        ["--argon2-memory-kib", "1024"],
+        ["--hash-wait-ms", "60000"],
+        ["--signups-per-address-per-hour", "1000000"],
+        ["--initiations-per-shopper-per-minute", "1000000"],
+        ["--login-failures-per-address", "1000000"],
+        ["--idempotency-keys-per-shopper", "1000000"],
+    ]
+    .into_iter()
+    .filter(|[flag, _]| !args.contains(flag))
+    .flatten()
+    .collect()
+}
+
 /// A `checkout-server` process (for restarts, `kill -9` and several instances).
 pub struct Process {
     pub child: std::process::Child,
@@ -466,12 +499,11 @@ impl Process {
                 "127.0.0.1:0",
                 "--admin-token",
                 ADMIN,
-                "--argon2-memory-kib",
-                "1024",
                 "--test-clock",
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(generous_limits(args))
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())

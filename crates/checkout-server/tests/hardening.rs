@@ -1,0 +1,564 @@
+//! What an attacker gets (CONTRACT §11), over real HTTP: bounded memory under a login
+//! flood, throttling with `Retry-After`, refused requests that leave nothing in the
+//! database, and a `/metrics` page that does not grow with input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, Process, Resp, Server, Shopper, PASSWORD};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+
+/// A process's peak resident memory (`VmHWM`) in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn retry_after(r: &Resp) -> Option<u64> {
+    r.headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn login(base: &str, username: &str, password: &str) -> Resp {
+    common::read(
+        Server::client()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// 200 concurrent wrong logins with the production Argon2 cost (19 MiB a hash): at most
+/// two hashes run at once, so the server's peak memory stays far below what 200 parallel
+/// hashes take (3.8 GiB); the rest wait briefly or get 503 with `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_flood_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(
+        dir.path(),
+        &[
+            "--argon2-memory-kib",
+            "19456",
+            "--max-concurrent-hashes",
+            "2",
+            "--hash-wait-ms",
+            "300",
+            "--login-failures-per-account",
+            "1000000",
+        ],
+    );
+    let pid = server.child.id();
+    let client = Server::client();
+    Shopper::sign_up(&client, &server.base, "victim").await;
+    let before = peak_kib(pid);
+    let answers = join_all((0..200).map(|i| {
+        let base = server.base.clone();
+        async move {
+            let name = if i % 2 == 0 {
+                "victim".to_owned()
+            } else {
+                format!("nobody{i}")
+            };
+            login(&base, &name, "wrong password!").await
+        }
+    }))
+    .await;
+    let after = peak_kib(pid);
+    let mut unauthenticated = 0;
+    let mut unavailable = 0;
+    for r in &answers {
+        match r.status {
+            401 => unauthenticated += 1,
+            503 => {
+                r.assert_problem("SERVICE_UNAVAILABLE", 503);
+                assert!(retry_after(r).is_some(), "503 without Retry-After");
+                unavailable += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.body),
+        }
+    }
+    let grown_mib = after.saturating_sub(before) / 1024;
+    println!(
+        "login flood: 200 concurrent wrong logins -> {unauthenticated} x 401, {unavailable} x 503; \
+         peak memory {} MiB -> {} MiB (+{grown_mib} MiB)",
+        before / 1024,
+        after / 1024
+    );
+    assert!(unauthenticated >= 2, "some logins must have been checked");
+    assert!(grown_mib < 300, "peak memory grew by {grown_mib} MiB");
+    // The right password still works afterwards.
+    assert_eq!(login(&server.base, "victim", PASSWORD).await.status, 200);
+}
+
+async fn throttles(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.login_failures_per_account = 5;
+        c.login_failures_per_address = 8;
+        c.signups_per_address_per_hour = 4;
+        c.initiations_per_shopper_per_minute = 3;
+    })
+    .await;
+    let client = Server::client();
+    let alice = Shopper::sign_up(&client, &server.base, "alice").await;
+    for _ in 0..5 {
+        assert_eq!(
+            login(&server.base, "alice", "wrong password").await.status,
+            401
+        );
+    }
+    // Past the limit even the right password waits: the attacker learns nothing.
+    for password in ["wrong password", PASSWORD] {
+        let r = login(&server.base, "alice", password).await;
+        r.assert_problem("RATE_LIMITED", 429);
+        assert!(
+            retry_after(&r).is_some_and(|s| (1..=900).contains(&s)),
+            "{:?}",
+            r.headers
+        );
+    }
+    // Per address: other accounts from the same address, up to 8 failures in all.
+    for i in 0..3 {
+        let r = login(&server.base, &format!("other{i}"), "wrong password").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    login(&server.base, "other9", "wrong password")
+        .await
+        .assert_problem("RATE_LIMITED", 429);
+    // After the window the right password works again.
+    server.advance(15 * 60).await;
+    assert_eq!(login(&server.base, "alice", PASSWORD).await.status, 200);
+
+    // Sign-ups per address: alice was the first of four.
+    for name in ["bob", "carol", "dave"] {
+        Shopper::sign_up(&Server::client(), &server.base, name).await;
+    }
+    let r = common::read(
+        Server::client()
+            .post(format!("{}/api/v1/auth/signup", server.base))
+            .json(&json!({"username": "eve", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    r.assert_problem("RATE_LIMITED", 429);
+    assert!(retry_after(&r).is_some());
+
+    // Initiations per shopper.
+    alice.add("BRW-FUDGE", 1).await;
+    for _ in 0..3 {
+        assert_eq!(alice.initiate().await.status, 201);
+    }
+    let r = alice.initiate().await;
+    r.assert_problem("RATE_LIMITED", 429);
+    assert!(retry_after(&r).is_some_and(|s| s <= 60));
+    server.advance(61).await;
+    assert_eq!(alice.initiate().await.status, 201);
+    server.stop().await;
+}
+on_both_backends!(
+    wrong_passwords_signups_and_initiations_are_throttled,
+    throttles
+);
+
+async fn idempotency_rows(server: &Server, user: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+    )
+    .bind(user)
+    .fetch_one(server.db())
+    .await
+    .unwrap()
+}
+
+async fn refused_leave_nothing(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.idempotency_keys_per_shopper = 3).await;
+    let mallory = server.shopper("mallory").await;
+    let long_id = "x".repeat(4_000);
+    let junk = "y".repeat(8_000);
+    let refused = join_all((0..60).map(|i| {
+        let (mallory, long_id, junk) = (mallory.clone(), long_id.clone(), junk.clone());
+        async move {
+            let (path, body) = match i % 3 {
+                0 => (
+                    format!("/checkouts/{long_id}/place-order"),
+                    json!({"snapshot_digest": "sha256:aa"}),
+                ),
+                1 => (
+                    "/checkouts/nope/pay".to_owned(),
+                    json!({"snapshot_digest": "sha256:aa", junk: 1}),
+                ),
+                _ => (
+                    "/checkouts/nope/submit-for-approval".to_owned(),
+                    json!([1, 2, 3]),
+                ),
+            };
+            let key = format!("attack-{i}");
+            mallory
+                .send(
+                    Method::POST,
+                    &path,
+                    Some(body),
+                    &[("Idempotency-Key", &key)],
+                )
+                .await
+        }
+    }))
+    .await;
+    for r in &refused {
+        assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
+        assert!(
+            r.body.to_string().len() < 2_000,
+            "a refusal echoes its input: {} bytes",
+            r.body.to_string().len()
+        );
+    }
+    assert_eq!(
+        idempotency_rows(&server, "mallory").await,
+        0,
+        "refused requests left keys behind"
+    );
+    // A shopper holds a bounded number of keys: three initiations with new keys, then
+    // the fourth new key is refused (a retry of a kept key still replays).
+    mallory.add("BRW-FUDGE", 1).await;
+    for i in 0..3 {
+        let key = format!("start-{i}");
+        let r = mallory
+            .send(
+                Method::POST,
+                "/checkouts",
+                None,
+                &[("Idempotency-Key", &key)],
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = mallory
+        .send(
+            Method::POST,
+            "/checkouts",
+            None,
+            &[("Idempotency-Key", "start-3")],
+        )
+        .await;
+    r.assert_problem("RATE_LIMITED", 429);
+    let replay = mallory
+        .send(
+            Method::POST,
+            "/checkouts",
+            None,
+            &[("Idempotency-Key", "start-2")],
+        )
+        .await;
+    assert!(replay.replayed(), "{}", replay.body);
+    assert_eq!(idempotency_rows(&server, "mallory").await, 3);
+    server.stop().await;
+}
+on_both_backends!(
+    refused_requests_leave_no_keys_and_keys_per_shopper_are_capped,
+    refused_leave_nothing
+);
+
+#[tokio::test]
+async fn metrics_are_for_operators_and_do_not_grow_with_input() {
+    let server = Server::start(Backend::Sqlite).await;
+    let client = Server::client();
+    let page = || async {
+        client
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(common::ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // Touch every known route shape once so the page has its usual series.
+    let _ = client
+        .get(format!("{}/api/v1/products", server.base))
+        .send()
+        .await;
+    let before = page().await.len();
+    for i in 0..150 {
+        let method = Method::from_bytes(format!("X{}{}", "M".repeat(1_000), i).as_bytes()).unwrap();
+        let _ = client
+            .request(
+                method,
+                format!("{}/api/v1/made-up/{i}/{}", server.base, "p".repeat(500)),
+            )
+            .send()
+            .await;
+    }
+    let after = page().await;
+    assert!(
+        !after.contains("MMMM") && !after.contains("made-up"),
+        "input reached /metrics"
+    );
+    assert!(
+        after.len() < before + 4_000,
+        "/metrics grew from {before} to {} bytes",
+        after.len()
+    );
+    let anonymous = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = client
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+    server.stop().await;
+}
+
+fn header<'a>(r: &'a Resp, name: &str) -> &'a str {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+async fn raw(request: reqwest::RequestBuilder) -> Resp {
+    common::read(request.send().await.unwrap()).await
+}
+
+async fn csrf(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.trusted_origins = vec!["https://shop.example".into()];
+    })
+    .await;
+    let alice = server.shopper("alice").await;
+    alice.add("BRW-FUDGE", 1).await;
+    let url = format!("{}/api/v1/checkouts", server.base);
+    // A form on an attacker's page posting to us with the shopper's cookie.
+    for (name, value) in [("origin", "https://evil.example"), ("origin", "null")] {
+        let r = raw(alice
+            .client
+            .post(&url)
+            .header(name, value)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("x=1"))
+        .await;
+        r.assert_problem("FORBIDDEN", 403);
+    }
+    let r = raw(alice
+        .client
+        .post(&url)
+        .header("sec-fetch-site", "cross-site"))
+    .await;
+    r.assert_problem("FORBIDDEN", 403);
+    let r = raw(alice
+        .client
+        .post(&url)
+        .header("sec-fetch-site", "same-site"))
+    .await;
+    r.assert_problem("FORBIDDEN", 403);
+    assert_eq!(
+        alice.get("/checkouts/active").await.status,
+        404,
+        "a refused request started no checkout"
+    );
+    // The shop's own pages, a trusted storefront and server-to-server clients pass.
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let own = raw(alice
+        .client
+        .post(&url)
+        .header("origin", format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin"))
+    .await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    let trusted = raw(alice
+        .client
+        .post(&url)
+        .header("origin", "https://shop.example")
+        .header("sec-fetch-site", "cross-site"))
+    .await;
+    assert_eq!(trusted.status, 201, "{}", trusted.body);
+    assert_eq!(raw(alice.client.post(&url)).await.status, 201);
+    // Reads are never refused for their origin.
+    let read = raw(alice
+        .client
+        .get(format!("{}/api/v1/products", server.base))
+        .header("origin", "https://evil.example"))
+    .await;
+    assert_eq!(read.status, 200);
+    server.stop().await;
+}
+on_both_backends!(state_changes_from_another_site_are_forbidden, csrf);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_answers_carry_security_and_cache_headers() {
+    let server = Server::start(Backend::Sqlite).await;
+    let alice = server.shopper("alice").await;
+    let page = raw(Server::client().get(format!("{}/checkout/", server.base))).await;
+    assert_eq!(page.status, 200);
+    let csp = header(&page, "content-security-policy");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&page, "referrer-policy"), "same-origin");
+    assert_eq!(header(&page, "x-frame-options"), "DENY");
+    alice.add("BRW-FUDGE", 1).await;
+    for r in [
+        alice.get("/cart").await,
+        alice.get("/auth/me").await,
+        alice.initiate().await,
+        alice.get("/checkouts/active").await,
+        alice.get("/checkouts/nope").await,
+    ] {
+        assert_eq!(header(&r, "cache-control"), "no-store", "{}", r.body);
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_is_a_coded_problem_whatever_layer_sends_it() {
+    let server = Server::start(Backend::Sqlite).await;
+    let alice = server.shopper("alice").await;
+    let base = &server.base;
+    let client = Server::client();
+    // 405 with Allow; unknown API routes in any version; a path segment no file can have.
+    let r = raw(client.put(format!("{base}/api/v1/products"))).await;
+    r.assert_problem("METHOD_NOT_ALLOWED", 405);
+    assert!(header(&r, "allow").contains("GET"), "{:?}", r.headers);
+    for path in ["/api/v2/checkouts", "/api/x", "/api/v1/checkouts/a/b/c/d"] {
+        raw(client.get(format!("{base}{path}")))
+            .await
+            .assert_problem("NOT_FOUND", 404);
+    }
+    let long = "a".repeat(300);
+    for path in [
+        format!("/{long}"),
+        format!("/assets/{long}.js"),
+        format!("/api/v1/checkouts/{long}"),
+    ] {
+        let r = raw(client.get(format!("{base}{path}"))).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+        assert!(r.code().is_some(), "{path}: {}", r.body);
+    }
+    // The problem types resolve to a real page that lists every code.
+    let problems = client.get(format!("{base}/problems")).send().await.unwrap();
+    assert_eq!(problems.status(), 200);
+    let html = problems.text().await.unwrap();
+    for code in checkout_core::ErrorCode::ALL {
+        let anchor = code.as_str().to_ascii_lowercase().replace('_', "-");
+        assert!(
+            html.contains(&format!("id=\"{anchor}\"")),
+            "{anchor} missing"
+        );
+        assert!(code.problem_type().starts_with("/problems#"));
+    }
+    // A JSON array where an object is expected changes nothing.
+    let before = server
+        .admin(Method::GET, "/admin/settings", None)
+        .await
+        .body;
+    let r = server
+        .admin(Method::PUT, "/admin/settings", Some(json!([false, 7])))
+        .await;
+    r.assert_problem("VALIDATION_FAILED", 422);
+    assert_eq!(
+        server
+            .admin(Method::GET, "/admin/settings", None)
+            .await
+            .body,
+        before
+    );
+    // Two Idempotency-Key headers are refused, not guessed between.
+    alice.add("BRW-FUDGE", 1).await;
+    let r = raw(alice
+        .client
+        .post(format!("{base}/api/v1/checkouts"))
+        .header("idempotency-key", "one")
+        .header("idempotency-key", "two"))
+    .await;
+    r.assert_problem("MALFORMED_REQUEST", 400);
+    // A long or unusual request id from outside is replaced by the server's own.
+    let r = raw(client
+        .get(format!("{base}/api/v1/products"))
+        .header("x-request-id", "r".repeat(20_000)))
+    .await;
+    let id = header(&r, "x-request-id");
+    assert!(!id.is_empty() && id.len() <= 64, "{id}");
+    let r = raw(client
+        .get(format!("{base}/api/v1/products"))
+        .header("x-request-id", "abc-123"))
+    .await;
+    assert_eq!(header(&r, "x-request-id"), "abc-123");
+    // Two login cookies: refused.
+    let r = raw(client
+        .get(format!("{base}/api/v1/auth/me"))
+        .header("cookie", "cg_login=aaa; cg_login=bbb"))
+    .await;
+    r.assert_problem("UNAUTHENTICATED", 401);
+    // The admin scheme is case-insensitive; a wrong token is still refused.
+    let r = raw(client
+        .get(format!("{base}/api/v1/admin/settings"))
+        .header("authorization", format!("bearer {}", common::ADMIN)))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The next checkout number stays within what the database holds.
+    let r = server
+        .admin(
+            Method::PUT,
+            "/admin/order-classes/checkout",
+            Some(json!({"next_number": i64::MAX})),
+        )
+        .await;
+    r.assert_problem("VALIDATION_FAILED", 422);
+    let max = checkout_core::numbering::MAX_NUMBER;
+    let r = server
+        .admin(
+            Method::PUT,
+            "/admin/order-classes/checkout",
+            Some(json!({"next_number": max})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = alice.initiate().await;
+    assert_eq!(s.status, 201, "{}", s.body);
+    assert!(s.str("number").ends_with(&max.to_string()), "{}", s.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_declared_body_is_refused_before_it_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start(Backend::Sqlite).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/signup HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: 10000000\r\n\r\n{{"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 2048];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut answer))
+        .await
+        .expect("no answer while the body was still owed")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("PAYLOAD_TOO_LARGE"), "{text}");
+    server.stop().await;
+}
