@@ -132,6 +132,27 @@ pub struct Config {
     )]
     pub trusted_origins: Vec<String>,
 
+    /// A request's headers must arrive within this long, and a keep-alive connection
+    /// with no new request for this long is closed (seconds).
+    #[arg(long, env = "CHECKOUT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+
+    /// A request's body must arrive within this long (seconds).
+    #[arg(long, env = "CHECKOUT_BODY_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout_secs: u64,
+
+    /// Open connections at most; more are closed as they arrive.
+    #[arg(long, env = "CHECKOUT_MAX_CONNECTIONS", default_value_t = 4_096,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// On SIGTERM, requests in flight get this long to finish (seconds); then the
+    /// remaining connections are closed.
+    #[arg(long, env = "CHECKOUT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,
@@ -166,6 +187,10 @@ impl Config {
             initiations_per_shopper_per_minute: 1_000_000,
             idempotency_keys_per_shopper: 100_000,
             trusted_origins: Vec::new(),
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
+            max_connections: 4_096,
+            shutdown_grace_secs: 20,
             print_openapi: false,
         }
     }
@@ -197,6 +222,16 @@ impl Config {
                 max: self.initiations_per_shopper_per_minute,
                 window: Duration::from_secs(60),
             },
+        }
+    }
+
+    /// Connection limits and timeouts.
+    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            header_read: Duration::from_secs(self.header_read_timeout_secs),
+            body_read: Duration::from_secs(self.body_read_timeout_secs),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         }
     }
 

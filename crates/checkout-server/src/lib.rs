@@ -21,6 +21,7 @@ pub mod orders;
 pub mod payments;
 pub mod problems;
 pub mod secrets;
+pub mod serve;
 pub mod state;
 pub mod sweeper;
 pub mod telemetry;
@@ -198,19 +199,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     let router = app(state.clone(), &config.static_dir);
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.changed().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
-    });
+    let limits = config.connection_limits();
+    let server = tokio::spawn(serve::serve(listener, router, limits, stopped));
     let sweeper = sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
     tracing::info!(%addr, backend = ?state.db.backend(), "checkout-server listening");
     Ok(Running {

@@ -46,6 +46,7 @@ struct Metrics {
     latency: Latency,
     sqlite_batches: Histogram,
     hashes_refused: Counter,
+    connections_refused: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,7 +103,14 @@ fn metrics() -> &'static Metrics {
             "Sign-ins and sign-ups answered SERVICE_UNAVAILABLE: every hashing slot was busy",
             hashes_refused.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "checkout_connections_refused",
+            "Connections closed on arrival: --max-connections were open",
+            connections_refused.clone(),
+        );
         Metrics {
+            connections_refused,
             hashes_refused,
             registry,
             initiations,
@@ -182,6 +190,11 @@ pub async fn track(request: Request, next: Next) -> Response {
         })
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// A connection was closed at once: the cap on open connections was reached.
+pub fn connection_refused() {
+    metrics().connections_refused.inc();
 }
 
 /// A password hash was refused: no hashing slot freed up in time.

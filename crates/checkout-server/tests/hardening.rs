@@ -562,3 +562,115 @@ async fn an_oversized_declared_body_is_refused_before_it_arrives() {
     assert!(text.contains("PAYLOAD_TOO_LARGE"), "{text}");
     server.stop().await;
 }
+
+/// Reads from `socket` until it closes or `limit` passes; true if the server closed it.
+async fn closed_within(socket: &mut tokio::net::TcpStream, limit: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_idle_and_surplus_connections_are_cut_off() {
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        c.header_read_timeout_secs = 1;
+        c.max_connections = 8;
+    })
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // A slow-loris client: one header byte every 300 ms is cut off after about a second.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = Instant::now();
+    let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut cut = false;
+    for byte in head {
+        if slow.write_all(&[*byte]).await.is_err() {
+            cut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if started.elapsed() > Duration::from_secs(6) {
+            break;
+        }
+    }
+    assert!(
+        cut || closed_within(&mut slow, Duration::from_secs(1)).await,
+        "a slow client was never cut off"
+    );
+    assert!(started.elapsed() < Duration::from_secs(6));
+    // An idle keep-alive connection is closed after the timeout.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(4)).await,
+        "idle connection kept"
+    );
+    // More connections than the cap: the surplus is closed, and once the idle ones are
+    // gone the server answers again.
+    let mut held = Vec::new();
+    for _ in 0..12 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut refused = 0;
+    for socket in held.iter_mut().skip(8) {
+        if closed_within(socket, Duration::from_millis(500)).await {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 1, "no connection over the cap was closed");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let health = Server::client()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_cannot_hold_up_shutdown() {
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        c.header_read_timeout_secs = 60;
+        c.body_read_timeout_secs = 60;
+        c.shutdown_grace_secs = 1;
+    })
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // A request whose body never finishes.
+    let mut stuck = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stuck
+        .write_all(
+            format!(
+                "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                 Content-Length: 100\r\n\r\n{{\"user"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("shutdown waited for the slow client");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

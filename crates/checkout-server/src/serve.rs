@@ -1,0 +1,95 @@
+//! The accept loop (CONTRACT §11): HTTP/1.1 connections with a header-read timeout that
+//! also ends idle keep-alive connections, a request-body timeout, a cap on open
+//! connections, and a deadline for graceful shutdown. (`axum::serve` sets no timer, so
+//! a client sending one header byte every few seconds was never cut off.)
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{extract::ConnectInfo, Router};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::watch};
+use tower::ServiceExt;
+
+/// Connection limits and timeouts (server flags).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// A request's headers must arrive within this long; a keep-alive connection with no
+    /// request for this long is closed.
+    pub header_read: Duration,
+    /// A request's body must arrive within this long (413/408-style refusal after).
+    pub body_read: Duration,
+    /// Open connections at most; more are closed at once.
+    pub max_connections: usize,
+    /// After a stop is asked, requests in flight get this long to finish.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `router` on `listener` until `stop` turns true, then lets open connections
+/// finish for at most `shutdown_grace`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_read,
+    ));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            crate::metrics::connection_refused();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
+                request
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = watched.await {
+                tracing::debug!(%error, %peer, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace = ?limits.shutdown_grace,
+            "connections still open after the shutdown deadline; closing them"
+        );
+    }
+    Ok(())
+}
