@@ -1,6 +1,7 @@
 //! Background upkeep, every few seconds: persist expiry of sessions whose window closed
 //! (reads already treat them as expired — this only makes the stored state catch up),
-//! purge idempotency records past their retention, and reconcile payments left pending.
+//! purge idempotency records past their retention and expired logins, and reconcile
+//! payments left pending.
 
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct Sweep {
     pub purged: u64,
     /// Pending payments settled.
     pub reconciled: usize,
+    /// Expired logins deleted.
+    pub logins_purged: u64,
 }
 
 /// Runs [`sweep_once`] every `every` until `stop` turns true.
@@ -73,6 +76,10 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
     }
     let mut tx = state.db.begin_write().await?;
     sweep.purged = idempotency::purge(&mut tx, now).await?;
+    sweep.logins_purged = crate::db::query("DELETE FROM logins WHERE expires_at <= $1")
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
     tx.commit().await?;
     sweep.reconciled = orders::reconcile(state).await?;
     Ok(sweep)

@@ -674,3 +674,53 @@ async fn a_slow_client_cannot_hold_up_shutdown() {
         started.elapsed()
     );
 }
+
+async fn logins_expire(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    assert_eq!(alice.get("/auth/me").await.status, 200);
+    server.advance(8 * 24 * 3600).await; // logins last 7 days
+    alice
+        .get("/auth/me")
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    let mut left = -1;
+    for _ in 0..100 {
+        left = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM logins")
+            .fetch_one(server.db())
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "expired logins were not purged");
+    server.stop().await;
+}
+on_both_backends!(expired_logins_are_purged, logins_expire);
+
+/// The lookup of a shopper's live sessions (every initiation) uses an index, not a scan
+/// of the shopper's past sessions.
+#[tokio::test]
+async fn the_live_session_lookup_uses_its_index() {
+    let server = Server::start(Backend::Sqlite).await;
+    use sqlx::Row;
+    // EXPLAIN QUERY PLAN: the plan's text is the fourth column.
+    let plan: Vec<String> = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT id, status, expires_at, managed FROM checkout_sessions \
+         WHERE user_id = 'u' AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
+    )
+    .fetch_all(server.db())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<String, _>(3).unwrap_or_default())
+    .collect();
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("checkout_sessions_live_user")),
+        "{plan:?}"
+    );
+    server.stop().await;
+}
