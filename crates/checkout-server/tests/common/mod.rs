@@ -470,6 +470,7 @@ pub fn number_part(number: &str) -> i64 {
 /// from one address, for each flag that `args` does not set itself.
 fn generous_limits(args: &[&str]) -> Vec<&'static str> {
     [
+        ["--bind", "127.0.0.1:0"],
         ["--argon2-memory-kib", "1024"],
         ["--hash-wait-ms", "60000"],
         ["--signups-per-address-per-hour", "1000000"],
@@ -494,13 +495,7 @@ impl Process {
     pub fn spawn(data_dir: &std::path::Path, args: &[&str]) -> Process {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
-            .args([
-                "--bind",
-                "127.0.0.1:0",
-                "--admin-token",
-                ADMIN,
-                "--test-clock",
-            ])
+            .args(["--admin-token", ADMIN, "--test-clock"])
             .arg("--data-dir")
             .arg(data_dir)
             .args(generous_limits(args))
