@@ -25,7 +25,8 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// Parses the header value. Absent is `IDEMPOTENCY_KEY_REQUIRED`; empty, longer than
-    /// 255 characters or containing anything but visible ASCII is `VALIDATION_FAILED`.
+    /// 255 characters, containing anything but visible ASCII, or a `"` or `\` inside the
+    /// key is `VALIDATION_FAILED`.
     /// The draft's quoted form (`"abc"`) is accepted and unquoted.
     pub fn parse(header: Option<&str>) -> Result<IdempotencyKey, Rejection> {
         let raw = header.ok_or_else(|| Rejection::new(ErrorCode::IdempotencyKeyRequired))?;
@@ -34,9 +35,14 @@ impl IdempotencyKey {
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
             .unwrap_or(raw);
+        // The draft's key is a Structured Field string: inside its quotes a `"` or `\`
+        // would have to be escaped, so neither may appear in the key itself (`""""`
+        // would otherwise be the key `""`, which does not parse back to itself).
         if value.is_empty()
             || value.len() > MAX_KEY_LEN
-            || !value.bytes().all(|b| b.is_ascii_graphic())
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
         {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
@@ -167,7 +173,18 @@ mod tests {
             IdempotencyKey::parse(None).unwrap_err().code,
             ErrorCode::IdempotencyKeyRequired
         );
-        for bad in ["", "   ", "has space", "é", &"k".repeat(256)] {
+        // `""""` was found by the fuzzer: quotes inside the key.
+        for bad in [
+            "",
+            "   ",
+            "has space",
+            "é",
+            &"k".repeat(256),
+            "\"\"\"\"",
+            "\"a\\\"b\"",
+            "a\"b",
+            "a\\b",
+        ] {
             assert_eq!(
                 IdempotencyKey::parse(Some(bad)).unwrap_err().code,
                 ErrorCode::ValidationFailed,

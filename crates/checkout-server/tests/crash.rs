@@ -274,11 +274,10 @@ async fn crash_run(database_url: Option<String>) {
         .fetch_one(&db)
         .await
         .unwrap();
-    let distinct: i64 =
-        sqlx::query_scalar("SELECT COUNT(DISTINCT number) FROM checkout_sessions")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT number) FROM checkout_sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert_eq!(numbers, distinct, "a checkout number given twice");
     let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
         .fetch_one(&db)

@@ -11,6 +11,7 @@
 //! Std only: this binary is built before every command, so it must build in seconds.
 
 mod bench;
+mod fuzz;
 mod tools;
 mod wasm_sections;
 
@@ -29,17 +30,19 @@ fn main() -> ExitCode {
         Some("test") => cmd_test(),
         Some("wasm") => build_wasm_package().map(|_| ()),
         Some("e2e") => cmd_e2e(&args[1..]),
+        Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
         Some("size") => cmd_size(),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
         Some("bench-browser") => run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [server flags…] | test | wasm | e2e [FILE…] | size | openapi | bench-server [flags]>\n\
+                "usage: cargo xtask <run [server flags…] | test | wasm | e2e [FILE…] | fuzz [--seconds N] | size | openapi | bench-server [flags]>\n\
                  run   build the wasm package and start the server (SQLite in ./data)\n\
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
                  e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
+                 fuzz [--seconds N] [TARGET…]  the fuzz targets, N seconds each (default 60)\n\
                  size  report the wasm package size\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
@@ -228,6 +231,9 @@ fn cmd_test() -> Result<(), String> {
     }
     let native = run_captured(tests)?;
 
+    section("fuzz targets (cargo-fuzz, 20 s each; `cargo xtask fuzz --seconds N` for longer)");
+    let fuzzed = fuzz::run_targets(20, &[])?;
+
     section("wasm tests in headless Chromium");
     let chromium = run_captured(
         Cmd::new("wasm-pack")
@@ -273,6 +279,9 @@ fn cmd_test() -> Result<(), String> {
     println!(
         "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
     );
+    for (target, runs) in &fuzzed {
+        println!("fuzz {target}: {runs} executions, no failure");
+    }
     println!("all checks passed in {:.0?}", started.elapsed());
     println!(
         "{} passed, {} failed",

@@ -152,6 +152,14 @@ pub fn ensure_wasm_toolchain() -> Result<(), String> {
     Ok(())
 }
 
+/// Installs cargo-fuzz (from crates.io) when it is missing.
+pub fn ensure_cargo_fuzz() -> Result<(), String> {
+    if output_of("cargo", &["fuzz", "--version"]).is_none() {
+        run(Cmd::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    Ok(())
+}
+
 /// Installs Debian packages when any of `binaries` is missing from PATH.
 pub fn ensure_apt(binaries: &[&str], packages: &[&str]) -> Result<(), String> {
     let missing = binaries
