@@ -207,6 +207,7 @@ pub async fn put_order_class(
 #[serde(deny_unknown_fields)]
 pub struct ImpersonateRequest {
     /// The shopper's username.
+    #[schema(schema_with = crate::api_doc::fields::username)]
     pub username: String,
     /// The admin's name, recorded as the actor of everything done meanwhile.
     #[serde(default)]
@@ -270,6 +271,7 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClock {
     /// Seconds to move forward (0..=31 536 000).
+    #[schema(schema_with = crate::api_doc::fields::advance_seconds)]
     pub advance_seconds: i64,
 }
 

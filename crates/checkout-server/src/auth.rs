@@ -46,8 +46,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// 3 to 32 characters: lower-case letters, digits, `.`, `_`, `-`.
+    #[schema(schema_with = crate::api_doc::fields::username)]
     pub username: String,
     /// 8 to 128 characters.
+    #[schema(schema_with = crate::api_doc::fields::password)]
     pub password: String,
 }
 

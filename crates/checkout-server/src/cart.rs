@@ -53,7 +53,7 @@ pub struct CartBody {
     /// Lines, oldest first.
     pub items: Vec<CartLineBody>,
     /// Totals as a checkout would price them now (no shipping chosen yet).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub preview: Option<Totals>,
 }
 
@@ -62,8 +62,10 @@ pub struct CartBody {
 #[serde(deny_unknown_fields)]
 pub struct AddItem {
     /// SKU from `GET /products`.
+    #[schema(schema_with = crate::api_doc::fields::sku)]
     pub sku: String,
     /// 1 to 999 (added to what is already in the cart).
+    #[schema(schema_with = crate::api_doc::fields::quantity)]
     pub quantity: i64,
 }
 
@@ -72,6 +74,7 @@ pub struct AddItem {
 #[serde(deny_unknown_fields)]
 pub struct SetQuantity {
     /// 1 to 999.
+    #[schema(schema_with = crate::api_doc::fields::quantity)]
     pub quantity: i64,
 }
 

@@ -5,6 +5,7 @@
 //! flight.
 
 pub mod admin;
+pub mod api_doc;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
@@ -38,10 +39,7 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
-use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    Modify, OpenApi,
-};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
@@ -61,23 +59,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
                        problem details with `code` and `redirect`.",
     ),
     servers((url = "/api/v1")),
-    modifiers(&AdminAuth),
     tags((name = "auth"), (name = "catalog"), (name = "cart"), (name = "checkout"), (name = "orders"), (name = "admin"))
 )]
 struct ApiDoc;
-
-struct AdminAuth;
-
-impl Modify for AdminAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        if let Some(components) = openapi.components.as_mut() {
-            components.add_security_scheme(
-                "admin",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -93,15 +77,22 @@ fn catalog_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(utoipa_axum::routes!(catalog::list_products))
 }
 
-/// The OpenAPI document, generated from the handlers' annotations.
+/// The OpenAPI document, generated from the handlers' annotations, with the security
+/// schemes, the problem schema and the refusals every operation can send.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    document(api().split_for_parts().1)
+}
+
+fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    api_doc::Hardened.modify(&mut doc);
+    doc
 }
 
 /// The whole HTTP application for `state`, serving the storefront from `static_dir`.
 pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
     let (api, doc) = api().split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(document(doc));
     let api = api
         .route(
             "/openapi.json",

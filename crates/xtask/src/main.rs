@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some("wasm") => build_wasm_package().map(|_| ()),
         Some("e2e") => cmd_e2e(&args[1..]),
         Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
+        Some("schemathesis") => run_schemathesis("90").map(|_| ()),
         Some("size") => cmd_size(),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
                  wasm  build the wasm package into www/pkg\n\
                  e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
                  fuzz [--seconds N] [TARGET…]  the fuzz targets, N seconds each (default 60)\n\
+                 schemathesis  schemathesis against the served OpenAPI document (90 s a run)\n\
                  size  report the wasm package size\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
@@ -234,6 +236,11 @@ fn cmd_test() -> Result<(), String> {
     section("fuzz targets (cargo-fuzz, 20 s each; `cargo xtask fuzz --seconds N` for longer)");
     let fuzzed = fuzz::run_targets(20, &[])?;
 
+    section(
+        "schemathesis against the served OpenAPI document (--checks all, as shopper and admin)",
+    );
+    let schemathesis = run_schemathesis("60")?;
+
     section("wasm tests in headless Chromium");
     let chromium = run_captured(
         Cmd::new("wasm-pack")
@@ -279,6 +286,7 @@ fn cmd_test() -> Result<(), String> {
     println!(
         "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
     );
+    println!("{}", schemathesis.trim());
     for (target, runs) in &fuzzed {
         println!("fuzz {target}: {runs} executions, no failure");
     }
@@ -305,6 +313,62 @@ fn cmd_e2e(files: &[String]) -> Result<(), String> {
     let (passed, failed) = node_totals(&output);
     println!("end-to-end: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Starts the debug server on a scratch directory and runs tests/schemathesis/run.py
+/// against it (each of its two runs bounded by `max_time` seconds); returns its summary.
+fn run_schemathesis(max_time: &str) -> Result<String, String> {
+    tools::ensure_schemathesis()?;
+    run(Cmd::new("cargo").args([
+        "build",
+        "--package",
+        "checkout-server",
+        "--bin",
+        "checkout-server",
+    ]))?;
+    let scratch =
+        std::env::temp_dir().join(format!("checkout-schemathesis-{}", std::process::id()));
+    let data = scratch.to_string_lossy();
+    let www = root().join("www");
+    let www = www.to_string_lossy();
+    let server = tools::spawn_server(
+        &root().join("target/debug/checkout-server"),
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--static-dir",
+            &www,
+            "--admin-token",
+            E2E_ADMIN_TOKEN,
+            "--test-clock",
+            "--argon2-memory-kib",
+            "1024",
+            // schemathesis signs up and starts checkouts far faster than a person.
+            "--signups-per-address-per-hour",
+            "100000000",
+            "--login-failures-per-address",
+            "100000000",
+            "--initiations-per-shopper-per-minute",
+            "100000000",
+        ],
+    )?;
+    let output = run_captured(
+        Cmd::new("python3")
+            .args(["tests/schemathesis/run.py"])
+            .env("CHECKOUT_URL", &server.url)
+            .env("CHECKOUT_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
+            .env("ST_MAX_TIME", max_time),
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let output = output?;
+    Ok(output
+        .lines()
+        .filter(|l| l.starts_with("schemathesis:"))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// The admin token of the end-to-end server.

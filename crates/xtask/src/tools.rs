@@ -160,6 +160,24 @@ pub fn ensure_cargo_fuzz() -> Result<(), String> {
     Ok(())
 }
 
+/// The schemathesis release the API is tested with.
+pub const SCHEMATHESIS: &str = "4.32.5";
+
+/// Installs schemathesis (from PyPI) when `st` is missing or another version.
+pub fn ensure_schemathesis() -> Result<(), String> {
+    let installed = output_of("st", &["--version"]).unwrap_or_default();
+    if !installed.contains(SCHEMATHESIS) {
+        run(Cmd::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            &format!("schemathesis=={SCHEMATHESIS}"),
+        ]))?;
+    }
+    Ok(())
+}
+
 /// Installs Debian packages when any of `binaries` is missing from PATH.
 pub fn ensure_apt(binaries: &[&str], packages: &[&str]) -> Result<(), String> {
     let missing = binaries

@@ -387,6 +387,7 @@ async fn modify_in(
 #[serde(deny_unknown_fields)]
 pub struct MethodRequest {
     /// The method id from `GET /products`.
+    #[schema(schema_with = crate::api_doc::fields::method_id)]
     pub method_id: String,
     /// The digest of the summary the shopper saw (optional; checked when sent).
     #[serde(default)]
@@ -398,6 +399,7 @@ pub struct MethodRequest {
 #[serde(deny_unknown_fields)]
 pub struct VoucherRequest {
     /// The code, case-insensitive.
+    #[schema(schema_with = crate::api_doc::fields::voucher_code)]
     pub code: String,
     /// The digest of the summary the shopper saw (optional; checked when sent).
     #[serde(default)]

@@ -1,0 +1,237 @@
+//! What the OpenAPI document says beyond the handlers' own annotations: the security
+//! schemes (the login cookie, the admin bearer token), the RFC 9457 problem schema with
+//! every code of the core, and on every operation the refusals that any layer can send
+//! (CONTRACT §11: every status code a route can send is documented, so schemathesis
+//! finds none undocumented).
+
+use checkout_core::ErrorCode;
+use utoipa::{
+    openapi::{
+        schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type},
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        ContentBuilder, OpenApi, RefOr, Response, ResponseBuilder,
+    },
+    Modify,
+};
+
+use crate::extract::LOGIN_COOKIE;
+
+/// Adds the security schemes, the problem schema and the common refusals.
+#[derive(Debug)]
+pub struct Hardened;
+
+/// Statuses every operation can answer, whatever its handler: malformed input (400),
+/// no or ended login (401), another site or a wrong token (403), no such thing (404),
+/// another method (405), too large (413), not JSON (415), invalid (422), throttled
+/// (429), our own failure (500), overloaded (503).
+const ALWAYS: [u16; 11] = [400, 401, 403, 404, 405, 413, 415, 422, 429, 500, 503];
+
+fn problem_schema() -> Schema {
+    let codes: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let text = || ObjectBuilder::new().schema_type(SchemaType::new(Type::String));
+    let nullable_text =
+        || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Object))
+        .description(Some(
+            "RFC 9457 problem details with the product's `code` and `redirect` (see /problems).",
+        ))
+        .property("type", text())
+        .property("title", text())
+        .property(
+            "status",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::Integer))
+                .minimum(Some(400))
+                .maximum(Some(599)),
+        )
+        .property("detail", text())
+        .property("code", text().enum_values(Some(codes)))
+        .property("redirect", nullable_text())
+        .property(
+            "missing",
+            ArrayBuilder::new().items(text().enum_values(Some([
+                "shipping_method",
+                "payment_method",
+                "payment_token",
+            ]))),
+        )
+        .required("type")
+        .required("title")
+        .required("status")
+        .required("detail")
+        .required("code")
+        .into()
+}
+
+fn problem_response(description: String) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                ))))
+                .build(),
+        )
+        .build()
+}
+
+fn default_description(status: u16) -> String {
+    let codes: Vec<&str> = ErrorCode::ALL
+        .iter()
+        .filter(|c| c.http_status() == status)
+        .map(|c| c.as_str())
+        .collect();
+    codes.join(", ")
+}
+
+impl Modify for Hardened {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "login",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                LOGIN_COOKIE,
+                "The opaque login token set by sign-up and sign-in (HttpOnly, SameSite=Lax).",
+            ))),
+        );
+        components
+            .schemas
+            .insert("Problem".to_owned(), RefOr::T(problem_schema()));
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // A checkout's state refuses with 409 (superseded, inactive, completed, payment
+            // in progress, summary changed, token replayed) or 410 (expired); paying can be
+            // declined (402).
+            let mut extra: Vec<u16> = Vec::new();
+            if path.starts_with("/checkouts") {
+                extra.extend([409, 410]);
+            }
+            if path.ends_with("/pay") {
+                extra.push(402);
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                // Every refusal a handler declares is a problem document too.
+                for (status, response) in responses.iter_mut() {
+                    let Ok(code) = status.parse::<u16>() else {
+                        continue;
+                    };
+                    if code >= 400 {
+                        let description = match response {
+                            RefOr::T(r) => r.description.clone(),
+                            RefOr::Ref(_) => default_description(code),
+                        };
+                        *response = RefOr::T(problem_response(description));
+                    }
+                }
+                for &status in ALWAYS.iter().chain(&extra) {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(problem_response(default_description(status))));
+                }
+            }
+        }
+    }
+}
+
+/// Schemas of the request fields, with the constraints the handlers enforce (used with
+/// `#[schema(schema_with = …)]`). The enumerations come from the catalog the server
+/// sells from, so a generated request names a real product, method or voucher.
+pub mod fields {
+    use utoipa::openapi::{
+        schema::{ObjectBuilder, SchemaType, Type},
+        Object,
+    };
+
+    use crate::catalog::Catalog;
+
+    fn text() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(SchemaType::new(Type::String))
+    }
+
+    fn integer(min: i64, max: i64) -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Integer))
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .build()
+    }
+
+    /// A SKU the shop sells.
+    pub fn sku() -> Object {
+        let skus: Vec<&str> = Catalog::demo().products.iter().map(|p| p.sku).collect();
+        text().enum_values(Some(skus)).build()
+    }
+
+    /// A quantity: 1 to 999.
+    pub fn quantity() -> Object {
+        integer(1, i64::from(checkout_core::snapshot::MAX_QUANTITY))
+    }
+
+    /// A username: 3 to 32 of `a-z 0-9 . _ -`.
+    pub fn username() -> Object {
+        text()
+            .pattern(Some("^[a-z0-9._-]{3,32}$"))
+            .min_length(Some(3))
+            .max_length(Some(32))
+            .build()
+    }
+
+    /// A password: 8 to 128 characters.
+    pub fn password() -> Object {
+        text().min_length(Some(8)).max_length(Some(128)).build()
+    }
+
+    /// A shipping or payment method id.
+    pub fn method_id() -> Object {
+        let c = Catalog::demo();
+        let ids: Vec<String> = c
+            .shipping_methods
+            .iter()
+            .map(|m| m.id.clone())
+            .chain(c.payment_methods.iter().map(|m| m.id.clone()))
+            .collect();
+        text().enum_values(Some(ids)).build()
+    }
+
+    /// A voucher code (matched without regard to case).
+    pub fn voucher_code() -> Object {
+        let codes: Vec<String> = Catalog::demo()
+            .vouchers
+            .iter()
+            .map(|v| v.code.clone())
+            .collect();
+        text().enum_values(Some(codes)).build()
+    }
+
+    /// A snapshot digest: `sha256:` and 64 hex digits.
+    pub fn digest() -> Object {
+        text().pattern(Some("^sha256:[0-9a-f]{64}$")).build()
+    }
+
+    /// Seconds the test clock moves forward: 0 to a year.
+    pub fn advance_seconds() -> Object {
+        integer(0, 31_536_000)
+    }
+
+    /// A checkout timeout in minutes: 5 to 300.
+    pub fn timeout_minutes() -> Object {
+        integer(5, 300)
+    }
+}
