@@ -101,7 +101,7 @@ impl Modify for Hardened {
             "login",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 LOGIN_COOKIE,
-                "The opaque login token set by sign-up and sign-in (HttpOnly, SameSite=Lax).",
+                "The opaque login token set by sign-up and sign-in (HttpOnly, SameSite=Lax; `__Host-cg_login` and Secure with --secure-cookies).",
             ))),
         );
         components

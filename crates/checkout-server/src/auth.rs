@@ -24,7 +24,7 @@ use crate::{
     checkout::{actor, store},
     clock::to_ms,
     error::{ApiError, ApiResult},
-    extract::{token_hash, ApiJson, ClientAddr, CurrentUser, RequestId, LOGIN_COOKIE},
+    extract::{token_hash, ApiJson, ClientAddr, CurrentUser, RequestId},
     state::AppState,
     throttle::{address_key, Guards},
 };
@@ -149,10 +149,7 @@ pub async fn create_login(
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
-    let cookie = format!(
-        "{LOGIN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        LOGIN_DAYS * 86_400
-    );
+    let cookie = state.login_cookie.set(&token, LOGIN_DAYS * 86_400);
     HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -312,7 +309,8 @@ pub async fn logout(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("cg_login=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        HeaderValue::from_str(&state.login_cookie.set("", 0))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     Ok(response)
 }

@@ -153,6 +153,11 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
+    /// The shop is served over HTTPS (directly or behind a TLS proxy): the login cookie
+    /// is `__Host-cg_login` with `Secure` (a plain-HTTP page can neither read nor plant it).
+    #[arg(long, env = "CHECKOUT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,
@@ -187,6 +192,7 @@ impl Config {
             initiations_per_shopper_per_minute: 1_000_000,
             idempotency_keys_per_shopper: 100_000,
             trusted_origins: Vec::new(),
+            secure_cookies: false,
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 4_096,

@@ -13,8 +13,40 @@ use subtle::ConstantTimeEq;
 
 use crate::{clock::to_ms, error::ApiError, state::AppState};
 
-/// Name of the login cookie.
+/// Name of the login cookie over plain HTTP.
 pub const LOGIN_COOKIE: &str = "cg_login";
+
+/// Name of the login cookie when the shop is served over HTTPS: the `__Host-` prefix
+/// makes the browser refuse it unless it is `Secure`, has `Path=/` and no `Domain`, so
+/// no sibling subdomain or plain-HTTP page can plant or overwrite it.
+pub const SECURE_LOGIN_COOKIE: &str = "__Host-cg_login";
+
+/// How this server writes and reads its login cookie (CONTRACT §11).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginCookie {
+    /// Served over HTTPS (`--secure-cookies`): `__Host-` name and `Secure`.
+    pub secure: bool,
+}
+
+impl LoginCookie {
+    /// The cookie's name.
+    pub fn name(self) -> &'static str {
+        if self.secure {
+            SECURE_LOGIN_COOKIE
+        } else {
+            LOGIN_COOKIE
+        }
+    }
+
+    /// The `Set-Cookie` value for `token`, valid `max_age` seconds (0 clears it).
+    pub fn set(self, token: &str, max_age: i64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            self.name()
+        )
+    }
+}
 
 /// A JSON body. It must be sent as `application/json` (else `UNSUPPORTED_MEDIA_TYPE`,
 /// 415) and be a JSON object (every body of the API is one; an array is
@@ -134,8 +166,8 @@ fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'
 
 /// The login token: exactly one login cookie. Two (a cookie planted for a parent domain
 /// or path beside the real one) are refused rather than guessed between.
-fn login_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let mut found = cookies(headers, LOGIN_COOKIE);
+fn login_token<'a>(headers: &'a HeaderMap, name: &'a str) -> Result<&'a str, ApiError> {
+    let mut found = cookies(headers, name);
     match (found.next(), found.next()) {
         (Some(token), None) => Ok(token),
         (Some(_), Some(_)) => Err(Rejection::with_message(
@@ -174,7 +206,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = login_token(&parts.headers)?;
+        let token = login_token(&parts.headers, state.login_cookie.name())?;
         let hash = token_hash(token);
         let row = crate::db::query(
             "SELECT u.id, u.username, l.impersonator FROM logins l JOIN users u ON u.id = l.user_id \

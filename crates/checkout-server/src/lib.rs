@@ -185,6 +185,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
         tuning: config.tuning(),
         guards: throttle::Guards::new(config.limits()),
         trusted_origins: web::TrustedOrigins(Arc::new(config.trusted_origins.clone())),
+        login_cookie: extract::LoginCookie {
+            secure: config.secure_cookies,
+        },
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

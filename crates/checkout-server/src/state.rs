@@ -57,6 +57,8 @@ pub struct AppState {
     pub guards: Arc<crate::throttle::Guards>,
     /// Origins besides the server's own allowed to send state-changing requests.
     pub trusted_origins: crate::web::TrustedOrigins,
+    /// The login cookie's name and attributes.
+    pub login_cookie: crate::extract::LoginCookie,
 }
 
 impl std::fmt::Debug for AppState {

@@ -724,3 +724,40 @@ async fn the_live_session_lookup_uses_its_index() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_login_cookie_is_host_prefixed_and_secure() {
+    let server = Server::start_with(Backend::Sqlite, |c| c.secure_cookies = true).await;
+    let signup = raw(Server::client()
+        .post(format!("{}/api/v1/auth/signup", server.base))
+        .json(&json!({"username": "alice", "password": PASSWORD})))
+    .await;
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    let set = header(&signup, "set-cookie").to_owned();
+    assert!(set.starts_with("__Host-cg_login="), "{set}");
+    for attribute in ["; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    assert!(!set.contains("Domain"), "{set}");
+    let token = set
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    let me = |cookie: String| {
+        let base = server.base.clone();
+        async move {
+            raw(Server::client()
+                .get(format!("{base}/api/v1/auth/me"))
+                .header("cookie", cookie))
+            .await
+        }
+    };
+    assert_eq!(me(format!("__Host-cg_login={token}")).await.status, 200);
+    // The plain name (which any page of the domain could set) is not read.
+    me(format!("cg_login={token}"))
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    server.stop().await;
+}
