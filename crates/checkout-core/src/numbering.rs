@@ -177,10 +177,10 @@ impl OrderClass {
                 format!("digit_length must be between 1 and {MAX_DIGIT_LENGTH}"),
             ));
         }
-        if !(1..=MAX_NUMBER).contains(&self.next_number) {
+        if self.next_number < 1 {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
-                format!("next_number must be between 1 and {MAX_NUMBER}"),
+                "next_number must be at least 1",
             ));
         }
         Ok(())
@@ -208,6 +208,15 @@ impl OrderClass {
                         "next_number may only move forward: it is {} and {n} was asked",
                         self.next_number
                     ),
+                ))
+            }
+            // What an admin may set is bounded; the counter itself may grow past it by
+            // issuing numbers (an i64 has room for a thousand times more) without
+            // blocking later edits of the other fields.
+            Some(n) if n > MAX_NUMBER && n != self.next_number => {
+                return Err(Rejection::with_message(
+                    ErrorCode::ValidationFailed,
+                    format!("next_number must be between 1 and {MAX_NUMBER}"),
                 ))
             }
             Some(n) => n,
@@ -387,6 +396,17 @@ mod tests {
         assert!(class
             .apply(&OrderClassUpdate {
                 next_number: Some(MAX_NUMBER),
+                ..Default::default()
+            })
+            .is_ok());
+        // Numbers issued past the bound do not block editing the other fields.
+        let grown = OrderClass {
+            next_number: MAX_NUMBER + 3,
+            ..OrderClass::default()
+        };
+        assert!(grown
+            .apply(&OrderClassUpdate {
+                time_zone: Some("UTC".into()),
                 ..Default::default()
             })
             .is_ok());

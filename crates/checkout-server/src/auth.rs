@@ -229,8 +229,18 @@ pub async fn login(
     // Throttle keys stay small whatever is sent (no account has a longer name).
     let account: String = credentials.username.chars().take(40).collect();
     let address = address_key(address);
-    guards.login_account.check(&account, now)?;
-    guards.login_address.check(&address, now)?;
+    // Counted before the password is checked, under the throttle's lock: a burst of
+    // parallel guesses cannot all pass the check before any of them is counted. A right
+    // password then takes its attempt back.
+    guards.login_account.hit(&account, now)?;
+    if let Err(refused) = guards.login_address.hit(&address, now) {
+        guards.login_account.uncount(&account);
+        return Err(refused);
+    }
+    let give_back = || {
+        guards.login_account.uncount(&account);
+        guards.login_address.uncount(&address);
+    };
     let row: Option<(String, String)> =
         crate::db::query("SELECT id, password_hash FROM users WHERE username = $1")
             .bind(&credentials.username)
@@ -244,20 +254,27 @@ pub async fn login(
             "Wrong username or password.",
         ))
     };
-    let failed = || {
-        guards.login_account.count(&account, now);
-        guards.login_address.count(&address, now);
-        wrong()
-    };
     let Some((id, hash)) = row else {
         // Spend the same time as a real check, so usernames cannot be probed by timing.
-        hash_password(guards, credentials.password, state.tuning.argon2_memory_kib).await?;
-        return Err(failed());
+        if let Err(busy) =
+            hash_password(guards, credentials.password, state.tuning.argon2_memory_kib).await
+        {
+            give_back();
+            return Err(busy);
+        }
+        return Err(wrong());
     };
-    if !verify_password(guards, credentials.password, hash).await? {
-        return Err(failed());
+    match verify_password(guards, credentials.password, hash).await {
+        Ok(true) => {}
+        Ok(false) => return Err(wrong()),
+        Err(busy) => {
+            // Not checked at all (no hashing slot): the attempt does not count.
+            give_back();
+            return Err(busy);
+        }
     }
     guards.login_account.forget(&account);
+    guards.login_address.uncount(&address);
     let cookie = create_login(&state, &id, None).await?;
     Ok(with_cookie(
         StatusCode::OK,

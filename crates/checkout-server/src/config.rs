@@ -148,6 +148,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
+    /// Open connections from one client address at most (behind a proxy, raise it or set
+    /// it to --max-connections: every client then has the proxy's address).
+    #[arg(long, env = "CHECKOUT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections_per_address: u64,
+
     /// On SIGTERM, requests in flight get this long to finish (seconds); then the
     /// remaining connections are closed.
     #[arg(long, env = "CHECKOUT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
@@ -196,6 +202,7 @@ impl Config {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 10,
             max_connections: 4_096,
+            max_connections_per_address: 4_096,
             shutdown_grace_secs: 20,
             print_openapi: false,
         }
@@ -237,6 +244,8 @@ impl Config {
             header_read: Duration::from_secs(self.header_read_timeout_secs),
             body_read: Duration::from_secs(self.body_read_timeout_secs),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            max_connections_per_address: usize::try_from(self.max_connections_per_address)
+                .unwrap_or(usize::MAX),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         }
     }

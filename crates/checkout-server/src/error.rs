@@ -65,12 +65,22 @@ impl From<IllegalTransition> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(format!("database: {e}"))
+        crate::db::DbError::from(e).into()
     }
 }
 
 impl From<crate::db::DbError> for ApiError {
+    /// A database that cannot be reached now (restarting, connections exhausted, busy)
+    /// is `SERVICE_UNAVAILABLE` with `Retry-After`: nothing was changed and the retry is
+    /// safe. Anything else is our bug: `INTERNAL_ERROR`, the details logged only.
     fn from(e: crate::db::DbError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::RetryLater {
+                rejection: Rejection::new(ErrorCode::ServiceUnavailable),
+                after_secs: 1,
+            };
+        }
         ApiError::Internal(format!("database: {e}"))
     }
 }
@@ -111,6 +121,9 @@ impl IntoResponse for ApiError {
                 "There is no API route at this path; see /api/v1/openapi.json.",
             ),
         };
+        // Whatever produced the message, it never quotes much of the input back.
+        let mut rejection = rejection;
+        rejection.message = crate::extract::bounded(&rejection.message);
         let problem = rejection.to_problem();
         let mut response = problem_response(
             problem.status,

@@ -108,11 +108,11 @@ fn refusal(code: ErrorCode, error: &serde_json::Error) -> ApiError {
     Rejection::with_message(code, bounded(&error.to_string())).into()
 }
 
-/// A parser's message made safe to send back: every quoted piece of input (between
-/// backticks or double quotes) cut to a few characters, the whole to 200.
+/// A message made safe to send back: every quoted piece of input (between backticks or
+/// double quotes) cut to a few characters, the whole to 300.
 pub fn bounded(message: &str) -> String {
     const PIECE: usize = 32;
-    const WHOLE: usize = 200;
+    const WHOLE: usize = 300;
     let mut out = String::new();
     let mut quoted: Option<(char, usize)> = None;
     for c in message.chars() {
@@ -344,6 +344,6 @@ mod tests {
             "{out}"
         );
         assert_eq!(bounded("plain"), "plain");
-        assert!(bounded(&"z".repeat(1_000)).chars().count() <= 201);
+        assert!(bounded(&"z".repeat(1_000)).chars().count() <= 301);
     }
 }

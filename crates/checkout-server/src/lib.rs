@@ -184,7 +184,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
         test_clock: config.test_clock,
         tuning: config.tuning(),
         guards: throttle::Guards::new(config.limits()),
-        trusted_origins: web::TrustedOrigins(Arc::new(config.trusted_origins.clone())),
+        trusted_origins: web::TrustedOrigins {
+            origins: Arc::new(config.trusted_origins.clone()),
+            https: config.secure_cookies,
+        },
         login_cookie: extract::LoginCookie {
             secure: config.secure_cookies,
         },

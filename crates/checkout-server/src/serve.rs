@@ -3,7 +3,12 @@
 //! connections, and a deadline for graceful shutdown. (`axum::serve` sets no timer, so
 //! a client sending one header byte every few seconds was never cut off.)
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use axum::{extract::ConnectInfo, Router};
 use hyper_util::{
@@ -24,8 +29,48 @@ pub struct ConnectionLimits {
     pub body_read: Duration,
     /// Open connections at most; more are closed at once.
     pub max_connections: usize,
+    /// Open connections from one client address at most (an IPv6 client by its /64), so
+    /// one client cannot take every slot.
+    pub max_connections_per_address: usize,
     /// After a stop is asked, requests in flight get this long to finish.
     pub shutdown_grace: Duration,
+}
+
+type Counts = Arc<Mutex<HashMap<String, usize>>>;
+
+/// One open connection of a client address; leaving gives its place back.
+struct PerAddress {
+    counts: Counts,
+    key: String,
+}
+
+impl PerAddress {
+    /// A place for a connection from `peer`, if its address has fewer than `max` open.
+    fn enter(counts: &Counts, peer: &SocketAddr, max: usize) -> Option<PerAddress> {
+        let key = crate::throttle::address_key(Some(peer.ip()));
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let open = map.entry(key.clone()).or_insert(0);
+        if *open >= max.max(1) {
+            return None;
+        }
+        *open += 1;
+        Some(PerAddress {
+            counts: Arc::clone(counts),
+            key,
+        })
+    }
+}
+
+impl Drop for PerAddress {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = map.get_mut(&self.key) {
+            *open -= 1;
+            if *open == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `stop` turns true, then lets open connections
@@ -41,6 +86,7 @@ pub async fn serve(
     ));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    let per_address = Arc::new(Mutex::new(HashMap::new()));
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -53,6 +99,12 @@ pub async fn serve(
                 }
             },
             _ = stop.changed() => break,
+        };
+        let Some(own) = PerAddress::enter(&per_address, &peer, limits.max_connections_per_address)
+        else {
+            crate::metrics::connection_refused();
+            drop(stream);
+            continue;
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             crate::metrics::connection_refused();
@@ -79,6 +131,7 @@ pub async fn serve(
                 tracing::debug!(%error, %peer, "connection ended");
             }
             drop(slot);
+            drop(own);
         });
     }
     drop(listener);

@@ -110,6 +110,15 @@ impl Throttle {
         Ok(())
     }
 
+    /// Takes back one event of `key` (an attempt counted before its outcome was known,
+    /// which then did not count: a right password, a failed initiation).
+    pub fn uncount(&self, key: &str) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(window) = windows.get_mut(key) {
+            window.count = window.count.saturating_sub(1);
+        }
+    }
+
     /// Forgets `key` (a right password ends the account's run of wrong ones).
     pub fn forget(&self, key: &str) {
         self.windows

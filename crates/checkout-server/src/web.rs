@@ -38,10 +38,22 @@ pub const CONTENT_SECURITY_POLICY: &str =
 pub async fn problem_bodies(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let api = path.starts_with("/api/");
-    if path.split('/').any(|segment| segment.len() > MAX_SEGMENT) {
+    // `//x` would make the file service redirect to `//x/`, which a browser reads as
+    // another host.
+    if path.starts_with("//") || path.split('/').any(|segment| segment.len() > MAX_SEGMENT) {
         return ApiError::from(ErrorCode::NotFound).into_response();
     }
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // Refused before its body was read: the connection cannot carry another request, so
+    // say so (a client that reused it would otherwise lose its next request).
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE
+    ) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let problem = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -61,8 +73,10 @@ pub async fn problem_bodies(request: Request, next: Next) -> Response {
         _ => return response,
     };
     let mut replaced = ApiError::from(code).into_response();
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        replaced.headers_mut().insert(header::ALLOW, allow.clone());
+    for name in [header::ALLOW, header::CONNECTION] {
+        if let Some(value) = response.headers().get(&name) {
+            replaced.headers_mut().insert(name, value.clone());
+        }
     }
     replaced
 }
@@ -76,7 +90,11 @@ pub async fn refuse_large_bodies(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
-        return ApiError::from(ErrorCode::PayloadTooLarge).into_response();
+        let mut refused = ApiError::from(ErrorCode::PayloadTooLarge).into_response();
+        refused
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return refused;
     }
     next.run(request).await
 }
@@ -111,7 +129,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// The origins, besides the server's own, whose pages may send state-changing requests
 /// (a storefront served from another host), e.g. `https://shop.example`.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedOrigins(pub Arc<Vec<String>>);
+pub struct TrustedOrigins {
+    /// The configured origins.
+    pub origins: Arc<Vec<String>>,
+    /// The shop is served over HTTPS (`--secure-cookies`): its own origin is `https://…`.
+    pub https: bool,
+}
 
 /// CSRF (CONTRACT §11): a state-changing request (anything but GET, HEAD, OPTIONS) is
 /// `FORBIDDEN` when its `Origin` is neither the server's own nor a trusted one, or when
@@ -125,7 +148,20 @@ pub async fn csrf(State(trusted): State<TrustedOrigins>, request: Request, next:
     ) {
         return next.run(request).await;
     }
-    match cross_site(request.headers(), &trusted) {
+    // The authority the request was sent to: the absolute-form target's, else `Host`.
+    let authority = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            let hosts: Vec<_> = request.headers().get_all(header::HOST).iter().collect();
+            match hosts.as_slice() {
+                [one] => one.to_str().ok().map(str::to_owned),
+                _ => None,
+            }
+        });
+    let scheme = if trusted.https { "https" } else { "http" };
+    match cross_site(request.headers(), authority.as_deref(), scheme, &trusted) {
         None => next.run(request).await,
         Some(why) => {
             ApiError::Rejected(Rejection::with_message(ErrorCode::Forbidden, why)).into_response()
@@ -134,34 +170,54 @@ pub async fn csrf(State(trusted): State<TrustedOrigins>, request: Request, next:
 }
 
 /// Why a state-changing request with these headers is refused, if it is.
-pub fn cross_site(headers: &HeaderMap, trusted: &TrustedOrigins) -> Option<&'static str> {
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = text(header::ORIGIN);
+pub fn cross_site(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    scheme: &str,
+    trusted: &TrustedOrigins,
+) -> Option<&'static str> {
+    const OTHER_SITE: &str =
+        "This request came from another site. Changes can only be made from the shop's own pages.";
+    const OTHER_ORIGIN: &str =
+        "This request came from another origin. Changes can only be made from the shop's own pages.";
+    let origins: Vec<_> = headers.get_all(header::ORIGIN).iter().collect();
+    let origin = match origins.as_slice() {
+        [] => None,
+        // Two origins, or one that is not text: not something a browser sends.
+        [one] => Some(one.to_str().map_err(|_| ())),
+        _ => return Some(OTHER_ORIGIN),
+    };
+    let origin = match origin {
+        Some(Err(())) => return Some(OTHER_ORIGIN),
+        Some(Ok(origin)) => Some(origin),
+        None => None,
+    };
     if let Some(origin) = origin {
-        if trusted.0.iter().any(|t| t.eq_ignore_ascii_case(origin)) {
+        if trusted
+            .origins
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(origin))
+        {
             return None;
         }
     }
-    if matches!(
-        text(header::HeaderName::from_static("sec-fetch-site")),
-        Some("cross-site" | "same-site")
-    ) {
-        return Some("This request came from another site. Changes can only be made from the shop's own pages.");
+    let site_says_other = headers
+        .get_all(header::HeaderName::from_static("sec-fetch-site"))
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("cross-site").split(','))
+        .any(|v| {
+            !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "same-origin" | "none"
+            )
+        });
+    if site_says_other {
+        return Some(OTHER_SITE);
     }
-    match origin {
-        None => None,
-        Some(origin) => {
-            let authority = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .filter(|rest| !rest.is_empty() && !rest.contains('/'));
-            let own = match (authority, text(header::HOST)) {
-                (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host),
-                _ => false,
-            };
-            (!own).then_some("This request came from another origin. Changes can only be made from the shop's own pages.")
-        }
-    }
+    let origin = origin?;
+    let own = authority
+        .is_some_and(|authority| origin.eq_ignore_ascii_case(&format!("{scheme}://{authority}")));
+    (!own).then_some(OTHER_ORIGIN)
 }
 
 /// Drops an incoming `X-Request-Id` that is long or not plain, so the server makes its
@@ -200,46 +256,75 @@ mod tests {
     #[test]
     fn only_the_own_or_a_trusted_origin_may_change_state() {
         let none = TrustedOrigins::default();
-        let shop = TrustedOrigins(Arc::new(vec!["https://shop.example".into()]));
-        let own = headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("origin", "http://127.0.0.1:8080"),
-        ]);
-        assert_eq!(cross_site(&own, &none), None);
-        let evil = headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("origin", "https://evil.example"),
-        ]);
-        assert!(cross_site(&evil, &none).is_some());
+        let shop = TrustedOrigins {
+            origins: Arc::new(vec!["https://shop.example".into()]),
+            https: false,
+        };
+        let own = Some("127.0.0.1:8080");
+        let check = |pairs: &[(&'static str, &'static str)], trusted: &TrustedOrigins| {
+            cross_site(&headers(pairs), own, "http", trusted)
+        };
+        assert_eq!(check(&[("origin", "http://127.0.0.1:8080")], &none), None);
+        assert_eq!(check(&[("origin", "HTTP://127.0.0.1:8080")], &none), None);
         for bad in [
+            "https://evil.example",
             "null",
             "http://127.0.0.1:8080.evil.example",
             "http://127.0.0.1:8080/x",
             "127.0.0.1:8080",
+            // Another scheme on the same host is another origin.
+            "https://127.0.0.1:8080",
+            "javascript://127.0.0.1:8080",
+            "x://127.0.0.1:8080",
         ] {
-            let h = {
-                let mut h = headers(&[("host", "127.0.0.1:8080")]);
-                h.insert("origin", HeaderValue::from_static(bad));
-                h
-            };
-            assert!(cross_site(&h, &none).is_some(), "{bad}");
+            let mut h = HeaderMap::new();
+            h.insert("origin", HeaderValue::from_static(bad));
+            assert!(cross_site(&h, own, "http", &none).is_some(), "{bad}");
         }
-        let site = headers(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "same-site")]);
-        assert!(cross_site(&site, &none).is_some());
-        let same = headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("sec-fetch-site", "same-origin"),
-        ]);
-        assert_eq!(cross_site(&same, &none), None);
+        // Two origins, or one that is not text.
+        let mut two = HeaderMap::new();
+        two.append("origin", HeaderValue::from_static("http://127.0.0.1:8080"));
+        two.append("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(cross_site(&two, own, "http", &none).is_some());
+        let mut bytes = HeaderMap::new();
+        bytes.insert(
+            "origin",
+            HeaderValue::from_bytes(b"http://evil.example\xff").unwrap(),
+        );
+        assert!(cross_site(&bytes, own, "http", &none).is_some());
+        // Sec-Fetch-Site in any case and any list position.
+        for site in [
+            "same-site",
+            "cross-site",
+            "Cross-Site",
+            "cross-site, same-origin",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("sec-fetch-site", HeaderValue::from_static(site));
+            assert!(cross_site(&h, own, "http", &none).is_some(), "{site}");
+        }
+        let mut later = HeaderMap::new();
+        later.append("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        later.append("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site(&later, own, "http", &none).is_some());
+        assert_eq!(check(&[("sec-fetch-site", "same-origin")], &none), None);
+        assert_eq!(check(&[("sec-fetch-site", "none")], &none), None);
+        // Over HTTPS the own origin is https://.
+        let mut h = HeaderMap::new();
+        h.insert("origin", HeaderValue::from_static("https://127.0.0.1:8080"));
+        assert_eq!(cross_site(&h, own, "https", &none), None);
         // A configured storefront origin is trusted even from another site.
-        let trusted = headers(&[
-            ("host", "api.example"),
+        let trusted = [
             ("origin", "https://shop.example"),
             ("sec-fetch-site", "same-site"),
-        ]);
-        assert_eq!(cross_site(&trusted, &shop), None);
-        assert!(cross_site(&trusted, &none).is_some());
+        ];
+        assert_eq!(check(&trusted, &shop), None);
+        assert!(check(&trusted, &none).is_some());
         // Server-to-server: no Origin, no Sec-Fetch-Site.
-        assert_eq!(cross_site(&headers(&[("host", "x")]), &none), None);
+        assert_eq!(check(&[], &none), None);
+        // No way to know the own authority: an Origin is refused.
+        let mut h = HeaderMap::new();
+        h.insert("origin", HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(cross_site(&h, None, "http", &none).is_some());
     }
 }

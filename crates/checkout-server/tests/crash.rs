@@ -2,7 +2,9 @@
 //! unanswered request with the same `Idempotency-Key`, while the server is killed with
 //! SIGKILL and restarted several times; then the history is checked. No session has two
 //! orders, every acknowledged order is still there and replays with its key, no shopper
-//! has two live checkouts, checkout numbers are unique, and no answer was a 5xx.
+//! has two live checkouts, checkout numbers are unique, and no answer was a 5xx. On
+//! PostgreSQL the database itself is also crashed once (`restart -m immediate`); 5xx
+//! answers are allowed only during that outage, and retried.
 //!
 //! Bounded in time (`CRASH_RUN_SECS`, default 12 s of load) so that it fits the test
 //! command; `CRASH_RUN_SECS=300 cargo test --test crash -- --nocapture` is the long run.
@@ -45,8 +47,13 @@ fn free_port() -> u16 {
 struct History {
     /// (session id, key, order id) of every 201 a shopper received.
     acknowledged: Mutex<Vec<(String, String, String)>>,
+    /// 5xx answers outside a database outage.
     server_errors: AtomicUsize,
+    /// 5xx answers while the database itself was down (allowed: it is an outage).
+    outage_errors: AtomicUsize,
     unanswered: AtomicUsize,
+    /// Set while PostgreSQL itself is being crashed and restarted.
+    database_down: std::sync::atomic::AtomicBool,
 }
 
 struct Shopper {
@@ -81,6 +88,12 @@ impl Shopper {
                 Ok(response) => {
                     let r = common::read(response).await;
                     if r.status >= 500 {
+                        if self.history.database_down.load(Ordering::Relaxed) {
+                            self.history.outage_errors.fetch_add(1, Ordering::Relaxed);
+                            // An outage decides nothing: send the same request again.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
                         self.history.server_errors.fetch_add(1, Ordering::Relaxed);
                         eprintln!("5xx: {} {path}: {}", r.status, r.body);
                     }
@@ -167,6 +180,35 @@ impl Shopper {
     }
 }
 
+/// Crashes the local PostgreSQL cluster (`pg_ctlcluster … restart -m immediate`, as a
+/// power cut would) and waits until it accepts connections again.
+async fn crash_postgres(history: &History) -> bool {
+    let clusters = std::process::Command::new("pg_lsclusters")
+        .arg("--no-header")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let Some((version, name)) = clusters.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        Some((f.next()?.to_owned(), f.next()?.to_owned()))
+    }) else {
+        return false;
+    };
+    history.database_down.store(true, Ordering::Relaxed);
+    let restarted = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("pg_ctlcluster")
+            .args([&version, &name, "restart", "-m", "immediate"])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+    .await
+    .unwrap_or(false);
+    // The pool reconnects on its own; give it a moment before 5xx count again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    history.database_down.store(false, Ordering::Relaxed);
+    restarted
+}
+
 async fn crash_run(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
@@ -200,7 +242,15 @@ async fn crash_run(database_url: Option<String>) {
         .collect();
     // The killer: SIGKILL every 1–2 s, restart on the same port and data.
     let mut kills = 0;
+    let mut database_crashes = 0;
     while Instant::now() < deadline {
+        if database_url.is_some() && kills == 3 && database_crashes == 0 {
+            assert!(
+                crash_postgres(&history).await,
+                "could not crash and restart PostgreSQL"
+            );
+            database_crashes += 1;
+        }
         tokio::time::sleep(Duration::from_millis(900 + (kills % 3) * 400)).await;
         if Instant::now() >= deadline {
             break;
@@ -285,8 +335,10 @@ async fn crash_run(database_url: Option<String>) {
         .unwrap();
     let errors = history.server_errors.load(Ordering::Relaxed);
     println!(
-        "crash run ({}): {kills} kills in {} s, {} orders acknowledged, {orders} in the database, \
-         {numbers} checkouts, {} unanswered requests retried, {errors} x 5xx; violations: 0",
+        "crash run ({}): {kills} server kills and {database_crashes} database crash(es) in {} s, \
+         {} orders acknowledged, {orders} in the database, {numbers} checkouts, {} unanswered \
+         requests retried, {} x 5xx during the database outage, {errors} x 5xx otherwise; \
+         violations: 0",
         if database_url.is_some() {
             "PostgreSQL"
         } else {
@@ -295,8 +347,10 @@ async fn crash_run(database_url: Option<String>) {
         run_secs(),
         acknowledged.len(),
         history.unanswered.load(Ordering::Relaxed),
+        history.outage_errors.load(Ordering::Relaxed),
     );
     assert!(kills >= 3, "only {kills} kills");
+    assert_eq!(database_crashes, usize::from(database_url.is_some()));
     assert!(!acknowledged.is_empty(), "no order was acknowledged");
     assert!(
         usize::try_from(orders).unwrap() >= acknowledged.len(),

@@ -484,6 +484,51 @@ async fn every_refusal_is_a_coded_problem_whatever_layer_sends_it() {
             .body,
         before
     );
+    // No refusal quotes a long input back, whichever rule refused it.
+    let s = alice.checkout().await;
+    let id = s["id"].as_str().unwrap();
+    let long = "A".repeat(60_000);
+    for r in [
+        alice.select(id, "shipping-method", &long).await,
+        alice.select(id, "payment-method", &long).await,
+        alice
+            .send(
+                Method::POST,
+                &format!("/checkouts/{id}/vouchers"),
+                Some(json!({"code": long})),
+                &[],
+            )
+            .await,
+        alice
+            .send(
+                Method::POST,
+                "/cart/items",
+                Some(json!({"sku": long, "quantity": 1})),
+                &[],
+            )
+            .await,
+        server
+            .admin(
+                Method::PUT,
+                "/admin/order-classes/checkout",
+                Some(json!({"format": long})),
+            )
+            .await,
+        server
+            .admin(
+                Method::PUT,
+                "/admin/order-classes/checkout",
+                Some(json!({"time_zone": long})),
+            )
+            .await,
+    ] {
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(
+            r.body.to_string().len() < 1_000,
+            "{} bytes",
+            r.body.to_string().len()
+        );
+    }
     // Two Idempotency-Key headers are refused, not guessed between.
     alice.add("BRW-FUDGE", 1).await;
     let r = raw(alice
@@ -560,6 +605,8 @@ async fn an_oversized_declared_body_is_refused_before_it_arrives() {
     let text = String::from_utf8_lossy(&answer[..n]);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("PAYLOAD_TOO_LARGE"), "{text}");
+    // The body was not read: the connection is closed, not offered for reuse.
+    assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
     server.stop().await;
 }
 
@@ -759,5 +806,72 @@ async fn over_https_the_login_cookie_is_host_prefixed_and_secure() {
     me(format!("cg_login={token}"))
         .await
         .assert_problem("UNAUTHENTICATED", 401);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    use std::time::Duration;
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        c.max_connections = 100;
+        c.max_connections_per_address = 4;
+        c.header_read_timeout_secs = 30;
+    })
+    .await;
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let from = |ip: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::from((ip, 0))).unwrap();
+        socket.connect(addr).await.unwrap()
+    };
+    let mut hog = Vec::new();
+    for _ in 0..8 {
+        hog.push(from([127, 0, 0, 9]).await);
+    }
+    let mut closed = 0;
+    for socket in &mut hog {
+        if closed_within(socket, Duration::from_millis(300)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 4, "the address's connections beyond 4 are closed");
+    // Another client is still served while the first holds its four.
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 10]))
+        .build()
+        .unwrap();
+    let health = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    drop(hog);
+    server.stop().await;
+}
+
+/// A burst of parallel guesses cannot all pass the check before any is counted: at most
+/// the limit of them reach the password check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_guesses_gets_only_the_limit() {
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        c.login_failures_per_account = 5;
+        c.initiations_per_shopper_per_minute = 3;
+    })
+    .await;
+    let client = Server::client();
+    let racer = Shopper::sign_up(&client, &server.base, "racer").await;
+    let answers = join_all((0..40).map(|_| login(&server.base, "racer", "wrong password"))).await;
+    let checked = answers.iter().filter(|r| r.status == 401).count();
+    assert!(
+        answers.iter().all(|r| r.status == 401 || r.status == 429),
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(checked, 5, "{checked} guesses reached the password check");
+    // The same for initiations: 30 at once, at most three checkouts started.
+    racer.add("BRW-FUDGE", 1).await;
+    let started = join_all((0..30).map(|_| racer.initiate())).await;
+    assert_eq!(started.iter().filter(|r| r.status == 201).count(), 3);
     server.stop().await;
 }

@@ -141,7 +141,6 @@ pub async fn initiate(
     IdempotencyHeader(key): IdempotencyHeader,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
-    state.guards.initiations.check(&user.id, now)?;
     let scope = key
         .map(|k| checkout_core::idempotency::IdempotencyKey::parse(Some(&k)))
         .transpose()?
@@ -156,9 +155,12 @@ pub async fn initiate(
             return Ok(idempotency::replay(status, &body));
         }
     }
+    // Counted under the shopper's lock and the throttle's (parallel requests cannot all
+    // pass the check first); a request that starts no checkout takes its count back.
+    state.guards.initiations.hit(&user.id, now)?;
     let result = initiate_in(&state, &mut tx, &user, &request_id, now).await;
-    if result.is_ok() {
-        state.guards.initiations.count(&user.id, now);
+    if result.is_err() {
+        state.guards.initiations.uncount(&user.id);
     }
     finish(tx, scope.as_ref(), result, StatusCode::CREATED).await
 }

@@ -98,6 +98,29 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// Whether the database cannot be reached now (a restart, a lost connection, the
+    /// pool exhausted, SQLite busy): the request did nothing and may be retried.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlx(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_),
+            ) => true,
+            // Connection exceptions (08…), shutdown and "cannot connect now" (57P01–57P03).
+            DbError::Sqlx(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether this is a unique-constraint violation (both backends).
     pub fn is_unique_violation(&self) -> bool {
         match self {
