@@ -125,3 +125,25 @@ test('order buttons follow the core: none before the first verdict, then only wh
   await page.waitForFunction(() => !document.getElementById('approval').disabled);
   await context.close();
 });
+
+test('two idle tabs on one checkout stay quiet', async () => {
+  const { context } = await shopper(browser);
+  await addToCart(context, 'BRW-FUDGE', 1);
+  const first = await context.newPage();
+  const id = await startCheckout(first);
+  const second = await context.newPage();
+  await second.goto(`/checkout/?id=${id}`);
+  await ready(second);
+  await new Promise((r) => setTimeout(r, 1000)); // let both settle
+  let requests = 0;
+  for (const page of [first, second]) {
+    page.on('request', (r) => { if (r.url().includes('/api/')) requests += 1; });
+  }
+  await new Promise((r) => setTimeout(r, 10_000));
+  assert.ok(requests <= 6, `${requests} API requests in 10 s from two idle tabs`);
+  // A change in one tab still reaches the other.
+  await choose(first);
+  await second.waitForFunction(() => document.querySelector('input[name=shipping][value=standard]')?.checked
+    || window.__guard.record().selections.shipping_method === 'standard');
+  await context.close();
+});

@@ -328,8 +328,10 @@ impl RecoveryRecord {
     /// What a server answer about `view` makes of the stored record `existing`: the same
     /// session is observed; another session replaces the record only if it is the
     /// shopper's latest (an older page must not overwrite what a newer tab stored), and
-    /// `None` says to keep `existing` as it is. A recovery token the answer carries is
-    /// kept, and an order ends the flow.
+    /// `None` says to keep `existing` as it is — also when the answer changes nothing but
+    /// the time (a write would fire `storage` in every other tab, which would ask the
+    /// server and write again: two idle tabs made hundreds of requests a second). A
+    /// recovery token the answer carries is kept, and an order ends the flow.
     pub fn absorb(
         existing: Option<RecoveryRecord>,
         view: SessionView,
@@ -338,6 +340,7 @@ impl RecoveryRecord {
         order_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Option<RecoveryRecord> {
+        let before = existing.clone();
         let mut record = match existing {
             Some(mut r) if r.session.id == view.id => {
                 r.observe(view, now);
@@ -352,6 +355,15 @@ impl RecoveryRecord {
         if let Some(order) = order_id {
             record.order_id = Some(order.to_owned());
             record.step = Step::Done;
+        }
+        if let Some(before) = before {
+            let unchanged = RecoveryRecord {
+                saved_at: before.saved_at,
+                ..record.clone()
+            };
+            if unchanged == before {
+                return None;
+            }
         }
         Some(record)
     }
@@ -510,6 +522,37 @@ mod tests {
         assert_eq!(replaced.checkout_number, "CO-3");
         assert_eq!(replaced.order_id.as_deref(), Some("o1"));
         assert_eq!(replaced.step, Step::Done);
+    }
+
+    #[test]
+    fn an_answer_that_changes_nothing_but_the_time_is_not_written() {
+        let r = record();
+        let later = now() + chrono::Duration::seconds(5);
+        // The same view again: nothing to store (no storage event for other tabs).
+        assert!(RecoveryRecord::absorb(
+            Some(r.clone()),
+            r.session.clone(),
+            "CO-1",
+            None,
+            None,
+            later
+        )
+        .is_none());
+        // Any real change is stored.
+        let mut moved = r.session.clone();
+        moved.digest = "sha256:cc".into();
+        assert!(
+            RecoveryRecord::absorb(Some(r.clone()), moved, "CO-1", None, None, later).is_some()
+        );
+        assert!(RecoveryRecord::absorb(
+            Some(r.clone()),
+            r.session.clone(),
+            "CO-1",
+            Some("t"),
+            None,
+            later
+        )
+        .is_some());
     }
 
     #[test]

@@ -115,10 +115,7 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
         .with_state(state)
         .fallback_service(storefront)
         .layer(middleware::from_fn(metrics::track))
-        .layer(middleware::from_fn_with_state(trusted, web::csrf))
-        .layer(middleware::from_fn(web::problem_bodies))
-        .layer(middleware::from_fn(web::refuse_large_bodies))
-        .layer(middleware::from_fn(web::security_headers))
+        .layer(middleware::from_fn_with_state(trusted, web::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

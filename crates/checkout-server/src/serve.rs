@@ -111,7 +111,6 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let _ = stream.set_nodelay(true);
         let service = router.clone().map_request(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request

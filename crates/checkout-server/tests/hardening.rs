@@ -606,7 +606,10 @@ async fn an_oversized_declared_body_is_refused_before_it_arrives() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("PAYLOAD_TOO_LARGE"), "{text}");
     // The body was not read: the connection is closed, not offered for reuse.
-    assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
     server.stop().await;
 }
 

@@ -318,6 +318,15 @@ impl Inner {
             extras.order_id.as_deref(),
             self.now(),
         ) else {
+            // Nothing new to store; the page still adopts the session it shows.
+            let known = self
+                .record
+                .borrow()
+                .as_ref()
+                .is_some_and(|r| r.session.id == view.id);
+            if known && self.page_session.borrow().is_none() {
+                self.set_page_session(view.id.clone());
+            }
             return Ok((view, extras));
         };
         if self.page_session.borrow().is_none() {
