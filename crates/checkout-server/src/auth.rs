@@ -89,42 +89,40 @@ fn validate(c: &Credentials) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Hashes a password on the blocking pool, in one of the few hashing slots (waiting
+/// Hashes a password on one of the few hashing threads (waiting
 /// briefly for one, else `SERVICE_UNAVAILABLE`).
 pub async fn hash_password(
     guards: &Guards,
     password: String,
     memory_kib: u32,
 ) -> ApiResult<String> {
-    let _slot = guards.hashing_slot().await?;
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
-        hasher(memory_kib)
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    guards
+        .hash(move || {
+            let mut salt = [0u8; 16];
+            rand::rng().fill_bytes(&mut salt);
+            let salt =
+                SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
+            hasher(memory_kib)
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await?
 }
 
 async fn verify_password(guards: &Guards, password: String, hash: String) -> ApiResult<bool> {
-    let _slot = guards.hashing_slot().await?;
-    let verified = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                // The parameters come from the stored hash itself.
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false);
-    Ok(verified)
+    guards
+        .hash(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    // The parameters come from the stored hash itself.
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
 }
 
 /// Creates a login for `user_id` and returns the cookie to set.
