@@ -33,8 +33,7 @@ pub const CONTENT_SECURITY_POLICY: &str =
 
 /// Refusals that axum or tower produce without a body of ours (405 for a known path
 /// with another method, 413 from the body limit, …) become the core's problem document
-/// of that status; so does a 404 for a path under `/api/`. A path with a segment longer
-/// than any name is `NOT_FOUND` at once.
+/// of that status; so does a 404 for a path under `/api/`.
 fn problem_bodies(api: bool, mut response: Response) -> Response {
     // Refused before its body was read: the connection cannot carry another request, so
     // say so (a client that reused it would otherwise lose its next request).
