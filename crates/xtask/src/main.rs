@@ -326,28 +326,10 @@ fn run_schemathesis(max_time: &str) -> Result<String, String> {
         "--bin",
         "checkout-server",
     ]))?;
-    let scratch =
-        std::env::temp_dir().join(format!("checkout-schemathesis-{}", std::process::id()));
-    let data = scratch.to_string_lossy();
-    let www = root().join("www");
-    let www = www.to_string_lossy();
-    let server = tools::spawn_server(
-        &root().join("target/debug/checkout-server"),
+    let (server, scratch) = test_server(
+        "schemathesis",
         &[
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
-            "--static-dir",
-            &www,
-            "--admin-token",
-            E2E_ADMIN_TOKEN,
-            "--test-clock",
-            "--argon2-memory-kib",
-            "1024",
             // schemathesis signs up and starts checkouts far faster than a person.
-            "--signups-per-address-per-hour",
-            "100000000",
             "--login-failures-per-address",
             "100000000",
             "--initiations-per-shopper-per-minute",
@@ -369,6 +351,37 @@ fn run_schemathesis(max_time: &str) -> Result<String, String> {
         .filter(|l| l.starts_with("schemathesis:"))
         .collect::<Vec<_>>()
         .join("\n"))
+}
+
+/// Starts the debug server for browser and API tools: a scratch data directory named
+/// after `what`, the storefront, the test clock, a cheap password hash, sign-ups from one
+/// address unthrottled, and `extra` flags. Returns it with the directory to remove.
+fn test_server(
+    what: &str,
+    extra: &[&str],
+) -> Result<(tools::ServerProcess, std::path::PathBuf), String> {
+    let scratch = std::env::temp_dir().join(format!("checkout-{what}-{}", std::process::id()));
+    let data = scratch.to_string_lossy().into_owned();
+    let www = root().join("www").to_string_lossy().into_owned();
+    let mut args = vec![
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--static-dir",
+        &www,
+        "--admin-token",
+        E2E_ADMIN_TOKEN,
+        "--test-clock",
+        "--argon2-memory-kib",
+        "1024",
+        // The tests sign many shoppers up from one address.
+        "--signups-per-address-per-hour",
+        "100000000",
+    ];
+    args.extend_from_slice(extra);
+    let server = tools::spawn_server(&root().join("target/debug/checkout-server"), &args)?;
+    Ok((server, scratch))
 }
 
 /// The admin token of the end-to-end server.
@@ -400,32 +413,9 @@ fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
         "--no-audit",
         "--no-fund",
     ]))?;
-    let scratch = std::env::temp_dir().join(format!("checkout-e2e-{}", std::process::id()));
-    let data = scratch.to_string_lossy();
-    let www = root().join("www");
-    let www = www.to_string_lossy();
-    let server = tools::spawn_server(
-        &root().join("target/debug/checkout-server"),
-        &[
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
-            "--static-dir",
-            &www,
-            "--admin-token",
-            E2E_ADMIN_TOKEN,
-            "--test-clock",
-            "--argon2-memory-kib",
-            "1024",
-            "--reconcile-after-secs",
-            "2",
-            "--sweep-every-ms",
-            "200",
-            // The tests sign many shoppers up from one address.
-            "--signups-per-address-per-hour",
-            "100000",
-        ],
+    let (server, scratch) = test_server(
+        "e2e",
+        &["--reconcile-after-secs", "2", "--sweep-every-ms", "200"],
     )?;
     let output = run_captured(
         Cmd::new("node")
