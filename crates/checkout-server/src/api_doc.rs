@@ -4,7 +4,7 @@
 //! (CONTRACT §11: every status code a route can send is documented, so schemathesis
 //! finds none undocumented).
 
-use checkout_core::ErrorCode;
+use checkout_core::{requirements::Missing, ErrorCode};
 use utoipa::{
     openapi::{
         schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type},
@@ -53,11 +53,8 @@ fn problem_schema() -> Schema {
         .property("redirect", nullable_text())
         .property(
             "missing",
-            ArrayBuilder::new().items(text().enum_values(Some([
-                "shipping_method",
-                "payment_method",
-                "payment_token",
-            ]))),
+            ArrayBuilder::new()
+                .items(text().enum_values(Some(Missing::ALL.iter().map(|m| m.as_str())))),
         )
         .required("type")
         .required("title")

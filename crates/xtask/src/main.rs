@@ -319,13 +319,6 @@ fn cmd_e2e(files: &[String]) -> Result<(), String> {
 /// against it (each of its two runs bounded by `max_time` seconds); returns its summary.
 fn run_schemathesis(max_time: &str) -> Result<String, String> {
     tools::ensure_schemathesis()?;
-    run(Cmd::new("cargo").args([
-        "build",
-        "--package",
-        "checkout-server",
-        "--bin",
-        "checkout-server",
-    ]))?;
     let (server, scratch) = test_server(
         "schemathesis",
         &[
@@ -353,13 +346,20 @@ fn run_schemathesis(max_time: &str) -> Result<String, String> {
         .join("\n"))
 }
 
-/// Starts the debug server for browser and API tools: a scratch data directory named
+/// Builds and starts the debug server for browser and API tools: a scratch data directory named
 /// after `what`, the storefront, the test clock, a cheap password hash, sign-ups from one
 /// address unthrottled, and `extra` flags. Returns it with the directory to remove.
 fn test_server(
     what: &str,
     extra: &[&str],
 ) -> Result<(tools::ServerProcess, std::path::PathBuf), String> {
+    run(Cmd::new("cargo").args([
+        "build",
+        "--package",
+        "checkout-server",
+        "--bin",
+        "checkout-server",
+    ]))?;
     let scratch = std::env::temp_dir().join(format!("checkout-{what}-{}", std::process::id()));
     let data = scratch.to_string_lossy().into_owned();
     let www = root().join("www").to_string_lossy().into_owned();
@@ -398,13 +398,6 @@ fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
     tools::ensure_chromium()?;
     tools::ensure_node()?;
     build_wasm_package()?;
-    run(Cmd::new("cargo").args([
-        "build",
-        "--package",
-        "checkout-server",
-        "--bin",
-        "checkout-server",
-    ]))?;
     let tests = root().join("tests");
     run(Cmd::new("npm").args([
         "ci",
