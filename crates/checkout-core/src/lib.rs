@@ -55,6 +55,7 @@ macro_rules! serde_by_name {
 }
 
 pub mod answer;
+pub mod cart;
 pub mod error;
 pub mod idempotency;
 pub mod lifecycle;
@@ -71,7 +72,7 @@ pub mod vectors;
 pub mod verdict;
 
 pub use error::{ErrorCode, Problem, Rejection};
-pub use lifecycle::{Completion, InactiveReason, SessionStatus, Transition};
+pub use lifecycle::{Change, Completion, Event, InactiveReason, SessionStatus, Transition};
 pub use verdict::{
     evaluate, evaluate_parts, Action, CheckInput, SessionView, Verdict, VerdictState, Viewer,
 };

@@ -108,6 +108,107 @@ impl Transition {
         Transition::PlaceOrder,
         Transition::SubmitForApproval,
     ];
+
+    /// The name the event log stores for it (`checkout_events.transition`), written here
+    /// once: stored names must not change when a variant is renamed, as a name taken
+    /// from `Debug` would.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Transition::Supersede => "Supersede",
+            Transition::SignOut => "SignOut",
+            Transition::Empty => "Empty",
+            Transition::Cancel => "Cancel",
+            Transition::Expire => "Expire",
+            Transition::BeginPayment => "BeginPayment",
+            Transition::ReleasePayment => "ReleasePayment",
+            Transition::LapsePayment => "LapsePayment",
+            Transition::CompletePayment => "CompletePayment",
+            Transition::PlaceOrder => "PlaceOrder",
+            Transition::SubmitForApproval => "SubmitForApproval",
+        }
+    }
+}
+
+/// A recorded change that keeps the session's state: its start, a new snapshot, a
+/// redeemed recovery token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// The session was started (its first event, from no state to `ACTIVE`).
+    Initiate,
+    /// A shipping method was chosen.
+    SelectShipping,
+    /// A payment method was chosen.
+    SelectPayment,
+    /// A voucher was applied.
+    ApplyVoucher,
+    /// A line was removed (and the checkout still has lines).
+    RemoveLine,
+    /// A recovery token was redeemed (the generation moved on).
+    Recover,
+}
+
+impl Change {
+    /// Every change, for exhaustive tests.
+    pub const ALL: [Change; 6] = [
+        Change::Initiate,
+        Change::SelectShipping,
+        Change::SelectPayment,
+        Change::ApplyVoucher,
+        Change::RemoveLine,
+        Change::Recover,
+    ];
+
+    /// The name the event log stores for it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Change::Initiate => "Initiate",
+            Change::SelectShipping => "SelectShipping",
+            Change::SelectPayment => "SelectPayment",
+            Change::ApplyVoucher => "ApplyVoucher",
+            Change::RemoveLine => "RemoveLine",
+            Change::Recover => "Recover",
+        }
+    }
+}
+
+/// What one row of the event log records: a transition, or a change within a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The state changed.
+    Moved(Transition),
+    /// The state stayed; something in the session changed.
+    Changed(Change),
+}
+
+impl Event {
+    /// The stored name (from [`Transition::name`] or [`Change::name`]).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Event::Moved(t) => t.name(),
+            Event::Changed(c) => c.name(),
+        }
+    }
+
+    /// The event a stored name stands for.
+    pub fn parse(name: &str) -> Option<Event> {
+        Transition::ALL
+            .into_iter()
+            .map(Event::Moved)
+            .chain(Change::ALL.into_iter().map(Event::Changed))
+            .find(|e| e.name() == name)
+    }
+}
+
+impl From<Transition> for Event {
+    fn from(t: Transition) -> Event {
+        Event::Moved(t)
+    }
+}
+
+impl From<Change> for Event {
+    fn from(c: Change) -> Event {
+        Event::Changed(c)
+    }
 }
 
 /// A transition that is not legal from the current state.
@@ -293,8 +394,100 @@ pub fn plan_initiation(
         .collect())
 }
 
+/// What signing out does to the shopper's live sessions (CONTRACT §5): an `ACTIVE`
+/// session ends `INACTIVE/SIGNED_OUT` (or `EXPIRED`, if its window already closed); a
+/// payment in flight is left to settle. An admin ending an impersonation signs nobody
+/// out: the customer's checkout is theirs and stays as it is.
+pub fn plan_sign_out(
+    live: &[LiveSession],
+    impersonating: bool,
+    now: DateTime<Utc>,
+) -> Vec<(String, Transition)> {
+    if impersonating {
+        return Vec::new();
+    }
+    live.iter()
+        .filter(|s| s.status == SessionStatus::Active)
+        .map(|s| {
+            let transition = if s.status.at(s.expires_at, now) == SessionStatus::Expired {
+                Transition::Expire
+            } else {
+                Transition::SignOut
+            };
+            (s.id.clone(), transition)
+        })
+        .collect()
+}
+
+/// Whether a Pay request is a retry of the payment already pending on its session: the
+/// session is `PAYMENT_PENDING` with a payment started under this same idempotency key.
+/// Such a retry is told to wait (`REQUEST_IN_PROGRESS`, same key later) instead of
+/// being checked again as a new payment (which would answer `PAYMENT_IN_PROGRESS`).
+pub fn retries_pending_payment(status: SessionStatus, pending_key: Option<&str>, key: &str) -> bool {
+    status == SessionStatus::PaymentPending && pending_key == Some(key)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sign_out_ends_active_sessions_only_and_never_for_an_impersonator() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let live = |id: &str, status, expires_at| LiveSession {
+            id: id.into(),
+            status,
+            expires_at,
+        };
+        let sessions = [
+            live("a", SessionStatus::Active, Some(now + chrono::Duration::minutes(5))),
+            live("b", SessionStatus::Active, Some(now - chrono::Duration::minutes(1))),
+            live("c", SessionStatus::PaymentPending, None),
+            live("d", SessionStatus::Active, None),
+        ];
+        assert_eq!(
+            plan_sign_out(&sessions, false, now),
+            vec![
+                ("a".to_owned(), Transition::SignOut),
+                ("b".to_owned(), Transition::Expire),
+                ("d".to_owned(), Transition::SignOut),
+            ]
+        );
+        assert!(plan_sign_out(&sessions, true, now).is_empty());
+    }
+
+    #[test]
+    fn only_the_same_key_retries_a_pending_payment() {
+        let pending = SessionStatus::PaymentPending;
+        assert!(retries_pending_payment(pending, Some("k1"), "k1"));
+        assert!(!retries_pending_payment(pending, Some("k1"), "k2"));
+        assert!(!retries_pending_payment(pending, None, "k1"));
+        assert!(!retries_pending_payment(SessionStatus::Active, Some("k1"), "k1"));
+    }
+
+    #[test]
+    fn event_names_are_the_stored_ones_and_read_back() {
+        let names: Vec<&str> = Transition::ALL
+            .into_iter()
+            .map(Event::from)
+            .chain(Change::ALL.into_iter().map(Event::from))
+            .map(Event::name)
+            .collect();
+        // What databases already hold: these strings may never change.
+        assert_eq!(
+            names,
+            [
+                "Supersede", "SignOut", "Empty", "Cancel", "Expire", "BeginPayment",
+                "ReleasePayment", "LapsePayment", "CompletePayment", "PlaceOrder",
+                "SubmitForApproval", "Initiate", "SelectShipping", "SelectPayment",
+                "ApplyVoucher", "RemoveLine", "Recover",
+            ]
+        );
+        for name in names {
+            assert_eq!(Event::parse(name).map(Event::name), Some(name));
+        }
+        assert_eq!(Event::parse("supersede"), None);
+        assert_eq!(Event::parse("Resnapshot"), None);
+    }
+
     use super::*;
 
     const ALL_STATES: [SessionStatus; 10] = [

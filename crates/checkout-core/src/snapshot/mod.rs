@@ -21,13 +21,20 @@
 //!    discounts reaches the method's `free_from`; shipping is not taxed.
 //! 7. `grand_total = subtotal − discount + shipping + tax`.
 
+mod digest;
+mod edit;
+mod validate;
+
+use self::validate::invalid;
+
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::{
-    error::{ErrorCode, Rejection},
-    money::{self, BasisPoints, Minor, FULL_BPS},
+    error::Rejection,
+    money::{self, BasisPoints, Minor},
 };
+
+pub use self::edit::LineRemoved;
 
 /// Most lines a checkout may hold.
 pub const MAX_LINES: usize = 100;
@@ -257,91 +264,6 @@ impl Snapshot {
     }
 }
 
-fn invalid(message: impl Into<String>) -> Rejection {
-    Rejection::with_message(ErrorCode::ValidationFailed, message)
-}
-
-fn check_bps(bps: BasisPoints, what: &str) -> Result<(), Rejection> {
-    if bps > FULL_BPS {
-        return Err(invalid(format!("{what}: percentage above 100 %")));
-    }
-    Ok(())
-}
-
-impl PricingInput {
-    /// Checks every bound the pricing relies on, so that pricing itself cannot overflow.
-    pub fn validate(&self) -> Result<(), Rejection> {
-        let c = self.currency.as_bytes();
-        if c.len() != 3 || !c.iter().all(u8::is_ascii_uppercase) {
-            return Err(invalid("currency must be a three-letter ISO 4217 code"));
-        }
-        if self.lines.is_empty() {
-            return Err(Rejection::new(ErrorCode::CartEmpty));
-        }
-        if self.lines.len() > MAX_LINES {
-            return Err(invalid(format!("at most {MAX_LINES} lines")));
-        }
-        for (i, line) in self.lines.iter().enumerate() {
-            if line.sku.is_empty() || line.sku.len() > 64 {
-                return Err(invalid("sku must be 1 to 64 characters"));
-            }
-            if self.lines[..i].iter().any(|other| other.sku == line.sku) {
-                return Err(invalid(format!("sku {} appears twice", line.sku)));
-            }
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                return Err(invalid(format!(
-                    "quantity of {} must be between 1 and {MAX_QUANTITY}",
-                    line.sku
-                )));
-            }
-            if !(0..=MAX_UNIT_PRICE).contains(&line.unit_price) {
-                return Err(invalid(format!("unit price of {} out of range", line.sku)));
-            }
-            if self.tax_rate(&line.tax_class).is_none() {
-                return Err(invalid(format!("no tax rate for class {}", line.tax_class)));
-            }
-        }
-        for rate in &self.tax_rates {
-            check_bps(rate.rate_bps, "tax rate")?;
-        }
-        for promotion in &self.promotions {
-            match &promotion.rule {
-                PromotionRule::PercentOffSku { bps, .. } => check_bps(*bps, &promotion.id)?,
-                PromotionRule::PercentOffOrder { bps, min_subtotal } => {
-                    check_bps(*bps, &promotion.id)?;
-                    if *min_subtotal < 0 {
-                        return Err(invalid("promotion minimum must not be negative"));
-                    }
-                }
-            }
-        }
-        for voucher in &self.vouchers {
-            match voucher.discount {
-                VoucherDiscount::PercentOff { bps } => check_bps(bps, &voucher.code)?,
-                VoucherDiscount::AmountOff { amount }
-                    if !(0..=MAX_UNIT_PRICE).contains(&amount) =>
-                {
-                    return Err(invalid("voucher amount out of range"))
-                }
-                VoucherDiscount::AmountOff { .. } => {}
-            }
-        }
-        if let Some(shipping) = &self.shipping_method {
-            if !(0..=MAX_UNIT_PRICE).contains(&shipping.price) {
-                return Err(invalid("shipping price out of range"));
-            }
-        }
-        Ok(())
-    }
-
-    fn tax_rate(&self, class: &str) -> Option<BasisPoints> {
-        self.tax_rates
-            .iter()
-            .find(|rate| rate.class == class)
-            .map(|rate| rate.rate_bps)
-    }
-}
-
 impl Snapshot {
     /// Prices `input` by the rules of this module and seals it with its digest.
     /// A voucher whose minimum is not met is refused with `VALIDATION_FAILED`.
@@ -475,107 +397,12 @@ impl Snapshot {
         snapshot.digest = snapshot.compute_digest();
         Ok(snapshot)
     }
-
-    /// SHA-256 over the canonical encoding of every captured field (everything but the
-    /// digest itself), as `sha256:<64 hex digits>`.
-    pub fn compute_digest(&self) -> String {
-        let mut enc = Canonical::new("checkout-guard/snapshot/v1");
-        enc.str(&self.currency);
-        enc.count(self.lines.len());
-        for line in &self.lines {
-            enc.str(&line.sku);
-            enc.str(&line.name);
-            enc.int(i64::from(line.quantity));
-            enc.int(line.unit_price);
-            enc.str(&line.tax_class);
-            enc.int(i64::from(line.tax_rate_bps));
-            enc.int(line.subtotal);
-            enc.int(line.discount);
-            enc.int(line.tax);
-            enc.int(line.total);
-        }
-        for list in [&self.promotions, &self.vouchers] {
-            enc.count(list.len());
-            for applied in list {
-                enc.str(&applied.id);
-                enc.str(&applied.description);
-                enc.int(applied.amount);
-            }
-        }
-        match &self.shipping_method {
-            Some(s) => {
-                enc.count(1);
-                enc.str(&s.id);
-                enc.str(&s.name);
-                enc.int(s.price);
-            }
-            None => enc.count(0),
-        }
-        match &self.payment_method {
-            Some(p) => {
-                enc.count(1);
-                enc.str(&p.id);
-                enc.str(&p.name);
-            }
-            None => enc.count(0),
-        }
-        let t = &self.totals;
-        for amount in [t.subtotal, t.discount, t.shipping, t.tax, t.grand_total] {
-            enc.int(amount);
-        }
-        enc.finish()
-    }
-
-    /// Whether the stored digest matches the fields (detects a snapshot altered at rest
-    /// or in transit).
-    pub fn is_sealed(&self) -> bool {
-        self.digest == self.compute_digest()
-    }
-}
-
-/// An unambiguous byte encoding: every string is length-prefixed and every integer is
-/// fixed-width big-endian, so two different field lists can never encode alike.
-struct Canonical {
-    hasher: Sha256,
-}
-
-impl Canonical {
-    fn new(domain: &str) -> Self {
-        let mut enc = Canonical {
-            hasher: Sha256::new(),
-        };
-        enc.str(domain);
-        enc
-    }
-
-    fn str(&mut self, s: &str) {
-        self.hasher.update((s.len() as u64).to_be_bytes());
-        self.hasher.update(s.as_bytes());
-    }
-
-    fn int(&mut self, n: i64) {
-        self.hasher.update(n.to_be_bytes());
-    }
-
-    fn count(&mut self, n: usize) {
-        self.hasher.update((n as u64).to_be_bytes());
-    }
-
-    fn finish(self) -> String {
-        let bytes = self.hasher.finalize();
-        let mut out = String::with_capacity(7 + 64);
-        out.push_str("sha256:");
-        for b in bytes {
-            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-            out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     pub(crate) fn bakery_input() -> PricingInput {
         PricingInput {
