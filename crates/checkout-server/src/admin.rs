@@ -2,7 +2,6 @@
 //! order class, impersonation of a shopper, a session's event history, and the test
 //! clock (only with `--test-clock`; otherwise the route does not exist).
 
-use crate::db::Conn;
 use axum::{
     extract::{Path, State},
     http::{header, StatusCode},
@@ -20,8 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::{create_login, Me},
-    checkout::store::{self, EventBody},
-    clock::to_ms,
+    db::{self, sessions::EventBody},
     error::{ApiError, ApiResult},
     extract::{Admin, ApiJson},
     state::AppState,
@@ -35,19 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(impersonate))
         .routes(routes!(events))
         .routes(routes!(advance_test_clock))
-}
-
-/// The settings as stored.
-pub async fn load_settings(conn: impl Into<Conn<'_>>) -> Result<CheckoutSettings, ApiError> {
-    let row = crate::db::query("SELECT enabled, timeout_minutes FROM settings WHERE id = 1")
-        .fetch_one(conn)
-        .await?;
-    let minutes: i64 = row.try_get("timeout_minutes")?;
-    Ok(CheckoutSettings {
-        enabled: row.try_get::<i64>("enabled")? != 0,
-        timeout_minutes: CheckoutSettings::validate_timeout(minutes)
-            .map_err(|_| ApiError::Internal("stored timeout out of range".into()))?,
-    })
 }
 
 /// The "Checkout Session Settings" group.
@@ -78,7 +63,7 @@ pub async fn get_settings(
     _: Admin,
     State(state): State<AppState>,
 ) -> ApiResult<Json<SettingsBody>> {
-    Ok(Json(load_settings(&state.db).await?.into()))
+    Ok(Json(db::settings::load(&state.db).await?.into()))
 }
 
 /// Change the settings; they apply to checkouts started afterwards. An out-of-range
@@ -92,16 +77,9 @@ pub async fn put_settings(
     ApiJson(update): ApiJson<SettingsUpdate>,
 ) -> ApiResult<Json<SettingsBody>> {
     let mut tx = state.db.begin_write().await?;
-    let current = load_settings(tx.conn()).await?;
+    let current = db::settings::load(tx.conn()).await?;
     let next = current.apply(&update)?;
-    crate::db::query(
-        "UPDATE settings SET enabled = $1, timeout_minutes = $2, updated_at = $3 WHERE id = 1",
-    )
-    .bind(i64::from(next.enabled))
-    .bind(i64::from(next.timeout_minutes))
-    .bind(to_ms(state.clock.now()))
-    .execute(tx.conn())
-    .await?;
+    db::settings::save(tx.conn(), &next, state.clock.now()).await?;
     tx.commit().await?;
     tracing::info!(
         enabled = next.enabled,
@@ -109,20 +87,6 @@ pub async fn put_settings(
         "settings changed"
     );
     Ok(Json(next.into()))
-}
-
-async fn load_order_class(conn: impl Into<Conn<'_>>) -> Result<OrderClass, ApiError> {
-    let row = crate::db::query(
-        "SELECT format, digit_length, next_number, time_zone FROM order_classes WHERE name = 'checkout'",
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(OrderClass {
-        format: row.try_get("format")?,
-        digit_length: u8::try_from(row.try_get::<i64>("digit_length")?).unwrap_or(6),
-        next_number: row.try_get("next_number")?,
-        time_zone: row.try_get("time_zone")?,
-    })
 }
 
 /// The `Checkout` order class.
@@ -162,7 +126,7 @@ pub async fn get_order_class(
     State(state): State<AppState>,
 ) -> ApiResult<Json<OrderClassBody>> {
     Ok(Json(order_class_body(
-        load_order_class(&state.db).await?,
+        db::settings::order_class(&state.db).await?,
         state.clock.now(),
     )))
 }
@@ -179,19 +143,10 @@ pub async fn put_order_class(
 ) -> ApiResult<Json<OrderClassBody>> {
     let mut tx = state.db.begin_write().await?;
     // Lock the row (PostgreSQL) so a concurrent allocation cannot slip under the check.
-    let current = load_order_class(tx.conn()).await?;
+    let current = db::settings::order_class(tx.conn()).await?;
     let next = current.apply(&update)?;
-    let done = crate::db::query(
-        "UPDATE order_classes SET format = $1, digit_length = $2, next_number = $3, time_zone = $4 \
-         WHERE name = 'checkout' AND next_number <= $3",
-    )
-    .bind(&next.format)
-    .bind(i64::from(next.digit_length))
-    .bind(next.next_number)
-    .bind(&next.time_zone)
-    .execute(tx.conn())
-    .await?;
-    if done != 1 {
+    let done = db::settings::save_order_class(tx.conn(), &next).await?;
+    if !done {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             "next_number may only move forward (checkouts were started meanwhile)",
@@ -224,12 +179,7 @@ pub async fn impersonate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ImpersonateRequest>,
 ) -> ApiResult<Response> {
-    let id: Option<String> = crate::db::query("SELECT id FROM users WHERE username = $1")
-        .bind(&req.username)
-        .fetch_optional(&state.db)
-        .await?
-        .map(|r| r.try_get("id"))
-        .transpose()?;
+    let id = db::users::id_of(&state.db, &req.username).await?;
     let id = id.ok_or_else(|| {
         Rejection::with_message(
             ErrorCode::ValidationFailed,
@@ -259,7 +209,7 @@ pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EventBody>>> {
-    let events = store::events(&state.db, &id).await?;
+    let events = db::sessions::events(&state.db, &id).await?;
     if events.is_empty() {
         return Err(ErrorCode::CheckoutNotFound.into());
     }

@@ -14,15 +14,15 @@ use axum::{
     Json,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use checkout_core::{ErrorCode, Rejection, SessionStatus, Transition};
+use checkout_core::{lifecycle::plan_sign_out, ErrorCode, Rejection, SessionStatus};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    checkout::{actor, store},
-    clock::to_ms,
+    checkout::{actor, transition},
+    db,
     error::{ApiError, ApiResult},
     extract::{token_hash, ApiJson, ClientAddr, CurrentUser, RequestId},
     state::AppState,
@@ -135,17 +135,10 @@ pub async fn create_login(
     rand::rng().fill_bytes(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
     let now = state.clock.now();
+    let expires = now + chrono::Duration::days(LOGIN_DAYS);
     let mut tx = state.db.begin_write().await?;
-    crate::db::query(
-        "INSERT INTO logins (token_hash, user_id, impersonator, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(impersonator)
-    .bind(to_ms(now))
-    .bind(to_ms(now + chrono::Duration::days(LOGIN_DAYS)))
-    .execute(tx.conn())
-    .await?;
+    db::users::add_login(tx.conn(), &token_hash(&token), user_id, impersonator, now, expires)
+        .await?;
     tx.commit().await?;
     let cookie = state.login_cookie.set(&token, LOGIN_DAYS * 86_400);
     HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
@@ -180,15 +173,8 @@ pub async fn signup(
     .await?;
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = state.db.begin_write().await?;
-    let inserted = crate::db::query(
-        "INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&id)
-    .bind(&credentials.username)
-    .bind(&hash)
-    .bind(to_ms(state.clock.now()))
-    .execute(tx.conn())
-    .await;
+    let now = state.clock.now();
+    let inserted = db::users::create(tx.conn(), &id, &credentials.username, &hash, now).await;
     match inserted {
         Ok(_) => tx.commit().await?,
         Err(e) if e.is_unique_violation() => {
@@ -239,13 +225,7 @@ pub async fn login(
         guards.login_account.uncount(&account);
         guards.login_address.uncount(&address);
     };
-    let row: Option<(String, String)> =
-        crate::db::query("SELECT id, password_hash FROM users WHERE username = $1")
-            .bind(&credentials.username)
-            .fetch_optional(&state.db)
-            .await?
-            .map(|r| Ok::<_, crate::db::DbError>((r.try_get("id")?, r.try_get("password_hash")?)))
-            .transpose()?;
+    let row = db::users::credentials(&state.db, &credentials.username).await?;
     let wrong = || {
         ApiError::Rejected(Rejection::with_message(
             ErrorCode::Unauthenticated,
@@ -298,28 +278,11 @@ pub async fn logout(
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     let actor = actor(&user, &request_id);
-    let live = if user.impersonator.is_some() {
-        Vec::new()
-    } else {
-        store::live_for_user(tx.conn(), &user.id).await?
-    };
-    for live in live {
-        if live.status == SessionStatus::Active {
-            store::transition(
-                tx.conn(),
-                &live.id,
-                live.status,
-                Transition::SignOut,
-                &actor,
-                now,
-            )
-            .await?;
-        }
+    let live = db::sessions::live_for_user(tx.conn(), &user.id).await?;
+    for (id, step) in plan_sign_out(&live, user.impersonator.is_some(), now) {
+        transition(tx.conn(), &id, SessionStatus::Active, step, &actor, now).await?;
     }
-    crate::db::query("DELETE FROM logins WHERE token_hash = $1")
-        .bind(&user.login_hash)
-        .execute(tx.conn())
-        .await?;
+    db::users::end_login(tx.conn(), &user.login_hash).await?;
     tx.commit().await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(

@@ -7,16 +7,13 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use checkout_core::{
-    snapshot::{Snapshot, Totals, MAX_LINES, MAX_QUANTITY},
-    ErrorCode, Rejection,
-};
+use checkout_core::{cart, snapshot::Snapshot, snapshot::Totals, ErrorCode, Rejection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    clock::to_ms,
+    db,
     error::ApiResult,
     extract::{ApiJson, CurrentUser},
     state::AppState,
@@ -78,42 +75,21 @@ pub struct SetQuantity {
     pub quantity: i64,
 }
 
-fn quantity(q: i64) -> Result<i64, Rejection> {
-    if (1..=i64::from(MAX_QUANTITY)).contains(&q) {
-        Ok(q)
-    } else {
-        Err(Rejection::with_message(
-            ErrorCode::ValidationFailed,
-            format!("quantity must be between 1 and {MAX_QUANTITY}"),
-        ))
-    }
-}
-
 async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
-    let rows = crate::db::query(
-        "SELECT sku, quantity FROM cart_items WHERE user_id = $1 ORDER BY added_at, sku",
-    )
-    .bind(user_id)
-    .fetch_all(&state.db)
-    .await?;
-    let mut lines = Vec::new();
-    for r in &rows {
-        let sku: String = r.try_get("sku")?;
-        let q = u32::try_from(r.try_get::<i64>("quantity")?).unwrap_or(0);
-        lines.push((sku, q));
-    }
+    let lines = db::carts::lines(&state.db, user_id).await?;
     let items = lines
         .iter()
         .filter_map(|(sku, q)| {
-            state.catalog.product(sku).map(|p| CartLineBody {
+            let product = state.catalog.product(sku)?;
+            Some(cart::line_subtotal(product.unit_price, *q).map(|subtotal| CartLineBody {
                 sku: sku.clone(),
-                name: p.name.to_owned(),
+                name: product.name.to_owned(),
                 quantity: *q,
-                unit_price: p.unit_price,
-                subtotal: p.unit_price * i64::from(*q),
-            })
+                unit_price: product.unit_price,
+                subtotal,
+            }))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let preview = state
         .catalog
         .pricing_input(&lines)
@@ -144,7 +120,7 @@ pub async fn add_item(
     user: CurrentUser,
     ApiJson(req): ApiJson<AddItem>,
 ) -> ApiResult<(StatusCode, Json<CartBody>)> {
-    let q = quantity(req.quantity)?;
+    cart::quantity(req.quantity)?;
     if state.catalog.product(&req.sku).is_none() {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
@@ -154,38 +130,9 @@ pub async fn add_item(
     }
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
-    let existing: Option<i64> =
-        crate::db::query("SELECT quantity FROM cart_items WHERE user_id = $1 AND sku = $2")
-            .bind(&user.id)
-            .bind(&req.sku)
-            .fetch_optional(tx.conn())
-            .await?
-            .map(|r| r.try_get("quantity"))
-            .transpose()?;
-    let lines: i64 =
-        crate::db::query("SELECT COUNT(*) AS lines FROM cart_items WHERE user_id = $1")
-            .bind(&user.id)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get("lines")?;
-    if existing.is_none() && lines >= MAX_LINES as i64 {
-        return Err(Rejection::with_message(
-            ErrorCode::ValidationFailed,
-            format!("a cart holds at most {MAX_LINES} lines"),
-        )
-        .into());
-    }
-    let total = quantity(existing.unwrap_or(0) + q)?;
-    crate::db::query(
-        "INSERT INTO cart_items (user_id, sku, quantity, added_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity",
-    )
-    .bind(&user.id)
-    .bind(&req.sku)
-    .bind(total)
-    .bind(to_ms(state.clock.now()))
-    .execute(tx.conn())
-    .await?;
+    let (existing, lines) = db::carts::line_and_count(tx.conn(), &user.id, &req.sku).await?;
+    let total = cart::add(existing, lines, req.quantity)?;
+    db::carts::put(tx.conn(), &user.id, &req.sku, total, state.clock.now()).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -202,17 +149,11 @@ pub async fn update_item(
     Path(sku): Path<String>,
     ApiJson(req): ApiJson<SetQuantity>,
 ) -> ApiResult<Json<CartBody>> {
-    let q = quantity(req.quantity)?;
+    let q = cart::quantity(req.quantity)?;
     let mut tx = state.db.begin_write().await?;
-    let done =
-        crate::db::query("UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND sku = $2")
-            .bind(&user.id)
-            .bind(&sku)
-            .bind(q)
-            .execute(tx.conn())
-            .await?;
+    let done = db::carts::set_quantity(tx.conn(), &user.id, &sku, q).await?;
     tx.commit().await?;
-    if done == 0 {
+    if !done {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             format!("{sku} is not in the cart"),
@@ -231,11 +172,7 @@ pub async fn remove_item(
     Path(sku): Path<String>,
 ) -> ApiResult<Json<CartBody>> {
     let mut tx = state.db.begin_write().await?;
-    crate::db::query("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2")
-        .bind(&user.id)
-        .bind(&sku)
-        .execute(tx.conn())
-        .await?;
+    db::carts::remove(tx.conn(), &user.id, &sku).await?;
     tx.commit().await?;
     Ok(Json(cart_body(&state, &user.id).await?))
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{clock::to_ms, error::ApiError, state::AppState};
+use crate::{error::ApiError, state::AppState};
 
 /// Name of the login cookie over plain HTTP.
 pub const LOGIN_COOKIE: &str = "cg_login";
@@ -208,22 +208,16 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = login_token(&parts.headers, state.login_cookie.name())?;
         let hash = token_hash(token);
-        let row = crate::db::query(
-            "SELECT u.id, u.username, l.impersonator FROM logins l JOIN users u ON u.id = l.user_id \
-             WHERE l.token_hash = $1 AND l.expires_at > $2",
-        )
-        .bind(&hash)
-        .bind(to_ms(state.clock.now()))
-        .fetch_optional(&state.db)
-        .await?;
-        let row = row.ok_or(ApiError::Rejected(Rejection::with_message(
-            ErrorCode::Unauthenticated,
-            "Your sign-in has ended. Please sign in again.",
-        )))?;
+        let owner = crate::db::users::login(&state.db, &hash, state.clock.now())
+            .await?
+            .ok_or(ApiError::Rejected(Rejection::with_message(
+                ErrorCode::Unauthenticated,
+                "Your sign-in has ended. Please sign in again.",
+            )))?;
         Ok(CurrentUser {
-            id: row.try_get("id")?,
-            username: row.try_get("username")?,
-            impersonator: row.try_get("impersonator")?,
+            id: owner.user_id,
+            username: owner.username,
+            impersonator: owner.impersonator,
             login_hash: hash,
         })
     }

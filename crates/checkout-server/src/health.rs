@@ -7,10 +7,7 @@ use crate::state::AppState;
 
 /// Liveness and database reachability.
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match crate::db::query("SELECT 1 AS ok")
-        .fetch_one(&state.db)
-        .await
-    {
+    match state.db.ping().await {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Err(error) => {
             tracing::error!(%error, "health check: database unreachable");

@@ -1,5 +1,6 @@
-//! Idempotency-Key records (CONTRACT §7) in the database. The decision table is the
-//! core's ([`checkout_core::idempotency::decide`]); this module claims a key inside the
+//! Idempotency-Key handling (CONTRACT §7) for the handlers. The decision table is the
+//! core's ([`checkout_core::idempotency::decide`]), the rows are `db::idempotency`'s;
+//! this module claims a key inside the
 //! caller's write transaction, stores the final response in the transaction that makes
 //! the effect (so an effect and its stored answer commit together or not at all), and
 //! replays stored answers with `Idempotent-Replayed: true`.
@@ -15,8 +16,7 @@ use checkout_core::{
 use chrono::{DateTime, Utc};
 
 use crate::{
-    clock::{from_ms, to_ms},
-    db::WriteTx,
+    db::{self, idempotency::KeyRef, WriteTx},
     error::{problem_response, ApiError},
 };
 
@@ -49,6 +49,15 @@ impl Scope {
             fingerprint,
         }
     }
+
+    /// The key in its scope, as stored.
+    pub fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            user_id: &self.user_id,
+            endpoint: &self.endpoint,
+            key: self.key.as_str(),
+        }
+    }
 }
 
 /// The result of claiming a key.
@@ -79,33 +88,11 @@ pub async fn claim(
     now: DateTime<Utc>,
     max_keys: u32,
 ) -> Result<Claimed, ApiError> {
-    let inserted = crate::db::query(
-        "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
-         SELECT $1, $2, $3, $4, 'in_progress', $5, $5 \
-         WHERE (SELECT COUNT(*) FROM idempotency_keys WHERE user_id = $1) < $6 \
-         ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
-    )
-    .bind(&scope.user_id)
-    .bind(&scope.endpoint)
-    .bind(scope.key.as_str())
-    .bind(&scope.fingerprint)
-    .bind(to_ms(now))
-    .bind(i64::from(max_keys))
-    .execute(tx.conn())
-    .await?;
-    if inserted == 1 {
+    let key = scope.key_ref();
+    if db::idempotency::claim(tx.conn(), key, &scope.fingerprint, now, max_keys).await? {
         return Ok(Claimed::Fresh);
     }
-    let row = crate::db::query(
-        "SELECT fingerprint, state, response_status, response_body, started_at FROM idempotency_keys \
-         WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
-    )
-    .bind(&scope.user_id)
-    .bind(&scope.endpoint)
-    .bind(scope.key.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(row) = row else {
+    let Some(found) = db::idempotency::find(tx.conn(), key).await? else {
         // Not inserted and not there: the shopper holds as many keys as allowed.
         return Err(ApiError::RetryLater {
             rejection: Rejection::with_message(
@@ -115,42 +102,26 @@ pub async fn claim(
             after_secs: 3600,
         });
     };
-    let fingerprint: String = row.try_get("fingerprint")?;
-    let state: String = row.try_get("state")?;
-    let stored = if state == "completed" {
-        StoredRequest::Completed { fingerprint }
-    } else {
-        StoredRequest::InProgress {
-            fingerprint,
-            started_at: from_ms(row.try_get("started_at")?),
-        }
+    let stored = match found.answer {
+        Some(_) => StoredRequest::Completed {
+            fingerprint: found.fingerprint,
+        },
+        None => StoredRequest::InProgress {
+            fingerprint: found.fingerprint,
+            started_at: found.started_at,
+        },
     };
     let decision = decide(Some(&stored), &scope.fingerprint, now);
     if let Some(rejection) = decision.rejection() {
         return Err(rejection.into());
     }
-    match decision {
-        KeyDecision::Replay => {
-            let status: i64 = row.try_get("response_status")?;
-            let body: String = row.try_get("response_body")?;
-            Ok(Claimed::Replay {
-                status: u16::try_from(status).unwrap_or(500),
-                body: serde_json::from_str(&body).unwrap_or_default(),
-            })
-        }
-        KeyDecision::TakeOver => {
-            crate::db::query(
-                "UPDATE idempotency_keys SET started_at = $4 WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
-            )
-            .bind(&scope.user_id)
-            .bind(&scope.endpoint)
-            .bind(scope.key.as_str())
-            .bind(to_ms(now))
-            .execute(tx.conn())
-            .await?;
+    match (decision, found.answer) {
+        (KeyDecision::Replay, Some((status, body))) => Ok(Claimed::Replay { status, body }),
+        (KeyDecision::TakeOver, _) => {
+            db::idempotency::take_over(tx.conn(), key, now).await?;
             Ok(Claimed::Fresh)
         }
-        other => Err(ApiError::Internal(format!(
+        (other, _) => Err(ApiError::Internal(format!(
             "stored key decided as {other:?} without a rejection"
         ))),
     }
@@ -184,42 +155,20 @@ pub async fn begin(
 /// Gives up a claim whose request was refused before any effect (in the same
 /// transaction): the key is free again and nothing of the request is kept.
 pub async fn release(tx: &mut WriteTx, scope: &Scope) -> Result<(), ApiError> {
-    crate::db::query(
-        "DELETE FROM idempotency_keys WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3 \
-         AND state = 'in_progress'",
-    )
-    .bind(&scope.user_id)
-    .bind(&scope.endpoint)
-    .bind(scope.key.as_str())
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    Ok(db::idempotency::release(tx.conn(), scope.key_ref()).await?)
 }
 
 /// Stores the final answer for a key (in the transaction of the effect). 5xx answers
 /// are never stored: the caller rolls back instead, so the retry runs.
 pub async fn complete(
     tx: &mut WriteTx,
-    user_id: &str,
-    endpoint: &str,
-    key: &str,
+    key: KeyRef<'_>,
     status: u16,
     body: &serde_json::Value,
 ) -> Result<(), ApiError> {
-    if !checkout_core::idempotency::is_storable(status) {
-        return Ok(());
+    if checkout_core::idempotency::is_storable(status) {
+        db::idempotency::complete(tx.conn(), key, status, body).await?;
     }
-    crate::db::query(
-        "UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5 \
-         WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
-    )
-    .bind(user_id)
-    .bind(endpoint)
-    .bind(key)
-    .bind(i64::from(status))
-    .bind(body.to_string())
-    .execute(tx.conn())
-    .await?;
     Ok(())
 }
 
@@ -246,13 +195,6 @@ pub fn response(status: u16, body: &serde_json::Value) -> Response {
 }
 
 /// Deletes records past the retention period (kept at least 24 hours).
-pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>) -> Result<u64, crate::db::DbError> {
-    let cutoff = to_ms(now - RETENTION);
-    let done = crate::db::query(
-        "DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'completed'",
-    )
-    .bind(cutoff)
-    .execute(tx.conn())
-    .await?;
-    Ok(done)
+pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>) -> Result<u64, db::DbError> {
+    db::idempotency::purge(tx.conn(), now - RETENTION).await
 }

@@ -9,7 +9,6 @@
 //! server's own payment key, and the outcome is settled in a second transaction. An
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
-use crate::db::{Backend, Conn};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -17,8 +16,8 @@ use axum::{
     Json,
 };
 use checkout_core::{
-    evaluate, idempotency::IdempotencyKey, requirements, Action, CheckInput, Completion, ErrorCode,
-    Rejection, SessionStatus, Transition,
+    evaluate, idempotency::IdempotencyKey, lifecycle::retries_pending_payment, requirements,
+    Action, CheckInput, Completion, ErrorCode, Rejection, SessionStatus, Transition,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,13 +26,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    checkout::{
-        actor,
-        body::OrderBody,
-        finish, load_owned,
-        store::{self, Actor, SessionRow},
+    checkout::{actor, changed_under_lock, finish, load_owned, persist_expiry, transition},
+    db::{
+        self,
+        idempotency::KeyRef,
+        orders::{Order as OrderBody, Placed, Placement},
+        sessions::{Actor, SessionRow},
+        WriteTx,
     },
-    clock::{from_ms, to_ms},
     error::{ApiError, ApiResult},
     extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
     idempotency::{self, Begun, Scope},
@@ -145,45 +145,32 @@ async fn complete_action(
         Begun::Run(tx) => tx,
         Begun::Replay(answer) => return Ok(answer),
     };
-    let at_once = tx.backend() == Backend::Postgres;
     let result = async {
         let request = parse_body(&body)?;
         let row = load_owned(&mut tx, user, id).await?;
         let actor = actor(user, request_id);
-        check(
-            &mut tx,
-            user,
-            &row,
-            action,
-            request.snapshot_digest,
-            &actor,
-            now,
-        )
-        .await?;
+        check_order_action(&mut tx, user, &row, action, request.snapshot_digest, &actor, now)
+            .await?;
         requirements::check(action, row.snapshot.choices(false))?;
         let (step, completion) = action
             .completion()
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
         let order = new_order(&row, completion, None, &actor, now);
         let answer = serde_json::to_value(&order).unwrap_or_default();
-        if at_once {
-            let stored = (&scope, StatusCode::CREATED.as_u16(), &answer);
-            write_order_at_once(&mut tx, &row, step, &order, &actor, stored).await?;
-        } else {
-            store::transition(tx.conn(), &row.id, row.status, step, &actor, now).await?;
-            insert_order(tx.conn(), &row, &order).await?;
-        }
+        let key = scope.key_ref();
+        place(&mut tx, &row, step, &order, &actor, (key, StatusCode::CREATED.as_u16(), &answer))
+            .await?;
         Ok(answer)
     }
     .await;
-    // A successful one-statement write stored the answer already.
-    let scope = (!(at_once && result.is_ok())).then_some(&scope);
+    // A placed order stored its answer under the key already.
+    let scope = result.is_err().then_some(&scope);
     finish(tx, scope, result, StatusCode::CREATED).await
 }
 
 /// The core's checks for an order action; a refusal persists read-time expiry first.
-async fn check(
-    tx: &mut crate::db::WriteTx,
+async fn check_order_action(
+    tx: &mut WriteTx,
     user: &CurrentUser,
     row: &SessionRow,
     action: Action,
@@ -201,7 +188,7 @@ async fn check(
     match verdict.rejection {
         None => Ok(()),
         Some(rejection) => {
-            store::persist_expiry(tx.conn(), row, actor, now).await?;
+            persist_expiry(tx.conn(), row, actor, now).await?;
             Err(rejection.into())
         }
     }
@@ -233,157 +220,34 @@ fn new_order(
     }
 }
 
-/// The order insert and its columns (bound by [`bind_order`]).
-macro_rules! insert_order {
-    () => {
-        "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, \
-         snapshot, grand_total, currency, payment_reference, acting_admin, created_at)"
-    };
-}
-
-/// Binds an order's columns in the order of [`insert_order!`].
-fn bind_order<'q>(
-    query: crate::db::Query<'q>,
-    row: &'q SessionRow,
-    order: &'q OrderBody,
-) -> crate::db::Query<'q> {
-    query
-        .bind(&order.id)
-        .bind(&row.id)
-        .bind(&row.user_id)
-        .bind(&row.number)
-        .bind(&order.kind)
-        .bind(&order.status)
-        .bind(serde_json::to_string(&row.snapshot).unwrap_or_default())
-        .bind(order.grand_total)
-        .bind(&order.currency)
-        .bind(order.payment_reference.as_deref())
-        .bind(order.acting_admin.as_deref())
-        .bind(to_ms(order.created_at))
-}
-
-/// A second order for one session is refused by `orders.session_id`'s uniqueness.
-fn order_error(e: crate::db::DbError) -> ApiError {
-    if e.is_unique_violation() {
-        ErrorCode::CheckoutCompleted.into()
-    } else {
-        e.into()
-    }
-}
-
-/// Stores the session's one order and takes what was ordered out of the cart (items
-/// added to the cart after the checkout started stay there).
-async fn insert_order(
-    conn: impl Into<Conn<'_>>,
-    row: &SessionRow,
-    order: &OrderBody,
-) -> ApiResult<()> {
-    let mut conn = conn.into();
-    let sql = concat!(
-        insert_order!(),
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    );
-    bind_order(crate::db::query(sql), row, order)
-        .execute(&mut conn)
-        .await
-        .map_err(order_error)?;
-    for line in &row.snapshot.lines {
-        // Usually the whole line leaves the cart; only what was added since stays.
-        let quantity = i64::from(line.quantity);
-        let deleted = crate::db::query(
-            "DELETE FROM cart_items WHERE user_id = $1 AND sku = $2 AND quantity <= $3",
-        )
-        .bind(&row.user_id)
-        .bind(&line.sku)
-        .bind(quantity)
-        .execute(&mut conn)
-        .await?;
-        if deleted == 0 {
-            crate::db::query(
-                "UPDATE cart_items SET quantity = quantity - $3 WHERE user_id = $1 AND sku = $2",
-            )
-            .bind(&row.user_id)
-            .bind(&line.sku)
-            .bind(quantity)
-            .execute(&mut conn)
-            .await?;
-        }
-    }
-    crate::metrics::order(&order.kind);
-    Ok(())
-}
-
-/// PostgreSQL: the whole effect of an order action in one statement, one round trip
-/// instead of five or more: the session's compare-and-set transition, its event, the
-/// order, the ordered quantities out of the cart, and the answer stored under the
-/// key. Every part depends on the compare-and-set: if the session was not in the state
-/// it was read in, nothing is written. (SQLite has no data-modifying `WITH`, and runs
-/// its statements in process, where a round trip costs nothing.)
-async fn write_order_at_once(
-    tx: &mut crate::db::WriteTx,
+/// Writes the order with its transition, its event, the cart and the stored answer
+/// (`db::orders::place`); a second order for one session is `CHECKOUT_COMPLETED`.
+async fn place(
+    tx: &mut WriteTx,
     row: &SessionRow,
     step: Transition,
     order: &OrderBody,
     actor: &Actor,
-    (scope, status, answer): (&Scope, u16, &Value),
+    answer: (KeyRef<'_>, u16, &Value),
 ) -> ApiResult<()> {
     let to = row.status.apply(step)?;
-    // $1–$12 the order ($12 is also the time of the change); $13–$25 the transition,
-    // its event and the key; then two per cart line.
-    let lines = (0..row.snapshot.lines.len())
-        .map(|i| format!("(${}, ${}::BIGINT)", 26 + 2 * i, 27 + 2 * i))
-        .collect::<Vec<_>>();
-    let cart = if lines.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", ordered (sku, quantity) AS (VALUES {}), \
-             emptied AS (DELETE FROM cart_items c USING ordered o, s \
-                WHERE c.user_id = $3 AND c.sku = o.sku AND c.quantity <= o.quantity), \
-             reduced AS (UPDATE cart_items c SET quantity = c.quantity - o.quantity FROM ordered o, s \
-                WHERE c.user_id = $3 AND c.sku = o.sku AND c.quantity > o.quantity)",
-            lines.join(", ")
-        )
+    let placement = Placement {
+        session: row,
+        step,
+        to,
+        order,
+        actor,
+        answer,
     };
-    let sql = format!(
-        "WITH s AS (UPDATE checkout_sessions SET status = $13, reason = $14, updated_at = $12 \
-            WHERE id = $2 AND status = $15 AND COALESCE(reason, '') = COALESCE($16, '') RETURNING id), \
-         event AS ({insert_event} SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
-         placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
-         answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
-            response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25){cart} \
-         SELECT COUNT(*) AS moved FROM s",
-        insert_event = store::insert_event!(),
-        insert_order = insert_order!(),
-    );
-    let mut query = bind_order(crate::db::query(&sql), row, order)
-        .bind(to.name())
-        .bind(to.reason())
-        .bind(row.status.name())
-        .bind(row.status.reason())
-        .bind(format!("{step:?}"))
-        .bind(actor.user_id.as_deref())
-        .bind(actor.admin.as_deref())
-        .bind(actor.request_id.as_deref())
-        .bind(i64::from(status))
-        .bind(answer.to_string())
-        .bind(&scope.user_id)
-        .bind(&scope.endpoint)
-        .bind(scope.key.as_str());
-    for line in &row.snapshot.lines {
-        query = query.bind(&line.sku).bind(i64::from(line.quantity));
+    match db::orders::place(tx, &placement).await? {
+        Placed::Done => {
+            crate::metrics::transition(step);
+            crate::metrics::order(&order.kind);
+            Ok(())
+        }
+        Placed::AlreadyOrdered => Err(ErrorCode::CheckoutCompleted.into()),
+        Placed::StateChanged => Err(changed_under_lock(&row.id)),
     }
-    let moved: i64 = query
-        .fetch_one(tx.conn())
-        .await
-        .map_err(order_error)?
-        .try_get("moved")?;
-    if moved != 1 {
-        return Err(store::changed_under_lock(&row.id));
-    }
-    crate::metrics::transition(step);
-    crate::metrics::order(&order.kind);
-    Ok(())
 }
 
 /// Pay now and submit: charge the checkout's total, then create a `PAID` order.
@@ -411,28 +275,20 @@ pub async fn pay(
     let begun = async {
         let request = parse_body(&body)?;
         let row = load_owned(&mut tx, &user, &id).await?;
-        if row.status == SessionStatus::PaymentPending
-            && row.payment_idem_key.as_deref() == Some(scope.key.as_str())
-        {
+        if retries_pending_payment(row.status, row.payment_idem_key.as_deref(), scope.key.as_str()) {
             // This key's own payment is still being settled (a retry after a lost answer).
             return Ok(Err(ApiError::from(ErrorCode::RequestInProgress)));
         }
         let actor = actor(&user, &request_id);
-        check(&mut tx, &user, &row, Action::Pay, request.snapshot_digest, &actor, now).await?;
+        check_order_action(&mut tx, &user, &row, Action::Pay, request.snapshot_digest, &actor, now)
+            .await?;
         let card = request.card_number.filter(|c| !c.trim().is_empty());
         requirements::check(Action::Pay, row.snapshot.choices(card.is_some()))?;
         let card = card.unwrap_or_default();
-        store::transition(tx.conn(), &row.id, row.status, Transition::BeginPayment, &actor, now).await?;
+        transition(tx.conn(), &row.id, row.status, Transition::BeginPayment, &actor, now).await?;
         let payment_key = format!("pay_{}", uuid::Uuid::now_v7().simple());
-        crate::db::query(
-            "UPDATE checkout_sessions SET payment_key = $1, payment_idem_key = $2, payment_started_at = $3 WHERE id = $4",
-        )
-        .bind(&payment_key)
-        .bind(scope.key.as_str())
-        .bind(to_ms(now))
-        .bind(&row.id)
-        .execute(tx.conn())
-        .await?;
+        db::sessions::begin_payment(tx.conn(), &row.id, &payment_key, scope.key.as_str(), now)
+            .await?;
         Ok(Ok(ChargeRequest {
             payment_key,
             session_id: row.id.clone(),
@@ -497,58 +353,41 @@ pub async fn settle_payment(
 ) -> ApiResult<(u16, Value)> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let owner: Option<String> =
-        crate::db::query("SELECT user_id FROM checkout_sessions WHERE id = $1")
-            .bind(session_id)
-            .fetch_optional(tx.conn())
-            .await?
-            .map(|r| r.try_get("user_id"))
-            .transpose()?;
-    let owner = owner.ok_or(ApiError::Rejected(Rejection::new(
-        ErrorCode::CheckoutNotFound,
-    )))?;
-    tx.lock_user(&owner).await?;
-    let row = store::load(tx.conn(), session_id)
+    let owner = db::sessions::owner(tx.conn(), session_id)
         .await?
-        .ok_or(ApiError::Rejected(Rejection::new(
-            ErrorCode::CheckoutNotFound,
-        )))?;
+        .ok_or(ApiError::Rejected(Rejection::new(ErrorCode::CheckoutNotFound)))?;
+    tx.lock_user(&owner).await?;
+    let row = db::sessions::load(tx.conn(), session_id)
+        .await?
+        .ok_or(ApiError::Rejected(Rejection::new(ErrorCode::CheckoutNotFound)))?;
     let idem_key = row.payment_idem_key.clone().unwrap_or_default();
     let endpoint = endpoint(&row.id, Action::Pay);
+    let key = KeyRef {
+        user_id: &row.user_id,
+        endpoint: &endpoint,
+        key: &idem_key,
+    };
     if row.status != SessionStatus::PaymentPending {
-        let stored = crate::db::query(
-            "SELECT response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",
-        )
-        .bind(&row.user_id)
-        .bind(&endpoint)
-        .bind(&idem_key)
-        .fetch_optional(tx.conn())
-        .await?;
-        let answer = match stored {
-            Some(r) => match (
-                r.try_get::<Option<i64>>("response_status")?,
-                r.try_get::<Option<String>>("response_body")?,
-            ) {
-                (Some(status), Some(body)) => (
-                    u16::try_from(status).unwrap_or(500),
-                    serde_json::from_str(&body).unwrap_or_default(),
-                ),
-                _ => return Err(ErrorCode::CheckoutCompleted.into()),
-            },
-            None => return Err(ErrorCode::CheckoutCompleted.into()),
+        // Settled before (by the request, or by reconciliation): the answer stored then.
+        return match db::idempotency::find(tx.conn(), key).await? {
+            Some(db::idempotency::StoredKey {
+                answer: Some(answer),
+                ..
+            }) => Ok(answer),
+            _ => Err(ErrorCode::CheckoutCompleted.into()),
         };
-        return Ok(answer);
     }
     let (status, body) = match settlement {
         Settlement::Charged { reference } => {
             let (step, completion) = Action::Pay
                 .completion()
                 .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
-            store::transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
             let order = new_order(&row, completion, Some(&reference), actor, now);
-            insert_order(tx.conn(), &row, &order).await?;
+            let body = serde_json::to_value(&order).unwrap_or_default();
+            place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;
+            tx.commit().await?;
             crate::metrics::payment("charged");
-            (201, serde_json::to_value(order).unwrap_or_default())
+            return Ok((201, body));
         }
         not_charged => {
             let why = match not_charged {
@@ -556,7 +395,7 @@ pub async fn settle_payment(
                 _ => "the payment did not go through".to_owned(),
             };
             let step = checkout_core::lifecycle::after_unpaid(row.view().expiry(), now);
-            store::transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
+            transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
             crate::metrics::payment("declined");
             let problem = Rejection::with_message(
                 ErrorCode::PaymentDeclined,
@@ -566,7 +405,7 @@ pub async fn settle_payment(
             (402, serde_json::to_value(problem).unwrap_or_default())
         }
     };
-    idempotency::complete(&mut tx, &row.user_id, &endpoint, &idem_key, status, &body).await?;
+    idempotency::complete(&mut tx, key, status, &body).await?;
     tx.commit().await?;
     Ok((status, body))
 }
@@ -577,16 +416,10 @@ pub async fn settle_payment(
 pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
     let cutoff = state.clock.now()
         - chrono::Duration::from_std(state.tuning.reconcile_after).unwrap_or_default();
-    let stuck = crate::db::query(
-        "SELECT id, payment_key FROM checkout_sessions WHERE status = 'PAYMENT_PENDING' AND payment_started_at <= $1",
-    )
-    .bind(to_ms(cutoff))
-    .fetch_all(&state.db)
-    .await?;
+    let stuck = db::sessions::stuck_payments(&state.db, cutoff).await?;
     let mut settled = 0;
-    for r in stuck {
-        let id: String = r.try_get("id")?;
-        let Some(payment_key): Option<String> = r.try_get("payment_key")? else {
+    for (id, payment_key) in stuck {
+        let Some(payment_key) = payment_key else {
             continue;
         };
         match state.gateway.settle(&payment_key).await {
@@ -612,27 +445,10 @@ pub async fn get_order(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<OrderBody>> {
-    let row = crate::db::query(
-        "SELECT id, session_id, checkout_number, kind, status, snapshot, grand_total, currency, payment_reference, \
-         acting_admin, created_at FROM orders WHERE id = $1 AND user_id = $2",
-    )
-    .bind(&id)
-    .bind(&user.id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(ApiError::Rejected(Rejection::with_message(ErrorCode::CheckoutNotFound, "No such order.")))?;
-    let snapshot: String = row.try_get("snapshot")?;
-    Ok(Json(OrderBody {
-        id: row.try_get("id")?,
-        checkout_id: row.try_get("session_id")?,
-        checkout_number: row.try_get("checkout_number")?,
-        kind: row.try_get("kind")?,
-        status: row.try_get("status")?,
-        snapshot: serde_json::from_str(&snapshot).map_err(|e| ApiError::Internal(e.to_string()))?,
-        grand_total: row.try_get("grand_total")?,
-        currency: row.try_get("currency")?,
-        payment_reference: row.try_get("payment_reference")?,
-        acting_admin: row.try_get("acting_admin")?,
-        created_at: from_ms(row.try_get("created_at")?),
-    }))
+    db::orders::find(&state.db, &id, &user.id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            Rejection::with_message(ErrorCode::CheckoutNotFound, "No such order.").into()
+        })
 }

@@ -18,7 +18,7 @@
 
 use std::{future::Future, pin::Pin, time::Duration};
 
-use crate::{clock::to_ms, db::Db};
+use crate::db::Db;
 
 /// A boxed future, for an object-safe trait.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -134,33 +134,18 @@ impl SimulatedGateway {
         reference: &str,
     ) -> Result<(String, String), GatewayError> {
         let unavailable = |e: crate::db::DbError| GatewayError::Unavailable(e.to_string());
+        let charge = crate::db::ledger::Charge {
+            payment_key: &request.payment_key,
+            session_id: &request.session_id,
+            amount: request.amount,
+            currency: &request.currency,
+        };
         let mut tx = self.db.begin_write().await.map_err(unavailable)?;
-        crate::db::query(
-            "INSERT INTO gateway_charges (payment_key, session_id, amount, currency, outcome, reference, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_key) DO NOTHING",
-        )
-        .bind(&request.payment_key)
-        .bind(&request.session_id)
-        .bind(request.amount)
-        .bind(&request.currency)
-        .bind(outcome)
-        .bind(reference)
-        .bind(to_ms(chrono::Utc::now()))
-        .execute(tx.conn())
-        .await
-        .map_err(unavailable)?;
-        let row = crate::db::query(
-            "SELECT outcome, reference FROM gateway_charges WHERE payment_key = $1",
-        )
-        .bind(&request.payment_key)
-        .fetch_one(tx.conn())
-        .await
-        .map_err(unavailable)?;
+        let stands = crate::db::ledger::record(&mut tx, charge, outcome, reference, chrono::Utc::now())
+            .await
+            .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
-        Ok((
-            row.try_get("outcome").map_err(unavailable)?,
-            row.try_get("reference").map_err(unavailable)?,
-        ))
+        Ok(stands)
     }
 }
 

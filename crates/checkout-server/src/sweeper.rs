@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
-    checkout::store::{self, Actor},
-    clock::to_ms,
+    checkout::persist_expiry,
+    db::{self, sessions::Actor},
     error::ApiError,
     idempotency, orders,
     state::AppState,
@@ -51,24 +51,17 @@ pub fn spawn(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) 
 /// One pass of upkeep.
 pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
     let now = state.clock.now();
-    let lapsed = crate::db::query(
-        "SELECT id, user_id FROM checkout_sessions WHERE status = 'ACTIVE' AND managed = 1 AND expires_at <= $1 LIMIT 500",
-    )
-    .bind(to_ms(now))
-    .fetch_all(&state.db)
-    .await?;
+    let lapsed = db::sessions::lapsed(&state.db, now, 500).await?;
     let actor = Actor {
         request_id: Some("sweeper".into()),
         ..Actor::default()
     };
     let mut sweep = Sweep::default();
-    for r in lapsed {
-        let id: String = r.try_get("id")?;
-        let user: String = r.try_get("user_id")?;
+    for (id, user) in lapsed {
         let mut tx = state.db.begin_write().await?;
         tx.lock_user(&user).await?;
-        if let Some(row) = store::load(tx.conn(), &id).await? {
-            if store::persist_expiry(tx.conn(), &row, &actor, now).await? {
+        if let Some(row) = db::sessions::load(tx.conn(), &id).await? {
+            if persist_expiry(tx.conn(), &row, &actor, now).await? {
                 sweep.expired += 1;
             }
         }
@@ -76,10 +69,7 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
     }
     let mut tx = state.db.begin_write().await?;
     sweep.purged = idempotency::purge(&mut tx, now).await?;
-    sweep.logins_purged = crate::db::query("DELETE FROM logins WHERE expires_at <= $1")
-        .bind(to_ms(now))
-        .execute(tx.conn())
-        .await?;
+    sweep.logins_purged = db::users::purge_logins(tx.conn(), now).await?;
     tx.commit().await?;
     sweep.reconciled = orders::reconcile(state).await?;
     Ok(sweep)

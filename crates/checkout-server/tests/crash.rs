@@ -305,34 +305,30 @@ async fn crash_run(database_url: Option<String>) {
         assert_eq!(replay.str("id"), *order, "the key replays its own order");
     }
     let db = database(dir.path(), database_url.as_deref()).await;
-    let twice: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT session_id FROM orders GROUP BY session_id HAVING COUNT(*) > 1) t",
+    let twice = common::count(
+        &db,
+        "SELECT COUNT(*) AS n FROM (SELECT session_id FROM orders GROUP BY session_id HAVING COUNT(*) > 1) t",
+        &[],
     )
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(twice, 0, "a session with two orders");
-    let two_live: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT user_id FROM checkout_sessions \
+    let two_live = common::count(
+        &db,
+        "SELECT COUNT(*) AS n FROM (SELECT user_id FROM checkout_sessions \
          WHERE status IN ('ACTIVE', 'PAYMENT_PENDING') AND managed = 1 GROUP BY user_id HAVING COUNT(*) > 1) t",
+        &[],
     )
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(two_live, 0, "a shopper with two live checkouts");
-    let numbers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkout_sessions")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT number) FROM checkout_sessions")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let numbers = common::count(&db, "SELECT COUNT(*) AS n FROM checkout_sessions", &[]).await;
+    let distinct = common::count(
+        &db,
+        "SELECT COUNT(DISTINCT number) AS n FROM checkout_sessions",
+        &[],
+    )
+    .await;
     assert_eq!(numbers, distinct, "a checkout number given twice");
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let orders = common::count(&db, "SELECT COUNT(*) AS n FROM orders", &[]).await;
     let errors = history.server_errors.load(Ordering::Relaxed);
     println!(
         "crash run ({}): {kills} server kills and {database_crashes} database crash(es) in {} s, \
@@ -364,14 +360,10 @@ async fn crash_run(database_url: Option<String>) {
     }
 }
 
-/// A pool on the run's database (the SQLite file, or the PostgreSQL database).
-async fn database(dir: &std::path::Path, url: Option<&str>) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    let url = match url {
-        Some(url) => url.to_owned(),
-        None => format!("sqlite://{}", dir.join("checkout.db").display()),
-    };
-    sqlx::AnyPool::connect(&url).await.unwrap()
+/// The run's database (the SQLite file, or the PostgreSQL database), opened as the
+/// server opens it.
+async fn database(dir: &std::path::Path, url: Option<&str>) -> checkout_server::db::Db {
+    checkout_server::db::Db::connect(url, dir, 2).await.unwrap()
 }
 
 use common::Server;

@@ -174,13 +174,12 @@ on_both_backends!(
 );
 
 async fn idempotency_rows(server: &Server, user: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM idempotency_keys WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+    common::count(
+        server.db(),
+        "SELECT COUNT(*) AS n FROM idempotency_keys WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+        &[user],
     )
-    .bind(user)
-    .fetch_one(server.db())
     .await
-    .unwrap()
 }
 
 async fn refused_leave_nothing(backend: Backend) {
@@ -736,10 +735,7 @@ async fn logins_expire(backend: Backend) {
         .assert_problem("UNAUTHENTICATED", 401);
     let mut left = -1;
     for _ in 0..100 {
-        left = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM logins")
-            .fetch_one(server.db())
-            .await
-            .unwrap();
+        left = common::count(server.db(), "SELECT COUNT(*) AS n FROM logins", &[]).await;
         if left == 0 {
             break;
         }
@@ -755,9 +751,8 @@ on_both_backends!(expired_logins_are_purged, logins_expire);
 #[tokio::test]
 async fn the_live_session_lookup_uses_its_index() {
     let server = Server::start(Backend::Sqlite).await;
-    use sqlx::Row;
-    // EXPLAIN QUERY PLAN: the plan's text is the fourth column.
-    let plan: Vec<String> = sqlx::query(
+    // EXPLAIN QUERY PLAN: the plan's text is the column `detail`.
+    let plan: Vec<String> = checkout_server::db::query(
         "EXPLAIN QUERY PLAN SELECT id, status, expires_at, managed FROM checkout_sessions \
          WHERE user_id = 'u' AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
     )
@@ -765,7 +760,7 @@ async fn the_live_session_lookup_uses_its_index() {
     .await
     .unwrap()
     .iter()
-    .map(|r| r.try_get::<String, _>(3).unwrap_or_default())
+    .map(|r| r.try_get::<String>("detail").unwrap_or_default())
     .collect();
     assert!(
         plan.iter()

@@ -13,14 +13,13 @@ use reqwest::Method;
 use serde_json::json;
 
 async fn charges(server: &Server, session_id: &str) -> Vec<String> {
-    sqlx::query_scalar::<_, String>(
-        "SELECT outcome FROM gateway_charges WHERE session_id = $1 OR payment_key IN \
+    common::texts(
+        server.db(),
+        "SELECT outcome AS s FROM gateway_charges WHERE session_id = $1 OR payment_key IN \
         (SELECT payment_key FROM checkout_sessions WHERE id = $1) ORDER BY created_at",
+        &[session_id],
     )
-    .bind(session_id)
-    .fetch_all(server.db())
     .await
-    .unwrap()
 }
 
 async fn ready_to_pay(shopper: &Shopper) -> (String, String) {
@@ -232,22 +231,15 @@ fn a_server_killed_between_charge_and_answer_settles_to_one_order() {
         let retry = alice.pay(&id, &digest, test_cards::SLOW, "k9").await;
         assert_eq!(retry.status, 201, "{}", retry.body);
         assert!(retry.replayed());
-        let db = sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("checkout.db").display()
-        ))
-        .await
-        .unwrap();
-        let charged: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM gateway_charges WHERE outcome = 'CHARGED'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE session_id = $1")
-            .bind(&id)
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let db = checkout_server::db::Db::connect(None, dir.path(), 2).await.unwrap();
+        let charged = common::count(
+            &db,
+            "SELECT COUNT(*) AS n FROM gateway_charges WHERE outcome = 'CHARGED'",
+            &[],
+        )
+        .await;
+        let orders = common::count(&db, "SELECT COUNT(*) AS n FROM orders WHERE session_id = $1", &[&id]).await;
+        db.close().await;
         assert_eq!((charged, orders), (1, 1));
     });
     assert!(second.terminate().success(), "clean shutdown on SIGTERM");

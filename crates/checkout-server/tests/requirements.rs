@@ -12,14 +12,13 @@ use common::{Backend, Server, Shopper};
 use serde_json::Value;
 
 async fn charges(server: &Server, session_id: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM gateway_charges WHERE session_id = $1 OR payment_key IN \
+    common::count(
+        server.db(),
+        "SELECT COUNT(*) AS n FROM gateway_charges WHERE session_id = $1 OR payment_key IN \
         (SELECT payment_key FROM checkout_sessions WHERE id = $1)",
+        &[session_id],
     )
-    .bind(session_id)
-    .fetch_one(server.db())
     .await
-    .unwrap()
 }
 
 async fn assert_still_active(shopper: &Shopper, id: &str) {

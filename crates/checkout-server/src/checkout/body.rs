@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::store::SessionRow;
+use crate::db::sessions::SessionRow;
 
 /// The verdict for the viewer, as the browser module's callback receives it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -113,30 +113,5 @@ impl CheckoutBody {
     }
 }
 
-/// An order.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderBody {
-    /// Order id.
-    pub id: String,
-    /// The checkout it came from.
-    pub checkout_id: String,
-    /// The checkout number.
-    pub checkout_number: String,
-    /// `ORDER_PLACED`, `PAID` or `SUBMITTED_FOR_APPROVAL`.
-    pub kind: String,
-    /// `PLACED`, `PAID` or `PENDING_APPROVAL`.
-    pub status: String,
-    /// What was bought.
-    #[schema(value_type = Object)]
-    pub snapshot: Snapshot,
-    /// Total in minor units.
-    pub grand_total: i64,
-    /// Currency.
-    pub currency: String,
-    /// Gateway reference, when paid.
-    pub payment_reference: Option<String>,
-    /// Admin who acted for the shopper, if any.
-    pub acting_admin: Option<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-}
+/// An order, as stored and as answered.
+pub use crate::db::orders::Order as OrderBody;

@@ -1,7 +1,10 @@
 //! The database: SQLite (default, a file in the data directory) or PostgreSQL
-//! (`postgres://…`, for several server instances). The same SQL serves both, written with
-//! [`query`]; the differences are where a statement runs and how a write transaction
-//! locks:
+//! (`postgres://…`, for several server instances). Every SQL statement of the server is
+//! in this module, one submodule per aggregate (`sessions`, `orders`, `carts`, `users`,
+//! `settings`, `idempotency`, and the simulated gateway's `ledger`); they return
+//! [`DbError`], never HTTP errors, and decide nothing the core decides. The same SQL
+//! serves both backends, written with [`query`]; the differences are where a statement
+//! runs and how a write transaction locks:
 //!
 //! - **SQLite** (`db/sqlite.rs`): statements run in place on the calling task's thread
 //!   (rusqlite on the database file), never handed to a worker thread. Reads use a few
@@ -9,8 +12,8 @@
 //!   writers in this process queue on a fair async mutex, the batch's `BEGIN IMMEDIATE`
 //!   takes the database write lock up front (a `busy_timeout` covers other processes),
 //!   and transactions queued together share one commit (group commit). Every write is
-//!   therefore serialized, per shopper and globally. The sqlx pool only runs the
-//!   migrations. (With sqlx's SQLite driver, each statement was a round trip to the
+//!   therefore serialized, per shopper and globally. Migrations run through rusqlite
+//!   too (`db/migrate.rs`): one SQLite driver. (With sqlx's SQLite driver, each statement was a round trip to the
 //!   connection's worker thread; a write transaction of ten statements held the write
 //!   lock through twenty thread wake-ups, which capped writes at ~500/s.)
 //! - **PostgreSQL**: a write transaction locks the shopper's `users` row
@@ -25,22 +28,24 @@
 //! committed since the last checkpoint (at most about a second), never corrupting the
 //! file. PostgreSQL uses its own defaults (`synchronous_commit = on`).
 
+pub mod carts;
+pub mod idempotency;
+pub mod ledger;
+pub mod migrate;
+pub mod orders;
 mod query;
+pub mod sessions;
+pub mod settings;
 mod sqlite;
+pub mod users;
 
 use std::{
     path::{Path, PathBuf},
-    str::FromStr,
     sync::Arc,
     time::Duration,
 };
 
-use sqlx::{
-    any::{install_default_drivers, AnyPoolOptions},
-    migrate::Migrator,
-    sqlite::SqliteConnectOptions,
-    Any, AnyPool, Executor, Transaction,
-};
+use sqlx::{migrate::Migrator, postgres::PgPoolOptions, PgPool, Postgres, Transaction};
 
 use self::sqlite::{Checkpointer, LiteTx, Readers, WriterHandle};
 pub use self::{
@@ -48,10 +53,9 @@ pub use self::{
     sqlite::{CHECKPOINT_EVERY, MAX_BATCH},
 };
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Which database is behind the pool.
+/// Which database is behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// Embedded SQLite.
@@ -60,18 +64,24 @@ pub enum Backend {
     Postgres,
 }
 
-/// The database: the sqlx pool (PostgreSQL's connections; on SQLite, for migrations),
-/// and on SQLite the writer, the readers and the checkpoint thread.
+/// The database, by backend.
 #[derive(Debug, Clone)]
-pub struct Db {
-    pool: AnyPool,
-    backend: Backend,
-    /// SQLite only: the one connection every write transaction runs on.
-    writer: Option<WriterHandle>,
-    /// SQLite only: the connections reads outside a transaction run on.
-    readers: Option<Arc<Readers>>,
-    /// SQLite only: the background WAL checkpoints.
-    checkpointer: Option<Arc<Checkpointer>>,
+pub enum Db {
+    /// Embedded SQLite: the writer, the readers and the checkpoint thread.
+    Sqlite(Arc<Sqlite>),
+    /// PostgreSQL: sqlx's pool.
+    Postgres(PgPool),
+}
+
+/// The SQLite side of [`Db`].
+#[derive(Debug)]
+pub struct Sqlite {
+    /// The one connection every write transaction runs on.
+    writer: WriterHandle,
+    /// The connections reads outside a transaction run on.
+    readers: Readers,
+    /// The background WAL checkpoints.
+    checkpointer: Checkpointer,
 }
 
 /// A failed database call, from either driver.
@@ -79,7 +89,7 @@ pub struct Db {
 pub enum DbError {
     /// From sqlx (PostgreSQL).
     #[error(transparent)]
-    Sqlx(#[from] sqlx::Error),
+    Postgres(#[from] sqlx::Error),
     /// From SQLite.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
@@ -91,6 +101,13 @@ pub enum DbError {
         /// What is wrong with it.
         message: String,
     },
+    /// A stored value that does not read back (a document that no longer parses, a state
+    /// name the core does not know).
+    #[error("stored {0} is unreadable")]
+    Corrupt(String),
+    /// A statement that had to return a row returned none.
+    #[error("no row")]
+    NoRow,
     /// The SQLite batch holding the transaction did not commit: nothing of it was
     /// written.
     #[error("commit failed: {0}")]
@@ -102,7 +119,7 @@ impl DbError {
     /// pool exhausted, SQLite busy): the request did nothing and may be retried.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            DbError::Sqlx(
+            DbError::Postgres(
                 sqlx::Error::Io(_)
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
@@ -110,7 +127,7 @@ impl DbError {
                 | sqlx::Error::Tls(_),
             ) => true,
             // Connection exceptions (08…), shutdown and "cannot connect now" (57P01–57P03).
-            DbError::Sqlx(sqlx::Error::Database(db)) => db
+            DbError::Postgres(sqlx::Error::Database(db)) => db
                 .code()
                 .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
             DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
@@ -124,11 +141,8 @@ impl DbError {
     /// Whether this is a unique-constraint violation (both backends).
     pub fn is_unique_violation(&self) -> bool {
         match self {
-            DbError::Sqlx(sqlx::Error::Database(db)) => {
-                db.is_unique_violation()
-                    || db
-                        .code()
-                        .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+            DbError::Postgres(sqlx::Error::Database(db)) => {
+                db.is_unique_violation() || db.code().is_some_and(|c| c == "23505")
             }
             DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
@@ -139,48 +153,47 @@ impl DbError {
     }
 }
 
-/// A write transaction. Dropping it without [`WriteTx::commit`] rolls back.
+/// A write transaction, by backend. Dropping it without [`WriteTx::commit`] rolls back.
 #[derive(Debug)]
-pub struct WriteTx {
-    inner: TxInner,
-    backend: Backend,
-}
-
-#[derive(Debug)]
-enum TxInner {
-    Lite(LiteTx),
-    Pooled(Transaction<'static, Any>),
+pub enum WriteTx {
+    /// A savepoint in the SQLite writer's batch.
+    Sqlite(LiteTx),
+    /// A PostgreSQL transaction.
+    Postgres(Transaction<'static, Postgres>),
 }
 
 impl WriteTx {
     /// The connection to run statements on.
     pub fn conn(&mut self) -> Conn<'_> {
-        match &mut self.inner {
-            TxInner::Lite(tx) => Conn::Lite(tx.conn()),
-            TxInner::Pooled(tx) => Conn::Any(tx),
+        match self {
+            WriteTx::Sqlite(tx) => Conn::Lite(tx.conn()),
+            WriteTx::Postgres(tx) => Conn::Pg(tx),
         }
     }
 
     /// Which backend the transaction runs on.
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self {
+            WriteTx::Sqlite(_) => Backend::Sqlite,
+            WriteTx::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Commits; returns once the transaction is committed.
     pub async fn commit(self) -> Result<(), DbError> {
-        match self.inner {
-            TxInner::Lite(tx) => tx.commit().await,
-            TxInner::Pooled(tx) => Ok(tx.commit().await?),
+        match self {
+            WriteTx::Sqlite(tx) => tx.commit().await,
+            WriteTx::Postgres(tx) => Ok(tx.commit().await?),
         }
     }
 
     /// Serializes this shopper's writes with every other instance (PostgreSQL); on
     /// SQLite the transaction already holds the only write lock.
     pub async fn lock_user(&mut self, user_id: &str) -> Result<(), DbError> {
-        if self.backend == Backend::Postgres {
+        if let WriteTx::Postgres(tx) = self {
             query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
                 .bind(user_id)
-                .fetch_optional(self.conn())
+                .fetch_optional(Conn::Pg(tx))
                 .await?;
         }
         Ok(())
@@ -189,141 +202,105 @@ impl WriteTx {
 
 impl Db {
     /// Connects (creating the SQLite file and data directory when needed), applies
-    /// connection settings and runs the embedded migrations. `max_connections` sizes
-    /// PostgreSQL's pool (SQLite has its own writer and readers).
+    /// connection settings and runs the migrations. `max_connections` sizes PostgreSQL's
+    /// pool (SQLite has its own writer and readers).
     pub async fn connect(
         database_url: Option<&str>,
         data_dir: &Path,
         max_connections: u32,
     ) -> Result<Db, String> {
-        install_default_drivers();
-        let (url, backend) = match database_url {
+        match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                (url.to_owned(), Backend::Postgres)
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await
+                    .map_err(|e| format!("cannot open database {}: {e}", redact(url)))?;
+                POSTGRES_MIGRATIONS
+                    .run(&pool)
+                    .await
+                    .map_err(|e| format!("migrations failed: {e}"))?;
+                Ok(Db::Postgres(pool))
             }
-            Some(url) if url.starts_with("sqlite:") => (url.to_owned(), Backend::Sqlite),
-            Some(other) => {
-                return Err(format!(
-                    "unsupported database URL {:?}: use postgres://… or sqlite:…",
-                    redact(other)
-                ))
-            }
+            Some(url) if url.starts_with("sqlite:") => Db::open_sqlite(&sqlite_file(url)?),
+            Some(other) => Err(format!(
+                "unsupported database URL {:?}: use postgres://… or sqlite:…",
+                redact(other)
+            )),
             None => {
                 std::fs::create_dir_all(data_dir)
                     .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-                let file = data_dir.join("checkout.db");
-                (
-                    format!("sqlite://{}?mode=rwc", file.display()),
-                    Backend::Sqlite,
-                )
+                Db::open_sqlite(&data_dir.join("checkout.db"))
             }
-        };
-        let options = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => max_connections,
-            })
-            .acquire_timeout(Duration::from_secs(30));
-        let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            })
-        } else {
-            options
-        };
-        let pool = options
-            .connect(&url)
-            .await
-            .map_err(|e| format!("cannot open database {}: {e}", redact(&url)))?;
-        if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await
-                .map_err(|e| e.to_string())?;
         }
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| format!("migrations failed: {e}"))?;
-        let (writer, readers, checkpointer) = match backend {
-            Backend::Sqlite => {
-                let file = sqlite_file(&url)?;
-                let writer = WriterHandle::open(&file)?;
-                (
-                    Some(writer.clone()),
-                    Some(Arc::new(Readers::open(&file)?)),
-                    Some(Arc::new(Checkpointer::start(&file, writer)?)),
-                )
-            }
-            Backend::Postgres => (None, None, None),
-        };
-        Ok(Db {
-            pool,
-            backend,
+    }
+
+    /// Opens (or creates) the SQLite file, turns on WAL, migrates, then opens the writer,
+    /// the readers and the checkpoint thread.
+    fn open_sqlite(file: &Path) -> Result<Db, String> {
+        let mut conn = sqlite::open(file)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(|e| format!("cannot turn on WAL in {}: {e}", file.display()))?;
+        migrate::run(&mut conn, migrate::SQLITE)?;
+        drop(conn);
+        let writer = WriterHandle::open(file)?;
+        let readers = Readers::open(file)?;
+        let checkpointer = Checkpointer::start(file, writer.clone())?;
+        Ok(Db::Sqlite(Arc::new(Sqlite {
             writer,
             readers,
             checkpointer,
-        })
+        })))
     }
 
-    /// The pool, for reads.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Whether the database answers (a trivial read).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        query("SELECT 1 AS ok").fetch_one(self).await.map(drop)
     }
 
     /// Which backend.
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Starts a write transaction (see the module documentation for how it locks).
     pub async fn begin_write(&self) -> Result<WriteTx, DbError> {
-        let inner = match &self.writer {
-            Some(writer) => TxInner::Lite(writer.begin().await?),
-            None => TxInner::Pooled(self.pool.begin().await?),
-        };
-        Ok(WriteTx {
-            inner,
-            backend: self.backend,
+        Ok(match self {
+            Db::Sqlite(lite) => WriteTx::Sqlite(lite.writer.begin().await?),
+            Db::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
         })
     }
 
-    /// The SQLite readers, if this is SQLite.
-    fn readers(&self) -> Option<&sqlite::Readers> {
-        self.readers.as_deref()
-    }
-
-    /// Closes the pool and, on SQLite, checkpoints the WAL a last time (at shutdown).
+    /// Closes the pool (PostgreSQL) or checkpoints the WAL a last time (SQLite), at
+    /// shutdown.
     pub async fn close(&self) {
-        self.pool.close().await;
-        if let Some(checkpointer) = self.checkpointer.clone() {
-            let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
+        match self {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(lite) => {
+                let lite = Arc::clone(lite);
+                let _ = tokio::task::spawn_blocking(move || lite.checkpointer.stop()).await;
+            }
         }
     }
 }
 
-/// The database file of a `sqlite:` URL (an in-memory database cannot be shared by the
-/// read pool and the writer, so it is refused).
+/// The database file of a `sqlite:` URL (`sqlite:path`, `sqlite://path`, options after
+/// `?` ignored). An in-memory database cannot be shared by the readers and the writer,
+/// so it is refused.
 fn sqlite_file(url: &str) -> Result<PathBuf, String> {
-    let options = SqliteConnectOptions::from_str(url).map_err(|e| format!("{url}: {e}"))?;
-    let file = options.get_filename();
-    if url.contains(":memory:") || file.as_os_str().is_empty() {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
         return Err(format!(
             "{url}: an in-memory SQLite database is not supported; give a file"
         ));
     }
-    Ok(file.to_path_buf())
+    Ok(PathBuf::from(path))
 }
 
 /// Hides a password in a URL for messages.
@@ -353,5 +330,15 @@ mod tests {
             "postgres://app:***@127.0.0.1:5432/db"
         );
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn sqlite_urls_name_a_file() {
+        assert_eq!(sqlite_file("sqlite:///tmp/a.db?mode=rwc").unwrap(), Path::new("/tmp/a.db"));
+        assert_eq!(sqlite_file("sqlite://data/a.db").unwrap(), Path::new("data/a.db"));
+        assert_eq!(sqlite_file("sqlite:a.db").unwrap(), Path::new("a.db"));
+        for memory in ["sqlite::memory:", "sqlite://", "sqlite://a.db?mode=memory"] {
+            assert!(sqlite_file(memory).is_err(), "{memory}");
+        }
     }
 }

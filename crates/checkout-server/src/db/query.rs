@@ -1,13 +1,13 @@
 //! Statements for either backend: [`query`] builds one with its arguments, [`Conn`] says
-//! where it runs (the SQLite writer or readers, or a sqlx connection), [`DbRow`] reads
+//! where it runs (the SQLite writer or readers, or a PostgreSQL connection), [`DbRow`] reads
 //! the answer.
 
 use std::{borrow::Cow, sync::Arc};
 
 use sqlx::{
-    any::{AnyArguments, AnyRow},
     pool::PoolConnection,
-    Any, AnyConnection,
+    postgres::{PgArguments, PgRow},
+    PgConnection, Postgres,
 };
 
 use super::{Db, DbError, WriteTx};
@@ -77,8 +77,8 @@ pub enum Conn<'c> {
     /// Any connection of the database, for a read outside a transaction (on SQLite a
     /// query-only connection: writes go through [`Db::begin_write`]).
     Pool(&'c Db),
-    /// One sqlx connection.
-    Any(&'c mut AnyConnection),
+    /// One PostgreSQL connection (pooled, or a transaction's).
+    Pg(&'c mut PgConnection),
     /// The SQLite writer.
     Lite(&'c mut rusqlite::Connection),
 }
@@ -89,15 +89,15 @@ impl<'c> From<&'c Db> for Conn<'c> {
     }
 }
 
-impl<'c> From<&'c mut AnyConnection> for Conn<'c> {
-    fn from(conn: &'c mut AnyConnection) -> Self {
-        Conn::Any(conn)
+impl<'c> From<&'c mut PgConnection> for Conn<'c> {
+    fn from(conn: &'c mut PgConnection) -> Self {
+        Conn::Pg(conn)
     }
 }
 
-impl<'c> From<&'c mut PoolConnection<Any>> for Conn<'c> {
-    fn from(conn: &'c mut PoolConnection<Any>) -> Self {
-        Conn::Any(conn)
+impl<'c> From<&'c mut PoolConnection<Postgres>> for Conn<'c> {
+    fn from(conn: &'c mut PoolConnection<Postgres>) -> Self {
+        Conn::Pg(conn)
     }
 }
 
@@ -111,7 +111,7 @@ impl<'c, 'x> From<&'c mut Conn<'x>> for Conn<'c> {
     fn from(conn: &'c mut Conn<'x>) -> Self {
         match conn {
             Conn::Pool(pool) => Conn::Pool(pool),
-            Conn::Any(c) => Conn::Any(c),
+            Conn::Pg(c) => Conn::Pg(c),
             Conn::Lite(c) => Conn::Lite(c),
         }
     }
@@ -144,11 +144,9 @@ impl<'q> Query<'q> {
     /// Runs the statement; returns how many rows it changed.
     pub async fn execute(self, conn: impl Into<Conn<'_>>) -> Result<u64, DbError> {
         Ok(match conn.into() {
-            Conn::Pool(db) => match db.readers() {
-                Some(readers) => readers.with(|c| self.lite_execute(c))?,
-                None => self.sqlx().execute(db.pool()).await?.rows_affected(),
-            },
-            Conn::Any(c) => self.sqlx().execute(c).await?.rows_affected(),
+            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_execute(c))?,
+            Conn::Pool(Db::Postgres(pool)) => self.sqlx().execute(pool).await?.rows_affected(),
+            Conn::Pg(c) => self.sqlx().execute(c).await?.rows_affected(),
             Conn::Lite(c) => self.lite_execute(c)?,
         })
     }
@@ -156,11 +154,9 @@ impl<'q> Query<'q> {
     /// Every row.
     pub async fn fetch_all(self, conn: impl Into<Conn<'_>>) -> Result<Vec<DbRow>, DbError> {
         Ok(match conn.into() {
-            Conn::Pool(db) => match db.readers() {
-                Some(readers) => readers.with(|c| self.lite_rows(c, usize::MAX))?,
-                None => rows(self.sqlx().fetch_all(db.pool()).await?),
-            },
-            Conn::Any(c) => rows(self.sqlx().fetch_all(c).await?),
+            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_rows(c, usize::MAX))?,
+            Conn::Pool(Db::Postgres(pool)) => rows(self.sqlx().fetch_all(pool).await?),
+            Conn::Pg(c) => rows(self.sqlx().fetch_all(c).await?),
             Conn::Lite(c) => self.lite_rows(c, usize::MAX)?,
         })
     }
@@ -168,11 +164,11 @@ impl<'q> Query<'q> {
     /// The first row, if any.
     pub async fn fetch_optional(self, conn: impl Into<Conn<'_>>) -> Result<Option<DbRow>, DbError> {
         Ok(match conn.into() {
-            Conn::Pool(db) => match db.readers() {
-                Some(readers) => readers.with(|c| self.lite_rows(c, 1))?.pop(),
-                None => self.sqlx().fetch_optional(db.pool()).await?.map(DbRow::Any),
-            },
-            Conn::Any(c) => self.sqlx().fetch_optional(c).await?.map(DbRow::Any),
+            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_rows(c, 1))?.pop(),
+            Conn::Pool(Db::Postgres(pool)) => {
+                self.sqlx().fetch_optional(pool).await?.map(DbRow::Pg)
+            }
+            Conn::Pg(c) => self.sqlx().fetch_optional(c).await?.map(DbRow::Pg),
             Conn::Lite(c) => self.lite_rows(c, 1)?.pop(),
         })
     }
@@ -181,10 +177,10 @@ impl<'q> Query<'q> {
     pub async fn fetch_one(self, conn: impl Into<Conn<'_>>) -> Result<DbRow, DbError> {
         self.fetch_optional(conn)
             .await?
-            .ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+            .ok_or(DbError::NoRow)
     }
 
-    fn sqlx(&self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
+    fn sqlx(&self) -> sqlx::query::Query<'_, Postgres, PgArguments> {
         let mut q = sqlx::query(self.sql);
         for arg in &self.args {
             q = match arg {
@@ -242,14 +238,14 @@ impl<'q> Query<'q> {
     }
 }
 
-fn rows(rows: Vec<AnyRow>) -> Vec<DbRow> {
-    rows.into_iter().map(DbRow::Any).collect()
+fn rows(rows: Vec<PgRow>) -> Vec<DbRow> {
+    rows.into_iter().map(DbRow::Pg).collect()
 }
 
 /// A row from either backend.
 pub enum DbRow {
-    /// From sqlx.
-    Any(AnyRow),
+    /// From PostgreSQL.
+    Pg(PgRow),
     /// From SQLite (the writer or a read connection).
     Lite {
         /// Column names.
@@ -262,7 +258,7 @@ pub enum DbRow {
 impl std::fmt::Debug for DbRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DbRow::Any(_) => f.write_str("DbRow::Any(..)"),
+            DbRow::Pg(_) => f.write_str("DbRow::Pg(..)"),
             DbRow::Lite { names, values } => f
                 .debug_map()
                 .entries(names.iter().zip(values.iter()))
@@ -273,17 +269,17 @@ impl std::fmt::Debug for DbRow {
 
 /// A column type both drivers read: `i64`, `String`, and their `Option`s.
 pub trait Column: Sized {
-    /// Reads it from a sqlx row.
-    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error>;
+    /// Reads it from a PostgreSQL row.
+    fn from_pg(row: &PgRow, name: &str) -> Result<Self, sqlx::Error>;
     /// Reads it from a SQLite value.
     fn from_lite(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self>;
 }
 
 impl<T> Column for T
 where
-    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> + rusqlite::types::FromSql,
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + rusqlite::types::FromSql,
 {
-    fn from_any(row: &AnyRow, name: &str) -> Result<Self, sqlx::Error> {
+    fn from_pg(row: &PgRow, name: &str) -> Result<Self, sqlx::Error> {
         sqlx::Row::try_get(row, name)
     }
 
@@ -296,7 +292,7 @@ impl DbRow {
     /// The value of a column, by name.
     pub fn try_get<T: Column>(&self, name: &str) -> Result<T, DbError> {
         match self {
-            DbRow::Any(row) => Ok(T::from_any(row, name)?),
+            DbRow::Pg(row) => Ok(T::from_pg(row, name)?),
             DbRow::Lite { names, values } => {
                 let column = |message: String| DbError::Column {
                     column: name.to_owned(),

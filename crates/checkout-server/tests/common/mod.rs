@@ -255,10 +255,10 @@ impl Server {
         }
     }
 
-    /// A direct database connection pool (for checks the API does not expose, such as
-    /// the payment gateway's ledger).
-    pub fn db(&self) -> &sqlx::AnyPool {
-        self.running.state.db.pool()
+    /// The server's database (for checks the API does not expose, such as the payment
+    /// gateway's ledger).
+    pub fn db(&self) -> &checkout_server::db::Db {
+        &self.running.state.db
     }
 
     pub async fn stop(self) {
@@ -550,4 +550,28 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The integer a query returns in its column `n` (arguments bound as texts, `$1`…).
+pub async fn count(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> i64 {
+    let mut query = checkout_server::db::query(sql);
+    for arg in args {
+        query = query.bind(*arg);
+    }
+    query.fetch_one(db).await.unwrap().try_get("n").unwrap()
+}
+
+/// The texts a query returns in its column `s`, one per row.
+pub async fn texts(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> Vec<String> {
+    let mut query = checkout_server::db::query(sql);
+    for arg in args {
+        query = query.bind(*arg);
+    }
+    query
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get("s").unwrap())
+        .collect()
 }

@@ -1,24 +1,21 @@
-//! Checkout sessions, their events and orders in the database. Every status change goes
-//! through [`transition`], which asks the core's state machine first, updates with a
-//! compare-and-set on the stored state, and records the event — so no code path can make
-//! an illegal transition or one without its event.
+//! Checkout sessions and their event log. A status change is a compare-and-set on the
+//! stored state together with its event ([`set_status`]); the checkout module asks the
+//! core's state machine before it calls it (`checkout::transition`), so no code path can
+//! make an illegal transition or one without its event.
 
-use crate::db::{Conn, DbRow};
 use checkout_core::{
     lifecycle::LiveSession,
     numbering::OrderClass,
     snapshot::{PricingInput, Snapshot},
     verdict::effective_status,
-    SessionStatus, SessionView, Transition,
+    Change, Event, SessionStatus, SessionView,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{
-    clock::{from_ms, to_ms},
-    error::ApiError,
-};
+use super::{query, Conn, DbError, DbRow};
+use crate::clock::{from_ms, to_ms};
 
 /// Who caused a change: the shopper, possibly through an impersonating admin, or the
 /// system (expiry sweeper, payment reconciliation).
@@ -59,7 +56,7 @@ pub struct SessionRow {
 
 impl SessionRow {
     /// What the snapshot was priced from.
-    pub fn pricing_input(&self) -> Result<PricingInput, ApiError> {
+    pub fn pricing_input(&self) -> Result<PricingInput, DbError> {
         serde_json::from_str(&self.pricing_input_json).map_err(|_| corrupt("pricing input"))
     }
 
@@ -91,11 +88,11 @@ const SELECT_SESSION: &str =
     (SELECT o.id FROM orders o WHERE o.session_id = s.id) AS order_id \
     FROM checkout_sessions s";
 
-fn corrupt(what: &str) -> ApiError {
-    ApiError::Internal(format!("stored session has an unreadable {what}"))
+fn corrupt(what: &str) -> DbError {
+    DbError::Corrupt(format!("session {what}"))
 }
 
-fn decode(row: &DbRow) -> Result<SessionRow, ApiError> {
+fn decode(row: &DbRow) -> Result<SessionRow, DbError> {
     let status: String = row.try_get("status")?;
     let reason: Option<String> = row.try_get("reason")?;
     let seq: i64 = row.try_get("seq")?;
@@ -127,8 +124,8 @@ fn decode(row: &DbRow) -> Result<SessionRow, ApiError> {
 }
 
 /// The session with this id, whoever owns it.
-pub async fn load(conn: impl Into<Conn<'_>>, id: &str) -> Result<Option<SessionRow>, ApiError> {
-    let row = crate::db::query(&format!("{SELECT_SESSION} WHERE s.id = $1"))
+pub async fn load(conn: impl Into<Conn<'_>>, id: &str) -> Result<Option<SessionRow>, DbError> {
+    let row = query(&format!("{SELECT_SESSION} WHERE s.id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -139,8 +136,8 @@ pub async fn load(conn: impl Into<Conn<'_>>, id: &str) -> Result<Option<SessionR
 pub async fn latest_for_user(
     conn: impl Into<Conn<'_>>,
     user_id: &str,
-) -> Result<Option<SessionRow>, ApiError> {
-    let row = crate::db::query(&format!(
+) -> Result<Option<SessionRow>, DbError> {
+    let row = query(&format!(
         "{SELECT_SESSION} WHERE s.user_id = $1 ORDER BY s.seq DESC LIMIT 1"
     ))
     .bind(user_id)
@@ -153,8 +150,8 @@ pub async fn latest_for_user(
 pub async fn live_for_user(
     conn: impl Into<Conn<'_>>,
     user_id: &str,
-) -> Result<Vec<LiveSession>, ApiError> {
-    let rows = crate::db::query(
+) -> Result<Vec<LiveSession>, DbError> {
+    let rows = query(
         "SELECT id, status, expires_at, managed FROM checkout_sessions \
          WHERE user_id = $1 AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
     )
@@ -179,19 +176,20 @@ pub async fn live_for_user(
         .collect()
 }
 
-/// Applies a named transition: the core decides whether it is legal; the update only
-/// happens if the stored state is still `from` (compare-and-set); the event is recorded.
-pub async fn transition(
+/// Moves the session from `from` to `to` if it is still stored in `from`
+/// (compare-and-set), and records the event. Returns whether it moved: `false` means
+/// the stored state was not `from`.
+pub async fn set_status(
     conn: impl Into<Conn<'_>>,
     session_id: &str,
     from: SessionStatus,
-    step: Transition,
+    to: SessionStatus,
+    event: Event,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<SessionStatus, ApiError> {
+) -> Result<bool, DbError> {
     let mut conn = conn.into();
-    let to = from.apply(step)?;
-    let done = crate::db::query(
+    let done = query(
         "UPDATE checkout_sessions SET status = $1, reason = $2, updated_at = $3 \
          WHERE id = $4 AND status = $5 AND COALESCE(reason, '') = $6",
     )
@@ -204,28 +202,10 @@ pub async fn transition(
     .execute(&mut conn)
     .await?;
     if done != 1 {
-        return Err(changed_under_lock(session_id));
+        return Ok(false);
     }
-    record_event(
-        conn,
-        session_id,
-        Some(from),
-        to,
-        &format!("{step:?}"),
-        actor,
-        now,
-    )
-    .await?;
-    crate::metrics::transition(step);
-    Ok(to)
-}
-
-/// A compare-and-set that found the session in another state although the shopper's
-/// lock was held: a bug, never a shopper's mistake.
-pub fn changed_under_lock(session_id: &str) -> ApiError {
-    ApiError::Internal(format!(
-        "session {session_id} changed under a locked transaction"
-    ))
+    record_event(conn, session_id, Some(from), to, event, actor, now).await?;
+    Ok(true)
 }
 
 /// The event insert and its columns, for [`record_event`] and for one-statement writes
@@ -245,11 +225,11 @@ pub async fn record_event(
     session_id: &str,
     from: Option<SessionStatus>,
     to: SessionStatus,
-    what: &str,
+    event: Event,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    crate::db::query(concat!(
+) -> Result<(), DbError> {
+    query(concat!(
         insert_event!(),
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
@@ -258,7 +238,7 @@ pub async fn record_event(
     .bind(from.and_then(SessionStatus::reason))
     .bind(to.name())
     .bind(to.reason())
-    .bind(what)
+    .bind(event.name())
     .bind(&actor.user_id)
     .bind(&actor.admin)
     .bind(to_ms(now))
@@ -270,12 +250,9 @@ pub async fn record_event(
 
 /// Takes the next checkout number, in the caller's transaction: a rollback gives it
 /// back, so numbers have no gaps; the row lock (or SQLite's write lock) makes them
-/// unique across instances.
-pub async fn allocate_number(
-    conn: impl Into<Conn<'_>>,
-    started_at: DateTime<Utc>,
-) -> Result<(i64, String), ApiError> {
-    let row = crate::db::query(
+/// unique across instances. Returns the number and the class to render it with.
+pub async fn allocate_number(conn: impl Into<Conn<'_>>) -> Result<(i64, OrderClass), DbError> {
+    let row = query(
         "UPDATE order_classes SET next_number = next_number + 1 WHERE name = 'checkout' \
          RETURNING next_number - 1 AS seq, format, digit_length, time_zone",
     )
@@ -288,8 +265,7 @@ pub async fn allocate_number(
         next_number: seq,
         time_zone: row.try_get("time_zone")?,
     };
-    let number = class.render(seq, started_at)?;
-    Ok((seq, number))
+    Ok((seq, class))
 }
 
 /// Inserts a new session (stored as `ACTIVE`, generation 0) and its first event.
@@ -297,9 +273,9 @@ pub async fn insert(
     conn: impl Into<Conn<'_>>,
     s: &SessionRow,
     actor: &Actor,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let mut conn = conn.into();
-    crate::db::query(
+    query(
         "INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed, started_at, expires_at, \
          generation, pricing_input, snapshot, digest, started_by_admin, updated_at) \
          VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6)",
@@ -322,7 +298,7 @@ pub async fn insert(
         &s.id,
         None,
         SessionStatus::Active,
-        "Initiate",
+        Event::Changed(Change::Initiate),
         actor,
         s.started_at,
     )
@@ -335,12 +311,12 @@ pub async fn replace_snapshot(
     row: &SessionRow,
     input: &PricingInput,
     snapshot: &Snapshot,
-    what: &str,
+    change: Change,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let mut conn = conn.into();
-    crate::db::query(
+    query(
         "UPDATE checkout_sessions SET pricing_input = $1, snapshot = $2, digest = $3, updated_at = $4 WHERE id = $5",
     )
     .bind(serde_json::to_string(input).unwrap_or_default())
@@ -355,27 +331,11 @@ pub async fn replace_snapshot(
         &row.id,
         Some(row.status),
         row.status,
-        what,
+        Event::Changed(change),
         actor,
         now,
     )
     .await
-}
-
-/// Persists read-time expiry: if the session is stored `ACTIVE` but its window closed,
-/// store `EXPIRED` (with its event). Returns whether it did.
-pub async fn persist_expiry(
-    conn: impl Into<Conn<'_>>,
-    row: &SessionRow,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    let expired =
-        row.status == SessionStatus::Active && row.effective(now) == SessionStatus::Expired;
-    if expired {
-        transition(conn, &row.id, row.status, Transition::Expire, actor, now).await?;
-    }
-    Ok(expired)
 }
 
 /// An event as the admin API returns it.
@@ -393,7 +353,8 @@ pub struct EventBody {
     pub to_status: String,
     /// New reason.
     pub to_reason: Option<String>,
-    /// The transition or change, e.g. `Supersede`, `Resnapshot`.
+    /// The transition or change, e.g. `Supersede`, `SelectShipping` (the names of the
+    /// core's `Event` table).
     pub transition: String,
     /// The shopper who acted.
     pub actor_user: Option<String>,
@@ -409,8 +370,8 @@ pub struct EventBody {
 pub async fn events(
     conn: impl Into<Conn<'_>>,
     session_id: &str,
-) -> Result<Vec<EventBody>, ApiError> {
-    let rows = crate::db::query(
+) -> Result<Vec<EventBody>, DbError> {
+    let rows = query(
         "SELECT id, session_id, from_status, from_reason, to_status, to_reason, transition, actor_user, \
          actor_admin, at, request_id FROM checkout_events WHERE session_id = $1 ORDER BY id",
     )
@@ -434,4 +395,94 @@ pub async fn events(
             })
         })
         .collect()
+}
+
+/// Stores the payment just begun on the session: the server's payment key (sent to the
+/// gateway) and the idempotency key of the request that began it.
+pub async fn begin_payment(
+    conn: impl Into<Conn<'_>>,
+    session_id: &str,
+    payment_key: &str,
+    idem_key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query(
+        "UPDATE checkout_sessions SET payment_key = $1, payment_idem_key = $2, \
+         payment_started_at = $3 WHERE id = $4",
+    )
+    .bind(payment_key)
+    .bind(idem_key)
+    .bind(to_ms(now))
+    .bind(session_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The shopper who owns a session.
+pub async fn owner(conn: impl Into<Conn<'_>>, session_id: &str) -> Result<Option<String>, DbError> {
+    query("SELECT user_id FROM checkout_sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("user_id"))
+        .transpose()
+}
+
+/// Payments pending since `cutoff` or earlier: (session id, payment key).
+pub async fn stuck_payments(
+    conn: impl Into<Conn<'_>>,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<(String, Option<String>)>, DbError> {
+    query(
+        "SELECT id, payment_key FROM checkout_sessions \
+         WHERE status = 'PAYMENT_PENDING' AND payment_started_at <= $1",
+    )
+    .bind(to_ms(cutoff))
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("payment_key")?)))
+    .collect()
+}
+
+/// Redeems generation `generation` of the session's recovery token (compare-and-set on
+/// the generation); returns whether it was still current. The caller records the
+/// `Recover` event.
+pub async fn next_generation(
+    conn: impl Into<Conn<'_>>,
+    session_id: &str,
+    generation: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let rotated = query(
+        "UPDATE checkout_sessions SET generation = generation + 1, updated_at = $3 \
+         WHERE id = $1 AND generation = $2",
+    )
+    .bind(session_id)
+    .bind(i64::from(generation))
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(rotated == 1)
+}
+
+/// Up to `limit` sessions stored `ACTIVE` and managed whose window closed by `now`:
+/// (session id, shopper), for the sweeper.
+pub async fn lapsed(
+    conn: impl Into<Conn<'_>>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    query(
+        "SELECT id, user_id FROM checkout_sessions \
+         WHERE status = 'ACTIVE' AND managed = 1 AND expires_at <= $1 LIMIT $2",
+    )
+    .bind(to_ms(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("user_id")?)))
+    .collect()
 }

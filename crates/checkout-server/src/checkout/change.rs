@@ -1,0 +1,237 @@
+//! The changes a shopper makes to a checkout: shipping, payment, a voucher, removing a
+//! line. The core judges each (`PricingInput::apply_voucher`, `remove_line`, …) and
+//! prices the result; every change makes a new snapshot with a new digest.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use checkout_core::{
+    evaluate,
+    snapshot::{LineRemoved, Snapshot},
+    Action, CheckInput, Change, Transition,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{actor, body::CheckoutBody, finish, load_owned, persist_expiry, to_json, transition};
+use crate::{
+    db::{self, WriteTx},
+    error::ApiResult,
+    extract::{ApiJson, CurrentUser, RequestId},
+    state::AppState,
+};
+
+/// A change the shopper makes to a checkout.
+#[derive(Debug, Clone)]
+enum Edit {
+    Shipping(String),
+    Payment(String),
+    Voucher(String),
+    RemoveLine(String),
+}
+
+impl Edit {
+    fn action(&self) -> Action {
+        match self {
+            Edit::Shipping(_) => Action::SelectShipping,
+            Edit::Payment(_) => Action::SelectPayment,
+            Edit::Voucher(_) => Action::ApplyVoucher,
+            Edit::RemoveLine(_) => Action::RemoveItem,
+        }
+    }
+}
+
+async fn modify(
+    state: &AppState,
+    user: &CurrentUser,
+    request_id: &RequestId,
+    id: &str,
+    edit: Edit,
+    digest: Option<String>,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&user.id).await?;
+    let result = modify_in(state, &mut tx, user, request_id, id, edit, digest, now).await;
+    finish(tx, None, result, StatusCode::OK).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn modify_in(
+    state: &AppState,
+    tx: &mut WriteTx,
+    user: &CurrentUser,
+    request_id: &RequestId,
+    id: &str,
+    edit: Edit,
+    digest: Option<String>,
+    now: DateTime<Utc>,
+) -> ApiResult<serde_json::Value> {
+    let row = load_owned(tx, user, id).await?;
+    let actor = actor(user, request_id);
+    let verdict = evaluate(&CheckInput {
+        session: Some(row.view()),
+        viewer: user.viewer(),
+        action: edit.action(),
+        digest,
+        now,
+    });
+    if let Some(rejection) = verdict.rejection {
+        persist_expiry(tx.conn(), &row, &actor, now).await?;
+        return Err(rejection.into());
+    }
+    let mut input = row.pricing_input()?;
+    let made = match edit {
+        Edit::Shipping(method) => {
+            input.choose_shipping(state.catalog.shipping(&method)?);
+            Change::SelectShipping
+        }
+        Edit::Payment(method) => {
+            input.choose_payment(state.catalog.payment(&method)?);
+            Change::SelectPayment
+        }
+        Edit::Voucher(code) => {
+            input.apply_voucher(state.catalog.voucher(&code)?)?;
+            Change::ApplyVoucher
+        }
+        Edit::RemoveLine(sku) => {
+            let left = input.remove_line(&sku)?;
+            // The summary and the cart stay in step (the spec's known limitation 3).
+            db::carts::remove(tx.conn(), &user.id, &sku).await?;
+            if left == LineRemoved::Emptied {
+                transition(tx.conn(), &row.id, row.status, Transition::Empty, &actor, now).await?;
+                let row = load_owned(tx, user, id).await?;
+                return Ok(to_json(&CheckoutBody::new(&row, &user.viewer(), now)));
+            }
+            Change::RemoveLine
+        }
+    };
+    let snapshot = Snapshot::capture(&input)?;
+    db::sessions::replace_snapshot(tx.conn(), &row, &input, &snapshot, made, &actor, now).await?;
+    let row = load_owned(tx, user, id).await?;
+    Ok(to_json(&CheckoutBody::new(&row, &user.viewer(), now)))
+}
+
+/// Choose a shipping or payment method.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MethodRequest {
+    /// The method id from `GET /products`.
+    #[schema(schema_with = crate::api_doc::fields::method_id)]
+    pub method_id: String,
+    /// The digest of the summary the shopper saw (optional; checked when sent).
+    #[serde(default)]
+    pub snapshot_digest: Option<String>,
+}
+
+/// Apply a voucher.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoucherRequest {
+    /// The code, case-insensitive.
+    #[schema(schema_with = crate::api_doc::fields::voucher_code)]
+    pub code: String,
+    /// The digest of the summary the shopper saw (optional; checked when sent).
+    #[serde(default)]
+    pub snapshot_digest: Option<String>,
+}
+
+/// Optional digest for a line removal.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DigestQuery {
+    /// The digest of the summary the shopper saw.
+    pub snapshot_digest: Option<String>,
+}
+
+/// Choose the shipping method (re-snapshots: the digest changes).
+#[utoipa::path(put, path = "/checkouts/{id}/shipping-method", tag = "checkout",
+    params(("id" = String, Path)), request_body = MethodRequest,
+    responses((status = 200, body = CheckoutBody)))]
+pub async fn select_shipping(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MethodRequest>,
+) -> ApiResult<Response> {
+    modify(
+        &state,
+        &user,
+        &request_id,
+        &id,
+        Edit::Shipping(req.method_id),
+        req.snapshot_digest,
+    )
+    .await
+}
+
+/// Choose the payment method (re-snapshots: the digest changes).
+#[utoipa::path(put, path = "/checkouts/{id}/payment-method", tag = "checkout",
+    params(("id" = String, Path)), request_body = MethodRequest,
+    responses((status = 200, body = CheckoutBody)))]
+pub async fn select_payment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MethodRequest>,
+) -> ApiResult<Response> {
+    modify(
+        &state,
+        &user,
+        &request_id,
+        &id,
+        Edit::Payment(req.method_id),
+        req.snapshot_digest,
+    )
+    .await
+}
+
+/// Apply a voucher code (re-snapshots: the digest changes).
+#[utoipa::path(post, path = "/checkouts/{id}/vouchers", tag = "checkout",
+    params(("id" = String, Path)), request_body = VoucherRequest,
+    responses((status = 200, body = CheckoutBody)))]
+pub async fn apply_voucher(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<VoucherRequest>,
+) -> ApiResult<Response> {
+    modify(
+        &state,
+        &user,
+        &request_id,
+        &id,
+        Edit::Voucher(req.code),
+        req.snapshot_digest,
+    )
+    .await
+}
+
+/// Remove a line from the order summary, and from the cart. The last line ends the
+/// checkout as `INACTIVE/EMPTIED`.
+#[utoipa::path(delete, path = "/checkouts/{id}/items/{sku}", tag = "checkout",
+    params(("id" = String, Path), ("sku" = String, Path), DigestQuery),
+    responses((status = 200, body = CheckoutBody)))]
+pub async fn remove_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path((id, sku)): Path<(String, String)>,
+    Query(query): Query<DigestQuery>,
+) -> ApiResult<Response> {
+    modify(
+        &state,
+        &user,
+        &request_id,
+        &id,
+        Edit::RemoveLine(sku),
+        query.snapshot_digest,
+    )
+    .await
+}
+

@@ -1,0 +1,245 @@
+//! Orders. A session yields at most one (`orders.session_id` is unique), and the order is
+//! written together with everything that goes with it — the session's compare-and-set
+//! transition and its event, the ordered quantities out of the cart, the answer stored
+//! under the request's key — by [`place`], on either backend.
+
+use checkout_core::{cart, snapshot::Snapshot, Event, SessionStatus, Transition};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    idempotency::KeyRef,
+    query,
+    sessions::{insert_event, set_status, Actor, SessionRow},
+    Conn, DbError, Query, WriteTx,
+};
+use crate::clock::{from_ms, to_ms};
+
+/// An order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = OrderBody)]
+pub struct Order {
+    /// Order id.
+    pub id: String,
+    /// The checkout it came from.
+    pub checkout_id: String,
+    /// The checkout number.
+    pub checkout_number: String,
+    /// `ORDER_PLACED`, `PAID` or `SUBMITTED_FOR_APPROVAL`.
+    pub kind: String,
+    /// `PLACED`, `PAID` or `PENDING_APPROVAL`.
+    pub status: String,
+    /// What was bought.
+    #[schema(value_type = Object)]
+    pub snapshot: Snapshot,
+    /// Total in minor units.
+    pub grand_total: i64,
+    /// Currency.
+    pub currency: String,
+    /// Gateway reference, when paid.
+    pub payment_reference: Option<String>,
+    /// Admin who acted for the shopper, if any.
+    pub acting_admin: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order action's whole effect.
+#[derive(Debug)]
+pub struct Placement<'a> {
+    /// The session, as read under the shopper's lock.
+    pub session: &'a SessionRow,
+    /// The transition out of the session's state (the core said it is legal)…
+    pub step: Transition,
+    /// …and the state it leads to.
+    pub to: SessionStatus,
+    /// The order.
+    pub order: &'a Order,
+    /// Who acted.
+    pub actor: &'a Actor,
+    /// The answer to store under the key of the request that made the effect, with its
+    /// status.
+    pub answer: (KeyRef<'a>, u16, &'a serde_json::Value),
+}
+
+/// How [`place`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// Everything was written.
+    Done,
+    /// The session was not in the state it was read in: nothing was written.
+    StateChanged,
+    /// The session already has its order: nothing was written.
+    AlreadyOrdered,
+}
+
+/// Writes an order action's effect in `tx`. On PostgreSQL it is one statement (one
+/// round trip instead of five or more); on SQLite, whose statements run in process where
+/// a round trip costs nothing and which has no data-modifying `WITH`, it is the same
+/// steps one by one. Either way every part depends on the compare-and-set.
+pub async fn place(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
+    let written = match tx {
+        WriteTx::Postgres(_) => place_at_once(tx, p).await,
+        WriteTx::Sqlite(_) => place_step_by_step(tx, p).await,
+    };
+    match written {
+        Err(e) if e.is_unique_violation() => Ok(Placed::AlreadyOrdered),
+        other => other,
+    }
+}
+
+/// The order insert and its columns (bound by [`bind_order`]).
+macro_rules! insert_order {
+    () => {
+        "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, \
+         snapshot, grand_total, currency, payment_reference, acting_admin, created_at)"
+    };
+}
+
+/// Binds an order's columns in the order of [`insert_order!`].
+fn bind_order<'q>(query: Query<'q>, row: &'q SessionRow, order: &'q Order) -> Query<'q> {
+    query
+        .bind(&order.id)
+        .bind(&row.id)
+        .bind(&row.user_id)
+        .bind(&row.number)
+        .bind(&order.kind)
+        .bind(&order.status)
+        .bind(serde_json::to_string(&row.snapshot).unwrap_or_default())
+        .bind(order.grand_total)
+        .bind(&order.currency)
+        .bind(order.payment_reference.as_deref())
+        .bind(order.acting_admin.as_deref())
+        .bind(to_ms(order.created_at))
+}
+
+async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
+    let row = p.session;
+    let now = p.order.created_at;
+    let event = Event::Moved(p.step);
+    if !set_status(tx.conn(), &row.id, row.status, p.to, event, p.actor, now).await? {
+        return Ok(Placed::StateChanged);
+    }
+    let sql = concat!(insert_order!(), " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+    bind_order(query(sql), row, p.order).execute(tx.conn()).await?;
+    for line in &row.snapshot.lines {
+        let in_cart: Option<i64> =
+            query("SELECT quantity FROM cart_items WHERE user_id = $1 AND sku = $2")
+                .bind(&row.user_id)
+                .bind(&line.sku)
+                .fetch_optional(tx.conn())
+                .await?
+                .map(|r| r.try_get("quantity"))
+                .transpose()?;
+        let Some(in_cart) = in_cart else { continue };
+        let in_cart = u32::try_from(in_cart).unwrap_or(0);
+        let (sql, left) = match cart::left_after_order(in_cart, line.quantity) {
+            None => ("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2", None),
+            Some(left) => (
+                "UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND sku = $2",
+                Some(i64::from(left)),
+            ),
+        };
+        let mut statement = query(sql).bind(&row.user_id).bind(&line.sku);
+        if let Some(left) = left {
+            statement = statement.bind(left);
+        }
+        statement.execute(tx.conn()).await?;
+    }
+    let (key, status, body) = p.answer;
+    super::idempotency::complete(tx.conn(), key, status, body).await?;
+    Ok(Placed::Done)
+}
+
+/// PostgreSQL's one statement. The cart part is `cart::left_after_order` written in SQL:
+/// a line the order took entirely leaves, a larger one keeps what was added since.
+async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
+    let row = p.session;
+    // $1–$12 the order ($12 is also the time of the change); $13–$20 the transition and
+    // its event; $21–$25 the key's answer; then two per cart line.
+    let lines = (0..row.snapshot.lines.len())
+        .map(|i| format!("(${}, ${}::BIGINT)", 26 + 2 * i, 27 + 2 * i))
+        .collect::<Vec<_>>();
+    let cart = if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", ordered (sku, quantity) AS (VALUES {}), \
+             emptied AS (DELETE FROM cart_items c USING ordered o, s \
+                WHERE c.user_id = $3 AND c.sku = o.sku AND c.quantity <= o.quantity), \
+             reduced AS (UPDATE cart_items c SET quantity = c.quantity - o.quantity FROM ordered o, s \
+                WHERE c.user_id = $3 AND c.sku = o.sku AND c.quantity > o.quantity)",
+            lines.join(", ")
+        )
+    };
+    let sql = format!(
+        "WITH s AS (UPDATE checkout_sessions SET status = $13, reason = $14, updated_at = $12 \
+            WHERE id = $2 AND status = $15 AND COALESCE(reason, '') = COALESCE($16, '') RETURNING id), \
+         event AS ({insert_event} SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
+         placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
+         answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
+            response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25){cart} \
+         SELECT COUNT(*) AS moved FROM s",
+        insert_event = insert_event!(),
+        insert_order = insert_order!(),
+    );
+    let (key, status, body) = p.answer;
+    let mut statement = bind_order(query(&sql), row, p.order)
+        .bind(p.to.name())
+        .bind(p.to.reason())
+        .bind(row.status.name())
+        .bind(row.status.reason())
+        .bind(p.step.name())
+        .bind(p.actor.user_id.as_deref())
+        .bind(p.actor.admin.as_deref())
+        .bind(p.actor.request_id.as_deref())
+        .bind(i64::from(status))
+        .bind(body.to_string())
+        .bind(key.user_id)
+        .bind(key.endpoint)
+        .bind(key.key);
+    for line in &row.snapshot.lines {
+        statement = statement.bind(&line.sku).bind(i64::from(line.quantity));
+    }
+    let moved: i64 = statement.fetch_one(tx.conn()).await?.try_get("moved")?;
+    Ok(if moved == 1 {
+        Placed::Done
+    } else {
+        Placed::StateChanged
+    })
+}
+
+/// An order of `user_id`.
+pub async fn find(
+    conn: impl Into<Conn<'_>>,
+    order_id: &str,
+    user_id: &str,
+) -> Result<Option<Order>, DbError> {
+    let Some(row) = query(
+        "SELECT id, session_id, checkout_number, kind, status, snapshot, grand_total, currency, \
+         payment_reference, acting_admin, created_at FROM orders WHERE id = $1 AND user_id = $2",
+    )
+    .bind(order_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let snapshot: String = row.try_get("snapshot")?;
+    Ok(Some(Order {
+        id: row.try_get("id")?,
+        checkout_id: row.try_get("session_id")?,
+        checkout_number: row.try_get("checkout_number")?,
+        kind: row.try_get("kind")?,
+        status: row.try_get("status")?,
+        snapshot: serde_json::from_str(&snapshot)
+            .map_err(|_| DbError::Corrupt("order snapshot".into()))?,
+        grand_total: row.try_get("grand_total")?,
+        currency: row.try_get("currency")?,
+        payment_reference: row.try_get("payment_reference")?,
+        acting_admin: row.try_get("acting_admin")?,
+        created_at: from_ms(row.try_get("created_at")?),
+    }))
+}

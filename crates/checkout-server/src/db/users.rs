@@ -1,0 +1,123 @@
+//! Shoppers and their logins. A login is stored by the SHA-256 of its token only.
+
+use chrono::{DateTime, Utc};
+
+use super::{query, Conn, DbError};
+use crate::clock::to_ms;
+
+/// A signed-in shopper, as a login finds them.
+#[derive(Debug, Clone)]
+pub struct LoginOwner {
+    /// The shopper.
+    pub user_id: String,
+    /// Their username.
+    pub username: String,
+    /// The admin acting as them, for an impersonation login.
+    pub impersonator: Option<String>,
+}
+
+/// Creates a shopper. A username already taken is a unique violation
+/// ([`DbError::is_unique_violation`]).
+pub async fn create(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    username: &str,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query("INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(to_ms(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The id and password hash of the shopper with this username.
+pub async fn credentials(
+    conn: impl Into<Conn<'_>>,
+    username: &str,
+) -> Result<Option<(String, String)>, DbError> {
+    query("SELECT id, password_hash FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| Ok((r.try_get("id")?, r.try_get("password_hash")?)))
+        .transpose()
+}
+
+/// The id of the shopper with this username.
+pub async fn id_of(conn: impl Into<Conn<'_>>, username: &str) -> Result<Option<String>, DbError> {
+    query("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()
+}
+
+/// Stores a login (by its token's hash) until `expires_at`.
+pub async fn add_login(
+    conn: impl Into<Conn<'_>>,
+    token_hash: &str,
+    user_id: &str,
+    impersonator: Option<&str>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query(
+        "INSERT INTO logins (token_hash, user_id, impersonator, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(impersonator)
+    .bind(to_ms(now))
+    .bind(to_ms(expires_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Who a login not yet expired at `now` belongs to.
+pub async fn login(
+    conn: impl Into<Conn<'_>>,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<LoginOwner>, DbError> {
+    let Some(row) = query(
+        "SELECT u.id, u.username, l.impersonator FROM logins l JOIN users u ON u.id = l.user_id \
+         WHERE l.token_hash = $1 AND l.expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(to_ms(now))
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(LoginOwner {
+        user_id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        impersonator: row.try_get("impersonator")?,
+    }))
+}
+
+/// Ends a login.
+pub async fn end_login(conn: impl Into<Conn<'_>>, token_hash: &str) -> Result<(), DbError> {
+    query("DELETE FROM logins WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the logins that expired by `now`; returns how many.
+pub async fn purge_logins(conn: impl Into<Conn<'_>>, now: DateTime<Utc>) -> Result<u64, DbError> {
+    query("DELETE FROM logins WHERE expires_at <= $1")
+        .bind(to_ms(now))
+        .execute(conn)
+        .await
+}
