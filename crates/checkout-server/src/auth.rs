@@ -3,10 +3,6 @@
 //! `SameSite=Lax`, and only its SHA-256 is stored. Signing out ends the shopper's live
 //! checkout as `INACTIVE/SIGNED_OUT` (a payment in flight is left to settle).
 
-use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Algorithm, Argon2, Params, Version,
-};
 use axum::{
     extract::State,
     http::{header, HeaderValue, StatusCode},
@@ -64,11 +60,6 @@ pub struct Me {
     pub impersonator: Option<String>,
 }
 
-fn hasher(memory_kib: u32) -> Argon2<'static> {
-    let params = Params::new(memory_kib.max(Params::MIN_M_COST), 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
 fn validate(c: &Credentials) -> Result<(), Rejection> {
     let name_ok = (3..=32).contains(&c.username.len())
         && c.username
@@ -98,30 +89,14 @@ pub async fn hash_password(
 ) -> ApiResult<String> {
     guards
         .hash(move || {
-            let mut salt = [0u8; 16];
-            rand::rng().fill_bytes(&mut salt);
-            let salt =
-                SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
-            hasher(memory_kib)
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| ApiError::Internal(e.to_string()))
+            crate::passwords::hash(password.as_bytes(), memory_kib).map_err(ApiError::Internal)
         })
         .await?
 }
 
 async fn verify_password(guards: &Guards, password: String, hash: String) -> ApiResult<bool> {
     guards
-        .hash(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    // The parameters come from the stored hash itself.
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
+        .hash(move || crate::passwords::verify(password.as_bytes(), &hash))
         .await
 }
 
@@ -137,8 +112,15 @@ pub async fn create_login(
     let now = state.clock.now();
     let expires = now + chrono::Duration::days(LOGIN_DAYS);
     let mut tx = state.db.begin_write().await?;
-    db::users::add_login(tx.conn(), &token_hash(&token), user_id, impersonator, now, expires)
-        .await?;
+    db::users::add_login(
+        tx.conn(),
+        &token_hash(&token),
+        user_id,
+        impersonator,
+        now,
+        expires,
+    )
+    .await?;
     tx.commit().await?;
     let cookie = state.login_cookie.set(&token, LOGIN_DAYS * 86_400);
     HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
