@@ -57,15 +57,26 @@ mod tests {
         assert_eq!(quantity(1).unwrap(), 1);
         assert_eq!(quantity(i64::from(MAX_QUANTITY)).unwrap(), MAX_QUANTITY);
         for bad in [0, -1, i64::from(MAX_QUANTITY) + 1, i64::MAX, i64::MIN] {
-            assert_eq!(quantity(bad).unwrap_err().code, ErrorCode::ValidationFailed, "{bad}");
+            assert_eq!(
+                quantity(bad).unwrap_err().code,
+                ErrorCode::ValidationFailed,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn adding_respects_the_line_and_quantity_caps() {
         assert_eq!(add(None, 0, 2).unwrap(), 2);
-        assert_eq!(add(Some(3), MAX_LINES, 2).unwrap(), 5, "an existing line may grow");
-        assert!(add(None, MAX_LINES, 1).is_err(), "no new line in a full cart");
+        assert_eq!(
+            add(Some(3), MAX_LINES, 2).unwrap(),
+            5,
+            "an existing line may grow"
+        );
+        assert!(
+            add(None, MAX_LINES, 1).is_err(),
+            "no new line in a full cart"
+        );
         assert!(add(Some(MAX_QUANTITY), 1, 1).is_err());
         assert!(add(Some(1), 1, 0).is_err());
     }
@@ -79,7 +90,11 @@ mod tests {
     #[test]
     fn an_order_takes_what_it_priced() {
         assert_eq!(left_after_order(2, 2), None);
-        assert_eq!(left_after_order(5, 2), Some(3), "added since the checkout began");
+        assert_eq!(
+            left_after_order(5, 2),
+            Some(3),
+            "added since the checkout began"
+        );
         assert_eq!(left_after_order(1, 2), None, "reduced since: the line goes");
     }
 }

@@ -423,7 +423,11 @@ pub fn plan_sign_out(
 /// session is `PAYMENT_PENDING` with a payment started under this same idempotency key.
 /// Such a retry is told to wait (`REQUEST_IN_PROGRESS`, same key later) instead of
 /// being checked again as a new payment (which would answer `PAYMENT_IN_PROGRESS`).
-pub fn retries_pending_payment(status: SessionStatus, pending_key: Option<&str>, key: &str) -> bool {
+pub fn retries_pending_payment(
+    status: SessionStatus,
+    pending_key: Option<&str>,
+    key: &str,
+) -> bool {
     status == SessionStatus::PaymentPending && pending_key == Some(key)
 }
 
@@ -438,8 +442,16 @@ mod tests {
             expires_at,
         };
         let sessions = [
-            live("a", SessionStatus::Active, Some(now + chrono::Duration::minutes(5))),
-            live("b", SessionStatus::Active, Some(now - chrono::Duration::minutes(1))),
+            live(
+                "a",
+                SessionStatus::Active,
+                Some(now + chrono::Duration::minutes(5)),
+            ),
+            live(
+                "b",
+                SessionStatus::Active,
+                Some(now - chrono::Duration::minutes(1)),
+            ),
             live("c", SessionStatus::PaymentPending, None),
             live("d", SessionStatus::Active, None),
         ];
@@ -460,7 +472,11 @@ mod tests {
         assert!(retries_pending_payment(pending, Some("k1"), "k1"));
         assert!(!retries_pending_payment(pending, Some("k1"), "k2"));
         assert!(!retries_pending_payment(pending, None, "k1"));
-        assert!(!retries_pending_payment(SessionStatus::Active, Some("k1"), "k1"));
+        assert!(!retries_pending_payment(
+            SessionStatus::Active,
+            Some("k1"),
+            "k1"
+        ));
     }
 
     #[test]
@@ -475,10 +491,23 @@ mod tests {
         assert_eq!(
             names,
             [
-                "Supersede", "SignOut", "Empty", "Cancel", "Expire", "BeginPayment",
-                "ReleasePayment", "LapsePayment", "CompletePayment", "PlaceOrder",
-                "SubmitForApproval", "Initiate", "SelectShipping", "SelectPayment",
-                "ApplyVoucher", "RemoveLine", "Recover",
+                "Supersede",
+                "SignOut",
+                "Empty",
+                "Cancel",
+                "Expire",
+                "BeginPayment",
+                "ReleasePayment",
+                "LapsePayment",
+                "CompletePayment",
+                "PlaceOrder",
+                "SubmitForApproval",
+                "Initiate",
+                "SelectShipping",
+                "SelectPayment",
+                "ApplyVoucher",
+                "RemoveLine",
+                "Recover",
             ]
         );
         for name in names {

@@ -19,7 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::{create_login, Me},
-    db::{self, sessions::EventBody},
+    db::{self, events::EventBody},
     error::{ApiError, ApiResult},
     extract::{Admin, ApiJson},
     state::AppState,
@@ -209,7 +209,7 @@ pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EventBody>>> {
-    let events = db::sessions::events(&state.db, &id).await?;
+    let events = db::events::of_session(&state.db, &id).await?;
     if events.is_empty() {
         return Err(ErrorCode::CheckoutNotFound.into());
     }

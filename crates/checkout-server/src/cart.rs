@@ -81,13 +81,15 @@ async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
         .iter()
         .filter_map(|(sku, q)| {
             let product = state.catalog.product(sku)?;
-            Some(cart::line_subtotal(product.unit_price, *q).map(|subtotal| CartLineBody {
-                sku: sku.clone(),
-                name: product.name.to_owned(),
-                quantity: *q,
-                unit_price: product.unit_price,
-                subtotal,
-            }))
+            Some(
+                cart::line_subtotal(product.unit_price, *q).map(|subtotal| CartLineBody {
+                    sku: sku.clone(),
+                    name: product.name.to_owned(),
+                    quantity: *q,
+                    unit_price: product.unit_price,
+                    subtotal,
+                }),
+            )
         })
         .collect::<Result<_, _>>()?;
     let preview = state

@@ -1,9 +1,8 @@
 //! The demo catalog of the bakery "Brownie Bliss": products with tax classes, automatic
 //! promotions, voucher codes, shipping and payment methods. It is data, seeded in code;
 //! a real shop would load the same shapes from its product service. `GET /products`
-//! lists it, and the cart and checkout turn cart lines into a core `PricingInput` here.
+//! (`products.rs`) lists it, and the cart and checkout turn cart lines into a core `PricingInput` here.
 
-use axum::{extract::State, Json};
 use checkout_core::{
     money::Minor,
     snapshot::{
@@ -14,8 +13,6 @@ use checkout_core::{
 };
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::state::AppState;
 
 /// A product on sale.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -285,31 +282,4 @@ fn unknown(what: &str, id: &str) -> Rejection {
         ErrorCode::ValidationFailed,
         format!("unknown {what} {id:?}"),
     )
-}
-
-/// The catalog as the storefront sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CatalogBody {
-    currency: &'static str,
-    products: Vec<Product>,
-    #[schema(value_type = Vec<Object>)]
-    shipping_methods: Vec<ShippingMethod>,
-    #[schema(value_type = Vec<Object>)]
-    payment_methods: Vec<PaymentMethod>,
-    #[schema(value_type = Vec<Object>)]
-    promotions: Vec<Promotion>,
-}
-
-/// List the products, shipping and payment methods and promotions.
-#[utoipa::path(get, path = "/products", tag = "catalog",
-    responses((status = 200, body = CatalogBody)))]
-pub async fn list_products(State(state): State<AppState>) -> Json<CatalogBody> {
-    let c = &state.catalog;
-    Json(CatalogBody {
-        currency: c.currency,
-        products: c.products.clone(),
-        shipping_methods: c.shipping_methods.clone(),
-        payment_methods: c.payment_methods.clone(),
-        promotions: c.promotions.clone(),
-    })
 }

@@ -123,7 +123,7 @@ impl IntoResponse for ApiError {
         };
         // Whatever produced the message, it never quotes much of the input back.
         let mut rejection = rejection;
-        rejection.message = crate::extract::bounded(&rejection.message);
+        rejection.message = bounded(&rejection.message);
         let problem = rejection.to_problem();
         let mut response = problem_response(
             problem.status,
@@ -141,8 +141,57 @@ impl IntoResponse for ApiError {
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A message made safe to send back: every quoted piece of input (between backticks or
+/// double quotes) cut to a few characters, the whole to 300.
+pub fn bounded(message: &str) -> String {
+    const PIECE: usize = 32;
+    const WHOLE: usize = 300;
+    let mut out = String::new();
+    let mut quoted: Option<(char, usize)> = None;
+    for c in message.chars() {
+        match quoted {
+            Some((close, _)) if c == close => {
+                quoted = None;
+                out.push(c);
+            }
+            Some((close, n)) => {
+                if n < PIECE {
+                    out.push(c);
+                } else if n == PIECE {
+                    out.push('…');
+                }
+                quoted = Some((close, n + 1));
+            }
+            None => {
+                if c == '`' || c == '"' {
+                    quoted = Some((c, 0));
+                }
+                out.push(c);
+            }
+        }
+    }
+    if out.chars().count() > WHOLE {
+        out = out.chars().take(WHOLE).collect::<String>() + "…";
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parser_messages_never_quote_much_input() {
+        let long = "y".repeat(10_000);
+        let message = format!("unknown field `{long}`, expected one of `a`, `b` at line 1");
+        let out = super::bounded(&message);
+        assert!(out.len() < 120, "{out}");
+        assert!(
+            out.starts_with("unknown field `yyyy") && out.contains("`a`, `b`"),
+            "{out}"
+        );
+        assert_eq!(super::bounded("plain"), "plain");
+        assert!(super::bounded(&"z".repeat(1_000)).chars().count() <= 301);
+    }
+
     use super::*;
 
     #[tokio::test]

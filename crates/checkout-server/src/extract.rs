@@ -13,41 +13,6 @@ use subtle::ConstantTimeEq;
 
 use crate::{error::ApiError, state::AppState};
 
-/// Name of the login cookie over plain HTTP.
-pub const LOGIN_COOKIE: &str = "cg_login";
-
-/// Name of the login cookie when the shop is served over HTTPS: the `__Host-` prefix
-/// makes the browser refuse it unless it is `Secure`, has `Path=/` and no `Domain`, so
-/// no sibling subdomain or plain-HTTP page can plant or overwrite it.
-pub const SECURE_LOGIN_COOKIE: &str = "__Host-cg_login";
-
-/// How this server writes and reads its login cookie (CONTRACT §11).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LoginCookie {
-    /// Served over HTTPS (`--secure-cookies`): `__Host-` name and `Secure`.
-    pub secure: bool,
-}
-
-impl LoginCookie {
-    /// The cookie's name.
-    pub fn name(self) -> &'static str {
-        if self.secure {
-            SECURE_LOGIN_COOKIE
-        } else {
-            LOGIN_COOKIE
-        }
-    }
-
-    /// The `Set-Cookie` value for `token`, valid `max_age` seconds (0 clears it).
-    pub fn set(self, token: &str, max_age: i64) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-            self.name()
-        )
-    }
-}
-
 /// A JSON body. It must be sent as `application/json` (else `UNSUPPORTED_MEDIA_TYPE`,
 /// 415) and be a JSON object (every body of the API is one; an array is
 /// `VALIDATION_FAILED`). Syntax errors are `MALFORMED_REQUEST`, a body over the limit is
@@ -105,42 +70,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn refusal(code: ErrorCode, error: &serde_json::Error) -> ApiError {
-    Rejection::with_message(code, bounded(&error.to_string())).into()
-}
-
-/// A message made safe to send back: every quoted piece of input (between backticks or
-/// double quotes) cut to a few characters, the whole to 300.
-pub fn bounded(message: &str) -> String {
-    const PIECE: usize = 32;
-    const WHOLE: usize = 300;
-    let mut out = String::new();
-    let mut quoted: Option<(char, usize)> = None;
-    for c in message.chars() {
-        match quoted {
-            Some((close, _)) if c == close => {
-                quoted = None;
-                out.push(c);
-            }
-            Some((close, n)) => {
-                if n < PIECE {
-                    out.push(c);
-                } else if n == PIECE {
-                    out.push('…');
-                }
-                quoted = Some((close, n + 1));
-            }
-            None => {
-                if c == '`' || c == '"' {
-                    quoted = Some((c, 0));
-                }
-                out.push(c);
-            }
-        }
-    }
-    if out.chars().count() > WHOLE {
-        out = out.chars().take(WHOLE).collect::<String>() + "…";
-    }
-    out
+    Rejection::with_message(code, crate::error::bounded(&error.to_string())).into()
 }
 
 /// The SHA-256 of a login token, as stored.
@@ -320,24 +250,5 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
                     ))
                 }),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bounded;
-
-    #[test]
-    fn parser_messages_never_quote_much_input() {
-        let long = "y".repeat(10_000);
-        let message = format!("unknown field `{long}`, expected one of `a`, `b` at line 1");
-        let out = bounded(&message);
-        assert!(out.len() < 120, "{out}");
-        assert!(
-            out.starts_with("unknown field `yyyy") && out.contains("`a`, `b`"),
-            "{out}"
-        );
-        assert_eq!(bounded("plain"), "plain");
-        assert!(bounded(&"z".repeat(1_000)).chars().count() <= 301);
     }
 }

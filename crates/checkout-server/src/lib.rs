@@ -17,10 +17,13 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod login_cookie;
 pub mod metrics;
 pub mod orders;
+pub mod passwords;
 pub mod payments;
 pub mod problems;
+pub mod products;
 pub mod secrets;
 pub mod serve;
 pub mod state;
@@ -74,7 +77,7 @@ fn api() -> OpenApiRouter<AppState> {
 }
 
 fn catalog_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(utoipa_axum::routes!(catalog::list_products))
+    OpenApiRouter::new().routes(utoipa_axum::routes!(products::list_products))
 }
 
 /// The OpenAPI document, generated from the handlers' annotations, with the security
@@ -110,7 +113,7 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
         .nest("/api/v1", api)
         .route("/api/{*rest}", axum::routing::any(|| async { ApiError::RouteNotFound }))
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(|_: extract::Admin| async { metrics::render() }))
         .route("/problems", get(problems::page))
         .with_state(state)
         .fallback_service(storefront)
@@ -185,7 +188,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             origins: Arc::new(config.trusted_origins.clone()),
             https: config.secure_cookies,
         },
-        login_cookie: extract::LoginCookie {
+        login_cookie: login_cookie::LoginCookie {
             secure: config.secure_cookies,
         },
     };

@@ -202,8 +202,8 @@ pub fn hash_refused() {
     metrics().hashes_refused.inc();
 }
 
-/// `GET /metrics`: for operators only (the admin bearer token).
-pub async fn render(_admin: crate::extract::Admin) -> Response {
+/// The body of `GET /metrics` (routed for operators only: the admin bearer token).
+pub fn render() -> Response {
     let mut text = String::new();
     if encode(&mut text, &metrics().registry).is_err() {
         return (

@@ -141,9 +141,10 @@ impl SimulatedGateway {
             currency: &request.currency,
         };
         let mut tx = self.db.begin_write().await.map_err(unavailable)?;
-        let stands = crate::db::ledger::record(&mut tx, charge, outcome, reference, chrono::Utc::now())
-            .await
-            .map_err(unavailable)?;
+        let stands =
+            crate::db::ledger::record(&mut tx, charge, outcome, reference, chrono::Utc::now())
+                .await
+                .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok(stands)
     }

@@ -58,7 +58,7 @@ pub struct AppState {
     /// Origins besides the server's own allowed to send state-changing requests.
     pub trusted_origins: crate::web::TrustedOrigins,
     /// The login cookie's name and attributes.
-    pub login_cookie: crate::extract::LoginCookie,
+    pub login_cookie: crate::login_cookie::LoginCookie,
 }
 
 impl std::fmt::Debug for AppState {

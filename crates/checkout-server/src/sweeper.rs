@@ -9,7 +9,7 @@ use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
     checkout::persist_expiry,
-    db::{self, sessions::Actor},
+    db::{self, events::Actor},
     error::ApiError,
     idempotency, orders,
     state::AppState,

@@ -231,14 +231,21 @@ fn a_server_killed_between_charge_and_answer_settles_to_one_order() {
         let retry = alice.pay(&id, &digest, test_cards::SLOW, "k9").await;
         assert_eq!(retry.status, 201, "{}", retry.body);
         assert!(retry.replayed());
-        let db = checkout_server::db::Db::connect(None, dir.path(), 2).await.unwrap();
+        let db = checkout_server::db::Db::connect(None, dir.path(), 2)
+            .await
+            .unwrap();
         let charged = common::count(
             &db,
             "SELECT COUNT(*) AS n FROM gateway_charges WHERE outcome = 'CHARGED'",
             &[],
         )
         .await;
-        let orders = common::count(&db, "SELECT COUNT(*) AS n FROM orders WHERE session_id = $1", &[&id]).await;
+        let orders = common::count(
+            &db,
+            "SELECT COUNT(*) AS n FROM orders WHERE session_id = $1",
+            &[&id],
+        )
+        .await;
         db.close().await;
         assert_eq!((charged, orders), (1, 1));
     });

@@ -12,6 +12,8 @@
 
 mod bench;
 mod fuzz;
+mod structure;
+mod test;
 mod tools;
 mod wasm_sections;
 
@@ -27,15 +29,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => cmd_run(&args[1..]),
-        Some("test") => cmd_test(),
+        Some("test") => test::cmd_test(),
         Some("wasm") => build_wasm_package().map(|_| ()),
-        Some("e2e") => cmd_e2e(&args[1..]),
+        Some("e2e") => test::cmd_e2e(&args[1..]),
         Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
-        Some("schemathesis") => run_schemathesis("90").map(|_| ()),
+        Some("schemathesis") => test::run_schemathesis("90").map(|_| ()),
         Some("size") => cmd_size(),
+        Some("structure") => structure::check(&root()).map(|summary| println!("{summary}")),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
-        Some("bench-browser") => run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ()),
+        Some("bench-browser") => {
+            test::run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ())
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <run [server flags…] | test | wasm | e2e [FILE…] | fuzz [--seconds N] | size | openapi | bench-server [flags]>\n\
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
                  fuzz [--seconds N] [TARGET…]  the fuzz targets, N seconds each (default 60)\n\
                  schemathesis  schemathesis against the served OpenAPI document (90 s a run)\n\
                  size  report the wasm package size\n\
+                 structure  file sizes and the server's module graph (no import cycle)\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
                  \x20        [--shoppers-per-connection K] [--database-max-connections M]\n\
@@ -155,318 +161,4 @@ fn cmd_size() -> Result<(), String> {
         println!("size: {name}: {raw} bytes raw, {} bytes gzip -9", gz.trim());
     }
     Ok(())
-}
-
-fn cmd_test() -> Result<(), String> {
-    let started = std::time::Instant::now();
-    tools::ensure_wasm_toolchain()?;
-    tools::ensure_chromium()?;
-    let postgres = tools::ensure_postgres();
-    match &postgres {
-        Ok(_) => {
-            println!("PostgreSQL: running on 127.0.0.1; server tests run on SQLite and PostgreSQL")
-        }
-        Err(why) => println!(
-            "PostgreSQL: NOT AVAILABLE ({why}); PostgreSQL and multi-instance tests will be SKIPPED"
-        ),
-    }
-
-    section("rustfmt");
-    run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
-
-    section("clippy (native, all targets, -D warnings)");
-    run(Cmd::new("cargo").args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--all-features",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    section("clippy (wasm32: the core library and the binding with its tests, -D warnings)");
-    for (package, scope) in [
-        ("checkout-core", "--lib"),
-        ("checkout-wasm", "--all-targets"),
-    ] {
-        run(Cmd::new("cargo").args([
-            "clippy",
-            "--package",
-            package,
-            scope,
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
-    }
-    section("core builds for wasm32 without any web dependency");
-    run(Cmd::new("cargo").args([
-        "build",
-        "--package",
-        "checkout-core",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-    let tree = run_captured(Cmd::new("cargo").args([
-        "tree",
-        "--package",
-        "checkout-core",
-        "--edges",
-        "normal",
-        "--target",
-        "all",
-    ]))?;
-    for forbidden in ["wasm-bindgen", "web-sys", "js-sys"] {
-        if tree.contains(forbidden) {
-            return Err(format!("checkout-core depends on {forbidden}"));
-        }
-    }
-
-    section("native tests (workspace)");
-    let mut tests = Cmd::new("cargo")
-        .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
-        .env("RUST_LOG", "warn");
-    if let Ok(url) = &postgres {
-        tests = tests.env("CHECKOUT_TEST_POSTGRES_URL", url);
-    }
-    let native = run_captured(tests)?;
-
-    section("fuzz targets (cargo-fuzz, 20 s each; `cargo xtask fuzz --seconds N` for longer)");
-    let fuzzed = fuzz::run_targets(20, &[])?;
-
-    section(
-        "schemathesis against the served OpenAPI document (--checks all, as shopper and admin)",
-    );
-    let schemathesis = run_schemathesis("60")?;
-
-    section("wasm tests in headless Chromium");
-    let chromium = run_captured(
-        Cmd::new("wasm-pack")
-            .args([
-                "test",
-                "--headless",
-                "--chrome",
-                "crates/checkout-wasm",
-                "--",
-                "--nocapture",
-            ])
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    )?;
-
-    section("end-to-end tests in headless Chromium (tests/e2e)");
-    let e2e = run_e2e()?;
-
-    section("summary");
-    let native_vectors = vector_count(&native, "natively");
-    let chromium_vectors = vector_count(&chromium, "in Chromium");
-    println!("shared verdict vectors: {native_vectors} natively, {chromium_vectors} in Chromium");
-    if native_vectors == 0 || native_vectors != chromium_vectors {
-        return Err(
-            "the shared vectors did not run the same number of times on both targets".into(),
-        );
-    }
-    let skipped = native
-        .matches("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL)")
-        .count();
-    if skipped > 0 {
-        println!("SKIPPED: {skipped} PostgreSQL test(s) did not run (no PostgreSQL here)");
-        if std::env::var_os("CI").is_some() {
-            return Err(
-                "CI must run the PostgreSQL tests, but PostgreSQL was not available".into(),
-            );
-        }
-    } else {
-        println!("PostgreSQL: every server test also ran on PostgreSQL, and so did the multi-instance test");
-    }
-    let (passed, failed) = totals(&native);
-    let (wasm_passed, wasm_failed) = totals(&chromium);
-    let (e2e_passed, e2e_failed) = node_totals(&e2e);
-    println!(
-        "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
-    );
-    println!("{}", schemathesis.trim());
-    for (target, runs) in &fuzzed {
-        println!("fuzz {target}: {runs} executions, no failure");
-    }
-    println!("all checks passed in {:.0?}", started.elapsed());
-    println!(
-        "{} passed, {} failed",
-        passed + wasm_passed + e2e_passed,
-        failed + wasm_failed + e2e_failed
-    );
-    Ok(())
-}
-
-/// `cargo xtask e2e [FILE…]`: only the end-to-end tests (all of `tests/e2e/`, or the
-/// files named), against a fresh server as in `cargo xtask test`.
-fn cmd_e2e(files: &[String]) -> Result<(), String> {
-    let mut node_args = vec!["--test".to_owned(), "--test-concurrency=1".to_owned()];
-    if files.is_empty() {
-        node_args.push("tests/e2e/".to_owned());
-    } else {
-        node_args.extend(files.iter().cloned());
-    }
-    let args: Vec<&str> = node_args.iter().map(String::as_str).collect();
-    let output = run_node_against_server(&args)?;
-    let (passed, failed) = node_totals(&output);
-    println!("end-to-end: {passed} passed, {failed} failed");
-    Ok(())
-}
-
-/// Starts the debug server on a scratch directory and runs tests/schemathesis/run.py
-/// against it (each of its two runs bounded by `max_time` seconds); returns its summary.
-fn run_schemathesis(max_time: &str) -> Result<String, String> {
-    tools::ensure_schemathesis()?;
-    let (server, scratch) = test_server(
-        "schemathesis",
-        &[
-            // schemathesis signs up and starts checkouts far faster than a person.
-            "--login-failures-per-address",
-            "100000000",
-            "--initiations-per-shopper-per-minute",
-            "100000000",
-        ],
-    )?;
-    let output = run_captured(
-        Cmd::new("python3")
-            .args(["tests/schemathesis/run.py"])
-            .env("CHECKOUT_URL", &server.url)
-            .env("CHECKOUT_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
-            .env("ST_MAX_TIME", max_time),
-    );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let output = output?;
-    Ok(output
-        .lines()
-        .filter(|l| l.starts_with("schemathesis:"))
-        .collect::<Vec<_>>()
-        .join("\n"))
-}
-
-/// Builds and starts the debug server for browser and API tools: a scratch data directory named
-/// after `what`, the storefront, the test clock, a cheap password hash, sign-ups from one
-/// address unthrottled, and `extra` flags. Returns it with the directory to remove.
-fn test_server(
-    what: &str,
-    extra: &[&str],
-) -> Result<(tools::ServerProcess, std::path::PathBuf), String> {
-    run(Cmd::new("cargo").args([
-        "build",
-        "--package",
-        "checkout-server",
-        "--bin",
-        "checkout-server",
-    ]))?;
-    let scratch = std::env::temp_dir().join(format!("checkout-{what}-{}", std::process::id()));
-    let data = scratch.to_string_lossy().into_owned();
-    let www = root().join("www").to_string_lossy().into_owned();
-    let mut args = vec![
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--static-dir",
-        &www,
-        "--admin-token",
-        E2E_ADMIN_TOKEN,
-        "--test-clock",
-        "--argon2-memory-kib",
-        "1024",
-        // The tests sign many shoppers up from one address.
-        "--signups-per-address-per-hour",
-        "100000000",
-    ];
-    args.extend_from_slice(extra);
-    let server = tools::spawn_server(&root().join("target/debug/checkout-server"), &args)?;
-    Ok((server, scratch))
-}
-
-/// The admin token of the end-to-end server.
-const E2E_ADMIN_TOKEN: &str = "e2e-admin-token-for-tests";
-
-/// Builds the wasm package, starts the debug server with the test clock on a scratch
-/// data directory, and runs the Playwright tests against it with Node's test runner.
-fn run_e2e() -> Result<String, String> {
-    run_node_against_server(&["--test", "--test-concurrency=1", "tests/e2e/"])
-}
-
-/// Starts the server for browser work and runs `node ARGS` against it.
-fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
-    tools::ensure_chromium()?;
-    tools::ensure_node()?;
-    build_wasm_package()?;
-    let tests = root().join("tests");
-    run(Cmd::new("npm").args([
-        "ci",
-        "--prefix",
-        &tests.to_string_lossy(),
-        "--no-audit",
-        "--no-fund",
-    ]))?;
-    let (server, scratch) = test_server(
-        "e2e",
-        &["--reconcile-after-secs", "2", "--sweep-every-ms", "200"],
-    )?;
-    let output = run_captured(
-        Cmd::new("node")
-            .args(node_args.iter().copied())
-            .env("E2E_BASE_URL", &server.url)
-            .env("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
-    );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
-    output
-}
-
-/// Reads node's "# pass N" / "# fail N" summary.
-fn node_totals(output: &str) -> (usize, usize) {
-    let count = |prefix: &str| {
-        output
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (count("# pass "), count("# fail "))
-}
-
-fn section(title: &str) {
-    println!("\n==> {title}");
-}
-
-/// Reads "shared verdict vectors: N passed <where>" from a test run's output.
-fn vector_count(output: &str, place: &str) -> usize {
-    output
-        .lines()
-        .filter(|l| l.contains("shared verdict vectors:") && l.contains(place))
-        .filter_map(|l| {
-            l.split("shared verdict vectors:")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<usize>()
-                .ok()
-        })
-        .sum()
-}
-
-/// Adds up the "test result: ok. N passed; M failed" lines.
-fn totals(output: &str) -> (usize, usize) {
-    let mut passed = 0;
-    let mut failed = 0;
-    for line in output.lines().filter(|l| l.starts_with("test result:")) {
-        let number_before = |word: &str| {
-            line.split(';')
-                .find(|part| part.trim_end().ends_with(word))
-                .and_then(|part| part.split_whitespace().rev().nth(1))
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0)
-        };
-        passed += number_before("passed");
-        failed += number_before("failed");
-    }
-    (passed, failed)
 }

@@ -64,7 +64,6 @@ impl Snapshot {
     }
 }
 
-
 /// An unambiguous byte encoding: every string is length-prefixed and every integer is
 /// fixed-width big-endian, so two different field lists can never encode alike.
 struct Canonical {
@@ -104,4 +103,3 @@ impl Canonical {
         out
     }
 }
-

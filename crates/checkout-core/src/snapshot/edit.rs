@@ -31,7 +31,10 @@ impl PricingInput {
         if self.vouchers.iter().any(|v| v.code == voucher.code) {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
-                format!("The voucher {} is already applied to this order.", voucher.code),
+                format!(
+                    "The voucher {} is already applied to this order.",
+                    voucher.code
+                ),
             ));
         }
         self.vouchers.push(voucher);

@@ -1,7 +1,9 @@
 //! The bounds a [`PricingInput`] must keep before it is priced, so that pricing itself
 //! cannot overflow and every snapshot stays within what the contract allows.
 
-use super::{PricingInput, PromotionRule, VoucherDiscount, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE};
+use super::{
+    PricingInput, PromotionRule, VoucherDiscount, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE,
+};
 use crate::{
     error::{ErrorCode, Rejection},
     money::{BasisPoints, FULL_BPS},
@@ -91,4 +93,3 @@ impl PricingInput {
             .map(|rate| rate.rate_bps)
     }
 }
-

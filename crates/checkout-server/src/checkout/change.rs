@@ -10,13 +10,15 @@ use axum::{
 use checkout_core::{
     evaluate,
     snapshot::{LineRemoved, Snapshot},
-    Action, CheckInput, Change, Transition,
+    Action, Change, CheckInput, Transition,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{actor, body::CheckoutBody, finish, load_owned, persist_expiry, to_json, transition};
+use super::{
+    actor, answer_and_commit, body::CheckoutBody, load_owned, persist_expiry, to_json, transition,
+};
 use crate::{
     db::{self, WriteTx},
     error::ApiResult,
@@ -56,7 +58,7 @@ async fn modify(
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     let result = modify_in(state, &mut tx, user, request_id, id, edit, digest, now).await;
-    finish(tx, None, result, StatusCode::OK).await
+    answer_and_commit(tx, None, result, StatusCode::OK).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -102,7 +104,15 @@ async fn modify_in(
             // The summary and the cart stay in step (the spec's known limitation 3).
             db::carts::remove(tx.conn(), &user.id, &sku).await?;
             if left == LineRemoved::Emptied {
-                transition(tx.conn(), &row.id, row.status, Transition::Empty, &actor, now).await?;
+                transition(
+                    tx.conn(),
+                    &row.id,
+                    row.status,
+                    Transition::Empty,
+                    &actor,
+                    now,
+                )
+                .await?;
                 let row = load_owned(tx, user, id).await?;
                 return Ok(to_json(&CheckoutBody::new(&row, &user.viewer(), now)));
             }
@@ -234,4 +244,3 @@ pub async fn remove_item(
     )
     .await
 }
-

@@ -26,11 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::body::CheckoutBody;
 use crate::{
-    db::{
-        self,
-        sessions::{Actor, SessionRow},
-        Conn, WriteTx,
-    },
+    db::{self, events::Actor, sessions::SessionRow, Conn, WriteTx},
     error::{ApiError, ApiResult},
     extract::{CurrentUser, IdempotencyHeader, RequestId},
     idempotency::{self, Claimed, Scope},
@@ -77,7 +73,7 @@ pub async fn load_owned(
 /// kept, so refused requests cannot fill the database and the same key may be retried
 /// once the shopper fixed what was refused. An internal error rolls everything back, the
 /// key's claim included, so a retry runs again.
-pub async fn finish(
+pub async fn answer_and_commit(
     mut tx: WriteTx,
     idem: Option<&Scope>,
     result: ApiResult<serde_json::Value>,
@@ -112,7 +108,8 @@ pub async fn transition(
     now: DateTime<Utc>,
 ) -> ApiResult<SessionStatus> {
     let to = from.apply(step)?;
-    if !db::sessions::set_status(conn, session_id, from, to, Event::Moved(step), actor, now).await? {
+    if !db::sessions::set_status(conn, session_id, from, to, Event::Moved(step), actor, now).await?
+    {
         return Err(changed_under_lock(session_id));
     }
     crate::metrics::transition(step);
@@ -196,7 +193,7 @@ pub async fn initiate(
     if result.is_err() {
         state.guards.initiations.uncount(&user.id);
     }
-    finish(tx, scope.as_ref(), result, StatusCode::CREATED).await
+    answer_and_commit(tx, scope.as_ref(), result, StatusCode::CREATED).await
 }
 
 async fn initiate_in(
@@ -287,4 +284,3 @@ pub async fn get_checkout(
         _ => Err(ErrorCode::CheckoutNotFound.into()),
     }
 }
-

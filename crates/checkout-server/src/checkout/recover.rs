@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{actor, body::CheckoutBody, finish, load_owned, persist_expiry, to_json, with_token};
+use super::{
+    actor, answer_and_commit, body::CheckoutBody, load_owned, persist_expiry, to_json, with_token,
+};
 use crate::{
     db::{self, sessions::SessionRow, WriteTx},
     error::{ApiError, ApiResult},
@@ -43,7 +45,7 @@ pub async fn recover(
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     let result = recover_in(&state, &mut tx, &user, &request_id, &claims, now).await;
-    finish(tx, None, result, StatusCode::OK).await
+    answer_and_commit(tx, None, result, StatusCode::OK).await
 }
 
 async fn recover_in(
@@ -76,8 +78,16 @@ async fn recover_in(
         return Err(ErrorCode::TokenReplayed.into());
     }
     let event = Event::Changed(Change::Recover);
-    db::sessions::record_event(tx.conn(), &row.id, Some(row.status), row.status, event, &actor, now)
-        .await?;
+    db::events::record_event(
+        tx.conn(),
+        &row.id,
+        Some(row.status),
+        row.status,
+        event,
+        &actor,
+        now,
+    )
+    .await?;
     let row = load_owned(tx, user, &row.id).await?;
     Ok(to_json(&with_token(state, &row, user, now)))
 }

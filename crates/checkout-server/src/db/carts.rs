@@ -7,7 +7,10 @@ use super::{query, Conn, DbError};
 use crate::clock::to_ms;
 
 /// The shopper's cart: `(sku, quantity)` in the order the lines were added.
-pub async fn lines(conn: impl Into<Conn<'_>>, user_id: &str) -> Result<Vec<(String, u32)>, DbError> {
+pub async fn lines(
+    conn: impl Into<Conn<'_>>,
+    user_id: &str,
+) -> Result<Vec<(String, u32)>, DbError> {
     query("SELECT sku, quantity FROM cart_items WHERE user_id = $1 ORDER BY added_at, sku")
         .bind(user_id)
         .fetch_all(conn)

@@ -57,7 +57,10 @@ pub async fn claim(
 }
 
 /// The stored record of `key`, if any.
-pub async fn find(conn: impl Into<Conn<'_>>, key: KeyRef<'_>) -> Result<Option<StoredKey>, DbError> {
+pub async fn find(
+    conn: impl Into<Conn<'_>>,
+    key: KeyRef<'_>,
+) -> Result<Option<StoredKey>, DbError> {
     let Some(row) = query(
         "SELECT fingerprint, state, response_status, response_body, started_at FROM idempotency_keys \
          WHERE user_id = $1 AND endpoint = $2 AND idem_key = $3",

@@ -1,6 +1,6 @@
 //! The database: SQLite (default, a file in the data directory) or PostgreSQL
 //! (`postgres://…`, for several server instances). Every SQL statement of the server is
-//! in this module, one submodule per aggregate (`sessions`, `orders`, `carts`, `users`,
+//! in this module, one submodule per aggregate (`sessions` and their `events`, `orders`, `carts`, `users`,
 //! `settings`, `idempotency`, and the simulated gateway's `ledger`); they return
 //! [`DbError`], never HTTP errors, and decide nothing the core decides. The same SQL
 //! serves both backends, written with [`query`]; the differences are where a statement
@@ -29,6 +29,7 @@
 //! file. PostgreSQL uses its own defaults (`synchronous_commit = on`).
 
 pub mod carts;
+pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod migrate;
@@ -334,8 +335,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls_name_a_file() {
-        assert_eq!(sqlite_file("sqlite:///tmp/a.db?mode=rwc").unwrap(), Path::new("/tmp/a.db"));
-        assert_eq!(sqlite_file("sqlite://data/a.db").unwrap(), Path::new("data/a.db"));
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/a.db?mode=rwc").unwrap(),
+            Path::new("/tmp/a.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite://data/a.db").unwrap(),
+            Path::new("data/a.db")
+        );
         assert_eq!(sqlite_file("sqlite:a.db").unwrap(), Path::new("a.db"));
         for memory in ["sqlite::memory:", "sqlite://", "sqlite://a.db?mode=memory"] {
             assert!(sqlite_file(memory).is_err(), "{memory}");

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
+    events::{insert_event, Actor},
     idempotency::KeyRef,
     query,
-    sessions::{insert_event, set_status, Actor, SessionRow},
+    sessions::{set_status, SessionRow},
     Conn, DbError, Query, WriteTx,
 };
 use crate::clock::{from_ms, to_ms};
@@ -121,8 +122,13 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
     if !set_status(tx.conn(), &row.id, row.status, p.to, event, p.actor, now).await? {
         return Ok(Placed::StateChanged);
     }
-    let sql = concat!(insert_order!(), " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
-    bind_order(query(sql), row, p.order).execute(tx.conn()).await?;
+    let sql = concat!(
+        insert_order!(),
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    bind_order(query(sql), row, p.order)
+        .execute(tx.conn())
+        .await?;
     for line in &row.snapshot.lines {
         let in_cart: Option<i64> =
             query("SELECT quantity FROM cart_items WHERE user_id = $1 AND sku = $2")
@@ -135,7 +141,10 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
         let Some(in_cart) = in_cart else { continue };
         let in_cart = u32::try_from(in_cart).unwrap_or(0);
         let (sql, left) = match cart::left_after_order(in_cart, line.quantity) {
-            None => ("DELETE FROM cart_items WHERE user_id = $1 AND sku = $2", None),
+            None => (
+                "DELETE FROM cart_items WHERE user_id = $1 AND sku = $2",
+                None,
+            ),
             Some(left) => (
                 "UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND sku = $2",
                 Some(i64::from(left)),

@@ -175,9 +175,7 @@ impl<'q> Query<'q> {
 
     /// The first row; no row is an error.
     pub async fn fetch_one(self, conn: impl Into<Conn<'_>>) -> Result<DbRow, DbError> {
-        self.fetch_optional(conn)
-            .await?
-            .ok_or(DbError::NoRow)
+        self.fetch_optional(conn).await?.ok_or(DbError::NoRow)
     }
 
     fn sqlx(&self) -> sqlx::query::Query<'_, Postgres, PgArguments> {

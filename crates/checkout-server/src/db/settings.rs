@@ -53,7 +53,10 @@ pub async fn order_class(conn: impl Into<Conn<'_>>) -> Result<OrderClass, DbErro
 
 /// Stores an edited order class, unless checkouts started meanwhile took numbers past
 /// its `next_number` (the number only moves forward). Returns whether it was stored.
-pub async fn save_order_class(conn: impl Into<Conn<'_>>, class: &OrderClass) -> Result<bool, DbError> {
+pub async fn save_order_class(
+    conn: impl Into<Conn<'_>>,
+    class: &OrderClass,
+) -> Result<bool, DbError> {
     let done = query(
         "UPDATE order_classes SET format = $1, digit_length = $2, next_number = $3, time_zone = $4 \
          WHERE name = 'checkout' AND next_number <= $3",

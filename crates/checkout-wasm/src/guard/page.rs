@@ -1,0 +1,372 @@
+//! The state of one guarded checkout page ([`GuardedPage`]) and what it does: keep the
+//! recovery record in step with storage and the server, ask the core for the local
+//! verdict, ask the server for its verdict (retrying transient answers with the core's
+//! backoff), and send the pending order action with its key.
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
+
+use checkout_core::{
+    answer::{self, Reading},
+    evaluate_parts,
+    recovery::RecoveryRecord,
+    Action, ErrorCode, Rejection, SessionView, Verdict, VerdictState,
+};
+use chrono::{DateTime, Utc};
+use wasm_bindgen::{prelude::*, JsCast};
+use web_sys::{Event, EventTarget, VisibilityState};
+
+use super::{
+    rejection_js,
+    reply::{server_rejection, text, Delivered, SessionExtras},
+};
+use crate::{
+    api,
+    error::{malformed, to_js},
+    storage::{Loaded, RecordStore},
+};
+
+pub(super) struct Listener {
+    pub(super) target: EventTarget,
+    pub(super) name: &'static str,
+    pub(super) closure: Closure<dyn FnMut(Event)>,
+}
+
+pub(super) struct GuardedPage {
+    pub(super) api: String,
+    pub(super) store: RecordStore,
+    pub(super) record: RefCell<Option<RecoveryRecord>>,
+    pub(super) page_session: RefCell<Option<String>>,
+    pub(super) on_verdict: js_sys::Function,
+    pub(super) skew_ms: Cell<f64>,
+    pub(super) listeners: RefCell<Vec<Listener>>,
+    /// The last session body the server returned (the page renders it without asking
+    /// again).
+    pub(super) last_session: RefCell<JsValue>,
+    /// Bumped whenever the record or the page's session changes: with the verdict,
+    /// everything a delivered verdict is made of.
+    pub(super) version: Cell<u64>,
+    /// The last `localVerdict()` answer and the frozen object returned for it: the core
+    /// runs on every call, and an unchanged verdict returns the same object instead of
+    /// building a new one.
+    pub(super) last_local: RefCell<Option<LastLocal>>,
+    /// Transient answers in a row (the core's backoff grows with it; a definite answer
+    /// resets it).
+    pub(super) retries: Cell<u32>,
+    /// Whether a retry after a transient answer is already waiting (never two).
+    pub(super) retry_waiting: Cell<bool>,
+    /// Set by `detach()`: no retry is scheduled any more.
+    pub(super) detached: Cell<bool>,
+}
+
+pub(super) struct LastLocal {
+    pub(super) version: u64,
+    pub(super) verdict: Verdict,
+    pub(super) known: bool,
+    pub(super) value: JsValue,
+}
+
+impl GuardedPage {
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        let ms = js_sys::Date::now() + self.skew_ms.get();
+        DateTime::from_timestamp_millis(ms as i64).unwrap_or_default()
+    }
+
+    /// The freshest record: from storage when it works (other tabs write there), else
+    /// the one in memory.
+    pub(super) fn refresh(&self) -> Option<RecoveryRecord> {
+        self.sync();
+        self.record.borrow().clone()
+    }
+
+    /// Takes in what another tab stored since this tab last read or wrote the record.
+    pub(super) fn sync(&self) {
+        if !self.store.degraded() {
+            if let Loaded::Changed(stored) = self.store.load_if_changed() {
+                self.set_record(Some(*stored));
+            }
+        }
+    }
+
+    pub(super) fn keep(&self, record: RecoveryRecord) {
+        self.store.save(&record);
+        self.set_record(Some(record));
+    }
+
+    /// The only two writers of what a verdict is delivered with (see `version`).
+    pub(super) fn set_record(&self, record: Option<RecoveryRecord>) {
+        *self.record.borrow_mut() = record;
+        self.version.set(self.version.get() + 1);
+    }
+
+    pub(super) fn set_page_session(&self, id: String) {
+        *self.page_session.borrow_mut() = Some(id);
+        self.version.set(self.version.get() + 1);
+    }
+
+    pub(super) fn page_session(&self) -> Option<String> {
+        self.page_session
+            .borrow()
+            .clone()
+            .or_else(|| self.record.borrow().as_ref().map(|r| r.session.id.clone()))
+    }
+
+    pub(super) fn deliver(&self, d: &Delivered) {
+        if let Ok(value) = to_js(d) {
+            let _ = self.on_verdict.call1(&JsValue::NULL, &value);
+        }
+    }
+
+    pub(super) fn delivered(
+        &self,
+        verdict: Verdict,
+        source: &'static str,
+        reason: &str,
+        known: bool,
+    ) -> Delivered {
+        let record = self.record.borrow();
+        let (code, message, redirect) = match verdict.rejection {
+            Some(r) => (Some(r.code), Some(r.message), r.redirect),
+            None => (None, None, None),
+        };
+        Delivered {
+            state: verdict.state,
+            allowed: code.is_none(),
+            code,
+            message,
+            redirect,
+            source,
+            retry_in_ms: None,
+            reason: reason.to_owned(),
+            known,
+            session_id: self.page_session(),
+            number: record.as_ref().map(|r| r.checkout_number.clone()),
+            expires_at: record.as_ref().and_then(|r| r.session.expires_at),
+            order_id: record.as_ref().and_then(|r| r.order_id.clone()),
+        }
+    }
+
+    /// The core's verdict from what this tab knows, without the network.
+    pub(super) fn local_verdict(&self) -> (Verdict, bool) {
+        self.sync();
+        match self.record.borrow().as_ref() {
+            // Locally the shopper is the record's owner.
+            Some(record) => (
+                record.local_verdict(
+                    self.page_session.borrow().as_deref(),
+                    Some(&record.session.user_id),
+                    self.now(),
+                ),
+                true,
+            ),
+            None => (
+                evaluate_parts(None, Some(""), Action::View, None, self.now()),
+                false,
+            ),
+        }
+    }
+
+    /// Takes in a session body from the server: the view goes into the record (a new
+    /// record for a new session), the page adopts the session if it had none, and the
+    /// clock skew is corrected.
+    pub(super) fn absorb(&self, body: &JsValue) -> Result<(SessionView, SessionExtras), JsValue> {
+        let view: SessionView = crate::de::from_js(body).map_err(|e| malformed("session", e))?;
+        let extras = SessionExtras::read(body)?;
+        self.skew_ms
+            .set(extras.server_time.timestamp_millis() as f64 - js_sys::Date::now());
+        let Some(record) = RecoveryRecord::absorb(
+            self.refresh(),
+            view.clone(),
+            &extras.number,
+            extras.recovery_token.as_deref(),
+            extras.order_id.as_deref(),
+            self.now(),
+        ) else {
+            // Nothing new to store; the page still adopts the session it shows.
+            let known = self
+                .record
+                .borrow()
+                .as_ref()
+                .is_some_and(|r| r.session.id == view.id);
+            if known && self.page_session.borrow().is_none() {
+                self.set_page_session(view.id.clone());
+            }
+            return Ok((view, extras));
+        };
+        if self.page_session.borrow().is_none() {
+            self.set_page_session(view.id.clone());
+        }
+        self.keep(record);
+        Ok((view, extras))
+    }
+
+    pub(super) async fn server_verdict(self: Rc<Self>, reason: String) -> Delivered {
+        let url = match self.page_session() {
+            Some(id) => format!("{}/checkouts/{id}", self.api),
+            None => format!("{}/checkouts/active", self.api),
+        };
+        let Ok(reply) = api::send("GET", &url, None, None).await else {
+            return Rc::clone(&self).undecided(&reason, None);
+        };
+        let rejection = match reply.reading() {
+            Reading::Success => match self.absorb(&reply.body) {
+                Ok((_, extras)) => {
+                    *self.last_session.borrow_mut() = reply.body.clone();
+                    self.retries.set(0);
+                    return self.delivered(extras.verdict, "server", &reason, true);
+                }
+                // A 2xx that is not a session body (a proxy, a portal) decides nothing.
+                Err(_) => return Rc::clone(&self).undecided(&reason, None),
+            },
+            Reading::Transient { retry_after_secs } => {
+                return Rc::clone(&self).undecided(&reason, retry_after_secs)
+            }
+            Reading::Definite(core) => server_rejection(&reply.body, "detail").unwrap_or(core),
+        };
+        self.retries.set(0);
+        let verdict = Verdict {
+            state: VerdictState::for_code(rejection.code),
+            rejection: Some(rejection),
+        };
+        self.delivered(verdict, "server", &reason, true)
+    }
+
+    /// No decision from the server (no answer, or a transient one): the local verdict
+    /// stands, and one retry is scheduled after the core's backoff.
+    pub(super) fn undecided(
+        self: Rc<Self>,
+        reason: &str,
+        retry_after_secs: Option<u32>,
+    ) -> Delivered {
+        let attempt = self.retries.get();
+        self.retries.set(attempt.saturating_add(1));
+        let wait = answer::retry_delay_ms(attempt, retry_after_secs);
+        let (verdict, known) = self.local_verdict();
+        let mut delivered = self.delivered(verdict, "unreachable", reason, known);
+        delivered.retry_in_ms = Some(wait);
+        if !self.retry_waiting.replace(true) {
+            wasm_bindgen_futures::spawn_local(async move {
+                sleep_ms(wait).await;
+                self.retry_waiting.set(false);
+                // A hidden tab asks again when it becomes visible; a detached guard never.
+                if !self.detached.get() && page_visible() {
+                    let server = Rc::clone(&self).check("retry".to_owned()).await;
+                    drop(server);
+                }
+            });
+        }
+        delivered
+    }
+
+    /// Local verdict now, server verdict when it arrives; returns the latter.
+    pub(super) async fn check(self: Rc<Self>, reason: String) -> Delivered {
+        let (verdict, known) = self.local_verdict();
+        self.deliver(&self.delivered(verdict, "local", &reason, known));
+        let server = Rc::clone(&self).server_verdict(reason).await;
+        self.deliver(&server);
+        server
+    }
+
+    pub(super) async fn send_pending(self: Rc<Self>, extra: JsValue) -> Result<JsValue, JsValue> {
+        let record = self
+            .refresh()
+            .ok_or_else(|| rejection_js(ErrorCode::CheckoutNotFound.into()))?;
+        let Some(pending) = record.pending.clone() else {
+            return Ok(JsValue::NULL);
+        };
+        let segment = pending
+            .action
+            .order_segment()
+            .ok_or_else(|| malformed("pending action", "not an order action"))?;
+        let body = js_sys::Object::new();
+        if extra.is_object() {
+            js_sys::Object::assign(&body, &extra.clone().unchecked_into());
+        }
+        js_sys::Reflect::set(
+            &body,
+            &"snapshot_digest".into(),
+            &pending.digest.clone().into(),
+        )?;
+        let url = format!("{}/checkouts/{}/{segment}", self.api, record.session.id);
+        let reply = match api::send("POST", &url, Some(&body), Some(&pending.idempotency_key)).await
+        {
+            Ok(reply) => reply,
+            Err(_) => {
+                // No answer: the pending action (and its key) stays for the retry.
+                return Err(rejection_js(Rejection::with_message(
+                    ErrorCode::RequestInProgress,
+                    "The connection dropped before the answer arrived. Your order request is kept and will be retried with the same key, so it can never be placed twice.",
+                )));
+            }
+        };
+        let order = text(&reply.body, "id");
+        let reading = reply.reading();
+        // Only a definite answer settles the pending action; an outage (a 502 from a
+        // proxy while the order may in fact exist) keeps it and its key for the retry.
+        let outcome = match (&reading, reply.status, &order) {
+            (Reading::Success, 201, Some(order)) => Some(Ok(order.as_str())),
+            (Reading::Definite(rejection), ..) => Some(Err(rejection.code)),
+            _ => None,
+        };
+        let retry_in_ms = match (&outcome, &reading) {
+            (Some(_), _) => None,
+            (None, Reading::Transient { retry_after_secs }) => {
+                Some(answer::retry_delay_ms(0, *retry_after_secs))
+            }
+            (None, _) => Some(answer::FIRST_RETRY_MS),
+        };
+        if let (Some(outcome), Some(mut fresh)) = (outcome, self.refresh()) {
+            fresh.settle(&pending.idempotency_key, outcome, self.now());
+            self.keep(fresh);
+        }
+        let result = js_sys::Object::new();
+        js_sys::Reflect::set(&result, &"transient".into(), &retry_in_ms.is_some().into())?;
+        if let Some(ms) = retry_in_ms {
+            js_sys::Reflect::set(&result, &"retryInMs".into(), &ms.into())?;
+        }
+        js_sys::Reflect::set(&result, &"status".into(), &reply.status.into())?;
+        js_sys::Reflect::set(&result, &"body".into(), &reply.body)?;
+        js_sys::Reflect::set(
+            &result,
+            &"idempotencyKey".into(),
+            &pending.idempotency_key.into(),
+        )?;
+        Ok(result.into())
+    }
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout`).
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Whether the page is visible (a page without a document counts as visible).
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() == VisibilityState::Visible)
+}
+
+/// A fresh idempotency key: `crypto.randomUUID()` (secure contexts), otherwise a key
+/// from `crypto.getRandomValues`.
+pub(super) fn random_key() -> String {
+    let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) else {
+        return format!("k-{}", js_sys::Date::now() as u64);
+    };
+    if let Ok(uuid) = js_sys::Reflect::get(&crypto, &"randomUUID".into()) {
+        if uuid.is_function() {
+            return crypto.random_uuid();
+        }
+    }
+    let mut bytes = [0u8; 16];
+    let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

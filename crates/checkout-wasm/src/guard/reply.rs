@@ -1,0 +1,99 @@
+//! The server's answers as the page sees them: the session body's extras, a problem's
+//! rejection, and [`Delivered`], what the `onVerdict` callback receives.
+
+use checkout_core::{time, ErrorCode, Rejection, Verdict, VerdictState};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::get;
+use crate::error::malformed;
+
+/// What the `onVerdict` callback receives.
+#[derive(Debug, Serialize)]
+pub struct Delivered {
+    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED`, `NOT_FOUND`.
+    pub state: VerdictState,
+    /// Whether the checkout may be resumed.
+    pub allowed: bool,
+    /// Why not, when not.
+    pub code: Option<ErrorCode>,
+    /// Message for the shopper.
+    pub message: Option<String>,
+    /// Where to send the shopper.
+    pub redirect: Option<String>,
+    /// `local` (from the core, at once), `server`, or `unreachable` (no answer, or an
+    /// answer that decided nothing: a 5xx, a 429, a proxy's page; the local verdict
+    /// stands and the module asks again after `retry_in_ms`).
+    pub source: &'static str,
+    /// With `unreachable`: when the module asks the server again (the core's backoff,
+    /// never sooner than the server's `Retry-After`).
+    pub retry_in_ms: Option<u32>,
+    /// What triggered the check: `load`, `bfcache`, `visible`, `popstate`, `online`,
+    /// `storage`, or what the storefront passed to `check()`.
+    pub reason: String,
+    /// Whether anything was known locally (`false` before the first server answer).
+    pub known: bool,
+    /// The checkout this page shows.
+    pub session_id: Option<String>,
+    /// Its checkout number, when known.
+    pub number: Option<String>,
+    /// Its expiry, for a countdown.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The order, once completed.
+    pub order_id: Option<String>,
+}
+
+/// The fields of a session body the module reads besides the core's `SessionView`
+/// (read field by field: a derived deserializer per body shape would cost the module
+/// more than the fields themselves).
+#[derive(Debug)]
+pub(super) struct SessionExtras {
+    pub(super) number: String,
+    /// The server's verdict, `verdict: {state, code, message, redirect}`.
+    pub(super) verdict: Verdict,
+    pub(super) recovery_token: Option<String>,
+    pub(super) order_id: Option<String>,
+    pub(super) server_time: DateTime<Utc>,
+}
+
+pub(super) fn text(object: &JsValue, name: &str) -> Option<String> {
+    get(object, name).as_string()
+}
+
+impl SessionExtras {
+    pub(super) fn read(body: &JsValue) -> Result<SessionExtras, JsValue> {
+        let missing = |what: &str| malformed("session", format!("{what} is missing or invalid"));
+        let verdict = get(body, "verdict");
+        let state = text(&verdict, "state")
+            .and_then(|s| VerdictState::from_name(&s))
+            .ok_or_else(|| missing("verdict.state"))?;
+        Ok(SessionExtras {
+            number: text(body, "number").ok_or_else(|| missing("number"))?,
+            verdict: Verdict {
+                state,
+                rejection: server_rejection(&verdict, "message"),
+            },
+            recovery_token: text(body, "recovery_token"),
+            order_id: text(body, "order_id"),
+            server_time: text(body, "server_time")
+                .and_then(|t| time::parse(&t).ok())
+                .ok_or_else(|| missing("server_time"))?,
+        })
+    }
+}
+
+/// The rejection a server answer carries: its `code`, the message under `message_field`
+/// (`message` in a verdict, `detail` in a problem) and its `redirect`, each falling back
+/// to the core's default for the code. `None` without a known code.
+pub(super) fn server_rejection(object: &JsValue, message_field: &str) -> Option<Rejection> {
+    let code = text(object, "code").and_then(|c| ErrorCode::from_name(&c))?;
+    let mut rejection = Rejection::new(code);
+    if let Some(message) = text(object, message_field) {
+        rejection.message = message;
+    }
+    if let Some(redirect) = text(object, "redirect") {
+        rejection.redirect = Some(redirect);
+    }
+    Some(rejection)
+}
