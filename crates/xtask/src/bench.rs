@@ -38,6 +38,8 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         "--release",
         "--package",
         "checkout-server",
+        "--package",
+        "checkout-load",
         "--bins",
     ]))?;
     let bin = root().join("target/release");

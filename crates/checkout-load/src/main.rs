@@ -1,6 +1,7 @@
 //! `checkout-load`: drives one or more running `checkout-server` instances over a fixed
 //! number of persistent HTTP/1.1 connections and reports throughput and latency per
-//! endpoint. Run by `cargo xtask bench-server`, from a separate process than the server.
+//! endpoint. Run by `cargo xtask bench-server`, from a separate process than the server
+//! (`checkout-load --help` for its flags).
 //!
 //! Phases, each measured on its own: `GET /healthz`; `GET /api/v1/checkouts/{id}`;
 //! `POST /api/v1/checkouts` (each initiation supersedes the shopper's previous one);
@@ -14,51 +15,45 @@ use std::{
 };
 
 use bytes::Bytes;
+use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use hyper::{client::conn::http1, Method, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
-#[derive(Debug, Clone)]
+/// Drives running `checkout-server` instances and prints one JSON report per phase.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "checkout-load", version, about)]
 struct Options {
+    /// A server to drive (`http://host:port`), once per instance; connections are
+    /// spread over them round-robin.
+    #[arg(long = "target", required = true, value_parser = parse_target)]
     targets: Vec<String>,
-    connections: usize,
-    shoppers_per_connection: usize,
+    /// Persistent HTTP/1.1 connections, each driven by one task.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    connections: u16,
+    /// Shoppers (accounts, each with its own login) per connection.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    shoppers_per_connection: u16,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     seconds: u64,
+    /// Label of the run in the report.
+    #[arg(long, default_value = "run")]
     label: String,
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut o = Options {
-        targets: Vec::new(),
-        connections: 64,
-        shoppers_per_connection: 40,
-        seconds: 5,
-        label: "run".into(),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--target" => o.targets.push(value()?.trim_end_matches('/').to_owned()),
-            "--connections" => o.connections = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--shoppers-per-connection" => {
-                o.shoppers_per_connection = value()?.parse().map_err(|e| format!("{e}"))?
-            }
-            "--seconds" => o.seconds = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--label" => o.label = value()?,
-            other => return Err(format!("unknown flag {other}")),
-        }
+/// A target must be plain HTTP on a host and port (the generator speaks HTTP/1.1 over TCP).
+fn parse_target(raw: &str) -> Result<String, String> {
+    let target = raw.trim_end_matches('/');
+    let host = target
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{raw}: a target is http://host:port"))?;
+    if host.is_empty() || !host.contains(':') || host.contains('/') {
+        return Err(format!("{raw}: a target is http://host:port"));
     }
-    if o.targets.is_empty() {
-        return Err(
-            "usage: checkout-load --target http://127.0.0.1:8080 [--target …] \
-                    [--connections 64] [--shoppers-per-connection 40] [--seconds 5] [--label name]"
-                .into(),
-        );
-    }
-    Ok(o)
+    Ok(target.to_owned())
 }
 
 /// One persistent connection.
@@ -343,13 +338,7 @@ async fn run_phase(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let options = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    let options = Options::parse();
     match run(options).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -362,13 +351,13 @@ async fn main() -> std::process::ExitCode {
 async fn run(options: Options) -> Result<(), String> {
     eprintln!(
         "preparing {} shoppers on {} connection(s) to {:?}…",
-        options.connections * options.shoppers_per_connection,
+        usize::from(options.connections) * usize::from(options.shoppers_per_connection),
         options.connections,
         options.targets
     );
-    let setups = (0..options.connections).map(|w| {
+    let setups = (0..usize::from(options.connections)).map(|w| {
         let base = options.targets[w % options.targets.len()].clone();
-        setup_worker(base, w, options.shoppers_per_connection)
+        setup_worker(base, w, usize::from(options.shoppers_per_connection))
     });
     let mut workers = Vec::new();
     for s in futures::future::join_all(setups).await {
