@@ -66,7 +66,6 @@ impl Step {
 
 /// The shopper's choices so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Selections {
     /// Chosen shipping method id.
     #[serde(default)]
@@ -81,7 +80,6 @@ pub struct Selections {
 
 /// An order action that was (or is about to be) sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PendingAction {
     /// Which action.
     pub action: Action,
@@ -95,8 +93,12 @@ pub struct PendingAction {
 }
 
 /// What the browser keeps for one checkout.
+///
+/// Unknown fields are ignored, on both targets (the shared record vectors prove they
+/// agree): a field a newer module added within the same [`RECORD_VERSION`] must not
+/// make an older tab drop the record, because the record holds the pending action's
+/// idempotency key, and a retry under a new key could place a second order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RecoveryRecord {
     /// [`RECORD_VERSION`].
     pub version: u32,
@@ -138,6 +140,19 @@ pub enum RecordError {
     /// Parsed, but a field breaks a rule.
     #[error("the stored record is inconsistent: {0}")]
     Inconsistent(&'static str),
+}
+
+impl RecordError {
+    /// The kind, as the shared vectors name it: `too_large`, `unreadable`,
+    /// `wrong_version` or `inconsistent`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RecordError::TooLarge(_) => "too_large",
+            RecordError::Unreadable(_) => "unreadable",
+            RecordError::WrongVersion(_) => "wrong_version",
+            RecordError::Inconsistent(_) => "inconsistent",
+        }
+    }
 }
 
 impl RecoveryRecord {

@@ -14,3 +14,20 @@ fn shared_verdict_vectors_pass_natively() {
         ),
     }
 }
+
+#[test]
+fn shared_rule_vectors_pass_natively() {
+    match checkout_core::vectors::run_rule_vectors() {
+        Ok((records, requirements, answers)) => {
+            assert!(records >= 30 && requirements >= 30 && answers >= 30);
+            println!("shared record vectors: {records} passed natively");
+            println!("shared requirement vectors: {requirements} passed natively");
+            println!("shared answer vectors: {answers} passed natively");
+        }
+        Err(failures) => panic!(
+            "{} vector(s) failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        ),
+    }
+}

@@ -102,8 +102,9 @@ extern "C" {
     fn get_item(this: &RawStorage, key: &JsValue) -> Result<JsValue, JsValue>;
 }
 
-/// The core's checks on stored text, with the browser's JSON parser.
-fn parse(text: &str) -> Result<RecoveryRecord, RecordError> {
+/// Reads stored text as a record: the core's checks, with the browser's JSON parser
+/// (the shared record vectors hold it to the native reader's results).
+pub fn parse_record(text: &str) -> Result<RecoveryRecord, RecordError> {
     RecoveryRecord::check_size(text.len())?;
     let value = js_sys::JSON::parse(text).map_err(|e| RecordError::Unreadable(describe(&e)))?;
     let version = js_sys::Reflect::get(&value, &JsValue::from_str("version"))
@@ -193,7 +194,7 @@ impl RecordStore {
         let parsed = raw
             .as_string()
             .ok_or(RecordError::Inconsistent("not a string"));
-        match parsed.and_then(|text| parse(&text)) {
+        match parsed.and_then(|text| parse_record(&text)) {
             Ok(record) => {
                 *self.seen.borrow_mut() = raw;
                 Loaded::Changed(Box::new(record))

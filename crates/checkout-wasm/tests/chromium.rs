@@ -142,6 +142,63 @@ fn undefined_is_absent_and_null_is_none() {
     );
 }
 
+#[wasm_bindgen_test]
+fn shared_rule_vectors_pass_in_chromium() {
+    use checkout_core::vectors::{answer_cases, record_cases, requirement_cases};
+    let mut failures = Vec::new();
+    // Stored records through the browser's reader: JSON.parse and the module's own
+    // serde reader, not serde_json.
+    let records = record_cases().expect("records.json");
+    for case in &records {
+        let got = checkout_wasm::storage::parse_record(&case.text());
+        failures.extend(case.check(&got).err());
+    }
+    // Action requirements through the exported `actionRequirements`.
+    let requirements = requirement_cases().expect("requirements.json");
+    for case in &requirements {
+        let action = serde_json::to_value(case.action).unwrap();
+        let answer = checkout_wasm::verdict::action_requirements(
+            action.as_str().unwrap(),
+            case.shipping_method.clone(),
+            case.payment_method.clone(),
+            case.payment_token,
+        )
+        .expect("an order action");
+        let allowed = field(&answer, "allowed").as_bool();
+        let missing: Vec<String> = js_sys::Array::from(&field(&answer, "missing"))
+            .iter()
+            .filter_map(|m| m.as_string())
+            .collect();
+        let want: Vec<String> = case
+            .expect
+            .missing
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        if allowed != Some(case.expect.allowed) || missing != want {
+            failures.push(format!("{}: got {allowed:?} {missing:?}", case.name));
+        }
+    }
+    // HTTP answers, read by the core compiled to wasm.
+    let answers = answer_cases().expect("answers.json");
+    for case in &answers {
+        failures.extend(case.check(&case.read()).err());
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    web_sys_log(&format!(
+        "shared record vectors: {} passed in Chromium",
+        records.len()
+    ));
+    web_sys_log(&format!(
+        "shared requirement vectors: {} passed in Chromium",
+        requirements.len()
+    ));
+    web_sys_log(&format!(
+        "shared answer vectors: {} passed in Chromium",
+        answers.len()
+    ));
+}
+
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{}", message);
 }

@@ -112,13 +112,15 @@ pub fn cmd_test() -> Result<(), String> {
     let e2e = run_e2e()?;
 
     section("summary");
-    let native_vectors = vector_count(&native, "natively");
-    let chromium_vectors = vector_count(&chromium, "in Chromium");
-    println!("shared verdict vectors: {native_vectors} natively, {chromium_vectors} in Chromium");
-    if native_vectors == 0 || native_vectors != chromium_vectors {
-        return Err(
-            "the shared vectors did not run the same number of times on both targets".into(),
-        );
+    for kind in ["verdict", "record", "requirement", "answer"] {
+        let native_count = vector_count(&native, kind, "natively");
+        let chromium_count = vector_count(&chromium, kind, "in Chromium");
+        println!("shared {kind} vectors: {native_count} natively, {chromium_count} in Chromium");
+        if native_count == 0 || native_count != chromium_count {
+            return Err(format!(
+                "the shared {kind} vectors did not run the same number of times on both targets"
+            ));
+        }
     }
     let skipped = native
         .matches("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL)")
@@ -290,13 +292,14 @@ fn section(title: &str) {
     println!("\n==> {title}");
 }
 
-/// Reads "shared verdict vectors: N passed <where>" from a test run's output.
-fn vector_count(output: &str, place: &str) -> usize {
+/// Reads "shared <kind> vectors: N passed <where>" from a test run's output.
+fn vector_count(output: &str, kind: &str, place: &str) -> usize {
+    let label = format!("shared {kind} vectors:");
     output
         .lines()
-        .filter(|l| l.contains("shared verdict vectors:") && l.contains(place))
+        .filter(|l| l.contains(&label) && l.contains(place))
         .filter_map(|l| {
-            l.split("shared verdict vectors:")
+            l.split(label.as_str())
                 .nth(1)?
                 .split_whitespace()
                 .next()?
