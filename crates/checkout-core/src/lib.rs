@@ -74,7 +74,8 @@ pub mod verdict;
 pub use error::{ErrorCode, Problem, Rejection};
 pub use lifecycle::{Change, Completion, Event, InactiveReason, SessionStatus, Transition};
 pub use verdict::{
-    evaluate, evaluate_parts, Action, CheckInput, SessionView, Verdict, VerdictState, Viewer,
+    evaluate, evaluate_parts, Action, CheckInput, SessionView, Verdict, VerdictBody, VerdictState,
+    Viewer,
 };
 
 #[cfg(test)]

@@ -280,6 +280,43 @@ pub struct Verdict {
     pub rejection: Option<Rejection>,
 }
 
+/// A verdict as it travels: in the server's session body (`verdict`), from the
+/// browser module's `evaluateVerdict`, and in what its `onVerdict` callback receives.
+/// One shape for all three, built from [`Verdict`] here only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerdictBody {
+    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED` or `NOT_FOUND`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: VerdictState,
+    /// Whether the checkout can be resumed (the action may proceed).
+    pub allowed: bool,
+    /// Why not, when not.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub code: Option<ErrorCode>,
+    /// Message for the shopper.
+    pub message: Option<String>,
+    /// Where to send the shopper.
+    pub redirect: Option<String>,
+}
+
+impl From<Verdict> for VerdictBody {
+    fn from(v: Verdict) -> Self {
+        let allowed = v.is_allowed();
+        let (code, message, redirect) = match v.rejection {
+            Some(r) => (Some(r.code), Some(r.message), r.redirect),
+            None => (None, None, None),
+        };
+        VerdictBody {
+            state: v.state,
+            allowed,
+            code,
+            message,
+            redirect,
+        }
+    }
+}
+
 impl Verdict {
     /// Whether the action may proceed.
     pub fn is_allowed(&self) -> bool {

@@ -3,44 +3,12 @@
 use checkout_core::{
     evaluate,
     requirements::{self, Choices, Missing},
-    Action, CheckInput, ErrorCode, Verdict, VerdictState,
+    Action, CheckInput, VerdictBody,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{malformed, to_js};
-
-/// What JavaScript receives: the shape every storefront callback gets.
-#[derive(Debug, Serialize)]
-pub struct JsVerdict {
-    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED` or `NOT_FOUND`.
-    pub state: VerdictState,
-    /// Whether the action may proceed.
-    pub allowed: bool,
-    /// The rejection code, or `null` when allowed.
-    pub code: Option<ErrorCode>,
-    /// Message for the shopper, or `null`.
-    pub message: Option<String>,
-    /// Where to go, or `null`.
-    pub redirect: Option<String>,
-}
-
-impl From<Verdict> for JsVerdict {
-    fn from(v: Verdict) -> Self {
-        let allowed = v.is_allowed();
-        let (code, message, redirect) = match v.rejection {
-            Some(r) => (Some(r.code), Some(r.message), r.redirect),
-            None => (None, None, None),
-        };
-        JsVerdict {
-            state: v.state,
-            allowed,
-            code,
-            message,
-            redirect,
-        }
-    }
-}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -80,7 +48,7 @@ pub fn evaluate_verdict(
     #[wasm_bindgen(unchecked_param_type = "CheckInput")] input: JsValue,
 ) -> Result<JsValue, JsValue> {
     let input: CheckInput = crate::de::from_js(&input).map_err(|e| malformed("CheckInput", e))?;
-    to_js(&JsVerdict::from(evaluate(&input)))
+    to_js(&VerdictBody::from(evaluate(&input)))
 }
 
 /// What [`action_requirements`] returns.

@@ -3,31 +3,13 @@
 //! locally: `id`, `user_id`, `status`, `reason`, `managed`, `expires_at`, `is_latest`,
 //! `digest`, `generation`.
 
-use checkout_core::{
-    evaluate, snapshot::Snapshot, Action, CheckInput, ErrorCode, VerdictState, Viewer,
-};
+pub use checkout_core::VerdictBody;
+use checkout_core::{evaluate, snapshot::Snapshot, Action, CheckInput, Viewer};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::sessions::SessionRow;
-
-/// The verdict for the viewer, as the browser module's callback receives it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct VerdictBody {
-    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED` or `NOT_FOUND`.
-    #[schema(value_type = String)]
-    pub state: VerdictState,
-    /// Whether the checkout can be resumed.
-    pub allowed: bool,
-    /// Why not, when not.
-    #[schema(value_type = Option<String>)]
-    pub code: Option<ErrorCode>,
-    /// Message for the shopper.
-    pub message: Option<String>,
-    /// Where to send the shopper.
-    pub redirect: Option<String>,
-}
 
 /// A checkout session.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -81,10 +63,6 @@ impl CheckoutBody {
             digest: None,
             now,
         });
-        let (code, message, redirect) = match &verdict.rejection {
-            Some(r) => (Some(r.code), Some(r.message.clone()), r.redirect.clone()),
-            None => (None, None, None),
-        };
         CheckoutBody {
             id: row.id.clone(),
             user_id: row.user_id.clone(),
@@ -100,13 +78,7 @@ impl CheckoutBody {
             snapshot: row.snapshot.clone(),
             order_id: row.order_id.clone(),
             started_by_admin: row.started_by_admin.clone(),
-            verdict: VerdictBody {
-                state: verdict.state,
-                allowed: verdict.is_allowed(),
-                code,
-                message,
-                redirect,
-            },
+            verdict: verdict.into(),
             recovery_token: None,
             server_time: now,
         }

@@ -127,16 +127,8 @@ impl GuardedPage {
         known: bool,
     ) -> Delivered {
         let record = self.record.borrow();
-        let (code, message, redirect) = match verdict.rejection {
-            Some(r) => (Some(r.code), Some(r.message), r.redirect),
-            None => (None, None, None),
-        };
         Delivered {
-            state: verdict.state,
-            allowed: code.is_none(),
-            code,
-            message,
-            redirect,
+            verdict: verdict.into(),
             source,
             retry_in_ms: None,
             reason: reason.to_owned(),

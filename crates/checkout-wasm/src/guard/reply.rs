@@ -1,7 +1,7 @@
 //! The server's answers as the page sees them: the session body's extras, a problem's
 //! rejection, and [`Delivered`], what the `onVerdict` callback receives.
 
-use checkout_core::{time, ErrorCode, Rejection, Verdict, VerdictState};
+use checkout_core::{time, ErrorCode, Rejection, Verdict, VerdictBody, VerdictState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -9,19 +9,12 @@ use wasm_bindgen::prelude::*;
 use super::get;
 use crate::error::malformed;
 
-/// What the `onVerdict` callback receives.
-#[derive(Debug, Serialize)]
+/// What the `onVerdict` callback receives: the core's [`VerdictBody`] (the same shape
+/// as the server's `verdict` and `evaluateVerdict`'s answer) and where it came from.
+#[derive(Debug)]
 pub struct Delivered {
-    /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED`, `NOT_FOUND`.
-    pub state: VerdictState,
-    /// Whether the checkout may be resumed.
-    pub allowed: bool,
-    /// Why not, when not.
-    pub code: Option<ErrorCode>,
-    /// Message for the shopper.
-    pub message: Option<String>,
-    /// Where to send the shopper.
-    pub redirect: Option<String>,
+    /// `state`, `allowed`, `code`, `message`, `redirect`.
+    pub verdict: VerdictBody,
     /// `local` (from the core, at once), `server`, or `unreachable` (no answer, or an
     /// answer that decided nothing: a 5xx, a 429, a proxy's page; the local verdict
     /// stands and the module asks again after `retry_in_ms`).
@@ -42,6 +35,30 @@ pub struct Delivered {
     pub expires_at: Option<DateTime<Utc>>,
     /// The order, once completed.
     pub order_id: Option<String>,
+}
+
+/// The verdict's fields at the top level, then the rest: what `#[serde(flatten)]`
+/// would write, without the 500 bytes (gzipped) of its machinery in the module.
+impl Serialize for Delivered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let v = &self.verdict;
+        let mut out = serializer.serialize_struct("Delivered", 13)?;
+        out.serialize_field("state", &v.state)?;
+        out.serialize_field("allowed", &v.allowed)?;
+        out.serialize_field("code", &v.code)?;
+        out.serialize_field("message", &v.message)?;
+        out.serialize_field("redirect", &v.redirect)?;
+        out.serialize_field("source", self.source)?;
+        out.serialize_field("retry_in_ms", &self.retry_in_ms)?;
+        out.serialize_field("reason", &self.reason)?;
+        out.serialize_field("known", &self.known)?;
+        out.serialize_field("session_id", &self.session_id)?;
+        out.serialize_field("number", &self.number)?;
+        out.serialize_field("expires_at", &self.expires_at)?;
+        out.serialize_field("order_id", &self.order_id)?;
+        out.end()
+    }
 }
 
 /// The fields of a session body the module reads besides the core's `SessionView`
