@@ -16,9 +16,12 @@ export async function api(method, path, body, headers = {}) {
   return { status: response.status, body: data };
 }
 
-/** Minor units to "$12.34". */
+/** Minor units to "$12.34", "¥1,234", "KWD 1.234": the currency's own number of minor
+ *  digits (ISO 4217, as Intl knows it), never an assumed two. */
 export function money(minor, currency = 'USD') {
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(minor / 100);
+  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+  const digits = format.resolvedOptions().maximumFractionDigits;
+  return format.format(minor / 10 ** digits);
 }
 
 const FLASH = 'checkout-guard-flash';
@@ -80,9 +83,4 @@ export async function header() {
 
 export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-}
-
-/** A fresh idempotency key (for initiation double clicks). */
-export function newKey() {
-  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 }

@@ -1,7 +1,7 @@
 // Cart page: lines, quantities, and "Proceed to checkout" (which starts a checkout
 // session, records it in the browser module, and opens the checkout page).
-import init, { CheckoutGuard } from '/pkg/checkout_guard.js';
-import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, newKey } from './app.js';
+import init, { CheckoutGuard, newIdempotencyKey } from '/pkg/checkout_guard.js';
+import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem } from './app.js';
 
 const me = await header();
 showFlash();
@@ -44,7 +44,7 @@ document.getElementById('cart').addEventListener('click', async (event) => {
 let starting = null;
 document.getElementById('proceed').addEventListener('click', async () => {
   // One key per click burst: a double click makes one session.
-  starting ??= newKey();
+  starting ??= newIdempotencyKey();
   const r = await api('POST', '/checkouts', undefined, { 'Idempotency-Key': starting });
   starting = null;
   if (r.status === 201) {

@@ -199,13 +199,14 @@ async function answered(r) {
     // A 5xx or a proxy's page: the order may exist. The pending action and its key are
     // kept; the retry with the same key finds the order or places it, never twice.
     notice(OUTAGE, 'warn', 'SERVICE_UNAVAILABLE');
-    setTimeout(resume, r.retryInMs ?? 1000);
+    retryLater(r.retryInMs);
     return;
   }
-  const code = r?.body?.code;
-  if (code === 'PAYMENT_IN_PROGRESS' || code === 'REQUEST_IN_PROGRESS') {
-    notice(r.body.detail, 'warn', code);
-    setTimeout(resume, 1500);
+  if (r?.pending) {
+    // Decided by nobody yet (still running, or the payment is being confirmed): the
+    // module kept the key; ask again after the wait it gives.
+    notice(r.body?.detail ?? 'Your order is being finished. Please wait.', 'warn', r.body?.code);
+    retryLater(r.retryInMs);
     return;
   }
   setBlocked(false);
@@ -226,7 +227,15 @@ async function submit(action) {
   } catch (e) {
     // No answer (connection dropped): the request is kept and retried with its key.
     notice(e.message || 'Connection lost.', 'warn', e.code);
+    if (e.pending) retryLater(e.retryInMs);
   }
+}
+
+/** One retry of the pending order action at a time, after the module's wait. */
+let retryTimer = null;
+function retryLater(ms) {
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(resume, ms ?? 1000);
 }
 
 /** Retries a pending order action with its stored key, if there is one. */
@@ -238,6 +247,7 @@ async function resume() {
     await answered(await guard.resumePending(extraFor(record.pending.action)));
   } catch (e) {
     notice(e.message || 'Still offline.', 'warn', e.code);
+    if (e.pending) retryLater(e.retryInMs);
   }
 }
 
@@ -245,7 +255,7 @@ $('card').addEventListener('input', () => updateActions());
 $('place').addEventListener('click', () => submit('place_order'));
 $('pay').addEventListener('click', () => submit('pay'));
 $('approval').addEventListener('click', () => submit('submit_for_approval'));
-window.addEventListener('online', () => resume());
+window.addEventListener('online', () => retryLater(0));
 
 await guard.attach();
 if (guard.pageSessionId && !params.get('id')) {

@@ -278,6 +278,17 @@ impl ErrorCode {
         )
     }
 
+    /// Whether an answer with this code leaves an order action undecided: still running
+    /// (`REQUEST_IN_PROGRESS`), its payment still being confirmed (`PAYMENT_IN_PROGRESS`),
+    /// or nothing decided at all ([`is_transient`](Self::is_transient)). The browser keeps
+    /// the pending action and its key, and retries; any other code settles it.
+    pub fn is_undecided(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::RequestInProgress | ErrorCode::PaymentInProgress
+        ) || self.is_transient()
+    }
+
     /// The RFC 9457 `type` URI of this problem: a relative reference to the server's
     /// page that lists every code (`/problems`), with the code as the fragment.
     pub fn problem_type(self) -> String {

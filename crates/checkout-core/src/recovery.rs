@@ -330,8 +330,7 @@ impl RecoveryRecord {
             }
             // Not decided yet (still running, or the server could not decide): the
             // pending action and its key stay for the retry.
-            Err(ErrorCode::RequestInProgress | ErrorCode::PaymentInProgress) => return,
-            Err(code) if code.is_transient() => return,
+            Err(code) if code.is_undecided() => return,
             Err(_) => {
                 self.pending = None;
                 self.step = Step::Review;

@@ -69,7 +69,9 @@ pub struct Placement<'a> {
 pub enum Placed {
     /// Everything was written.
     Done,
-    /// The session was not in the state it was read in: nothing was written.
+    /// The session was not in the state it was read in (impossible under the
+    /// shopper's lock): the caller rolls the transaction back, which undoes what was
+    /// written of the effect.
     StateChanged,
     /// The session already has its order: nothing was written.
     AlreadyOrdered,
@@ -118,10 +120,8 @@ fn bind_order<'q>(query: Query<'q>, row: &'q SessionRow, order: &'q Order) -> Qu
 async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
     let row = p.session;
     let now = p.order.created_at;
-    let event = Event::Moved(p.step);
-    if !set_status(tx.conn(), &row.id, row.status, p.to, event, p.actor, now).await? {
-        return Ok(Placed::StateChanged);
-    }
+    // The order first: a second order for the session fails here, before anything else
+    // of the effect is written.
     let sql = concat!(
         insert_order!(),
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -129,6 +129,10 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
     bind_order(query(sql), row, p.order)
         .execute(tx.conn())
         .await?;
+    let event = Event::Moved(p.step);
+    if !set_status(tx.conn(), &row.id, row.status, p.to, event, p.actor, now).await? {
+        return Ok(Placed::StateChanged);
+    }
     for line in &row.snapshot.lines {
         let in_cart: Option<i64> =
             query("SELECT quantity FROM cart_items WHERE user_id = $1 AND sku = $2")

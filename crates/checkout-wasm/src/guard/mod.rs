@@ -109,6 +109,7 @@ impl CheckoutGuard {
                 version: Cell::new(0),
                 last_local: RefCell::new(None),
                 retries: Cell::new(0),
+                send_retries: Cell::new(0),
                 retry_waiting: Cell::new(false),
                 detached: Cell::new(false),
             }),
@@ -311,6 +312,14 @@ impl CheckoutGuard {
         self.inner.store.clear();
         self.inner.set_record(None);
     }
+}
+
+/// A fresh idempotency key, from the same generator the guard uses for order actions
+/// (`crypto.randomUUID()`, or 128 bits from `crypto.getRandomValues`): for a keyed
+/// request the storefront sends itself, such as starting a checkout.
+#[wasm_bindgen(js_name = newIdempotencyKey)]
+pub fn new_idempotency_key() -> String {
+    random_key()
 }
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -55,6 +55,9 @@ pub(super) struct GuardedPage {
     /// Transient answers in a row (the core's backoff grows with it; a definite answer
     /// resets it).
     pub(super) retries: Cell<u32>,
+    /// Undecided answers (or none) to the pending order action in a row: the core's
+    /// backoff for its next retry grows with it; a decided answer resets it.
+    pub(super) send_retries: Cell<u32>,
     /// Whether a retry after a transient answer is already waiting (never two).
     pub(super) retry_waiting: Cell<bool>,
     /// Set by `detach()`: no retry is scheduled any more.
@@ -287,10 +290,14 @@ impl GuardedPage {
             Ok(reply) => reply,
             Err(_) => {
                 // No answer: the pending action (and its key) stays for the retry.
-                return Err(rejection_js(Rejection::with_message(
+                let error = rejection_js(Rejection::with_message(
                     ErrorCode::RequestInProgress,
                     "The connection dropped before the answer arrived. Your order request is kept and will be retried with the same key, so it can never be placed twice.",
-                )));
+                ));
+                js_sys::Reflect::set(&error, &"pending".into(), &true.into())?;
+                let ms = self.next_send_delay(None);
+                js_sys::Reflect::set(&error, &"retryInMs".into(), &ms.into())?;
+                return Err(error);
             }
         };
         let order = text(&reply.body, "id");
@@ -302,19 +309,34 @@ impl GuardedPage {
             (Reading::Definite(rejection), ..) => Some(Err(rejection.code)),
             _ => None,
         };
-        let retry_in_ms = match (&outcome, &reading) {
-            (Some(_), _) => None,
-            (None, Reading::Transient { retry_after_secs }) => {
-                Some(answer::retry_delay_ms(0, *retry_after_secs))
-            }
-            (None, _) => Some(answer::FIRST_RETRY_MS),
+        let transient = outcome.is_none();
+        // Undecided (no verdict, or "still running / being confirmed"): the key is kept
+        // and the retry waits the core's backoff, never less than `Retry-After`.
+        let undecided = match outcome {
+            None => true,
+            Some(Err(code)) => code.is_undecided(),
+            Some(Ok(_)) => false,
+        };
+        let retry_in_ms = if undecided {
+            let retry_after = match reading {
+                Reading::Transient { retry_after_secs } => retry_after_secs,
+                _ => reply
+                    .retry_after
+                    .as_deref()
+                    .and_then(answer::parse_retry_after),
+            };
+            Some(self.next_send_delay(retry_after))
+        } else {
+            self.send_retries.set(0);
+            None
         };
         if let (Some(outcome), Some(mut fresh)) = (outcome, self.refresh()) {
             fresh.settle(&pending.idempotency_key, outcome, self.now());
             self.keep(fresh);
         }
         let result = js_sys::Object::new();
-        js_sys::Reflect::set(&result, &"transient".into(), &retry_in_ms.is_some().into())?;
+        js_sys::Reflect::set(&result, &"transient".into(), &transient.into())?;
+        js_sys::Reflect::set(&result, &"pending".into(), &undecided.into())?;
         if let Some(ms) = retry_in_ms {
             js_sys::Reflect::set(&result, &"retryInMs".into(), &ms.into())?;
         }
@@ -326,6 +348,15 @@ impl GuardedPage {
             &pending.idempotency_key.into(),
         )?;
         Ok(result.into())
+    }
+}
+
+impl GuardedPage {
+    /// The wait before the next retry of the pending order action (and counts it).
+    fn next_send_delay(&self, retry_after_secs: Option<u32>) -> u32 {
+        let attempt = self.send_retries.get();
+        self.send_retries.set(attempt.saturating_add(1));
+        answer::retry_delay_ms(attempt, retry_after_secs)
     }
 }
 
