@@ -54,6 +54,7 @@ macro_rules! serde_by_name {
     };
 }
 
+pub mod action;
 pub mod answer;
 pub mod cart;
 pub mod error;
