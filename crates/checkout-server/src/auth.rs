@@ -94,9 +94,14 @@ pub async fn hash_password(
         .await?
 }
 
-async fn verify_password(guards: &Guards, password: String, hash: String) -> ApiResult<bool> {
+async fn verify_password(
+    guards: &Guards,
+    password: String,
+    hash: String,
+    memory_kib: u32,
+) -> ApiResult<bool> {
     guards
-        .hash(move || crate::passwords::verify(password.as_bytes(), &hash))
+        .hash(move || crate::passwords::verify(password.as_bytes(), &hash, memory_kib))
         .await
 }
 
@@ -224,7 +229,8 @@ pub async fn login(
         }
         return Err(wrong());
     };
-    match verify_password(guards, credentials.password, hash).await {
+    let memory_kib = state.tuning.argon2_memory_kib;
+    match verify_password(guards, credentials.password, hash, memory_kib).await {
         Ok(true) => {}
         Ok(false) => return Err(wrong()),
         Err(busy) => {

@@ -6,6 +6,11 @@
 //! threads' heaps and were never given back: 200 concurrent sign-ins took the server's
 //! peak from 40 to 311 MiB. With the blocks kept, the same flood adds one block per
 //! hashing thread (BENCHMARKS.md, "Login flood").
+//!
+//! What a thread keeps is bounded: a stored hash whose memory cost is above
+//! [`MAX_COST_KIB`] matches nothing (its parameters come from the database, and a
+//! corrupted or foreign row must not make the process allocate gigabytes), and after a
+//! hash costlier than the configured one the thread gives the extra memory back.
 
 use std::cell::RefCell;
 
@@ -20,17 +25,33 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Computes the raw Argon2 output into `out` with this thread's memory.
-fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), String> {
+/// The largest memory cost a stored hash may ask for (256 MiB; the default is 19 MiB).
+pub const MAX_COST_KIB: u32 = 256 * 1024;
+
+/// Computes the raw Argon2 output into `out` with this thread's memory, then keeps at
+/// most `keep_kib` of it (one Argon2 block is one KiB).
+fn compute(
+    argon: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    keep_kib: u32,
+) -> Result<(), String> {
     BLOCKS.with(|blocks| {
         let mut blocks = blocks.borrow_mut();
         let needed = argon.params().block_count();
         if blocks.len() < needed {
             blocks.resize(needed, Block::default());
         }
-        argon
+        let done = argon
             .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        let keep = usize::try_from(keep_kib.max(Params::MIN_M_COST)).unwrap_or(usize::MAX);
+        if blocks.len() > keep {
+            blocks.truncate(keep);
+            blocks.shrink_to_fit();
+        }
+        done
     })
 }
 
@@ -44,7 +65,7 @@ pub fn hash(password: &[u8], memory_kib: u32) -> Result<String, String> {
     rand::rng().fill_bytes(&mut salt);
     let salt_string = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
     let mut out = [0u8; 32];
-    compute(&argon, password, &salt, &mut out)?;
+    compute(&argon, password, &salt, &mut out, memory_kib)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -56,9 +77,10 @@ pub fn hash(password: &[u8], memory_kib: u32) -> Result<String, String> {
 }
 
 /// Whether `password` matches the stored hash (its algorithm, version, parameters and
-/// salt are the stored ones; the comparison is in constant time). An unreadable hash
-/// matches nothing.
-pub fn verify(password: &[u8], stored: &str) -> bool {
+/// salt are the stored ones; the comparison is in constant time). An unreadable hash, or
+/// one costing more than [`MAX_COST_KIB`], matches nothing. The thread keeps at most
+/// `keep_kib` of memory afterwards (the configured cost).
+pub fn verify(password: &[u8], stored: &str, keep_kib: u32) -> bool {
     let Ok(phc) = PasswordHash::new(stored) else {
         return false;
     };
@@ -77,9 +99,16 @@ pub fn verify(password: &[u8], stored: &str) -> bool {
     let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
         return false;
     };
+    if params.m_cost() > MAX_COST_KIB {
+        tracing::warn!(
+            m_cost = params.m_cost(),
+            "a stored password hash asks for more memory than allowed; sign-in refused"
+        );
+        return false;
+    }
     let argon = Argon2::new(algorithm, version, params);
     let mut out = vec![0u8; expected.len()];
-    compute(&argon, password, salt, &mut out).is_ok()
+    compute(&argon, password, salt, &mut out, keep_kib).is_ok()
         && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
@@ -96,10 +125,10 @@ mod tests {
             stored.starts_with("$argon2id$v=19$m=64,t=2,p=1$"),
             "{stored}"
         );
-        assert!(verify(b"correct horse", &stored));
-        assert!(!verify(b"correct horsf", &stored));
-        assert!(!verify(b"correct horse", "not a hash"));
-        assert!(!verify(b"correct horse", &stored.replace("t=2", "t=3")));
+        assert!(verify(b"correct horse", &stored, 64));
+        assert!(!verify(b"correct horsf", &stored, 64));
+        assert!(!verify(b"correct horse", "not a hash", 64));
+        assert!(!verify(b"correct horse", &stored.replace("t=2", "t=3"), 64));
     }
 
     #[test]
@@ -118,20 +147,31 @@ mod tests {
         )
         .unwrap()
         .to_string();
-        assert!(verify(b"pw", &theirs));
-        assert!(!verify(b"px", &theirs));
+        assert!(verify(b"pw", &theirs, 64));
+        assert!(!verify(b"px", &theirs, 64));
     }
 
     #[test]
-    fn the_memory_is_kept_for_the_next_hash() {
+    fn the_memory_is_kept_up_to_the_configured_cost() {
+        let kept = || BLOCKS.with(|b| b.borrow().len());
         hash(b"a", 256).unwrap();
-        let kept = BLOCKS.with(|b| b.borrow().len());
-        assert_eq!(kept, 256, "one block per KiB");
-        hash(b"b", 64).unwrap();
-        assert_eq!(
-            BLOCKS.with(|b| b.borrow().len()),
-            kept,
-            "reused, not shrunk or regrown"
-        );
+        assert_eq!(kept(), 256, "one block per KiB");
+        hash(b"b", 256).unwrap();
+        assert_eq!(kept(), 256, "reused");
+        // A costlier stored hash (made before the cost was lowered) still verifies, and
+        // the thread gives the extra memory back.
+        let costly = hash(b"c", 1024).unwrap();
+        assert_eq!(kept(), 1024);
+        assert!(verify(b"c", &costly, 256));
+        assert_eq!(kept(), 256);
     }
+
+    #[test]
+    fn a_stored_hash_asking_for_too_much_memory_matches_nothing() {
+        let stored = hash(b"pw", 64).unwrap();
+        let greedy = stored.replace("m=64,", &format!("m={},", MAX_COST_KIB + 1));
+        assert!(!verify(b"pw", &greedy, 64));
+        assert!(BLOCKS.with(|b| b.borrow().len()) <= 64, "nothing was allocated for it");
+    }
+
 }

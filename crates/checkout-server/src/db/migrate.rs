@@ -2,14 +2,20 @@
 //! connection of its own before the writer and the readers open. PostgreSQL's run by
 //! sqlx's migrator, whose PostgreSQL driver is the one the server uses there.
 //!
-//! Each migration runs in its own transaction with its row in `schema_migrations`
-//! (version, description, SHA-256 of the SQL): a crash half-way leaves it unapplied, and
-//! a migration edited after it was applied is refused at start rather than silently
-//! skipped. A database created by an earlier release (whose migrations ran through
-//! sqlx's SQLite driver, in `_sqlx_migrations`) is adopted: what sqlx applied counts as
-//! applied.
+//! Each migration runs in its own `BEGIN IMMEDIATE` transaction, which also re-reads
+//! whether it is applied and records it in `schema_migrations` (version, description,
+//! SHA-256 of the SQL): a crash half-way leaves it unapplied, two servers starting at
+//! once on one file apply it once (the second waits for the write lock, then finds it
+//! applied), and a migration edited after it was applied is refused at start rather
+//! than silently skipped. A database created by an earlier release (whose migrations ran
+//! through sqlx's SQLite driver, in `_sqlx_migrations`) is adopted: what sqlx applied
+//! counts as applied, if sqlx's checksum (SHA-384 of the same SQL) still matches.
+//!
+//! There is no way down: an earlier release does not read `schema_migrations` and would
+//! run its migrations again on a database this one created.
 
-use sha2::{Digest, Sha256};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256, Sha384};
 
 /// A migration: its version, its description and its SQL.
 #[derive(Debug, Clone, Copy)]
@@ -53,26 +59,29 @@ fn checksum(sql: &str) -> String {
 /// Applies every migration of `migrations` not yet applied; returns how many it applied.
 pub fn run(conn: &mut rusqlite::Connection, migrations: &[Migration]) -> Result<usize, String> {
     let fail = |e: rusqlite::Error| format!("migrations failed: {e}");
-    conn.execute_batch(
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail)?;
+    tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (\
              version INTEGER PRIMARY KEY, description TEXT NOT NULL, \
              checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     )
     .map_err(fail)?;
-    adopt_sqlx(conn, migrations).map_err(fail)?;
+    adopt_sqlx(&tx, migrations)?;
+    tx.commit().map_err(fail)?;
     let mut applied = 0;
     for m in migrations {
-        let stored: Option<String> = conn
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let stored: Option<String> = tx
             .query_row(
                 "SELECT checksum FROM schema_migrations WHERE version = ?1",
                 [m.version],
                 |r| r.get(0),
             )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })
+            .optional()
             .map_err(fail)?;
         match stored {
             Some(sum) if sum == checksum(m.sql) => continue,
@@ -84,51 +93,112 @@ pub fn run(conn: &mut rusqlite::Connection, migrations: &[Migration]) -> Result<
             }
             None => {}
         }
-        let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(m.sql)
             .map_err(|e| format!("migration {} ({}) failed: {e}", m.version, m.description))?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, description, checksum, applied_at) \
-             VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![m.version, m.description, checksum(m.sql), now_ms()],
-        )
-        .map_err(fail)?;
+        record(&tx, m).map_err(fail)?;
         tx.commit().map_err(fail)?;
         applied += 1;
     }
     Ok(applied)
 }
 
+fn record(tx: &rusqlite::Transaction<'_>, m: &Migration) -> rusqlite::Result<usize> {
+    tx.execute(
+        "INSERT INTO schema_migrations (version, description, checksum, applied_at) \
+         VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![m.version, m.description, checksum(m.sql), now_ms()],
+    )
+}
+
 /// Counts the migrations an earlier release applied through sqlx (`_sqlx_migrations`,
-/// successful rows) as applied, once, when `schema_migrations` is still empty.
-fn adopt_sqlx(conn: &mut rusqlite::Connection, migrations: &[Migration]) -> rusqlite::Result<()> {
-    let has_sqlx: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-        [],
-        |r| r.get(0),
-    )?;
-    let ours: i64 = conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?;
+/// successful rows) as applied, once, when `schema_migrations` is still empty. A row
+/// whose checksum is not that of the SQL here is refused: the migration was edited.
+fn adopt_sqlx(tx: &rusqlite::Transaction<'_>, migrations: &[Migration]) -> Result<(), String> {
+    let fail = |e: rusqlite::Error| format!("adopting the earlier migrations failed: {e}");
+    let has_sqlx: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(fail)?;
+    let ours: i64 = tx
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(fail)?;
     if !has_sqlx || ours > 0 {
         return Ok(());
     }
-    let tx = conn.transaction()?;
-    let versions: Vec<i64> = tx
-        .prepare("SELECT version FROM _sqlx_migrations WHERE success = 1")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for m in migrations.iter().filter(|m| versions.contains(&m.version)) {
-        tx.execute(
-            "INSERT INTO schema_migrations (version, description, checksum, applied_at) \
-             VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![m.version, m.description, checksum(m.sql), now_ms()],
-        )?;
+    let applied: Vec<(i64, Vec<u8>)> = tx
+        .prepare("SELECT version, checksum FROM _sqlx_migrations WHERE success = 1")
+        .map_err(fail)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(fail)?
+        .collect::<Result<_, _>>()
+        .map_err(fail)?;
+    for (version, sqlx_sum) in applied {
+        let Some(m) = migrations.iter().find(|m| m.version == version) else {
+            return Err(format!(
+                "the database has migration {version}, which this release does not know"
+            ));
+        };
+        if sqlx_sum != Sha384::digest(m.sql.as_bytes()).as_slice() {
+            return Err(format!(
+                "migration {} ({}) differs from the one an earlier release applied",
+                m.version, m.description
+            ));
+        }
+        record(tx, m).map_err(fail)?;
     }
-    tx.commit()
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What sqlx's migrator leaves for an applied migration.
+    fn sqlx_applied(conn: &rusqlite::Connection, version: i64, checksum: &[u8]) {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, \
+             description TEXT, installed_on TEXT, success BOOLEAN, checksum BLOB, \
+             execution_time BIGINT)",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO _sqlx_migrations VALUES (?1, 'm', '', 1, ?2, 0)",
+            rusqlite::params![version, checksum],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn an_earlier_release_s_edited_migration_is_not_adopted() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(SQLITE[0].sql).unwrap();
+        sqlx_applied(&conn, 1, &[0u8; 48]);
+        let err = run(&mut conn, SQLITE).unwrap_err();
+        assert!(err.contains("differs"), "{err}");
+    }
+
+    #[test]
+    fn two_processes_migrating_one_file_at_once_apply_each_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("race.db");
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                let file = file.clone();
+                std::thread::spawn(move || {
+                    let mut conn = crate::db::sqlite::open(&file).unwrap();
+                    run(&mut conn, SQLITE)
+                })
+            })
+            .collect();
+        let applied: Vec<usize> = runs
+            .into_iter()
+            .map(|r| r.join().unwrap().unwrap())
+            .collect();
+        assert_eq!(applied.iter().sum::<usize>(), SQLITE.len(), "{applied:?}");
+    }
 
     fn tables(conn: &rusqlite::Connection) -> Vec<String> {
         conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -185,13 +255,14 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         // What an earlier release left: the schema, and sqlx's record of version 1 only.
         conn.execute_batch(SQLITE[0].sql).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT, \
-             installed_on TEXT, success BOOLEAN, checksum BLOB, execution_time BIGINT); \
-             INSERT INTO _sqlx_migrations VALUES (1, 'schema', '', 1, x'00', 0);",
-        )
-        .unwrap();
+        sqlx_applied(
+            &conn,
+            1,
+            Sha384::digest(SQLITE[0].sql.as_bytes()).as_slice(),
+        );
         // Version 1 would fail if run again (its tables exist); only version 2 runs.
+        // (sqlx's checksum is the SHA-384 of the SQL: checked on a database the earlier
+        // release made, 2026-12-02.)
         assert_eq!(run(&mut conn, SQLITE).unwrap(), SQLITE.len() - 1);
         let indexes: i64 = conn
             .query_row(

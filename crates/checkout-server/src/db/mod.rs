@@ -224,7 +224,16 @@ impl Db {
                     .map_err(|e| format!("migrations failed: {e}"))?;
                 Ok(Db::Postgres(pool))
             }
-            Some(url) if url.starts_with("sqlite:") => Db::open_sqlite(&sqlite_file(url)?),
+            Some(url) if url.starts_with("sqlite:") => {
+                let (file, create) = sqlite_file(url)?;
+                if !create && !file.exists() {
+                    return Err(format!(
+                        "{}: no such database (add ?mode=rwc to the URL to create it)",
+                        file.display()
+                    ));
+                }
+                Db::open_sqlite(&file)
+            }
             Some(other) => Err(format!(
                 "unsupported database URL {:?}: use postgres://… or sqlite:…",
                 redact(other)
@@ -241,8 +250,18 @@ impl Db {
     /// the readers and the checkpoint thread.
     fn open_sqlite(file: &Path) -> Result<Db, String> {
         let mut conn = sqlite::open(file)?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-            .map_err(|e| format!("cannot turn on WAL in {}: {e}", file.display()))?;
+        // Changing the journal mode does not wait on a busy database (another server
+        // starting on the same file at the same moment): retry for the busy timeout.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())) {
+                Ok(()) => break,
+                Err(e) if sqlite_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(format!("cannot turn on WAL in {}: {e}", file.display())),
+            }
+        }
         migrate::run(&mut conn, migrate::SQLITE)?;
         drop(conn);
         let writer = WriterHandle::open(file)?;
@@ -289,19 +308,65 @@ impl Db {
     }
 }
 
-/// The database file of a `sqlite:` URL (`sqlite:path`, `sqlite://path`, options after
-/// `?` ignored). An in-memory database cannot be shared by the readers and the writer,
-/// so it is refused.
-fn sqlite_file(url: &str) -> Result<PathBuf, String> {
+/// The database file of a `sqlite:` URL (`sqlite:path` or `sqlite://path`,
+/// percent-decoded, as sqlx read them) and whether it may be created: only with
+/// `?mode=rwc`; otherwise a missing file is an error, so a mistyped path never starts an
+/// empty shop. `mode=ro` is refused (the server writes), and so is an in-memory database
+/// (the readers and the writer could not share it).
+fn sqlite_file(url: &str) -> Result<(PathBuf, bool), String> {
     let rest = url.strip_prefix("sqlite:").unwrap_or(url);
     let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mode = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("mode="))
+        .unwrap_or("rw");
+    if path.is_empty() || path == ":memory:" || mode == "memory" {
         return Err(format!(
             "{url}: an in-memory SQLite database is not supported; give a file"
         ));
     }
-    Ok(PathBuf::from(path))
+    let create = match mode {
+        "rwc" => true,
+        "rw" => false,
+        "ro" => {
+            return Err(format!(
+                "{url}: mode=ro is not supported (the server writes)"
+            ))
+        }
+        other => return Err(format!("{url}: unknown mode {other:?} (rw or rwc)")),
+    };
+    Ok((PathBuf::from(percent_decode(path)?), create))
+}
+
+/// `%XX` escapes of a URL path, decoded (as UTF-8).
+fn percent_decode(path: &str) -> Result<String, String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = path
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("{path}: a bad %-escape"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{path}: not UTF-8 once decoded"))
+}
+
+/// Whether SQLite said the database is busy or locked.
+fn sqlite_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Hides a password in a URL for messages.
@@ -334,18 +399,30 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_urls_name_a_file() {
+    fn sqlite_urls_name_a_file_and_say_whether_to_create_it() {
+        let file = |url| sqlite_file(url).unwrap();
         assert_eq!(
-            sqlite_file("sqlite:///tmp/a.db?mode=rwc").unwrap(),
-            Path::new("/tmp/a.db")
+            file("sqlite:///tmp/a.db?mode=rwc"),
+            (PathBuf::from("/tmp/a.db"), true)
         );
         assert_eq!(
-            sqlite_file("sqlite://data/a.db").unwrap(),
-            Path::new("data/a.db")
+            file("sqlite://data/a.db"),
+            (PathBuf::from("data/a.db"), false)
         );
-        assert_eq!(sqlite_file("sqlite:a.db").unwrap(), Path::new("a.db"));
-        for memory in ["sqlite::memory:", "sqlite://", "sqlite://a.db?mode=memory"] {
-            assert!(sqlite_file(memory).is_err(), "{memory}");
+        assert_eq!(file("sqlite:a.db?mode=rw"), (PathBuf::from("a.db"), false));
+        assert_eq!(
+            file("sqlite:///tmp/my%20shop/a.db").0,
+            PathBuf::from("/tmp/my shop/a.db")
+        );
+        for refused in [
+            "sqlite::memory:",
+            "sqlite://",
+            "sqlite://a.db?mode=memory",
+            "sqlite://a.db?mode=ro",
+            "sqlite://a.db?mode=rwx",
+            "sqlite://a%2.db",
+        ] {
+            assert!(sqlite_file(refused).is_err(), "{refused}");
         }
     }
 }
