@@ -14,6 +14,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod mix;
+
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
@@ -42,7 +44,21 @@ struct Options {
     /// Label of the run in the report.
     #[arg(long, default_value = "run")]
     label: String,
+    /// Instead of the phases, the soak mix (browse, cart, checkout, abandon / place /
+    /// pay, sign out and in) for `--seconds`, one JSON line every `--report-every`.
+    #[arg(long)]
+    mix: bool,
+    /// With `--mix`: seconds between report lines.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    report_every: u64,
+    /// With `--mix`: the admin token, to shorten the checkout timeout to 5 minutes so
+    /// abandoned checkouts expire during the run.
+    #[arg(long)]
+    admin_token: Option<String>,
 }
+
+/// Every load shopper's password.
+const PASSWORD: &str = "load-test-password";
 
 /// A target must be plain HTTP on a host and port (the generator speaks HTTP/1.1 over TCP).
 fn parse_target(raw: &str) -> Result<String, String> {
@@ -139,6 +155,7 @@ impl Conn {
 /// A shopper with a session.
 #[derive(Clone)]
 struct Shopper {
+    name: String,
     cookie: String,
     session: String,
     digest: String,
@@ -194,7 +211,7 @@ async fn setup_worker(
                 "/api/v1/auth/signup",
                 None,
                 &[],
-                Some(&json!({"username": name, "password": "load-test-password"})),
+                Some(&json!({"username": name, "password": PASSWORD})),
             )
             .await?;
         let cookie = signup
@@ -215,6 +232,7 @@ async fn setup_worker(
             return Err(format!("initiation failed: {} {}", s.status, s.body));
         }
         shoppers.push(Shopper {
+            name,
             cookie,
             session: s.body["id"].as_str().unwrap_or_default().to_owned(),
             digest: s.body["digest"].as_str().unwrap_or_default().to_owned(),
@@ -336,6 +354,26 @@ async fn run_phase(
     Ok((started.elapsed(), tallies))
 }
 
+/// Sets the checkout timeout to its minimum (5 minutes) through the admin API.
+async fn shorten_timeout(target: &str, token: &str) -> Result<(), String> {
+    let mut conn = Conn::open(target).await?;
+    let bearer = format!("Bearer {token}");
+    let answer = conn
+        .send(
+            Method::PUT,
+            "/api/v1/admin/settings",
+            None,
+            &[("authorization", &bearer)],
+            Some(&json!({"timeout_minutes": 5})),
+        )
+        .await?;
+    if answer.status == 200 {
+        Ok(())
+    } else {
+        Err(format!("settings: {} {}", answer.status, answer.body))
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let options = Options::parse();
@@ -362,6 +400,12 @@ async fn run(options: Options) -> Result<(), String> {
     let mut workers = Vec::new();
     for s in futures::future::join_all(setups).await {
         workers.push(s?);
+    }
+    if options.mix {
+        if let Some(token) = &options.admin_token {
+            shorten_timeout(&options.targets[0], token).await?;
+        }
+        return mix::run(workers, options.seconds, options.report_every).await;
     }
     let options = Arc::new(options);
     println!("| run | endpoint | requests | req/s | p50 ms | p99 ms | non-2xx |");

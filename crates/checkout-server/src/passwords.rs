@@ -171,7 +171,9 @@ mod tests {
         let stored = hash(b"pw", 64).unwrap();
         let greedy = stored.replace("m=64,", &format!("m={},", MAX_COST_KIB + 1));
         assert!(!verify(b"pw", &greedy, 64));
-        assert!(BLOCKS.with(|b| b.borrow().len()) <= 64, "nothing was allocated for it");
+        assert!(
+            BLOCKS.with(|b| b.borrow().len()) <= 64,
+            "nothing was allocated for it"
+        );
     }
-
 }

@@ -45,17 +45,7 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let bin = root().join("target/release");
     let scratch = std::env::temp_dir().join(format!("checkout-bench-{}", std::process::id()));
     let database_url = if postgres {
-        let admin = tools::ensure_postgres()?;
-        let name = format!("cg_bench_{}", std::process::id());
-        let (base, _) = admin.rsplit_once('/').ok_or("bad PostgreSQL URL")?;
-        let status = Command::new("psql")
-            .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err("cannot create the benchmark database".into());
-        }
-        Some(format!("{base}/{name}"))
+        Some(create_postgres_database("bench")?)
     } else {
         None
     };
@@ -64,31 +54,8 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     for i in 0..instances {
         let data = scratch.join(format!("instance-{i}"));
         let data = data.to_string_lossy();
-        let mut args = vec![
-            "--bind",
-            "127.0.0.1:0",
-            "--admin-token",
-            "bench-admin-token-0001",
-            "--argon2-memory-kib",
-            "1024",
-            // One address signs up and drives thousands of shoppers.
-            "--signups-per-address-per-hour",
-            "100000000",
-            "--initiations-per-shopper-per-minute",
-            "100000000",
-            "--hash-wait-ms",
-            "600000",
-            "--data-dir",
-            &data,
-            "--token-secret",
-            "benchmark secret shared by all instances",
-        ];
-        if let Some(url) = &database_url {
-            args.extend(["--database-url", url.as_str()]);
-        }
-        if let Some(pool) = pool {
-            args.extend(["--database-max-connections", pool]);
-        }
+        let args = server_args(&data, database_url.as_deref(), pool);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let server = spawn_server(&bin.join("checkout-server"), &args)?;
         targets.push(server.url.clone());
         servers.push(server);
@@ -113,16 +80,72 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let result = run(load);
     drop(servers);
     let _ = std::fs::remove_dir_all(&scratch);
-    if let (Some(url), Ok(admin)) = (&database_url, tools::ensure_postgres()) {
-        if let Some((_, name)) = url.rsplit_once('/') {
-            let _ = Command::new("psql")
-                .args([
-                    &admin,
-                    "-qc",
-                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                ])
-                .status();
-        }
+    if let Some(url) = &database_url {
+        drop_postgres_database(url);
     }
     result
+}
+
+/// The admin token of benchmark and soak servers.
+pub const ADMIN_TOKEN: &str = "bench-admin-token-0001";
+
+/// The flags of a benchmark or soak server: loopback on a free port, cheap Argon2 (1 MiB,
+/// as a load test signs in thousands), throttles out of the way (one address drives
+/// every shopper), and the database.
+pub fn server_args(data: &str, database_url: Option<&str>, pool: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--bind",
+        "127.0.0.1:0",
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--argon2-memory-kib",
+        "1024",
+        "--signups-per-address-per-hour",
+        "100000000",
+        "--initiations-per-shopper-per-minute",
+        "100000000",
+        "--hash-wait-ms",
+        "600000",
+        "--data-dir",
+        data,
+        "--token-secret",
+        "benchmark secret shared by all instances",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if let Some(url) = database_url {
+        args.extend(["--database-url".to_owned(), url.to_owned()]);
+    }
+    if let Some(pool) = pool {
+        args.extend(["--database-max-connections".to_owned(), pool.to_owned()]);
+    }
+    args
+}
+
+/// A fresh PostgreSQL database on the local cluster; returns its URL.
+pub fn create_postgres_database(purpose: &str) -> Result<String, String> {
+    let admin = tools::ensure_postgres()?;
+    let name = format!("cg_{purpose}_{}", std::process::id());
+    let (base, _) = admin.rsplit_once('/').ok_or("bad PostgreSQL URL")?;
+    let status = Command::new("psql")
+        .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("cannot create the {purpose} database"));
+    }
+    Ok(format!("{base}/{name}"))
+}
+
+/// Drops a database [`create_postgres_database`] made.
+pub fn drop_postgres_database(url: &str) {
+    if let (Some((_, name)), Ok(admin)) = (url.rsplit_once('/'), tools::ensure_postgres()) {
+        let _ = Command::new("psql")
+            .args([
+                &admin,
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ])
+            .status();
+    }
 }

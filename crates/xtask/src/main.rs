@@ -12,6 +12,7 @@
 
 mod bench;
 mod fuzz;
+mod soak;
 mod structure;
 mod test;
 mod tools;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Some("structure") => structure::check(&root()).map(|summary| println!("{summary}")),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
+        Some("soak") => soak::cmd_soak(&args[1..]),
         Some("bench-browser") => {
             test::run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ())
         }
@@ -56,7 +58,10 @@ fn main() -> ExitCode {
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
                  \x20        [--shoppers-per-connection K] [--database-max-connections M]\n\
                  \x20        load-test release server(s) from a separate process\n\
-                 bench-browser  first-verdict time and verdict cost in headless Chromium"
+                 bench-browser  first-verdict time and verdict cost in headless Chromium\n\
+                 soak [--minutes N] [--postgres] [--connections C] [--shoppers-per-connection K]\n\
+                 \x20    [--sample-secs S] [--idle-minutes M]  the release server under a realistic\n\
+                 \x20    mix, sampling memory, threads, fds, database size and p99"
             );
             return ExitCode::from(2);
         }

@@ -282,6 +282,13 @@ pub struct ServerProcess {
     pub url: String,
 }
 
+impl ServerProcess {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,226 @@
+//! `--mix`: a shop's day instead of one endpoint at a time, for soak runs (`cargo xtask
+//! soak`). Every connection walks its shoppers round-robin, one visit each: browse,
+//! add to the cart, start checkout, read it, then (in turn) abandon it for the sweeper
+//! to expire, place it with Invoice, or pay it with the simulated provider's approving
+//! card, read the order, and now and then sign out and in again. Every `report_every`
+//! seconds one JSON line on stdout gives the interval's requests, p50, p99 and non-2xx.
+
+use std::{cell::RefCell, rc::Rc, time::Duration};
+
+use hyper::Method;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::{percentile, Conn, Shopper};
+
+/// The simulated provider's card that always approves.
+const APPROVING_CARD: &str = "4242424242424242";
+/// Products of the demo catalog a visit adds, in turn.
+const SKUS: [&str; 4] = ["BRW-FUDGE", "BRW-WALNUT", "CKE-OAT", "BOX-GIFT"];
+
+/// What an interval measured.
+#[derive(Default)]
+struct Interval {
+    latencies_us: Vec<u32>,
+    errors: usize,
+    orders: usize,
+}
+
+type Shared = Rc<RefCell<Interval>>;
+
+/// One request, timed and counted; the answer's status and body.
+async fn timed(
+    conn: &mut Conn,
+    shared: &Shared,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> Result<crate::Answer, String> {
+    let started = Instant::now();
+    let answer = conn.send(method, path, Some(cookie), headers, body).await?;
+    let mut i = shared.borrow_mut();
+    i.latencies_us
+        .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+    if !(200..300).contains(&answer.status) {
+        i.errors += 1;
+    }
+    Ok(answer)
+}
+
+/// One shopper's visit; `n` numbers it (which ending it takes).
+async fn visit(
+    conn: &mut Conn,
+    shared: &Shared,
+    shopper: &mut Shopper,
+    n: usize,
+) -> Result<(), String> {
+    let cookie = shopper.cookie.clone();
+    let username = shopper.name.clone();
+    timed(
+        conn,
+        shared,
+        Method::GET,
+        "/api/v1/products",
+        &cookie,
+        &[],
+        None,
+    )
+    .await?;
+    let line = json!({"sku": SKUS[n % SKUS.len()], "quantity": 1});
+    timed(
+        conn,
+        shared,
+        Method::POST,
+        "/api/v1/cart/items",
+        &cookie,
+        &[],
+        Some(&line),
+    )
+    .await?;
+    let started = timed(
+        conn,
+        shared,
+        Method::POST,
+        "/api/v1/checkouts",
+        &cookie,
+        &[],
+        None,
+    )
+    .await?;
+    if started.status != 201 {
+        return Ok(());
+    }
+    let id = started.body["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/checkouts/{id}");
+    timed(conn, shared, Method::GET, &path, &cookie, &[], None).await?;
+    if n % 5 == 4 {
+        // Abandoned: it expires (the sweeper) or the next visit supersedes it.
+        return Ok(());
+    }
+    let paying = n % 2 == 1;
+    let mut digest = String::new();
+    for (what, method_id) in [
+        ("shipping-method", "standard"),
+        ("payment-method", if paying { "card" } else { "invoice" }),
+    ] {
+        let chosen = timed(
+            conn,
+            shared,
+            Method::PUT,
+            &format!("{path}/{what}"),
+            &cookie,
+            &[],
+            Some(&json!({"method_id": method_id})),
+        )
+        .await?;
+        digest = chosen.body["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    }
+    let key = format!("soak-{username}-{n}");
+    let (action, body) = if paying {
+        (
+            "pay",
+            json!({"snapshot_digest": digest, "card_number": APPROVING_CARD}),
+        )
+    } else {
+        ("place-order", json!({"snapshot_digest": digest}))
+    };
+    let ordered = timed(
+        conn,
+        shared,
+        Method::POST,
+        &format!("{path}/{action}"),
+        &cookie,
+        &[("idempotency-key", &key)],
+        Some(&body),
+    )
+    .await?;
+    if ordered.status == 201 {
+        shared.borrow_mut().orders += 1;
+        let order = ordered.body["id"].as_str().unwrap_or_default();
+        let order_path = format!("/api/v1/orders/{order}");
+        timed(conn, shared, Method::GET, &order_path, &cookie, &[], None).await?;
+    }
+    if n % 20 == 19 {
+        timed(
+            conn,
+            shared,
+            Method::POST,
+            "/api/v1/auth/logout",
+            &cookie,
+            &[],
+            None,
+        )
+        .await?;
+        let credentials = json!({"username": &username, "password": crate::PASSWORD});
+        let login = conn
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                &[],
+                Some(&credentials),
+            )
+            .await?;
+        shopper.cookie = login
+            .cookie
+            .ok_or(format!("sign-in failed: {} {}", login.status, login.body))?;
+    }
+    Ok(())
+}
+
+/// Runs the mix on every connection for `seconds`, reporting every `report_every`.
+pub async fn run(
+    workers: Vec<(Conn, Vec<Shopper>)>,
+    seconds: u64,
+    report_every: u64,
+) -> Result<(), String> {
+    let shared: Shared = Rc::default();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let drivers = workers.into_iter().map(|(mut conn, mut shoppers)| {
+        let shared = Rc::clone(&shared);
+        async move {
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let count = shoppers.len();
+                visit(&mut conn, &shared, &mut shoppers[n % count], n / count).await?;
+                n += 1;
+            }
+            Ok::<(), String>(())
+        }
+    });
+    let reporter = {
+        let shared = Rc::clone(&shared);
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(report_every.max(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let done = Instant::now() >= deadline;
+                let mut interval = std::mem::take(&mut *shared.borrow_mut());
+                interval.latencies_us.sort_unstable();
+                println!(
+                    "{}",
+                    json!({
+                        "t": started.elapsed().as_secs(),
+                        "requests": interval.latencies_us.len(),
+                        "p50_ms": percentile(&interval.latencies_us, 50.0),
+                        "p99_ms": percentile(&interval.latencies_us, 99.0),
+                        "errors": interval.errors,
+                        "orders": interval.orders,
+                    })
+                );
+                if done {
+                    break;
+                }
+            }
+        }
+    };
+    let (driven, ()) = tokio::join!(futures::future::try_join_all(drivers), reporter);
+    driven.map(drop)
+}
