@@ -18,7 +18,6 @@ const params = new URLSearchParams(location.search);
 const controls = () => [...document.querySelectorAll('main button, main input, main select')];
 let catalog = null;
 let session = null;
-let skewMs = 0;
 let leaving = false;
 let loading = Promise.resolve();
 
@@ -128,7 +127,6 @@ if (storage.degraded) {
 
 function render(body) {
   session = body;
-  skewMs = Date.parse(body.server_time) - Date.now();
   const s = body.snapshot;
   $('number').textContent = body.number;
   $('summary').querySelector('tbody').innerHTML = s.lines.map((l) => `
@@ -159,8 +157,8 @@ async function load() {
 }
 
 setInterval(() => {
-  if (!session?.expires_at || leaving) return;
-  const left = Math.max(0, Date.parse(session.expires_at) - (Date.now() + skewMs));
+  const left = guard.timeLeftMs();
+  if (left == null || leaving) return;
   const m = Math.floor(left / 60000);
   const sec = Math.floor((left % 60000) / 1000);
   $('countdown').textContent = `${m}:${String(sec).padStart(2, '0')}`;

@@ -104,6 +104,9 @@ pub fn server_args(data: &str, database_url: Option<&str>, pool: Option<&str>) -
         "100000000",
         "--initiations-per-shopper-per-minute",
         "100000000",
+        // A load shopper makes thousands of orders within the keys' 24 hours.
+        "--idempotency-keys-per-shopper",
+        "100000000",
         "--hash-wait-ms",
         "600000",
         "--data-dir",

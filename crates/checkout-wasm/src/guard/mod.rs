@@ -232,6 +232,23 @@ impl CheckoutGuard {
         self.inner.page_session()
     }
 
+    /// Milliseconds until this page's checkout expires, on the server's clock (the
+    /// module keeps the offset from the last answer's `server_time`); `0` once expired,
+    /// `null` when it does not expire or nothing is known yet. For a countdown.
+    #[wasm_bindgen(js_name = timeLeftMs)]
+    pub fn time_left_ms(&self) -> Option<f64> {
+        let record = self.inner.record.borrow();
+        let record = record.as_ref()?;
+        if Some(&record.session.id) != self.inner.page_session().as_ref() {
+            return None;
+        }
+        let expires_at = record.session.expires_at?;
+        let left = expires_at
+            .signed_duration_since(self.inner.now())
+            .num_milliseconds();
+        Some(left.max(0) as f64)
+    }
+
     /// Records the current step: `summary`, `shipping`, `payment`, `review`.
     #[wasm_bindgen(js_name = setStep)]
     pub fn set_step(&self, step: String) -> Result<(), JsValue> {
