@@ -44,7 +44,7 @@ struct Options {
     /// Label of the run in the report.
     #[arg(long, default_value = "run")]
     label: String,
-    /// Instead of the phases, the soak mix (browse, cart, checkout, abandon / place /
+    /// Instead of the phases, the soak mix (browse, cart, checkout, leave / abandon / place /
     /// pay, sign out and in) for `--seconds`, one JSON line every `--report-every`.
     #[arg(long)]
     mix: bool,

@@ -1,9 +1,11 @@
 //! `--mix`: a shop's day instead of one endpoint at a time, for soak runs (`cargo xtask
 //! soak`). Every connection walks its shoppers round-robin, one visit each: browse,
-//! add to the cart, start checkout, read it, then (in turn) abandon it for the sweeper
-//! to expire, place it with Invoice, or pay it with the simulated provider's approving
-//! card, read the order, and now and then sign out and in again. Every `report_every`
-//! seconds one JSON line on stdout gives the interval's requests, p50, p99 and non-2xx.
+//! add to the cart, start checkout, read it, then (in turn) leave it (the shopper's next
+//! visit supersedes it), place it with Invoice, or pay it with the simulated provider's
+//! approving card, read the order, and now and then sign out and in again. Every tenth
+//! shopper only starts a checkout and leaves for longer than the checkout timeout, so
+//! the sweeper expires it. Every `report_every` seconds one JSON line on stdout gives
+//! the interval's requests, p50, p99 and non-2xx.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
 
@@ -15,6 +17,8 @@ use crate::{percentile, Conn, Shopper};
 
 /// The simulated provider's card that always approves.
 const APPROVING_CARD: &str = "4242424242424242";
+/// How long an abandoning shopper stays away: past the 5-minute timeout the soak sets.
+const AWAY: Duration = Duration::from_secs(330);
 /// Products of the demo catalog a visit adds, in turn.
 const SKUS: [&str; 4] = ["BRW-FUDGE", "BRW-WALNUT", "CKE-OAT", "BOX-GIFT"];
 
@@ -49,12 +53,14 @@ async fn timed(
     Ok(answer)
 }
 
-/// One shopper's visit; `n` numbers it (which ending it takes).
+/// One shopper's visit; `n` numbers it (which ending it takes). An `abandoning` shopper
+/// leaves every checkout it starts.
 async fn visit(
     conn: &mut Conn,
     shared: &Shared,
     shopper: &mut Shopper,
     n: usize,
+    abandoning: bool,
 ) -> Result<(), String> {
     let cookie = shopper.cookie.clone();
     let username = shopper.name.clone();
@@ -95,8 +101,9 @@ async fn visit(
     let id = started.body["id"].as_str().unwrap_or_default().to_owned();
     let path = format!("/api/v1/checkouts/{id}");
     timed(conn, shared, Method::GET, &path, &cookie, &[], None).await?;
-    if n % 5 == 4 {
-        // Abandoned: it expires (the sweeper) or the next visit supersedes it.
+    if abandoning || n % 5 == 4 {
+        // Left: the next visit supersedes it, or (an abandoning shopper, away longer
+        // than the timeout) the sweeper expires it.
         return Ok(());
     }
     let paying = n % 2 == 1;
@@ -185,11 +192,20 @@ pub async fn run(
     let drivers = workers.into_iter().map(|(mut conn, mut shoppers)| {
         let shared = Rc::clone(&shared);
         async move {
+            let count = shoppers.len();
+            let mut back_at = vec![Instant::now(); count];
             let mut n = 0usize;
             while Instant::now() < deadline {
-                let count = shoppers.len();
-                visit(&mut conn, &shared, &mut shoppers[n % count], n / count).await?;
+                let i = n % count;
                 n += 1;
+                let abandoning = i % 10 == 9;
+                if abandoning {
+                    if Instant::now() < back_at[i] {
+                        continue;
+                    }
+                    back_at[i] = Instant::now() + AWAY;
+                }
+                visit(&mut conn, &shared, &mut shoppers[i], n / count, abandoning).await?;
             }
             Ok::<(), String>(())
         }
