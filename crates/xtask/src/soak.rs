@@ -1,8 +1,7 @@
 //! `cargo xtask soak --minutes N [--postgres] [--connections C] [--idle-minutes M]`:
 //! the release server under `checkout-load --mix` (browse, cart, checkout, leave it or
 //! abandon it for the sweeper, place order, pay with the simulated provider, sign out
-//! and in) for a
-//! bounded time, sampling the server every few seconds: resident memory (`VmRSS`,
+//! and in) for a bounded time, sampling the server every few seconds: resident memory (`VmRSS`,
 //! `RssAnon`), peak (`VmHWM`), threads, open file descriptors, database size, and the
 //! load's p99. Prints a Markdown table and writes an SVG plot of the samples
 //! (`target/soak-<database>.svg`); then, with `--idle-minutes`, samples the idle server.
