@@ -235,9 +235,7 @@ impl GuardedPage {
         reason: &str,
         retry_after_secs: Option<u32>,
     ) -> Delivered {
-        let attempt = self.retries.get();
-        self.retries.set(attempt.saturating_add(1));
-        let wait = answer::retry_delay_ms(attempt, retry_after_secs);
+        let wait = next_delay(&self.retries, retry_after_secs);
         let (verdict, known) = self.local_verdict();
         let mut delivered = self.delivered(verdict, "unreachable", reason, known);
         delivered.retry_in_ms = Some(wait);
@@ -295,7 +293,7 @@ impl GuardedPage {
                     "The connection dropped before the answer arrived. Your order request is kept and will be retried with the same key, so it can never be placed twice.",
                 ));
                 js_sys::Reflect::set(&error, &"pending".into(), &true.into())?;
-                let ms = self.next_send_delay(None);
+                let ms = next_delay(&self.send_retries, None);
                 js_sys::Reflect::set(&error, &"retryInMs".into(), &ms.into())?;
                 return Err(error);
             }
@@ -325,7 +323,7 @@ impl GuardedPage {
                     .as_deref()
                     .and_then(answer::parse_retry_after),
             };
-            Some(self.next_send_delay(retry_after))
+            Some(next_delay(&self.send_retries, retry_after))
         } else {
             self.send_retries.set(0);
             None
@@ -351,13 +349,11 @@ impl GuardedPage {
     }
 }
 
-impl GuardedPage {
-    /// The wait before the next retry of the pending order action (and counts it).
-    fn next_send_delay(&self, retry_after_secs: Option<u32>) -> u32 {
-        let attempt = self.send_retries.get();
-        self.send_retries.set(attempt.saturating_add(1));
-        answer::retry_delay_ms(attempt, retry_after_secs)
-    }
+/// The core's wait before the next retry counted by `attempts` (and counts it).
+fn next_delay(attempts: &Cell<u32>, retry_after_secs: Option<u32>) -> u32 {
+    let attempt = attempts.get();
+    attempts.set(attempt.saturating_add(1));
+    answer::retry_delay_ms(attempt, retry_after_secs)
 }
 
 /// Resolves after `ms` milliseconds (`setTimeout`).
