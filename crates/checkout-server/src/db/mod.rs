@@ -131,10 +131,7 @@ impl DbError {
             DbError::Postgres(sqlx::Error::Database(db)) => db
                 .code()
                 .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ),
+            DbError::Sqlite(e) => sqlite_busy(e),
             _ => false,
         }
     }
