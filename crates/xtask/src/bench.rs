@@ -15,7 +15,22 @@ use crate::{
     tools::{self, run, spawn_server, Cmd},
 };
 
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+/// Builds the release server and load generator; returns their directory.
+pub fn build_release() -> Result<std::path::PathBuf, String> {
+    run(Cmd::new("cargo").args([
+        "build",
+        "--release",
+        "--package",
+        "checkout-server",
+        "--package",
+        "checkout-load",
+        "--bins",
+    ]))?;
+    Ok(root().join("target/release"))
+}
+
+/// The value after `name` in `args`.
+pub fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
@@ -33,16 +48,7 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let per_connection = flag(args, "--shoppers-per-connection").unwrap_or("40");
     let pool = flag(args, "--database-max-connections");
 
-    run(Cmd::new("cargo").args([
-        "build",
-        "--release",
-        "--package",
-        "checkout-server",
-        "--package",
-        "checkout-load",
-        "--bins",
-    ]))?;
-    let bin = root().join("target/release");
+    let bin = build_release()?;
     let scratch = std::env::temp_dir().join(format!("checkout-bench-{}", std::process::id()));
     let database_url = if postgres {
         Some(create_postgres_database("bench")?)

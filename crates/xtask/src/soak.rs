@@ -16,17 +16,10 @@ use std::{
 };
 
 use crate::{
-    bench::{self, ADMIN_TOKEN},
+    bench::{self, flag, ADMIN_TOKEN},
     root,
-    tools::{run, spawn_server, Cmd},
+    tools::spawn_server,
 };
-
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
 
 fn number(args: &[String], name: &str, default: u64, max: u64) -> Result<u64, String> {
     let value = flag(args, name).map_or(Ok(default), |v| {
@@ -112,16 +105,7 @@ pub fn cmd_soak(args: &[String]) -> Result<(), String> {
     let connections = number(args, "--connections", 32, 1024)?;
     let per_connection = number(args, "--shoppers-per-connection", 10, 1000)?;
     let every = number(args, "--sample-secs", 5, 600)?;
-    run(Cmd::new("cargo").args([
-        "build",
-        "--release",
-        "--package",
-        "checkout-server",
-        "--package",
-        "checkout-load",
-        "--bins",
-    ]))?;
-    let bin = root().join("target/release");
+    let bin = bench::build_release()?;
     let scratch = std::env::temp_dir().join(format!("checkout-soak-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let database_url = if postgres {
