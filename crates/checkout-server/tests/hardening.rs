@@ -13,12 +13,7 @@ use serde_json::json;
 
 /// A process's peak resident memory (`VmHWM`) in KiB.
 fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    common::status_kib(pid, "VmHWM")
 }
 
 fn retry_after(r: &Resp) -> Option<u64> {

@@ -16,12 +16,7 @@ use futures::future::join_all;
 
 /// `RssAnon` of a process, in KiB.
 fn anonymous_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    common::status_kib(pid, "RssAnon")
 }
 
 /// Every shopper makes `visits` orders, half placed with Invoice and half paid by card.

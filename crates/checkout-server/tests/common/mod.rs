@@ -575,3 +575,14 @@ pub async fn texts(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> Ve
         .map(|r| r.try_get("s").unwrap())
         .collect()
 }
+
+/// A `/proc/<pid>/status` field in KiB (`VmHWM`, `RssAnon`, …).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let prefix = format!("{field}:");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
