@@ -362,6 +362,16 @@ pub struct LiveSession {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// How a live session ends when initiation or sign-out ends it: `Expire` if its window
+/// already closed (every read already reports it expired), else `otherwise`.
+fn ending(s: &LiveSession, otherwise: Transition, now: DateTime<Utc>) -> Transition {
+    if s.status.at(s.expires_at, now) == SessionStatus::Expired {
+        Transition::Expire
+    } else {
+        otherwise
+    }
+}
+
 /// What initiation must do to the shopper's existing live sessions, all in the same
 /// transaction as creating the new one.
 pub fn plan_initiation(
@@ -383,14 +393,7 @@ pub fn plan_initiation(
     }
     Ok(live
         .iter()
-        .map(|s| {
-            let transition = if s.status.at(s.expires_at, now) == SessionStatus::Expired {
-                Transition::Expire
-            } else {
-                Transition::Supersede
-            };
-            (s.id.clone(), transition)
-        })
+        .map(|s| (s.id.clone(), ending(s, Transition::Supersede, now)))
         .collect())
 }
 
@@ -408,14 +411,7 @@ pub fn plan_sign_out(
     }
     live.iter()
         .filter(|s| s.status == SessionStatus::Active)
-        .map(|s| {
-            let transition = if s.status.at(s.expires_at, now) == SessionStatus::Expired {
-                Transition::Expire
-            } else {
-                Transition::SignOut
-            };
-            (s.id.clone(), transition)
-        })
+        .map(|s| (s.id.clone(), ending(s, Transition::SignOut, now)))
         .collect()
 }
 
