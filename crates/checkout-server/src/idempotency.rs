@@ -194,7 +194,7 @@ pub fn response(status: u16, body: &serde_json::Value) -> Response {
     }
 }
 
-/// Deletes records past the retention period (kept at least 24 hours).
-pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>) -> Result<u64, db::DbError> {
-    db::idempotency::purge(tx.conn(), now - RETENTION).await
+/// Deletes up to `limit` records past the retention period (kept at least 24 hours).
+pub async fn purge(tx: &mut WriteTx, now: DateTime<Utc>, limit: u32) -> Result<u64, db::DbError> {
+    db::idempotency::purge(tx.conn(), now - RETENTION, limit).await
 }

@@ -31,7 +31,9 @@ pub struct StoredKey {
 }
 
 /// Claims `key` for a new request, unless it is already stored or the shopper already
-/// holds `max_keys` keys. Returns whether it was claimed; one statement.
+/// holds `max_keys` keys. Returns whether it was claimed; one statement. The count stops
+/// at `max_keys`, so a claim reads at most that many index entries however many keys the
+/// shopper holds (an uncapped count made every keyed request slower as keys piled up).
 pub async fn claim(
     conn: impl Into<Conn<'_>>,
     key: KeyRef<'_>,
@@ -42,7 +44,7 @@ pub async fn claim(
     let inserted = query(
         "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
          SELECT $1, $2, $3, $4, 'in_progress', $5, $5 \
-         WHERE (SELECT COUNT(*) FROM idempotency_keys WHERE user_id = $1) < $6 \
+         WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM idempotency_keys WHERE user_id = $1 LIMIT $6) AS held) < $6 \
          ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
     )
     .bind(key.user_id)
@@ -148,10 +150,20 @@ pub async fn complete(
     Ok(())
 }
 
-/// Deletes completed records created before `cutoff`; returns how many.
-pub async fn purge(conn: impl Into<Conn<'_>>, cutoff: DateTime<Utc>) -> Result<u64, DbError> {
-    query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'completed'")
-        .bind(to_ms(cutoff))
-        .execute(conn)
-        .await
+/// Deletes up to `limit` completed records created before `cutoff`, oldest first;
+/// returns how many. Bounded so that one purge never holds the write lock for long.
+pub async fn purge(
+    conn: impl Into<Conn<'_>>,
+    cutoff: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, DbError> {
+    query(
+        "DELETE FROM idempotency_keys WHERE (user_id, endpoint, idem_key) IN \
+         (SELECT user_id, endpoint, idem_key FROM idempotency_keys \
+          WHERE created_at < $1 AND state = 'completed' ORDER BY created_at LIMIT $2)",
+    )
+    .bind(to_ms(cutoff))
+    .bind(i64::from(limit))
+    .execute(conn)
+    .await
 }

@@ -114,10 +114,18 @@ pub async fn end_login(conn: impl Into<Conn<'_>>, token_hash: &str) -> Result<()
     Ok(())
 }
 
-/// Deletes the logins that expired by `now`; returns how many.
-pub async fn purge_logins(conn: impl Into<Conn<'_>>, now: DateTime<Utc>) -> Result<u64, DbError> {
-    query("DELETE FROM logins WHERE expires_at <= $1")
-        .bind(to_ms(now))
-        .execute(conn)
-        .await
+/// Deletes up to `limit` logins that expired by `now`; returns how many.
+pub async fn purge_logins(
+    conn: impl Into<Conn<'_>>,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, DbError> {
+    query(
+        "DELETE FROM logins WHERE token_hash IN \
+         (SELECT token_hash FROM logins WHERE expires_at <= $1 LIMIT $2)",
+    )
+    .bind(to_ms(now))
+    .bind(i64::from(limit))
+    .execute(conn)
+    .await
 }
