@@ -265,6 +265,18 @@ impl SessionStatus {
         !self.is_live()
     }
 
+    /// Whether a session in this state may be deleted once its retention has passed
+    /// (CONTRACT §11 "Data has a lifetime"): it ended without an order. A completed
+    /// session is part of its order's record and a live one is a shopper's checkout, so
+    /// neither is ever purged; nor is a session the payment provider holds money for,
+    /// whatever its state (the store checks its charges).
+    pub fn is_purgeable(self) -> bool {
+        matches!(self, SessionStatus::Inactive(_) | SessionStatus::Expired)
+    }
+
+    /// The stored status names of the states [`SessionStatus::is_purgeable`] admits.
+    pub const PURGEABLE_NAMES: [&'static str; 2] = ["INACTIVE", "EXPIRED"];
+
     /// The code that blocks an order action in this state (`None` when `ACTIVE`).
     pub fn blocking_code(self) -> Option<ErrorCode> {
         match self {
@@ -538,6 +550,20 @@ mod tests {
         }
         assert_eq!(SessionStatus::from_parts("ACTIVE", Some("X")), None);
         assert_eq!(SessionStatus::from_parts("NOT_FOUND", None), None);
+    }
+
+    #[test]
+    fn only_sessions_that_ended_without_an_order_are_purgeable() {
+        for state in ALL_STATES {
+            let ended_without_order =
+                state.is_terminal() && !matches!(state, SessionStatus::Completed(_));
+            assert_eq!(state.is_purgeable(), ended_without_order, "{state:?}");
+            assert_eq!(
+                SessionStatus::PURGEABLE_NAMES.contains(&state.name()),
+                state.is_purgeable(),
+                "{state:?}"
+            );
+        }
     }
 
     #[test]

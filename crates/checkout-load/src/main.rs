@@ -85,6 +85,23 @@ struct Answer {
 }
 
 impl Conn {
+    /// Signs a new shopper up (password [`PASSWORD`]); the login cookie.
+    async fn sign_up(&mut self, name: &str) -> Result<String, String> {
+        let credentials = json!({"username": name, "password": PASSWORD});
+        let signup = self
+            .send(
+                Method::POST,
+                "/api/v1/auth/signup",
+                None,
+                &[],
+                Some(&credentials),
+            )
+            .await?;
+        signup
+            .cookie
+            .ok_or(format!("sign-up failed: {} {}", signup.status, signup.body))
+    }
+
     async fn open(base: &str) -> Result<Conn, String> {
         let host = base.trim_start_matches("http://").to_owned();
         let stream = TcpStream::connect(&host)
@@ -205,18 +222,7 @@ async fn setup_worker(
     let run = std::process::id();
     for i in 0..count {
         let name = format!("load{run}w{worker}s{i}");
-        let signup = conn
-            .send(
-                Method::POST,
-                "/api/v1/auth/signup",
-                None,
-                &[],
-                Some(&json!({"username": name, "password": PASSWORD})),
-            )
-            .await?;
-        let cookie = signup
-            .cookie
-            .ok_or(format!("signup failed: {} {}", signup.status, signup.body))?;
+        let cookie = conn.sign_up(&name).await?;
         conn.send(
             Method::POST,
             "/api/v1/cart/items",

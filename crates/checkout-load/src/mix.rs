@@ -2,7 +2,9 @@
 //! soak`). Every connection walks its shoppers round-robin, one visit each: browse,
 //! add to the cart, start checkout, read it, then (in turn) leave it (the shopper's next
 //! visit supersedes it), place it with Invoice, or pay it with the simulated provider's
-//! approving card, read the order, and now and then sign out and in again. Every tenth
+//! approving card, read the order, and now and then sign out and in again; after
+//! `ROTATE_EVERY` visits a shopper leaves for good and a newly signed-up one takes its
+//! place. Every tenth
 //! shopper only starts a checkout and leaves for longer than the checkout timeout, so
 //! the sweeper expires it. Every `report_every` seconds one JSON line on stdout gives
 //! the interval's requests, p50, p99 and non-2xx.
@@ -19,6 +21,8 @@ use crate::{percentile, Conn, Shopper};
 const APPROVING_CARD: &str = "4242424242424242";
 /// How long an abandoning shopper stays away: past the 5-minute timeout the soak sets.
 const AWAY: Duration = Duration::from_secs(330);
+/// Visits after which a shopper is replaced by a new one.
+const ROTATE_EVERY: usize = 200;
 /// Products of the demo catalog a visit adds, in turn.
 const SKUS: [&str; 4] = ["BRW-FUDGE", "BRW-WALNUT", "CKE-OAT", "BOX-GIFT"];
 
@@ -152,7 +156,15 @@ async fn visit(
         let order_path = format!("/api/v1/orders/{order}");
         timed(conn, shared, Method::GET, &order_path, &cookie, &[], None).await?;
     }
-    if n % 20 == 19 {
+    if n % ROTATE_EVERY == ROTATE_EVERY - 1 {
+        // This shopper leaves for good (its last checkout, if live, expires) and a new
+        // one takes the place: a shop's shoppers come and go, and none holds more keys
+        // than the server's default cap.
+        let base = username.split('g').next().unwrap_or(&username);
+        let name = format!("{base}g{n}");
+        shopper.cookie = conn.sign_up(&name).await?;
+        shopper.name = name;
+    } else if n % 20 == 19 {
         timed(
             conn,
             shared,

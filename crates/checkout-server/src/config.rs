@@ -123,6 +123,14 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub idempotency_keys_per_shopper: u32,
 
+    /// A checkout that ended without an order (superseded, signed out, emptied,
+    /// cancelled, expired) is deleted with its events this long after its last change
+    /// (seconds; 90 days by default). Orders, their checkouts and any checkout that began
+    /// a payment are kept.
+    #[arg(long, env = "CHECKOUT_SESSION_RETENTION_SECS", default_value_t = 7_776_000,
+          value_parser = clap::value_parser!(u64).range(60..))]
+    pub session_retention_secs: u64,
+
     /// Origins besides the server's own whose pages may send state-changing requests
     /// (a storefront on another host), comma-separated: `https://shop.example`.
     #[arg(
@@ -197,6 +205,7 @@ impl Config {
             signups_per_address_per_hour: 1_000_000,
             initiations_per_shopper_per_minute: 1_000_000,
             idempotency_keys_per_shopper: 100_000,
+            session_retention_secs: 7_776_000,
             trusted_origins: Vec::new(),
             secure_cookies: false,
             header_read_timeout_secs: 10,
@@ -258,6 +267,7 @@ impl Config {
             reconcile_after: Duration::from_secs(self.reconcile_after_secs),
             sweep_every: Duration::from_millis(self.sweep_every_ms.max(10)),
             idempotency_keys_per_shopper: self.idempotency_keys_per_shopper,
+            session_retention: Duration::from_secs(self.session_retention_secs),
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct Tuning {
     pub sweep_every: Duration,
     /// How many Idempotency-Keys one shopper may hold (kept 24 hours).
     pub idempotency_keys_per_shopper: u32,
+    /// How long a checkout that ended without an order is kept after its last change.
+    pub session_retention: Duration,
 }
 
 impl Default for Tuning {
@@ -30,6 +32,7 @@ impl Default for Tuning {
             reconcile_after: Duration::from_secs(60),
             sweep_every: Duration::from_secs(5),
             idempotency_keys_per_shopper: 1_000,
+            session_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

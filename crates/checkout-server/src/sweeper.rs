@@ -1,7 +1,10 @@
 //! Background upkeep, every few seconds: persist expiry of sessions whose window closed
 //! (reads already treat them as expired — this only makes the stored state catch up),
-//! purge idempotency records past their retention and expired logins, and reconcile
-//! payments left pending.
+//! purge what has outlived its lifetime (idempotency records after 24 hours, expired
+//! logins, checkouts that ended without an order after the session retention), and
+//! reconcile payments left pending. Purging deletes in batches of [`PURGE_BATCH`] rows,
+//! each its own short write transaction, so that a backlog never holds the database's
+//! write lock for long; a sweep deletes at most [`PURGE_BATCHES`] batches of each kind.
 
 use std::time::Duration;
 
@@ -15,6 +18,11 @@ use crate::{
     state::AppState,
 };
 
+/// Rows one purge transaction deletes at most.
+pub const PURGE_BATCH: u32 = 500;
+/// Purge transactions of each kind one sweep runs at most.
+pub const PURGE_BATCHES: u32 = 20;
+
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sweep {
@@ -26,6 +34,16 @@ pub struct Sweep {
     pub reconciled: usize,
     /// Expired logins deleted.
     pub logins_purged: u64,
+    /// Old checkouts (that ended without an order) deleted with their events.
+    pub sessions_purged: u64,
+}
+
+/// What a purge deletes.
+#[derive(Debug, Clone, Copy)]
+enum Purge {
+    Keys,
+    Logins,
+    Sessions,
 }
 
 /// Runs [`sweep_once`] every `every` until `stop` turns true.
@@ -67,10 +85,34 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
         }
         tx.commit().await?;
     }
-    let mut tx = state.db.begin_write().await?;
-    sweep.purged = idempotency::purge(&mut tx, now).await?;
-    sweep.logins_purged = db::users::purge_logins(tx.conn(), now).await?;
-    tx.commit().await?;
+    sweep.purged = purge(state, Purge::Keys).await?;
+    sweep.logins_purged = purge(state, Purge::Logins).await?;
+    sweep.sessions_purged = purge(state, Purge::Sessions).await?;
     sweep.reconciled = orders::reconcile(state).await?;
     Ok(sweep)
+}
+
+/// Deletes what of `kind` has outlived its lifetime, batch by batch; returns how many.
+async fn purge(state: &AppState, kind: Purge) -> Result<u64, ApiError> {
+    let mut total = 0;
+    for _ in 0..PURGE_BATCHES {
+        let now = state.clock.now();
+        let mut tx = state.db.begin_write().await?;
+        let deleted = match kind {
+            Purge::Keys => idempotency::purge(&mut tx, now, PURGE_BATCH).await?,
+            Purge::Logins => db::users::purge_logins(tx.conn(), now, PURGE_BATCH).await?,
+            Purge::Sessions => {
+                let retention = chrono::Duration::from_std(state.tuning.session_retention)
+                    .unwrap_or(chrono::Duration::MAX);
+                let cutoff = now.checked_sub_signed(retention).unwrap_or(now);
+                db::sessions::purge_ended(&mut tx, cutoff, PURGE_BATCH).await?
+            }
+        };
+        tx.commit().await?;
+        total += deleted;
+        if deleted < u64::from(PURGE_BATCH) {
+            break;
+        }
+    }
+    Ok(total)
 }

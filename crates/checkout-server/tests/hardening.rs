@@ -749,17 +749,13 @@ on_both_backends!(expired_logins_are_purged, logins_expire);
 #[tokio::test]
 async fn the_live_session_lookup_uses_its_index() {
     let server = Server::start(Backend::Sqlite).await;
-    // EXPLAIN QUERY PLAN: the plan's text is the column `detail`.
-    let plan: Vec<String> = checkout_server::db::query(
-        "EXPLAIN QUERY PLAN SELECT id, status, expires_at, managed FROM checkout_sessions \
+    let plan = common::query_plan(
+        server.db(),
+        "SELECT id, status, expires_at, managed FROM checkout_sessions \
          WHERE user_id = 'u' AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
+        &[],
     )
-    .fetch_all(server.db())
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.try_get::<String>("detail").unwrap_or_default())
-    .collect();
+    .await;
     assert!(
         plan.iter()
             .any(|p| p.contains("checkout_sessions_live_user")),

@@ -1,4 +1,5 @@
-//! `cargo xtask soak --minutes N [--postgres] [--connections C] [--idle-minutes M]`:
+//! `cargo xtask soak --minutes N [--postgres] [--connections C] [--idle-minutes M]
+//! [--session-retention-secs S]`:
 //! the release server under `checkout-load --mix` (browse, cart, checkout, leave it or
 //! abandon it for the sweeper, place order, pay with the simulated provider, sign out
 //! and in) for a bounded time, sampling the server every few seconds: resident memory (`VmRSS`,
@@ -113,7 +114,21 @@ pub fn cmd_soak(args: &[String]) -> Result<(), String> {
     } else {
         None
     };
-    let server_args = bench::server_args(&scratch.to_string_lossy(), database_url.as_deref(), None);
+    let retention = number(args, "--session-retention-secs", 600, 7_776_000)?.max(60);
+    let mut server_args =
+        bench::server_args(&scratch.to_string_lossy(), database_url.as_deref(), None);
+    // The soak's shoppers are replaced by new ones every few dozen orders (as a shop's
+    // are), so they hold no more keys than the default cap allows: keep it.
+    if let Some(i) = server_args
+        .iter()
+        .position(|a| a == "--idempotency-keys-per-shopper")
+    {
+        server_args.drain(i..i + 2);
+    }
+    // Time compressed: what ends without an order is purged after `retention` seconds
+    // (90 days in production), so that the run reaches the steady state a shop's
+    // database has, where old checkouts leave as fast as new ones come.
+    server_args.extend(["--session-retention-secs".to_owned(), retention.to_string()]);
     let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
     let server = spawn_server(&bin.join("checkout-server"), &server_args)?;
     let pid = server.pid();

@@ -41,6 +41,11 @@ pub const SQLITE: &[Migration] = &[
         description: "hot path indexes",
         sql: include_str!("../../migrations/sqlite/0002_hot_path_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        description: "retention",
+        sql: include_str!("../../migrations/sqlite/0003_retention.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

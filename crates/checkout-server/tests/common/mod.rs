@@ -563,6 +563,15 @@ pub async fn count(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> i6
 
 /// The texts a query returns in its column `s`, one per row.
 pub async fn texts(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> Vec<String> {
+    column(db, sql, args, "s").await
+}
+
+/// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), a line per step.
+pub async fn query_plan(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> Vec<String> {
+    column(db, &format!("EXPLAIN QUERY PLAN {sql}"), args, "detail").await
+}
+
+async fn column(db: &checkout_server::db::Db, sql: &str, args: &[&str], name: &str) -> Vec<String> {
     let mut query = checkout_server::db::query(sql);
     for arg in args {
         query = query.bind(*arg);
@@ -572,7 +581,7 @@ pub async fn texts(db: &checkout_server::db::Db, sql: &str, args: &[&str]) -> Ve
         .await
         .unwrap()
         .iter()
-        .map(|r| r.try_get("s").unwrap())
+        .map(|r| r.try_get(name).unwrap())
         .collect()
 }
 
