@@ -1,12 +1,12 @@
 //! `--mix`: a shop's day instead of one endpoint at a time, for soak runs (`cargo xtask
 //! soak`). Every connection walks its shoppers round-robin, one visit each: browse,
 //! add to the cart, start checkout, read it, then (in turn) leave it (the shopper's next
-//! visit supersedes it), place it with Invoice, or pay it with the simulated provider's
-//! approving card, read the order, and now and then sign out and in again; after
-//! `ROTATE_EVERY` visits a shopper leaves for good and a newly signed-up one takes its
-//! place. Every tenth
-//! shopper only starts a checkout and leaves for longer than the checkout timeout, so
-//! the sweeper expires it. Every `report_every` seconds one JSON line on stdout gives
+//! visit supersedes it: half of all checkouts), or choose shipping and payment, read it
+//! again and place it with Invoice or pay it with the simulated provider's approving
+//! card, and read the order; now and then sign out and in again. After `ROTATE_EVERY`
+//! visits a shopper leaves for good and a newly signed-up one takes its place. Every
+//! tenth shopper only starts a checkout and leaves for longer than the checkout timeout,
+//! so the sweeper expires it. Every `report_every` seconds one JSON line on stdout gives
 //! the interval's requests, p50, p99 and non-2xx.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
@@ -105,12 +105,12 @@ async fn visit(
     let id = started.body["id"].as_str().unwrap_or_default().to_owned();
     let path = format!("/api/v1/checkouts/{id}");
     timed(conn, shared, Method::GET, &path, &cookie, &[], None).await?;
-    if abandoning || n % 5 == 4 {
-        // Left: the next visit supersedes it, or (an abandoning shopper, away longer
-        // than the timeout) the sweeper expires it.
+    if abandoning || n % 2 == 0 {
+        // Left (half of all checkouts, as in a shop): the next visit supersedes it, or
+        // (an abandoning shopper, away longer than the timeout) the sweeper expires it.
         return Ok(());
     }
-    let paying = n % 2 == 1;
+    let paying = n % 4 == 1;
     let mut digest = String::new();
     for (what, method_id) in [
         ("shipping-method", "standard"),
@@ -131,6 +131,8 @@ async fn visit(
             .unwrap_or_default()
             .to_owned();
     }
+    // The storefront re-validates on every navigation: the shopper reads it again.
+    timed(conn, shared, Method::GET, &path, &cookie, &[], None).await?;
     let key = format!("soak-{username}-{n}");
     let (action, body) = if paying {
         (
