@@ -61,6 +61,10 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The route exists but not with this HTTP method.
     MethodNotAllowed,
+    /// The request's address (path and query) is longer than the server reads.
+    UriTooLong,
+    /// The request's headers are larger, or more, than the server reads.
+    HeadersTooLarge,
     /// No route at this path (an unknown URL, not a checkout that is gone).
     NotFound,
     /// The server cannot take the request now (overloaded, shutting down, database
@@ -73,7 +77,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code, in the order of CONTRACT §6. Tests iterate over it to prove each code
     /// has a status, a message and a test that produces it.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::CheckoutNotFound,
@@ -97,6 +101,8 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::UriTooLong,
+        ErrorCode::HeadersTooLarge,
         ErrorCode::NotFound,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
@@ -128,6 +134,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::UriTooLong => "URI_TOO_LONG",
+            ErrorCode::HeadersTooLarge => "HEADERS_TOO_LARGE",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalError => "INTERNAL_ERROR",
@@ -157,6 +165,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::UriTooLong => 414,
+            ErrorCode::HeadersTooLarge => 431,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::InternalError => 500,
         }
@@ -188,6 +198,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "Too many requests",
             ErrorCode::UnsupportedMediaType => "Unsupported media type",
             ErrorCode::MethodNotAllowed => "Method not allowed",
+            ErrorCode::UriTooLong => "Address too long",
+            ErrorCode::HeadersTooLarge => "Request headers too large",
             ErrorCode::NotFound => "Not found",
             ErrorCode::ServiceUnavailable => "Service unavailable",
             ErrorCode::InternalError => "Internal error",
@@ -239,6 +251,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "Too many attempts. Please wait a moment and try again.",
             ErrorCode::UnsupportedMediaType => "The request must be sent as JSON (Content-Type: application/json).",
             ErrorCode::MethodNotAllowed => "This address does not accept that kind of request.",
+            ErrorCode::UriTooLong => "The address is too long.",
+            ErrorCode::HeadersTooLarge => "The request's headers are too large.",
             ErrorCode::NotFound => "There is nothing at this address.",
             ErrorCode::ServiceUnavailable => {
                 "The shop is briefly unavailable. Nothing was changed; please try again in a moment."
@@ -431,6 +445,8 @@ mod tests {
             ("RATE_LIMITED", 429),
             ("UNSUPPORTED_MEDIA_TYPE", 415),
             ("METHOD_NOT_ALLOWED", 405),
+            ("URI_TOO_LONG", 414),
+            ("HEADERS_TOO_LARGE", 431),
             ("NOT_FOUND", 404),
             ("SERVICE_UNAVAILABLE", 503),
             ("INTERNAL_ERROR", 500),

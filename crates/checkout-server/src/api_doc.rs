@@ -23,8 +23,11 @@ pub struct Hardened;
 /// Statuses every operation can answer, whatever its handler: malformed input (400),
 /// no or ended login (401), another site or a wrong token (403), no such thing (404),
 /// another method (405), too large (413), not JSON (415), invalid (422), throttled
-/// (429), our own failure (500), overloaded (503).
-const ALWAYS: [u16; 11] = [400, 401, 403, 404, 405, 413, 415, 422, 429, 500, 503];
+/// (429), an address (414) or headers (431) over the limits, our own failure (500),
+/// overloaded (503).
+const ALWAYS: [u16; 13] = [
+    400, 401, 403, 404, 405, 413, 414, 415, 422, 429, 431, 500, 503,
+];
 
 fn problem_schema() -> Schema {
     let codes: Vec<String> = ErrorCode::ALL

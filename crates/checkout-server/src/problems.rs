@@ -24,6 +24,8 @@ pub fn advice(code: ErrorCode) -> String {
         | ErrorCode::PayloadTooLarge
         | ErrorCode::UnsupportedMediaType
         | ErrorCode::MethodNotAllowed
+        | ErrorCode::UriTooLong
+        | ErrorCode::HeadersTooLarge
         | ErrorCode::NotFound => "A client bug: correct the request; retrying it unchanged gives the same answer.".into(),
         ErrorCode::CheckoutCompleted => "Show the order (GET the checkout for its order id).".into(),
         ErrorCode::PaymentDeclined => "Let the shopper choose another card or method; the checkout stays open.".into(),

@@ -20,6 +20,19 @@ use crate::error::ApiError;
 /// reaches the file system, which would fail with "name too long").
 pub const MAX_SEGMENT: usize = 255;
 
+/// The longest address (path and query, in bytes) a request may have: longer is
+/// `URI_TOO_LONG` (414). hyper itself refuses, without a body, addresses over 64 KiB.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The most header bytes (names and values) a request may carry: more is
+/// `HEADERS_TOO_LARGE` (431). hyper itself refuses, without a body, a request head over
+/// about 400 KiB.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The most headers a request may have (hyper itself refuses, without a body, more than
+/// 100).
+pub const MAX_HEADERS: usize = 96;
+
 /// A request id from outside is kept only when it has at most this many characters, all
 /// of `A-Z a-z 0-9 . _ -`; otherwise the server makes its own.
 pub const MAX_REQUEST_ID: usize = 64;
@@ -72,6 +85,27 @@ fn problem_bodies(api: bool, mut response: Response) -> Response {
     replaced
 }
 
+/// A request whose address or headers are over the limits is refused with its problem
+/// document (hyper's own refusals, for far larger ones, have no body).
+fn refuse_large_head(request: &Request) -> Option<Response> {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(ApiError::from(ErrorCode::UriTooLong).into_response());
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Some(ApiError::from(ErrorCode::HeadersTooLarge).into_response());
+    }
+    None
+}
+
 /// A declared `Content-Length` over the body limit is refused at once (413), before any
 /// of the body is read.
 fn refuse_large_body(request: &Request) -> Option<Response> {
@@ -91,9 +125,10 @@ fn refuse_large_body(request: &Request) -> Option<Response> {
 }
 
 /// Security and caching headers on every answer: `nosniff`, a strict referrer policy,
-/// the CSP and `frame-ancestors 'none'` (with `X-Frame-Options` for old browsers), and
-/// `Cache-Control: no-store` on every API answer that did not choose its own (they carry
-/// a shopper's data, a recovery token or a problem).
+/// the CSP and `frame-ancestors 'none'` (with `X-Frame-Options` for old browsers), and,
+/// unless the answer chose its own, `Cache-Control: no-store` on API answers (they carry
+/// a shopper's data, a recovery token or a problem) and `no-cache` on the storefront's
+/// files (revalidated on every use, so pages, scripts and the module never mix versions).
 fn security_headers(api: bool, mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.reserve(6);
@@ -110,8 +145,12 @@ fn security_headers(api: bool, mut response: Response) -> Response {
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if api && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        // API answers carry a shopper's data; the storefront's pages, scripts and the
+        // wasm module are revalidated on every use (a 304 when unchanged, by
+        // `Last-Modified`), so an updated server never meets an old cached module.
+        let policy = if api { "no-store" } else { "no-cache" };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
 }
@@ -159,7 +198,8 @@ fn csrf(trusted: &TrustedOrigins, request: &Request) -> Option<Response> {
 /// The one middleware every request passes (one layer: each `from_fn` layer costs a
 /// boxed future and a clone of the inner service per request; five of them took a
 /// third of `/healthz`'s throughput). In order: paths no name can have are
-/// `NOT_FOUND`; a declared body over the limit is refused at once; cross-site state
+/// `NOT_FOUND`; an address or headers over the limits are refused; a declared body over
+/// the limit is refused at once; cross-site state
 /// changes are `FORBIDDEN`; then the answer gets the core's problem body if a framework
 /// layer refused without one, and its security and caching headers.
 pub async fn guard(
@@ -174,7 +214,9 @@ pub async fn guard(
     let early = if path.starts_with("//") || path.split('/').any(|s| s.len() > MAX_SEGMENT) {
         Some(ApiError::from(ErrorCode::NotFound).into_response())
     } else {
-        refuse_large_body(&request).or_else(|| csrf(&trusted, &request))
+        refuse_large_head(&request)
+            .or_else(|| refuse_large_body(&request))
+            .or_else(|| csrf(&trusted, &request))
     };
     let response = match early {
         Some(refused) => refused,

@@ -414,6 +414,25 @@ async fn pages_and_answers_carry_security_and_cache_headers() {
     assert_eq!(header(&page, "x-content-type-options"), "nosniff");
     assert_eq!(header(&page, "referrer-policy"), "same-origin");
     assert_eq!(header(&page, "x-frame-options"), "DENY");
+    // The storefront's files are revalidated on every use (no old module with new pages),
+    // and a revalidation of an unchanged file is a 304.
+    for path in ["/checkout/", "/assets/checkout.js", "/assets/app.js"] {
+        let r = Server::client()
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-cache", "{path}");
+        let modified = r.headers()["last-modified"].clone();
+        let again = Server::client()
+            .get(format!("{}{path}", server.base))
+            .header("if-modified-since", modified)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
     alice.add("BRW-FUDGE", 1).await;
     for r in [
         alice.get("/cart").await,
@@ -453,6 +472,34 @@ async fn every_refusal_is_a_coded_problem_whatever_layer_sends_it() {
         assert_eq!(r.status, 404, "{path}: {}", r.body);
         assert!(r.code().is_some(), "{path}: {}", r.body);
     }
+    // An address or headers over the limits, on a page or the API: coded, with a body.
+    let long_query = "q".repeat(checkout_server::web::MAX_URI_BYTES);
+    for path in [
+        format!("/cart/?{long_query}"),
+        format!("/api/v1/products?{long_query}"),
+    ] {
+        raw(client.get(format!("{base}{path}")))
+            .await
+            .assert_problem("URI_TOO_LONG", 414);
+    }
+    let cookie = format!(
+        "tracking={}",
+        "c".repeat(checkout_server::web::MAX_HEADER_BYTES)
+    );
+    raw(client
+        .get(format!("{base}/api/v1/products"))
+        .header("cookie", cookie))
+    .await
+    .assert_problem("HEADERS_TOO_LARGE", 431);
+    // Far over them, hyper refuses by itself (no body); the server carries on.
+    let huge = "q".repeat(70_000);
+    let r = raw(client.get(format!("{base}/api/v1/products?{huge}"))).await;
+    assert!(
+        r.status == 414 || r.status == 431 || r.status == 400,
+        "{}",
+        r.status
+    );
+    assert_eq!(raw(client.get(format!("{base}/healthz"))).await.status, 200);
     // The problem types resolve to a real page that lists every code.
     let problems = client.get(format!("{base}/problems")).send().await.unwrap();
     assert_eq!(problems.status(), 200);
