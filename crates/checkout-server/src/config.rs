@@ -117,6 +117,24 @@ pub struct Config {
     )]
     pub initiations_per_shopper_per_minute: u32,
 
+    /// Changes to checkouts (shipping, payment, voucher, line removal) a shopper may
+    /// make per minute.
+    #[arg(
+        long,
+        env = "CHECKOUT_CHANGES_PER_SHOPPER_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub changes_per_shopper_per_minute: u32,
+
+    /// Card payments a shopper may send to the provider per hour (a defence against
+    /// card testing with stolen numbers).
+    #[arg(
+        long,
+        env = "CHECKOUT_CARD_ATTEMPTS_PER_SHOPPER_PER_HOUR",
+        default_value_t = 10
+    )]
+    pub card_attempts_per_shopper_per_hour: u32,
+
     /// Idempotency-Keys one shopper may hold at once (each is kept 24 hours); a request
     /// with a new key beyond that is `RATE_LIMITED`.
     #[arg(long, env = "CHECKOUT_IDEMPOTENCY_KEYS_PER_SHOPPER", default_value_t = 1_000,
@@ -204,6 +222,8 @@ impl Config {
             login_window_secs: 900,
             signups_per_address_per_hour: 1_000_000,
             initiations_per_shopper_per_minute: 1_000_000,
+            changes_per_shopper_per_minute: 1_000_000,
+            card_attempts_per_shopper_per_hour: 1_000_000,
             idempotency_keys_per_shopper: 100_000,
             session_retention_secs: 7_776_000,
             trusted_origins: Vec::new(),
@@ -243,6 +263,14 @@ impl Config {
             initiations_per_shopper: Limit {
                 max: self.initiations_per_shopper_per_minute,
                 window: Duration::from_secs(60),
+            },
+            changes_per_shopper: Limit {
+                max: self.changes_per_shopper_per_minute,
+                window: Duration::from_secs(60),
+            },
+            card_attempts_per_shopper: Limit {
+                max: self.card_attempts_per_shopper_per_hour,
+                window: Duration::from_secs(3600),
             },
         }
     }

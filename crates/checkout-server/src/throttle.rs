@@ -1,7 +1,8 @@
 //! Bounded resources against floods (CONTRACT §11): at most a few password hashes at a
 //! time (Argon2id takes ~19 MiB each, so hundreds at once would take gigabytes), and
 //! fixed-window counters for wrong passwords per account and per client address,
-//! sign-ups per address and initiations per shopper. A refusal is `RATE_LIMITED` (429)
+//! sign-ups per address, and per shopper: initiations, changes to a checkout and card
+//! payments sent to the provider (card testing). A refusal is `RATE_LIMITED` (429)
 //! or, for a hash that could not start in time, `SERVICE_UNAVAILABLE` (503), both with
 //! `Retry-After`.
 //!
@@ -162,6 +163,10 @@ pub struct Limits {
     pub signups_per_address: Limit,
     /// Checkouts started per shopper.
     pub initiations_per_shopper: Limit,
+    /// Changes to checkouts (shipping, payment, voucher, line removal) per shopper.
+    pub changes_per_shopper: Limit,
+    /// Card payments sent to the provider per shopper.
+    pub card_attempts_per_shopper: Limit,
 }
 
 /// Work for a hashing thread.
@@ -185,6 +190,10 @@ pub struct Guards {
     pub signup_address: Throttle,
     /// Initiations, by shopper id.
     pub initiations: Throttle,
+    /// Checkout changes, by shopper id.
+    pub changes: Throttle,
+    /// Card payments, by shopper id.
+    pub card_attempts: Throttle,
 }
 
 impl Guards {
@@ -222,6 +231,14 @@ impl Guards {
             initiations: Throttle::new(
                 "checkouts started in a short time",
                 limits.initiations_per_shopper,
+            ),
+            changes: Throttle::new(
+                "changes to your checkout in a short time",
+                limits.changes_per_shopper,
+            ),
+            card_attempts: Throttle::new(
+                "card payments tried in a short time",
+                limits.card_attempts_per_shopper,
             ),
         })
     }

@@ -110,6 +110,10 @@ pub fn server_args(data: &str, database_url: Option<&str>, pool: Option<&str>) -
         "100000000",
         "--initiations-per-shopper-per-minute",
         "100000000",
+        "--changes-per-shopper-per-minute",
+        "100000000",
+        "--card-attempts-per-shopper-per-hour",
+        "100000000",
         // A load shopper makes thousands of orders within the keys' 24 hours.
         "--idempotency-keys-per-shopper",
         "100000000",

@@ -55,6 +55,7 @@ async fn modify(
     digest: Option<String>,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
+    state.guards.changes.hit(&user.id, now)?;
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
     let result = modify_in(state, &mut tx, user, request_id, id, edit, digest, now).await;

@@ -72,6 +72,8 @@ pub async fn pay(
         let card = request.card_number.filter(|c| !c.trim().is_empty());
         requirements::check(Action::Pay, row.snapshot.choices(card.is_some()))?;
         let card = card.unwrap_or_default();
+        // Counted under the shopper's lock, so parallel payments cannot all pass first.
+        state.guards.card_attempts.hit(&user.id, now)?;
         transition(
             tx.conn(),
             &row.id,
