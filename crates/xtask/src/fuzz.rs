@@ -1,5 +1,5 @@
-//! `cargo xtask fuzz [--seconds N] [TARGET…]`: each fuzz target of `fuzz/` (cargo-fuzz,
-//! libFuzzer) for a bounded time, starting from the committed seeds (`fuzz/seeds/`) and
+//! `cargo xtask fuzz [--seconds N] [--runs R] [TARGET…]`: each fuzz target of `fuzz/`
+//! (cargo-fuzz, libFuzzer) for a bounded time (or until R executions, if sooner), starting from the committed seeds (`fuzz/seeds/`) and
 //! the corpus of earlier runs (`fuzz/corpus/`, not committed). cargo-fuzz's
 //! instrumentation flags are nightly-only; RUSTC_BOOTSTRAP=1 lets the stable toolchain
 //! take them. A failing property or a crash fails the run and leaves the input in
@@ -10,16 +10,31 @@ use std::process::{Command, Stdio};
 use crate::{root, tools};
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 6] = [
     "token",
     "recovery_record",
     "idempotency_key",
     "numbering_template",
     "admin_bodies",
+    "request_bodies",
 ];
 
-/// Runs `targets` (all when empty) for `seconds` each; returns (target, executions).
-pub fn run_targets(seconds: u64, targets: &[String]) -> Result<Vec<(String, u64)>, String> {
+/// What one target's run did.
+pub struct Fuzzed {
+    /// The target.
+    pub target: String,
+    /// libFuzzer's executions.
+    pub runs: u64,
+    /// How long it ran, building excluded.
+    pub seconds: f64,
+}
+
+/// Runs `targets` (all when empty) for `seconds` each, or until `runs` executions.
+pub fn run_targets(
+    seconds: u64,
+    runs: Option<u64>,
+    targets: &[String],
+) -> Result<Vec<Fuzzed>, String> {
     tools::ensure_cargo_fuzz()?;
     let root = root();
     let chosen: Vec<String> = if targets.is_empty() {
@@ -39,17 +54,32 @@ pub fn run_targets(seconds: u64, targets: &[String]) -> Result<Vec<(String, u64)
             "$ cargo fuzz run {target} … -max_total_time={seconds}  (log: {})",
             log.display()
         );
+        // Built first, so that the time measured is the fuzzing's.
+        let built = Command::new("cargo")
+            .current_dir(&root)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "build", target])
+            .status()
+            .map_err(|e| format!("cargo fuzz build: {e}"))?;
+        if !built.success() {
+            return Err(format!("cargo fuzz build {target} failed ({built})"));
+        }
+        let started = std::time::Instant::now();
+        let mut options = vec![
+            format!("-max_total_time={seconds}"),
+            "-print_final_stats=1".to_owned(),
+        ];
+        if let Some(runs) = runs {
+            options.push(format!("-runs={runs}"));
+        }
         let status = Command::new("cargo")
             .current_dir(&root)
             .env("RUSTC_BOOTSTRAP", "1")
             .args(["fuzz", "run", target])
             .arg(&corpus)
             .arg(&seeds)
-            .args([
-                "--",
-                &format!("-max_total_time={seconds}"),
-                "-print_final_stats=1",
-            ])
+            .arg("--")
+            .args(&options)
             .stdout(Stdio::null())
             .stderr(log_file)
             .status()
@@ -70,8 +100,13 @@ pub fn run_targets(seconds: u64, targets: &[String]) -> Result<Vec<(String, u64)
                 tail.join("\n")
             ));
         }
-        println!("fuzz {target}: {runs} executions in {seconds} s, no failure");
-        results.push((target.clone(), runs));
+        let elapsed = started.elapsed().as_secs_f64();
+        println!("fuzz {target}: {runs} executions in {elapsed:.0} s, no failure");
+        results.push(Fuzzed {
+            target: target.clone(),
+            runs,
+            seconds: elapsed,
+        });
     }
     Ok(results)
 }
@@ -79,6 +114,7 @@ pub fn run_targets(seconds: u64, targets: &[String]) -> Result<Vec<(String, u64)
 /// The command.
 pub fn cmd_fuzz(args: &[String]) -> Result<(), String> {
     let mut seconds = 60;
+    let mut runs = None;
     let mut targets = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -89,6 +125,13 @@ pub fn cmd_fuzz(args: &[String]) -> Result<(), String> {
                     .and_then(|s| s.parse().ok())
                     .ok_or("--seconds takes a whole number")?;
             }
+            "--runs" => {
+                runs = Some(
+                    args.next()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or("--runs takes a whole number")?,
+                );
+            }
             target if TARGETS.contains(&target) => targets.push(target.to_owned()),
             other => {
                 return Err(format!(
@@ -97,10 +140,14 @@ pub fn cmd_fuzz(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    let results = run_targets(seconds, &targets)?;
-    println!("| target | seconds | executions |\n|---|---|---|");
-    for (target, runs) in results {
-        println!("| {target} | {seconds} | {runs} |");
+    let results = run_targets(seconds, runs, &targets)?;
+    println!("| target | seconds | executions | per second |\n|---|---|---|---|");
+    for f in results {
+        let rate = f.runs as f64 / f.seconds.max(0.001);
+        println!(
+            "| {} | {:.0} | {} | {rate:.0} |",
+            f.target, f.seconds, f.runs
+        );
     }
     Ok(())
 }

@@ -7,6 +7,12 @@ pub mod body;
 mod change;
 mod recover;
 
+/// The request bodies of the checkout routes (public for the fuzz targets).
+pub use self::{
+    change::{MethodRequest, VoucherRequest},
+    recover::RecoverRequest,
+};
+
 use axum::{
     extract::{Path, State},
     http::StatusCode,
