@@ -224,11 +224,9 @@ pub struct IllegalTransition {
 impl IllegalTransition {
     /// The code a shopper sees when an action meets a session in `from`.
     pub fn rejection(&self) -> Rejection {
-        Rejection::new(
-            self.from
-                .blocking_code()
-                .unwrap_or(ErrorCode::CheckoutInactive),
-        )
+        self.from
+            .blocking()
+            .unwrap_or_else(|| Rejection::new(ErrorCode::CheckoutInactive))
     }
 }
 
@@ -276,6 +274,23 @@ impl SessionStatus {
 
     /// The stored status names of the states [`SessionStatus::is_purgeable`] admits.
     pub const PURGEABLE_NAMES: [&'static str; 2] = ["INACTIVE", "EXPIRED"];
+
+    /// The refusal an action meets in this state (`None` when `ACTIVE`): the blocking
+    /// code, in the shopper's words for how the checkout ended.
+    pub fn blocking(self) -> Option<Rejection> {
+        let code = self.blocking_code()?;
+        Some(match self {
+            SessionStatus::Inactive(InactiveReason::Emptied) => Rejection::with_message(
+                code,
+                "You removed the last item, so this checkout ended. Add something to your cart to check out again.",
+            ),
+            SessionStatus::Inactive(InactiveReason::SignedOut) => Rejection::with_message(
+                code,
+                "This checkout ended when you signed out. Your cart is kept; start checkout again.",
+            ),
+            _ => Rejection::new(code),
+        })
+    }
 
     /// The code that blocks an order action in this state (`None` when `ACTIVE`).
     pub fn blocking_code(self) -> Option<ErrorCode> {
@@ -564,6 +579,25 @@ mod tests {
                 "{state:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_emptied_checkout_does_not_promise_a_kept_cart() {
+        let emptied = SessionStatus::Inactive(InactiveReason::Emptied)
+            .blocking()
+            .unwrap();
+        assert_eq!(emptied.code, ErrorCode::CheckoutInactive);
+        assert!(
+            !emptied.message.contains("cart is kept"),
+            "{}",
+            emptied.message
+        );
+        assert!(emptied.message.contains("removed the last item"));
+        let superseded = SessionStatus::Inactive(InactiveReason::Superseded)
+            .blocking()
+            .unwrap();
+        assert_eq!(superseded.code, ErrorCode::CheckoutSuperseded);
+        assert_eq!(SessionStatus::Active.blocking(), None);
     }
 
     #[test]

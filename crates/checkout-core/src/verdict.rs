@@ -331,10 +331,10 @@ pub fn evaluate_parts(
         _ => false,
     };
     if !state_allows {
-        let code = status
-            .blocking_code()
-            .unwrap_or(ErrorCode::CheckoutInactive);
-        return Verdict::refuse(state, Rejection::new(code));
+        let rejection = status
+            .blocking()
+            .unwrap_or_else(|| Rejection::new(ErrorCode::CheckoutInactive));
+        return Verdict::refuse(state, rejection);
     }
 
     match (digest, action.places_order()) {
