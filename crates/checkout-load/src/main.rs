@@ -55,6 +55,10 @@ struct Options {
     /// abandoned checkouts expire during the run.
     #[arg(long)]
     admin_token: Option<String>,
+    /// With `--mix`: requests per second in all, paced evenly over the connections (a
+    /// steady load, as a shop has, instead of as many as the server can take).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rate: Option<u32>,
 }
 
 /// Every load shopper's password.
@@ -76,6 +80,8 @@ fn parse_target(raw: &str) -> Result<String, String> {
 struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
     host: String,
+    /// Requests sent on this connection.
+    sent: u64,
 }
 
 struct Answer {
@@ -112,7 +118,11 @@ impl Conn {
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(connection);
-        Ok(Conn { sender, host })
+        Ok(Conn {
+            sender,
+            host,
+            sent: 0,
+        })
     }
 
     async fn send(
@@ -123,6 +133,7 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer, String> {
+        self.sent += 1;
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -411,7 +422,7 @@ async fn run(options: Options) -> Result<(), String> {
         if let Some(token) = &options.admin_token {
             shorten_timeout(&options.targets[0], token).await?;
         }
-        return mix::run(workers, options.seconds, options.report_every).await;
+        return mix::run(workers, options.seconds, options.report_every, options.rate).await;
     }
     let options = Arc::new(options);
     println!("| run | endpoint | requests | req/s | p50 ms | p99 ms | non-2xx |");

@@ -194,19 +194,25 @@ async fn visit(
     Ok(())
 }
 
-/// Runs the mix on every connection for `seconds`, reporting every `report_every`.
+/// Runs the mix on every connection for `seconds`, reporting every `report_every`; with
+/// `rate`, each connection paces its requests to its share of `rate` per second.
 pub async fn run(
     workers: Vec<(Conn, Vec<Shopper>)>,
     seconds: u64,
     report_every: u64,
+    rate: Option<u32>,
 ) -> Result<(), String> {
     let shared: Shared = Rc::default();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    // The time one request of one connection takes up at the chosen rate.
+    let connections = u32::try_from(workers.len()).unwrap_or(u32::MAX).max(1);
+    let slot = rate.map(|r| Duration::from_secs_f64(f64::from(connections) / f64::from(r)));
     let drivers = workers.into_iter().map(|(mut conn, mut shoppers)| {
         let shared = Rc::clone(&shared);
         async move {
             let count = shoppers.len();
+            let base = conn.sent;
             let mut back_at = vec![Instant::now(); count];
             let mut n = 0usize;
             while Instant::now() < deadline {
@@ -220,6 +226,11 @@ pub async fn run(
                     back_at[i] = Instant::now() + AWAY;
                 }
                 visit(&mut conn, &shared, &mut shoppers[i], n / count, abandoning).await?;
+                if let Some(slot) = slot {
+                    // Wait until this connection's requests so far fit the rate.
+                    let sent = u32::try_from(conn.sent - base).unwrap_or(u32::MAX);
+                    tokio::time::sleep_until(started + slot * sent).await;
+                }
             }
             Ok::<(), String>(())
         }

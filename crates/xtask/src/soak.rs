@@ -1,5 +1,5 @@
 //! `cargo xtask soak --minutes N [--postgres] [--connections C] [--idle-minutes M]
-//! [--session-retention-secs S]`:
+//! [--session-retention-secs S] [--rate R]`:
 //! the release server under `checkout-load --mix` (browse, cart, checkout, leave it or
 //! abandon it for the sweeper, place order, pay with the simulated provider, sign out
 //! and in) for a bounded time, sampling the server every few seconds: resident memory (`VmRSS`,
@@ -106,6 +106,9 @@ pub fn cmd_soak(args: &[String]) -> Result<(), String> {
     let connections = number(args, "--connections", 32, 1024)?;
     let per_connection = number(args, "--shoppers-per-connection", 10, 1000)?;
     let every = number(args, "--sample-secs", 5, 600)?;
+    let rate = flag(args, "--rate")
+        .map(|v| v.parse::<u64>().map_err(|e| format!("--rate: {e}")))
+        .transpose()?;
     let bin = bench::build_release()?;
     let scratch = std::env::temp_dir().join(format!("checkout-soak-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
@@ -144,6 +147,7 @@ pub fn cmd_soak(args: &[String]) -> Result<(), String> {
             connections,
             per_connection,
             every,
+            rate,
             label: if postgres { "postgres" } else { "sqlite" },
         },
     );
@@ -161,6 +165,8 @@ struct SoakPlan {
     connections: u64,
     per_connection: u64,
     every: u64,
+    /// Requests per second in all (paced), or as many as the server takes.
+    rate: Option<u64>,
     label: &'static str,
 }
 
@@ -173,7 +179,9 @@ fn soak(
     plan: SoakPlan,
 ) -> Result<(), String> {
     let seconds = plan.minutes * 60;
+    let rate = plan.rate.map(|r| r.to_string());
     let mut load = Command::new(bin.join("checkout-load"))
+        .args(rate.iter().flat_map(|r| ["--rate", r.as_str()]))
         .args([
             "--mix",
             "--target",
