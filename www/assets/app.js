@@ -31,11 +31,24 @@ export function flash(message, code = null) {
   try { sessionStorage.setItem(FLASH, JSON.stringify({ message, code })); } catch { /* storage off */ }
 }
 
-/** Shows (and clears) a message left by the previous page. */
-export function showFlash() {
+/** To the sign-in page, saying why, and back to this page afterwards. */
+export function signInFirst(message) {
+  flash(message, 'UNAUTHENTICATED');
+  location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+/** Takes (and clears) the message left by the previous page. */
+export function takeFlash() {
   let item = null;
   try { item = JSON.parse(sessionStorage.getItem(FLASH) || 'null'); sessionStorage.removeItem(FLASH); } catch { /* ignore */ }
-  if (item) notice(item.message, 'warn', item.code);
+  return item;
+}
+
+/** Shows the message left by the previous page (taken now, unless taken earlier),
+ *  unless the page already says something newer. */
+export function showFlash(item = takeFlash()) {
+  const area = document.getElementById('notice');
+  if (item && (!area || area.hidden)) notice(item.message, 'warn', item.code);
 }
 
 /** Shows a message in the page's notice area. */

@@ -1,11 +1,15 @@
 // Cart page: lines, quantities, and "Proceed to checkout" (which starts a checkout
 // session, records it in the browser module, and opens the checkout page).
-import init, { CheckoutGuard, newIdempotencyKey } from '/pkg/checkout_guard.js';
-import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem } from './app.js';
+import init, { CheckoutGuard, newIdempotencyKey } from '/pkg/index.js';
+import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, signInFirst } from './app.js';
 
 const me = await header();
+// Signed out: to the sign-in page with a word (any message for this page goes along).
+if (!me) {
+  signInFirst('Please sign in to see your cart.');
+  await new Promise(() => {}); // leaving: nothing more to do here
+}
 showFlash();
-if (!me) location.assign('/login/');
 await init();
 
 async function render() {
@@ -18,9 +22,10 @@ async function render() {
     return;
   }
   proceed.disabled = false;
-  el.innerHTML = `<table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Price</th><th></th></tr></thead><tbody>
+  el.innerHTML = `<table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Price</th><th class="num">Total</th><th></th></tr></thead><tbody>
     ${body.items.map((i) => `<tr data-sku="${escapeHtml(i.sku)}"><td>${escapeHtml(i.name)}</td>
       <td class="num"><input type="number" min="1" max="999" value="${i.quantity}" class="qty" aria-label="Quantity of ${escapeHtml(i.name)}"></td>
+      <td class="num">${money(i.unit_price, body.currency)}</td>
       <td class="num">${money(i.subtotal, body.currency)}</td>
       <td><button class="link remove">Remove</button></td></tr>`).join('')}
     </tbody></table>

@@ -3,12 +3,15 @@
 // reconnects and changes from other tabs, and keeps the pending order action with its
 // idempotency key in browser storage so a refresh or a dropped connection retries the
 // same request: never a second order.
-import init, { CheckoutGuard, actionRequirements } from '/pkg/checkout_guard.js';
+import init, { CheckoutGuard, actionRequirements } from '/pkg/index.js';
 
-import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, flash } from './app.js';
+import { api, money, header, notice, clearNotice, escapeHtml, showFlash, takeFlash, handleProblem, flash } from './app.js';
 
 // The wasm module first: the local verdict must not wait for anything else.
 const headerShown = header();
+// The previous page's message, taken before any verdict can leave one for the next
+// page (taking it later would swallow that one).
+const carried = takeFlash();
 // Compiled while the page parsed (see the <head>); fetched again only if that failed.
 const compiled = await window.checkoutGuardModule?.catch(() => undefined);
 await init(compiled ? { module_or_path: compiled } : undefined);
@@ -23,6 +26,17 @@ let loading = Promise.resolve();
 
 const ORDER_BUTTONS = { place: 'place_order', pay: 'pay', approval: 'submit_for_approval' };
 const OUTAGE = 'The shop is briefly unreachable. Your checkout is kept and nothing was lost; we will try again by ourselves.';
+const CONFIRMING = "Confirming your payment with the bank — this can take up to a minute. Please don't pay again.";
+// Set while the page shows CONFIRMING: the module polls the session (GET) with the
+// core's backoff until the payment settles; then the outcome is shown.
+let confirming = false;
+
+/** The one steady message while the bank confirms a payment. */
+function showConfirming() {
+  confirming = true;
+  setBlocked(true);
+  if ($('notice').textContent !== CONFIRMING) notice(CONFIRMING, 'info', 'PAYMENT_IN_PROGRESS');
+}
 
 function setBlocked(blocked) {
   for (const c of controls()) c.disabled = blocked;
@@ -96,11 +110,17 @@ function onVerdict(v) {
     case 'ACTIVE':
       if (!leaving) setBlocked(false);
       if (v.source === 'server') loading = load();
+      if (confirming && v.source === 'server') {
+        // The payment settled without an order (declined, or voided): its stored answer
+        // says why; the retry with the same key fetches it (replayed, never charged).
+        confirming = false;
+        clearNotice();
+        retryLater(0);
+      }
       break;
     case 'PAYMENT_PENDING':
-      setBlocked(true);
-      notice('Your payment is being confirmed. Please wait — do not pay again.', 'warn', 'PAYMENT_IN_PROGRESS');
-      setTimeout(() => guard.check('poll'), 1000);
+      // The module polls the session by itself (GET, never the payment).
+      showConfirming();
       break;
     case 'COMPLETED':
       setBlocked(true);
@@ -117,7 +137,7 @@ setBlocked(true); // nothing can be pressed before the first verdict
 const guard = new CheckoutGuard({ onVerdict, pageSessionId: params.get('id') || undefined });
 window.__guard = guard;
 
-headerShown.then(showFlash);
+headerShown.then(() => showFlash(carried));
 
 const storage = guard.storageStatus();
 if (storage.degraded) {
@@ -200,9 +220,16 @@ async function answered(r) {
     retryLater(r.retryInMs);
     return;
   }
+  if (r?.pending && guard.record()?.pending?.action === 'pay') {
+    // The bank has not answered yet: one steady message, and the session is polled
+    // (GET) until the payment settles; the payment itself is not sent again.
+    showConfirming();
+    guard.check('payment');
+    return;
+  }
   if (r?.pending) {
-    // Decided by nobody yet (still running, or the payment is being confirmed): the
-    // module kept the key; ask again after the wait it gives.
+    // Decided by nobody yet (still running): the module kept the key; ask again after
+    // the wait it gives.
     notice(r.body?.detail ?? 'Your order is being finished. Please wait.', 'warn', r.body?.code);
     retryLater(r.retryInMs);
     return;
@@ -240,9 +267,20 @@ function retryLater(ms) {
 async function resume() {
   const record = guard.record();
   if (!record?.pending || record.session.id !== guard.pageSessionId) return;
-  notice('Finishing the order you already sent…', 'info');
+  const extra = extraFor(record.pending.action);
+  if (record.pending.action === 'pay' && !extra.card_number) {
+    // A payment sent before a reload: the card is not kept anywhere, so it cannot be
+    // resent as it was. Ask for the session instead (the bank may still be confirming,
+    // or the order may exist); paying again resends with the same key.
+    guard.check('resume');
+    return;
+  }
+  if (!confirming) notice('Finishing the order you already sent…', 'info');
   try {
-    await answered(await guard.resumePending(extraFor(record.pending.action)));
+    const r = await guard.resumePending(extra);
+    // Nothing pending any more (another tab finished it): the verdict shows the outcome.
+    if (r === null) { guard.check('resume'); return; }
+    await answered(r);
   } catch (e) {
     notice(e.message || 'Still offline.', 'warn', e.code);
     if (e.pending) retryLater(e.retryInMs);

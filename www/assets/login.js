@@ -1,6 +1,13 @@
 // Sign in or create an account.
 import { api, header, notice, showFlash } from './app.js';
 
+/** Where to go after signing in: the page that sent the shopper here, if it is one of
+ *  this shop's own paths (never another site). */
+function nextPage() {
+  const next = new URLSearchParams(location.search).get('next') ?? '/';
+  return next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/';
+}
+
 await header();
 showFlash();
 const form = document.getElementById('login');
@@ -9,6 +16,6 @@ form.addEventListener('submit', async (event) => {
   const mode = event.submitter?.value === 'signup' ? 'signup' : 'login';
   const data = Object.fromEntries(new FormData(form));
   const r = await api('POST', `/auth/${mode}`, { username: data.username, password: data.password });
-  if (r.status === 200 || r.status === 201) location.assign('/');
+  if (r.status === 200 || r.status === 201) location.assign(nextPage());
   else notice(r.body?.detail || 'Could not sign in.', 'error', r.body?.code);
 });

@@ -1,5 +1,5 @@
 // Products page: the catalog with "Add to cart".
-import { api, money, header, notice, escapeHtml, showFlash } from './app.js';
+import { api, money, header, notice, escapeHtml, showFlash, signInFirst } from './app.js';
 
 const me = await header();
 showFlash();
@@ -15,7 +15,7 @@ grid.innerHTML = body.products.map((p) => `
 grid.addEventListener('click', async (event) => {
   const sku = event.target.dataset?.sku;
   if (!sku) return;
-  if (!me) { location.assign('/login/'); return; }
+  if (!me) { signInFirst('Please sign in to add to your cart.'); return; }
   const r = await api('POST', '/cart/items', { sku, quantity: 1 });
   if (r.status === 201) notice(`Added to your cart.`, 'ok');
   else notice(r.body?.detail || 'Could not add that.', 'error', r.body?.code);

@@ -1,5 +1,6 @@
-//! Requests to the checkout server with `fetch`: same-origin credentials (the login
-//! cookie), JSON bodies, and the `Idempotency-Key` header for order actions.
+//! Requests to the checkout server with `fetch`: the credentials mode and extra headers
+//! the storefront chose (same-origin and none by default), JSON bodies, and the
+//! `Idempotency-Key` header for order actions.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -34,9 +35,61 @@ impl Reply {
     }
 }
 
+/// How the storefront wants its requests sent (`CheckoutGuard` options `credentials`
+/// and `headers`).
+#[derive(Debug, Clone)]
+pub struct RequestOptions {
+    /// `fetch`'s credentials mode.
+    pub credentials: RequestCredentials,
+    /// Extra headers on every request (an API gateway's key, a tenant header…).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        RequestOptions {
+            credentials: RequestCredentials::SameOrigin,
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl RequestOptions {
+    /// Reads `{credentials, headers}` from the guard's options; anything else is an
+    /// error the storefront sees at construction.
+    pub fn read(credentials: &JsValue, headers: &JsValue) -> Result<RequestOptions, String> {
+        let credentials = match credentials.as_string().as_deref() {
+            None if credentials.is_undefined() => RequestCredentials::SameOrigin,
+            Some("same-origin") => RequestCredentials::SameOrigin,
+            Some("include") => RequestCredentials::Include,
+            Some("omit") => RequestCredentials::Omit,
+            _ => return Err("credentials must be \"same-origin\", \"include\" or \"omit\"".into()),
+        };
+        let mut pairs = Vec::new();
+        if !headers.is_undefined() && !headers.is_null() {
+            let object: &js_sys::Object = headers
+                .dyn_ref()
+                .ok_or("headers must be an object of header names to values")?;
+            for entry in js_sys::Object::entries(object).iter() {
+                let entry: js_sys::Array = entry.unchecked_into();
+                let (name, value) = (entry.get(0).as_string(), entry.get(1).as_string());
+                match (name, value) {
+                    (Some(name), Some(value)) => pairs.push((name, value)),
+                    _ => return Err("every header value must be a string".into()),
+                }
+            }
+        }
+        Ok(RequestOptions {
+            credentials,
+            headers: pairs,
+        })
+    }
+}
+
 /// Sends a request. `Err` means no answer arrived (offline, connection dropped): the
 /// caller keeps any pending action so the retry reuses its key.
 pub async fn send(
+    options: &RequestOptions,
     method: &str,
     url: &str,
     body: Option<&JsValue>,
@@ -44,10 +97,13 @@ pub async fn send(
 ) -> Result<Reply, JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let headers = Headers::new()?;
+    for (name, value) in &options.headers {
+        headers.set(name, value)?;
+    }
     headers.set("accept", "application/json")?;
     let init = RequestInit::new();
     init.set_method(method);
-    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_credentials(options.credentials);
     if let Some(body) = body {
         headers.set("content-type", "application/json")?;
         let text = js_sys::JSON::stringify(body)?;

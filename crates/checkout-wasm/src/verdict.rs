@@ -12,11 +12,41 @@ use crate::error::{malformed, to_js};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+/** Every error code of the core (CONTRACT §6). */
+export type ErrorCodeName =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "CHECKOUT_NOT_FOUND"
+  | "CHECKOUT_EXPIRED"
+  | "CHECKOUT_SUPERSEDED"
+  | "CHECKOUT_INACTIVE"
+  | "CHECKOUT_COMPLETED"
+  | "PAYMENT_IN_PROGRESS"
+  | "SNAPSHOT_MISMATCH"
+  | "CART_EMPTY"
+  | "VALIDATION_FAILED"
+  | "IDEMPOTENCY_KEY_REQUIRED"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "REQUEST_IN_PROGRESS"
+  | "TOKEN_INVALID"
+  | "TOKEN_EXPIRED"
+  | "TOKEN_REPLAYED"
+  | "PAYMENT_DECLINED"
+  | "PAYLOAD_TOO_LARGE"
+  | "MALFORMED_REQUEST"
+  | "RATE_LIMITED"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "METHOD_NOT_ALLOWED"
+  | "URI_TOO_LONG"
+  | "HEADERS_TOO_LARGE"
+  | "NOT_FOUND"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_ERROR";
 export type VerdictState = "ACTIVE" | "PAYMENT_PENDING" | "INACTIVE" | "EXPIRED" | "COMPLETED" | "NOT_FOUND";
 export interface Verdict {
   state: VerdictState;
   allowed: boolean;
-  code: string | null;
+  code: ErrorCodeName | null;
   message: string | null;
   redirect: string | null;
 }
@@ -91,4 +121,23 @@ pub fn action_requirements(
         },
     };
     to_js(&answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use checkout_core::ErrorCode;
+
+    /// The TypeScript union of codes lists exactly the core's codes.
+    #[test]
+    fn the_typescript_code_union_is_the_cores() {
+        let source = include_str!("verdict.rs");
+        let start = source
+            .find("export type ErrorCodeName =")
+            .expect("the union");
+        let union = &source[start..];
+        let union = &union[..union.find(';').expect("its end")];
+        let listed: Vec<&str> = union.split('"').skip(1).step_by(2).collect();
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, codes);
+    }
 }

@@ -12,7 +12,9 @@
 
 mod bench;
 mod fuzz;
+mod package;
 mod soak;
+mod storefront;
 mod structure;
 mod test;
 mod tools;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
         Some("soak") => soak::cmd_soak(&args[1..]),
+        Some("storefront-vite") => storefront::cmd_storefront(),
         Some("bench-browser") => {
             test::run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ())
         }
@@ -50,7 +53,10 @@ fn main() -> ExitCode {
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
                  e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
-                 fuzz [--seconds N] [TARGET…]  the fuzz targets, N seconds each (default 60)\n\
+                 fuzz [--seconds N] [--runs R] [TARGET…]  the fuzz targets, N seconds each\n\
+                 \x20    (default 60), or until R executions\n\
+                 storefront-vite  the packed wasm package in a Vite 7 app (dev and build),\n\
+                 \x20    type-checked by a strict tsc, driven in Chromium\n\
                  schemathesis  schemathesis against the served OpenAPI document (90 s a run)\n\
                  size  report the wasm package size\n\
                  structure  file sizes and the server's module graph (no import cycle)\n\
@@ -60,7 +66,8 @@ fn main() -> ExitCode {
                  \x20        load-test release server(s) from a separate process\n\
                  bench-browser  first-verdict time and verdict cost in headless Chromium\n\
                  soak [--minutes N] [--postgres] [--connections C] [--shoppers-per-connection K]\n\
-                 \x20    [--sample-secs S] [--idle-minutes M]  the release server under a realistic\n\
+                 \x20    [--sample-secs S] [--idle-minutes M] [--session-retention-secs S]\n\
+                 \x20    the release server under a realistic\n\
                  \x20    mix, sampling memory, threads, fds, database size and p99"
             );
             return ExitCode::from(2);
@@ -134,6 +141,7 @@ pub fn build_wasm_package() -> Result<PathBuf, String> {
     std::fs::write(&wasm, stripped).map_err(|e| format!("{}: {e}", wasm.display()))?;
     // wasm-pack writes a .gitignore of "*" into the package; the demo serves it as is.
     let _ = std::fs::remove_file(out.join(".gitignore"));
+    package::assemble(&out)?;
     Ok(wasm)
 }
 

@@ -55,6 +55,16 @@ impl Cmd {
         c
     }
 
+    /// Starts the command in the background, its output discarded (a dev server).
+    pub fn spawn_quiet(&self) -> Result<std::process::Child, String> {
+        println!("$ {} &", self.describe());
+        self.command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", self.program))
+    }
+
     fn describe(&self) -> String {
         let mut s = self.program.clone();
         for a in &self.args {

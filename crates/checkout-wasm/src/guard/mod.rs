@@ -12,6 +12,7 @@
 //! `page.rs` holds the guarded page's state and what it does; `reply.rs` reads the
 //! server's answers into what the callback receives.
 
+mod lock;
 mod page;
 mod reply;
 
@@ -94,11 +95,17 @@ impl CheckoutGuard {
         let key = get(&options, "storageKey")
             .as_string()
             .unwrap_or_else(|| "checkout-guard".into());
+        let request = crate::api::RequestOptions::read(
+            &get(&options, "credentials"),
+            &get(&options, "headers"),
+        )
+        .map_err(|why| malformed("options", why))?;
         let store = RecordStore::new(&key);
         let record = store.load();
         Ok(CheckoutGuard {
             inner: Rc::new(GuardedPage {
                 api: api.trim_end_matches('/').to_owned(),
+                request,
                 store,
                 record: RefCell::new(record),
                 page_session: RefCell::new(get(&options, "pageSessionId").as_string()),
@@ -110,6 +117,7 @@ impl CheckoutGuard {
                 last_local: RefCell::new(None),
                 retries: Cell::new(0),
                 send_retries: Cell::new(0),
+                polls: Cell::new(0),
                 retry_waiting: Cell::new(false),
                 detached: Cell::new(false),
             }),
@@ -118,6 +126,7 @@ impl CheckoutGuard {
 
     /// Starts listening (load, bfcache `pageshow`, `visibilitychange`, `popstate`,
     /// `online`, cross-tab `storage`) and runs the first check.
+    #[wasm_bindgen(unchecked_return_type = "Promise<DeliveredVerdict>")]
     pub fn attach(&self) -> Result<js_sys::Promise, JsValue> {
         self.detach();
         self.inner.detached.set(false);
@@ -163,7 +172,17 @@ impl CheckoutGuard {
         on(&window, "storage", |e, inner| {
             let key = e.dyn_ref::<StorageEvent>().and_then(StorageEvent::key);
             // A null key means the whole storage was cleared.
-            (key.is_none() || key.as_deref() == Some(inner.store.key())).then_some("storage")
+            if !(key.is_none() || key.as_deref() == Some(inner.store.key())) {
+                return None;
+            }
+            if !page::page_visible() {
+                // A hidden tab asks the server nothing: it takes in the other tab's
+                // record for the local verdict, and checks with the server when shown.
+                let (verdict, known) = inner.local_verdict();
+                inner.deliver(&inner.delivered(verdict, "local", "storage", known));
+                return None;
+            }
+            Some("storage")
         });
         Ok(self.check("load".into()))
     }
@@ -180,6 +199,7 @@ impl CheckoutGuard {
 
     /// Gives the local verdict at once and the server's when it arrives (both to
     /// `onVerdict`); the promise resolves to the server's.
+    #[wasm_bindgen(unchecked_return_type = "Promise<DeliveredVerdict>")]
     pub fn check(&self, reason: String) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
         promise(Box::pin(async move { to_js(&inner.check(reason).await) }))
@@ -187,7 +207,7 @@ impl CheckoutGuard {
 
     /// The local verdict only, synchronously (microseconds; no network). The object is
     /// frozen: while the verdict stays the same, every call returns the same object.
-    #[wasm_bindgen(js_name = localVerdict)]
+    #[wasm_bindgen(js_name = localVerdict, unchecked_return_type = "DeliveredVerdict")]
     pub fn local_verdict(&self) -> Result<JsValue, JsValue> {
         let (verdict, known) = self.inner.local_verdict();
         let version = self.inner.version.get();
@@ -213,7 +233,10 @@ impl CheckoutGuard {
     }
 
     /// Records a session body the server returned (initiation, a change, recovery).
-    pub fn remember(&self, session: JsValue) -> Result<(), JsValue> {
+    pub fn remember(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SessionBody")] session: JsValue,
+    ) -> Result<(), JsValue> {
         let (view, _) = self.inner.absorb(&session)?;
         self.inner.set_page_session(view.id);
         Ok(())
@@ -221,7 +244,7 @@ impl CheckoutGuard {
 
     /// The session body of the last server verdict (`null` before one), so the page can
     /// render it without fetching it again.
-    #[wasm_bindgen(js_name = lastSession)]
+    #[wasm_bindgen(js_name = lastSession, unchecked_return_type = "SessionBody | null")]
     pub fn last_session(&self) -> JsValue {
         self.inner.last_session.borrow().clone()
     }
@@ -251,7 +274,10 @@ impl CheckoutGuard {
 
     /// Records the current step: `summary`, `shipping`, `payment`, `review`.
     #[wasm_bindgen(js_name = setStep)]
-    pub fn set_step(&self, step: String) -> Result<(), JsValue> {
+    pub fn set_step(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CheckoutStep")] step: String,
+    ) -> Result<(), JsValue> {
         let step = Step::from_name(&step).ok_or_else(|| {
             malformed(
                 "step",
@@ -267,7 +293,10 @@ impl CheckoutGuard {
 
     /// Records the shopper's choices `{shipping_method, payment_method, vouchers}`.
     #[wasm_bindgen(js_name = setSelections)]
-    pub fn set_selections(&self, selections: JsValue) -> Result<(), JsValue> {
+    pub fn set_selections(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Selections")] selections: JsValue,
+    ) -> Result<(), JsValue> {
         let selections: Selections =
             crate::de::from_js(&selections).map_err(|e| malformed("selections", e))?;
         if let Some(mut r) = self.inner.refresh() {
@@ -278,6 +307,7 @@ impl CheckoutGuard {
     }
 
     /// The stored recovery record (or `null`).
+    #[wasm_bindgen(unchecked_return_type = "RecoveryRecord | null")]
     pub fn record(&self) -> Result<JsValue, JsValue> {
         match self.inner.refresh() {
             Some(r) => to_js(&r),
@@ -286,7 +316,7 @@ impl CheckoutGuard {
     }
 
     /// `{status: "ok" | "unavailable" | "full" | "corrupt", reason?, degraded}`.
-    #[wasm_bindgen(js_name = storageStatus)]
+    #[wasm_bindgen(js_name = storageStatus, unchecked_return_type = "StorageStatus")]
     pub fn storage_status(&self) -> Result<JsValue, JsValue> {
         self.inner.store.health().to_js()
     }
@@ -295,7 +325,12 @@ impl CheckoutGuard {
     /// body fields. The pending action and its idempotency key are stored before the
     /// request leaves; a retry of the same action on the same summary reuses the key.
     /// Resolves to `{status, body, idempotencyKey}`; rejects with `{code, message}`.
-    pub fn submit(&self, action: String, extra: JsValue) -> js_sys::Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<OrderActionResult>")]
+    pub fn submit(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "OrderAction")] action: String,
+        #[wasm_bindgen(unchecked_param_type = "OrderActionExtra | undefined")] extra: JsValue,
+    ) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
         promise(Box::pin(async move {
             let action = action_named(&action)?;
@@ -310,7 +345,7 @@ impl CheckoutGuard {
                 .begin(action, &random_key(), inner.now())
                 .map_err(rejection_js)?;
             inner.keep(record);
-            inner.send_pending(extra).await
+            send_alone(inner, extra).await
         }))
     }
 
@@ -318,16 +353,42 @@ impl CheckoutGuard {
     /// reconnect). Resolves to `null` when nothing is pending. `extra` must carry the
     /// same extra fields as the first attempt (a different body is refused by the
     /// server as `IDEMPOTENCY_KEY_REUSED`).
-    #[wasm_bindgen(js_name = resumePending)]
-    pub fn resume_pending(&self, extra: JsValue) -> js_sys::Promise {
+    #[wasm_bindgen(js_name = resumePending, unchecked_return_type = "Promise<OrderActionResult | null>")]
+    pub fn resume_pending(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "OrderActionExtra | undefined")] extra: JsValue,
+    ) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        promise(Box::pin(async move { inner.send_pending(extra).await }))
+        promise(Box::pin(send_alone(inner, extra)))
     }
 
     /// Forgets the local record (for example after showing the confirmation).
     pub fn forget(&self) {
         self.inner.store.clear();
         self.inner.set_record(None);
+    }
+}
+
+/// Sends the pending order action holding this checkout's submit lock; when another tab
+/// holds it (it is sending the same action right now), sends nothing and rejects with
+/// `REQUEST_IN_PROGRESS`, `pending: true` and the core's wait before asking again.
+async fn send_alone(inner: Rc<GuardedPage>, extra: JsValue) -> Result<JsValue, JsValue> {
+    let Some(session) = inner.page_session() else {
+        return inner.send_pending(extra).await;
+    };
+    let sender = Rc::clone(&inner);
+    match lock::exclusively(&lock::name(&session), Box::pin(sender.send_pending(extra))).await {
+        lock::Locked::Ran(outcome) => outcome,
+        lock::Locked::Busy => {
+            let error = rejection_js(Rejection::with_message(
+                ErrorCode::RequestInProgress,
+                "This order is being sent from another tab. This page shows the outcome as soon as it is known.",
+            ));
+            js_sys::Reflect::set(&error, &"pending".into(), &true.into())?;
+            let wait = inner.next_send_delay();
+            js_sys::Reflect::set(&error, &"retryInMs".into(), &wait.into())?;
+            Err(error)
+        }
     }
 }
 
@@ -346,6 +407,75 @@ export interface CheckoutGuardOptions {
   apiBase?: string;
   storageKey?: string;
   pageSessionId?: string;
+  /** fetch's credentials mode for the guard's requests (default "same-origin"). */
+  credentials?: "same-origin" | "include" | "omit";
+  /** Extra headers on every request the guard sends. */
+  headers?: Record<string, string>;
+}
+export type OrderAction = "place_order" | "pay" | "submit_for_approval";
+export type CheckoutStep = "summary" | "shipping" | "payment" | "review" | "submitting" | "done";
+export interface OrderActionExtra {
+  /** Pay only: the card (or the provider's payment token). */
+  card_number?: string;
+}
+export interface Selections {
+  shipping_method: string | null;
+  payment_method: string | null;
+  vouchers: string[];
+}
+export interface PendingAction {
+  action: OrderAction;
+  idempotency_key: string;
+  digest: string;
+  started_at: string;
+}
+export interface RecoveryRecord {
+  version: number;
+  session: SessionView;
+  checkout_number: string;
+  step: CheckoutStep;
+  selections: Selections;
+  pending: PendingAction | null;
+  recovery_token: string | null;
+  order_id: string | null;
+  saved_at: string;
+}
+export interface StorageStatus {
+  status: "ok" | "unavailable" | "full" | "corrupt";
+  reason?: string;
+  degraded: boolean;
+}
+/** A session as the server sends it (`GET /checkouts/{id}`, initiation, changes). */
+export interface SessionBody extends SessionView {
+  number: string;
+  snapshot: unknown;
+  verdict: Verdict;
+  server_time: string;
+  recovery_token?: string | null;
+  order_id?: string | null;
+  [field: string]: unknown;
+}
+/** The problem document of a refused request (RFC 9457 with the product's code). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCodeName;
+  redirect: string | null;
+  missing?: Missing[];
+}
+/** What an order action's request came back with. */
+export interface OrderActionResult {
+  status: number;
+  body: unknown;
+  /** The answer decided nothing (an outage, a proxy's page): retry with the same key. */
+  transient: boolean;
+  /** Not decided yet (still running, or the payment is being confirmed). */
+  pending: boolean;
+  /** With `pending`: when to ask again (the core's backoff). */
+  retryInMs?: number;
+  idempotencyKey: string;
 }
 export interface DeliveredVerdict extends Verdict {
   source: "local" | "server" | "unreachable";

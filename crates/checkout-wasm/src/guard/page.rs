@@ -36,6 +36,8 @@ pub(super) struct Listener {
 
 pub(super) struct GuardedPage {
     pub(super) api: String,
+    /// The storefront's credentials mode and extra headers.
+    pub(super) request: api::RequestOptions,
     pub(super) store: RecordStore,
     pub(super) record: RefCell<Option<RecoveryRecord>>,
     pub(super) page_session: RefCell<Option<String>>,
@@ -58,7 +60,11 @@ pub(super) struct GuardedPage {
     /// Undecided answers (or none) to the pending order action in a row: the core's
     /// backoff for its next retry grows with it; a decided answer resets it.
     pub(super) send_retries: Cell<u32>,
-    /// Whether a retry after a transient answer is already waiting (never two).
+    /// Server verdicts in a row saying the payment is still being confirmed: the core's
+    /// backoff for the next poll grows with it; any other verdict resets it.
+    pub(super) polls: Cell<u32>,
+    /// Whether a check (a retry after a transient answer, or a poll of a pending
+    /// payment) is already waiting (never two).
     pub(super) retry_waiting: Cell<bool>,
     /// Set by `detach()`: no retry is scheduled any more.
     pub(super) detached: Cell<bool>,
@@ -202,7 +208,7 @@ impl GuardedPage {
             Some(id) => format!("{}/checkouts/{id}", self.api),
             None => format!("{}/checkouts/active", self.api),
         };
-        let Ok(reply) = api::send("GET", &url, None, None).await else {
+        let Ok(reply) = api::send(&self.request, "GET", &url, None, None).await else {
             return Rc::clone(&self).undecided(&reason, None);
         };
         let rejection = match reply.reading() {
@@ -210,7 +216,18 @@ impl GuardedPage {
                 Ok((_, extras)) => {
                     *self.last_session.borrow_mut() = reply.body.clone();
                     self.retries.set(0);
-                    return self.delivered(extras.verdict, "server", &reason, true);
+                    let pending = extras.verdict.state == VerdictState::PaymentPending;
+                    let mut delivered = self.delivered(extras.verdict, "server", &reason, true);
+                    if pending {
+                        // The bank has not answered yet: ask the session again (GET,
+                        // never the payment) after the core's backoff.
+                        let wait = next_delay(&self.polls, None);
+                        delivered.retry_in_ms = Some(wait);
+                        Rc::clone(&self).check_later(wait, "poll");
+                    } else {
+                        self.polls.set(0);
+                    }
+                    return delivered;
                 }
                 // A 2xx that is not a session body (a proxy, a portal) decides nothing.
                 Err(_) => return Rc::clone(&self).undecided(&reason, None),
@@ -239,18 +256,24 @@ impl GuardedPage {
         let (verdict, known) = self.local_verdict();
         let mut delivered = self.delivered(verdict, "unreachable", reason, known);
         delivered.retry_in_ms = Some(wait);
-        if !self.retry_waiting.replace(true) {
-            wasm_bindgen_futures::spawn_local(async move {
-                sleep_ms(wait).await;
-                self.retry_waiting.set(false);
-                // A hidden tab asks again when it becomes visible; a detached guard never.
-                if !self.detached.get() && page_visible() {
-                    let server = Rc::clone(&self).check("retry".to_owned()).await;
-                    drop(server);
-                }
-            });
-        }
+        Rc::clone(&self).check_later(wait, "retry");
         delivered
+    }
+
+    /// Checks again after `wait` ms, unless a check is already waiting. A hidden tab
+    /// asks again when it becomes visible; a detached guard never.
+    fn check_later(self: Rc<Self>, wait: u32, reason: &'static str) {
+        if self.retry_waiting.replace(true) {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            sleep_ms(wait).await;
+            self.retry_waiting.set(false);
+            if !self.detached.get() && page_visible() {
+                let server = Rc::clone(&self).check(reason.to_owned()).await;
+                drop(server);
+            }
+        });
     }
 
     /// Local verdict now, server verdict when it arrives; returns the latter.
@@ -283,7 +306,14 @@ impl GuardedPage {
             &pending.digest.clone().into(),
         )?;
         let url = format!("{}/checkouts/{}/{segment}", self.api, record.session.id);
-        let reply = match api::send("POST", &url, Some(&body), Some(&pending.idempotency_key)).await
+        let reply = match api::send(
+            &self.request,
+            "POST",
+            &url,
+            Some(&body),
+            Some(&pending.idempotency_key),
+        )
+        .await
         {
             Ok(reply) => reply,
             Err(_) => {
@@ -349,6 +379,13 @@ impl GuardedPage {
     }
 }
 
+impl GuardedPage {
+    /// The core's wait before the pending order action is tried again (and counts it).
+    pub(super) fn next_send_delay(&self) -> u32 {
+        next_delay(&self.send_retries, None)
+    }
+}
+
 /// The core's wait before the next retry counted by `attempts` (and counts it).
 fn next_delay(attempts: &Cell<u32>, retry_after_secs: Option<u32>) -> u32 {
     let attempt = attempts.get();
@@ -368,7 +405,7 @@ async fn sleep_ms(ms: u32) {
 }
 
 /// Whether the page is visible (a page without a document counts as visible).
-fn page_visible() -> bool {
+pub(super) fn page_visible() -> bool {
     web_sys::window()
         .and_then(|w| w.document())
         .is_none_or(|d| d.visibility_state() == VisibilityState::Visible)

@@ -1,0 +1,44 @@
+// Drives the Vite storefront (dev server or production preview) in Debian's headless
+// Chromium and checks what the page found: `node drive.mjs <url> <label>`.
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const [url, label] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const wasm = [];
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname.endsWith('.wasm')) wasm.push({ status: r.status(), type: r.headers()['content-type'] });
+  });
+  const headers = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/api/v1/checkouts/')) headers.push(r.headers()['x-storefront'] ?? null);
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => window.results, null, { timeout: 60_000 }).catch(() => {});
+  const results = await page.evaluate(() => window.results ?? null);
+  assert.deepEqual(errors, [], `page errors: ${errors.join('; ')}`);
+  assert.deepEqual(results, {
+    beforeInit: 'NotInitializedError',
+    serverState: 'ACTIVE',
+    requirements: ['shipping_method'],
+    key: true,
+    answer: { status: 422, pending: false },
+    goneCode: 'CHECKOUT_NOT_FOUND',
+    goneRedirect: '/basket/',
+    refusal: { isError: true, code: 'CHECKOUT_NOT_FOUND' },
+  });
+  assert.ok(wasm.length >= 1 && wasm.every((w) => w.status === 200 && w.type?.startsWith('application/wasm')),
+    `the module was served as ${JSON.stringify(wasm)}`);
+  assert.ok(headers.length >= 1 && headers.every((h) => h === 'vite-test'), `extra header: ${JSON.stringify(headers)}`);
+  console.log(`storefront-vite ${label}: ok (${wasm.length} module fetch, ${headers.length} guard requests with the extra header)`);
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,72 @@
+// A storefront's checkout page as a Vite user writes it: the package from npm, typed.
+import init, {
+  CheckoutGuard, CheckoutGuardError, NotInitializedError, actionRequirements, evaluateVerdict,
+  newIdempotencyKey, type DeliveredVerdict, type ErrorCodeName,
+} from 'checkout-guard';
+
+const status = document.getElementById('status')!;
+const log = document.getElementById('verdicts')!;
+const results: Record<string, unknown> = {};
+
+// Before init(): a named error, not a wasm-bindgen internal.
+try {
+  newIdempotencyKey();
+  results.beforeInit = 'no error';
+} catch (e) {
+  results.beforeInit = e instanceof NotInitializedError ? 'NotInitializedError' : String(e);
+}
+
+await init();
+
+async function json(method: string, path: string, body?: unknown) {
+  const r = await fetch(`/api/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+const user = `vite${Date.now() % 1_000_000}${Math.floor(Math.random() * 1000)}`;
+await json('POST', '/auth/signup', { username: user, password: 'vite password' });
+await json('POST', '/cart/items', { sku: 'BRW-FUDGE', quantity: 1 });
+const started = await json('POST', '/checkouts');
+
+const verdicts: DeliveredVerdict[] = [];
+const guard = new CheckoutGuard({
+  onVerdict: (v) => { verdicts.push(v); log.textContent += `${v.source} ${v.state} ${v.code ?? ''}\n`; },
+  pageSessionId: started.body.id,
+  headers: { 'x-storefront': 'vite-test' },
+  redirects: { cart: '/basket/' },
+});
+guard.remember(started.body);
+const server = await guard.attach();
+results.serverState = server.state;
+results.requirements = actionRequirements('place_order', null, 'invoice', false).missing;
+results.key = newIdempotencyKey().length > 0;
+
+// The server's answer to an order action the core refuses (no shipping method yet).
+const answer = await guard.submit('place_order');
+results.answer = { status: answer.status, pending: answer.pending };
+
+// A checkout that is gone: the core's redirect, mapped to the storefront's page, and a
+// refusal thrown as an Error subclass with the core's code.
+const gone = evaluateVerdict({
+  session: null, viewer: { user_id: 'u' }, action: 'view', now: new Date().toISOString(),
+});
+results.goneCode = gone.code;
+const other = new CheckoutGuard({
+  onVerdict: () => {}, pageSessionId: 'no-such-checkout', storageKey: 'other', redirects: { cart: '/basket/' },
+});
+const missing = await other.check('test');
+results.goneRedirect = missing.redirect;
+try {
+  await other.submit('place_order');
+  results.refusal = 'none';
+} catch (e) {
+  const code: ErrorCodeName | null = e instanceof CheckoutGuardError ? e.code : null;
+  results.refusal = { isError: e instanceof Error, code };
+}
+
+(window as unknown as { results: unknown }).results = results;
+status.textContent = 'ready';
