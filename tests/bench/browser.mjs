@@ -81,6 +81,18 @@ const perVerdict = await page.evaluate(async () => {
   const getItemUs = perCallUs(() => { text += localStorage.getItem('checkout-guard').length; });
   return { guardUs, pureUs, getItemUs, text };
 });
+// Two idle tabs on one checkout for a minute: every API request either sends.
+const second = await context.newPage();
+await second.goto(page.url());
+await second.waitForFunction(() => document.body.dataset.ready === 'yes');
+await new Promise((r) => setTimeout(r, 2000));
+let idleRequests = 0;
+for (const p of [page, second]) {
+  p.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) idleRequests += 1; });
+}
+await new Promise((r) => setTimeout(r, 60_000));
+await second.close();
+
 const worst = (xs) => Math.max(...xs);
 console.log('| measure | value |');
 console.log('|---|---|');
@@ -91,4 +103,5 @@ console.log(`| Back to a page in the back-forward cache → local verdict (media
 console.log(`| one CheckoutGuard.localVerdict() (storage read + core verdict + answer; median of 15 batches) | ${perVerdict.guardUs.toFixed(2)} µs |`);
 console.log(`| one evaluateVerdict() (JS object → core verdict → JS object; median of 15 batches) | ${perVerdict.pureUs.toFixed(2)} µs |`);
 console.log(`| for comparison: one localStorage.getItem() of the record from JavaScript | ${perVerdict.getItemUs.toFixed(2)} µs |`);
+console.log(`| two idle tabs on one checkout: API requests in 60 s | ${idleRequests} |`);
 await browser.close();

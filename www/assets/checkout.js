@@ -270,9 +270,13 @@ async function resume() {
   const extra = extraFor(record.pending.action);
   if (record.pending.action === 'pay' && !extra.card_number) {
     // A payment sent before a reload: the card is not kept anywhere, so it cannot be
-    // resent as it was. Ask for the session instead (the bank may still be confirming,
-    // or the order may exist); paying again resends with the same key.
-    guard.check('resume');
+    // resent as it was. Ask for the session instead: the bank may still be confirming
+    // (the module polls), or the order may exist; if the checkout is active again,
+    // nothing was charged, and the next Pay starts afresh.
+    const v = await guard.check('resume');
+    if (v.source === 'server' && v.state === 'ACTIVE' && guard.abandonUnsendablePayment()) {
+      notice('Your earlier payment was not taken, and nothing was charged. Enter your card to pay.', 'warn', 'PAYMENT_DECLINED');
+    }
     return;
   }
   if (!confirming) notice('Finishing the order you already sent…', 'info');

@@ -2,10 +2,15 @@
 import { api, header, notice, showFlash } from './app.js';
 
 /** Where to go after signing in: the page that sent the shopper here, if it is one of
- *  this shop's own paths (never another site). */
+ *  this shop's own pages (resolved as the browser will, so no other site can hide in
+ *  it: `//x`, `/\\x`, tabs or new lines). */
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next') ?? '/';
-  return next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/';
+  try {
+    const url = new URL(next, location.origin);
+    if (url.origin === location.origin) return url.pathname + url.search + url.hash;
+  } catch { /* not a URL */ }
+  return '/';
 }
 
 await header();

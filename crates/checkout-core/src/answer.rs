@@ -50,6 +50,26 @@ pub fn read(
     }
 }
 
+/// Reads the answer to an order action (place order, pay, submit for approval): as
+/// [`read`], except that the server's own `RATE_LIMITED` is definite. The action was
+/// refused before anything happened (a throttle, such as card payments per hour), and
+/// an action the shopper asked for must not be sent again by itself an hour later: the
+/// shopper sees the message and tries again when they choose.
+pub fn read_order_action(
+    status: u16,
+    content_type: Option<&str>,
+    code: Option<&str>,
+    retry_after: Option<&str>,
+) -> Reading {
+    let throttled = status == 429
+        && is_problem_json(content_type)
+        && code.and_then(ErrorCode::from_name) == Some(ErrorCode::RateLimited);
+    if throttled {
+        return Reading::Definite(Rejection::new(ErrorCode::RateLimited));
+    }
+    read(status, content_type, code, retry_after)
+}
+
 /// Whether a `Content-Type` header value is `application/problem+json` (any
 /// parameters, any case).
 pub fn is_problem_json(content_type: Option<&str>) -> bool {
@@ -88,6 +108,30 @@ mod tests {
     use super::*;
 
     const PROBLEM: Option<&str> = Some("application/problem+json");
+
+    #[test]
+    fn a_throttled_order_action_is_refused_for_good() {
+        let throttled = read_order_action(429, PROBLEM, Some("RATE_LIMITED"), Some("3600"));
+        assert_eq!(
+            throttled,
+            Reading::Definite(Rejection::new(ErrorCode::RateLimited))
+        );
+        assert!(!ErrorCode::RateLimited.is_undecided());
+        // A proxy's 429 page, or an overloaded server, still decides nothing.
+        assert_eq!(
+            read_order_action(429, Some("text/html"), None, Some("5")),
+            transient(Some(5))
+        );
+        assert_eq!(
+            read_order_action(503, PROBLEM, Some("SERVICE_UNAVAILABLE"), None),
+            transient(None)
+        );
+        // Reading a checkout keeps treating a 429 as "ask again later".
+        assert_eq!(
+            read(429, PROBLEM, Some("RATE_LIMITED"), Some("2")),
+            transient(Some(2))
+        );
+    }
 
     fn transient(secs: Option<u32>) -> Reading {
         Reading::Transient {

@@ -294,13 +294,16 @@ impl ErrorCode {
 
     /// Whether an answer with this code leaves an order action undecided: still running
     /// (`REQUEST_IN_PROGRESS`), its payment still being confirmed (`PAYMENT_IN_PROGRESS`),
-    /// or nothing decided at all ([`is_transient`](Self::is_transient)). The browser keeps
-    /// the pending action and its key, and retries; any other code settles it.
+    /// or nothing decided at all ([`is_transient`](Self::is_transient)) — except
+    /// `RATE_LIMITED`, which refused the action before anything happened: the shopper
+    /// retries when they choose, the page never by itself (see
+    /// `answer::read_order_action`). The browser keeps the pending action and its key,
+    /// and retries; any other code settles it.
     pub fn is_undecided(self) -> bool {
         matches!(
             self,
             ErrorCode::RequestInProgress | ErrorCode::PaymentInProgress
-        ) || self.is_transient()
+        ) || (self.is_transient() && self != ErrorCode::RateLimited)
     }
 
     /// The RFC 9457 `type` URI of this problem: a relative reference to the server's

@@ -339,6 +339,30 @@ impl RecoveryRecord {
         self.saved_at = now;
     }
 
+    /// The pending payment can no longer be resent as it was (its card is not kept, and
+    /// the page was reloaded) and the server shows the checkout `ACTIVE`: nothing was
+    /// charged (a charged payment never leaves its checkout active), so the pending
+    /// action is dropped and the next Pay starts with a fresh key. Nothing else is
+    /// dropped: any other pending action, or a checkout in any other state, is kept.
+    /// Returns whether it dropped it.
+    pub fn abandon_unsendable_payment(
+        &mut self,
+        server_state: SessionStatus,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let paying = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.action == Action::Pay);
+        if !paying || server_state != SessionStatus::Active {
+            return false;
+        }
+        self.pending = None;
+        self.step = Step::Review;
+        self.saved_at = now;
+        true
+    }
+
     /// What a server answer about `view` makes of the stored record `existing`: the same
     /// session is observed; another session replaces the record only if it is the
     /// shopper's latest (an older page must not overwrite what a newer tab stored), and
@@ -425,6 +449,29 @@ mod tests {
             "CO-22112026-000002".into(),
             now(),
         )
+    }
+
+    #[test]
+    fn an_unsendable_payment_is_dropped_only_when_the_checkout_is_active_again() {
+        let mut r = record();
+        r.begin(Action::Pay, "pay-1", now()).unwrap();
+        // Still being confirmed, or completed: kept.
+        assert!(!r.abandon_unsendable_payment(SessionStatus::PaymentPending, now()));
+        assert!(!r.abandon_unsendable_payment(
+            SessionStatus::Completed(crate::lifecycle::Completion::Paid),
+            now()
+        ));
+        assert!(r.pending.is_some());
+        // Active again (declined, voided, or never arrived): dropped, a fresh key next.
+        assert!(r.abandon_unsendable_payment(SessionStatus::Active, now()));
+        assert!(r.pending.is_none());
+        let next = r.begin(Action::Pay, "pay-2", now()).unwrap();
+        assert_eq!(next.idempotency_key, "pay-2");
+        // A pending Place Order is never dropped this way.
+        let mut placing = record();
+        placing.begin(Action::PlaceOrder, "place-1", now()).unwrap();
+        assert!(!placing.abandon_unsendable_payment(SessionStatus::Active, now()));
+        assert!(placing.pending.is_some());
     }
 
     #[test]

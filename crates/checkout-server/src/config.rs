@@ -143,10 +143,11 @@ pub struct Config {
 
     /// A checkout that ended without an order (superseded, signed out, emptied,
     /// cancelled, expired) is deleted with its events this long after its last change
-    /// (seconds; 90 days by default). Orders, their checkouts and any checkout that began
-    /// a payment are kept.
+    /// (seconds; 90 days by default, at most 100 years). Orders, their checkouts and any
+    /// checkout that began a payment are kept. Under a day is for tests and soak runs: a
+    /// replayed answer (keys live 24 hours) may then name a checkout already purged.
     #[arg(long, env = "CHECKOUT_SESSION_RETENTION_SECS", default_value_t = 7_776_000,
-          value_parser = clap::value_parser!(u64).range(60..))]
+          value_parser = clap::value_parser!(u64).range(60..=3_153_600_000))]
     pub session_retention_secs: u64,
 
     /// Origins besides the server's own whose pages may send state-changing requests

@@ -122,6 +122,9 @@ pub async fn serve(
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read)
+            // Above `web::MAX_HEADERS`, so that a request with a few too many headers gets
+            // the coded 431 of `web::guard` rather than hyper's bare one.
+            .max_headers(crate::web::HYPER_MAX_HEADERS)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let watched = graceful.watch(connection);

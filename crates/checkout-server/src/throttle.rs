@@ -64,9 +64,21 @@ impl Throttle {
         chrono::Duration::from_std(self.limit.window).unwrap_or(chrono::Duration::hours(1))
     }
 
+    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Refuses when `key` used up its window; counts nothing.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        self.refused(&self.windows(), key, now)
+    }
+
+    fn refused(
+        &self,
+        windows: &HashMap<String, Window>,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
         match windows.get(key) {
             Some(w) if w.count >= self.limit.max && now < w.started + self.window_len() => {
                 Err(self.refusal(w.started + self.window_len() - now))
@@ -77,8 +89,11 @@ impl Throttle {
 
     /// Counts one event for `key`.
     pub fn count(&self, key: &str, now: DateTime<Utc>) {
+        self.count_in(&mut self.windows(), key, now);
+    }
+
+    fn count_in(&self, windows: &mut HashMap<String, Window>, key: &str, now: DateTime<Utc>) {
         let len = self.window_len();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= MAX_TRACKED_KEYS && !windows.contains_key(key) {
             windows.retain(|_, w| now < w.started + len);
             if windows.len() >= MAX_TRACKED_KEYS {
@@ -106,8 +121,10 @@ impl Throttle {
 
     /// Checks, then counts: for events that count whatever their outcome.
     pub fn hit(&self, key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        self.check(key, now)?;
-        self.count(key, now);
+        // One lock for both, so that parallel requests cannot all pass the check first.
+        let mut windows = self.windows();
+        self.refused(&windows, key, now)?;
+        self.count_in(&mut windows, key, now);
         Ok(())
     }
 

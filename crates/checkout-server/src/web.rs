@@ -29,9 +29,11 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// about 400 KiB.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// The most headers a request may have (hyper itself refuses, without a body, more than
-/// 100).
+/// The most headers a request may have: more is `HEADERS_TOO_LARGE` (431).
 pub const MAX_HEADERS: usize = 96;
+
+/// hyper itself refuses, without a body, a request with more headers than this.
+pub const HYPER_MAX_HEADERS: usize = 160;
 
 /// A request id from outside is kept only when it has at most this many characters, all
 /// of `A-Z a-z 0-9 . _ -`; otherwise the server makes its own.

@@ -61,6 +61,9 @@ export class CheckoutGuard {
   /** Sends an order action once (one tab at a time); rejects with a `CheckoutGuardError`. */
   submit(action: OrderAction, extra?: OrderActionExtra): Promise<OrderActionResult>;
   resumePending(extra?: OrderActionExtra): Promise<OrderActionResult | null>;
+  /** After a reload, drops a pending payment that cannot be resent (its card is not
+   *  kept) once the server shows the checkout active again; whether it did. */
+  abandonUnsendablePayment(): boolean;
   forget(): void;
   free(): void;
 }

@@ -46,28 +46,47 @@ function needReady() {
   if (!ready) throw new NotInitializedError();
 }
 
-/** Turns what the module throws (plain `{code, message}` objects) into errors. */
-function asError(thrown) {
+const same = (value) => value;
+
+/** Turns what the module throws (plain `{code, message}` objects) into errors, their
+ *  redirect mapped. */
+function asError(thrown, map = same) {
   if (thrown instanceof Error) return thrown;
-  return new CheckoutGuardError(thrown);
+  return new CheckoutGuardError(map(thrown));
 }
 
-function sync(fn) {
-  try { return fn(); } catch (thrown) { throw asError(thrown); }
+function sync(fn, map) {
+  try { return fn(); } catch (thrown) { throw asError(thrown, map); }
 }
 
-async function later(promise) {
-  try { return await promise; } catch (thrown) { throw asError(thrown); }
+async function later(fn, map) {
+  try { return await fn(); } catch (thrown) { throw asError(thrown, map); }
 }
 
-/** Maps the core's redirect targets (`/cart`, `/login`) to the storefront's. */
+/** Maps the core's redirect targets (`/cart`, `/login`) to the storefront's. A mapped
+ *  object is made once per original (the module returns the same frozen verdict while
+ *  nothing changed, and so does this). */
 function redirecting(redirects) {
-  if (!redirects) return (value) => value;
+  if (!redirects) return same;
+  const made = new WeakMap();
   return (value) => {
     const to = value?.redirect;
     if (typeof to !== 'string') return value;
     const key = to.replace(/^\/+|\/+$/g, '');
-    return key in redirects ? { ...value, redirect: redirects[key] } : value;
+    if (!Object.hasOwn(redirects, key)) return value;
+    if (made.has(value)) return made.get(value);
+    const mapped = Object.freeze({ ...value, redirect: redirects[key] });
+    made.set(value, mapped);
+    return mapped;
+  };
+}
+
+/** An order action's result with its problem's redirect mapped. */
+function mappedResult(map) {
+  return (result) => {
+    if (!result?.body || typeof result.body !== 'object') return result;
+    const body = map(result.body);
+    return body === result.body ? result : { ...result, body };
   };
 }
 
@@ -87,10 +106,10 @@ export class CheckoutGuard {
     this.#inner = sync(() => new wasm.CheckoutGuard({ ...rest, onVerdict: (v) => onVerdict(map(v)) }));
   }
 
-  attach() { return later(sync(() => this.#inner.attach())).then(this.#map); }
+  attach() { return later(() => this.#inner.attach(), this.#map).then(this.#map); }
   detach() { this.#inner.detach(); }
-  check(reason = 'check') { return later(this.#inner.check(reason)).then(this.#map); }
-  localVerdict() { return this.#map(sync(() => this.#inner.localVerdict())); }
+  check(reason = 'check') { return later(() => this.#inner.check(reason), this.#map).then(this.#map); }
+  localVerdict() { return this.#map(sync(() => this.#inner.localVerdict(), this.#map)); }
   remember(session) { sync(() => this.#inner.remember(session)); }
   lastSession() { return this.#inner.lastSession() ?? null; }
   get pageSessionId() { return this.#inner.pageSessionId ?? null; }
@@ -99,8 +118,13 @@ export class CheckoutGuard {
   setSelections(selections) { sync(() => this.#inner.setSelections(selections)); }
   record() { return sync(() => this.#inner.record()) ?? null; }
   storageStatus() { return this.#inner.storageStatus(); }
-  submit(action, extra) { return later(this.#inner.submit(action, extra)); }
-  resumePending(extra) { return later(this.#inner.resumePending(extra)); }
+  submit(action, extra) {
+    return later(() => this.#inner.submit(action, extra), this.#map).then(mappedResult(this.#map));
+  }
+  resumePending(extra) {
+    return later(() => this.#inner.resumePending(extra), this.#map).then(mappedResult(this.#map));
+  }
+  abandonUnsendablePayment() { return this.#inner.abandonUnsendablePayment(); }
   forget() { this.#inner.forget(); }
   free() { this.#inner.free(); }
 }

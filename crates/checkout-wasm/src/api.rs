@@ -21,15 +21,29 @@ pub struct Reply {
 }
 
 impl Reply {
+    fn code(&self) -> Option<String> {
+        js_sys::Reflect::get(&self.body, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string())
+    }
+
     /// What the core makes of this answer ([`checkout_core::answer::read`]).
     pub fn reading(&self) -> checkout_core::answer::Reading {
-        let code = js_sys::Reflect::get(&self.body, &"code".into())
-            .ok()
-            .and_then(|c| c.as_string());
         checkout_core::answer::read(
             self.status,
             self.content_type.as_deref(),
-            code.as_deref(),
+            self.code().as_deref(),
+            self.retry_after.as_deref(),
+        )
+    }
+
+    /// What the core makes of this answer to an order action
+    /// ([`checkout_core::answer::read_order_action`]).
+    pub fn order_reading(&self) -> checkout_core::answer::Reading {
+        checkout_core::answer::read_order_action(
+            self.status,
+            self.content_type.as_deref(),
+            self.code().as_deref(),
             self.retry_after.as_deref(),
         )
     }
@@ -77,6 +91,14 @@ impl RequestOptions {
                     (Some(name), Some(value)) => pairs.push((name, value)),
                     _ => return Err("every header value must be a string".into()),
                 }
+            }
+            // Refused now rather than on every request later (where it would look like
+            // "no answer" and be retried forever).
+            let check = Headers::new().map_err(|_| "headers: not available")?;
+            for (name, value) in &pairs {
+                check
+                    .set(name, value)
+                    .map_err(|_| format!("headers: {name:?} is not a valid header"))?;
             }
         }
         Ok(RequestOptions {

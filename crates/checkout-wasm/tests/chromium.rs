@@ -202,3 +202,69 @@ fn shared_rule_vectors_pass_in_chromium() {
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{}", message);
 }
+
+/// Differential fuzzing of the two readers of a stored recovery record, in Chromium:
+/// mutations of the shared record vectors' texts (bytes changed, cut, repeated, JSON
+/// pieces inserted), each read by the browser's reader (`JSON.parse` and the module's
+/// serde reader) and by the native one (serde_json, here compiled to wasm). Both must
+/// refuse it, or both read the same record. Deterministic (a fixed xorshift seed).
+#[wasm_bindgen_test]
+fn the_two_record_readers_agree_on_mutated_records() {
+    use checkout_core::{recovery::RecoveryRecord, vectors::record_cases};
+    const MUTATIONS: usize = 4_000;
+    const PIECES: [&str; 14] = [
+        "\"", "{", "}", "[", "]", ",", ":", "null", "-0", "1.5", "true", " ", "\\u00e9", "0",
+    ];
+    let texts: Vec<Vec<u8>> = record_cases()
+        .expect("records.json")
+        .iter()
+        .map(|c| c.text().into_bytes())
+        .filter(|t| t.len() < 20_000)
+        .collect();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound.max(1) as u64) as usize
+    };
+    let mut disagreements = Vec::new();
+    let mut accepted = 0;
+    for _ in 0..MUTATIONS {
+        let mut bytes = texts[next(texts.len())].clone();
+        for _ in 0..=next(3) {
+            let at = next(bytes.len() + 1);
+            match next(4) {
+                0 if !bytes.is_empty() => bytes[at.min(bytes.len() - 1)] = next(128) as u8,
+                1 => bytes.truncate(at),
+                2 => {
+                    let piece = PIECES[next(PIECES.len())].as_bytes();
+                    bytes.splice(at..at, piece.iter().copied());
+                }
+                _ if !bytes.is_empty() => {
+                    let end = (at + next(16)).min(bytes.len());
+                    let copy: Vec<u8> = bytes[at.min(end)..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+                _ => {}
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let browser = checkout_wasm::storage::parse_record(&text);
+        let native = RecoveryRecord::parse(&text);
+        match (&browser, &native) {
+            (Ok(a), Ok(b)) if a == b => accepted += 1,
+            (Err(_), Err(_)) => {}
+            _ => disagreements.push(format!(
+                "{text:?}: browser {:?}, native {:?}",
+                browser.as_ref().map(|_| "record"),
+                native.as_ref().map(|_| "record")
+            )),
+        }
+    }
+    disagreements.truncate(5);
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    web_sys_log(&format!(
+        "record readers fuzzed: {MUTATIONS} mutations ({accepted} still records), no disagreement"
+    ));
+}

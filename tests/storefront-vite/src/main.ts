@@ -57,6 +57,7 @@ const gone = evaluateVerdict({
 results.goneCode = gone.code;
 const other = new CheckoutGuard({
   onVerdict: () => {}, pageSessionId: 'no-such-checkout', storageKey: 'other', redirects: { cart: '/basket/' },
+  headers: { 'x-storefront': 'vite-test' },
 });
 const missing = await other.check('test');
 results.goneRedirect = missing.redirect;

@@ -362,6 +362,23 @@ impl CheckoutGuard {
         promise(Box::pin(send_alone(inner, extra)))
     }
 
+    /// After a reload, a pending payment cannot be resent as it was (the card is not
+    /// kept): once the server shows the checkout `ACTIVE` again (nothing was charged),
+    /// drops it so the next Pay starts with a fresh key (the core's
+    /// `RecoveryRecord::abandon_unsendable_payment`). Returns whether it did.
+    #[wasm_bindgen(js_name = abandonUnsendablePayment)]
+    pub fn abandon_unsendable_payment(&self) -> bool {
+        let Some(mut record) = self.inner.refresh() else {
+            return false;
+        };
+        let status = record.session.status;
+        let dropped = record.abandon_unsendable_payment(status, self.inner.now());
+        if dropped {
+            self.inner.keep(record);
+        }
+        dropped
+    }
+
     /// Forgets the local record (for example after showing the confirmation).
     pub fn forget(&self) {
         self.inner.store.clear();
@@ -373,7 +390,8 @@ impl CheckoutGuard {
 /// holds it (it is sending the same action right now), sends nothing and rejects with
 /// `REQUEST_IN_PROGRESS`, `pending: true` and the core's wait before asking again.
 async fn send_alone(inner: Rc<GuardedPage>, extra: JsValue) -> Result<JsValue, JsValue> {
-    let Some(session) = inner.page_session() else {
+    // The checkout the pending action is for (the one `send_pending` posts to).
+    let Some(session) = inner.refresh().map(|record| record.session.id) else {
         return inner.send_pending(extra).await;
     };
     let sender = Rc::clone(&inner);

@@ -329,7 +329,7 @@ impl GuardedPage {
             }
         };
         let order = text(&reply.body, "id");
-        let reading = reply.reading();
+        let reading = reply.order_reading();
         // Only a definite answer settles the pending action; an outage (a 502 from a
         // proxy while the order may in fact exist) keeps it and its key for the retry.
         let outcome = match (&reading, reply.status, &order) {
