@@ -496,7 +496,7 @@ mod tests {
         after_refresh.settle("key-1", Err(ErrorCode::PaymentInProgress), now());
         assert!(after_refresh.pending.is_some());
         // An outage decides nothing: the pending action and its key stay.
-        for code in ErrorCode::ALL.into_iter().filter(|c| c.is_transient()) {
+        for code in ErrorCode::ALL.into_iter().filter(|c| c.is_undecided()) {
             after_refresh.settle("key-1", Err(code), now());
             assert_eq!(
                 after_refresh
@@ -507,6 +507,12 @@ mod tests {
                 "{code}"
             );
         }
+        // A throttled order action was refused before it ran: it settles, and the
+        // shopper's next try gets a new key.
+        let mut throttled = after_refresh.clone();
+        throttled.settle("key-1", Err(ErrorCode::RateLimited), now());
+        assert!(throttled.pending.is_none());
+        assert_eq!(throttled.step, Step::Review);
         after_refresh.settle("other-key", Ok("order-0"), now());
         assert!(
             after_refresh.pending.is_some(),

@@ -14,15 +14,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod conn;
 mod mix;
 
-use bytes::Bytes;
+use conn::{Answer, Conn};
+
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::{client::conn::http1, Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::Method;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 
 /// Drives running `checkout-server` instances and prints one JSON report per phase.
 #[derive(Debug, Clone, Parser)]
@@ -74,110 +73,6 @@ fn parse_target(raw: &str) -> Result<String, String> {
         return Err(format!("{raw}: a target is http://host:port"));
     }
     Ok(target.to_owned())
-}
-
-/// One persistent connection.
-struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
-    host: String,
-    /// Requests sent on this connection.
-    sent: u64,
-}
-
-struct Answer {
-    status: u16,
-    body: Value,
-    cookie: Option<String>,
-}
-
-impl Conn {
-    /// Signs a new shopper up (password [`PASSWORD`]); the login cookie.
-    async fn sign_up(&mut self, name: &str) -> Result<String, String> {
-        let credentials = json!({"username": name, "password": PASSWORD});
-        let signup = self
-            .send(
-                Method::POST,
-                "/api/v1/auth/signup",
-                None,
-                &[],
-                Some(&credentials),
-            )
-            .await?;
-        signup
-            .cookie
-            .ok_or(format!("sign-up failed: {} {}", signup.status, signup.body))
-    }
-
-    async fn open(base: &str) -> Result<Conn, String> {
-        let host = base.trim_start_matches("http://").to_owned();
-        let stream = TcpStream::connect(&host)
-            .await
-            .map_err(|e| format!("{host}: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(connection);
-        Ok(Conn {
-            sender,
-            host,
-            sent: 0,
-        })
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        cookie: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Answer, String> {
-        self.sent += 1;
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.host);
-        if let Some(cookie) = cookie {
-            req = req.header("cookie", cookie);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let bytes = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Bytes::from(b.to_string())
-            }
-            None => Bytes::new(),
-        };
-        let req = req.body(Full::new(bytes)).map_err(|e| e.to_string())?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let response = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned);
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        Ok(Answer {
-            status,
-            body,
-            cookie,
-        })
-    }
 }
 
 /// A shopper with a session.

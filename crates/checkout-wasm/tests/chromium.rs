@@ -235,7 +235,10 @@ fn the_two_record_readers_agree_on_mutated_records() {
         for _ in 0..=next(3) {
             let at = next(bytes.len() + 1);
             match next(4) {
-                0 if !bytes.is_empty() => bytes[at.min(bytes.len() - 1)] = next(128) as u8,
+                0 if !bytes.is_empty() => {
+                    let last = bytes.len() - 1;
+                    bytes[at.min(last)] = next(128) as u8;
+                }
                 1 => bytes.truncate(at),
                 2 => {
                     let piece = PIECES[next(PIECES.len())].as_bytes();

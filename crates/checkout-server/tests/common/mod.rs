@@ -477,6 +477,8 @@ fn generous_limits(args: &[&str]) -> Vec<&'static str> {
         ["--initiations-per-shopper-per-minute", "1000000"],
         ["--login-failures-per-address", "1000000"],
         ["--idempotency-keys-per-shopper", "1000000"],
+        ["--changes-per-shopper-per-minute", "1000000"],
+        ["--card-attempts-per-shopper-per-hour", "1000000"],
     ]
     .into_iter()
     .filter(|[flag, _]| !args.contains(flag))

@@ -1,0 +1,94 @@
+//! The TypeScript declarations of the guard's options and of what its methods take and
+//! return (the `unchecked_*_type` names in `mod.rs`).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GUARD: &'static str = r#"
+export interface CheckoutGuardOptions {
+  onVerdict: (verdict: DeliveredVerdict) => void;
+  apiBase?: string;
+  storageKey?: string;
+  pageSessionId?: string;
+  /** fetch's credentials mode for the guard's requests (default "same-origin"). */
+  credentials?: "same-origin" | "include" | "omit";
+  /** Extra headers on every request the guard sends. */
+  headers?: Record<string, string>;
+}
+export type OrderAction = "place_order" | "pay" | "submit_for_approval";
+export type CheckoutStep = "summary" | "shipping" | "payment" | "review" | "submitting" | "done";
+export interface OrderActionExtra {
+  /** Pay only: the card (or the provider's payment token). */
+  card_number?: string;
+}
+export interface Selections {
+  shipping_method: string | null;
+  payment_method: string | null;
+  vouchers: string[];
+}
+export interface PendingAction {
+  action: OrderAction;
+  idempotency_key: string;
+  digest: string;
+  started_at: string;
+}
+export interface RecoveryRecord {
+  version: number;
+  session: SessionView;
+  checkout_number: string;
+  step: CheckoutStep;
+  selections: Selections;
+  pending: PendingAction | null;
+  recovery_token: string | null;
+  order_id: string | null;
+  saved_at: string;
+}
+export interface StorageStatus {
+  status: "ok" | "unavailable" | "full" | "corrupt";
+  reason?: string;
+  degraded: boolean;
+}
+/** A session as the server sends it (`GET /checkouts/{id}`, initiation, changes). */
+export interface SessionBody extends SessionView {
+  number: string;
+  snapshot: unknown;
+  verdict: Verdict;
+  server_time: string;
+  recovery_token?: string | null;
+  order_id?: string | null;
+  [field: string]: unknown;
+}
+/** The problem document of a refused request (RFC 9457 with the product's code). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCodeName;
+  redirect: string | null;
+  missing?: Missing[];
+}
+/** What an order action's request came back with. */
+export interface OrderActionResult {
+  status: number;
+  body: unknown;
+  /** The answer decided nothing (an outage, a proxy's page): retry with the same key. */
+  transient: boolean;
+  /** Not decided yet (still running, or the payment is being confirmed). */
+  pending: boolean;
+  /** With `pending`: when to ask again (the core's backoff). */
+  retryInMs?: number;
+  idempotencyKey: string;
+}
+export interface DeliveredVerdict extends Verdict {
+  source: "local" | "server" | "unreachable";
+  /** With "unreachable": when the module asks the server again by itself. */
+  retry_in_ms: number | null;
+  reason: string;
+  known: boolean;
+  session_id: string | null;
+  number: string | null;
+  expires_at: string | null;
+  order_id: string | null;
+}
+"#;
