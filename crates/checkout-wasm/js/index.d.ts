@@ -12,6 +12,15 @@ export type {
   RecoveryRecord, Selections, SessionBody, SessionView, StorageStatus, Verdict, VerdictState,
 } from './checkout_guard.js';
 
+// The generated classes declare `[Symbol.dispose]()` (explicit resource management). A
+// project whose `lib` predates ES2024's `esnext.disposable` would fail to type-check them;
+// this declares the symbol as TypeScript's own lib and @types/node do, so both agree.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** What `init()` accepts: where the `.wasm` is, its bytes, or the compiled module. */
 export type ModuleSource = string | URL | Request | Response | BufferSource | WebAssembly.Module
   | Promise<Response | BufferSource | WebAssembly.Module>;
