@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::requirements::Missing;
+use crate::{changes::ChangeItem, requirements::Missing};
 
 /// A machine-readable failure code. JavaScript branches on these strings and the HTTP
 /// server maps each one to exactly one status; neither may change once published.
@@ -338,6 +338,10 @@ pub struct Rejection {
     /// ([`crate::requirements`]); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Missing>,
+    /// For `SNAPSHOT_MISMATCH`: what differs between the summary the shopper confirmed
+    /// and the current one ([`crate::changes`]); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeItem>,
 }
 
 impl Rejection {
@@ -348,6 +352,7 @@ impl Rejection {
             message: code.shopper_message().to_owned(),
             redirect: code.redirect().map(str::to_owned),
             missing: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -369,6 +374,7 @@ impl Rejection {
             code: self.code,
             redirect: self.redirect.clone(),
             missing: self.missing.clone(),
+            changes: self.changes.clone(),
         }
     }
 }
@@ -406,6 +412,10 @@ pub struct Problem {
     /// Extension: what an order action still needs (absent when nothing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Missing>,
+    /// Extension: with `SNAPSHOT_MISMATCH`, what changed since the summary the shopper
+    /// confirmed (absent when nothing is known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeItem>,
 }
 
 #[cfg(test)]

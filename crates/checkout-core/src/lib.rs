@@ -18,6 +18,9 @@
 //! | [`answer`] | what a server answer means for the browser: a definite verdict or "transient, retry" |
 //! | [`idempotency`] | the `Idempotency-Key` decision table |
 //! | [`token`] | recovery tokens: claims, HMAC-SHA256, binding |
+//! | [`offer`] | what is on sale today, and which cart lines a checkout captures |
+//! | [`changes`] | what changed between two summaries, and re-pricing an ended checkout |
+//! | [`restore`] | recovery links for expired and signed-out checkouts |
 //! | [`recovery`] | the browser's local recovery record |
 //! | [`time`] | timestamps on the wire (strict RFC 3339) |
 //! | [`error`] | the stable codes and RFC 9457 problems |
@@ -57,13 +60,16 @@ macro_rules! serde_by_name {
 pub mod action;
 pub mod answer;
 pub mod cart;
+pub mod changes;
 pub mod error;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod money;
 pub mod numbering;
+pub mod offer;
 pub mod recovery;
 pub mod requirements;
+pub mod restore;
 pub mod settings;
 pub mod snapshot;
 pub mod time;
@@ -121,5 +127,6 @@ mod wire_name_tests {
         check(&Action::ALL, |a| a.as_str());
         check(&VerdictState::ALL, |s| s.as_str());
         check(&Step::ALL, |s| s.as_str());
+        check(&crate::changes::ChangeKind::ALL, |k| k.as_str());
     }
 }

@@ -88,6 +88,48 @@ pub fn allocate(total: Minor, weights: &[Minor]) -> Vec<Minor> {
     shares.into_iter().map(|s| s as Minor).collect()
 }
 
+/// How many minor digits a currency has (ISO 4217): none for the yen and its kind,
+/// three for the dinars, two for everything else.
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// An amount as a shopper reads it: `$3.85`, `€12.00`, `£0.99`, `¥1,200`, or the
+/// number followed by the code for other currencies (`1.250 KWD`). Exact: integer
+/// arithmetic only, with thousands separated by commas.
+pub fn format(amount: Minor, currency: &str) -> String {
+    let digits = minor_digits(currency);
+    let scale = 10u64.pow(digits);
+    let magnitude = amount.unsigned_abs();
+    let whole = (magnitude / scale).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let number = if digits == 0 {
+        grouped
+    } else {
+        let fraction = magnitude % scale;
+        format!("{grouped}.{fraction:0width$}", width = digits as usize)
+    };
+    let sign = if amount < 0 { "-" } else { "" };
+    match currency {
+        "USD" => format!("{sign}${number}"),
+        "EUR" => format!("{sign}€{number}"),
+        "GBP" => format!("{sign}£{number}"),
+        "JPY" => format!("{sign}¥{number}"),
+        _ => format!("{sign}{number} {currency}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -102,6 +144,17 @@ mod tests {
         assert_eq!(percent_of(25, 1_000), 3); // 2.5 → 3 (not banker's 2)
         assert_eq!(percent_of(-5, 1_000), -1);
         assert_eq!(percent_of(Minor::MAX, FULL_BPS), Minor::MAX);
+    }
+
+    #[test]
+    fn amounts_read_as_the_shopper_expects() {
+        assert_eq!(format(385, "USD"), "$3.85");
+        assert_eq!(format(5, "USD"), "$0.05");
+        assert_eq!(format(-1_234_567, "EUR"), "-€12,345.67");
+        assert_eq!(format(1_200, "JPY"), "¥1,200");
+        assert_eq!(format(1_250, "KWD"), "1.250 KWD");
+        assert_eq!(format(100_000_000_000, "CHF"), "1,000,000,000.00 CHF");
+        assert_eq!(format(Minor::MIN, "USD"), "-$92,233,720,368,547,758.08");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::{
@@ -105,32 +105,59 @@ fn invalid() -> Rejection {
 
 /// Signs claims into a token.
 pub fn sign(claims: &RecoveryClaims, key: &SigningKey) -> String {
+    seal(PREFIX, claims, key)
+}
+
+/// `<prefix>.<base64url JSON>.<base64url HMAC-SHA256 of the two>`: the one encoding of
+/// every signed token (recovery tokens here, recovery links in [`crate::restore`]). The
+/// prefix is under the MAC, so a token of one kind is never taken for the other.
+pub(crate) fn seal<T: Serialize>(prefix: &str, claims: &T, key: &SigningKey) -> String {
     // Serialising plain strings and integers cannot fail.
     let json = serde_json::to_vec(claims).unwrap_or_default();
-    let signed = format!("{PREFIX}.{}", URL_SAFE_NO_PAD.encode(json));
+    let signed = format!("{prefix}.{}", URL_SAFE_NO_PAD.encode(json));
     let mut mac = key.mac();
     mac.update(signed.as_bytes());
     let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{signed}.{tag}")
 }
 
-fn split(token: &str) -> Result<(&str, &str, &str), Rejection> {
+fn split<'t>(prefix: &str, token: &'t str) -> Result<(&'t str, &'t str, &'t str), Rejection> {
     if token.len() > MAX_TOKEN_LEN || !token.is_ascii() {
         return Err(invalid());
     }
     let mut parts = token.split('.');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(PREFIX), Some(payload), Some(tag), None) => {
-            let signed_len = PREFIX.len() + 1 + payload.len();
+        (Some(p), Some(payload), Some(tag), None) if p == prefix => {
+            let signed_len = prefix.len() + 1 + payload.len();
             Ok((&token[..signed_len], payload, tag))
         }
         _ => Err(invalid()),
     }
 }
 
-fn parse_claims(payload: &str) -> Result<RecoveryClaims, Rejection> {
+fn parse_claims<T: DeserializeOwned>(payload: &str) -> Result<T, Rejection> {
     let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
     serde_json::from_slice(&json).map_err(|_| invalid())
+}
+
+/// Checks the MAC of a sealed token under any of `keys` (constant-time comparison),
+/// then reads its claims. Any altered byte is `TOKEN_INVALID`.
+pub(crate) fn open<T: DeserializeOwned>(
+    prefix: &str,
+    token: &str,
+    keys: &[SigningKey],
+) -> Result<T, Rejection> {
+    let (signed, payload, tag) = split(prefix, token)?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
+    let genuine = keys.iter().any(|key| {
+        let mut mac = key.mac();
+        mac.update(signed.as_bytes());
+        mac.verify_slice(&tag).is_ok()
+    });
+    if !genuine {
+        return Err(invalid());
+    }
+    parse_claims(payload)
 }
 
 /// Verifies the signature under any of `keys` (constant-time comparison), then the
@@ -141,17 +168,7 @@ pub fn verify(
     keys: &[SigningKey],
     now: DateTime<Utc>,
 ) -> Result<RecoveryClaims, Rejection> {
-    let (signed, payload, tag) = split(token)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-    let genuine = keys.iter().any(|key| {
-        let mut mac = key.mac();
-        mac.update(signed.as_bytes());
-        mac.verify_slice(&tag).is_ok()
-    });
-    if !genuine {
-        return Err(invalid());
-    }
-    let claims = parse_claims(payload)?;
+    let claims: RecoveryClaims = open(PREFIX, token, keys)?;
     if now.timestamp() >= claims.exp {
         return Err(Rejection::new(ErrorCode::TokenExpired));
     }
@@ -161,7 +178,7 @@ pub fn verify(
 /// Reads the claims without checking the signature. The browser has no secret; it uses
 /// this only to know which session and until when, never to trust the token.
 pub fn peek(token: &str) -> Result<RecoveryClaims, Rejection> {
-    let (_, payload, _) = split(token)?;
+    let (_, payload, _) = split(PREFIX, token)?;
     parse_claims(payload)
 }
 

@@ -1,0 +1,459 @@
+//! What changed, in the shopper's words (CONTRACT §16): between the summary a shopper
+//! confirmed and the checkout's current one ([`between`], sent with
+//! `SNAPSHOT_MISMATCH`), and between an ended checkout and the same lines priced with
+//! today's offer ([`reprice`], shown before a restored checkout can be ordered).
+//!
+//! Each change names its kind (for code), its subject (a SKU, promotion id, voucher
+//! code, method id, or `total`), the numbers before and after where there are numbers
+//! (minor units for money, units for quantities) and a sentence for the shopper. The
+//! order is the summary's: lines, promotions, vouchers, shipping, payment, then the
+//! total.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{ErrorCode, Rejection},
+    money::{self, Minor},
+    offer::Offer,
+    snapshot::{PricingInput, Snapshot},
+};
+
+/// The kind of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A line's unit price went up.
+    PriceUp,
+    /// A line's unit price went down.
+    PriceDown,
+    /// A product is no longer sold: its line is gone.
+    ItemGone,
+    /// A line is no longer in the checkout (removed in another tab).
+    ItemRemoved,
+    /// A line is new in the checkout.
+    ItemAdded,
+    /// A line holds fewer than before: the product's maximum per order is lower.
+    QuantityCapped,
+    /// A line's quantity is different.
+    QuantityChanged,
+    /// A promotion that applied no longer does (ended, or its condition is not met).
+    PromotionEnded,
+    /// A promotion applies that did not.
+    PromotionAdded,
+    /// A voucher no longer applies: withdrawn, or its minimum is not met.
+    VoucherInvalid,
+    /// A voucher is no longer applied.
+    VoucherRemoved,
+    /// A voucher was applied.
+    VoucherAdded,
+    /// The chosen shipping method is no longer offered: choose again.
+    ShippingGone,
+    /// The shipping charged is different.
+    ShippingRepriced,
+    /// Another shipping method is chosen.
+    ShippingChanged,
+    /// The chosen payment method is no longer offered: choose again.
+    PaymentGone,
+    /// Another payment method is chosen.
+    PaymentChanged,
+    /// The total to pay is different.
+    TotalChanged,
+}
+
+serde_by_name!(ChangeKind, "change kind");
+
+impl ChangeKind {
+    /// Every kind.
+    pub const ALL: [ChangeKind; 18] = [
+        ChangeKind::PriceUp,
+        ChangeKind::PriceDown,
+        ChangeKind::ItemGone,
+        ChangeKind::ItemRemoved,
+        ChangeKind::ItemAdded,
+        ChangeKind::QuantityCapped,
+        ChangeKind::QuantityChanged,
+        ChangeKind::PromotionEnded,
+        ChangeKind::PromotionAdded,
+        ChangeKind::VoucherInvalid,
+        ChangeKind::VoucherRemoved,
+        ChangeKind::VoucherAdded,
+        ChangeKind::ShippingGone,
+        ChangeKind::ShippingRepriced,
+        ChangeKind::ShippingChanged,
+        ChangeKind::PaymentGone,
+        ChangeKind::PaymentChanged,
+        ChangeKind::TotalChanged,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::PriceUp => "price_up",
+            ChangeKind::PriceDown => "price_down",
+            ChangeKind::ItemGone => "item_gone",
+            ChangeKind::ItemRemoved => "item_removed",
+            ChangeKind::ItemAdded => "item_added",
+            ChangeKind::QuantityCapped => "quantity_capped",
+            ChangeKind::QuantityChanged => "quantity_changed",
+            ChangeKind::PromotionEnded => "promotion_ended",
+            ChangeKind::PromotionAdded => "promotion_added",
+            ChangeKind::VoucherInvalid => "voucher_invalid",
+            ChangeKind::VoucherRemoved => "voucher_removed",
+            ChangeKind::VoucherAdded => "voucher_added",
+            ChangeKind::ShippingGone => "shipping_gone",
+            ChangeKind::ShippingRepriced => "shipping_repriced",
+            ChangeKind::ShippingChanged => "shipping_changed",
+            ChangeKind::PaymentGone => "payment_gone",
+            ChangeKind::PaymentChanged => "payment_changed",
+            ChangeKind::TotalChanged => "total_changed",
+        }
+    }
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeItem {
+    /// What kind of change.
+    pub kind: ChangeKind,
+    /// What it is about: a SKU, promotion id, voucher code, method id, or `total`.
+    pub subject: String,
+    /// The number before (money in minor units, or a quantity), where there is one.
+    pub before: Option<i64>,
+    /// The number after, where there is one.
+    pub after: Option<i64>,
+    /// What the shopper reads.
+    pub message: String,
+}
+
+fn item(
+    kind: ChangeKind,
+    subject: &str,
+    before: Option<i64>,
+    after: Option<i64>,
+    message: String,
+) -> ChangeItem {
+    ChangeItem {
+        kind,
+        subject: subject.to_owned(),
+        before,
+        after,
+        message,
+    }
+}
+
+/// Everything that differs between the summary the shopper confirmed and the current
+/// one, in summary order; empty when the two are the same.
+pub fn between(confirmed: &Snapshot, current: &Snapshot) -> Vec<ChangeItem> {
+    let cur = current.currency.as_str();
+    let m = |amount: Minor| money::format(amount, cur);
+    let mut out = Vec::new();
+    for was in &confirmed.lines {
+        let Some(now) = current.lines.iter().find(|l| l.sku == was.sku) else {
+            let message = format!("{} is no longer in your order.", was.name);
+            out.push(item(
+                ChangeKind::ItemRemoved,
+                &was.sku,
+                Some(i64::from(was.quantity)),
+                None,
+                message,
+            ));
+            continue;
+        };
+        if now.unit_price != was.unit_price {
+            let kind = if now.unit_price > was.unit_price {
+                ChangeKind::PriceUp
+            } else {
+                ChangeKind::PriceDown
+            };
+            let message = format!(
+                "{} now costs {} (was {}).",
+                now.name,
+                m(now.unit_price),
+                m(was.unit_price)
+            );
+            out.push(item(
+                kind,
+                &now.sku,
+                Some(was.unit_price),
+                Some(now.unit_price),
+                message,
+            ));
+        }
+        if now.quantity != was.quantity {
+            let message = format!(
+                "You now have {} × {} (was {}).",
+                now.quantity, now.name, was.quantity
+            );
+            out.push(item(
+                ChangeKind::QuantityChanged,
+                &now.sku,
+                Some(i64::from(was.quantity)),
+                Some(i64::from(now.quantity)),
+                message,
+            ));
+        }
+    }
+    for now in current
+        .lines
+        .iter()
+        .filter(|l| !confirmed.lines.iter().any(|w| w.sku == l.sku))
+    {
+        let message = format!("{} × {} was added to your order.", now.quantity, now.name);
+        out.push(item(
+            ChangeKind::ItemAdded,
+            &now.sku,
+            None,
+            Some(i64::from(now.quantity)),
+            message,
+        ));
+    }
+    for (was_list, now_list, ended, added, noun) in [
+        (
+            &confirmed.promotions,
+            &current.promotions,
+            ChangeKind::PromotionEnded,
+            ChangeKind::PromotionAdded,
+            "promotion",
+        ),
+        (
+            &confirmed.vouchers,
+            &current.vouchers,
+            ChangeKind::VoucherRemoved,
+            ChangeKind::VoucherAdded,
+            "voucher",
+        ),
+    ] {
+        for was in was_list
+            .iter()
+            .filter(|w| !now_list.iter().any(|n| n.id == w.id))
+        {
+            let message = format!("The {noun} “{}” no longer applies.", was.description);
+            out.push(item(ended, &was.id, Some(was.amount), None, message));
+        }
+        for now in now_list
+            .iter()
+            .filter(|n| !was_list.iter().any(|w| w.id == n.id))
+        {
+            let message = format!(
+                "The {noun} “{}” now takes {} off.",
+                now.description,
+                m(now.amount)
+            );
+            out.push(item(added, &now.id, None, Some(now.amount), message));
+        }
+    }
+    match (&confirmed.shipping_method, &current.shipping_method) {
+        (Some(was), Some(now)) if was.id != now.id => {
+            let message = format!("Shipping is now {} (was {}).", now.name, was.name);
+            out.push(item(
+                ChangeKind::ShippingChanged,
+                &now.id,
+                Some(was.price),
+                Some(now.price),
+                message,
+            ));
+        }
+        (Some(was), Some(now)) if was.price != now.price => {
+            let message = format!(
+                "{} now costs {} (was {}).",
+                now.name,
+                m(now.price),
+                m(was.price)
+            );
+            out.push(item(
+                ChangeKind::ShippingRepriced,
+                &now.id,
+                Some(was.price),
+                Some(now.price),
+                message,
+            ));
+        }
+        (None, Some(now)) => {
+            let message = format!("Shipping: {} was chosen.", now.name);
+            out.push(item(
+                ChangeKind::ShippingChanged,
+                &now.id,
+                None,
+                Some(now.price),
+                message,
+            ));
+        }
+        (Some(was), None) => {
+            let message = format!(
+                "{} is no longer offered: please choose a shipping method.",
+                was.name
+            );
+            out.push(item(
+                ChangeKind::ShippingGone,
+                &was.id,
+                Some(was.price),
+                None,
+                message,
+            ));
+        }
+        _ => {}
+    }
+    match (&confirmed.payment_method, &current.payment_method) {
+        (Some(was), Some(now)) if was.id != now.id => {
+            let message = format!("Payment is now {} (was {}).", now.name, was.name);
+            out.push(item(
+                ChangeKind::PaymentChanged,
+                &now.id,
+                None,
+                None,
+                message,
+            ));
+        }
+        (None, Some(now)) => {
+            let message = format!("Payment: {} was chosen.", now.name);
+            out.push(item(
+                ChangeKind::PaymentChanged,
+                &now.id,
+                None,
+                None,
+                message,
+            ));
+        }
+        (Some(was), None) => {
+            let message = format!(
+                "{} is no longer offered: please choose how to pay.",
+                was.name
+            );
+            out.push(item(ChangeKind::PaymentGone, &was.id, None, None, message));
+        }
+        _ => {}
+    }
+    let (was, now) = (confirmed.totals.grand_total, current.totals.grand_total);
+    if was != now {
+        let message = format!("Your total is now {} (was {}).", m(now), m(was));
+        out.push(item(
+            ChangeKind::TotalChanged,
+            "total",
+            Some(was),
+            Some(now),
+            message,
+        ));
+    }
+    out
+}
+
+/// An ended checkout brought back with today's offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repriced {
+    /// What the new checkout is priced from.
+    pub input: PricingInput,
+    /// The new checkout's snapshot.
+    pub snapshot: Snapshot,
+    /// What differs from the ended checkout's snapshot.
+    pub changes: Vec<ChangeItem>,
+}
+
+/// Prices the lines of an ended checkout (`old`, priced into `old_snapshot`) with
+/// today's `offer`: today's prices, promotions and tax; quantities cut to today's
+/// maximum; products no longer sold left out; vouchers kept while valid and their
+/// minimum met, in their order; the shipping and payment methods kept while offered
+/// (a free-shipping threshold is judged again). `CART_EMPTY` when none of the lines
+/// is sold any more.
+pub fn reprice(
+    old: &PricingInput,
+    old_snapshot: &Snapshot,
+    offer: &Offer,
+) -> Result<Repriced, Rejection> {
+    let mut input = PricingInput {
+        currency: offer.currency.clone(),
+        lines: Vec::with_capacity(old.lines.len()),
+        tax_rates: offer.tax_rates.clone(),
+        promotions: offer.promotions.clone(),
+        vouchers: Vec::new(),
+        shipping_method: None,
+        payment_method: None,
+    };
+    let mut capped = Vec::new();
+    for line in &old.lines {
+        if let Some(product) = offer.product(&line.sku) {
+            let quantity = line.quantity.min(product.limit());
+            if quantity < line.quantity {
+                capped.push(line.sku.as_str());
+            }
+            input.lines.push(product.line(quantity));
+        }
+    }
+    if input.lines.is_empty() {
+        return Err(Rejection::with_message(
+            ErrorCode::CartEmpty,
+            "None of the items of that checkout are sold any more.",
+        ));
+    }
+    input.shipping_method = old
+        .shipping_method
+        .as_ref()
+        .and_then(|m| offer.shipping(&m.id).ok());
+    input.payment_method = old
+        .payment_method
+        .as_ref()
+        .and_then(|m| offer.payment(&m.id).ok());
+    let mut voucher_trouble = Vec::new();
+    for old_voucher in &old.vouchers {
+        let Ok(voucher) = offer.voucher(&old_voucher.code) else {
+            voucher_trouble.push((old_voucher.code.as_str(), "has been withdrawn"));
+            continue;
+        };
+        let mut trial = input.clone();
+        trial.vouchers.push(voucher);
+        if Snapshot::capture(&trial).is_ok() {
+            input = trial;
+        } else {
+            voucher_trouble.push((old_voucher.code.as_str(), "needs a larger order now"));
+        }
+    }
+    let snapshot = Snapshot::capture(&input)?;
+    let mut changes = between(old_snapshot, &snapshot);
+    for change in &mut changes {
+        let subject = change.subject.as_str();
+        match change.kind {
+            ChangeKind::ItemRemoved => {
+                let name = old
+                    .lines
+                    .iter()
+                    .find(|l| l.sku == subject)
+                    .map_or(subject, |l| l.name.as_str());
+                change.kind = ChangeKind::ItemGone;
+                change.message = format!("{name} is no longer sold, so it was left out.");
+            }
+            ChangeKind::QuantityChanged if capped.contains(&subject) => {
+                let name = input
+                    .lines
+                    .iter()
+                    .find(|l| l.sku == subject)
+                    .map_or(subject, |l| l.name.as_str());
+                change.kind = ChangeKind::QuantityCapped;
+                change.message = format!(
+                    "{name}: at most {} per order now, so you have {} (was {}).",
+                    change.after.unwrap_or_default(),
+                    change.after.unwrap_or_default(),
+                    change.before.unwrap_or_default()
+                );
+            }
+            ChangeKind::PromotionEnded if offer.promotions.iter().all(|p| p.id != subject) => {
+                change.message = change.message.replace("no longer applies", "has ended");
+            }
+            ChangeKind::VoucherRemoved => {
+                let why = voucher_trouble
+                    .iter()
+                    .find(|(code, _)| *code == subject)
+                    .map_or("no longer applies", |(_, why)| *why);
+                change.kind = ChangeKind::VoucherInvalid;
+                change.message = format!("The voucher {subject} {why}, so it was taken off.");
+            }
+            _ => {}
+        }
+    }
+    Ok(Repriced {
+        input,
+        snapshot,
+        changes,
+    })
+}
+
+#[cfg(test)]
+#[path = "changes_tests.rs"]
+mod tests;

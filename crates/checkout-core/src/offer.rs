@@ -1,0 +1,255 @@
+//! What the shop sells today, as pricing needs it (CONTRACT §16): the products with
+//! their prices and the most one order may hold, the tax rates, the promotions running,
+//! the vouchers that are valid, and the shipping and payment methods offered. The
+//! server builds it from its catalog and the admin's changes; the rules that read it —
+//! which cart lines a checkout captures, what a method or voucher id means — are here,
+//! so a new checkout and a restored one are priced from the same offer the same way.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{ErrorCode, Rejection},
+    money::Minor,
+    snapshot::{
+        CartLine, PaymentMethod, PricingInput, Promotion, ShippingMethod, TaxRate, Voucher,
+        MAX_QUANTITY,
+    },
+};
+
+/// A product on sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedProduct {
+    /// Stock keeping unit.
+    pub sku: String,
+    /// Display name.
+    pub name: String,
+    /// Price of one unit in minor units, before tax.
+    pub unit_price: Minor,
+    /// Tax class.
+    pub tax_class: String,
+    /// The most one order may hold (1..=999): stock, or a limit per customer.
+    pub max_quantity: u32,
+}
+
+/// Everything on offer today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// ISO 4217 currency of every price.
+    pub currency: String,
+    /// Products on sale (a product withdrawn from sale is not here).
+    pub products: Vec<OfferedProduct>,
+    /// Tax rates by class.
+    pub tax_rates: Vec<TaxRate>,
+    /// Promotions running.
+    pub promotions: Vec<Promotion>,
+    /// Voucher codes that are valid.
+    pub vouchers: Vec<Voucher>,
+    /// Shipping methods offered.
+    pub shipping_methods: Vec<ShippingMethod>,
+    /// Payment methods offered.
+    pub payment_methods: Vec<PaymentMethod>,
+}
+
+impl Offer {
+    /// The product on sale with this SKU.
+    pub fn product(&self, sku: &str) -> Option<&OfferedProduct> {
+        self.products.iter().find(|p| p.sku == sku)
+    }
+
+    /// The product on sale with this SKU, or `VALIDATION_FAILED` saying it is not.
+    pub fn product_on_sale(&self, sku: &str) -> Result<&OfferedProduct, Rejection> {
+        self.product(sku)
+            .ok_or_else(|| unknown("product", sku, "is not on sale"))
+    }
+
+    /// The pricing input for cart lines `(sku, quantity)` captured now: lines whose
+    /// product is no longer on sale are left out, quantities above a product's maximum
+    /// are cut to it. `CART_EMPTY` when nothing is left.
+    pub fn pricing_input(&self, cart: &[(String, u32)]) -> Result<PricingInput, Rejection> {
+        let lines: Vec<CartLine> = cart
+            .iter()
+            .filter_map(|(sku, quantity)| {
+                self.product(sku)
+                    .map(|p| p.line((*quantity).min(p.limit())))
+            })
+            .collect();
+        if lines.is_empty() {
+            return Err(Rejection::new(ErrorCode::CartEmpty));
+        }
+        Ok(PricingInput {
+            currency: self.currency.clone(),
+            lines,
+            tax_rates: self.tax_rates.clone(),
+            promotions: self.promotions.clone(),
+            vouchers: Vec::new(),
+            shipping_method: None,
+            payment_method: None,
+        })
+    }
+
+    /// A shipping method offered, by id.
+    pub fn shipping(&self, id: &str) -> Result<ShippingMethod, Rejection> {
+        self.shipping_methods
+            .iter()
+            .find(|m| m.id == id)
+            .cloned()
+            .ok_or_else(|| unknown("shipping method", id, "is not offered"))
+    }
+
+    /// A payment method offered, by id.
+    pub fn payment(&self, id: &str) -> Result<PaymentMethod, Rejection> {
+        self.payment_methods
+            .iter()
+            .find(|m| m.id == id)
+            .cloned()
+            .ok_or_else(|| unknown("payment method", id, "is not offered"))
+    }
+
+    /// A valid voucher by code (case and surrounding blanks ignored).
+    pub fn voucher(&self, code: &str) -> Result<Voucher, Rejection> {
+        let code = code.trim().to_ascii_uppercase();
+        self.vouchers
+            .iter()
+            .find(|v| v.code == code)
+            .cloned()
+            .ok_or_else(|| unknown("voucher code", &code, "is not valid"))
+    }
+}
+
+impl OfferedProduct {
+    /// A cart line of this product at today's price.
+    pub fn line(&self, quantity: u32) -> CartLine {
+        CartLine {
+            sku: self.sku.clone(),
+            name: self.name.clone(),
+            quantity,
+            unit_price: self.unit_price,
+            tax_class: self.tax_class.clone(),
+        }
+    }
+
+    /// The most of it one order may hold, never above the cart's own limit.
+    pub fn limit(&self) -> u32 {
+        self.max_quantity.min(MAX_QUANTITY)
+    }
+}
+
+fn unknown(what: &str, id: &str, why: &str) -> Rejection {
+    Rejection::with_message(
+        ErrorCode::ValidationFailed,
+        format!("The {what} {id:?} {why}."),
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::snapshot::{PromotionRule, VoucherDiscount};
+
+    /// A small bakery offer for tests here and in `changes`.
+    pub(crate) fn bakery() -> Offer {
+        let product = |sku: &str, name: &str, price: Minor, class: &str| OfferedProduct {
+            sku: sku.into(),
+            name: name.into(),
+            unit_price: price,
+            tax_class: class.into(),
+            max_quantity: 999,
+        };
+        Offer {
+            currency: "USD".into(),
+            products: vec![
+                product("BRW-FUDGE", "Fudge brownie", 350, "food"),
+                product("CAKE-CHOC", "Chocolate cake", 2_999, "standard"),
+                product("CKE-OAT", "Oat cookie", 179, "food"),
+            ],
+            tax_rates: vec![
+                TaxRate {
+                    class: "food".into(),
+                    rate_bps: 500,
+                },
+                TaxRate {
+                    class: "standard".into(),
+                    rate_bps: 825,
+                },
+            ],
+            promotions: vec![
+                Promotion {
+                    id: "fudge-friday".into(),
+                    description: "10 % off fudge brownies".into(),
+                    rule: PromotionRule::PercentOffSku {
+                        sku: "BRW-FUDGE".into(),
+                        bps: 1_000,
+                    },
+                },
+                Promotion {
+                    id: "big-order".into(),
+                    description: "5 % off orders of $50 or more".into(),
+                    rule: PromotionRule::PercentOffOrder {
+                        min_subtotal: 5_000,
+                        bps: 500,
+                    },
+                },
+            ],
+            vouchers: vec![Voucher {
+                code: "SWEET5".into(),
+                description: "$5 off orders of $20 or more".into(),
+                discount: VoucherDiscount::AmountOff { amount: 500 },
+                min_subtotal: 2_000,
+            }],
+            shipping_methods: vec![
+                ShippingMethod {
+                    id: "standard".into(),
+                    name: "Standard delivery".into(),
+                    price: 499,
+                    free_from: Some(4_000),
+                },
+                ShippingMethod {
+                    id: "express".into(),
+                    name: "Express courier".into(),
+                    price: 1_299,
+                    free_from: None,
+                },
+            ],
+            payment_methods: vec![PaymentMethod {
+                id: "invoice".into(),
+                name: "Invoice".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn capture_skips_what_is_not_on_sale_and_caps_quantities() {
+        let mut offer = bakery();
+        offer.products[1].max_quantity = 2;
+        let cart = vec![
+            ("CAKE-CHOC".to_owned(), 5),
+            ("GONE".to_owned(), 1),
+            ("BRW-FUDGE".to_owned(), 3),
+        ];
+        let input = offer.pricing_input(&cart).unwrap();
+        let lines: Vec<(&str, u32)> = input
+            .lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.quantity))
+            .collect();
+        assert_eq!(lines, vec![("CAKE-CHOC", 2), ("BRW-FUDGE", 3)]);
+        assert_eq!(
+            offer.pricing_input(&[("GONE".into(), 1)]).unwrap_err().code,
+            ErrorCode::CartEmpty
+        );
+    }
+
+    #[test]
+    fn ids_are_looked_up_in_what_is_offered() {
+        let offer = bakery();
+        assert_eq!(offer.voucher(" sweet5 ").unwrap().code, "SWEET5");
+        assert_eq!(
+            offer.voucher("NOPE").unwrap_err().code,
+            ErrorCode::ValidationFailed
+        );
+        assert!(offer.shipping("express").is_ok());
+        assert!(offer.shipping("pickup").is_err());
+        assert!(offer.payment("card").is_err());
+        assert!(offer.product_on_sale("GONE").is_err());
+    }
+}
