@@ -14,9 +14,10 @@ use axum::{
 };
 use checkout_server::{
     admin::{AdvanceClock, ImpersonateRequest},
+    admin_catalog::EntryChange,
     auth::Credentials,
     cart::{AddItem, SetQuantity},
-    checkout::{MethodRequest, RecoverRequest, VoucherRequest},
+    checkout::{MethodRequest, RecoverRequest, RestoreRequest, VoucherRequest},
     extract::ApiJson,
     orders::OrderActionRequest,
 };
@@ -72,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let content_type = CONTENT_TYPES[usize::from(choice & 3)];
-    match (choice >> 2) % 10 {
+    match (choice >> 2) % 12 {
         0 => extract::<AddItem>(content_type, body),
         1 => extract::<SetQuantity>(content_type, body),
         2 => extract::<OrderActionRequest>(content_type, body),
@@ -82,6 +83,8 @@ fuzz_target!(|data: &[u8]| {
         6 => extract::<Credentials>(content_type, body),
         7 => extract::<ImpersonateRequest>(content_type, body),
         8 => extract::<AdvanceClock>(content_type, body),
+        9 => extract::<RestoreRequest>(content_type, body),
+        10 => extract::<EntryChange>(content_type, body),
         _ => extract::<checkout_core::settings::SettingsUpdate>(content_type, body),
     }
 });

@@ -1,12 +1,12 @@
-// The "Checkout Session Settings" group (admin bearer token).
-import { API, header, notice } from './app.js';
+// The "Checkout Session Settings" group and the catalog (admin bearer token).
+import { API, header, notice, escapeHtml, money } from './app.js';
 
 await header();
 const token = document.getElementById('token');
 const enabled = document.getElementById('enabled');
 const timeout = document.getElementById('timeout');
-const call = async (method, body) => {
-  const r = await fetch(`${API}/admin/settings`, {
+const call = async (method, body, path = '/admin/settings') => {
+  const r = await fetch(`${API}${path}`, {
     method,
     headers: { authorization: `Bearer ${token.value}`, 'content-type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined,
@@ -23,4 +23,38 @@ document.getElementById('settings').addEventListener('submit', async (event) => 
   const r = await call('PUT', { enabled: enabled.checked, timeout_minutes: Number(timeout.value) });
   if (r.status === 200) { show(r.body); notice('Saved. New checkouts use these settings; started ones keep theirs.', 'ok'); }
   else notice(r.body.detail, 'error', r.body.code);
+});
+
+// The catalog: one row per product, promotion, voucher and shipping method.
+const catalog = document.getElementById('catalog');
+function renderCatalog(entries) {
+  catalog.innerHTML = `<table><thead><tr><th>Kind</th><th>Name</th><th class="num">Price (minor units)</th><th class="num">Max per order</th><th>Offered</th><th></th></tr></thead><tbody>
+    ${entries.map((e) => `<tr data-kind="${escapeHtml(e.kind)}" data-id="${escapeHtml(e.id)}">
+      <td>${escapeHtml(e.kind)}</td><td>${escapeHtml(e.name)}</td>
+      <td class="num">${e.price === null ? '' : `<input class="price" type="number" min="0" max="100000000" value="${e.price}" aria-label="Price of ${escapeHtml(e.name)}"> <span class="muted">${money(e.price)}</span>`}</td>
+      <td class="num">${e.max_quantity === null ? '' : `<input class="max" type="number" min="1" max="999" value="${e.max_quantity}" aria-label="Maximum of ${escapeHtml(e.name)}">`}</td>
+      <td><input class="active" type="checkbox" ${e.active ? 'checked' : ''} aria-label="${escapeHtml(e.name)} offered"></td>
+      <td><button type="button" class="secondary save">Save</button></td></tr>`).join('')}
+    </tbody></table>`;
+}
+catalog.addEventListener('click', async (event) => {
+  if (event.target.id === 'load-catalog') {
+    const r = await call('GET', undefined, '/admin/catalog');
+    if (r.status === 200) renderCatalog(r.body); else notice(r.body.detail, 'error', r.body.code);
+    return;
+  }
+  if (!event.target.classList.contains('save')) return;
+  const row = event.target.closest('tr');
+  const change = { active: row.querySelector('.active').checked };
+  const price = row.querySelector('.price');
+  const max = row.querySelector('.max');
+  if (price) change.price = Number(price.value);
+  if (max) change.max_quantity = Number(max.value);
+  const path = `/admin/catalog/${encodeURIComponent(row.dataset.kind)}/${encodeURIComponent(row.dataset.id)}`;
+  const r = await call('PUT', change, path);
+  if (r.status === 200) {
+    notice(`Saved ${r.body.name}. New checkouts use it.`, 'ok');
+    const all = await call('GET', undefined, '/admin/catalog');
+    if (all.status === 200) renderCatalog(all.body);
+  } else notice(r.body.detail, 'error', r.body.code);
 });

@@ -86,7 +86,7 @@ export async function header() {
        <button id="logout" class="link">Sign out</button>`
     : '<a href="/login/">Sign in</a>';
   nav.innerHTML = `<a href="/" class="brand">Brownie Bliss</a>
-    <span class="spacer"></span><a href="/cart/">Cart</a> ${who}`;
+    <span class="spacer"></span><a href="/cart/">Cart</a> ${me.status === 200 ? '<a href="/account/">Account</a> ' : ''}${who}`;
   document.getElementById('logout')?.addEventListener('click', async () => {
     await api('POST', '/auth/logout');
     location.assign('/');

@@ -62,5 +62,16 @@ document.getElementById('proceed').addEventListener('click', async () => {
   }
 });
 
-await render();
+/** "Continue where you left off": the shopper's expired or signed-out checkout, if its
+ *  recovery link still works. */
+async function offerResume() {
+  const r = await api('GET', '/checkouts/recoverable');
+  const box = document.getElementById('resume');
+  if (r.status !== 200) { box.hidden = true; return; }
+  box.innerHTML = `Your checkout ${escapeHtml(r.body.number)} (${money(r.body.grand_total, r.body.currency)}) was not finished.
+    <a id="continue" href="${escapeHtml(r.body.link)}">Continue where you left off</a> — we will show you anything that changed.`;
+  box.hidden = false;
+}
+
+await Promise.all([render(), offerResume()]);
 document.body.dataset.ready = 'yes';

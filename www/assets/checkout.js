@@ -18,7 +18,8 @@ await init(compiled ? { module_or_path: compiled } : undefined);
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const controls = () => [...document.querySelectorAll('main button, main input, main select')];
+const controls = () => [...document.querySelectorAll('main button, main input, main select')]
+  .filter((c) => !c.closest('#changes'));
 let catalog = null;
 let session = null;
 let leaving = false;
@@ -52,8 +53,32 @@ function requirementsFor(action) {
     $('card').value.trim() !== '');
 }
 
+// What changed (a restored checkout at today's prices, or a summary changed in another
+// tab) is shown before the shopper can order: the order buttons wait for "Continue".
+const SEEN = 'checkout-guard-changes-seen:';
+let changesPending = false;
+
+function showChanges(list, title) {
+  $('changes-title').textContent = title;
+  $('changes-list').innerHTML = list.map((c) => `<li data-kind="${escapeHtml(c.kind)}">${escapeHtml(c.message)}</li>`).join('');
+  $('changes').hidden = false;
+  changesPending = true;
+  updateActions();
+}
+
+$('changes-ok').addEventListener('click', () => {
+  changesPending = false;
+  $('changes').hidden = true;
+  try { sessionStorage.setItem(SEEN + session?.id, '1'); } catch { /* storage off: shown again on reload */ }
+  updateActions();
+});
+
+function seenChanges(id) {
+  try { return sessionStorage.getItem(SEEN + id) === '1'; } catch { return false; }
+}
+
 function updateActions() {
-  const blocked = document.body.dataset.blocked !== 'no' || !session;
+  const blocked = document.body.dataset.blocked !== 'no' || !session || changesPending;
   const hints = [];
   for (const [id, action] of Object.entries(ORDER_BUTTONS)) {
     const needs = requirementsFor(action);
@@ -147,6 +172,9 @@ if (storage.degraded) {
 
 function render(body) {
   session = body;
+  if (body.changes?.length && !changesPending && !seenChanges(body.id)) {
+    showChanges(body.changes, 'Welcome back. A few things changed since you left:');
+  }
   const s = body.snapshot;
   $('number').textContent = body.number;
   $('summary').querySelector('tbody').innerHTML = s.lines.map((l) => `
@@ -235,6 +263,12 @@ async function answered(r) {
     return;
   }
   setBlocked(false);
+  if (r?.body?.code === 'SNAPSHOT_MISMATCH') {
+    // The summary changed since the shopper confirmed it (another tab): say what, and
+    // show the current one; the next click sends its digest.
+    if (r.body.changes?.length) showChanges(r.body.changes, 'Your order summary changed (perhaps in another tab). Please check it:');
+    guard.check('mismatch');
+  }
   handleProblem(r?.body);
 }
 

@@ -5,6 +5,7 @@
 use crate::{
     error::{ErrorCode, Rejection},
     money::{self, Minor},
+    offer::OfferedProduct,
     snapshot::{MAX_LINES, MAX_QUANTITY},
 };
 
@@ -33,6 +34,17 @@ pub fn add(existing: Option<u32>, lines: usize, added: i64) -> Result<u32, Rejec
         ));
     }
     quantity(i64::from(existing.unwrap_or(0)) + i64::from(added))
+}
+
+/// A line's quantity within what one order may hold of `product` today.
+pub fn within_limit(quantity: u32, product: &OfferedProduct) -> Result<u32, Rejection> {
+    if quantity > product.limit() {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("At most {} × {} per order.", product.limit(), product.name),
+        ));
+    }
+    Ok(quantity)
 }
 
 /// What a line costs before promotions: `unit_price × quantity`, refused if it would
@@ -79,6 +91,20 @@ mod tests {
         );
         assert!(add(Some(MAX_QUANTITY), 1, 1).is_err());
         assert!(add(Some(1), 1, 0).is_err());
+    }
+
+    #[test]
+    fn a_product_limit_caps_its_line() {
+        let product = OfferedProduct {
+            sku: "CAKE".into(),
+            name: "Cake".into(),
+            unit_price: 100,
+            tax_class: "food".into(),
+            max_quantity: 2,
+        };
+        assert_eq!(within_limit(2, &product).unwrap(), 2);
+        let refused = within_limit(3, &product).unwrap_err();
+        assert_eq!(refused.message, "At most 2 × Cake per order.");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What changed, in the shopper's words (CONTRACT §16): between the summary a shopper
 //! confirmed and the checkout's current one ([`between`], sent with
 //! `SNAPSHOT_MISMATCH`), and between an ended checkout and the same lines priced with
-//! today's offer ([`reprice`], shown before a restored checkout can be ordered).
+//! today's offer (`restore::reprice`, shown before a restored checkout can be ordered).
 //!
 //! Each change names its kind (for code), its subject (a SKU, promotion id, voucher
 //! code, method id, or `total`), the numbers before and after where there are numbers
@@ -12,10 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::{ErrorCode, Rejection},
     money::{self, Minor},
-    offer::Offer,
-    snapshot::{PricingInput, Snapshot},
+    snapshot::Snapshot,
 };
 
 /// The kind of a change.
@@ -334,124 +332,6 @@ pub fn between(confirmed: &Snapshot, current: &Snapshot) -> Vec<ChangeItem> {
         ));
     }
     out
-}
-
-/// An ended checkout brought back with today's offer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repriced {
-    /// What the new checkout is priced from.
-    pub input: PricingInput,
-    /// The new checkout's snapshot.
-    pub snapshot: Snapshot,
-    /// What differs from the ended checkout's snapshot.
-    pub changes: Vec<ChangeItem>,
-}
-
-/// Prices the lines of an ended checkout (`old`, priced into `old_snapshot`) with
-/// today's `offer`: today's prices, promotions and tax; quantities cut to today's
-/// maximum; products no longer sold left out; vouchers kept while valid and their
-/// minimum met, in their order; the shipping and payment methods kept while offered
-/// (a free-shipping threshold is judged again). `CART_EMPTY` when none of the lines
-/// is sold any more.
-pub fn reprice(
-    old: &PricingInput,
-    old_snapshot: &Snapshot,
-    offer: &Offer,
-) -> Result<Repriced, Rejection> {
-    let mut input = PricingInput {
-        currency: offer.currency.clone(),
-        lines: Vec::with_capacity(old.lines.len()),
-        tax_rates: offer.tax_rates.clone(),
-        promotions: offer.promotions.clone(),
-        vouchers: Vec::new(),
-        shipping_method: None,
-        payment_method: None,
-    };
-    let mut capped = Vec::new();
-    for line in &old.lines {
-        if let Some(product) = offer.product(&line.sku) {
-            let quantity = line.quantity.min(product.limit());
-            if quantity < line.quantity {
-                capped.push(line.sku.as_str());
-            }
-            input.lines.push(product.line(quantity));
-        }
-    }
-    if input.lines.is_empty() {
-        return Err(Rejection::with_message(
-            ErrorCode::CartEmpty,
-            "None of the items of that checkout are sold any more.",
-        ));
-    }
-    input.shipping_method = old
-        .shipping_method
-        .as_ref()
-        .and_then(|m| offer.shipping(&m.id).ok());
-    input.payment_method = old
-        .payment_method
-        .as_ref()
-        .and_then(|m| offer.payment(&m.id).ok());
-    let mut voucher_trouble = Vec::new();
-    for old_voucher in &old.vouchers {
-        let Ok(voucher) = offer.voucher(&old_voucher.code) else {
-            voucher_trouble.push((old_voucher.code.as_str(), "has been withdrawn"));
-            continue;
-        };
-        let mut trial = input.clone();
-        trial.vouchers.push(voucher);
-        if Snapshot::capture(&trial).is_ok() {
-            input = trial;
-        } else {
-            voucher_trouble.push((old_voucher.code.as_str(), "needs a larger order now"));
-        }
-    }
-    let snapshot = Snapshot::capture(&input)?;
-    let mut changes = between(old_snapshot, &snapshot);
-    for change in &mut changes {
-        let subject = change.subject.as_str();
-        match change.kind {
-            ChangeKind::ItemRemoved => {
-                let name = old
-                    .lines
-                    .iter()
-                    .find(|l| l.sku == subject)
-                    .map_or(subject, |l| l.name.as_str());
-                change.kind = ChangeKind::ItemGone;
-                change.message = format!("{name} is no longer sold, so it was left out.");
-            }
-            ChangeKind::QuantityChanged if capped.contains(&subject) => {
-                let name = input
-                    .lines
-                    .iter()
-                    .find(|l| l.sku == subject)
-                    .map_or(subject, |l| l.name.as_str());
-                change.kind = ChangeKind::QuantityCapped;
-                change.message = format!(
-                    "{name}: at most {} per order now, so you have {} (was {}).",
-                    change.after.unwrap_or_default(),
-                    change.after.unwrap_or_default(),
-                    change.before.unwrap_or_default()
-                );
-            }
-            ChangeKind::PromotionEnded if offer.promotions.iter().all(|p| p.id != subject) => {
-                change.message = change.message.replace("no longer applies", "has ended");
-            }
-            ChangeKind::VoucherRemoved => {
-                let why = voucher_trouble
-                    .iter()
-                    .find(|(code, _)| *code == subject)
-                    .map_or("no longer applies", |(_, why)| *why);
-                change.kind = ChangeKind::VoucherInvalid;
-                change.message = format!("The voucher {subject} {why}, so it was taken off.");
-            }
-            _ => {}
-        }
-    }
-    Ok(Repriced {
-        input,
-        snapshot,
-        changes,
-    })
 }
 
 #[cfg(test)]

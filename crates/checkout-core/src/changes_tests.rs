@@ -4,7 +4,12 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::offer::{tests::bakery, Offer};
+use crate::{
+    offer::{tests::bakery, Offer},
+    restore::reprice,
+    snapshot::PricingInput,
+    ErrorCode,
+};
 
 fn checkout(
     offer: &Offer,

@@ -12,7 +12,7 @@ use crate::{
     money::Minor,
     snapshot::{
         CartLine, PaymentMethod, PricingInput, Promotion, ShippingMethod, TaxRate, Voucher,
-        MAX_QUANTITY,
+        MAX_QUANTITY, MAX_UNIT_PRICE,
     },
 };
 
@@ -134,6 +134,29 @@ impl OfferedProduct {
     }
 }
 
+/// A price an admin sets (a unit price or a shipping price): 0 to
+/// [`MAX_UNIT_PRICE`] minor units.
+pub fn price(asked: i64) -> Result<Minor, Rejection> {
+    if (0..=MAX_UNIT_PRICE).contains(&asked) {
+        Ok(asked)
+    } else {
+        Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("A price must be between 0 and {MAX_UNIT_PRICE} minor units."),
+        ))
+    }
+}
+
+/// A product's maximum per order an admin sets: a line's quantity, 1 to [`MAX_QUANTITY`].
+pub fn max_quantity(asked: i64) -> Result<u32, Rejection> {
+    crate::cart::quantity(asked).map_err(|_| {
+        Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("A maximum per order must be between 1 and {MAX_QUANTITY}."),
+        )
+    })
+}
+
 fn unknown(what: &str, id: &str, why: &str) -> Rejection {
     Rejection::with_message(
         ErrorCode::ValidationFailed,
@@ -236,6 +259,21 @@ pub(crate) mod tests {
         assert_eq!(
             offer.pricing_input(&[("GONE".into(), 1)]).unwrap_err().code,
             ErrorCode::CartEmpty
+        );
+    }
+
+    #[test]
+    fn admin_values_have_ranges() {
+        assert_eq!(price(0).unwrap(), 0);
+        assert_eq!(price(MAX_UNIT_PRICE).unwrap(), MAX_UNIT_PRICE);
+        assert!(
+            price(-1).is_err() && price(MAX_UNIT_PRICE + 1).is_err() && price(i64::MIN).is_err()
+        );
+        assert_eq!(max_quantity(1).unwrap(), 1);
+        assert!(
+            max_quantity(0).is_err()
+                && max_quantity(1_000).is_err()
+                && max_quantity(i64::MAX).is_err()
         );
     }
 

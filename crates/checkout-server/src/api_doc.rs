@@ -4,7 +4,7 @@
 //! (CONTRACT §11: every status code a route can send is documented, so schemathesis
 //! finds none undocumented).
 
-use checkout_core::{requirements::Missing, ErrorCode};
+use checkout_core::{changes::ChangeKind, requirements::Missing, ErrorCode};
 use utoipa::{
     openapi::{
         schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type},
@@ -37,6 +37,8 @@ fn problem_schema() -> Schema {
     let text = || ObjectBuilder::new().schema_type(SchemaType::new(Type::String));
     let nullable_text =
         || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+    let nullable_integer =
+        || ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::Integer, Type::Null]));
     ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::Object))
         .description(Some(
@@ -58,6 +60,24 @@ fn problem_schema() -> Schema {
             "missing",
             ArrayBuilder::new()
                 .items(text().enum_values(Some(Missing::ALL.iter().map(|m| m.as_str())))),
+        )
+        .property(
+            "changes",
+            ArrayBuilder::new().items(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::Object))
+                    .property(
+                        "kind",
+                        text().enum_values(Some(ChangeKind::ALL.iter().map(|k| k.as_str()))),
+                    )
+                    .property("subject", text())
+                    .property("before", nullable_integer())
+                    .property("after", nullable_integer())
+                    .property("message", text())
+                    .required("kind")
+                    .required("subject")
+                    .required("message"),
+            ),
         )
         .required("type")
         .required("title")

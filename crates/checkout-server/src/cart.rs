@@ -77,14 +77,15 @@ pub struct SetQuantity {
 
 async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
     let lines = db::carts::lines(&state.db, user_id).await?;
+    let offer = state.catalog_now(&state.db).await?.offer();
     let items = lines
         .iter()
         .filter_map(|(sku, q)| {
-            let product = state.catalog.product(sku)?;
+            let product = offer.product(sku)?;
             Some(
                 cart::line_subtotal(product.unit_price, *q).map(|subtotal| CartLineBody {
                     sku: sku.clone(),
-                    name: product.name.to_owned(),
+                    name: product.name.clone(),
                     quantity: *q,
                     unit_price: product.unit_price,
                     subtotal,
@@ -92,14 +93,13 @@ async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
             )
         })
         .collect::<Result<_, _>>()?;
-    let preview = state
-        .catalog
+    let preview = offer
         .pricing_input(&lines)
         .and_then(|input| Snapshot::capture(&input))
         .ok()
         .map(|s| s.totals);
     Ok(CartBody {
-        currency: state.catalog.currency.to_owned(),
+        currency: offer.currency,
         items,
         preview,
     })
@@ -123,17 +123,12 @@ pub async fn add_item(
     ApiJson(req): ApiJson<AddItem>,
 ) -> ApiResult<(StatusCode, Json<CartBody>)> {
     cart::quantity(req.quantity)?;
-    if state.catalog.product(&req.sku).is_none() {
-        return Err(Rejection::with_message(
-            ErrorCode::ValidationFailed,
-            format!("unknown sku {:?}", req.sku),
-        )
-        .into());
-    }
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
+    let offer = state.catalog_now(tx.conn()).await?.offer();
+    let product = offer.product_on_sale(&req.sku)?;
     let (existing, lines) = db::carts::line_and_count(tx.conn(), &user.id, &req.sku).await?;
-    let total = cart::add(existing, lines, req.quantity)?;
+    let total = cart::within_limit(cart::add(existing, lines, req.quantity)?, product)?;
     db::carts::put(tx.conn(), &user.id, &req.sku, total, state.clock.now()).await?;
     tx.commit().await?;
     Ok((
@@ -151,8 +146,11 @@ pub async fn update_item(
     Path(sku): Path<String>,
     ApiJson(req): ApiJson<SetQuantity>,
 ) -> ApiResult<Json<CartBody>> {
-    let q = cart::quantity(req.quantity)?;
+    let mut q = cart::quantity(req.quantity)?;
     let mut tx = state.db.begin_write().await?;
+    if let Some(product) = state.catalog_now(tx.conn()).await?.offer().product(&sku) {
+        q = cart::within_limit(q, product)?;
+    }
     let done = db::carts::set_quantity(tx.conn(), &user.id, &sku, q).await?;
     tx.commit().await?;
     if !done {

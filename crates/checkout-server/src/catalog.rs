@@ -1,15 +1,18 @@
 //! The demo catalog of the bakery "Brownie Bliss": products with tax classes, automatic
 //! promotions, voucher codes, shipping and payment methods. It is data, seeded in code;
-//! a real shop would load the same shapes from its product service. `GET /products`
-//! (`products.rs`) lists it, and the cart and checkout turn cart lines into a core `PricingInput` here.
+//! a real shop would load the same shapes from its product service. The admin's changes
+//! (prices, maximum per order, what is on sale or offered; `db::catalog`) are applied
+//! on top by [`Catalog::with`], and [`Catalog::offer`] gives the core's `Offer`, from
+//! which the cart and checkout price everything. `GET /products` (`products.rs`) lists
+//! today's catalog.
 
 use checkout_core::{
     money::Minor,
+    offer::{Offer, OfferedProduct},
     snapshot::{
-        CartLine, PaymentMethod, PricingInput, Promotion, PromotionRule, ShippingMethod, TaxRate,
-        Voucher, VoucherDiscount,
+        PaymentMethod, Promotion, PromotionRule, ShippingMethod, TaxRate, Voucher, VoucherDiscount,
+        MAX_QUANTITY,
     },
-    ErrorCode, Rejection,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -29,6 +32,8 @@ pub struct Product {
     pub unit_price: Minor,
     /// Tax class.
     pub tax_class: &'static str,
+    /// The most one order may hold.
+    pub max_quantity: u32,
 }
 
 /// Everything sold and how it is priced.
@@ -65,6 +70,7 @@ fn product(
         category,
         unit_price,
         tax_class,
+        max_quantity: MAX_QUANTITY,
     }
 }
 
@@ -219,67 +225,128 @@ impl Catalog {
         self.products.iter().find(|p| p.sku == sku)
     }
 
-    /// The pricing input for cart lines `(sku, quantity)` as captured now. Lines whose
-    /// product left the catalog are skipped.
-    pub fn pricing_input(&self, cart: &[(String, u32)]) -> Result<PricingInput, Rejection> {
-        let lines: Vec<CartLine> = cart
+    /// This catalog with the admin's changes: prices and maxima replaced, what is off
+    /// sale or no longer offered left out.
+    pub fn with(&self, overrides: &[Override]) -> Catalog {
+        let find =
+            |kind: OverrideKind, id: &str| overrides.iter().find(|o| o.kind == kind && o.id == id);
+        let products = self
+            .products
             .iter()
-            .filter_map(|(sku, quantity)| {
-                self.product(sku).map(|p| CartLine {
-                    sku: p.sku.to_owned(),
-                    name: p.name.to_owned(),
-                    quantity: *quantity,
-                    unit_price: p.unit_price,
-                    tax_class: p.tax_class.to_owned(),
-                })
+            .filter_map(|p| match find(OverrideKind::Product, p.sku) {
+                Some(o) if !o.active => None,
+                Some(o) => Some(Product {
+                    unit_price: o.price.unwrap_or(p.unit_price),
+                    max_quantity: o.max_quantity.unwrap_or(p.max_quantity),
+                    ..p.clone()
+                }),
+                None => Some(p.clone()),
             })
             .collect();
-        if lines.is_empty() {
-            return Err(Rejection::new(ErrorCode::CartEmpty));
+        let offered = |kind: OverrideKind, id: &str| find(kind, id).is_none_or(|o| o.active);
+        Catalog {
+            currency: self.currency,
+            products,
+            tax_rates: self.tax_rates.clone(),
+            promotions: self
+                .promotions
+                .iter()
+                .filter(|p| offered(OverrideKind::Promotion, &p.id))
+                .cloned()
+                .collect(),
+            vouchers: self
+                .vouchers
+                .iter()
+                .filter(|v| offered(OverrideKind::Voucher, &v.code))
+                .cloned()
+                .collect(),
+            shipping_methods: self
+                .shipping_methods
+                .iter()
+                .filter(|m| offered(OverrideKind::Shipping, &m.id))
+                .map(|m| ShippingMethod {
+                    price: find(OverrideKind::Shipping, &m.id)
+                        .and_then(|o| o.price)
+                        .unwrap_or(m.price),
+                    ..m.clone()
+                })
+                .collect(),
+            payment_methods: self.payment_methods.clone(),
         }
-        Ok(PricingInput {
+    }
+
+    /// What is on sale, as the core prices it.
+    pub fn offer(&self) -> Offer {
+        Offer {
             currency: self.currency.to_owned(),
-            lines,
+            products: self
+                .products
+                .iter()
+                .map(|p| OfferedProduct {
+                    sku: p.sku.to_owned(),
+                    name: p.name.to_owned(),
+                    unit_price: p.unit_price,
+                    tax_class: p.tax_class.to_owned(),
+                    max_quantity: p.max_quantity,
+                })
+                .collect(),
             tax_rates: self.tax_rates.clone(),
             promotions: self.promotions.clone(),
-            vouchers: Vec::new(),
-            shipping_method: None,
-            payment_method: None,
-        })
-    }
-
-    /// A shipping method by id, or a clear error.
-    pub fn shipping(&self, id: &str) -> Result<ShippingMethod, Rejection> {
-        self.shipping_methods
-            .iter()
-            .find(|m| m.id == id)
-            .cloned()
-            .ok_or_else(|| unknown("shipping method", id))
-    }
-
-    /// A payment method by id, or a clear error.
-    pub fn payment(&self, id: &str) -> Result<PaymentMethod, Rejection> {
-        self.payment_methods
-            .iter()
-            .find(|m| m.id == id)
-            .cloned()
-            .ok_or_else(|| unknown("payment method", id))
-    }
-
-    /// A voucher by code (case-insensitive), or a clear error.
-    pub fn voucher(&self, code: &str) -> Result<Voucher, Rejection> {
-        let code = code.trim().to_ascii_uppercase();
-        self.vouchers
-            .iter()
-            .find(|v| v.code == code)
-            .cloned()
-            .ok_or_else(|| unknown("voucher code", &code))
+            vouchers: self.vouchers.clone(),
+            shipping_methods: self.shipping_methods.clone(),
+            payment_methods: self.payment_methods.clone(),
+        }
     }
 }
 
-fn unknown(what: &str, id: &str) -> Rejection {
-    Rejection::with_message(
-        ErrorCode::ValidationFailed,
-        format!("unknown {what} {id:?}"),
-    )
+/// What an admin change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverrideKind {
+    /// A product, by SKU.
+    Product,
+    /// A promotion, by id.
+    Promotion,
+    /// A voucher, by code.
+    Voucher,
+    /// A shipping method, by id.
+    Shipping,
+}
+
+impl OverrideKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideKind::Product => "product",
+            OverrideKind::Promotion => "promotion",
+            OverrideKind::Voucher => "voucher",
+            OverrideKind::Shipping => "shipping",
+        }
+    }
+
+    /// The kind with this stored name.
+    pub fn from_name(name: &str) -> Option<OverrideKind> {
+        [
+            OverrideKind::Product,
+            OverrideKind::Promotion,
+            OverrideKind::Voucher,
+            OverrideKind::Shipping,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+}
+
+/// One admin change to the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// What it is about.
+    pub kind: OverrideKind,
+    /// The SKU, promotion id, voucher code or shipping method id.
+    pub id: String,
+    /// A product's unit price or a shipping method's price, when changed.
+    pub price: Option<Minor>,
+    /// A product's maximum per order, when changed.
+    pub max_quantity: Option<u32>,
+    /// Whether it is on sale (products) or offered (the rest).
+    pub active: bool,
 }

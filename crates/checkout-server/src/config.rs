@@ -150,6 +150,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(60..=3_153_600_000))]
     pub session_retention_secs: u64,
 
+    /// How long the link to a checkout that expired or was signed out of works after it
+    /// ended (seconds; 7 days by default, 1 hour to 90 days; CONTRACT §16).
+    #[arg(long, env = "CHECKOUT_RECOVERY_LINK_WINDOW_SECS", default_value_t = 604_800,
+          value_parser = clap::value_parser!(i64).range(3_600..=7_776_000))]
+    pub recovery_link_window_secs: i64,
+
     /// Origins besides the server's own whose pages may send state-changing requests
     /// (a storefront on another host), comma-separated: `https://shop.example`.
     #[arg(
@@ -227,6 +233,7 @@ impl Config {
             card_attempts_per_shopper_per_hour: 1_000_000,
             idempotency_keys_per_shopper: 100_000,
             session_retention_secs: 7_776_000,
+            recovery_link_window_secs: 604_800,
             trusted_origins: Vec::new(),
             secure_cookies: false,
             header_read_timeout_secs: 10,
@@ -297,6 +304,8 @@ impl Config {
             sweep_every: Duration::from_millis(self.sweep_every_ms.max(10)),
             idempotency_keys_per_shopper: self.idempotency_keys_per_shopper,
             session_retention: Duration::from_secs(self.session_retention_secs),
+            recovery_link_window: checkout_core::restore::window(self.recovery_link_window_secs)
+                .unwrap_or(checkout_core::restore::DEFAULT_WINDOW),
         }
     }
 }

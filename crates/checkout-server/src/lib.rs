@@ -5,6 +5,7 @@
 //! flight.
 
 pub mod admin;
+pub mod admin_catalog;
 pub mod api_doc;
 pub mod auth;
 pub mod cart;
@@ -74,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(checkout::router())
         .merge(orders::router())
         .merge(admin::router())
+        .merge(admin_catalog::router())
 }
 
 fn catalog_router() -> OpenApiRouter<AppState> {

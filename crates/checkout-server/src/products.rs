@@ -5,7 +5,7 @@ use checkout_core::snapshot::{PaymentMethod, Promotion, ShippingMethod};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{catalog::Product, state::AppState};
+use crate::{catalog::Product, error::ApiResult, state::AppState};
 
 /// The catalog as the storefront sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,13 +23,13 @@ pub struct CatalogBody {
 /// List the products, shipping and payment methods and promotions.
 #[utoipa::path(get, path = "/products", tag = "catalog",
     responses((status = 200, body = CatalogBody)))]
-pub async fn list_products(State(state): State<AppState>) -> Json<CatalogBody> {
-    let c = &state.catalog;
-    Json(CatalogBody {
+pub async fn list_products(State(state): State<AppState>) -> ApiResult<Json<CatalogBody>> {
+    let c = state.catalog_now(&state.db).await?;
+    Ok(Json(CatalogBody {
         currency: c.currency,
-        products: c.products.clone(),
-        shipping_methods: c.shipping_methods.clone(),
-        payment_methods: c.payment_methods.clone(),
-        promotions: c.promotions.clone(),
-    })
+        products: c.products,
+        shipping_methods: c.shipping_methods,
+        payment_methods: c.payment_methods,
+        promotions: c.promotions,
+    }))
 }

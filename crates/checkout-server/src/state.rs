@@ -22,6 +22,8 @@ pub struct Tuning {
     pub idempotency_keys_per_shopper: u32,
     /// How long a checkout that ended without an order is kept after its last change.
     pub session_retention: Duration,
+    /// How long a recovery link works after its checkout expired or was signed out of.
+    pub recovery_link_window: chrono::Duration,
 }
 
 impl Default for Tuning {
@@ -33,7 +35,21 @@ impl Default for Tuning {
             sweep_every: Duration::from_secs(5),
             idempotency_keys_per_shopper: 1_000,
             session_retention: Duration::from_secs(90 * 24 * 3600),
+            recovery_link_window: checkout_core::restore::DEFAULT_WINDOW,
         }
+    }
+}
+
+impl AppState {
+    /// Today's catalog: the shipped one with the admin's changes, read in `conn` (the
+    /// caller's transaction where it has one), so every instance prices alike.
+    pub async fn catalog_now(
+        &self,
+        conn: impl Into<crate::db::Conn<'_>>,
+    ) -> Result<Catalog, crate::db::DbError> {
+        Ok(self
+            .catalog
+            .with(&crate::db::catalog::overrides(conn).await?))
     }
 }
 

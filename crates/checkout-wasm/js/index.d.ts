@@ -7,7 +7,7 @@ import type {
 } from './checkout_guard.js';
 
 export type {
-  ActionRequirements, CheckInput, CheckoutAction, CheckoutStep, DeliveredVerdict, ErrorCodeName,
+  ActionRequirements, ChangeItem, ChangeKind, CheckInput, CheckoutAction, CheckoutStep, DeliveredVerdict, ErrorCodeName,
   Missing, OrderAction, OrderActionExtra, OrderActionResult, PendingAction, Problem,
   RecoveryRecord, Selections, SessionBody, SessionView, StorageStatus, Verdict, VerdictState,
 } from './checkout_guard.js';

@@ -53,6 +53,26 @@ export interface Verdict {
 export type CheckoutAction = "view" | "resume" | "place_order" | "pay" | "submit_for_approval"
   | "select_shipping" | "select_payment" | "apply_voucher" | "remove_item";
 export type Missing = "shipping_method" | "payment_method" | "payment_token";
+/** Every kind of change the core reports (checkout-core `changes::ChangeKind`). */
+export type ChangeKind =
+  | "price_up"
+  | "price_down"
+  | "item_gone"
+  | "item_removed"
+  | "item_added"
+  | "quantity_capped"
+  | "quantity_changed"
+  | "promotion_ended"
+  | "promotion_added"
+  | "voucher_invalid"
+  | "voucher_removed"
+  | "voucher_added"
+  | "shipping_gone"
+  | "shipping_repriced"
+  | "shipping_changed"
+  | "payment_gone"
+  | "payment_changed"
+  | "total_changed";
 export interface ActionRequirements {
   allowed: boolean;
   missing: Missing[];
@@ -139,5 +159,20 @@ mod tests {
         let listed: Vec<&str> = union.split('"').skip(1).step_by(2).collect();
         let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(listed, codes);
+    }
+
+    /// The TypeScript union of change kinds lists exactly the core's kinds.
+    #[test]
+    fn the_typescript_change_kind_union_is_the_cores() {
+        let source = include_str!("verdict.rs");
+        let start = source.find("export type ChangeKind =").expect("the union");
+        let union = &source[start..];
+        let union = &union[..union.find(';').expect("its end")];
+        let listed: Vec<&str> = union.split('"').skip(1).step_by(2).collect();
+        let kinds: Vec<&str> = checkout_core::changes::ChangeKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(listed, kinds);
     }
 }

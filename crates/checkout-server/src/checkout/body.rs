@@ -4,7 +4,9 @@
 //! `digest`, `generation`.
 
 pub use checkout_core::VerdictBody;
-use checkout_core::{evaluate, snapshot::Snapshot, Action, CheckInput, Viewer};
+use checkout_core::{
+    changes::ChangeItem, evaluate, snapshot::Snapshot, Action, CheckInput, Viewer,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,6 +52,14 @@ pub struct CheckoutBody {
     pub recovery_token: Option<String>,
     /// The server's clock, so the browser can correct its own.
     pub server_time: DateTime<Utc>,
+    /// For a checkout restored from an ended one: that checkout's id.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restored_from: Option<String>,
+    /// For a restored checkout: what changed since the ended one, in the shopper's
+    /// words; the page shows it before the shopper can order. Absent when nothing did.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Vec<ChangeItem>,
 }
 
 impl CheckoutBody {
@@ -81,6 +91,8 @@ impl CheckoutBody {
             verdict: verdict.into(),
             recovery_token: None,
             server_time: now,
+            restored_from: row.restored_from.clone(),
+            changes: row.changes.clone(),
         }
     }
 }

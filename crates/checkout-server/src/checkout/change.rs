@@ -17,7 +17,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{
-    actor, answer_and_commit, body::CheckoutBody, load_owned, persist_expiry, to_json, transition,
+    actor, answer_and_commit, body::CheckoutBody, explained, load_owned, persist_expiry, to_json,
+    transition,
 };
 use crate::{
     db::{self, WriteTx},
@@ -79,25 +80,28 @@ async fn modify_in(
         session: Some(row.view()),
         viewer: user.viewer(),
         action: edit.action(),
-        digest,
+        digest: digest.clone(),
         now,
     });
     if let Some(rejection) = verdict.rejection {
         persist_expiry(tx.conn(), &row, &actor, now).await?;
-        return Err(rejection.into());
+        return Err(explained(tx.conn(), &row, digest.as_deref(), rejection)
+            .await?
+            .into());
     }
     let mut input = row.pricing_input()?;
+    let offer = state.catalog_now(tx.conn()).await?.offer();
     let made = match edit {
         Edit::Shipping(method) => {
-            input.choose_shipping(state.catalog.shipping(&method)?);
+            input.choose_shipping(offer.shipping(&method)?);
             Change::SelectShipping
         }
         Edit::Payment(method) => {
-            input.choose_payment(state.catalog.payment(&method)?);
+            input.choose_payment(offer.payment(&method)?);
             Change::SelectPayment
         }
         Edit::Voucher(code) => {
-            input.apply_voucher(state.catalog.voucher(&code)?)?;
+            input.apply_voucher(offer.voucher(&code)?)?;
             Change::ApplyVoucher
         }
         Edit::RemoveLine(sku) => {

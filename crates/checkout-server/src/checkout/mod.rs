@@ -6,11 +6,13 @@
 pub mod body;
 mod change;
 mod recover;
+mod restore;
 
 /// The request bodies of the checkout routes (public for the fuzz targets).
 pub use self::{
     change::{MethodRequest, VoucherRequest},
     recover::RecoverRequest,
+    restore::RestoreRequest,
 };
 
 use axum::{
@@ -50,6 +52,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change::apply_voucher))
         .routes(routes!(change::remove_item))
         .routes(routes!(recover::recover))
+        .routes(routes!(restore::recoverable))
+        .routes(routes!(restore::restore))
 }
 
 /// The actor of a shopper's request.
@@ -128,6 +132,26 @@ pub fn changed_under_lock(session_id: &str) -> ApiError {
     ApiError::Internal(format!(
         "session {session_id} changed under a locked transaction"
     ))
+}
+
+/// A refusal of the core's checks, with what changed when it is `SNAPSHOT_MISMATCH`
+/// and the shopper's summary is one the checkout had: the core compares it with the
+/// current one (CONTRACT §16).
+pub async fn explained(
+    conn: impl Into<Conn<'_>>,
+    row: &SessionRow,
+    digest: Option<&str>,
+    mut rejection: Rejection,
+) -> ApiResult<Rejection> {
+    if rejection.code == ErrorCode::SnapshotMismatch {
+        if let Some(digest) = digest {
+            if let Some(confirmed) = db::sessions::confirmed_snapshot(conn, &row.id, digest).await?
+            {
+                rejection.changes = checkout_core::changes::between(&confirmed, &row.snapshot);
+            }
+        }
+    }
+    Ok(rejection)
 }
 
 /// Persists read-time expiry: if the session is stored `ACTIVE` but its window closed,
@@ -209,11 +233,49 @@ async fn initiate_in(
     request_id: &RequestId,
     now: DateTime<Utc>,
 ) -> ApiResult<serde_json::Value> {
-    let settings = db::settings::load(tx.conn()).await?;
     let cart = db::carts::lines(tx.conn(), &user.id).await?;
-    let input = state.catalog.pricing_input(&cart)?;
+    let input = state
+        .catalog_now(tx.conn())
+        .await?
+        .offer()
+        .pricing_input(&cart)?;
     let snapshot = Snapshot::capture(&input)?;
+    let fresh = Fresh {
+        input,
+        snapshot,
+        restored_from: None,
+        changes: Vec::new(),
+    };
+    let row = start(tx, user, request_id, fresh, now).await?;
+    crate::metrics::initiation();
+    Ok(to_json(&with_token(state, &row, user, now)))
+}
 
+/// A checkout about to start: what it is priced from, its snapshot, and for a restored
+/// checkout the ended one and what changed since.
+#[derive(Debug)]
+pub struct Fresh {
+    /// What it is priced from.
+    pub input: checkout_core::snapshot::PricingInput,
+    /// Its first snapshot.
+    pub snapshot: Snapshot,
+    /// The ended checkout it restores.
+    pub restored_from: Option<String>,
+    /// What changed since the ended checkout.
+    pub changes: Vec<checkout_core::changes::ChangeItem>,
+}
+
+/// Starts a checkout in the shopper's locked transaction: the core plans what happens
+/// to the shopper's live checkouts (superseded, or `PAYMENT_IN_PROGRESS`), then the new
+/// one takes the next number and is stored `ACTIVE` with the timeout in force now.
+pub async fn start(
+    tx: &mut WriteTx,
+    user: &CurrentUser,
+    request_id: &RequestId,
+    fresh: Fresh,
+    now: DateTime<Utc>,
+) -> ApiResult<SessionRow> {
+    let settings = db::settings::load(tx.conn()).await?;
     let live = db::sessions::live_for_user(tx.conn(), &user.id).await?;
     let plan = plan_initiation(&live, settings.enabled, now)?;
     let actor = actor(user, request_id);
@@ -239,18 +301,21 @@ async fn initiate_in(
         started_at: now,
         expires_at: terms.expires_at,
         generation: 0,
-        pricing_input_json: serde_json::to_string(&input).unwrap_or_default(),
-        snapshot,
+        pricing_input_json: serde_json::to_string(&fresh.input).unwrap_or_default(),
+        snapshot: fresh.snapshot,
         started_by_admin: user.impersonator.clone(),
         payment_key: None,
         payment_idem_key: None,
         payment_started_at: None,
         is_latest: true,
         order_id: None,
+        updated_at: now,
+        restored_from: fresh.restored_from,
+        restored_to: None,
+        changes: fresh.changes,
     };
     db::sessions::insert(tx.conn(), &row, &actor).await?;
-    crate::metrics::initiation();
-    Ok(to_json(&with_token(state, &row, user, now)))
+    Ok(row)
 }
 
 /// The shopper's live checkout (`ACTIVE` or `PAYMENT_PENDING`), or `CHECKOUT_NOT_FOUND`.

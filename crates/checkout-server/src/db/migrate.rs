@@ -46,6 +46,11 @@ pub const SQLITE: &[Migration] = &[
         description: "retention",
         sql: include_str!("../../migrations/sqlite/0003_retention.sql"),
     },
+    Migration {
+        version: 4,
+        description: "restore",
+        sql: include_str!("../../migrations/sqlite/0004_restore.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

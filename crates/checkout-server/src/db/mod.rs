@@ -29,11 +29,13 @@
 //! file. PostgreSQL uses its own defaults (`synchronous_commit = on`).
 
 pub mod carts;
+pub mod catalog;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod migrate;
 pub mod orders;
+mod purge;
 mod query;
 pub mod sessions;
 pub mod settings;

@@ -4,6 +4,7 @@
 //! make an illegal transition or one without its event.
 
 use checkout_core::{
+    changes::ChangeItem,
     lifecycle::LiveSession,
     numbering::OrderClass,
     snapshot::{PricingInput, Snapshot},
@@ -14,9 +15,11 @@ use chrono::{DateTime, Utc};
 
 use super::{
     events::{record_event, Actor},
-    query, Backend, Conn, DbError, DbRow, WriteTx,
+    query, Conn, DbError, DbRow,
 };
 use crate::clock::{from_ms, to_ms};
+
+pub use super::purge::{purge_ended, purge_selection};
 
 /// A stored session with what the checks need.
 #[derive(Debug, Clone)]
@@ -41,6 +44,14 @@ pub struct SessionRow {
     pub payment_started_at: Option<DateTime<Utc>>,
     pub is_latest: bool,
     pub order_id: Option<String>,
+    /// When it was last changed (a sign-out is the last change of a signed-out session).
+    pub updated_at: DateTime<Utc>,
+    /// The ended checkout this one restored, if any.
+    pub restored_from: Option<String>,
+    /// The checkout that restored this one: its recovery link was used.
+    pub restored_to: Option<String>,
+    /// For a restored checkout: what changed from the ended one (shown before ordering).
+    pub changes: Vec<ChangeItem>,
 }
 
 impl SessionRow {
@@ -73,6 +84,7 @@ const SELECT_SESSION: &str =
     "SELECT s.id, s.user_id, s.seq, s.number, s.status, s.reason, s.managed, \
     s.started_at, s.expires_at, s.generation, s.pricing_input, s.snapshot, s.started_by_admin, \
     s.payment_key, s.payment_idem_key, s.payment_started_at, \
+    s.updated_at, s.restored_from, s.restored_to, s.changes, \
     (SELECT MAX(l.seq) FROM checkout_sessions l WHERE l.user_id = s.user_id) AS latest_seq, \
     (SELECT o.id FROM orders o WHERE o.session_id = s.id) AS order_id \
     FROM checkout_sessions s";
@@ -109,6 +121,13 @@ fn decode(row: &DbRow) -> Result<SessionRow, DbError> {
             .map(from_ms),
         is_latest: latest == Some(seq),
         order_id: row.try_get("order_id")?,
+        updated_at: from_ms(row.try_get("updated_at")?),
+        restored_from: row.try_get("restored_from")?,
+        restored_to: row.try_get("restored_to")?,
+        changes: match row.try_get::<Option<String>>("changes")? {
+            Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("changes"))?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -226,8 +245,8 @@ pub async fn insert(
     let mut conn = conn.into();
     query(
         "INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed, started_at, expires_at, \
-         generation, pricing_input, snapshot, digest, started_by_admin, updated_at) \
-         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6)",
+         generation, pricing_input, snapshot, digest, started_by_admin, updated_at, restored_from, changes) \
+         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6, $12, $13)",
     )
     .bind(&s.id)
     .bind(&s.user_id)
@@ -240,6 +259,8 @@ pub async fn insert(
     .bind(serde_json::to_string(&s.snapshot).unwrap_or_default())
     .bind(&s.snapshot.digest)
     .bind(&s.started_by_admin)
+    .bind(&s.restored_from)
+    .bind((!s.changes.is_empty()).then(|| serde_json::to_string(&s.changes).unwrap_or_default()))
     .execute(&mut conn)
     .await?;
     record_event(
@@ -254,7 +275,8 @@ pub async fn insert(
     .await
 }
 
-/// Replaces the session's snapshot (a change of shipping, payment, voucher or lines).
+/// Replaces the session's snapshot (a change of shipping, payment, voucher or lines),
+/// keeping the one it replaces by digest for [`confirmed_snapshot`].
 pub async fn replace_snapshot(
     conn: impl Into<Conn<'_>>,
     row: &SessionRow,
@@ -265,6 +287,15 @@ pub async fn replace_snapshot(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let mut conn = conn.into();
+    query(
+        "INSERT INTO session_snapshots (session_id, digest, snapshot) VALUES ($1, $2, $3) \
+         ON CONFLICT (session_id, digest) DO NOTHING",
+    )
+    .bind(&row.id)
+    .bind(&row.snapshot.digest)
+    .bind(serde_json::to_string(&row.snapshot).unwrap_or_default())
+    .execute(&mut conn)
+    .await?;
     query(
         "UPDATE checkout_sessions SET pricing_input = $1, snapshot = $2, digest = $3, updated_at = $4 WHERE id = $5",
     )
@@ -287,6 +318,41 @@ pub async fn replace_snapshot(
     .await
 }
 
+/// A summary the session had before its current one, by its digest.
+pub async fn confirmed_snapshot(
+    conn: impl Into<Conn<'_>>,
+    session_id: &str,
+    digest: &str,
+) -> Result<Option<Snapshot>, DbError> {
+    query("SELECT snapshot FROM session_snapshots WHERE session_id = $1 AND digest = $2")
+        .bind(session_id)
+        .bind(digest)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| {
+            let json: String = r.try_get("snapshot")?;
+            serde_json::from_str(&json).map_err(|_| corrupt("kept snapshot"))
+        })
+        .transpose()
+}
+
+/// Records that `restored_to` restored the ended session `session_id`, unless one did
+/// already (compare-and-set: a recovery link works once). Returns whether it did.
+pub async fn mark_restored(
+    conn: impl Into<Conn<'_>>,
+    session_id: &str,
+    restored_to: &str,
+) -> Result<bool, DbError> {
+    let done = query(
+        "UPDATE checkout_sessions SET restored_to = $1 WHERE id = $2 AND restored_to IS NULL",
+    )
+    .bind(restored_to)
+    .bind(session_id)
+    .execute(conn)
+    .await?;
+    Ok(done == 1)
+}
+
 /// Stores the payment just begun on the session: the server's payment key (sent to the
 /// gateway) and the idempotency key of the request that began it.
 pub async fn begin_payment(
@@ -307,58 +373,6 @@ pub async fn begin_payment(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The sessions [`purge_ended`] deletes: `$1` the cutoff, `$2` the limit. Served by the
-/// index `checkout_sessions_purgeable`.
-pub fn purge_selection() -> String {
-    let statuses = SessionStatus::PURGEABLE_NAMES
-        .map(|name| format!("'{name}'"))
-        .join(", ");
-    format!(
-        "SELECT id FROM checkout_sessions WHERE status IN ({statuses}) AND updated_at < $1 \
-         AND payment_key IS NULL ORDER BY updated_at, id LIMIT $2"
-    )
-}
-
-/// Deletes up to `limit` sessions that ended without an order (the core's
-/// [`SessionStatus::is_purgeable`]) and were last changed before `cutoff`, oldest first,
-/// with their events; returns how many sessions. A session that ever began a payment is
-/// kept whatever its state: the provider may hold money for it. On PostgreSQL one
-/// statement; on SQLite, whose writer holds the database alone, the same selection twice.
-pub async fn purge_ended(
-    tx: &mut WriteTx,
-    cutoff: DateTime<Utc>,
-    limit: u32,
-) -> Result<u64, DbError> {
-    let doomed = purge_selection();
-    let (cutoff, limit) = (to_ms(cutoff), i64::from(limit));
-    if tx.backend() == Backend::Postgres {
-        let sql = format!(
-            "WITH doomed AS ({doomed}), \
-             events AS (DELETE FROM checkout_events WHERE session_id IN (SELECT id FROM doomed)) \
-             DELETE FROM checkout_sessions WHERE id IN (SELECT id FROM doomed)"
-        );
-        return query(&sql)
-            .bind(cutoff)
-            .bind(limit)
-            .execute(tx.conn())
-            .await;
-    }
-    query(&format!(
-        "DELETE FROM checkout_events WHERE session_id IN ({doomed})"
-    ))
-    .bind(cutoff)
-    .bind(limit)
-    .execute(tx.conn())
-    .await?;
-    query(&format!(
-        "DELETE FROM checkout_sessions WHERE id IN ({doomed})"
-    ))
-    .bind(cutoff)
-    .bind(limit)
-    .execute(tx.conn())
-    .await
 }
 
 /// The shopper who owns a session.

@@ -30,7 +30,9 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    checkout::{actor, answer_and_commit, changed_under_lock, load_owned, persist_expiry},
+    checkout::{
+        actor, answer_and_commit, changed_under_lock, explained, load_owned, persist_expiry,
+    },
     db::{
         self,
         events::Actor,
@@ -201,13 +203,14 @@ async fn check_order_action(
         session: Some(row.view()),
         viewer: user.viewer(),
         action,
-        digest,
+        digest: digest.clone(),
         now,
     });
     match verdict.rejection {
         None => Ok(()),
         Some(rejection) => {
             persist_expiry(tx.conn(), row, actor, now).await?;
+            let rejection = explained(tx.conn(), row, digest.as_deref(), rejection).await?;
             Err(rejection.into())
         }
     }

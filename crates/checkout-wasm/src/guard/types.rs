@@ -48,6 +48,17 @@ export interface StorageStatus {
   reason?: string;
   degraded: boolean;
 }
+/** What changed, in the shopper's words: a restored checkout against the ended one, or
+ *  the current summary against the one the shopper confirmed (`SNAPSHOT_MISMATCH`). */
+export interface ChangeItem {
+  kind: ChangeKind;
+  /** A SKU, promotion id, voucher code, method id, or "total". */
+  subject: string;
+  /** Minor units for money, units for quantities; null where there is no number. */
+  before: number | null;
+  after: number | null;
+  message: string;
+}
 /** A session as the server sends it (`GET /checkouts/{id}`, initiation, changes). */
 export interface SessionBody extends SessionView {
   number: string;
@@ -56,6 +67,10 @@ export interface SessionBody extends SessionView {
   server_time: string;
   recovery_token?: string | null;
   order_id?: string | null;
+  /** A restored checkout: the ended one's id. */
+  restored_from?: string;
+  /** A restored checkout: what changed since the ended one (show it before ordering). */
+  changes?: ChangeItem[];
   [field: string]: unknown;
 }
 /** The problem document of a refused request (RFC 9457 with the product's code). */
@@ -67,6 +82,8 @@ export interface Problem {
   code: ErrorCodeName;
   redirect: string | null;
   missing?: Missing[];
+  /** With SNAPSHOT_MISMATCH: what changed since the summary the shopper confirmed. */
+  changes?: ChangeItem[];
 }
 /** What an order action's request came back with. */
 export interface OrderActionResult {
