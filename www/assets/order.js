@@ -10,8 +10,15 @@ if (r.status !== 200) {
   el.textContent = r.body?.detail || 'We could not find that order.';
 } else {
   const o = r.body;
-  const what = { PLACED: 'Your order is placed.', PAID: 'Paid — your order is placed.', PENDING_APPROVAL: 'Submitted for approval.' }[o.status];
-  el.innerHTML = `<p id="order-status" data-status="${escapeHtml(o.status)}"><strong>${what}</strong></p>
+  const what = {
+    PLACED: 'Your order is placed.',
+    PAID: 'Paid — your order is placed.',
+    PENDING_APPROVAL: 'Submitted for approval. We will tell you here when it is decided.',
+    APPROVED: `Approved${o.decided_by ? ` by ${escapeHtml(o.decided_by)}` : ''} — your order is placed.`,
+    REJECTED: `Rejected${o.decided_by ? ` by ${escapeHtml(o.decided_by)}` : ''}.`,
+  }[o.status] ?? escapeHtml(o.status);
+  const reason = o.status === 'REJECTED' && o.decision_reason ? `<p id="decision-reason">Reason: ${escapeHtml(o.decision_reason)}</p>` : '';
+  el.innerHTML = `<p id="order-status" data-status="${escapeHtml(o.status)}"><strong>${what}</strong></p>${reason}
     <p>Checkout <span id="order-number">${escapeHtml(o.checkout_number)}</span> · total <strong>${money(o.grand_total, o.currency)}</strong></p>
     <ul>${o.snapshot.lines.map((l) => `<li>${l.quantity} × ${escapeHtml(l.name)}</li>`).join('')}</ul>`;
 }

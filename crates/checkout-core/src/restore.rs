@@ -119,18 +119,35 @@ pub fn verify(
     Ok(claims)
 }
 
+/// What the server knows of the checkout a link names, besides its view.
+#[derive(Debug, Clone, Copy)]
+pub struct Since {
+    /// A checkout restored it already (its link was used).
+    pub restored: bool,
+    /// The shopper placed an order from a newer checkout since: the link would bring
+    /// back what they may just have bought.
+    pub ordered: bool,
+    /// When it last changed (a signed-out checkout ended then).
+    pub last_change: DateTime<Utc>,
+}
+
 /// Checks verified claims against the checkout they name, for the signed-in `viewer`:
 /// the link's shopper, a checkout that still exists, was not restored before
-/// (`restored`: `TOKEN_REPLAYED`) and ended in a way a link undoes. A live checkout is
-/// `CHECKOUT_…` as the verdict would say: it needs no restoring.
+/// (`TOKEN_REPLAYED`), has no newer order of the shopper after it
+/// (`CHECKOUT_SUPERSEDED`), and ended in a way a link undoes. A live checkout is
+/// refused: it needs no restoring.
 pub fn check(
     claims: &LinkClaims,
     session: Option<&SessionView>,
-    restored: bool,
+    since: Since,
     viewer: &Viewer,
-    last_change: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), Rejection> {
+    let Since {
+        restored,
+        ordered,
+        last_change,
+    } = since;
     let Some(user) = viewer.user_id.as_deref() else {
         return Err(Rejection::new(ErrorCode::Unauthenticated));
     };
@@ -148,6 +165,12 @@ pub fn check(
         return Err(Rejection::with_message(
             ErrorCode::TokenReplayed,
             "This link was already used: your checkout was brought back before.",
+        ));
+    }
+    if ordered {
+        return Err(Rejection::with_message(
+            ErrorCode::CheckoutSuperseded,
+            "You have ordered since this checkout ended, so this link no longer applies. Your cart is kept.",
         ));
     }
     if ended_at(session, last_change, now).is_some() {
@@ -373,31 +396,36 @@ mod tests {
         assert_eq!(ended_at(&signed_out, last, now), Some(last));
         let claims = LinkClaims::issue(&signed_out, last, DEFAULT_WINDOW, now).unwrap();
         let code = |r: Result<(), Rejection>| r.unwrap_err().code;
-        assert!(check(&claims, Some(&signed_out), false, &viewer("u1"), last, now).is_ok());
+        let fresh = Since {
+            restored: false,
+            ordered: false,
+            last_change: last,
+        };
+        let used = Since {
+            restored: true,
+            ..fresh
+        };
+        let ordered = Since {
+            ordered: true,
+            ..fresh
+        };
+        let alice = viewer("u1");
+        let s = Some(&signed_out);
+        assert!(check(&claims, s, fresh, &alice, now).is_ok());
         assert_eq!(
-            code(check(
-                &claims,
-                Some(&signed_out),
-                true,
-                &viewer("u1"),
-                last,
-                now
-            )),
+            code(check(&claims, s, used, &alice, now)),
             ErrorCode::TokenReplayed
         );
         assert_eq!(
-            code(check(
-                &claims,
-                Some(&signed_out),
-                false,
-                &viewer("u2"),
-                last,
-                now
-            )),
+            code(check(&claims, s, ordered, &alice, now)),
+            ErrorCode::CheckoutSuperseded
+        );
+        assert_eq!(
+            code(check(&claims, s, fresh, &viewer("u2"), now)),
             ErrorCode::TokenInvalid
         );
         assert_eq!(
-            code(check(&claims, None, false, &viewer("u1"), last, now)),
+            code(check(&claims, None, fresh, &alice, now)),
             ErrorCode::CheckoutNotFound
         );
         let anonymous = Viewer {
@@ -405,47 +433,26 @@ mod tests {
             acting_admin: None,
         };
         assert_eq!(
-            code(check(
-                &claims,
-                Some(&signed_out),
-                false,
-                &anonymous,
-                last,
-                now
-            )),
+            code(check(&claims, s, fresh, &anonymous, now)),
             ErrorCode::Unauthenticated
         );
         let superseded = session(SessionStatus::Inactive(InactiveReason::Superseded));
         assert_eq!(ended_at(&superseded, last, now), None);
         assert_eq!(
-            code(check(
-                &claims,
-                Some(&superseded),
-                false,
-                &viewer("u1"),
-                last,
-                now
-            )),
+            code(check(&claims, Some(&superseded), fresh, &alice, now)),
             ErrorCode::CheckoutInactive
         );
         let done = session(SessionStatus::Completed(
             crate::lifecycle::Completion::OrderPlaced,
         ));
         assert_eq!(
-            code(check(&claims, Some(&done), false, &viewer("u1"), last, now)),
+            code(check(&claims, Some(&done), fresh, &alice, now)),
             ErrorCode::CheckoutCompleted
         );
         let open = session(SessionStatus::Active);
         let early = at("2026-12-01T10:00:00Z");
         assert_eq!(
-            code(check(
-                &claims,
-                Some(&open),
-                false,
-                &viewer("u1"),
-                last,
-                early
-            )),
+            code(check(&claims, Some(&open), fresh, &alice, early)),
             ErrorCode::ValidationFailed
         );
     }

@@ -164,10 +164,17 @@ pub async fn put_entry(
     Path((kind, id)): Path<(String, String)>,
     ApiJson(change): ApiJson<EntryChange>,
 ) -> ApiResult<Json<CatalogEntry>> {
+    let noun = match kind.as_str() {
+        "products" => "product",
+        "promotions" => "promotion",
+        "vouchers" => "voucher",
+        "shipping-methods" => "shipping method",
+        _ => "entry",
+    };
     let not_found = || {
         Rejection::with_message(
             ErrorCode::NotFound,
-            format!("There is no {kind} {id:?} in the catalog."),
+            format!("There is no {noun} {id:?} in the catalog."),
         )
     };
     let kind_is = KINDS

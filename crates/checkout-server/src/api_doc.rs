@@ -71,8 +71,13 @@ fn problem_schema() -> Schema {
                         text().enum_values(Some(ChangeKind::ALL.iter().map(|k| k.as_str()))),
                     )
                     .property("subject", text())
-                    .property("before", nullable_integer())
-                    .property("after", nullable_integer())
+                    .property(
+                        "before",
+                        nullable_integer().description(Some(
+                            "minor units for prices, discounts, shipping and the total; units for item and quantity changes",
+                        )),
+                    )
+                    .property("after", nullable_integer().description(Some("as `before`")))
                     .property("message", text())
                     .required("kind")
                     .required("subject")

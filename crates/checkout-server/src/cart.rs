@@ -34,8 +34,10 @@ pub struct CartLineBody {
     pub sku: String,
     /// Product name.
     pub name: String,
-    /// Quantity.
+    /// Quantity: what a checkout would take (never above `max_quantity`).
     pub quantity: u32,
+    /// The most one order may hold of this product today.
+    pub max_quantity: u32,
     /// Unit price, minor units.
     pub unit_price: i64,
     /// Line subtotal, minor units.
@@ -82,11 +84,14 @@ async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
         .iter()
         .filter_map(|(sku, q)| {
             let product = offer.product(sku)?;
+            // As a checkout would capture it (`Offer::pricing_input`): at most the limit.
+            let quantity = (*q).min(product.limit());
             Some(
-                cart::line_subtotal(product.unit_price, *q).map(|subtotal| CartLineBody {
+                cart::line_subtotal(product.unit_price, quantity).map(|subtotal| CartLineBody {
                     sku: sku.clone(),
                     name: product.name.clone(),
-                    quantity: *q,
+                    quantity,
+                    max_quantity: product.limit(),
                     unit_price: product.unit_price,
                     subtotal,
                 }),

@@ -216,15 +216,53 @@ pub async fn guard(
     let early = if path.starts_with("//") || path.split('/').any(|s| s.len() > MAX_SEGMENT) {
         Some(ApiError::from(ErrorCode::NotFound).into_response())
     } else {
-        refuse_large_head(&request)
-            .or_else(|| refuse_large_body(&request))
-            .or_else(|| csrf(&trusted, &request))
+        refuse_large_head(&request).or_else(|| refuse_large_body(&request))
     };
-    let response = match early {
+    if let Some(refused) = early {
+        return security_headers(api, refused);
+    }
+    let request = match read_body(request).await {
+        Ok(request) => request,
+        Err(refused) => return security_headers(api, refused),
+    };
+    let response = match csrf(&trusted, &request) {
         Some(refused) => refused,
         None => problem_bodies(api, next.run(request).await),
     };
     security_headers(api, response)
+}
+
+/// Reads a request's body (at most [`crate::MAX_BODY_BYTES`]) before anything answers
+/// it. A refusal sent while the client is still sending (a cross-site request, a
+/// missing login, a wrong content type) would otherwise close a kept-open connection
+/// under the client, which then sees no answer at all instead of the problem.
+async fn read_body(request: Request) -> Result<Request, Response> {
+    let headers = request.headers();
+    let empty = !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0");
+    if empty {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(error) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.to_string().contains("length limit"));
+            let code = if too_large {
+                ErrorCode::PayloadTooLarge
+            } else {
+                ErrorCode::MalformedRequest
+            };
+            let mut refused = ApiError::from(code).into_response();
+            refused
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(refused)
+        }
+    }
 }
 
 /// Why a state-changing request with these headers is refused, if it is.

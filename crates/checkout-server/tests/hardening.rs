@@ -912,3 +912,49 @@ async fn a_burst_of_parallel_guesses_gets_only_the_limit() {
     assert_eq!(started.iter().filter(|r| r.status == 201).count(), 3);
     server.stop().await;
 }
+
+/// A refusal of a request whose body is still on its way (cross-site, signed out) is
+/// sent once the body has arrived, on a connection that stays usable: refusing first
+/// and closing would reset the connection under a client still sending, which then sees
+/// no answer at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_wait_for_the_body_and_keep_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start(Backend::Sqlite).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let body = r#"{"sku":"BRW-FUDGE","quantity":1}"#;
+    for (extra, status, code) in [
+        ("Origin: http://evil.example\r\n", "403", "FORBIDDEN"),
+        ("", "401", "UNAUTHENTICATED"),
+    ] {
+        let head = format!(
+            "POST /api/v1/cart/items HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             {extra}Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        // Nothing is answered while the body is owed…
+        let mut answer = vec![0u8; 4096];
+        let early = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            socket.read(&mut answer),
+        )
+        .await;
+        assert!(early.is_err(), "answered before the body arrived");
+        // …then the refusal comes, and the connection stays open for the next request.
+        socket.write_all(body.as_bytes()).await.unwrap();
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut answer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer[..n]);
+        assert!(text.starts_with(&format!("HTTP/1.1 {status}")), "{text}");
+        assert!(text.contains(code), "{text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("connection: close"),
+            "{text}"
+        );
+    }
+    server.stop().await;
+}

@@ -578,3 +578,107 @@ on_both_backends!(
     catalog_changes_reach_new_checkouts_only,
     catalog_changes_reach_new_checkouts_only
 );
+
+async fn after_ordering_and_over_limits(backend: Backend) {
+    let server = Server::start(backend).await;
+    // A link dies once the shopper ordered from a newer checkout: it would bring back
+    // what they may just have bought.
+    let alice = server.shopper("alice").await;
+    alice.checkout().await;
+    assert_eq!(
+        alice
+            .send(Method::POST, "/auth/logout", None, &[])
+            .await
+            .status,
+        204
+    );
+    let alice = Shopper::sign_in(&server.base, "alice").await;
+    let token = link_of(&alice).await["token"].as_str().unwrap().to_owned();
+    let newer = alice.checkout().await;
+    let placed = alice
+        .place_order(
+            newer["id"].as_str().unwrap(),
+            newer["digest"].as_str().unwrap(),
+            "n-1",
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let late = restore(&alice, &token).await;
+    late.assert_problem("CHECKOUT_SUPERSEDED", 409);
+    assert_eq!(late.body["redirect"], "/cart");
+    assert_eq!(
+        alice.get("/checkouts/active").await.status,
+        404,
+        "nothing was started"
+    );
+
+    // A tab still showing the ended checkout, on the restored one: what changed since.
+    let bob = server.shopper("bob").await;
+    let ended = bob.checkout().await;
+    server.advance(11 * 60).await;
+    assert_eq!(
+        catalog(&server, "products/BRW-FUDGE", json!({"price": 400}))
+            .await
+            .status,
+        200
+    );
+    let bob_token = link_of(&bob).await["token"].as_str().unwrap().to_owned();
+    let back = restore(&bob, &bob_token).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    let id = back.body["id"].as_str().unwrap();
+    let stale = bob
+        .place_order(id, ended["digest"].as_str().unwrap(), "b-1")
+        .await;
+    stale.assert_problem("SNAPSHOT_MISMATCH", 409);
+    assert_eq!(
+        kinds(&stale.body),
+        vec![
+            pair("price_up", "BRW-FUDGE"),
+            pair("total_changed", "total")
+        ]
+    );
+    assert_eq!(
+        catalog(&server, "products/BRW-FUDGE", json!({"price": 350}))
+            .await
+            .status,
+        200
+    );
+
+    // A cart line above today's limit reads, checks out and orders at the limit, and
+    // the order leaves none of it behind.
+    let carol = server.shopper("carol").await;
+    carol.add("CKE-CHOC", 10).await;
+    assert_eq!(
+        catalog(&server, "products/CKE-CHOC", json!({"max_quantity": 3}))
+            .await
+            .status,
+        200
+    );
+    let cart = carol.get("/cart").await.body;
+    let line = &cart["items"][0];
+    assert_eq!(
+        (
+            line["quantity"].as_i64(),
+            line["max_quantity"].as_i64(),
+            line["subtotal"].as_i64()
+        ),
+        (Some(3), Some(3), Some(597))
+    );
+    assert_eq!(cart["preview"]["subtotal"], 597);
+    let s = carol.ready(carol.initiate().await.body).await;
+    assert_eq!(s["snapshot"]["lines"][0]["quantity"], 3);
+    let placed = carol
+        .place_order(
+            s["id"].as_str().unwrap(),
+            s["digest"].as_str().unwrap(),
+            "c-1",
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    assert_eq!(carol.get("/cart").await.body["items"], json!([]));
+    server.stop().await;
+}
+on_both_backends!(
+    links_end_with_a_newer_order_and_carts_follow_limits,
+    after_ordering_and_over_limits
+);

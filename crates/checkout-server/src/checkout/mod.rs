@@ -143,13 +143,21 @@ pub async fn explained(
     digest: Option<&str>,
     mut rejection: Rejection,
 ) -> ApiResult<Rejection> {
-    if rejection.code == ErrorCode::SnapshotMismatch {
-        if let Some(digest) = digest {
-            if let Some(confirmed) = db::sessions::confirmed_snapshot(conn, &row.id, digest).await?
-            {
-                rejection.changes = checkout_core::changes::between(&confirmed, &row.snapshot);
-            }
-        }
+    let Some(digest) = digest.filter(|_| rejection.code == ErrorCode::SnapshotMismatch) else {
+        return Ok(rejection);
+    };
+    let mut conn = conn.into();
+    let mut confirmed = db::restore::confirmed_snapshot(&mut conn, &row.id, digest).await?;
+    // A tab still showing the checkout this one restored: compare with that summary.
+    if let (None, Some(from)) = (&confirmed, &row.restored_from) {
+        confirmed = match db::sessions::load(&mut conn, from).await? {
+            Some(old) if old.snapshot.digest == digest => Some(old.snapshot),
+            Some(_) => db::restore::confirmed_snapshot(&mut conn, from, digest).await?,
+            None => None,
+        };
+    }
+    if let Some(confirmed) = confirmed {
+        rejection.changes = checkout_core::changes::between(&confirmed, &row.snapshot);
     }
     Ok(rejection)
 }
@@ -240,6 +248,16 @@ async fn initiate_in(
         .offer()
         .pricing_input(&cart)?;
     let snapshot = Snapshot::capture(&input)?;
+    // A line above what one order may hold today was captured at the limit: the cart
+    // says the same, so the cart, the checkout and what an order leaves agree.
+    for line in &input.lines {
+        if cart
+            .iter()
+            .any(|(sku, q)| *sku == line.sku && *q > line.quantity)
+        {
+            db::carts::put(tx.conn(), &user.id, &line.sku, line.quantity, now).await?;
+        }
+    }
     let fresh = Fresh {
         input,
         snapshot,

@@ -139,13 +139,20 @@ async fn restore_in(
     now: DateTime<Utc>,
 ) -> ApiResult<serde_json::Value> {
     let old = db::sessions::load(tx.conn(), &claims.sid).await?;
-    let last_change = old.as_ref().map_or(now, |row| row.updated_at);
+    let ordered = match &old {
+        Some(row) => db::restore::ordered_since(tx.conn(), &user.id, row.seq).await?,
+        None => false,
+    };
+    let since = restore::Since {
+        restored: old.as_ref().is_some_and(|row| row.restored_to.is_some()),
+        ordered,
+        last_change: old.as_ref().map_or(now, |row| row.updated_at),
+    };
     restore::check(
         claims,
         old.as_ref().map(db::sessions::SessionRow::view).as_ref(),
-        old.as_ref().is_some_and(|row| row.restored_to.is_some()),
+        since,
         &user.viewer(),
-        last_change,
         now,
     )?;
     let Some(old) = old else {
@@ -169,11 +176,23 @@ async fn restore_in(
     let row = start(tx, user, request_id, fresh, now).await?;
     // `restore::check` saw no replacement under the shopper's lock: a miss is a bug, and
     // an internal error rolls the new checkout back with it.
-    if !db::sessions::mark_restored(tx.conn(), &old.id, &row.id).await? {
+    if !db::restore::mark_restored(tx.conn(), &old.id, &row.id).await? {
         return Err(super::changed_under_lock(&old.id));
     }
-    for (sku, quantity) in &lines {
-        db::carts::restore_line(tx.conn(), &user.id, sku, *quantity, now).await?;
+    // The lines go back into the cart: raised to the restored quantity, and never left
+    // above what one order may hold today.
+    let cart = db::carts::lines(tx.conn(), &user.id).await?;
+    for (sku, restored) in &lines {
+        let held = cart.iter().find(|(s, _)| s == sku).map_or(0, |(_, q)| *q);
+        let limit = offer.product(sku).map_or(*restored, |p| p.limit());
+        db::carts::put(
+            tx.conn(),
+            &user.id,
+            sku,
+            held.max(*restored).min(limit),
+            now,
+        )
+        .await?;
     }
     crate::metrics::initiation();
     Ok(to_json(&with_token(state, &row, user, now)))

@@ -92,27 +92,3 @@ pub async fn remove(conn: impl Into<Conn<'_>>, user_id: &str, sku: &str) -> Resu
         .await?;
     Ok(())
 }
-
-/// Puts a restored checkout's line back in the cart: added if absent, raised to
-/// `quantity` if the cart holds fewer, left alone if it holds more.
-pub async fn restore_line(
-    conn: impl Into<Conn<'_>>,
-    user_id: &str,
-    sku: &str,
-    quantity: u32,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    query(
-        "INSERT INTO cart_items (user_id, sku, quantity, added_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, sku) DO UPDATE SET quantity = CASE \
-         WHEN excluded.quantity > cart_items.quantity THEN excluded.quantity \
-         ELSE cart_items.quantity END",
-    )
-    .bind(user_id)
-    .bind(sku)
-    .bind(i64::from(quantity))
-    .bind(to_ms(now))
-    .execute(conn)
-    .await?;
-    Ok(())
-}

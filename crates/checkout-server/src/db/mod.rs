@@ -37,6 +37,7 @@ pub mod migrate;
 pub mod orders;
 mod purge;
 mod query;
+pub mod restore;
 pub mod sessions;
 pub mod settings;
 mod sqlite;

@@ -318,41 +318,6 @@ pub async fn replace_snapshot(
     .await
 }
 
-/// A summary the session had before its current one, by its digest.
-pub async fn confirmed_snapshot(
-    conn: impl Into<Conn<'_>>,
-    session_id: &str,
-    digest: &str,
-) -> Result<Option<Snapshot>, DbError> {
-    query("SELECT snapshot FROM session_snapshots WHERE session_id = $1 AND digest = $2")
-        .bind(session_id)
-        .bind(digest)
-        .fetch_optional(conn)
-        .await?
-        .map(|r| {
-            let json: String = r.try_get("snapshot")?;
-            serde_json::from_str(&json).map_err(|_| corrupt("kept snapshot"))
-        })
-        .transpose()
-}
-
-/// Records that `restored_to` restored the ended session `session_id`, unless one did
-/// already (compare-and-set: a recovery link works once). Returns whether it did.
-pub async fn mark_restored(
-    conn: impl Into<Conn<'_>>,
-    session_id: &str,
-    restored_to: &str,
-) -> Result<bool, DbError> {
-    let done = query(
-        "UPDATE checkout_sessions SET restored_to = $1 WHERE id = $2 AND restored_to IS NULL",
-    )
-    .bind(restored_to)
-    .bind(session_id)
-    .execute(conn)
-    .await?;
-    Ok(done == 1)
-}
-
 /// Stores the payment just begun on the session: the server's payment key (sent to the
 /// gateway) and the idempotency key of the request that began it.
 pub async fn begin_payment(
