@@ -15,6 +15,8 @@ use axum::{
 use checkout_server::{
     admin::{AdvanceClock, ImpersonateRequest},
     admin_catalog::EntryChange,
+    admin_outbox::NewEndpoint,
+    approvals::{ApproveRequest, ApproverRole, RejectRequest},
     auth::Credentials,
     cart::{AddItem, SetQuantity},
     checkout::{MethodRequest, RecoverRequest, RestoreRequest, VoucherRequest},
@@ -73,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let content_type = CONTENT_TYPES[usize::from(choice & 3)];
-    match (choice >> 2) % 12 {
+    match (choice >> 2) % 16 {
         0 => extract::<AddItem>(content_type, body),
         1 => extract::<SetQuantity>(content_type, body),
         2 => extract::<OrderActionRequest>(content_type, body),
@@ -85,6 +87,10 @@ fuzz_target!(|data: &[u8]| {
         8 => extract::<AdvanceClock>(content_type, body),
         9 => extract::<RestoreRequest>(content_type, body),
         10 => extract::<EntryChange>(content_type, body),
+        11 => extract::<ApproveRequest>(content_type, body),
+        12 => extract::<RejectRequest>(content_type, body),
+        13 => extract::<NewEndpoint>(content_type, body),
+        14 => extract::<ApproverRole>(content_type, body),
         _ => extract::<checkout_core::settings::SettingsUpdate>(content_type, body),
     }
 });

@@ -58,3 +58,45 @@ catalog.addEventListener('click', async (event) => {
     if (all.status === 200) renderCatalog(all.body);
   } else notice(r.body.detail, 'error', r.body.code);
 });
+
+// Order events: endpoints (the secret is shown once) and the latest deliveries.
+const outbox = document.getElementById('outbox');
+async function renderOutbox() {
+  const [endpoints, deliveries] = await Promise.all([
+    call('GET', undefined, '/admin/webhook-endpoints'),
+    call('GET', undefined, '/admin/outbox/deliveries?limit=50'),
+  ]);
+  if (endpoints.status !== 200) { notice(endpoints.body.detail, 'error', endpoints.body.code); return; }
+  outbox.innerHTML = `<h3>Endpoints</h3><table><tbody>${endpoints.body.map((e) => `<tr data-id="${escapeHtml(e.id)}">
+      <td>${escapeHtml(e.url)}</td><td>${e.active ? 'active' : 'stopped'}</td>
+      <td>${e.active ? '<button type="button" class="secondary stop">Stop</button>' : ''}</td></tr>`).join('')}</tbody></table>
+    <h3>Latest deliveries</h3><table><thead><tr><th>Event</th><th>Type</th><th>State</th><th class="num">Attempts</th><th>Last answer</th></tr></thead><tbody>
+    ${deliveries.body.map((d) => `<tr><td><code>${escapeHtml(d.event_id)}</code></td><td>${escapeHtml(d.event_type)}</td>
+      <td>${escapeHtml(d.state)}</td><td class="num">${d.attempts}</td>
+      <td>${escapeHtml(d.last_status ?? d.last_error ?? '')}</td></tr>`).join('')}</tbody></table>
+    <button type="button" id="load-outbox" class="secondary">Refresh</button>`;
+}
+outbox.addEventListener('click', async (event) => {
+  if (event.target.id === 'load-outbox') { await renderOutbox(); return; }
+  if (!event.target.classList.contains('stop')) return;
+  const id = event.target.closest('tr').dataset.id;
+  const r = await fetch(`${API}/admin/webhook-endpoints/${encodeURIComponent(id)}`, {
+    method: 'DELETE', headers: { authorization: `Bearer ${token.value}` },
+  });
+  if (r.status === 204) { notice('Stopped.', 'ok'); await renderOutbox(); } else notice('Could not stop it.', 'error');
+});
+document.getElementById('new-endpoint').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const r = await call('POST', { url: document.getElementById('endpoint-url').value }, '/admin/webhook-endpoints');
+  if (r.status === 201) {
+    document.getElementById('endpoint-secret').textContent = `Signing secret (shown once): ${r.body.secret}`;
+    await renderOutbox();
+  } else notice(r.body.detail, 'error', r.body.code);
+});
+document.getElementById('approver').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const name = document.getElementById('approver-name').value;
+  const r = await call('PUT', { approver: document.getElementById('approver-on').checked }, `/admin/approvers/${encodeURIComponent(name)}`);
+  if (r.status === 200) notice(`${r.body.username} ${r.body.approver ? 'may now' : 'may no longer'} approve orders.`, 'ok');
+  else notice(r.body.detail, 'error', r.body.code);
+});

@@ -21,6 +21,9 @@
 //! | [`offer`] | what is on sale today, and which cart lines a checkout captures |
 //! | [`changes`] | what changed between two summaries, and re-pricing an ended checkout |
 //! | [`restore`] | recovery links for expired and signed-out checkouts |
+//! | [`approval`] | deciding orders submitted for approval |
+//! | [`outbox`] | order events for downstream systems and their retries |
+//! | [`signature`] | `Checkout-Signature`: signed deliveries and webhooks |
 //! | [`recovery`] | the browser's local recovery record |
 //! | [`time`] | timestamps on the wire (strict RFC 3339) |
 //! | [`error`] | the stable codes and RFC 9457 problems |
@@ -59,6 +62,7 @@ macro_rules! serde_by_name {
 
 pub mod action;
 pub mod answer;
+pub mod approval;
 pub mod cart;
 pub mod changes;
 pub mod error;
@@ -67,10 +71,12 @@ pub mod lifecycle;
 pub mod money;
 pub mod numbering;
 pub mod offer;
+pub mod outbox;
 pub mod recovery;
 pub mod requirements;
 pub mod restore;
 pub mod settings;
+pub mod signature;
 pub mod snapshot;
 pub mod time;
 pub mod token;
@@ -128,5 +134,6 @@ mod wire_name_tests {
         check(&VerdictState::ALL, |s| s.as_str());
         check(&Step::ALL, |s| s.as_str());
         check(&crate::changes::ChangeKind::ALL, |k| k.as_str());
+        check(&crate::outbox::EventType::ALL, |t| t.as_str());
     }
 }

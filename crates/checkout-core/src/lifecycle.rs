@@ -148,17 +148,23 @@ pub enum Change {
     RemoveLine,
     /// A recovery token was redeemed (the generation moved on).
     Recover,
+    /// An approver approved the order submitted from this checkout.
+    Approve,
+    /// An approver rejected the order submitted from this checkout.
+    Reject,
 }
 
 impl Change {
     /// Every change, for exhaustive tests.
-    pub const ALL: [Change; 6] = [
+    pub const ALL: [Change; 8] = [
         Change::Initiate,
         Change::SelectShipping,
         Change::SelectPayment,
         Change::ApplyVoucher,
         Change::RemoveLine,
         Change::Recover,
+        Change::Approve,
+        Change::Reject,
     ];
 
     /// The name the event log stores for it.
@@ -170,6 +176,8 @@ impl Change {
             Change::ApplyVoucher => "ApplyVoucher",
             Change::RemoveLine => "RemoveLine",
             Change::Recover => "Recover",
+            Change::Approve => "Approve",
+            Change::Reject => "Reject",
         }
     }
 }
@@ -458,6 +466,8 @@ mod tests {
                 "ApplyVoucher",
                 "RemoveLine",
                 "Recover",
+                "Approve",
+                "Reject",
             ]
         );
         for name in names {

@@ -156,6 +156,12 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(3_600..=7_776_000))]
     pub recovery_link_window_secs: i64,
 
+    /// How often the outbox worker looks for order events to deliver when it has none
+    /// in hand (milliseconds; right after a full batch it looks again at once).
+    #[arg(long, env = "CHECKOUT_OUTBOX_POLL_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub outbox_poll_ms: u64,
+
     /// Origins besides the server's own whose pages may send state-changing requests
     /// (a storefront on another host), comma-separated: `https://shop.example`.
     #[arg(
@@ -234,6 +240,7 @@ impl Config {
             idempotency_keys_per_shopper: 100_000,
             session_retention_secs: 7_776_000,
             recovery_link_window_secs: 604_800,
+            outbox_poll_ms: 50,
             trusted_origins: Vec::new(),
             secure_cookies: false,
             header_read_timeout_secs: 10,
@@ -306,6 +313,7 @@ impl Config {
             session_retention: Duration::from_secs(self.session_retention_secs),
             recovery_link_window: checkout_core::restore::window(self.recovery_link_window_secs)
                 .unwrap_or(checkout_core::restore::DEFAULT_WINDOW),
+            outbox_poll: Duration::from_millis(self.outbox_poll_ms.max(10)),
         }
     }
 }

@@ -6,7 +6,9 @@
 
 pub mod admin;
 pub mod admin_catalog;
+pub mod admin_outbox;
 pub mod api_doc;
+pub mod approvals;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
@@ -21,6 +23,7 @@ pub mod idempotency;
 pub mod login_cookie;
 pub mod metrics;
 pub mod orders;
+pub mod outbox;
 pub mod passwords;
 pub mod payments;
 pub mod problems;
@@ -76,6 +79,8 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(orders::router())
         .merge(admin::router())
         .merge(admin_catalog::router())
+        .merge(admin_outbox::router())
+        .merge(approvals::router())
 }
 
 fn catalog_router() -> OpenApiRouter<AppState> {
@@ -149,6 +154,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), String>>,
     sweeper: JoinHandle<()>,
+    outbox: JoinHandle<()>,
 }
 
 impl Running {
@@ -157,6 +163,7 @@ impl Running {
         let _ = self.stop.send(true);
         let result = self.server.await.map_err(|e| e.to_string())?;
         let _ = self.sweeper.await;
+        let _ = self.outbox.await;
         self.state.db.close().await;
         result
     }
@@ -203,6 +210,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let limits = config.connection_limits();
     let server = tokio::spawn(serve::serve(listener, router, limits, stopped));
     let sweeper = sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
+    let outbox = outbox::spawn(state.clone(), state.tuning.outbox_poll, stop.subscribe());
     tracing::info!(%addr, backend = ?state.db.backend(), "checkout-server listening");
     Ok(Running {
         addr,
@@ -210,6 +218,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         stop,
         server,
         sweeper,
+        outbox,
     })
 }
 

@@ -43,6 +43,7 @@ struct Metrics {
     rejections: Family<Label, Counter>,
     orders: Family<Label, Counter>,
     payments: Family<Label, Counter>,
+    outbox: Family<Label, Counter>,
     latency: Latency,
     sqlite_batches: Histogram,
     hashes_refused: Counter,
@@ -63,6 +64,12 @@ fn metrics() -> &'static Metrics {
         let rejections = Family::<Label, Counter>::default();
         let orders = Family::<Label, Counter>::default();
         let payments = Family::<Label, Counter>::default();
+        let outbox = Family::<Label, Counter>::default();
+        registry.register(
+            "checkout_outbox_attempts",
+            "Order event deliveries to downstream endpoints by outcome (delivered, retry)",
+            outbox.clone(),
+        );
         let latency: Latency = Family::new_with_constructor(latency_histogram);
         // 1 … 64 write transactions per commit.
         let sqlite_batches = Histogram::new(exponential_buckets(1.0, 2.0, 7));
@@ -118,6 +125,7 @@ fn metrics() -> &'static Metrics {
             rejections,
             orders,
             payments,
+            outbox,
             latency,
             sqlite_batches,
         }
@@ -154,6 +162,12 @@ pub fn rejection(code: ErrorCode) {
 /// An order was created.
 pub fn order(kind: &str) {
     metrics().orders.get_or_create(&label(kind)).inc();
+}
+
+/// An outbox delivery was attempted.
+pub fn outbox_attempt(delivered: bool) {
+    let outcome = if delivered { "delivered" } else { "retry" };
+    metrics().outbox.get_or_create(&label(outcome)).inc();
 }
 
 /// A payment was settled.

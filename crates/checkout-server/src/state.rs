@@ -24,6 +24,8 @@ pub struct Tuning {
     pub session_retention: Duration,
     /// How long a recovery link works after its checkout expired or was signed out of.
     pub recovery_link_window: chrono::Duration,
+    /// How often the outbox worker looks for deliveries when it has none in hand.
+    pub outbox_poll: Duration,
 }
 
 impl Default for Tuning {
@@ -36,6 +38,7 @@ impl Default for Tuning {
             idempotency_keys_per_shopper: 1_000,
             session_retention: Duration::from_secs(90 * 24 * 3600),
             recovery_link_window: checkout_core::restore::DEFAULT_WINDOW,
+            outbox_poll: Duration::from_millis(100),
         }
     }
 }

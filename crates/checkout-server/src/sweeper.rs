@@ -1,7 +1,8 @@
 //! Background upkeep, every few seconds: persist expiry of sessions whose window closed
 //! (reads already treat them as expired — this only makes the stored state catch up),
 //! purge what has outlived its lifetime (idempotency records after 24 hours, expired
-//! logins, checkouts that ended without an order after the session retention), and
+//! logins, checkouts that ended without an order and finished outbox deliveries after
+//! the session retention), and
 //! reconcile payments left pending. Purging deletes in batches of [`PURGE_BATCH`] rows,
 //! each its own short write transaction with a pause after it, so that a backlog never
 //! holds the database's write lock for long; a sweep deletes at most [`PURGE_BATCHES`]
@@ -42,6 +43,8 @@ pub struct Sweep {
     pub logins_purged: u64,
     /// Old checkouts (that ended without an order) deleted with their events.
     pub sessions_purged: u64,
+    /// Finished outbox deliveries and events deleted.
+    pub outbox_purged: u64,
 }
 
 /// What a purge deletes.
@@ -50,6 +53,7 @@ enum Purge {
     Keys,
     Logins,
     Sessions,
+    Outbox,
 }
 
 /// Runs [`sweep_once`] every `every` until `stop` turns true.
@@ -93,8 +97,8 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
     }
     // A purge that fails (the database busy or briefly gone) is retried next time; it
     // never keeps the sweep from reconciling payments.
-    let mut purged = [0; 3];
-    for (n, kind) in [Purge::Keys, Purge::Logins, Purge::Sessions]
+    let mut purged = [0; 4];
+    for (n, kind) in [Purge::Keys, Purge::Logins, Purge::Sessions, Purge::Outbox]
         .into_iter()
         .enumerate()
     {
@@ -103,7 +107,12 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
             Err(error) => tracing::warn!(%error, ?kind, "purge failed; retrying next time"),
         }
     }
-    [sweep.purged, sweep.logins_purged, sweep.sessions_purged] = purged;
+    [
+        sweep.purged,
+        sweep.logins_purged,
+        sweep.sessions_purged,
+        sweep.outbox_purged,
+    ] = purged;
     sweep.reconciled = orders::reconcile(state).await?;
     Ok(sweep)
 }
@@ -117,14 +126,19 @@ async fn purge(state: &AppState, kind: Purge) -> Result<u64, ApiError> {
         let deleted = match kind {
             Purge::Keys => idempotency::purge(&mut tx, now, PURGE_BATCH).await?,
             Purge::Logins => db::users::purge_logins(tx.conn(), now, PURGE_BATCH).await?,
-            Purge::Sessions => {
+            Purge::Sessions | Purge::Outbox => {
                 // A retention longer than time can count keeps everything.
                 let cutoff = chrono::Duration::from_std(state.tuning.session_retention)
                     .ok()
                     .and_then(|retention| now.checked_sub_signed(retention));
-                match cutoff {
-                    Some(cutoff) => db::sessions::purge_ended(&mut tx, cutoff, PURGE_BATCH).await?,
-                    None => 0,
+                match (cutoff, kind) {
+                    (None, _) => 0,
+                    (Some(cutoff), Purge::Outbox) => {
+                        db::outbox::purge(&mut tx, cutoff, PURGE_BATCH).await?
+                    }
+                    (Some(cutoff), _) => {
+                        db::sessions::purge_ended(&mut tx, cutoff, PURGE_BATCH).await?
+                    }
                 }
             }
         };

@@ -51,6 +51,11 @@ pub const SQLITE: &[Migration] = &[
         description: "restore",
         sql: include_str!("../../migrations/sqlite/0004_restore.sql"),
     },
+    Migration {
+        version: 5,
+        description: "outbox approval",
+        sql: include_str!("../../migrations/sqlite/0005_outbox_approval.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

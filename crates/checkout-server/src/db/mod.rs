@@ -35,6 +35,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod migrate;
 pub mod orders;
+pub mod outbox;
 mod purge;
 mod query;
 pub mod restore;

@@ -44,6 +44,16 @@ pub struct Order {
     pub acting_admin: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// For a submitted order: who approved or rejected it (`admin` or the approver's
+    /// username).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// When it was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<String>,
 }
 
 /// An order action's whole effect.
@@ -62,6 +72,8 @@ pub struct Placement<'a> {
     /// The answer to store under the key of the request that made the effect, with its
     /// status.
     pub answer: (KeyRef<'a>, u16, &'a serde_json::Value),
+    /// The order's event for downstream systems (CONTRACT §14), written with it.
+    pub event: &'a super::outbox::NewEvent<'a>,
 }
 
 /// How [`place`] ended.
@@ -162,6 +174,7 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
     }
     let (key, status, body) = p.answer;
     super::idempotency::complete(tx.conn(), key, status, body).await?;
+    super::outbox::record(tx.conn(), p.event).await?;
     Ok(Placed::Done)
 }
 
@@ -170,9 +183,10 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
 async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
     let row = p.session;
     // $1–$12 the order ($12 is also the time of the change); $13–$20 the transition and
-    // its event; $21–$25 the key's answer; then two per cart line.
+    // its event; $21–$25 the key's answer; $26–$28 the outbox event; then two per cart
+    // line.
     let lines = (0..row.snapshot.lines.len())
-        .map(|i| format!("(${}, ${}::BIGINT)", 26 + 2 * i, 27 + 2 * i))
+        .map(|i| format!("(${}, ${}::BIGINT)", 29 + 2 * i, 30 + 2 * i))
         .collect::<Vec<_>>();
     let cart = if lines.is_empty() {
         String::new()
@@ -192,7 +206,12 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
          event AS ({insert_event} SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
          placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
          answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
-            response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25){cart} \
+            response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25), \
+         outboxed AS (INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at) \
+            SELECT $26, id, $1, $27, $28, $12 FROM s RETURNING seq), \
+         fanned AS (INSERT INTO outbox_deliveries (event_seq, endpoint_id, checkout_id, state, attempts, \
+            next_attempt_at, created_at) SELECT o.seq, w.id, $2, 'pending', 0, $12, $12 \
+            FROM outboxed o, webhook_endpoints w WHERE w.active = 1){cart} \
          SELECT COUNT(*) AS moved FROM s",
         insert_event = insert_event!(),
         insert_order = insert_order!(),
@@ -211,7 +230,10 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
         .bind(body.to_string())
         .bind(key.user_id)
         .bind(key.endpoint)
-        .bind(key.key);
+        .bind(key.key)
+        .bind(&p.event.id)
+        .bind(p.event.event_type)
+        .bind(&p.event.payload);
     for line in &row.snapshot.lines {
         statement = statement.bind(&line.sku).bind(i64::from(line.quantity));
     }
@@ -231,7 +253,8 @@ pub async fn find(
 ) -> Result<Option<Order>, DbError> {
     let Some(row) = query(
         "SELECT id, session_id, checkout_number, kind, status, snapshot, grand_total, currency, \
-         payment_reference, acting_admin, created_at FROM orders WHERE id = $1 AND user_id = $2",
+         payment_reference, acting_admin, created_at, decided_by, decided_at, decision_reason \
+         FROM orders WHERE id = $1 AND user_id = $2",
     )
     .bind(order_id)
     .bind(user_id)
@@ -254,5 +277,97 @@ pub async fn find(
         payment_reference: row.try_get("payment_reference")?,
         acting_admin: row.try_get("acting_admin")?,
         created_at: from_ms(row.try_get("created_at")?),
+        decided_by: row.try_get("decided_by")?,
+        decided_at: row.try_get::<Option<i64>>("decided_at")?.map(from_ms),
+        decision_reason: row.try_get("decision_reason")?,
     }))
+}
+
+/// The shopper who owns an order.
+pub async fn owner(conn: impl Into<Conn<'_>>, order_id: &str) -> Result<Option<String>, DbError> {
+    query("SELECT user_id FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("user_id"))
+        .transpose()
+}
+
+/// Stores an approver's decision on a submitted order, if it is still waiting
+/// (compare-and-set); returns whether it was.
+pub async fn record_decision(
+    conn: impl Into<Conn<'_>>,
+    order_id: &str,
+    status: &str,
+    decided_by: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let done = query(
+        "UPDATE orders SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $4 \
+         WHERE id = $5 AND status = $6",
+    )
+    .bind(status)
+    .bind(decided_by)
+    .bind(to_ms(now))
+    .bind(reason)
+    .bind(order_id)
+    .bind(checkout_core::approval::PENDING)
+    .execute(conn)
+    .await?;
+    Ok(done == 1)
+}
+
+/// An order waiting for an approver.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PendingOrder {
+    /// Order id.
+    pub id: String,
+    /// The checkout number.
+    pub checkout_number: String,
+    /// Who submitted it.
+    pub username: String,
+    /// What was submitted.
+    #[schema(value_type = Object)]
+    pub snapshot: Snapshot,
+    /// The digest of the submitted snapshot (send it to approve).
+    pub digest: String,
+    /// Total in minor units.
+    pub grand_total: i64,
+    /// Currency.
+    pub currency: String,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Up to `limit` orders waiting for approval, oldest first.
+pub async fn pending_approval(
+    conn: impl Into<Conn<'_>>,
+    limit: i64,
+) -> Result<Vec<PendingOrder>, DbError> {
+    query(
+        "SELECT o.id, o.checkout_number, u.username, o.snapshot, o.grand_total, o.currency, \
+         o.created_at FROM orders o JOIN users u ON u.id = o.user_id \
+         WHERE o.status = $1 ORDER BY o.created_at, o.id LIMIT $2",
+    )
+    .bind(checkout_core::approval::PENDING)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        let snapshot: Snapshot = serde_json::from_str(&r.try_get::<String>("snapshot")?)
+            .map_err(|_| DbError::Corrupt("order snapshot".into()))?;
+        Ok(PendingOrder {
+            id: r.try_get("id")?,
+            checkout_number: r.try_get("checkout_number")?,
+            username: r.try_get("username")?,
+            digest: snapshot.digest.clone(),
+            snapshot,
+            grand_total: r.try_get("grand_total")?,
+            currency: r.try_get("currency")?,
+            created_at: from_ms(r.try_get("created_at")?),
+        })
+    })
+    .collect()
 }

@@ -58,6 +58,31 @@ pub async fn id_of(conn: impl Into<Conn<'_>>, username: &str) -> Result<Option<S
         .transpose()
 }
 
+/// Whether the shopper may decide orders submitted for approval.
+pub async fn is_approver(conn: impl Into<Conn<'_>>, user_id: &str) -> Result<bool, DbError> {
+    Ok(query("SELECT approver FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get::<i64>("approver"))
+        .transpose()?
+        == Some(1))
+}
+
+/// Gives or takes the approver role; returns whether the shopper exists.
+pub async fn set_approver(
+    conn: impl Into<Conn<'_>>,
+    username: &str,
+    approver: bool,
+) -> Result<bool, DbError> {
+    Ok(query("UPDATE users SET approver = $1 WHERE username = $2")
+        .bind(i64::from(approver))
+        .bind(username)
+        .execute(conn)
+        .await?
+        == 1)
+}
+
 /// Stores a login (by its token's hash) until `expires_at`.
 pub async fn add_login(
     conn: impl Into<Conn<'_>>,

@@ -9,6 +9,7 @@
 //! server's own payment key, and the outcome is settled in a second transaction. An
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
+pub mod events;
 mod pay;
 
 pub use self::pay::{reconcile, settle_payment};
@@ -20,8 +21,8 @@ use axum::{
     Json,
 };
 use checkout_core::{
-    evaluate, idempotency::IdempotencyKey, requirements, Action, CheckInput, Completion, ErrorCode,
-    Rejection, SessionStatus, Transition,
+    evaluate, idempotency::IdempotencyKey, outbox::EventType, requirements, Action, CheckInput,
+    Completion, ErrorCode, Rejection, SessionStatus, Transition,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -239,6 +240,9 @@ fn new_order(
         payment_reference: payment_reference.map(str::to_owned),
         acting_admin: actor.admin.clone(),
         created_at: now,
+        decided_by: None,
+        decided_at: None,
+        decision_reason: None,
     }
 }
 
@@ -253,6 +257,10 @@ async fn place(
     answer: (KeyRef<'_>, u16, &Value),
 ) -> ApiResult<()> {
     let to = row.status.apply(step)?;
+    let SessionStatus::Completed(completion) = to else {
+        return Err(ApiError::Internal(format!("{step:?} places no order")));
+    };
+    let event = events::new_event(order, EventType::of(completion), order.created_at);
     let placement = Placement {
         session: row,
         step,
@@ -260,6 +268,7 @@ async fn place(
         order,
         actor,
         answer,
+        event: &event,
     };
     match db::orders::place(tx, &placement).await? {
         Placed::Done => {

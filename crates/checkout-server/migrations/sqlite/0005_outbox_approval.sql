@@ -1,0 +1,50 @@
+-- Order events for downstream systems (CONTRACT §14): the admin's endpoints, each event
+-- written in the transaction of its effect, and one delivery per event and endpoint
+-- (made in the same transaction, so a crash loses none). A delivery is pending until
+-- a 2xx answer (delivered) or until its retries run out (failed); a worker holds it
+-- with a lease while it sends, so one instance sends it at a time.
+CREATE TABLE webhook_endpoints (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    active     INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE outbox_events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    checkout_id TEXT NOT NULL,
+    order_id    TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX outbox_events_checkout ON outbox_events(checkout_id, seq);
+
+CREATE TABLE outbox_deliveries (
+    event_seq       INTEGER NOT NULL REFERENCES outbox_events(seq),
+    endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints(id),
+    checkout_id     TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until     INTEGER,
+    last_status     INTEGER,
+    last_error      TEXT,
+    delivered_at    INTEGER,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (event_seq, endpoint_id)
+);
+-- What the worker claims: pending and due, oldest first.
+CREATE INDEX outbox_deliveries_due ON outbox_deliveries(next_attempt_at, event_seq) WHERE state = 'pending';
+-- In order per checkout: an earlier pending delivery of the same checkout to the same
+-- endpoint holds the later ones back.
+CREATE INDEX outbox_deliveries_checkout ON outbox_deliveries(endpoint_id, checkout_id, event_seq) WHERE state = 'pending';
+
+-- Approval (CONTRACT §15): approvers, and each order's decision.
+ALTER TABLE users ADD COLUMN approver INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN decided_by TEXT;
+ALTER TABLE orders ADD COLUMN decided_at INTEGER;
+ALTER TABLE orders ADD COLUMN decision_reason TEXT;
+CREATE INDEX orders_pending_approval ON orders(created_at) WHERE status = 'PENDING_APPROVAL';

@@ -1,0 +1,155 @@
+//! Admin routes for order events to downstream systems (CONTRACT §14, bearer token):
+//! add an endpoint (its signing secret is shown once), list and stop endpoints, and see
+//! the deliveries with their attempts.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    Json,
+};
+use checkout_core::{ErrorCode, Rejection};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    db::{
+        self,
+        outbox::{Delivery, Endpoint},
+    },
+    error::ApiResult,
+    extract::{Admin, ApiJson},
+    state::AppState,
+};
+
+/// The admin outbox routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_endpoints, add_endpoint))
+        .routes(routes!(stop_endpoint))
+        .routes(routes!(deliveries))
+}
+
+/// Longest endpoint URL.
+const MAX_URL: usize = 2_048;
+
+/// A new endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    /// Where to POST events: `http://host[:port]/path` (see the README for HTTPS).
+    #[schema(max_length = 2048)]
+    pub url: String,
+}
+
+/// An endpoint just added, with its signing secret (shown this once).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedEndpoint {
+    /// Endpoint id.
+    pub id: String,
+    /// Its URL.
+    pub url: String,
+    /// The secret its `Checkout-Signature` headers are signed with.
+    pub secret: String,
+}
+
+/// Every endpoint, newest first.
+#[utoipa::path(get, path = "/admin/webhook-endpoints", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<Endpoint>)))]
+pub async fn list_endpoints(
+    _: Admin,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<Endpoint>>> {
+    Ok(Json(db::outbox::endpoints(&state.db).await?))
+}
+
+/// Add an endpoint: every order event from now on is delivered to it, signed with the
+/// secret in the answer.
+#[utoipa::path(post, path = "/admin/webhook-endpoints", tag = "admin", security(("admin" = [])),
+    request_body = NewEndpoint,
+    responses((status = 201, body = CreatedEndpoint), (status = 422, description = "VALIDATION_FAILED: not an http:// URL")))]
+pub async fn add_endpoint(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<NewEndpoint>,
+) -> ApiResult<(StatusCode, Json<CreatedEndpoint>)> {
+    let url = req.url.trim();
+    let valid = url.len() <= MAX_URL
+        && reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "http" && u.host_str().is_some());
+    if !valid {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            "An endpoint is an http:// URL of at most 2048 characters (HTTPS through a TLS proxy; see the README).",
+        )
+        .into());
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = format!(
+        "whsec_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let id = format!("we_{}", uuid::Uuid::now_v7().simple());
+    let mut tx = state.db.begin_write().await?;
+    db::outbox::add_endpoint(tx.conn(), &id, url, &secret, state.clock.now()).await?;
+    tx.commit().await?;
+    tracing::info!(%id, %url, "outbox endpoint added");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedEndpoint {
+            id,
+            url: url.to_owned(),
+            secret,
+        }),
+    ))
+}
+
+/// Stop delivering to an endpoint (its pending deliveries wait; nothing new is added).
+#[utoipa::path(delete, path = "/admin/webhook-endpoints/{id}", tag = "admin", security(("admin" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 404, description = "NOT_FOUND: no such endpoint")))]
+pub async fn stop_endpoint(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    let found = db::outbox::deactivate(tx.conn(), &id).await?;
+    tx.commit().await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Rejection::with_message(ErrorCode::NotFound, "There is no such endpoint.").into())
+    }
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryFilter {
+    /// Only this checkout's.
+    pub checkout_id: Option<String>,
+    /// At most this many (1..=500, default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// The latest deliveries with their attempts, newest first.
+#[utoipa::path(get, path = "/admin/outbox/deliveries", tag = "admin", security(("admin" = [])),
+    params(DeliveryFilter), responses((status = 200, body = Vec<Delivery>)))]
+pub async fn deliveries(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(filter): Query<DeliveryFilter>,
+) -> ApiResult<Json<Vec<Delivery>>> {
+    let limit = filter.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(
+            Rejection::with_message(ErrorCode::ValidationFailed, "limit must be 1 to 500").into(),
+        );
+    }
+    Ok(Json(
+        db::outbox::deliveries(&state.db, filter.checkout_id.as_deref(), limit).await?,
+    ))
+}

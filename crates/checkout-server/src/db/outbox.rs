@@ -1,0 +1,354 @@
+//! The outbox (CONTRACT §14): endpoints, events and their deliveries. An event and one
+//! delivery per active endpoint are written by [`record`] in the transaction of the
+//! effect; the worker ([`crate::outbox`]) claims due deliveries with a lease
+//! ([`claim`]), sends them and stores the outcome ([`finish`]).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{query, Backend, Conn, DbError, WriteTx};
+use crate::clock::{from_ms, to_ms};
+
+/// A downstream endpoint.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Endpoint {
+    /// Endpoint id.
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// Whether events are sent to it.
+    pub active: bool,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An event to write with its effect.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    /// Stable event id (`evt_…`), the same on every attempt.
+    pub id: String,
+    /// The checkout it is about (deliveries are in order per checkout).
+    pub checkout_id: &'a str,
+    /// The order it is about.
+    pub order_id: &'a str,
+    /// `order.placed`, …
+    pub event_type: &'static str,
+    /// The JSON body sent.
+    pub payload: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Writes an event and a pending delivery to every active endpoint, in `conn`'s
+/// transaction (the effect's).
+pub async fn record(conn: impl Into<Conn<'_>>, event: &NewEvent<'_>) -> Result<(), DbError> {
+    let mut conn = conn.into();
+    let seq: i64 = query(
+        "INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+    )
+    .bind(&event.id)
+    .bind(event.checkout_id)
+    .bind(event.order_id)
+    .bind(event.event_type)
+    .bind(&event.payload)
+    .bind(to_ms(event.at))
+    .fetch_one(&mut conn)
+    .await?
+    .try_get("seq")?;
+    query(
+        "INSERT INTO outbox_deliveries (event_seq, endpoint_id, checkout_id, state, attempts, \
+         next_attempt_at, created_at) \
+         SELECT $1, id, $2, 'pending', 0, $3, $3 FROM webhook_endpoints WHERE active = 1",
+    )
+    .bind(seq)
+    .bind(event.checkout_id)
+    .bind(to_ms(event.at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A delivery the worker holds.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The event's sequence number.
+    pub event_seq: i64,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// Its URL.
+    pub url: String,
+    /// Its signing secret.
+    pub secret: String,
+    /// The stable event id.
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The body.
+    pub payload: String,
+    /// Attempts before this one.
+    pub attempts: u32,
+    /// When the event happened.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whether any delivery is due (a read, so an idle worker never takes the write lock).
+pub async fn any_due(conn: impl Into<Conn<'_>>, now: DateTime<Utc>) -> Result<bool, DbError> {
+    Ok(query(
+        "SELECT 1 AS due FROM outbox_deliveries d \
+         JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 \
+         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+         AND (d.lease_until IS NULL OR d.lease_until <= $1) LIMIT 1",
+    )
+    .bind(to_ms(now))
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
+/// Claims up to `limit` due deliveries for `lease_ms`: pending, due, not held by
+/// another worker, to an active endpoint, and the first pending one of their checkout
+/// for that endpoint (in order per checkout). On PostgreSQL rows another instance is
+/// claiming are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+pub async fn claim(
+    tx: &mut WriteTx,
+    now: DateTime<Utc>,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, DbError> {
+    let lock = if tx.backend() == Backend::Postgres {
+        " FOR UPDATE OF d SKIP LOCKED"
+    } else {
+        ""
+    };
+    let due = format!(
+        "SELECT d.event_seq, d.endpoint_id FROM outbox_deliveries d \
+         JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 \
+         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+         AND (d.lease_until IS NULL OR d.lease_until <= $1) \
+         AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.endpoint_id = d.endpoint_id \
+            AND p.checkout_id = d.checkout_id AND p.state = 'pending' AND p.event_seq < d.event_seq) \
+         ORDER BY d.next_attempt_at, d.event_seq LIMIT $2{lock}"
+    );
+    let rows = query(&due)
+        .bind(to_ms(now))
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let seq: i64 = row.try_get("event_seq")?;
+        let endpoint: String = row.try_get("endpoint_id")?;
+        query("UPDATE outbox_deliveries SET lease_until = $1 WHERE event_seq = $2 AND endpoint_id = $3")
+            .bind(to_ms(now) + lease_ms)
+            .bind(seq)
+            .bind(&endpoint)
+            .execute(tx.conn())
+            .await?;
+        let r = query(
+            "SELECT e.id, e.type, e.payload, e.created_at, w.url, w.secret, d.attempts \
+             FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq \
+             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             WHERE d.event_seq = $1 AND d.endpoint_id = $2",
+        )
+        .bind(seq)
+        .bind(&endpoint)
+        .fetch_one(tx.conn())
+        .await?;
+        claimed.push(Claimed {
+            event_seq: seq,
+            endpoint_id: endpoint,
+            url: r.try_get("url")?,
+            secret: r.try_get("secret")?,
+            event_id: r.try_get("id")?,
+            event_type: r.try_get("type")?,
+            payload: r.try_get("payload")?,
+            attempts: u32::try_from(r.try_get::<i64>("attempts")?).unwrap_or(u32::MAX),
+            created_at: from_ms(r.try_get("created_at")?),
+        });
+    }
+    Ok(claimed)
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The receiver's status, if it answered.
+    pub status: Option<u16>,
+    /// What went wrong, if anything (kept short).
+    pub error: Option<String>,
+    /// Delivered (a 2xx).
+    pub delivered: bool,
+    /// When to try again; `None` with `delivered` false: given up.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// Stores an attempt's outcome and releases the lease.
+pub async fn finish(
+    conn: impl Into<Conn<'_>>,
+    claimed: &Claimed,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let state = if outcome.delivered {
+        "delivered"
+    } else if outcome.retry_at.is_some() {
+        "pending"
+    } else {
+        "failed"
+    };
+    query(
+        "UPDATE outbox_deliveries SET state = $1, attempts = attempts + 1, lease_until = NULL, \
+         last_status = $2, last_error = $3, next_attempt_at = $4, \
+         delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at END \
+         WHERE event_seq = $6 AND endpoint_id = $7",
+    )
+    .bind(state)
+    .bind(outcome.status.map(i64::from))
+    .bind(outcome.error.clone())
+    .bind(to_ms(outcome.retry_at.unwrap_or(now)))
+    .bind(to_ms(now))
+    .bind(claimed.event_seq)
+    .bind(&claimed.endpoint_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes up to `limit` finished deliveries (delivered, or given up) of events made
+/// before `cutoff`, then up to `limit` such events with no delivery left, oldest first;
+/// returns how many rows. Pending deliveries and their events are always kept.
+pub async fn purge(tx: &mut WriteTx, cutoff: DateTime<Utc>, limit: u32) -> Result<u64, DbError> {
+    let (cutoff, limit) = (to_ms(cutoff), i64::from(limit));
+    let deliveries = query(
+        "DELETE FROM outbox_deliveries WHERE (event_seq, endpoint_id) IN \
+         (SELECT event_seq, endpoint_id FROM outbox_deliveries \
+          WHERE state <> 'pending' AND created_at < $1 ORDER BY event_seq LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(tx.conn())
+    .await?;
+    let events = query(
+        "DELETE FROM outbox_events WHERE seq IN (SELECT e.seq FROM outbox_events e \
+         WHERE e.created_at < $1 AND NOT EXISTS \
+         (SELECT 1 FROM outbox_deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .execute(tx.conn())
+    .await?;
+    Ok(deliveries + events)
+}
+
+/// Adds an endpoint.
+pub async fn add_endpoint(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    url: &str,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query("INSERT INTO webhook_endpoints (id, url, secret, active, created_at) VALUES ($1, $2, $3, 1, $4)")
+        .bind(id)
+        .bind(url)
+        .bind(secret)
+        .bind(to_ms(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stops sending to an endpoint; returns whether it existed.
+pub async fn deactivate(conn: impl Into<Conn<'_>>, id: &str) -> Result<bool, DbError> {
+    Ok(
+        query("UPDATE webhook_endpoints SET active = 0 WHERE id = $1")
+            .bind(id)
+            .execute(conn)
+            .await?
+            == 1,
+    )
+}
+
+/// Every endpoint, newest first.
+pub async fn endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<Endpoint>, DbError> {
+    query("SELECT id, url, active, created_at FROM webhook_endpoints ORDER BY created_at DESC, id LIMIT 100")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Endpoint {
+                id: r.try_get("id")?,
+                url: r.try_get("url")?,
+                active: r.try_get::<i64>("active")? != 0,
+                created_at: from_ms(r.try_get("created_at")?),
+            })
+        })
+        .collect()
+}
+
+/// A delivery as the admin sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Delivery {
+    /// The stable event id.
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The checkout.
+    pub checkout_id: String,
+    /// The order.
+    pub order_id: String,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// `pending`, `delivered` or `failed` (retries ran out).
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last answer's status.
+    pub last_status: Option<i64>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The next attempt (pending).
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When the event happened.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The latest deliveries (at most `limit`), newest first; of one checkout when given.
+pub async fn deliveries(
+    conn: impl Into<Conn<'_>>,
+    checkout_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Delivery>, DbError> {
+    query(
+        "SELECT e.id, e.type, e.checkout_id, e.order_id, d.endpoint_id, d.state, d.attempts, \
+         d.last_status, d.last_error, d.next_attempt_at, d.delivered_at, e.created_at \
+         FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq \
+         WHERE ($1 = '' OR e.checkout_id = $1) ORDER BY d.event_seq DESC, d.endpoint_id LIMIT $2",
+    )
+    .bind(checkout_id.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Delivery {
+            event_id: r.try_get("id")?,
+            event_type: r.try_get("type")?,
+            checkout_id: r.try_get("checkout_id")?,
+            order_id: r.try_get("order_id")?,
+            endpoint_id: r.try_get("endpoint_id")?,
+            state: r.try_get("state")?,
+            attempts: r.try_get("attempts")?,
+            last_status: r.try_get("last_status")?,
+            last_error: r.try_get("last_error")?,
+            next_attempt_at: from_ms(r.try_get("next_attempt_at")?),
+            delivered_at: r.try_get::<Option<i64>>("delivered_at")?.map(from_ms),
+            created_at: from_ms(r.try_get("created_at")?),
+        })
+    })
+    .collect()
+}

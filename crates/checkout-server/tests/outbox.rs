@@ -1,0 +1,456 @@
+//! Order events to downstream systems (CONTRACT §14) with a real receiver over real
+//! HTTP: signed, stable ids, at least once, in order per checkout, retried while the
+//! receiver fails or is down, kept across a `kill -9`, and delivered by several
+//! instances sharing PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
+use common::{Backend, Process, Resp, Server, Shopper, ADMIN};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Hit {
+    event_id: String,
+    event_type: String,
+    checkout_id: String,
+    body: String,
+    signature: Option<String>,
+    answered: u16,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    addr: SocketAddr,
+    hits: Arc<Mutex<Vec<Hit>>>,
+}
+
+/// A receiver on `listener` that answers 500 to its first `fail_first` requests.
+fn receiver(listener: tokio::net::TcpListener, fail_first: usize) -> Receiver {
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(AtomicUsize::new(fail_first));
+    let addr = listener.local_addr().unwrap();
+    let log = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let (log, failures) = (Arc::clone(&log), Arc::clone(&failures));
+            async move {
+                let failing = failures
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                let answered = if failing { 500 } else { 204 };
+                let text = String::from_utf8_lossy(&body).into_owned();
+                let parsed: Value = serde_json::from_str(&text).unwrap_or_default();
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                log.lock().unwrap().push(Hit {
+                    event_id: header("checkout-event-id").unwrap_or_default(),
+                    event_type: header("checkout-event-type").unwrap_or_default(),
+                    checkout_id: parsed["data"]["order"]["checkout_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    body: text,
+                    signature: header("checkout-signature"),
+                    answered,
+                });
+                axum::http::StatusCode::from_u16(answered).unwrap()
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Receiver { addr, hits }
+}
+
+impl Receiver {
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    /// The ids delivered (answered 2xx).
+    fn delivered(&self) -> BTreeSet<String> {
+        self.hits()
+            .into_iter()
+            .filter(|h| h.answered < 300)
+            .map(|h| h.event_id)
+            .collect()
+    }
+
+    /// Waits until `n` distinct events were delivered.
+    async fn wait_for(&self, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.delivered().len() < n {
+            assert!(
+                start.elapsed() < limit,
+                "{} of {n} delivered: {:?}",
+                self.delivered().len(),
+                self.hits()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn admin_at(base: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
+    let mut req = Server::client()
+        .request(method, format!("{base}/api/v1{path}"))
+        .bearer_auth(ADMIN);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    common::read(req.send().await.unwrap()).await
+}
+
+/// Adds an endpoint; returns its secret.
+async fn endpoint(base: &str, url: &str) -> String {
+    let r = admin_at(
+        base,
+        Method::POST,
+        "/admin/webhook-endpoints",
+        Some(json!({"url": url})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.str("secret")
+}
+
+async fn submit(shopper: &Shopper, key: &str) -> Value {
+    let s = shopper.checkout().await;
+    let r = shopper
+        .action(
+            s["id"].as_str().unwrap(),
+            "submit-for-approval",
+            s["digest"].as_str().unwrap(),
+            key,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body
+}
+
+async fn place(shopper: &Shopper, key: &str) -> Value {
+    let s = shopper.checkout().await;
+    let r = shopper
+        .place_order(
+            s["id"].as_str().unwrap(),
+            s["digest"].as_str().unwrap(),
+            key,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body
+}
+
+async fn events_arrive(backend: Backend) {
+    let server = Server::start(backend).await;
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        3,
+    );
+    let secret = endpoint(&server.base, &rx.url()).await;
+    let bob = server.shopper("bob").await;
+    let carol = server.shopper("carol").await;
+    let dave = server.shopper("dave").await;
+    let bobs = submit(&bob, "b").await;
+    let approve = format!("/approvals/{}/approve", bobs["id"].as_str().unwrap());
+    let r = server
+        .admin(
+            Method::POST,
+            &approve,
+            Some(json!({"snapshot_digest": bobs["snapshot"]["digest"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    place(&carol, "c").await;
+    let daves = submit(&dave, "d").await;
+    let reject = format!("/approvals/{}/reject", daves["id"].as_str().unwrap());
+    assert_eq!(
+        server
+            .admin(Method::POST, &reject, Some(json!({"reason": "no"})))
+            .await
+            .status,
+        200
+    );
+    rx.wait_for(5, Duration::from_secs(30)).await;
+
+    let hits = rx.hits();
+    let now = chrono::Utc::now();
+    for hit in &hits {
+        // Signed with the endpoint's secret, over the exact body; the id and type in the
+        // headers are the body's.
+        checkout_core::signature::verify(
+            hit.signature.as_deref(),
+            hit.body.as_bytes(),
+            &[secret.as_bytes()],
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{e}: {hit:?}"));
+        let body: Value = serde_json::from_str(&hit.body).unwrap();
+        assert_eq!(body["id"], hit.event_id.as_str());
+        assert_eq!(body["type"], hit.event_type.as_str());
+    }
+    // The three failures were retried with the same event ids.
+    let failed: BTreeSet<String> = hits
+        .iter()
+        .filter(|h| h.answered == 500)
+        .map(|h| h.event_id.clone())
+        .collect();
+    assert!(
+        !failed.is_empty() && failed.is_subset(&rx.delivered()),
+        "{hits:?}"
+    );
+    // Each event delivered; the types are the effects, per checkout in order: no later
+    // event of a checkout is sent before the earlier one was delivered.
+    let mut per_checkout: BTreeMap<String, Vec<(usize, &Hit)>> = BTreeMap::new();
+    for (i, hit) in hits.iter().enumerate() {
+        per_checkout
+            .entry(hit.checkout_id.clone())
+            .or_default()
+            .push((i, hit));
+    }
+    let kinds = |id: &str| -> Vec<String> {
+        let mut seen = Vec::new();
+        for (_, h) in &per_checkout[id] {
+            if h.answered < 300 && !seen.contains(&h.event_type) {
+                seen.push(h.event_type.clone());
+            }
+        }
+        seen
+    };
+    assert_eq!(
+        kinds(bobs["checkout_id"].as_str().unwrap()),
+        ["order.submitted_for_approval", "order.approved"]
+    );
+    assert_eq!(
+        kinds(daves["checkout_id"].as_str().unwrap()),
+        ["order.submitted_for_approval", "order.rejected"]
+    );
+    for attempts in per_checkout.values() {
+        let first_delivered = attempts
+            .iter()
+            .find(|(_, h)| h.answered < 300)
+            .map(|(i, _)| *i)
+            .unwrap();
+        let first_kind = &attempts[0].1.event_type;
+        for (i, h) in attempts {
+            if &h.event_type != first_kind {
+                assert!(
+                    *i > first_delivered,
+                    "a later event was sent before the first was delivered: {attempts:?}"
+                );
+            }
+        }
+    }
+    // The admin sees every delivery with its attempts.
+    let list = server
+        .admin(Method::GET, "/admin/outbox/deliveries", None)
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let rows = list.body.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|d| d["state"] == "delivered"), "{rows:?}");
+    let attempts: i64 = rows.iter().map(|d| d["attempts"].as_i64().unwrap()).sum();
+    assert_eq!(attempts, 5 + 3);
+    server.stop().await;
+}
+on_both_backends!(
+    events_arrive_signed_once_and_in_order_after_failures,
+    events_arrive
+);
+
+async fn receiver_down(backend: Backend) {
+    let server = Server::start(backend).await;
+    // A port with nothing listening on it yet.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    endpoint(&server.base, &format!("http://127.0.0.1:{port}/hook")).await;
+    let bob = server.shopper("bob").await;
+    let carol = server.shopper("carol").await;
+    place(&bob, "b").await;
+    place(&carol, "c").await;
+    // Attempts fail and are kept, with why.
+    let start = Instant::now();
+    loop {
+        let rows = server
+            .admin(Method::GET, "/admin/outbox/deliveries", None)
+            .await
+            .body;
+        let rows = rows.as_array().unwrap();
+        if rows.len() == 2 && rows.iter().all(|d| d["attempts"].as_i64() >= Some(1)) {
+            assert!(
+                rows.iter()
+                    .all(|d| d["state"] == "pending" && d["last_error"].is_string()),
+                "{rows:?}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The receiver comes up: everything arrives.
+    let rx = receiver(
+        tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap(),
+        0,
+    );
+    rx.wait_for(2, Duration::from_secs(30)).await;
+    server.stop().await;
+}
+on_both_backends!(a_receiver_down_for_a_while_gets_every_event, receiver_down);
+
+/// `kill -9` after the order and before its delivery: the event is in the database with
+/// the order, and the restarted server delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_still_delivers_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let first = Process::spawn(dir.path(), &[]);
+    endpoint(&first.base, &format!("http://127.0.0.1:{port}/hook")).await;
+    let client = Server::client();
+    let bob = Shopper::sign_up(&client, &first.base, "bob").await;
+    let order = place(&bob, "k").await;
+    first.kill();
+    let rx = receiver(
+        tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap(),
+        0,
+    );
+    let second = Process::spawn(dir.path(), &[]);
+    rx.wait_for(1, Duration::from_secs(30)).await;
+    let hit = rx.hits().into_iter().find(|h| h.answered < 300).unwrap();
+    assert_eq!(hit.event_type, "order.placed");
+    let body: Value = serde_json::from_str(&hit.body).unwrap();
+    assert_eq!(body["data"]["order"]["id"], order["id"]);
+    second.kill();
+}
+
+/// Two instances on one PostgreSQL database: every event is delivered (at least once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_deliver_every_event() {
+    if common::postgres_admin_url().is_none() {
+        println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): two instances need PostgreSQL");
+        return;
+    }
+    let url = common::fresh_postgres_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "one shared secret for every instance, 32+ bytes";
+    let instances: Vec<Process> = (0..2)
+        .map(|i| {
+            Process::spawn(
+                &dir.path().join(format!("i{i}")),
+                &["--database-url", &url, "--token-secret", secret],
+            )
+        })
+        .collect();
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        0,
+    );
+    endpoint(&instances[0].base, &rx.url()).await;
+    let client = Server::client();
+    let mut orders = BTreeSet::new();
+    for i in 0..20 {
+        let base = &instances[i % 2].base;
+        let shopper = Shopper::sign_up(&client, base, &format!("shopper{i}")).await;
+        let order = place(&shopper, "k").await;
+        orders.insert(order["id"].as_str().unwrap().to_owned());
+    }
+    rx.wait_for(20, Duration::from_secs(30)).await;
+    let delivered_orders: BTreeSet<String> = rx
+        .hits()
+        .iter()
+        .filter(|h| h.answered < 300)
+        .map(|h| {
+            serde_json::from_str::<Value>(&h.body).unwrap()["data"]["order"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(delivered_orders, orders);
+    let sent = rx.hits().len();
+    println!(
+        "two instances: 20 events, {sent} requests ({} duplicates)",
+        sent - 20
+    );
+    drop(instances);
+    common::drop_postgres_database(&url).await;
+}
+
+async fn finished_deliveries_are_purged(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.session_retention_secs = 60).await;
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        0,
+    );
+    endpoint(&server.base, &rx.url()).await;
+    // One delivered, one pending for ever (an endpoint with nothing listening).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    endpoint(&server.base, &format!("http://127.0.0.1:{port}/hook")).await;
+    place(&server.shopper("bob").await, "b").await;
+    rx.wait_for(1, Duration::from_secs(30)).await;
+    server.advance(120).await;
+    let start = Instant::now();
+    loop {
+        let rows = server
+            .admin(Method::GET, "/admin/outbox/deliveries", None)
+            .await
+            .body;
+        let states: Vec<&str> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["state"].as_str().unwrap())
+            .collect();
+        if states == ["pending"] {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "{states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The event stays while a delivery of it is pending.
+    let events = common::count(server.db(), "SELECT COUNT(*) AS n FROM outbox_events", &[]).await;
+    assert_eq!(events, 1);
+    server.stop().await;
+}
+on_both_backends!(
+    finished_deliveries_are_purged_after_the_retention,
+    finished_deliveries_are_purged
+);
