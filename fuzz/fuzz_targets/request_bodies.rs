@@ -15,7 +15,7 @@ use axum::{
 use checkout_server::{
     admin::{AdvanceClock, ImpersonateRequest},
     admin_catalog::EntryChange,
-    admin_outbox::NewEndpoint,
+    admin_outbox::{EndpointState, NewEndpoint, Redeliver},
     approvals::{ApproveRequest, ApproverRole, RejectRequest},
     auth::Credentials,
     cart::{AddItem, SetQuantity},
@@ -75,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let content_type = CONTENT_TYPES[usize::from(choice & 3)];
-    match (choice >> 2) % 16 {
+    match (choice >> 2) % 18 {
         0 => extract::<AddItem>(content_type, body),
         1 => extract::<SetQuantity>(content_type, body),
         2 => extract::<OrderActionRequest>(content_type, body),
@@ -91,6 +91,8 @@ fuzz_target!(|data: &[u8]| {
         12 => extract::<RejectRequest>(content_type, body),
         13 => extract::<NewEndpoint>(content_type, body),
         14 => extract::<ApproverRole>(content_type, body),
+        15 => extract::<EndpointState>(content_type, body),
+        16 => extract::<Redeliver>(content_type, body),
         _ => extract::<checkout_core::settings::SettingsUpdate>(content_type, body),
     }
 });

@@ -18,6 +18,8 @@ if (r.status !== 200) {
     REJECTED: `Rejected${o.decided_by ? ` by ${escapeHtml(o.decided_by)}` : ''}.`,
   }[o.status] ?? escapeHtml(o.status);
   const reason = o.status === 'REJECTED' && o.decision_reason ? `<p id="decision-reason">Reason: ${escapeHtml(o.decision_reason)}</p>` : '';
+  if (o.status === 'REJECTED') document.querySelector('h1').textContent = 'Your order was not approved';
+  else if (o.status === 'PENDING_APPROVAL') document.querySelector('h1').textContent = 'Submitted for approval';
   el.innerHTML = `<p id="order-status" data-status="${escapeHtml(o.status)}"><strong>${what}</strong></p>${reason}
     <p>Checkout <span id="order-number">${escapeHtml(o.checkout_number)}</span> · total <strong>${money(o.grand_total, o.currency)}</strong></p>
     <ul>${o.snapshot.lines.map((l) => `<li>${l.quantity} × ${escapeHtml(l.name)}</li>`).join('')}</ul>`;

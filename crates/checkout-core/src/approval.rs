@@ -30,6 +30,10 @@ pub enum Decision {
     },
 }
 
+/// The name recorded as the decider of a decision made with the admin's bearer token
+/// (capitalised: no shopper's username can be it).
+pub const ADMIN_NAME: &str = "Admin";
+
 /// Who decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approver {
@@ -56,7 +60,8 @@ pub struct Submitted<'a> {
 /// Judges a decision on an order: it must be waiting (`CHECKOUT_COMPLETED` once
 /// decided: its one outcome is known), not the approver's own (`FORBIDDEN`), approved
 /// with the digest of what was submitted (`SNAPSHOT_MISMATCH`), rejected with a reason
-/// of 1 to [`MAX_REASON`] characters (`VALIDATION_FAILED`). Returns the new status.
+/// of 1 to [`MAX_REASON`] characters and no control character (`VALIDATION_FAILED`).
+/// Returns the new status.
 pub fn decide(
     order: Submitted<'_>,
     approver: &Approver,
@@ -87,7 +92,7 @@ pub fn decide(
         )),
         Decision::Reject { reason } => {
             let length = reason.trim().chars().count();
-            if (1..=MAX_REASON).contains(&length) {
+            if (1..=MAX_REASON).contains(&length) && !reason.chars().any(char::is_control) {
                 Ok(REJECTED)
             } else {
                 Err(Rejection::with_message(
@@ -144,7 +149,13 @@ mod tests {
             decide(ORDER, &boss(), &reject("Over budget")).unwrap(),
             REJECTED
         );
-        for bad in ["", "   ", &"x".repeat(MAX_REASON + 1)] {
+        for bad in [
+            "",
+            "   ",
+            "\u{0}",
+            "two\nlines",
+            &"x".repeat(MAX_REASON + 1),
+        ] {
             assert_eq!(
                 decide(ORDER, &boss(), &reject(bad)).unwrap_err().code,
                 ErrorCode::ValidationFailed

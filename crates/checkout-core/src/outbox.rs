@@ -2,15 +2,18 @@
 //! a delivery is retried. The server writes each event in the transaction of its
 //! effect and a worker delivers it, signed ([`crate::signature`]), at least once, in
 //! order per checkout: an event waits while an earlier one of the same checkout to the
-//! same endpoint is undelivered. A failed attempt is retried with a growing wait (1 s,
-//! 2 s, 4 s, … at most an hour apart) for [`RETRY_FOR`] after the event; then it is
-//! given up and shown as such to the admin.
+//! same endpoint is undelivered — pending, or given up (then the later ones wait until
+//! the admin sends it again). A failed attempt is retried with a growing wait (1 s,
+//! 2 s, 4 s, … at most an hour apart) for [`RETRY_FOR`] after the delivery's first
+//! attempt (an event held back behind an earlier one gets its full time once sent); then
+//! it is given up and shown as such to the admin.
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::lifecycle::Completion;
 
-/// How long after an event its delivery is still tried (at least 24 hours, CONTRACT §14).
+/// How long after its first attempt a delivery is still tried (at least 24 hours,
+/// CONTRACT §14).
 pub const RETRY_FOR: Duration = Duration::hours(72);
 /// The longest wait between two attempts.
 pub const MAX_WAIT: Duration = Duration::hours(1);
@@ -73,16 +76,16 @@ pub fn delivered(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-/// When to try again after `attempts` failed attempts of an event made at `created_at`,
-/// or `None` when its time is up ([`RETRY_FOR`]).
+/// When to try again after `attempts` failed attempts of a delivery first tried at
+/// `first_attempt`, or `None` when its time is up ([`RETRY_FOR`]).
 pub fn next_attempt(
     attempts: u32,
-    created_at: DateTime<Utc>,
+    first_attempt: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     let wait = Duration::seconds(1_i64 << attempts.saturating_sub(1).min(12)).min(MAX_WAIT);
     let at = now + wait;
-    (at < created_at + RETRY_FOR).then_some(at)
+    (at < first_attempt + RETRY_FOR).then_some(at)
 }
 
 #[cfg(test)]

@@ -27,12 +27,36 @@ use crate::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_endpoints, add_endpoint))
-        .routes(routes!(stop_endpoint))
+        .routes(routes!(stop_endpoint, set_endpoint))
         .routes(routes!(deliveries))
+        .routes(routes!(redeliver))
 }
 
 /// Longest endpoint URL.
 const MAX_URL: usize = 2_048;
+/// Most endpoints active at once (each order event is sent to every one).
+pub const MAX_ACTIVE: i64 = 20;
+
+/// `url` as stored, if it is an endpoint URL: `http://` followed by a host (not another
+/// slash), a port other than 0, no user name or password (they would be sent in the clear
+/// and shown in the list), no blank or control character, at most [`MAX_URL`]
+/// characters. Stored as parsed (normalised), which is what is requested.
+fn endpoint_url(url: &str) -> Option<String> {
+    let plain = url.len() <= MAX_URL
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        && !url[7..].starts_with(['/', '\\']);
+    let parsed = reqwest::Url::parse(url).ok().filter(|u| {
+        u.scheme() == "http"
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.port_or_known_default().is_some_and(|p| p != 0)
+            && u.username().is_empty()
+            && u.password().is_none()
+    })?;
+    plain.then(|| parsed.to_string())
+}
 
 /// A new endpoint.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,16 +98,14 @@ pub async fn add_endpoint(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewEndpoint>,
 ) -> ApiResult<(StatusCode, Json<CreatedEndpoint>)> {
-    let url = req.url.trim();
-    let valid = url.len() <= MAX_URL
-        && reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "http" && u.host_str().is_some());
-    if !valid {
+    let Some(url) = endpoint_url(req.url.trim()) else {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
-            "An endpoint is an http:// URL of at most 2048 characters (HTTPS through a TLS proxy; see the README).",
+            "An endpoint is an http:// URL with a host and a port, without user or password, blanks or control characters, of at most 2048 characters (HTTPS through a TLS proxy; see the README).",
         )
         .into());
-    }
+    };
+    let url = url.as_str();
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!(
@@ -92,6 +114,13 @@ pub async fn add_endpoint(
     );
     let id = format!("we_{}", uuid::Uuid::now_v7().simple());
     let mut tx = state.db.begin_write().await?;
+    if db::outbox::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("At most {MAX_ACTIVE} endpoints are active at once: stop one first."),
+        )
+        .into());
+    }
     db::outbox::add_endpoint(tx.conn(), &id, url, &secret, state.clock.now()).await?;
     tx.commit().await?;
     tracing::info!(%id, %url, "outbox endpoint added");
@@ -105,7 +134,8 @@ pub async fn add_endpoint(
     ))
 }
 
-/// Stop delivering to an endpoint (its pending deliveries wait; nothing new is added).
+/// Stop delivering to an endpoint (its pending deliveries wait until it is resumed;
+/// events from now on are not added for it).
 #[utoipa::path(delete, path = "/admin/webhook-endpoints/{id}", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, description = "NOT_FOUND: no such endpoint")))]
@@ -115,13 +145,79 @@ pub async fn stop_endpoint(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let found = db::outbox::deactivate(tx.conn(), &id).await?;
+    let found = db::outbox::set_active(tx.conn(), &id, false).await?;
     tx.commit().await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Rejection::with_message(ErrorCode::NotFound, "There is no such endpoint.").into())
     }
+}
+
+/// Stop or resume an endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointState {
+    /// Deliver to it (its waiting deliveries resume) or not.
+    pub active: bool,
+}
+
+/// Stop or resume an endpoint; a resumed one gets its waiting deliveries.
+#[utoipa::path(put, path = "/admin/webhook-endpoints/{id}", tag = "admin", security(("admin" = [])),
+    params(("id" = String, Path)), request_body = EndpointState,
+    responses((status = 204), (status = 404, description = "NOT_FOUND: no such endpoint"),
+        (status = 422, description = "VALIDATION_FAILED: too many active endpoints")))]
+pub async fn set_endpoint(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<EndpointState>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    if req.active && db::outbox::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("At most {MAX_ACTIVE} endpoints are active at once: stop one first."),
+        )
+        .into());
+    }
+    let found = db::outbox::set_active(tx.conn(), &id, req.active).await?;
+    tx.commit().await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Rejection::with_message(ErrorCode::NotFound, "There is no such endpoint.").into())
+    }
+}
+
+/// Send given-up deliveries again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Redeliver {
+    /// Only this endpoint's (all when absent).
+    pub endpoint_id: Option<String>,
+}
+
+/// How many deliveries were put back.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Redelivered {
+    /// Deliveries pending again, with a fresh retry time.
+    pub redelivered: u64,
+}
+
+/// Send the deliveries whose retries ran out again (after the receiver was fixed); the
+/// later events of their checkouts, held back meanwhile, follow them in order.
+#[utoipa::path(post, path = "/admin/outbox/redeliver", tag = "admin", security(("admin" = [])),
+    request_body = Redeliver, responses((status = 200, body = Redelivered)))]
+pub async fn redeliver(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<Redeliver>,
+) -> ApiResult<Json<Redelivered>> {
+    let mut tx = state.db.begin_write().await?;
+    let n = db::outbox::redeliver(tx.conn(), req.endpoint_id.as_deref(), state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(Json(Redelivered { redelivered: n }))
 }
 
 /// Which deliveries to list.

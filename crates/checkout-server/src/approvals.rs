@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for Deciding {
             Admin::from_request_parts(parts, state).await?;
             return Ok(Deciding {
                 approver: Approver::Admin,
-                name: "admin".into(),
+                name: approval::ADMIN_NAME.into(),
                 user: None,
             });
         }
@@ -87,8 +87,11 @@ pub async fn pending(
     deciding: Deciding,
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<PendingOrder>>> {
-    let _ = deciding;
-    Ok(Json(db::orders::pending_approval(&state.db, 200).await?))
+    // An approver is not shown their own orders: they cannot decide them.
+    let own = deciding.user.as_ref().map(|u| u.id.as_str());
+    Ok(Json(
+        db::orders::pending_approval(&state.db, own, 200).await?,
+    ))
 }
 
 /// Approve an order: send the digest of the snapshot you looked at.
@@ -193,9 +196,13 @@ async fn decide(
         (Change::Reject, EventType::OrderRejected)
     };
     let submitted = SessionStatus::Completed(checkout_core::Completion::SubmittedForApproval);
+    // An admin impersonating an approver is recorded as the admin acting.
     let actor = Actor {
         user_id: deciding.user.as_ref().map(|u| u.id.clone()),
-        admin: matches!(deciding.approver, Approver::Admin).then(|| "admin".to_owned()),
+        admin: match &deciding.user {
+            Some(user) => user.impersonator.clone(),
+            None => Some(approval::ADMIN_NAME.to_owned()),
+        },
         request_id: Some(request_id.0.clone()),
     };
     db::events::record_event(

@@ -31,8 +31,10 @@ pub const EVENT_ID_HEADER: &str = "Checkout-Event-Id";
 /// The event type header.
 pub const EVENT_TYPE_HEADER: &str = "Checkout-Event-Type";
 
-/// Runs the worker until `stop` turns true: a claim right after a full batch, else
-/// every `poll`.
+/// Runs the worker until `stop` turns true. Up to [`BATCH`] deliveries are in flight at
+/// once, each storing its own outcome when it ends, so a slow endpoint holds only its own
+/// deliveries; the worker claims more as slots free up, and looks every `poll` when
+/// nothing is due.
 pub fn spawn(state: AppState, poll: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
@@ -46,78 +48,84 @@ pub fn spawn(state: AppState, poll: Duration, mut stop: watch::Receiver<bool>) -
                 return;
             }
         };
+        let mut in_flight = JoinSet::new();
         loop {
-            let sent = match deliver_once(&state, &client).await {
-                Ok(sent) => sent,
-                Err(error) => {
-                    tracing::warn!(%error, "outbox: delivery round failed; retrying");
-                    0
-                }
+            let free = BATCH - i64::try_from(in_flight.len()).unwrap_or(BATCH);
+            let claimed = if free > 0 {
+                claim(&state, free).await.unwrap_or_else(|error| {
+                    tracing::warn!(%error, "outbox: claim failed; retrying");
+                    Vec::new()
+                })
+            } else {
+                Vec::new()
             };
-            if sent < BATCH as usize {
-                tokio::select! {
-                    () = tokio::time::sleep(poll) => {},
-                    _ = stop.changed() => {},
-                }
+            let got_some = !claimed.is_empty();
+            for delivery in claimed {
+                let (state, client) = (state.clone(), client.clone());
+                in_flight.spawn(async move { attempt(&state, &client, delivery).await });
+            }
+            if got_some && in_flight.len() < BATCH as usize {
+                continue;
+            }
+            tokio::select! {
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {},
+                () = tokio::time::sleep(poll) => {},
+                _ = stop.changed() => {},
             }
             if *stop.borrow() {
                 break;
             }
         }
+        // Deliveries in flight finish (each within its timeout); any cut short is
+        // sent again once its lease runs out.
+        while in_flight.join_next().await.is_some() {}
     })
 }
 
-/// One round: claim, send concurrently, store the outcomes; returns how many were sent.
-pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<usize, ApiError> {
+/// Claims up to `limit` due deliveries (nothing, without taking the write lock, when
+/// none is due).
+async fn claim(state: &AppState, limit: i64) -> Result<Vec<Claimed>, ApiError> {
     let now = state.clock.now();
-    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
     if !db::outbox::any_due(&state.db, now).await? {
-        return Ok(0);
+        return Ok(Vec::new());
     }
+    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
     let mut tx = state.db.begin_write().await?;
-    let claimed = db::outbox::claim(&mut tx, now, lease_ms, BATCH).await?;
+    let claimed = db::outbox::claim(&mut tx, now, lease_ms, limit).await?;
     tx.commit().await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let mut sending = JoinSet::new();
-    for delivery in claimed {
-        let client = client.clone();
-        sending.spawn(async move {
-            let answer = send(&client, &delivery).await;
-            (delivery, answer)
-        });
-    }
-    let mut answers = Vec::new();
-    while let Some(done) = sending.join_next().await {
-        if let Ok(answer) = done {
-            answers.push(answer);
-        }
-    }
+    Ok(claimed)
+}
+
+/// Sends one claimed delivery and stores how it went.
+async fn attempt(state: &AppState, client: &reqwest::Client, delivery: Claimed) {
+    let answer = send(client, &delivery).await;
     let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    for (delivery, answer) in &answers {
-        let delivered = matches!(answer, Ok(status) if outbox::delivered(*status));
-        let outcome = Outcome {
-            status: answer.as_ref().ok().copied(),
-            error: answer.as_ref().err().cloned(),
-            delivered,
-            retry_at: if delivered {
-                None
-            } else {
-                outbox::next_attempt(delivery.attempts + 1, delivery.created_at, now)
-            },
-        };
-        if !delivered {
-            tracing::info!(event = %delivery.event_id, endpoint = %delivery.endpoint_id,
-                status = ?outcome.status, error = ?outcome.error, retry_at = ?outcome.retry_at,
-                "outbox: delivery not taken");
-        }
-        db::outbox::finish(tx.conn(), delivery, &outcome, now).await?;
-        crate::metrics::outbox_attempt(delivered);
+    let delivered = matches!(answer, Ok(status) if outbox::delivered(status));
+    let outcome = Outcome {
+        status: answer.as_ref().ok().copied(),
+        error: answer.as_ref().err().cloned(),
+        delivered,
+        retry_at: if delivered {
+            None
+        } else {
+            outbox::next_attempt(delivery.attempts + 1, delivery.first_attempt_at, now)
+        },
+    };
+    if !delivered {
+        tracing::info!(event = %delivery.event_id, endpoint = %delivery.endpoint_id,
+            status = ?outcome.status, error = ?outcome.error, retry_at = ?outcome.retry_at,
+            "outbox: delivery not taken");
     }
-    tx.commit().await?;
-    Ok(answers.len())
+    crate::metrics::outbox_attempt(delivered);
+    let stored = async {
+        let mut tx = state.db.begin_write().await?;
+        db::outbox::finish(tx.conn(), &delivery, &outcome, now).await?;
+        tx.commit().await
+    };
+    if let Err(error) = stored.await {
+        // The lease runs out and the delivery is sent again: at least once.
+        tracing::warn!(%error, event = %delivery.event_id, "outbox: outcome not stored");
+    }
 }
 
 /// POSTs one event; the receiver's status, or what kept it from answering.

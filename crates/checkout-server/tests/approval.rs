@@ -111,6 +111,20 @@ async fn approvals(backend: Backend) {
         .assert_problem("SNAPSHOT_MISMATCH", 409);
     let carols = submitted(&carol, "s-2").await;
     let carols_digest = carols["snapshot"]["digest"].clone();
+    let ids: Vec<Value> = carol
+        .get("/approvals")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![order["id"].clone()],
+        "an approver is not offered their own orders"
+    );
     decide(
         &carol,
         &carols,
@@ -177,7 +191,10 @@ async fn approvals(backend: Backend) {
     .await;
     assert_eq!(rejected.status, 200, "{}", rejected.body);
     assert_eq!(rejected.body["status"], "REJECTED");
-    assert_eq!(rejected.body["decided_by"], "admin");
+    assert_eq!(
+        rejected.body["decided_by"], "Admin",
+        "no username can be it"
+    );
     assert_eq!(
         rejected.body["decision_reason"],
         "Over the quarterly budget"
@@ -210,6 +227,47 @@ async fn approvals(backend: Backend) {
     admin_decides(&server, &placed.body, "reject", json!({"reason": "x"}))
         .await
         .assert_problem("CHECKOUT_COMPLETED", 409);
+    // An admin impersonating an approver is recorded as the admin acting.
+    let dave = server.shopper("dave").await;
+    let daves = submitted(&dave, "s-3").await;
+    let r = server
+        .admin(
+            Method::POST,
+            "/admin/impersonations",
+            Some(json!({"username": "carol", "admin": "alice"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let as_carol = Shopper {
+        client: Server::client(),
+        base: server.base.clone(),
+        name: "carol".into(),
+    };
+    let cookie = r
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let approved = as_carol
+        .send(
+            Method::POST,
+            &format!("/approvals/{}/approve", daves["id"].as_str().unwrap()),
+            Some(json!({"snapshot_digest": daves["snapshot"]["digest"]})),
+            &[("cookie", cookie.as_str())],
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let history = server.events(daves["checkout_id"].as_str().unwrap()).await;
+    assert_eq!(
+        history.last().unwrap()["actor_admin"],
+        "alice",
+        "{history:?}"
+    );
     server.stop().await;
 }
 on_both_backends!(approvers_decide_submitted_orders_once, approvals);

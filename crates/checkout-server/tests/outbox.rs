@@ -37,6 +37,8 @@ struct Hit {
 struct Receiver {
     addr: SocketAddr,
     hits: Arc<Mutex<Vec<Hit>>>,
+    /// How many more requests it answers 500 (the test may change it).
+    failures: Arc<AtomicUsize>,
 }
 
 /// A receiver on `listener` that answers 500 to its first `fail_first` requests.
@@ -45,10 +47,11 @@ fn receiver(listener: tokio::net::TcpListener, fail_first: usize) -> Receiver {
     let failures = Arc::new(AtomicUsize::new(fail_first));
     let addr = listener.local_addr().unwrap();
     let log = Arc::clone(&hits);
+    let failing = Arc::clone(&failures);
     let app = Router::new().route(
         "/hook",
         post(move |headers: HeaderMap, body: Bytes| {
-            let (log, failures) = (Arc::clone(&log), Arc::clone(&failures));
+            let (log, failures) = (Arc::clone(&log), Arc::clone(&failing));
             async move {
                 let failing = failures
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -80,7 +83,11 @@ fn receiver(listener: tokio::net::TcpListener, fail_first: usize) -> Receiver {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Receiver { addr, hits }
+    Receiver {
+        addr,
+        hits,
+        failures,
+    }
 }
 
 impl Receiver {
@@ -453,4 +460,171 @@ async fn finished_deliveries_are_purged(backend: Backend) {
 on_both_backends!(
     finished_deliveries_are_purged_after_the_retention,
     finished_deliveries_are_purged
+);
+
+async fn held_back_and_sent_again(backend: Backend) {
+    let server = Server::start(backend).await;
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        usize::MAX,
+    );
+    endpoint(&server.base, &rx.url()).await;
+    let bob = server.shopper("bob").await;
+    let order = submit(&bob, "b").await;
+    let approve = format!("/approvals/{}/approve", order["id"].as_str().unwrap());
+    assert_eq!(
+        server
+            .admin(
+                Method::POST,
+                &approve,
+                Some(json!({"snapshot_digest": order["snapshot"]["digest"]}))
+            )
+            .await
+            .status,
+        200
+    );
+    // The first event is tried and refused; the second waits behind it.
+    let start = Instant::now();
+    while rx.hits().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Past its retry time it is given up; the later one is never sent meanwhile.
+    server.advance(73 * 3600).await;
+    let start = Instant::now();
+    loop {
+        let rows = server
+            .admin(Method::GET, "/admin/outbox/deliveries", None)
+            .await
+            .body;
+        let states: Vec<(String, String)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["event_type"].as_str().unwrap().to_owned(),
+                    d["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        if states.contains(&("order.submitted_for_approval".into(), "failed".into())) {
+            assert!(
+                states.contains(&("order.approved".into(), "pending".into())),
+                "{states:?}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let types: BTreeSet<String> = rx.hits().into_iter().map(|h| h.event_type).collect();
+    assert_eq!(
+        types,
+        BTreeSet::from(["order.submitted_for_approval".to_owned()])
+    );
+    // The receiver is fixed; the admin sends the given-up event again, and both arrive
+    // in order.
+    rx.failures.store(0, Ordering::SeqCst);
+    let r = server
+        .admin(Method::POST, "/admin/outbox/redeliver", Some(json!({})))
+        .await;
+    assert_eq!(
+        (r.status, r.body["redelivered"].as_i64()),
+        (200, Some(1)),
+        "{}",
+        r.body
+    );
+    rx.wait_for(2, Duration::from_secs(20)).await;
+    let delivered: Vec<String> = rx
+        .hits()
+        .into_iter()
+        .filter(|h| h.answered < 300)
+        .map(|h| h.event_type)
+        .collect();
+    assert_eq!(
+        delivered,
+        ["order.submitted_for_approval", "order.approved"]
+    );
+    server.stop().await;
+}
+on_both_backends!(
+    a_given_up_event_holds_later_ones_back_until_sent_again,
+    held_back_and_sent_again
+);
+
+async fn endpoints_are_checked_and_can_be_stopped(backend: Backend) {
+    let server = Server::start(backend).await;
+    for bad in [
+        "http:///x",
+        "http://127.0.0.1:0/x",
+        "http://user:pass@127.0.0.1/x",
+        "http://127.0.0.1/a b",
+        "http://127.0.0.1/x\r\nX-Injected: 1",
+        "https://127.0.0.1/x",
+        "ftp://127.0.0.1/x",
+        "not a url",
+    ] {
+        let r = server
+            .admin(
+                Method::POST,
+                "/admin/webhook-endpoints",
+                Some(json!({"url": bad})),
+            )
+            .await;
+        r.assert_problem("VALIDATION_FAILED", 422);
+    }
+    // Stopped, an endpoint gets nothing; resumed, it gets what waited.
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        0,
+    );
+    endpoint(&server.base, &rx.url()).await;
+    let id = server
+        .admin(Method::GET, "/admin/webhook-endpoints", None)
+        .await
+        .body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stop = server
+        .admin(
+            Method::DELETE,
+            &format!("/admin/webhook-endpoints/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(stop.status, 204);
+    // While stopped, a new order adds no delivery for it; one made before it stopped waits.
+    place(&server.shopper("bob").await, "b").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(rx.hits().is_empty());
+    let resume = server
+        .admin(
+            Method::PUT,
+            &format!("/admin/webhook-endpoints/{id}"),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(resume.status, 204);
+    place(&server.shopper("carol").await, "c").await;
+    rx.wait_for(1, Duration::from_secs(10)).await;
+    // At most 20 active endpoints.
+    for i in 0..19 {
+        endpoint(&server.base, &format!("http://127.0.0.1:9/{i}")).await;
+    }
+    server
+        .admin(
+            Method::POST,
+            "/admin/webhook-endpoints",
+            Some(json!({"url": "http://127.0.0.1:9/one-more"})),
+        )
+        .await
+        .assert_problem("VALIDATION_FAILED", 422);
+    server.stop().await;
+}
+on_both_backends!(
+    endpoints_are_checked_capped_and_can_be_stopped,
+    endpoints_are_checked_and_can_be_stopped
 );

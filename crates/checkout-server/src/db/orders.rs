@@ -340,18 +340,20 @@ pub struct PendingOrder {
     pub created_at: DateTime<Utc>,
 }
 
-/// Up to `limit` orders waiting for approval, oldest first.
+/// Up to `limit` orders waiting for approval, oldest first, but those of `except`.
 pub async fn pending_approval(
     conn: impl Into<Conn<'_>>,
+    except: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PendingOrder>, DbError> {
     query(
         "SELECT o.id, o.checkout_number, u.username, o.snapshot, o.grand_total, o.currency, \
          o.created_at FROM orders o JOIN users u ON u.id = o.user_id \
-         WHERE o.status = $1 ORDER BY o.created_at, o.id LIMIT $2",
+         WHERE o.status = $1 AND o.user_id <> $3 ORDER BY o.created_at, o.id LIMIT $2",
     )
     .bind(checkout_core::approval::PENDING)
     .bind(limit)
+    .bind(except.unwrap_or(""))
     .fetch_all(conn)
     .await?
     .iter()

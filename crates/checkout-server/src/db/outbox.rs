@@ -89,27 +89,34 @@ pub struct Claimed {
     pub payload: String,
     /// Attempts before this one.
     pub attempts: u32,
-    /// When the event happened.
-    pub created_at: DateTime<Utc>,
+    /// When it was first attempted (its retries count from then).
+    pub first_attempt_at: DateTime<Utc>,
 }
 
-/// Whether any delivery is due (a read, so an idle worker never takes the write lock).
+/// The deliveries that may be sent now (`$1`: now): pending, due, not held by a
+/// worker, to an active endpoint, and the first undelivered one of their checkout for
+/// that endpoint.
+const DUE: &str = "FROM outbox_deliveries d \
+    JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 \
+    WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+    AND (d.lease_until IS NULL OR d.lease_until <= $1) \
+    AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.endpoint_id = d.endpoint_id \
+       AND p.checkout_id = d.checkout_id AND p.state <> 'delivered' AND p.event_seq < d.event_seq)";
+
+/// Whether any delivery may be sent now (a read, so an idle worker never takes the
+/// write lock).
 pub async fn any_due(conn: impl Into<Conn<'_>>, now: DateTime<Utc>) -> Result<bool, DbError> {
-    Ok(query(
-        "SELECT 1 AS due FROM outbox_deliveries d \
-         JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 \
-         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
-         AND (d.lease_until IS NULL OR d.lease_until <= $1) LIMIT 1",
-    )
-    .bind(to_ms(now))
-    .fetch_optional(conn)
-    .await?
-    .is_some())
+    Ok(query(&format!("SELECT 1 AS due {DUE} LIMIT 1"))
+        .bind(to_ms(now))
+        .fetch_optional(conn)
+        .await?
+        .is_some())
 }
 
 /// Claims up to `limit` due deliveries for `lease_ms`: pending, due, not held by
-/// another worker, to an active endpoint, and the first pending one of their checkout
-/// for that endpoint (in order per checkout). On PostgreSQL rows another instance is
+/// another worker, to an active endpoint, and the first undelivered one of their
+/// checkout for that endpoint (in order per checkout: a delivery given up holds the
+/// later ones back until it is sent again). On PostgreSQL rows another instance is
 /// claiming are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
 pub async fn claim(
     tx: &mut WriteTx,
@@ -123,13 +130,7 @@ pub async fn claim(
         ""
     };
     let due = format!(
-        "SELECT d.event_seq, d.endpoint_id FROM outbox_deliveries d \
-         JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 \
-         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
-         AND (d.lease_until IS NULL OR d.lease_until <= $1) \
-         AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.endpoint_id = d.endpoint_id \
-            AND p.checkout_id = d.checkout_id AND p.state = 'pending' AND p.event_seq < d.event_seq) \
-         ORDER BY d.next_attempt_at, d.event_seq LIMIT $2{lock}"
+        "SELECT d.event_seq, d.endpoint_id {DUE} ORDER BY d.next_attempt_at, d.event_seq LIMIT $2{lock}"
     );
     let rows = query(&due)
         .bind(to_ms(now))
@@ -140,14 +141,19 @@ pub async fn claim(
     for row in &rows {
         let seq: i64 = row.try_get("event_seq")?;
         let endpoint: String = row.try_get("endpoint_id")?;
-        query("UPDATE outbox_deliveries SET lease_until = $1 WHERE event_seq = $2 AND endpoint_id = $3")
-            .bind(to_ms(now) + lease_ms)
-            .bind(seq)
-            .bind(&endpoint)
-            .execute(tx.conn())
-            .await?;
+        query(
+            "UPDATE outbox_deliveries SET lease_until = $1, \
+             first_attempt_at = COALESCE(first_attempt_at, $4) \
+             WHERE event_seq = $2 AND endpoint_id = $3",
+        )
+        .bind(to_ms(now) + lease_ms)
+        .bind(seq)
+        .bind(&endpoint)
+        .bind(to_ms(now))
+        .execute(tx.conn())
+        .await?;
         let r = query(
-            "SELECT e.id, e.type, e.payload, e.created_at, w.url, w.secret, d.attempts \
+            "SELECT e.id, e.type, e.payload, d.first_attempt_at, w.url, w.secret, d.attempts \
              FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq \
              JOIN webhook_endpoints w ON w.id = d.endpoint_id \
              WHERE d.event_seq = $1 AND d.endpoint_id = $2",
@@ -165,7 +171,9 @@ pub async fn claim(
             event_type: r.try_get("type")?,
             payload: r.try_get("payload")?,
             attempts: u32::try_from(r.try_get::<i64>("attempts")?).unwrap_or(u32::MAX),
-            created_at: from_ms(r.try_get("created_at")?),
+            first_attempt_at: r
+                .try_get::<Option<i64>>("first_attempt_at")?
+                .map_or(now, from_ms),
         });
     }
     Ok(claimed)
@@ -260,32 +268,66 @@ pub async fn add_endpoint(
     Ok(())
 }
 
-/// Stops sending to an endpoint; returns whether it existed.
-pub async fn deactivate(conn: impl Into<Conn<'_>>, id: &str) -> Result<bool, DbError> {
-    Ok(
-        query("UPDATE webhook_endpoints SET active = 0 WHERE id = $1")
-            .bind(id)
-            .execute(conn)
-            .await?
-            == 1,
-    )
+/// Stops or resumes sending to an endpoint (its pending deliveries wait meanwhile);
+/// returns whether it exists.
+pub async fn set_active(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    active: bool,
+) -> Result<bool, DbError> {
+    let done = query("UPDATE webhook_endpoints SET active = $1 WHERE id = $2")
+        .bind(i64::from(active))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done == 1)
 }
 
-/// Every endpoint, newest first.
-pub async fn endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<Endpoint>, DbError> {
-    query("SELECT id, url, active, created_at FROM webhook_endpoints ORDER BY created_at DESC, id LIMIT 100")
-        .fetch_all(conn)
+/// How many endpoints are active.
+pub async fn active_endpoints(conn: impl Into<Conn<'_>>) -> Result<i64, DbError> {
+    query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE active = 1")
+        .fetch_one(conn)
         .await?
-        .iter()
-        .map(|r| {
-            Ok(Endpoint {
-                id: r.try_get("id")?,
-                url: r.try_get("url")?,
-                active: r.try_get::<i64>("active")? != 0,
-                created_at: from_ms(r.try_get("created_at")?),
-            })
+        .try_get("n")
+}
+
+/// Sends given-up deliveries again (of one endpoint, or all): pending from `now`, with
+/// a fresh retry time; returns how many.
+pub async fn redeliver(
+    conn: impl Into<Conn<'_>>,
+    endpoint_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbError> {
+    query(
+        "UPDATE outbox_deliveries SET state = 'pending', attempts = 0, first_attempt_at = NULL, \
+         next_attempt_at = $1, lease_until = NULL \
+         WHERE state = 'failed' AND ($2 = '' OR endpoint_id = $2)",
+    )
+    .bind(to_ms(now))
+    .bind(endpoint_id.unwrap_or(""))
+    .execute(conn)
+    .await
+}
+
+/// Every active endpoint (at most [`crate::admin_outbox::MAX_ACTIVE`]), then the 100
+/// newest stopped ones.
+pub async fn endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<Endpoint>, DbError> {
+    query(
+        "SELECT id, url, active, created_at FROM webhook_endpoints \
+         ORDER BY active DESC, created_at DESC, id LIMIT 150",
+    )
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Endpoint {
+            id: r.try_get("id")?,
+            url: r.try_get("url")?,
+            active: r.try_get::<i64>("active")? != 0,
+            created_at: from_ms(r.try_get("created_at")?),
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// A delivery as the admin sees it.
