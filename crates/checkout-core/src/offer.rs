@@ -132,6 +132,13 @@ impl OfferedProduct {
     pub fn limit(&self) -> u32 {
         self.max_quantity.min(MAX_QUANTITY)
     }
+
+    /// What a checkout captures of a cart line holding `quantity`: at most the limit.
+    /// The cart shows the same, and restoring puts at least what was restored back,
+    /// never more than this.
+    pub fn captured(&self, quantity: u32) -> u32 {
+        quantity.min(self.limit())
+    }
 }
 
 /// A price an admin sets (a unit price or a shipping price): 0 to

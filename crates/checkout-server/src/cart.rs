@@ -85,7 +85,7 @@ async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
         .filter_map(|(sku, q)| {
             let product = offer.product(sku)?;
             // As a checkout would capture it (`Offer::pricing_input`): at most the limit.
-            let quantity = (*q).min(product.limit());
+            let quantity = product.captured(*q);
             Some(
                 cart::line_subtotal(product.unit_price, quantity).map(|subtotal| CartLineBody {
                     sku: sku.clone(),

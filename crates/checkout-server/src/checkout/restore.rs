@@ -184,15 +184,10 @@ async fn restore_in(
     let cart = db::carts::lines(tx.conn(), &user.id).await?;
     for (sku, restored) in &lines {
         let held = cart.iter().find(|(s, _)| s == sku).map_or(0, |(_, q)| *q);
-        let limit = offer.product(sku).map_or(*restored, |p| p.limit());
-        db::carts::put(
-            tx.conn(),
-            &user.id,
-            sku,
-            held.max(*restored).min(limit),
-            now,
-        )
-        .await?;
+        let back = offer
+            .product(sku)
+            .map_or(*restored, |p| p.captured(held.max(*restored)));
+        db::carts::put(tx.conn(), &user.id, sku, back, now).await?;
     }
     crate::metrics::initiation();
     Ok(to_json(&with_token(state, &row, user, now)))
