@@ -67,12 +67,13 @@ pub fn spawn(state: AppState, poll: Duration, mut stop: watch::Receiver<bool>) -
             if got_some && in_flight.len() < BATCH as usize {
                 continue;
             }
-            tokio::select! {
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {},
-                () = tokio::time::sleep(poll) => {},
-                _ = stop.changed() => {},
-            }
-            if *stop.borrow() {
+            let stopped = tokio::select! {
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => false,
+                () = tokio::time::sleep(poll) => false,
+                // A dropped sender stops the worker too (never a busy loop).
+                changed = stop.changed() => changed.is_err(),
+            };
+            if stopped || *stop.borrow() {
                 break;
             }
         }
