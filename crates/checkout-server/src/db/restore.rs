@@ -4,11 +4,7 @@
 
 use checkout_core::snapshot::Snapshot;
 
-use super::{query, Conn, DbError};
-
-fn corrupt(what: &str) -> DbError {
-    DbError::Corrupt(format!("session {what}"))
-}
+use super::{query, sessions::corrupt, Conn, DbError};
 
 /// A summary the session had before its current one, by its digest.
 pub async fn confirmed_snapshot(

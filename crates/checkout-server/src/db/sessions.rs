@@ -89,7 +89,8 @@ const SELECT_SESSION: &str =
     (SELECT o.id FROM orders o WHERE o.session_id = s.id) AS order_id \
     FROM checkout_sessions s";
 
-fn corrupt(what: &str) -> DbError {
+/// A stored session field that does not read back.
+pub(super) fn corrupt(what: &str) -> DbError {
     DbError::Corrupt(format!("session {what}"))
 }
 
