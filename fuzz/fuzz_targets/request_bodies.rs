@@ -22,6 +22,8 @@ use checkout_server::{
     checkout::{MethodRequest, RecoverRequest, RestoreRequest, VoucherRequest},
     extract::ApiJson,
     orders::OrderActionRequest,
+    payments::{HttpProvider, HttpProviderConfig, PaymentProvider, WebhookError},
+    payments_api::ReconcileRequest,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
@@ -70,12 +72,43 @@ fn extract<T: DeserializeOwned>(content_type: &str, body: &[u8]) {
     assert!(detail.chars().count() <= 400, "{} characters", detail.len());
 }
 
+/// The provider's webhook over any bytes and any signature: never taken without a
+/// signature made with the secret, never a panic; and a payment token is plain or refused.
+fn webhook(body: &[u8]) {
+    static PROVIDER: OnceLock<HttpProvider> = OnceLock::new();
+    let provider = PROVIDER.get_or_init(|| {
+        HttpProvider::new(HttpProviderConfig {
+            base: "http://127.0.0.1:9".into(),
+            public_base: "http://127.0.0.1:9".into(),
+            api_key: "sk".into(),
+            publishable_key: "pk".into(),
+            webhook_secrets: vec!["whsec_fuzz_secret_0123456789".into()],
+        })
+    });
+    let split = body.iter().position(|b| *b == b'\n').unwrap_or(body.len());
+    let (signature, payload) = body.split_at(split);
+    let signature = std::str::from_utf8(signature).ok();
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    match provider.webhook(signature, payload, now) {
+        Err(WebhookError::Signature(refused)) => {
+            assert_eq!(refused.code, checkout_core::ErrorCode::Forbidden);
+        }
+        other => panic!("an unsigned webhook was taken: {other:?}"),
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        if let Ok(token) = checkout_core::payment::PaymentToken::parse(text) {
+            let plain = token.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            assert!(plain && !token.as_str().is_empty());
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, body)) = data.split_first() else {
         return;
     };
     let content_type = CONTENT_TYPES[usize::from(choice & 3)];
-    match (choice >> 2) % 18 {
+    match (choice >> 2) % 20 {
         0 => extract::<AddItem>(content_type, body),
         1 => extract::<SetQuantity>(content_type, body),
         2 => extract::<OrderActionRequest>(content_type, body),
@@ -93,6 +126,8 @@ fuzz_target!(|data: &[u8]| {
         14 => extract::<ApproverRole>(content_type, body),
         15 => extract::<EndpointState>(content_type, body),
         16 => extract::<Redeliver>(content_type, body),
+        17 => extract::<ReconcileRequest>(content_type, body),
+        18 => webhook(body),
         _ => extract::<checkout_core::settings::SettingsUpdate>(content_type, body),
     }
 });

@@ -232,8 +232,29 @@ $('summary').addEventListener('click', (e) => {
   change('DELETE', `/items/${encodeURIComponent(sku)}`);
 });
 
+// The card goes to the payment provider, never to the shop: the provider answers a
+// token (as a real provider's browser SDK does), and only the token is sent with the
+// payment. It is kept with the pending payment (this page only), so a retry sends the
+// same body; a new payment gets a new token.
+let paymentToken = null;
+let providerSetup = null;
+
+async function tokenize(card) {
+  providerSetup ??= await fetch('/api/v1/payments/config').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!providerSetup) throw new Error('The payment provider cannot be reached. Nothing was charged; please try again.');
+  const r = await fetch(providerSetup.tokenize_url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${providerSetup.publishable_key}` },
+    body: JSON.stringify({ card_number: card }),
+  }).catch(() => null);
+  const body = await r?.json().catch(() => null);
+  if (r?.ok && body?.id) return body.id;
+  if (r && r.status < 500) throw new Error(body?.error?.message ?? 'The card was not accepted. Nothing was charged.');
+  throw new Error('The payment provider cannot be reached. Nothing was charged; please try again.');
+}
+
 function extraFor(action) {
-  return action === 'pay' ? { card_number: $('card').value.trim() } : {};
+  return action === 'pay' && paymentToken ? { payment_token: paymentToken } : {};
 }
 
 async function answered(r) {
@@ -281,6 +302,15 @@ async function submit(action) {
   if (!needs.allowed) { notice(needs.message, 'error', 'VALIDATION_FAILED'); updateActions(); return; }
   setBlocked(true);
   notice('Sending your order…', 'info');
+  if (action === 'pay') {
+    try {
+      paymentToken = await tokenize($('card').value.trim());
+    } catch (e) {
+      setBlocked(false);
+      notice(e.message, 'error', 'PAYMENT_DECLINED');
+      return;
+    }
+  }
   try {
     await answered(await guard.submit(action, extraFor(action)));
   } catch (e) {
@@ -302,8 +332,8 @@ async function resume() {
   const record = guard.record();
   if (!record?.pending || record.session.id !== guard.pageSessionId) return;
   const extra = extraFor(record.pending.action);
-  if (record.pending.action === 'pay' && !extra.card_number) {
-    // A payment sent before a reload: the card is not kept anywhere, so it cannot be
+  if (record.pending.action === 'pay' && !extra.payment_token) {
+    // A payment sent before a reload: its token is not kept anywhere, so it cannot be
     // resent as it was. Ask for the session instead: the bank may still be confirming
     // (the module polls), or the order may exist; if the checkout is active again,
     // nothing was charged, and the next Pay starts afresh.

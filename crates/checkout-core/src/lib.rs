@@ -72,6 +72,7 @@ pub mod money;
 pub mod numbering;
 pub mod offer;
 pub mod outbox;
+pub mod payment;
 pub mod recovery;
 pub mod requirements;
 pub mod restore;

@@ -16,6 +16,7 @@ use std::{
 
 mod conn;
 mod mix;
+mod pay;
 
 use conn::{Answer, Conn};
 
@@ -58,6 +59,16 @@ struct Options {
     /// steady load, as a shop has, instead of as many as the server can take).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     rate: Option<u32>,
+    /// Instead of the phases, Pay Now end to end with this test card for `--seconds`:
+    /// tokenize with the provider, start a checkout, choose, pay, and wait for the order
+    /// (made by the provider's webhook when the answer is `processing`).
+    #[arg(long, value_name = "CARD")]
+    pay_flow: Option<String>,
+    /// Instead of the phases, order events to a downstream system: a receiver here is
+    /// added as an outbox endpoint (needs `--admin-token`), orders are placed at
+    /// `--rate` per second for `--seconds`, and the events' lag is reported.
+    #[arg(long)]
+    outbox_lag: bool,
 }
 
 /// Every load shopper's password.
@@ -312,6 +323,25 @@ async fn run(options: Options) -> Result<(), String> {
     let mut workers = Vec::new();
     for s in futures::future::join_all(setups).await {
         workers.push(s?);
+    }
+    if let Some(card) = &options.pay_flow {
+        return pay::run_pay_flow(workers, card, options.seconds, &options.label).await;
+    }
+    if options.outbox_lag {
+        let token = options
+            .admin_token
+            .as_deref()
+            .ok_or("--outbox-lag needs --admin-token")?;
+        let rate = options.rate.unwrap_or(1_000);
+        return pay::run_outbox_lag(
+            workers,
+            &options.targets[0],
+            token,
+            rate,
+            options.seconds,
+            &options.label,
+        )
+        .await;
     }
     if options.mix {
         if let Some(token) = &options.admin_token {

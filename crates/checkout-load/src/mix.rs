@@ -15,7 +15,7 @@ use hyper::Method;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::{percentile, Conn, Shopper};
+use crate::{pay::Tokenizer, percentile, Conn, Shopper};
 
 /// The simulated provider's card that always approves.
 const APPROVING_CARD: &str = "4242424242424242";
@@ -61,6 +61,7 @@ async fn timed(
 /// leaves every checkout it starts.
 async fn visit(
     conn: &mut Conn,
+    tokens: &mut Option<Tokenizer>,
     shared: &Shared,
     shopper: &mut Shopper,
     n: usize,
@@ -135,9 +136,15 @@ async fn visit(
     timed(conn, shared, Method::GET, &path, &cookie, &[], None).await?;
     let key = format!("soak-{username}-{n}");
     let (action, body) = if paying {
+        // The storefront tokenizes the card with the provider; the shop gets the token.
+        if tokens.is_none() {
+            *tokens = Some(Tokenizer::open(conn).await?);
+        }
+        let tokenizer = tokens.as_mut().ok_or("no tokenizer")?;
+        let token = tokenizer.tokenize(APPROVING_CARD).await?;
         (
             "pay",
-            json!({"snapshot_digest": digest, "card_number": APPROVING_CARD}),
+            json!({"snapshot_digest": digest, "payment_token": token}),
         )
     } else {
         ("place-order", json!({"snapshot_digest": digest}))
@@ -214,6 +221,7 @@ pub async fn run(
             let count = shoppers.len();
             let base = conn.sent;
             let mut back_at = vec![Instant::now(); count];
+            let mut tokens = None;
             let mut n = 0usize;
             while Instant::now() < deadline {
                 let i = n % count;
@@ -225,7 +233,15 @@ pub async fn run(
                     }
                     back_at[i] = Instant::now() + AWAY;
                 }
-                visit(&mut conn, &shared, &mut shoppers[i], n / count, abandoning).await?;
+                visit(
+                    &mut conn,
+                    &mut tokens,
+                    &shared,
+                    &mut shoppers[i],
+                    n / count,
+                    abandoning,
+                )
+                .await?;
                 if let Some(slot) = slot {
                     // Wait until this connection's requests so far fit the rate.
                     let sent = u32::try_from(conn.sent - base).unwrap_or(u32::MAX);
@@ -264,4 +280,49 @@ pub async fn run(
     };
     let (driven, ()) = tokio::join!(futures::future::try_join_all(drivers), reporter);
     driven.map(drop)
+}
+
+/// One order the shortest way a shopper can make it (cart, checkout, standard shipping,
+/// invoice, Place Order), untimed; whether it was placed.
+pub async fn place_one(conn: &mut Conn, shopper: &Shopper, key: &str) -> Result<bool, String> {
+    let cookie = Some(shopper.cookie.as_str());
+    let line = json!({"sku": "BRW-FUDGE", "quantity": 1});
+    conn.send(Method::POST, "/api/v1/cart/items", cookie, &[], Some(&line))
+        .await?;
+    let started = conn
+        .send(Method::POST, "/api/v1/checkouts", cookie, &[], None)
+        .await?;
+    let path = format!(
+        "/api/v1/checkouts/{}",
+        started.body["id"].as_str().unwrap_or_default()
+    );
+    let mut digest = String::new();
+    for (what, method) in [
+        ("shipping-method", "standard"),
+        ("payment-method", "invoice"),
+    ] {
+        let chosen = conn
+            .send(
+                Method::PUT,
+                &format!("{path}/{what}"),
+                cookie,
+                &[],
+                Some(&json!({ "method_id": method })),
+            )
+            .await?;
+        digest = chosen.body["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    }
+    let placed = conn
+        .send(
+            Method::POST,
+            &format!("{path}/place-order"),
+            cookie,
+            &[("idempotency-key", key)],
+            Some(&json!({ "snapshot_digest": digest })),
+        )
+        .await?;
+    Ok(placed.status == 201)
 }

@@ -203,12 +203,75 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// The payment provider's API as this server reaches it (the simulated provider,
+    /// `checkout-payment-sim`, listens here by default).
+    #[arg(
+        long,
+        env = "CHECKOUT_PAYMENT_PROVIDER_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub payment_provider_url: String,
+
+    /// The provider's address as shoppers' browsers reach it, for tokenizing cards
+    /// (allowed in the storefront's Content-Security-Policy). Default: the same.
+    #[arg(long, env = "CHECKOUT_PAYMENT_PROVIDER_PUBLIC_URL")]
+    pub payment_provider_public_url: Option<String>,
+
+    /// The provider's secret API key.
+    #[arg(
+        long,
+        env = "CHECKOUT_PAYMENT_PROVIDER_API_KEY",
+        default_value = "sk_test_simulated",
+        hide_env_values = true
+    )]
+    pub payment_provider_api_key: String,
+
+    /// The provider's publishable key, given to the storefront for tokenizing.
+    #[arg(
+        long,
+        env = "CHECKOUT_PAYMENT_PUBLISHABLE_KEY",
+        default_value = "pk_test_simulated"
+    )]
+    pub payment_publishable_key: String,
+
+    /// The secret the provider signs its webhooks with; a second one (comma-separated)
+    /// is accepted too during a rotation. Without one every webhook is refused.
+    #[arg(
+        long = "payment-webhook-secret",
+        env = "CHECKOUT_PAYMENT_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub payment_webhook_secrets: Vec<String>,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,
 }
 
+/// The webhook secret of [`Config::for_tests`].
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_checkout_guard_webhooks";
+
 impl Config {
+    /// The payment provider client this configuration describes.
+    pub fn provider(&self) -> crate::payments::HttpProvider {
+        crate::payments::HttpProvider::new(crate::payments::HttpProviderConfig {
+            base: self.payment_provider_url.clone(),
+            public_base: self
+                .payment_provider_public_url
+                .clone()
+                .unwrap_or_else(|| self.payment_provider_url.clone()),
+            api_key: self.payment_provider_api_key.clone(),
+            publishable_key: self.payment_publishable_key.clone(),
+            webhook_secrets: self
+                .payment_webhook_secrets
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// A configuration for tests: loopback on a free port, the given data directory.
     pub fn for_tests(data_dir: PathBuf) -> Config {
         Config {
@@ -248,6 +311,12 @@ impl Config {
             max_connections: 4_096,
             max_connections_per_address: 4_096,
             shutdown_grace_secs: 20,
+            // Nothing listens on the discard port: tests that pay start a provider.
+            payment_provider_url: "http://127.0.0.1:9".into(),
+            payment_provider_public_url: None,
+            payment_provider_api_key: "sk_test_simulated".into(),
+            payment_publishable_key: "pk_test_simulated".into(),
+            payment_webhook_secrets: vec![TEST_WEBHOOK_SECRET.into()],
             print_openapi: false,
         }
     }

@@ -26,6 +26,7 @@ pub mod orders;
 pub mod outbox;
 pub mod passwords;
 pub mod payments;
+pub mod payments_api;
 pub mod problems;
 pub mod products;
 pub mod secrets;
@@ -50,8 +51,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
-    catalog::Catalog, clock::Clock, config::Config, db::Db, error::ApiError,
-    payments::SimulatedGateway, state::AppState,
+    catalog::Catalog, clock::Clock, config::Config, db::Db, error::ApiError, state::AppState,
 };
 
 /// Largest accepted request body.
@@ -81,6 +81,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(admin_catalog::router())
         .merge(admin_outbox::router())
         .merge(approvals::router())
+        .merge(payments_api::router())
 }
 
 fn catalog_router() -> OpenApiRouter<AppState> {
@@ -184,7 +185,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     )?;
     let admin_token = secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
     let state = AppState {
-        gateway: Arc::new(SimulatedGateway::new(db.clone())),
+        provider: Arc::new(config.provider()),
         db,
         clock: Clock::default(),
         keys: Arc::new(keys),
@@ -196,6 +197,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         trusted_origins: web::TrustedOrigins {
             origins: Arc::new(config.trusted_origins.clone()),
             https: config.secure_cookies,
+            csp: web::policy_with(&origin_of(
+                config
+                    .payment_provider_public_url
+                    .as_deref()
+                    .unwrap_or(&config.payment_provider_url),
+            )),
         },
         login_cookie: login_cookie::LoginCookie {
             secure: config.secure_cookies,
@@ -220,6 +227,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
         sweeper,
         outbox,
     })
+}
+
+/// `scheme://host[:port]` of a URL (empty when it has none).
+fn origin_of(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{authority}")
 }
 
 /// Runs until SIGTERM or Ctrl-C, then shuts down cleanly.

@@ -44,6 +44,7 @@ struct Metrics {
     orders: Family<Label, Counter>,
     payments: Family<Label, Counter>,
     outbox: Family<Label, Counter>,
+    webhooks: Family<Label, Counter>,
     latency: Latency,
     sqlite_batches: Histogram,
     hashes_refused: Counter,
@@ -65,6 +66,12 @@ fn metrics() -> &'static Metrics {
         let orders = Family::<Label, Counter>::default();
         let payments = Family::<Label, Counter>::default();
         let outbox = Family::<Label, Counter>::default();
+        let webhooks = Family::<Label, Counter>::default();
+        registry.register(
+            "checkout_payment_webhooks",
+            "Payment provider webhooks by result (applied, duplicate, bad_signature, malformed)",
+            webhooks.clone(),
+        );
         registry.register(
             "checkout_outbox_attempts",
             "Order event deliveries to downstream endpoints by outcome (delivered, retry)",
@@ -91,7 +98,7 @@ fn metrics() -> &'static Metrics {
         registry.register("checkout_orders", "Orders created by kind", orders.clone());
         registry.register(
             "checkout_payments",
-            "Settled payments by outcome",
+            "Settled payments by outcome (charged, declined, refunded)",
             payments.clone(),
         );
         registry.register(
@@ -126,6 +133,7 @@ fn metrics() -> &'static Metrics {
             orders,
             payments,
             outbox,
+            webhooks,
             latency,
             sqlite_batches,
         }
@@ -173,6 +181,11 @@ pub fn outbox_attempt(delivered: bool) {
 /// A payment was settled.
 pub fn payment(outcome: &str) {
     metrics().payments.get_or_create(&label(outcome)).inc();
+}
+
+/// A payment provider webhook arrived (`applied`, `duplicate`, `bad_signature`, …).
+pub fn webhook(result: &str) {
+    metrics().webhooks.get_or_create(&label(result)).inc();
 }
 
 /// A SQLite batch of `transactions` write transactions committed.

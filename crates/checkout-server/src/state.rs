@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use checkout_core::token::SigningKey;
 
-use crate::{catalog::Catalog, clock::Clock, db::Db, payments::PaymentGateway};
+use crate::{catalog::Catalog, clock::Clock, db::Db, payments::PaymentProvider};
 
 /// Tunables an operator may change; defaults are production values.
 #[derive(Debug, Clone)]
@@ -69,8 +69,8 @@ pub struct AppState {
     pub admin_token: Arc<str>,
     /// What is sold.
     pub catalog: Arc<Catalog>,
-    /// The payment gateway.
-    pub gateway: Arc<dyn PaymentGateway>,
+    /// The payment provider.
+    pub provider: Arc<dyn PaymentProvider>,
     /// Whether `POST /admin/test-clock` exists.
     pub test_clock: bool,
     /// Operator tunables.

@@ -3,7 +3,7 @@
 //! purge what has outlived its lifetime (idempotency records after 24 hours, expired
 //! logins, checkouts that ended without an order and finished outbox deliveries after
 //! the session retention), and
-//! reconcile payments left pending. Purging deletes in batches of [`PURGE_BATCH`] rows,
+//! reconcile payments left pending (and retry refunds the provider was not reached for). Purging deletes in batches of [`PURGE_BATCH`] rows,
 //! each its own short write transaction with a pause after it, so that a backlog never
 //! holds the database's write lock for long; a sweep deletes at most [`PURGE_BATCHES`]
 //! batches of each kind.
@@ -113,7 +113,12 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
         sweep.sessions_purged,
         sweep.outbox_purged,
     ] = purged;
-    sweep.reconciled = orders::reconcile(state).await?;
+    sweep.reconciled = orders::reconcile(state, state.tuning.reconcile_after).await?;
+    let mut tx = state.db.begin_write().await?;
+    // Ids of webhooks applied a day ago: a replay that old fails the signature's time.
+    let day_ago = now - chrono::Duration::days(1);
+    db::payments::purge_events(&mut tx, day_ago, PURGE_BATCH).await?;
+    tx.commit().await?;
     Ok(sweep)
 }
 

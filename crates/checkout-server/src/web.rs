@@ -131,7 +131,7 @@ fn refuse_large_body(request: &Request) -> Option<Response> {
 /// unless the answer chose its own, `Cache-Control: no-store` on API answers (they carry
 /// a shopper's data, a recovery token or a problem) and `no-cache` on the storefront's
 /// files (revalidated on every use, so pages, scripts and the module never mix versions).
-fn security_headers(api: bool, mut response: Response) -> Response {
+fn security_headers(api: bool, csp: Option<&HeaderValue>, mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.reserve(6);
     headers.insert(
@@ -144,7 +144,8 @@ fn security_headers(api: bool, mut response: Response) -> Response {
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        csp.cloned()
+            .unwrap_or_else(|| HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !headers.contains_key(header::CACHE_CONTROL) {
@@ -165,6 +166,26 @@ pub struct TrustedOrigins {
     pub origins: Arc<Vec<String>>,
     /// The shop is served over HTTPS (`--secure-cookies`): its own origin is `https://…`.
     pub https: bool,
+    /// The Content-Security-Policy when it is not [`CONTENT_SECURITY_POLICY`] (the
+    /// payment provider's origin added to `connect-src`).
+    pub csp: Option<HeaderValue>,
+}
+
+/// The storefront's Content-Security-Policy when browsers also talk to `origin` (the
+/// payment provider's tokenization endpoint).
+pub fn policy_with(origin: &str) -> Option<HeaderValue> {
+    let plain = !origin.is_empty()
+        && origin
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".:/-[]".contains(&b));
+    if !plain {
+        return None;
+    }
+    HeaderValue::from_str(&CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'",
+        &format!("connect-src 'self' {origin}"),
+    ))
+    .ok()
 }
 
 /// CSRF (CONTRACT §11): a state-changing request (anything but GET, HEAD, OPTIONS) is
@@ -219,17 +240,17 @@ pub async fn guard(
         refuse_large_head(&request).or_else(|| refuse_large_body(&request))
     };
     if let Some(refused) = early {
-        return security_headers(api, refused);
+        return security_headers(api, trusted.csp.as_ref(), refused);
     }
     let request = match read_body(request).await {
         Ok(request) => request,
-        Err(refused) => return security_headers(api, refused),
+        Err(refused) => return security_headers(api, trusted.csp.as_ref(), refused),
     };
     let response = match csrf(&trusted, &request) {
         Some(refused) => refused,
         None => problem_bodies(api, next.run(request).await),
     };
-    security_headers(api, response)
+    security_headers(api, trusted.csp.as_ref(), response)
 }
 
 /// Reads a request's body (at most [`crate::MAX_BODY_BYTES`]) before anything answers
@@ -355,6 +376,7 @@ mod tests {
         let shop = TrustedOrigins {
             origins: Arc::new(vec!["https://shop.example".into()]),
             https: false,
+            csp: None,
         };
         let own = Some("127.0.0.1:8080");
         let check = |pairs: &[(&'static str, &'static str)], trusted: &TrustedOrigins| {

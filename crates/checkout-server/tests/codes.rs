@@ -7,8 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use checkout_core::ErrorCode;
-use checkout_server::payments::test_cards;
-use common::{Backend, Resp, Server, Shopper};
+use common::{test_cards, Backend, Resp, Server, Shopper};
 use reqwest::Method;
 use serde_json::json;
 

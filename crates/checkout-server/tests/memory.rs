@@ -10,8 +10,7 @@
 
 mod common;
 
-use checkout_server::payments::test_cards;
-use common::{Process, Server, Shopper};
+use common::{test_cards, Process, Server, Shopper};
 use futures::future::join_all;
 
 /// `RssAnon` of a process, in KiB.

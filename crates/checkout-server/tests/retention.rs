@@ -49,7 +49,7 @@ async fn purges_what_ended_without_an_order(backend: Backend) {
         .pay(
             &declined_id,
             chosen["digest"].as_str().unwrap(),
-            checkout_server::payments::test_cards::DECLINE,
+            common::test_cards::DECLINE,
             "k-declined",
         )
         .await;

@@ -162,3 +162,123 @@ pub fn drop_postgres_database(url: &str) {
             .status();
     }
 }
+
+/// The release server (and its simulated provider) for `bench-pay` and `bench-outbox`:
+/// one instance on SQLite or a fresh PostgreSQL database. Returns them with the
+/// database URL to drop.
+fn bench_instance(
+    bin: &std::path::Path,
+    postgres: bool,
+    provider_args: &[&str],
+    scratch: &std::path::Path,
+) -> Result<(tools::ServerProcess, Option<String>), String> {
+    let database_url = if postgres {
+        Some(create_postgres_database("bench")?)
+    } else {
+        None
+    };
+    let secret = tools::webhook_secret();
+    let provider =
+        tools::spawn_provider(&bin.join("checkout-payment-sim"), &secret, provider_args)?;
+    let data = scratch.join("instance");
+    let mut args = server_args(&data.to_string_lossy(), database_url.as_deref(), None);
+    args.extend([
+        "--payment-provider-url".to_owned(),
+        provider.url.clone(),
+        "--payment-webhook-secret".to_owned(),
+        secret,
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut server = spawn_server(&bin.join("checkout-server"), &args)?;
+    tools::send_webhooks_to(&provider.url, &server.url)?;
+    server.provider = Some(Box::new(provider));
+    Ok((server, database_url))
+}
+
+/// `cargo xtask bench-pay`: Pay Now end to end per second (tokenize with the provider,
+/// start, choose, pay, and wait for the order), by default with the card the provider
+/// confirms only by webhook (`--async-ms 0`: at once, then the webhook), so every order
+/// is made by the webhook.
+pub fn bench_pay(args: &[String]) -> Result<(), String> {
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let connections = flag(args, "--connections").unwrap_or("32");
+    let seconds = flag(args, "--seconds").unwrap_or("10");
+    let card = flag(args, "--card").unwrap_or("4000000000003220");
+    let bin = build_release()?;
+    let scratch = std::env::temp_dir().join(format!("checkout-bench-pay-{}", std::process::id()));
+    let (server, database_url) = bench_instance(
+        &bin,
+        postgres,
+        &["--async-ms", "0", "--webhook-delay-ms", "0"],
+        &scratch,
+    )?;
+    let label = format!(
+        "{}, {connections} conn, card {card}",
+        if postgres { "PostgreSQL" } else { "SQLite" }
+    );
+    let result = run(
+        Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
+            "--target",
+            &server.url,
+            "--connections",
+            connections,
+            "--shoppers-per-connection",
+            "1",
+            "--seconds",
+            seconds,
+            "--pay-flow",
+            card,
+            "--label",
+            &label,
+        ]),
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(url) = &database_url {
+        drop_postgres_database(url);
+    }
+    result
+}
+
+/// `cargo xtask bench-outbox`: orders at `--rate` per second (default 1,000) for
+/// `--seconds`, each event delivered to a receiver in the load process; the events'
+/// throughput and lag.
+pub fn bench_outbox(args: &[String]) -> Result<(), String> {
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let connections = flag(args, "--connections").unwrap_or("32");
+    let seconds = flag(args, "--seconds").unwrap_or("10");
+    let rate = flag(args, "--rate").unwrap_or("1000");
+    let bin = build_release()?;
+    let scratch =
+        std::env::temp_dir().join(format!("checkout-bench-outbox-{}", std::process::id()));
+    let (server, database_url) = bench_instance(&bin, postgres, &[], &scratch)?;
+    let label = format!(
+        "{}, {connections} conn, {rate} orders/s asked",
+        if postgres { "PostgreSQL" } else { "SQLite" }
+    );
+    let result = run(
+        Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
+            "--target",
+            &server.url,
+            "--connections",
+            connections,
+            "--shoppers-per-connection",
+            "4",
+            "--seconds",
+            seconds,
+            "--outbox-lag",
+            "--rate",
+            rate,
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--label",
+            &label,
+        ]),
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(url) = &database_url {
+        drop_postgres_database(url);
+    }
+    result
+}

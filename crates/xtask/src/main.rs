@@ -41,6 +41,8 @@ fn main() -> ExitCode {
         Some("structure") => structure::check(&root()).map(|summary| println!("{summary}")),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
+        Some("bench-pay") => bench::bench_pay(&args[1..]),
+        Some("bench-outbox") => bench::bench_outbox(&args[1..]),
         Some("soak") => soak::cmd_soak(&args[1..]),
         Some("storefront-vite") => storefront::cmd_storefront(),
         Some("bench-browser") => {
@@ -64,6 +66,10 @@ fn main() -> ExitCode {
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
                  \x20        [--shoppers-per-connection K] [--database-max-connections M]\n\
                  \x20        load-test release server(s) from a separate process\n\
+                 bench-pay [--postgres] [--connections C] [--seconds S] [--card N]\n\
+                 \x20    Pay Now end to end (tokenize → pay → webhook → order) per second\n\
+                 bench-outbox [--postgres] [--rate R] [--connections C] [--seconds S]\n\
+                 \x20    order events delivered to a receiver: throughput and lag\n\
                  bench-browser  first-verdict time and verdict cost in headless Chromium\n\
                  soak [--minutes N] [--postgres] [--connections C] [--shoppers-per-connection K]\n\
                  \x20    [--sample-secs S] [--idle-minutes M] [--session-retention-secs S]\n\
@@ -91,25 +97,56 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// `cargo xtask run [-- SERVER FLAGS]`: the wasm package, then the release server on
+/// the embedded SQLite default with the storefront, and the simulated payment provider
+/// as its own process on 127.0.0.1:8081 (unless the flags name another provider), the
+/// two sharing a fresh webhook secret.
 fn cmd_run(server_args: &[String]) -> Result<(), String> {
     tools::ensure_wasm_toolchain()?;
     build_wasm_package()?;
-    let mut cmd = Cmd::new("cargo").args([
-        "run",
+    run(Cmd::new("cargo").args([
+        "build",
         "--release",
         "--package",
         "checkout-server",
-        "--",
-        "--static-dir",
-        "www",
-    ]);
+        "--bins",
+    ]))?;
+    let bin = root().join("target/release");
     // `cargo xtask run -- --help` and `cargo xtask run --help` both reach the server.
     let server_args = match server_args.first().map(String::as_str) {
         Some("--") => &server_args[1..],
         _ => server_args,
     };
-    cmd = cmd.args(server_args.iter().map(String::as_str));
-    run(cmd)
+    let own_provider = server_args
+        .iter()
+        .any(|a| a.starts_with("--payment-provider-url"));
+    let secret = tools::webhook_secret();
+    let provider = if own_provider {
+        None
+    } else {
+        let bind = bench::flag(server_args, "--bind")
+            .map(str::to_owned)
+            .or_else(|| std::env::var("CHECKOUT_BIND").ok())
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let port = bind.rsplit(':').next().unwrap_or("8080");
+        let webhook = format!("http://127.0.0.1:{port}/api/v1/payments/webhook");
+        let child = std::process::Command::new(bin.join("checkout-payment-sim"))
+            .args(["--webhook-secret", &secret, "--webhook-url", &webhook])
+            .spawn()
+            .map_err(|e| format!("checkout-payment-sim: {e}"))?;
+        Some(child)
+    };
+    let server = bin.join("checkout-server");
+    let mut cmd = Cmd::new(&server.to_string_lossy()).args(["--static-dir", "www"]);
+    if !own_provider {
+        cmd = cmd.args(["--payment-webhook-secret", &secret]);
+    }
+    let result = run(cmd.args(server_args.iter().map(String::as_str)));
+    if let Some(mut child) = provider {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    result
 }
 
 /// Builds `crates/checkout-wasm` with wasm-pack (web target, size profile) into

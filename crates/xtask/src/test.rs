@@ -217,13 +217,14 @@ pub fn test_server(
     what: &str,
     extra: &[&str],
 ) -> Result<(tools::ServerProcess, std::path::PathBuf), String> {
-    run(Cmd::new("cargo").args([
-        "build",
-        "--package",
-        "checkout-server",
-        "--bin",
-        "checkout-server",
-    ]))?;
+    run(Cmd::new("cargo").args(["build", "--package", "checkout-server", "--bins"]))?;
+    // The simulated payment provider, its own process, as in production.
+    let secret = tools::webhook_secret();
+    let provider = tools::spawn_provider(
+        &root().join("target/debug/checkout-payment-sim"),
+        &secret,
+        &["--test-control", "--webhook-delay-ms", "200"],
+    )?;
     let scratch = std::env::temp_dir().join(format!("checkout-{what}-{}", std::process::id()));
     let data = scratch.to_string_lossy().into_owned();
     let www = root().join("www").to_string_lossy().into_owned();
@@ -242,9 +243,15 @@ pub fn test_server(
         // The tests sign many shoppers up from one address.
         "--signups-per-address-per-hour",
         "100000000",
+        "--payment-provider-url",
+        &provider.url,
+        "--payment-webhook-secret",
+        &secret,
     ];
     args.extend_from_slice(extra);
-    let server = tools::spawn_server(&root().join("target/debug/checkout-server"), &args)?;
+    let mut server = tools::spawn_server(&root().join("target/debug/checkout-server"), &args)?;
+    tools::send_webhooks_to(&provider.url, &server.url)?;
+    server.provider = Some(Box::new(provider));
     Ok((server, scratch))
 }
 

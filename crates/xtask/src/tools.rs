@@ -284,12 +284,15 @@ pub fn ensure_postgres() -> Result<String, String> {
     ))
 }
 
-/// A `checkout-server` process started by xtask; killed when dropped.
+/// A `checkout-server` process started by xtask; killed when dropped (with the
+/// simulated payment provider it talks to, when xtask started one for it).
 #[derive(Debug)]
 pub struct ServerProcess {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The provider process, stopped after the server.
+    pub provider: Option<Box<ServerProcess>>,
 }
 
 impl ServerProcess {
@@ -309,6 +312,70 @@ impl Drop for ServerProcess {
 /// Starts `binary` with `args` (which must include `--bind 127.0.0.1:0`) and waits for
 /// its "listening" line.
 pub fn spawn_server(binary: &std::path::Path, args: &[&str]) -> Result<ServerProcess, String> {
+    spawn_listening(binary, args, "checkout-server listening on ")
+}
+
+/// A fresh webhook secret shared by the provider and the server it is started for.
+pub fn webhook_secret() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 24];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_err()
+    {
+        // No /dev/urandom: the time and the process id still differ per run.
+        let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+        bytes
+            .iter_mut()
+            .zip(seed.bytes().cycle())
+            .for_each(|(b, s)| *b = s);
+    }
+    format!(
+        "whsec_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// Starts the simulated payment provider (`checkout-payment-sim`) on a free loopback
+/// port with `secret` and `args`.
+pub fn spawn_provider(
+    binary: &std::path::Path,
+    secret: &str,
+    args: &[&str],
+) -> Result<ServerProcess, String> {
+    let mut all = vec!["--bind", "127.0.0.1:0", "--webhook-secret", secret];
+    all.extend_from_slice(args);
+    spawn_listening(binary, &all, "checkout-payment-sim listening on ")
+}
+
+/// Points the provider's webhooks at the server at `server_url`.
+pub fn send_webhooks_to(provider_url: &str, server_url: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let authority = provider_url.trim_start_matches("http://");
+    let body = format!("{{\"url\":\"{server_url}/api/v1/payments/webhook\"}}");
+    let mut stream = std::net::TcpStream::connect(authority).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "PUT /v1/webhook_endpoint HTTP/1.1\r\nHost: {authority}\r\n\
+         Authorization: Bearer sk_test_simulated\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    if answer.starts_with("HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(format!("the provider refused the webhook URL: {answer}"))
+    }
+}
+
+fn spawn_listening(
+    binary: &std::path::Path,
+    args: &[&str],
+    listening: &str,
+) -> Result<ServerProcess, String> {
     let mut child = Command::new(binary)
         .args(args)
         .env("RUST_LOG", "warn")
@@ -321,15 +388,19 @@ pub fn spawn_server(binary: &std::path::Path, args: &[&str]) -> Result<ServerPro
     let url = loop {
         let line = lines
             .next()
-            .ok_or("checkout-server exited before listening")?
+            .ok_or_else(|| format!("{} exited before listening", binary.display()))?
             .map_err(|e| e.to_string())?;
-        if let Some(url) = line.strip_prefix("checkout-server listening on ") {
+        if let Some(url) = line.strip_prefix(listening) {
             break url.trim().to_owned();
         }
     };
     // Keep draining so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Ok(ServerProcess { child, url })
+    Ok(ServerProcess {
+        child,
+        url,
+        provider: None,
+    })
 }
 
 /// Node.js and npm for the end-to-end tests.

@@ -19,8 +19,8 @@ export async function misuse(): Promise<void> {
   await guard.submit('view');
   // @ts-expect-error the extra body is an object
   await guard.submit('pay', '4242');
-  // @ts-expect-error card_number is a string
-  await guard.submit('pay', { card_number: 4242 });
+  // @ts-expect-error payment_token is a string
+  await guard.submit('pay', { payment_token: 4242 });
   // @ts-expect-error steps are named
   guard.setStep('checkout');
   // @ts-expect-error selections need all fields

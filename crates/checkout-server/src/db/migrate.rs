@@ -56,6 +56,11 @@ pub const SQLITE: &[Migration] = &[
         description: "outbox approval",
         sql: include_str!("../../migrations/sqlite/0005_outbox_approval.sql"),
     },
+    Migration {
+        version: 6,
+        description: "provider payments",
+        sql: include_str!("../../migrations/sqlite/0006_provider_payments.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

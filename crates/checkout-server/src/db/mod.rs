@@ -1,7 +1,7 @@
 //! The database: SQLite (default, a file in the data directory) or PostgreSQL
 //! (`postgres://…`, for several server instances). Every SQL statement of the server is
 //! in this module, one submodule per aggregate (`sessions` and their `events`, `orders`, `carts`, `users`,
-//! `settings`, `idempotency`, and the simulated gateway's `ledger`); they return
+//! `settings`, `idempotency`, `payments` (refunds and webhook ids), `outbox`); they return
 //! [`DbError`], never HTTP errors, and decide nothing the core decides. The same SQL
 //! serves both backends, written with [`query`]; the differences are where a statement
 //! runs and how a write transaction locks:
@@ -32,10 +32,10 @@ pub mod carts;
 pub mod catalog;
 pub mod events;
 pub mod idempotency;
-pub mod ledger;
 pub mod migrate;
 pub mod orders;
 pub mod outbox;
+pub mod payments;
 mod purge;
 mod query;
 pub mod restore;

@@ -11,8 +11,9 @@
 
 pub mod events;
 mod pay;
+pub mod settle;
 
-pub use self::pay::{reconcile, settle_payment};
+pub use self::settle::reconcile;
 
 use axum::{
     extract::{Path, State},
@@ -64,9 +65,10 @@ pub struct OrderActionRequest {
     /// The digest of the summary the shopper confirmed (required).
     #[serde(default)]
     pub snapshot_digest: Option<String>,
-    /// Pay only: the card (or payment token) to charge.
+    /// Pay only: the token the payment provider gave the browser for the card (never
+    /// the card number: one is refused).
     #[serde(default)]
-    pub card_number: Option<String>,
+    pub payment_token: Option<String>,
 }
 
 fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {

@@ -1,7 +1,9 @@
 //! Pay now and submit, in three phases: `PAYMENT_PENDING` and the key's claim commit
-//! first, then the gateway is called with the server's own payment key (outside any
-//! transaction, bounded in time), then the outcome is settled in a second transaction.
-//! An answer lost on the way (timeout, crash) is settled by [`reconcile`].
+//! first, then the provider is asked to create and confirm a payment for the browser's
+//! token under the server's own payment key (outside any transaction, bounded in time),
+//! then its answer is applied like any other report (`settle::apply`). An answer lost
+//! on the way, or a payment still processing, is settled by the provider's webhook or
+//! by reconciliation.
 
 use axum::{
     extract::{Path, State},
@@ -9,23 +11,26 @@ use axum::{
     response::Response,
 };
 use checkout_core::{
-    idempotency::IdempotencyKey, lifecycle::retries_pending_payment, requirements, Action,
-    ErrorCode, Rejection, SessionStatus, Transition,
+    idempotency::IdempotencyKey,
+    lifecycle::retries_pending_payment,
+    payment::{PaymentToken, ProviderStatus, Report, Source},
+    requirements, Action, ErrorCode, Rejection, Transition,
 };
 use serde_json::Value;
 
-use super::{check_order_action, endpoint, new_order, parse_body, place, OrderActionRequest};
+use super::{check_order_action, endpoint, parse_body, settle, OrderActionRequest};
 use crate::{
     checkout::{actor, answer_and_commit, load_owned, transition},
-    db::{self, events::Actor, idempotency::KeyRef, orders::Order as OrderBody},
+    db::{self, orders::Order as OrderBody},
     error::{ApiError, ApiResult},
     extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
     idempotency::{self, Begun, Scope},
-    payments::{ChargeOutcome, ChargeRequest, Settlement},
+    payments::{NewPayment, ProviderError},
     state::AppState,
 };
 
-/// Pay now and submit: charge the checkout's total, then create a `PAID` order.
+/// Pay now and submit: charge the checkout's total with the provider's token for the
+/// card (`payment_token`; a card number is refused), then create a `PAID` order.
 #[utoipa::path(post, path = "/checkouts/{id}/pay", tag = "orders",
     params(("id" = String, Path), ("Idempotency-Key" = String, Header)), request_body = OrderActionRequest,
     responses((status = 201, body = OrderBody), (status = 402, description = "PAYMENT_DECLINED"),
@@ -69,9 +74,9 @@ pub async fn pay(
             now,
         )
         .await?;
-        let card = request.card_number.filter(|c| !c.trim().is_empty());
-        requirements::check(Action::Pay, row.snapshot.choices(card.is_some()))?;
-        let card = card.unwrap_or_default();
+        let token = request.payment_token.filter(|c| !c.trim().is_empty());
+        requirements::check(Action::Pay, row.snapshot.choices(token.is_some()))?;
+        let token = PaymentToken::parse(token.as_deref().unwrap_or_default())?;
         // Counted under the shopper's lock, so parallel payments cannot all pass first.
         state.guards.card_attempts.hit(&user.id, now)?;
         transition(
@@ -86,12 +91,12 @@ pub async fn pay(
         let payment_key = format!("pay_{}", uuid::Uuid::now_v7().simple());
         db::sessions::begin_payment(tx.conn(), &row.id, &payment_key, scope.key.as_str(), now)
             .await?;
-        Ok(Ok(ChargeRequest {
-            payment_key,
-            session_id: row.id.clone(),
+        Ok(Ok(NewPayment {
+            key: payment_key,
+            checkout_id: row.id.clone(),
             amount: row.snapshot.totals.grand_total,
             currency: row.snapshot.currency.clone(),
-            card_number: card,
+            token: token.as_str().to_owned(),
         }))
     }
     .await;
@@ -109,26 +114,49 @@ pub async fn pay(
         }
     };
 
-    // Phase 2: the gateway, outside any transaction, bounded in time.
-    let answer =
-        tokio::time::timeout(state.tuning.gateway_timeout, state.gateway.charge(&charge)).await;
-    let settlement = match answer {
-        Ok(Ok(ChargeOutcome::Approved { reference })) => Settlement::Charged { reference },
-        Ok(Ok(ChargeOutcome::Declined { reason })) => Settlement::Declined { reason },
+    // Phase 2: the provider, outside any transaction, bounded in time.
+    let answer = tokio::time::timeout(
+        state.tuning.gateway_timeout,
+        state.provider.create_and_confirm(&charge),
+    )
+    .await;
+    let (report, payment_id) = match answer {
+        Ok(Ok(payment)) => (
+            settle::report_of(Source::Answer, &payment),
+            Some(payment.id),
+        ),
+        Ok(Err(ProviderError::Refused(why))) => {
+            // Refused outright (a bad or used token): nothing was charged.
+            tracing::info!(session = %id, %why, "payment refused by the provider");
+            let refused = Report {
+                source: Source::Answer,
+                payment_key: charge.key.clone(),
+                status: ProviderStatus::Failed,
+                amount: charge.amount,
+                currency: charge.currency.clone(),
+            };
+            (refused, None)
+        }
         Ok(Err(error)) => {
-            tracing::warn!(session = %id, %error, "payment answer lost; reconciliation will settle it");
+            tracing::warn!(session = %id, %error, "payment answer lost; the webhook or reconciliation will settle it");
             return Err(payment_unsettled());
         }
         Err(_) => {
-            tracing::warn!(session = %id, "payment gateway timed out; reconciliation will settle it");
+            tracing::warn!(session = %id, "payment provider timed out; the webhook or reconciliation will settle it");
             return Err(payment_unsettled());
         }
     };
 
-    // Phase 3: settle and store the answer under the key.
+    // Phase 3: apply the answer like any report; answer what is stored under the key.
     let actor = actor(&user, &request_id);
-    let (status, body) = settle_payment(&state, &id, settlement, &actor).await?;
-    Ok(idempotency::response(status, &body))
+    settle::apply(&state, &id, report, payment_id.as_deref(), &actor).await?;
+    match db::idempotency::find(&state.db, scope.key_ref()).await? {
+        Some(db::idempotency::StoredKey {
+            answer: Some((status, body)),
+            ..
+        }) => Ok(idempotency::response(status, &body)),
+        _ => Err(payment_unsettled()),
+    }
 }
 
 fn payment_unsettled() -> ApiError {
@@ -137,105 +165,4 @@ fn payment_unsettled() -> ApiError {
         "We are confirming your payment with the bank. Do not pay again: retry with the same key, or reload, to see the result.",
     )
     .into()
-}
-
-/// Settles a pending payment with a definite outcome: a charge completes the session
-/// and creates the `PAID` order; anything else returns the session to `ACTIVE` (or
-/// `EXPIRED` when its window closed meanwhile). The answer is stored under the key that
-/// started the payment. Settling a session that is no longer pending returns the answer
-/// already stored, so settling twice is harmless.
-pub async fn settle_payment(
-    state: &AppState,
-    session_id: &str,
-    settlement: Settlement,
-    actor: &Actor,
-) -> ApiResult<(u16, Value)> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    let owner = db::sessions::owner(tx.conn(), session_id)
-        .await?
-        .ok_or(ApiError::Rejected(Rejection::new(
-            ErrorCode::CheckoutNotFound,
-        )))?;
-    tx.lock_user(&owner).await?;
-    let row = db::sessions::load(tx.conn(), session_id)
-        .await?
-        .ok_or(ApiError::Rejected(Rejection::new(
-            ErrorCode::CheckoutNotFound,
-        )))?;
-    let idem_key = row.payment_idem_key.clone().unwrap_or_default();
-    let endpoint = endpoint(&row.id, Action::Pay);
-    let key = KeyRef {
-        user_id: &row.user_id,
-        endpoint: &endpoint,
-        key: &idem_key,
-    };
-    if row.status != SessionStatus::PaymentPending {
-        // Settled before (by the request, or by reconciliation): the answer stored then.
-        return match db::idempotency::find(tx.conn(), key).await? {
-            Some(db::idempotency::StoredKey {
-                answer: Some(answer),
-                ..
-            }) => Ok(answer),
-            _ => Err(ErrorCode::CheckoutCompleted.into()),
-        };
-    }
-    let (status, body) = match settlement {
-        Settlement::Charged { reference } => {
-            let (step, completion) = Action::Pay
-                .completion()
-                .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
-            let order = new_order(&row, completion, Some(&reference), actor, now);
-            let body = serde_json::to_value(&order).unwrap_or_default();
-            place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;
-            tx.commit().await?;
-            crate::metrics::payment("charged");
-            return Ok((201, body));
-        }
-        not_charged => {
-            let why = match not_charged {
-                Settlement::Declined { reason } => reason,
-                _ => "the payment did not go through".to_owned(),
-            };
-            let step = checkout_core::lifecycle::after_unpaid(row.view().expiry(), now);
-            transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
-            crate::metrics::payment("declined");
-            let problem = Rejection::with_message(
-                ErrorCode::PaymentDeclined,
-                format!("Payment not taken: {why}. Nothing was charged."),
-            )
-            .to_problem();
-            (402, serde_json::to_value(problem).unwrap_or_default())
-        }
-    };
-    idempotency::complete(&mut tx, key, status, &body).await?;
-    tx.commit().await?;
-    Ok((status, body))
-}
-
-/// Reconciles payments left pending longer than the configured bound (the server died,
-/// or the gateway never answered): asks the gateway for the final outcome, voiding
-/// never-charged payments so a late charge cannot happen, and settles each.
-pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
-    let cutoff = state.clock.now()
-        - chrono::Duration::from_std(state.tuning.reconcile_after).unwrap_or_default();
-    let stuck = db::sessions::stuck_payments(&state.db, cutoff).await?;
-    let mut settled = 0;
-    for (id, payment_key) in stuck {
-        let Some(payment_key) = payment_key else {
-            continue;
-        };
-        match state.gateway.settle(&payment_key).await {
-            Ok(settlement) => {
-                let actor = Actor {
-                    request_id: Some("reconciliation".into()),
-                    ..Actor::default()
-                };
-                settle_payment(state, &id, settlement, &actor).await?;
-                settled += 1;
-            }
-            Err(error) => tracing::warn!(session = %id, %error, "reconciliation postponed"),
-        }
-    }
-    Ok(settled)
 }

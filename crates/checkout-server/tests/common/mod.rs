@@ -13,6 +13,163 @@ use serde_json::{json, Value};
 
 pub const ADMIN: &str = "test-admin-token";
 
+pub use checkout_server::config::TEST_WEBHOOK_SECRET;
+
+/// Test cards of the simulated provider (`checkout-payment-sim`).
+pub mod test_cards {
+    pub const APPROVE: &str = "4242424242424242";
+    pub const DECLINE: &str = "4000000000000002";
+    pub const SLOW: &str = "4000000000000077";
+    pub const TIMEOUT: &str = "4000000000000119";
+    pub const LOST_ANSWER: &str = "4000000000009995";
+    pub const WEBHOOK_ONLY: &str = "4000000000003220";
+    pub const WEBHOOK_TWICE: &str = "4000000000004954";
+    pub const OUT_OF_ORDER: &str = "4000000000005126";
+    pub const LASTING: &str = "4000000000000259";
+    pub const LATE: &str = "4000000000006975";
+}
+
+/// The simulated payment provider's timings in tests (each flag may be overridden).
+pub const PROVIDER_ARGS: [&str; 10] = [
+    "--webhook-delay-ms",
+    "50",
+    "--slow-ms",
+    "2000",
+    "--async-ms",
+    "1000",
+    "--lasting-ms",
+    "4000",
+    "--late-ms",
+    "3000",
+];
+
+/// A `checkout-payment-sim` process on a free loopback port.
+pub struct Provider {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Provider {
+    /// Starts the simulated provider with test control on, [`PROVIDER_ARGS`] and `args`.
+    pub fn spawn(args: &[&str]) -> Provider {
+        use std::io::{BufRead, BufReader};
+        let defaults: Vec<&str> = PROVIDER_ARGS
+            .chunks(2)
+            .filter(|pair| !args.contains(&pair[0]))
+            .flatten()
+            .copied()
+            .collect();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-payment-sim"))
+            .args(["--bind", "127.0.0.1:0", "--test-control"])
+            .args(["--webhook-secret", TEST_WEBHOOK_SECRET])
+            .args(defaults)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn checkout-payment-sim");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next().expect("provider exited").unwrap();
+            if let Some(url) = line.strip_prefix("checkout-payment-sim listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Provider { child, base }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth("sk_test_simulated");
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Sends webhooks to the server at `base`.
+    pub async fn send_webhooks_to(&self, base: &str) {
+        let url = format!("{base}/api/v1/payments/webhook");
+        let r = self
+            .call(
+                Method::PUT,
+                "/v1/webhook_endpoint",
+                Some(json!({ "url": url })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    /// The provider's payments for a checkout, with `charged` and their `refunds`.
+    pub async fn payments(&self, checkout_id: &str) -> Vec<Value> {
+        let r = self
+            .call(
+                Method::GET,
+                &format!("/v1/payments?checkout_id={checkout_id}"),
+                None,
+            )
+            .await;
+        r.body["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Payments charged for a checkout, and of those refunded.
+    pub async fn charges(&self, checkout_id: &str) -> (usize, usize) {
+        let payments = self.payments(checkout_id).await;
+        let charged = payments.iter().filter(|p| p["charged"] == true).count();
+        let refunded = payments
+            .iter()
+            .filter(|p| p["refunds"].as_array().is_some_and(|r| !r.is_empty()))
+            .count();
+        (charged, refunded)
+    }
+
+    /// Test control: the held answer of payment `id` goes out.
+    pub async fn release(&self, id: &str) {
+        let r = self
+            .call(Method::POST, &format!("/sim/payments/{id}/release"), None)
+            .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+
+    /// Test control: sends payment `id`'s events `times` times; the server's statuses.
+    pub async fn resend(&self, id: &str, times: u32) -> Vec<u64> {
+        let r = self
+            .call(
+                Method::POST,
+                &format!("/sim/payments/{id}/webhooks"),
+                Some(json!({ "times": times })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_u64().unwrap())
+            .collect()
+    }
+
+    /// Waits until the provider has a payment for the checkout; returns it.
+    pub async fn wait_for_payment(&self, checkout_id: &str) -> Value {
+        for _ in 0..400 {
+            if let Some(p) = self.payments(checkout_id).await.into_iter().next() {
+                return p;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no payment for {checkout_id} at the provider");
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -95,6 +252,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub backend: Backend,
     pub database_url: Option<String>,
+    pub provider: Provider,
 }
 
 /// A response, read whole.
@@ -145,7 +303,17 @@ impl Server {
     }
 
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Server {
+        Self::start_with_provider(backend, &[], adjust).await
+    }
+
+    /// A server with a simulated provider started with `provider_args`.
+    pub async fn start_with_provider(
+        backend: Backend,
+        provider_args: &[&str],
+        adjust: impl FnOnce(&mut Config),
+    ) -> Server {
         checkout_server::telemetry::init();
+        let provider = Provider::spawn(provider_args);
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(dir.path().to_path_buf());
         config.static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www");
@@ -154,11 +322,13 @@ impl Server {
             Backend::Postgres => Some(fresh_postgres_database().await),
         };
         config.database_url = database_url.clone();
+        config.payment_provider_url = provider.base.clone();
         adjust(&mut config);
         let running = checkout_server::start(config.clone())
             .await
             .expect("server starts");
         let base = format!("http://{}", running.addr);
+        provider.send_webhooks_to(&base).await;
         Server {
             config,
             running,
@@ -166,6 +336,7 @@ impl Server {
             dir,
             backend,
             database_url,
+            provider,
         }
     }
 
@@ -238,6 +409,7 @@ impl Server {
             dir,
             backend,
             database_url,
+            provider,
         } = self;
         config.bind = running.addr;
         running.shutdown().await.unwrap();
@@ -252,6 +424,7 @@ impl Server {
             dir,
             backend,
             database_url,
+            provider,
         }
     }
 
@@ -434,11 +607,61 @@ impl Shopper {
         self.action(id, "place-order", digest, key).await
     }
 
+    /// Pays with `card`, tokenized with the provider as the storefront does (one token
+    /// per card and key, so that a retry sends the same body).
     pub async fn pay(&self, id: &str, digest: &str, card: &str, key: &str) -> Resp {
+        let token = self.token_for(card, key).await;
         self.send(
             Method::POST,
             &format!("/checkouts/{id}/pay"),
-            Some(json!({"snapshot_digest": digest, "card_number": card})),
+            Some(json!({"snapshot_digest": digest, "payment_token": token})),
+            &[("Idempotency-Key", key)],
+        )
+        .await
+    }
+
+    /// The token for `card` under `key`, made once.
+    pub async fn token_for(&self, card: &str, key: &str) -> String {
+        use std::{collections::HashMap, sync::Mutex};
+        static TOKENS: std::sync::OnceLock<Mutex<HashMap<String, String>>> =
+            std::sync::OnceLock::new();
+        let tokens = TOKENS.get_or_init(Default::default);
+        // Per provider (each test has its own), so two processes sharing one agree.
+        let setup = self.get("/payments/config").await;
+        let id = format!("{} {} {card} {key}", setup.str("tokenize_url"), self.name);
+        if let Some(token) = tokens.lock().unwrap().get(&id) {
+            return token.clone();
+        }
+        let token = self.tokenize(card, false).await;
+        tokens.lock().unwrap().insert(id, token.clone());
+        token
+    }
+
+    /// Tokenizes `card` with the provider the server names in `/payments/config`, as
+    /// the storefront does (`hold`: test control, the answer waits for a release).
+    pub async fn tokenize(&self, card: &str, hold: bool) -> String {
+        let setup = self.get("/payments/config").await;
+        assert_eq!(setup.status, 200, "{}", setup.body);
+        let r = read(
+            self.client
+                .post(setup.str("tokenize_url"))
+                .bearer_auth(setup.str("publishable_key"))
+                .json(&json!({"card_number": card, "hold": hold}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.str("id")
+    }
+
+    /// Pays with a token.
+    pub async fn pay_with_token(&self, id: &str, digest: &str, token: &str, key: &str) -> Resp {
+        self.send(
+            Method::POST,
+            &format!("/checkouts/{id}/pay"),
+            Some(json!({"snapshot_digest": digest, "payment_token": token})),
             &[("Idempotency-Key", key)],
         )
         .await
@@ -486,18 +709,45 @@ fn generous_limits(args: &[&str]) -> Vec<&'static str> {
     .collect()
 }
 
-/// A `checkout-server` process (for restarts, `kill -9` and several instances).
+/// A PUT with the provider's secret key over a plain socket (usable outside an async
+/// runtime and inside one); returns the status line.
+fn raw_put(base: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let authority = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "PUT {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer sk_test_simulated\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// A `checkout-server` process (for restarts, `kill -9` and several instances), with
+/// its own simulated provider unless `args` name one.
 pub struct Process {
     pub child: std::process::Child,
     pub base: String,
+    pub provider: Option<Provider>,
 }
 
 impl Process {
     /// Starts the binary with `args` on a free loopback port and waits until it listens.
     pub fn spawn(data_dir: &std::path::Path, args: &[&str]) -> Process {
         use std::io::{BufRead, BufReader};
+        let provider = (!args.contains(&"--payment-provider-url")).then(|| Provider::spawn(&[]));
+        let provider_url: Vec<String> = provider
+            .iter()
+            .flat_map(|p| ["--payment-provider-url".to_owned(), p.base.clone()])
+            .collect();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
             .args(["--admin-token", ADMIN, "--test-clock"])
+            .args(["--payment-webhook-secret", TEST_WEBHOOK_SECRET])
+            .args(provider_url)
             .arg("--data-dir")
             .arg(data_dir)
             .args(generous_limits(args))
@@ -519,7 +769,23 @@ impl Process {
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Process { child, base }
+        if let Some(provider) = &provider {
+            let url = format!("{base}/api/v1/payments/webhook");
+            let status = raw_put(
+                &provider.base,
+                "/v1/webhook_endpoint",
+                &json!({ "url": url }).to_string(),
+            );
+            assert!(
+                status.starts_with("HTTP/1.1 200"),
+                "provider webhook URL: {status}"
+            );
+        }
+        Process {
+            child,
+            base,
+            provider,
+        }
     }
 
     /// `kill -9`.

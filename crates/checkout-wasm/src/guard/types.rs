@@ -18,8 +18,10 @@ export interface CheckoutGuardOptions {
 export type OrderAction = "place_order" | "pay" | "submit_for_approval";
 export type CheckoutStep = "summary" | "shipping" | "payment" | "review" | "submitting" | "done";
 export interface OrderActionExtra {
-  /** Pay only: the card (or the provider's payment token). */
-  card_number?: string;
+  /** Pay only: the token the payment provider's tokenization endpoint gave for the
+   *  card (`GET /api/v1/payments/config` says where). Never the card number: the
+   *  server refuses one. */
+  payment_token?: string;
 }
 export interface Selections {
   shipping_method: string | null;

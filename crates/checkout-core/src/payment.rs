@@ -1,0 +1,245 @@
+//! Payments as real providers behave (CONTRACT §13): what a report about a payment does
+//! to the checkout it pays for. A provider speaks three times about one payment — the
+//! answer to the request that made it, its webhooks, and the answer to a lookup when
+//! the shop reconciles — and each may come late, twice, or out of order. [`resolve`] is
+//! the one rule all three go through, so whatever the order and however many times:
+//! one order and one charge per checkout, and money taken for a checkout that can no
+//! longer take it is given back.
+//!
+//! The shop never sees a card number: the browser tokenizes the card with the provider
+//! and sends the token ([`PaymentToken`]).
+
+use crate::{
+    error::{ErrorCode, Rejection},
+    lifecycle::{InactiveReason, SessionStatus},
+};
+
+/// The longest payment token accepted.
+pub const MAX_TOKEN_LEN: usize = 128;
+
+/// A payment token from the provider's tokenization endpoint (its browser SDK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentToken(String);
+
+impl PaymentToken {
+    /// A token: 1–128 characters of `A-Z a-z 0-9 _ -`. Something that looks like a card
+    /// number (12 to 19 digits, spaces or dashes allowed) is refused without repeating
+    /// it: the shop must never receive one.
+    pub fn parse(text: &str) -> Result<PaymentToken, Rejection> {
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        let card_like = (12..=19).contains(&digits)
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
+        if card_like {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "This looks like a card number. Cards are sent to the payment provider \
+                 only; send the token it returned.",
+            ));
+        }
+        let plain = text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if text.is_empty() || text.len() > MAX_TOKEN_LEN || !plain {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                format!(
+                    "payment_token must be the provider's token: 1 to {MAX_TOKEN_LEN} \
+                     letters, digits, '_' or '-'."
+                ),
+            ));
+        }
+        Ok(PaymentToken(text.to_owned()))
+    }
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a payment stands at the provider, as one report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderStatus {
+    /// Created, not yet confirmed: nothing is charged.
+    RequiresConfirmation,
+    /// Confirmed; the outcome is not known yet (a bank transfer, 3-D Secure, a slow
+    /// acquirer). Money may still be taken.
+    Processing,
+    /// Money was taken.
+    Succeeded,
+    /// Declined: nothing was taken, and nothing will be.
+    Failed,
+    /// Cancelled (voided) before any money was taken.
+    Canceled,
+    /// The provider has no payment under the shop's key: the request never reached it.
+    NotFound,
+}
+
+impl ProviderStatus {
+    /// The wire name used by the simulated provider and its webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderStatus::RequiresConfirmation => "requires_confirmation",
+            ProviderStatus::Processing => "processing",
+            ProviderStatus::Succeeded => "succeeded",
+            ProviderStatus::Failed => "failed",
+            ProviderStatus::Canceled => "canceled",
+            ProviderStatus::NotFound => "not_found",
+        }
+    }
+
+    /// The status of a wire name.
+    pub fn parse(name: &str) -> Option<ProviderStatus> {
+        [
+            ProviderStatus::RequiresConfirmation,
+            ProviderStatus::Processing,
+            ProviderStatus::Succeeded,
+            ProviderStatus::Failed,
+            ProviderStatus::Canceled,
+            ProviderStatus::NotFound,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// Who reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The answer to the request that created and confirmed the payment.
+    Answer,
+    /// A webhook from the provider.
+    Webhook,
+    /// A lookup by the shop's reconciliation, for a payment pending longer than its
+    /// bound (the request's answer was lost, or the server died).
+    Reconciliation,
+}
+
+/// A report about one payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Who says it.
+    pub source: Source,
+    /// The shop's key for the payment (the provider's idempotency key).
+    pub payment_key: String,
+    /// What the provider says.
+    pub status: ProviderStatus,
+    /// Minor units the provider took or will take (0 when unknown).
+    pub amount: i64,
+    /// Its currency.
+    pub currency: String,
+}
+
+/// The checkout the payment was for, as the shop has it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing<'a> {
+    /// The checkout's status.
+    pub status: SessionStatus,
+    /// The payment key the checkout waits for, if it is paying.
+    pub waiting_for: Option<&'a str>,
+    /// The checkout's total and currency (what a charge must be).
+    pub total: (i64, &'a str),
+    /// An order was already placed from this very payment.
+    pub ordered_by_this_payment: bool,
+    /// A refund of this payment is already recorded.
+    pub refund_recorded: bool,
+}
+
+/// Why a charge is given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundReason {
+    /// The checkout expired before the money arrived.
+    Expired,
+    /// A newer checkout replaced it.
+    Superseded,
+    /// It had been paid already, or ordered another way.
+    AlreadyCompleted,
+    /// It ended (signed out, emptied) or went back to `ACTIVE` without this payment.
+    NoLongerPaying,
+    /// The amount or currency is not the checkout's total.
+    WrongAmount,
+}
+
+impl RefundReason {
+    /// The stored and sent name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundReason::Expired => "checkout_expired",
+            RefundReason::Superseded => "checkout_superseded",
+            RefundReason::AlreadyCompleted => "already_completed",
+            RefundReason::NoLongerPaying => "no_longer_paying",
+            RefundReason::WrongAmount => "wrong_amount",
+        }
+    }
+}
+
+/// What a report does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The checkout takes the money: place its one `PAID` order.
+    PlaceOrder,
+    /// Nothing was or will be taken: the checkout goes back to `ACTIVE` (or `EXPIRED`).
+    ReleaseUnpaid,
+    /// The outcome is not known yet: the checkout keeps waiting in `PAYMENT_PENDING`
+    /// (never expired, never purged) until a webhook or a later lookup settles it.
+    Wait,
+    /// Reconciliation found a payment created but never confirmed: cancel it at the
+    /// provider, then report again with the provider's answer.
+    Cancel,
+    /// Money was taken for a checkout that cannot take it: refund it and record why.
+    Refund(RefundReason),
+    /// Nothing to do: a repeat, a report about an older state, or about a payment that
+    /// took nothing.
+    Ignore,
+}
+
+/// What `report` does to the checkout standing as `standing`. Only a checkout waiting
+/// for this very payment changes; a charge anywhere else is refunded once; everything
+/// else is a repeat and changes nothing.
+pub fn resolve(standing: &Standing<'_>, report: &Report) -> Resolution {
+    let waiting = standing.status == SessionStatus::PaymentPending
+        && standing.waiting_for == Some(report.payment_key.as_str());
+    match report.status {
+        ProviderStatus::Succeeded => {
+            if standing.ordered_by_this_payment || standing.refund_recorded {
+                Resolution::Ignore
+            } else if (report.amount, report.currency.as_str()) != standing.total {
+                Resolution::Refund(RefundReason::WrongAmount)
+            } else if waiting {
+                Resolution::PlaceOrder
+            } else {
+                Resolution::Refund(refund_reason(standing.status))
+            }
+        }
+        ProviderStatus::Processing if waiting => Resolution::Wait,
+        // A lookup that finds the payment never confirmed: nothing can arrive once it
+        // is cancelled. A webhook or an answer saying so is only news in passing.
+        ProviderStatus::RequiresConfirmation if waiting => match report.source {
+            Source::Reconciliation => Resolution::Cancel,
+            Source::Answer | Source::Webhook => Resolution::Wait,
+        },
+        ProviderStatus::Failed | ProviderStatus::Canceled if waiting => Resolution::ReleaseUnpaid,
+        // Only reconciliation asks after the pending bound: the request never arrived.
+        // Should it arrive after all, its charge is refunded.
+        ProviderStatus::NotFound if waiting && report.source == Source::Reconciliation => {
+            Resolution::ReleaseUnpaid
+        }
+        ProviderStatus::NotFound if waiting => Resolution::Wait,
+        _ => Resolution::Ignore,
+    }
+}
+
+fn refund_reason(status: SessionStatus) -> RefundReason {
+    match status {
+        SessionStatus::Expired => RefundReason::Expired,
+        SessionStatus::Inactive(InactiveReason::Superseded) => RefundReason::Superseded,
+        SessionStatus::Completed(_) => RefundReason::AlreadyCompleted,
+        _ => RefundReason::NoLongerPaying,
+    }
+}
+
+#[cfg(test)]
+#[path = "payment_tests.rs"]
+mod tests;

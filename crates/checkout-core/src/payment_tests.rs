@@ -1,0 +1,295 @@
+use super::*;
+use crate::lifecycle::Completion;
+use proptest::prelude::*;
+
+const KEY: &str = "pay_1";
+
+/// A checkout and what has been done to it, driven only by [`resolve`].
+#[derive(Debug, Clone)]
+struct Model {
+    status: SessionStatus,
+    waiting_for: Option<String>,
+    orders: u32,
+    refunds: u32,
+    released: u32,
+}
+
+impl Model {
+    fn paying() -> Model {
+        Model {
+            status: SessionStatus::PaymentPending,
+            waiting_for: Some(KEY.into()),
+            orders: 0,
+            refunds: 0,
+            released: 0,
+        }
+    }
+
+    fn apply(&mut self, report: &Report) -> Resolution {
+        let standing = Standing {
+            status: self.status,
+            waiting_for: self.waiting_for.as_deref(),
+            total: (1_000, "EUR"),
+            ordered_by_this_payment: self.orders > 0,
+            refund_recorded: self.refunds > 0,
+        };
+        let resolution = resolve(&standing, report);
+        match resolution {
+            Resolution::PlaceOrder => {
+                self.status = SessionStatus::Completed(Completion::Paid);
+                self.waiting_for = None;
+                self.orders += 1;
+            }
+            Resolution::ReleaseUnpaid => {
+                self.status = SessionStatus::Active;
+                self.waiting_for = None;
+                self.released += 1;
+            }
+            Resolution::Refund(_) => self.refunds += 1,
+            Resolution::Wait | Resolution::Cancel | Resolution::Ignore => {}
+        }
+        resolution
+    }
+}
+
+fn report(source: Source, status: ProviderStatus) -> Report {
+    Report {
+        source,
+        payment_key: KEY.into(),
+        status,
+        amount: 1_000,
+        currency: "EUR".into(),
+    }
+}
+
+fn permutations(items: &[Source]) -> Vec<Vec<Source>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut all = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first);
+            all.push(tail);
+        }
+    }
+    all
+}
+
+#[test]
+fn a_charge_reported_in_every_order_and_twice_makes_one_order_and_no_refund() {
+    let sources = [Source::Answer, Source::Webhook, Source::Reconciliation];
+    let orders = permutations(&sources);
+    assert_eq!(orders.len(), 6);
+    for order in orders {
+        for times in [1, 2] {
+            let mut model = Model::paying();
+            for source in &order {
+                for _ in 0..times {
+                    model.apply(&report(*source, ProviderStatus::Succeeded));
+                }
+            }
+            assert_eq!((model.orders, model.refunds), (1, 0), "{order:?} x{times}");
+        }
+    }
+}
+
+#[test]
+fn processing_before_or_after_the_charge_never_undoes_it() {
+    let mut model = Model::paying();
+    assert_eq!(
+        model.apply(&report(Source::Answer, ProviderStatus::Processing)),
+        Resolution::Wait
+    );
+    assert_eq!(
+        model.apply(&report(Source::Webhook, ProviderStatus::Succeeded)),
+        Resolution::PlaceOrder
+    );
+    // The `processing` webhook sent first arrives last.
+    assert_eq!(
+        model.apply(&report(Source::Webhook, ProviderStatus::Processing)),
+        Resolution::Ignore
+    );
+    assert_eq!(model.status, SessionStatus::Completed(Completion::Paid));
+}
+
+#[test]
+fn a_request_that_never_arrived_is_released_by_reconciliation_only() {
+    let mut model = Model::paying();
+    assert_eq!(
+        model.apply(&report(Source::Answer, ProviderStatus::NotFound)),
+        Resolution::Wait
+    );
+    assert_eq!(
+        model.apply(&report(Source::Reconciliation, ProviderStatus::NotFound)),
+        Resolution::ReleaseUnpaid
+    );
+    // The request arrives after all and is charged: given back once.
+    let late = report(Source::Webhook, ProviderStatus::Succeeded);
+    assert_eq!(
+        model.apply(&late),
+        Resolution::Refund(RefundReason::NoLongerPaying)
+    );
+    assert_eq!(model.apply(&late), Resolution::Ignore);
+    assert_eq!((model.orders, model.refunds), (0, 1));
+}
+
+#[test]
+fn a_created_but_unconfirmed_payment_is_cancelled_by_reconciliation() {
+    let mut model = Model::paying();
+    assert_eq!(
+        model.apply(&report(
+            Source::Reconciliation,
+            ProviderStatus::RequiresConfirmation
+        )),
+        Resolution::Cancel
+    );
+    assert_eq!(
+        model.apply(&report(Source::Reconciliation, ProviderStatus::Canceled)),
+        Resolution::ReleaseUnpaid
+    );
+}
+
+#[test]
+fn a_charge_for_a_checkout_that_cannot_take_it_is_refunded_with_its_reason() {
+    let cases = [
+        (SessionStatus::Expired, RefundReason::Expired),
+        (
+            SessionStatus::Inactive(InactiveReason::Superseded),
+            RefundReason::Superseded,
+        ),
+        (
+            SessionStatus::Completed(Completion::Paid),
+            RefundReason::AlreadyCompleted,
+        ),
+        (SessionStatus::Active, RefundReason::NoLongerPaying),
+        (
+            SessionStatus::Inactive(InactiveReason::SignedOut),
+            RefundReason::NoLongerPaying,
+        ),
+    ];
+    for (status, reason) in cases {
+        let standing = Standing {
+            status,
+            waiting_for: None,
+            total: (1_000, "EUR"),
+            ordered_by_this_payment: false,
+            refund_recorded: false,
+        };
+        let charged = report(Source::Webhook, ProviderStatus::Succeeded);
+        assert_eq!(resolve(&standing, &charged), Resolution::Refund(reason));
+        // Paying with another key: this key's charge is not the awaited one.
+        let other = Standing {
+            status: SessionStatus::PaymentPending,
+            waiting_for: Some("pay_2"),
+            ..standing
+        };
+        assert_eq!(
+            resolve(&other, &charged),
+            Resolution::Refund(RefundReason::NoLongerPaying)
+        );
+    }
+}
+
+#[test]
+fn a_charge_of_another_amount_is_refunded_not_ordered() {
+    let mut wrong = report(Source::Webhook, ProviderStatus::Succeeded);
+    wrong.amount = 1;
+    let mut model = Model::paying();
+    assert_eq!(
+        model.apply(&wrong),
+        Resolution::Refund(RefundReason::WrongAmount)
+    );
+    wrong.currency = "USD".into();
+    wrong.amount = 1_000;
+    assert_eq!(model.apply(&wrong), Resolution::Ignore);
+    assert_eq!(model.orders, 0);
+}
+
+#[test]
+fn tokens_are_plain_and_card_numbers_are_refused_without_being_echoed() {
+    assert!(PaymentToken::parse("tok_1a2B-c_3").is_ok());
+    for bad in [
+        "",
+        "tok 1",
+        "tok_é",
+        "<script>",
+        &"t".repeat(MAX_TOKEN_LEN + 1),
+    ] {
+        assert_eq!(
+            PaymentToken::parse(bad).unwrap_err().code,
+            ErrorCode::ValidationFailed
+        );
+    }
+    for card in [
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "378282246310005",
+    ] {
+        let refused = PaymentToken::parse(card).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::ValidationFailed);
+        assert!(!refused.message.contains("4242"), "{refused:?}");
+    }
+}
+
+fn any_status() -> impl Strategy<Value = ProviderStatus> {
+    prop_oneof![
+        Just(ProviderStatus::RequiresConfirmation),
+        Just(ProviderStatus::Processing),
+        Just(ProviderStatus::Succeeded),
+        Just(ProviderStatus::Failed),
+        Just(ProviderStatus::Canceled),
+        Just(ProviderStatus::NotFound),
+    ]
+}
+
+fn any_source() -> impl Strategy<Value = Source> {
+    prop_oneof![
+        Just(Source::Answer),
+        Just(Source::Webhook),
+        Just(Source::Reconciliation)
+    ]
+}
+
+proptest! {
+    /// Whatever reports arrive, about a payment that did take the money: at most one
+    /// order, at most one refund, never both, and once its `succeeded` is reported the
+    /// money is accounted for (ordered or refunded).
+    #[test]
+    fn any_sequence_of_reports_orders_or_refunds_a_charge_exactly_once(
+        reports in proptest::collection::vec((any_source(), any_status()), 0..12),
+        charged_at in 0usize..12,
+    ) {
+        let mut model = Model::paying();
+        let mut charged = false;
+        for (i, (source, status)) in reports.iter().enumerate() {
+            // A charged payment is never reported failed or not found afterwards.
+            let status = if charged && matches!(status, ProviderStatus::Failed
+                | ProviderStatus::Canceled | ProviderStatus::NotFound
+                | ProviderStatus::RequiresConfirmation) {
+                ProviderStatus::Processing
+            } else {
+                *status
+            };
+            if i == charged_at {
+                charged = true;
+                model.apply(&report(*source, ProviderStatus::Succeeded));
+            }
+            model.apply(&report(*source, status));
+            if status == ProviderStatus::Succeeded {
+                charged = true;
+            }
+        }
+        prop_assert!(model.orders <= 1 && model.refunds <= 1);
+        prop_assert!(model.orders + model.refunds <= 1);
+        if charged {
+            prop_assert_eq!(model.orders + model.refunds, 1);
+        }
+        if model.orders == 1 {
+            prop_assert_eq!(model.status, SessionStatus::Completed(Completion::Paid));
+        }
+    }
+}

@@ -1,0 +1,28 @@
+-- Payments at a provider of their own (CONTRACT §13). The simulated provider keeps its
+-- ledger in its own process now, so the stand-in ledger goes. What stays here is the
+-- shop's side: refunds of charges that arrived for a checkout that could no longer take
+-- them (recorded before the provider is asked, finished when it answers, retried by the
+-- sweeper until then), and the provider's webhook event ids already applied.
+DROP TABLE gateway_charges;
+
+CREATE TABLE payment_refunds (
+    payment_key TEXT PRIMARY KEY,
+    payment_id  TEXT NOT NULL,
+    session_id  TEXT NOT NULL,
+    order_id    TEXT,
+    amount      BIGINT NOT NULL,
+    currency    TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    refund_id   TEXT,
+    created_at  BIGINT NOT NULL,
+    refunded_at BIGINT
+);
+CREATE INDEX payment_refunds_pending ON payment_refunds(created_at) WHERE state = 'pending';
+CREATE INDEX payment_refunds_session ON payment_refunds(session_id);
+
+CREATE TABLE payment_webhook_events (
+    id          TEXT PRIMARY KEY,
+    received_at BIGINT NOT NULL
+);
+CREATE INDEX payment_webhook_events_received ON payment_webhook_events(received_at);

@@ -1,0 +1,214 @@
+//! The simulated provider's records: tokens, payments with their events and refunds,
+//! kept in memory (a real provider keeps them on its side; the shop's database has no
+//! copy), and the test cards' behaviour.
+
+use std::{collections::HashMap, time::Duration};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+/// Test cards (see the README's table).
+pub mod cards {
+    /// Approved at once.
+    pub const APPROVE: &str = "4242424242424242";
+    /// Declined (as is any number not listed here).
+    #[allow(dead_code)]
+    pub const DECLINE: &str = "4000000000000002";
+    /// Charged at once; the answer arrives after `--slow-ms`.
+    pub const SLOW: &str = "4000000000000077";
+    /// Never answers; nothing is charged.
+    pub const TIMEOUT: &str = "4000000000000119";
+    /// Charged; the connection breaks before the answer (the webhook still comes).
+    pub const LOST_ANSWER: &str = "4000000000009995";
+    /// Answered `processing`; confirmed only by webhook after `--async-ms`.
+    pub const WEBHOOK_ONLY: &str = "4000000000003220";
+    /// Approved; its webhook is sent twice.
+    pub const WEBHOOK_TWICE: &str = "4000000000004954";
+    /// Answered `processing`; its webhooks arrive out of order (`succeeded` before
+    /// `processing`).
+    pub const OUT_OF_ORDER: &str = "4000000000005126";
+    /// Answered `processing`, and stays so for `--lasting-ms` before it succeeds.
+    pub const LASTING: &str = "4000000000000259";
+    /// The request is held up on the way: never answered, unknown to a lookup, and
+    /// charged after `--late-ms` (a late charge the shop must give back).
+    pub const LATE: &str = "4000000000006975";
+}
+
+/// How long the slow behaviours take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Between an outcome and its webhook.
+    pub webhook_delay: Duration,
+    /// The slow card's answer.
+    pub slow: Duration,
+    /// The webhook-only and out-of-order cards' confirmation.
+    pub asynchronous: Duration,
+    /// The lasting `processing` card.
+    pub lasting: Duration,
+    /// The late card's charge.
+    pub late: Duration,
+}
+
+/// A tokenized card.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub card: String,
+    /// Test control: the answer waits for `/sim/payments/{id}/release` and no webhook
+    /// is sent by itself.
+    pub hold: bool,
+    /// The payment key that used it (a token is single use).
+    pub used_by: Option<String>,
+}
+
+/// A webhook event, kept so that it can be sent again with the same id.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created: i64,
+    pub data: Value,
+}
+
+/// A refund.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refund {
+    pub id: String,
+    pub payment: String,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: String,
+    pub status: &'static str,
+}
+
+/// A payment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payment {
+    pub id: String,
+    pub idempotency_key: String,
+    pub amount: i64,
+    pub currency: String,
+    pub checkout_id: String,
+    pub status: &'static str,
+    pub last4: String,
+    pub created: i64,
+    /// Money taken (at most once per payment).
+    pub charged: bool,
+    pub refunds: Vec<Refund>,
+    pub events: Vec<Event>,
+    #[serde(skip)]
+    pub released: Option<watch::Sender<bool>>,
+}
+
+impl Payment {
+    /// The payment as the API shows it (without its events).
+    pub fn public(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "payment",
+            "idempotency_key": self.idempotency_key,
+            "amount": self.amount,
+            "currency": self.currency,
+            "checkout_id": self.checkout_id,
+            "status": self.status,
+            "last4": self.last4,
+            "created": self.created,
+            "amount_refunded": self.refunds.iter().map(|r| r.amount).sum::<i64>(),
+        })
+    }
+
+    /// Sets the status and records its event; returns the event.
+    pub fn move_to(&mut self, status: &'static str) -> Event {
+        self.status = status;
+        if status == "succeeded" {
+            self.charged = true;
+        }
+        let event = Event {
+            id: format!("evt_sim_{}", uuid::Uuid::now_v7().simple()),
+            kind: format!("payment.{status}"),
+            created: chrono::Utc::now().timestamp(),
+            data: json!({ "payment": self.public() }),
+        };
+        self.events.push(event.clone());
+        event
+    }
+}
+
+/// Everything the provider holds.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub tokens: HashMap<String, Token>,
+    pub payments: HashMap<String, Payment>,
+    /// Idempotency key → payment id.
+    pub by_key: HashMap<String, String>,
+    /// Refund idempotency key → (payment id, refund id).
+    pub refund_keys: HashMap<String, (String, String)>,
+}
+
+/// What confirming a payment with this card does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Final now: succeeded or failed; `answer_after` delays the answer; the webhook is
+    /// sent `times` times.
+    Final {
+        succeeded: bool,
+        answer_after: Option<Duration>,
+        times: u32,
+    },
+    /// Charged, answer lost.
+    LostAnswer,
+    /// Never answered, nothing charged.
+    Hang,
+    /// `processing` now, `succeeded` after the delay (webhooks reversed when asked).
+    Processing { after: Duration, reversed: bool },
+    /// Unknown until it is charged after the delay; never answered.
+    Late { after: Duration },
+    /// Test control: charged now, answered when released, webhooks on request.
+    Held,
+}
+
+/// The behaviour of `card` under `timing`.
+pub fn behaviour(card: &str, hold: bool, timing: &Timing) -> Behaviour {
+    let approve = |answer_after, times| Behaviour::Final {
+        succeeded: true,
+        answer_after,
+        times,
+    };
+    if hold {
+        return Behaviour::Held;
+    }
+    match card {
+        cards::APPROVE => approve(None, 1),
+        cards::SLOW => approve(Some(timing.slow), 1),
+        cards::WEBHOOK_TWICE => approve(None, 2),
+        cards::TIMEOUT => Behaviour::Hang,
+        cards::LOST_ANSWER => Behaviour::LostAnswer,
+        cards::WEBHOOK_ONLY => Behaviour::Processing {
+            after: timing.asynchronous,
+            reversed: false,
+        },
+        cards::OUT_OF_ORDER => Behaviour::Processing {
+            after: timing.asynchronous,
+            reversed: true,
+        },
+        cards::LASTING => Behaviour::Processing {
+            after: timing.lasting,
+            reversed: false,
+        },
+        cards::LATE => Behaviour::Late { after: timing.late },
+        // The decline card and any unknown number.
+        _ => Behaviour::Final {
+            succeeded: false,
+            answer_after: None,
+            times: 1,
+        },
+    }
+}
+
+/// A card number as typed: 12 to 19 digits once spaces and dashes are dropped.
+pub fn card_digits(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    ((12..=19).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
+}

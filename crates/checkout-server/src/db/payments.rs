@@ -1,0 +1,202 @@
+//! The shop's side of provider payments (CONTRACT §13): refunds of charges that
+//! arrived for a checkout that could no longer take them, and the provider's webhook
+//! event ids already applied.
+
+use super::{query, Conn, DbError, DbRow, WriteTx};
+use crate::clock::{from_ms, to_ms};
+use chrono::{DateTime, Utc};
+
+/// Whether the session's order was paid by provider payment `payment_id`.
+pub async fn ordered_by(
+    conn: impl Into<Conn<'_>>,
+    session_id: &str,
+    payment_id: &str,
+) -> Result<bool, DbError> {
+    Ok(
+        query("SELECT 1 AS o FROM orders WHERE session_id = $1 AND payment_reference = $2")
+            .bind(session_id)
+            .bind(payment_id)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// A refund owed or made.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RefundRow {
+    /// The shop's key of the refunded payment.
+    pub payment_key: String,
+    /// The provider's payment id.
+    pub payment_id: String,
+    /// The checkout it was for.
+    pub session_id: String,
+    /// The checkout's order, when it has one (paid another way).
+    pub order_id: Option<String>,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Why (`checkout_expired`, `checkout_superseded`, `already_completed`, …).
+    pub reason: String,
+    /// `pending` until the provider confirms, then `refunded`.
+    pub state: String,
+    /// The provider's refund id.
+    pub refund_id: Option<String>,
+    /// When it was decided.
+    pub created_at: DateTime<Utc>,
+    /// When the provider confirmed it.
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "payment_key, payment_id, session_id, order_id, amount, currency, \
+    reason, state, refund_id, created_at, refunded_at";
+
+fn refund_of(row: &DbRow) -> Result<RefundRow, DbError> {
+    Ok(RefundRow {
+        payment_key: row.try_get("payment_key")?,
+        payment_id: row.try_get("payment_id")?,
+        session_id: row.try_get("session_id")?,
+        order_id: row.try_get("order_id")?,
+        amount: row.try_get("amount")?,
+        currency: row.try_get("currency")?,
+        reason: row.try_get("reason")?,
+        state: row.try_get("state")?,
+        refund_id: row.try_get("refund_id")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        refunded_at: row.try_get::<Option<i64>>("refunded_at")?.map(from_ms),
+    })
+}
+
+/// The refund of the payment under `payment_key`, if one is recorded.
+pub async fn refund(
+    conn: impl Into<Conn<'_>>,
+    payment_key: &str,
+) -> Result<Option<RefundRow>, DbError> {
+    query(&format!(
+        "SELECT {COLUMNS} FROM payment_refunds WHERE payment_key = $1"
+    ))
+    .bind(payment_key)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(refund_of)
+    .transpose()
+}
+
+/// Records a refund as `pending` unless one is recorded for the key; returns whether
+/// this call recorded it.
+pub async fn record_refund(tx: &mut WriteTx, refund: &RefundRow) -> Result<bool, DbError> {
+    let added = query(&format!(
+        "INSERT INTO payment_refunds ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL, $8, NULL) \
+         ON CONFLICT (payment_key) DO NOTHING"
+    ))
+    .bind(&refund.payment_key)
+    .bind(&refund.payment_id)
+    .bind(&refund.session_id)
+    .bind(refund.order_id.as_deref())
+    .bind(refund.amount)
+    .bind(&refund.currency)
+    .bind(&refund.reason)
+    .bind(to_ms(refund.created_at))
+    .execute(tx.conn())
+    .await?;
+    Ok(added == 1)
+}
+
+/// Marks a pending refund done; returns whether it was pending.
+pub async fn finish_refund(
+    tx: &mut WriteTx,
+    payment_key: &str,
+    refund_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let done = query(
+        "UPDATE payment_refunds SET state = 'refunded', refund_id = $1, refunded_at = $2 \
+         WHERE payment_key = $3 AND state = 'pending'",
+    )
+    .bind(refund_id)
+    .bind(to_ms(now))
+    .bind(payment_key)
+    .execute(tx.conn())
+    .await?;
+    Ok(done == 1)
+}
+
+/// Keys of refunds still pending (the provider was not reached), oldest first.
+pub async fn pending_refunds(
+    conn: impl Into<Conn<'_>>,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    query(
+        "SELECT payment_key FROM payment_refunds WHERE state = 'pending' \
+         ORDER BY created_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("payment_key"))
+    .collect()
+}
+
+/// The refunds of one checkout, or all, newest first (at most `limit`).
+pub async fn refunds(
+    conn: impl Into<Conn<'_>>,
+    session_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<RefundRow>, DbError> {
+    query(&format!(
+        "SELECT {COLUMNS} FROM payment_refunds WHERE ($1 IS NULL OR session_id = $1) \
+         ORDER BY created_at DESC LIMIT $2"
+    ))
+    .bind(session_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(refund_of)
+    .collect()
+}
+
+/// Whether a webhook event with this id was applied already.
+pub async fn seen_event(conn: impl Into<Conn<'_>>, id: &str) -> Result<bool, DbError> {
+    Ok(
+        query("SELECT 1 AS seen FROM payment_webhook_events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Remembers an applied webhook event id.
+pub async fn record_event(tx: &mut WriteTx, id: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+    query(
+        "INSERT INTO payment_webhook_events (id, received_at) VALUES ($1, $2) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(to_ms(now))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Forgets up to `limit` event ids received before `cutoff` (older deliveries fail the
+/// signature's time tolerance anyway).
+pub async fn purge_events(
+    tx: &mut WriteTx,
+    cutoff: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, DbError> {
+    query(
+        "DELETE FROM payment_webhook_events WHERE id IN (SELECT id FROM payment_webhook_events \
+         WHERE received_at < $1 ORDER BY received_at LIMIT $2)",
+    )
+    .bind(to_ms(cutoff))
+    .bind(i64::from(limit))
+    .execute(tx.conn())
+    .await
+}

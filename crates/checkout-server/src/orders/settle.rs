@@ -1,0 +1,329 @@
+//! Settling payments (CONTRACT §13): the in-request answer, the provider's webhooks and
+//! reconciliation each make a [`Report`] and go through [`apply`], which asks the core
+//! what it does (`payment::resolve`) under the shopper's lock. Whatever their order and
+//! number: one order and one charge; a charge for a checkout that can no longer take it
+//! is refunded ([`refund`]) and recorded with a `payment.refunded` event.
+
+use checkout_core::{
+    lifecycle::after_unpaid,
+    outbox::EventType,
+    payment::{self, ProviderStatus, Report, Resolution, Source, Standing},
+    Action, ErrorCode, Rejection, SessionStatus,
+};
+use serde_json::json;
+
+use super::{endpoint, new_order, place};
+use crate::{
+    checkout::transition,
+    db::{self, events::Actor, idempotency::KeyRef, payments::RefundRow},
+    error::{ApiError, ApiResult},
+    payments::ProviderPayment,
+    state::AppState,
+};
+
+/// A report about `payment` from `source`.
+pub fn report_of(source: Source, payment: &ProviderPayment) -> Report {
+    Report {
+        source,
+        payment_key: payment.key.clone(),
+        status: payment.status,
+        amount: payment.amount,
+        currency: payment.currency.clone(),
+    }
+}
+
+/// Applies `report` about provider payment `payment_id` to checkout `session_id`
+/// (cancelling at the provider first when reconciliation finds a payment never
+/// confirmed). Returns what the core decided.
+pub async fn apply(
+    state: &AppState,
+    session_id: &str,
+    report: Report,
+    payment_id: Option<&str>,
+    actor: &Actor,
+) -> ApiResult<Resolution> {
+    let resolution = apply_once(state, session_id, &report, payment_id, actor).await?;
+    match (resolution, payment_id) {
+        (Resolution::Cancel, Some(id)) => {
+            let cancelled = state
+                .provider
+                .cancel(id)
+                .await
+                .map_err(|e| provider_unavailable(&e))?;
+            let report = report_of(Source::Reconciliation, &cancelled);
+            apply_once(state, session_id, &report, Some(id), actor).await
+        }
+        (resolution, _) => Ok(resolution),
+    }
+}
+
+fn provider_unavailable(error: &crate::payments::ProviderError) -> ApiError {
+    tracing::warn!(%error, "payment provider unavailable");
+    ApiError::RetryLater {
+        rejection: Rejection::with_message(
+            ErrorCode::ServiceUnavailable,
+            "The payment provider cannot be reached; nothing was changed.",
+        ),
+        after_secs: 5,
+    }
+}
+
+async fn apply_once(
+    state: &AppState,
+    session_id: &str,
+    report: &Report,
+    payment_id: Option<&str>,
+    actor: &Actor,
+) -> ApiResult<Resolution> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let row = match db::sessions::owner(tx.conn(), session_id).await? {
+        Some(owner) => {
+            tx.lock_user(&owner).await?;
+            db::sessions::load(tx.conn(), session_id).await?
+        }
+        None => None,
+    };
+    let refund_recorded = db::payments::refund(tx.conn(), &report.payment_key)
+        .await?
+        .is_some();
+    let Some(row) = row else {
+        // A checkout this shop does not have (purged long ago): money taken for it
+        // goes back.
+        drop(tx);
+        if report.status == ProviderStatus::Succeeded && !refund_recorded {
+            if let Some(id) = payment_id {
+                let owed = owed(report, id, session_id, None, "unknown_checkout", now);
+                record_and_refund(state, &owed).await?;
+                return Ok(Resolution::Refund(payment::RefundReason::NoLongerPaying));
+            }
+        }
+        return Ok(Resolution::Ignore);
+    };
+    let ordered = match payment_id {
+        Some(id) => db::payments::ordered_by(tx.conn(), &row.id, id).await?,
+        None => false,
+    };
+    let standing = Standing {
+        status: row.status,
+        waiting_for: row.payment_key.as_deref(),
+        total: (row.snapshot.totals.grand_total, &row.snapshot.currency),
+        ordered_by_this_payment: ordered,
+        refund_recorded,
+    };
+    let resolution = payment::resolve(&standing, report);
+    let idem_key = row.payment_idem_key.clone().unwrap_or_default();
+    let endpoint = endpoint(&row.id, Action::Pay);
+    let key = KeyRef {
+        user_id: &row.user_id,
+        endpoint: &endpoint,
+        key: &idem_key,
+    };
+    match resolution {
+        Resolution::PlaceOrder => {
+            let (step, completion) = Action::Pay
+                .completion()
+                .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
+            let order = new_order(&row, completion, payment_id, actor, now);
+            let body = serde_json::to_value(&order).unwrap_or_default();
+            place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;
+            tx.commit().await?;
+            crate::metrics::payment("charged");
+        }
+        Resolution::ReleaseUnpaid => {
+            release(&mut tx, &row, key, actor, "the card was declined", now).await?;
+            tx.commit().await?;
+            crate::metrics::payment("declined");
+        }
+        Resolution::Refund(reason) => {
+            let id = payment_id.unwrap_or_default();
+            let owed = owed(
+                report,
+                id,
+                &row.id,
+                row.order_id.clone(),
+                reason.as_str(),
+                now,
+            );
+            if row.status == SessionStatus::PaymentPending
+                && row.payment_key.as_deref() == Some(report.payment_key.as_str())
+            {
+                // Charged another amount than the checkout's: given back, and the
+                // checkout may be paid again.
+                release(
+                    &mut tx,
+                    &row,
+                    key,
+                    actor,
+                    "the amount charged was wrong",
+                    now,
+                )
+                .await?;
+            }
+            db::payments::record_refund(&mut tx, &owed).await?;
+            tx.commit().await?;
+            refund(state, &owed.payment_key).await?;
+        }
+        Resolution::Wait | Resolution::Cancel | Resolution::Ignore => drop(tx),
+    }
+    Ok(resolution)
+}
+
+/// Back to `ACTIVE` (or `EXPIRED`) with a stored `PAYMENT_DECLINED` answer.
+async fn release(
+    tx: &mut db::WriteTx,
+    row: &db::sessions::SessionRow,
+    key: KeyRef<'_>,
+    actor: &Actor,
+    why: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    let step = after_unpaid(row.view().expiry(), now);
+    transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
+    let problem = Rejection::with_message(
+        ErrorCode::PaymentDeclined,
+        format!("Payment not taken: {why}. Nothing was charged."),
+    )
+    .to_problem();
+    let body = serde_json::to_value(problem).unwrap_or_default();
+    crate::idempotency::complete(tx, key, 402, &body).await
+}
+
+fn owed(
+    report: &Report,
+    payment_id: &str,
+    session_id: &str,
+    order_id: Option<String>,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> RefundRow {
+    RefundRow {
+        payment_key: report.payment_key.clone(),
+        payment_id: payment_id.to_owned(),
+        session_id: session_id.to_owned(),
+        order_id,
+        amount: report.amount,
+        currency: report.currency.clone(),
+        reason: reason.to_owned(),
+        state: "pending".into(),
+        refund_id: None,
+        created_at: now,
+        refunded_at: None,
+    }
+}
+
+async fn record_and_refund(state: &AppState, owed: &RefundRow) -> ApiResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    db::payments::record_refund(&mut tx, owed).await?;
+    tx.commit().await?;
+    refund(state, &owed.payment_key).await
+}
+
+/// Asks the provider to refund the recorded refund of `payment_key` (once: the
+/// provider's idempotency key is derived from ours), then marks it done with its
+/// `payment.refunded` event. A provider that cannot be reached leaves it pending for
+/// the sweeper.
+pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
+    let Some(owed) = db::payments::refund(&state.db, payment_key).await? else {
+        return Ok(());
+    };
+    if owed.state != "pending" {
+        return Ok(());
+    }
+    let provider_key = format!("refund_{payment_key}");
+    let refund_id = match state
+        .provider
+        .refund(&owed.payment_id, &provider_key, &owed.reason)
+        .await
+    {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::warn!(payment_key, %error, "refund postponed");
+            return Ok(());
+        }
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if db::payments::finish_refund(&mut tx, payment_key, &refund_id, now).await? {
+        let event_id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+        let payload = json!({
+            "id": event_id,
+            "type": EventType::PaymentRefunded.as_str(),
+            "created_at": now,
+            "data": { "refund": {
+                "id": refund_id,
+                "payment_id": owed.payment_id,
+                "checkout_id": owed.session_id,
+                "order_id": owed.order_id,
+                "amount": owed.amount,
+                "currency": owed.currency,
+                "reason": owed.reason,
+            }},
+        });
+        let event = db::outbox::NewEvent {
+            id: event_id,
+            checkout_id: &owed.session_id,
+            order_id: owed.order_id.as_deref().unwrap_or_default(),
+            event_type: EventType::PaymentRefunded.as_str(),
+            payload: payload.to_string(),
+            at: now,
+        };
+        db::outbox::record(tx.conn(), &event).await?;
+        crate::metrics::payment("refunded");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reconciles payments left pending longer than the configured bound (the answer was
+/// lost, the server died, or the provider is still processing): looks each up by the
+/// shop's key and applies what the provider says. Then retries refunds the provider
+/// could not be asked for. Returns how many checkouts were settled.
+pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> ApiResult<usize> {
+    let cutoff = state.clock.now() - chrono::Duration::from_std(older_than).unwrap_or_default();
+    let stuck = db::sessions::stuck_payments(&state.db, cutoff).await?;
+    let actor = Actor {
+        request_id: Some("reconciliation".into()),
+        ..Actor::default()
+    };
+    let mut settled = 0;
+    for (id, payment_key) in stuck {
+        let Some(payment_key) = payment_key else {
+            continue;
+        };
+        let found = match state.provider.lookup(&payment_key).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(session = %id, %error, "reconciliation postponed");
+                continue;
+            }
+        };
+        let (report, payment_id) = match &found {
+            Some(payment) => (
+                report_of(Source::Reconciliation, payment),
+                Some(payment.id.as_str()),
+            ),
+            None => (
+                Report {
+                    source: Source::Reconciliation,
+                    payment_key: payment_key.clone(),
+                    status: ProviderStatus::NotFound,
+                    amount: 0,
+                    currency: String::new(),
+                },
+                None,
+            ),
+        };
+        match apply(state, &id, report, payment_id, &actor).await {
+            Ok(Resolution::PlaceOrder | Resolution::ReleaseUnpaid | Resolution::Refund(_)) => {
+                settled += 1;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(session = %id, %error, "reconciliation postponed"),
+        }
+    }
+    for key in db::payments::pending_refunds(&state.db, 100).await? {
+        refund(state, &key).await?;
+    }
+    Ok(settled)
+}

@@ -1,0 +1,452 @@
+//! Payments as real providers behave (CONTRACT §13), against the simulated provider as
+//! its own process and its signed webhooks over real HTTP: every order of {in-request
+//! answer, webhook, reconciliation}, each once and twice; webhook signatures and
+//! replays; `processing` answers, out-of-order and lasting; late charges refunded.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{test_cards, Backend, Server, Shopper, TEST_WEBHOOK_SECRET};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn ready_to_pay(shopper: &Shopper) -> (String, String) {
+    let s = shopper.checkout().await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let r = shopper.select(&id, "payment-method", "card").await;
+    (id, r.str("digest"))
+}
+
+async fn wait_for_status(shopper: &Shopper, id: &str, status: &str) -> Value {
+    for _ in 0..150 {
+        let s = shopper.session(id).await;
+        if s["status"] == status {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("session {id} never reached {status}");
+}
+
+async fn orders_of(server: &Server, id: &str) -> i64 {
+    common::count(
+        server.db(),
+        "SELECT COUNT(*) AS n FROM orders WHERE session_id = $1",
+        &[id],
+    )
+    .await
+}
+
+async fn events_of(server: &Server, id: &str, kind: &str) -> i64 {
+    common::count(
+        server.db(),
+        "SELECT COUNT(*) AS n FROM outbox_events WHERE checkout_id = $1 AND type = $2",
+        &[id, kind],
+    )
+    .await
+}
+
+async fn reconcile_now(server: &Server) {
+    let r = server
+        .admin(Method::POST, "/admin/payments/reconcile", Some(json!({})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The value of a metric line starting with `prefix`, or 0.
+async fn metric(server: &Server, prefix: &str) -> f64 {
+    let text = Server::client()
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(common::ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Answer,
+    Webhook,
+    Reconcile,
+}
+
+fn orders() -> Vec<[Step; 3]> {
+    use Step::{Answer as A, Reconcile as R, Webhook as W};
+    vec![
+        [A, W, R],
+        [A, R, W],
+        [W, A, R],
+        [W, R, A],
+        [R, A, W],
+        [R, W, A],
+    ]
+}
+
+async fn every_order(backend: Backend) {
+    let server = Server::start(backend).await;
+    for (n, order) in orders().into_iter().enumerate() {
+        for times in [1u32, 2] {
+            let alice = server.shopper(&format!("shopper-{n}-{times}")).await;
+            let (id, digest) = ready_to_pay(&alice).await;
+            // Charged at once; its answer is held and its webhooks wait for the test.
+            let token = alice.tokenize(test_cards::APPROVE, true).await;
+            let paying = {
+                let (alice, id, digest, token) =
+                    (alice.clone(), id.clone(), digest.clone(), token.clone());
+                tokio::spawn(async move { alice.pay_with_token(&id, &digest, &token, "key").await })
+            };
+            let payment = server.provider.wait_for_payment(&id).await;
+            let pid = payment["id"].as_str().unwrap().to_owned();
+            let mut answer: Option<common::Resp> = None;
+            let mut paying = Some(paying);
+            for step in order {
+                for round in 0..times {
+                    match step {
+                        Step::Answer if round == 0 => {
+                            server.provider.release(&pid).await;
+                            let first = paying.take().unwrap().await.unwrap();
+                            assert_eq!(first.status, 201, "{order:?} x{times}: {}", first.body);
+                            answer = Some(first);
+                        }
+                        Step::Answer => {
+                            let again = alice.pay_with_token(&id, &digest, &token, "key").await;
+                            assert_eq!(again.status, 201, "{}", again.body);
+                            assert!(again.replayed());
+                        }
+                        Step::Webhook => {
+                            let statuses = server.provider.resend(&pid, 1).await;
+                            assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+                        }
+                        Step::Reconcile => reconcile_now(&server).await,
+                    }
+                }
+            }
+            let s = alice.session(&id).await;
+            assert_eq!(
+                (s["status"].as_str(), s["reason"].as_str()),
+                (Some("COMPLETED"), Some("PAID"))
+            );
+            let answer = answer.unwrap();
+            assert_eq!(
+                answer.str("id"),
+                s["order_id"].as_str().unwrap(),
+                "{order:?}"
+            );
+            assert_eq!(answer.str("payment_reference"), pid);
+            assert_eq!(orders_of(&server, &id).await, 1, "{order:?} x{times}");
+            assert_eq!(
+                server.provider.charges(&id).await,
+                (1, 0),
+                "{order:?} x{times}"
+            );
+            assert_eq!(events_of(&server, &id, "order.paid").await, 1);
+            assert_eq!(events_of(&server, &id, "payment.refunded").await, 0);
+        }
+    }
+    server.stop().await;
+}
+on_both_backends!(
+    answer_webhook_and_reconciliation_in_every_order_and_twice_make_one_order_and_one_charge,
+    every_order
+);
+
+fn signed(body: &str, secret: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    checkout_core::signature::sign(secret.as_bytes(), body.as_bytes(), at)
+}
+
+async fn post_webhook(server: &Server, body: &str, signature: Option<String>) -> common::Resp {
+    let mut request = Server::client()
+        .post(format!("{}/api/v1/payments/webhook", server.base))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("Checkout-Signature", signature);
+    }
+    common::read(request.send().await.unwrap()).await
+}
+
+async fn webhook_signatures(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    // Processing: only a webhook can complete it.
+    let r = alice.pay(&id, &digest, test_cards::LASTING, "p").await;
+    r.assert_problem("PAYMENT_IN_PROGRESS", 409);
+    let payment = server.provider.wait_for_payment(&id).await;
+    let mut forged = payment.clone();
+    forged["status"] = json!("succeeded");
+    let body = json!({"id": "evt_forged", "type": "payment.succeeded", "created": 0,
+        "data": {"payment": forged}})
+    .to_string();
+    let now = chrono::Utc::now();
+    let bad = [
+        None,
+        Some(signed(&body, "whsec_someone_elses_secret", now)),
+        Some(signed(
+            &body,
+            TEST_WEBHOOK_SECRET,
+            now - chrono::Duration::seconds(301),
+        )),
+        Some(signed(
+            &body.replace("evt_forged", "evt_forgex"),
+            TEST_WEBHOOK_SECRET,
+            now,
+        )),
+        Some("t=1,v1=zz".to_owned()),
+    ];
+    let before = metric(
+        &server,
+        "checkout_payment_webhooks_total{name=\"bad_signature\"}",
+    )
+    .await;
+    for signature in bad {
+        post_webhook(&server, &body, signature)
+            .await
+            .assert_problem("FORBIDDEN", 403);
+    }
+    let after = metric(
+        &server,
+        "checkout_payment_webhooks_total{name=\"bad_signature\"}",
+    )
+    .await;
+    assert_eq!(after - before, 5.0, "each refusal is counted");
+    assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
+    // Signed but not an event.
+    post_webhook(
+        &server,
+        "[1]",
+        Some(signed("[1]", TEST_WEBHOOK_SECRET, now)),
+    )
+    .await
+    .assert_problem("VALIDATION_FAILED", 422);
+
+    // Signed properly: applied once; the same delivery again is acknowledged only.
+    let good = post_webhook(
+        &server,
+        &body,
+        Some(signed(&body, TEST_WEBHOOK_SECRET, now)),
+    )
+    .await;
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert_eq!(good.body["duplicate"], false);
+    assert_eq!(alice.session(&id).await["reason"], "PAID");
+    let replay = post_webhook(
+        &server,
+        &body,
+        Some(signed(&body, TEST_WEBHOOK_SECRET, now)),
+    )
+    .await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.body["duplicate"], true);
+    assert!(
+        metric(
+            &server,
+            "checkout_payment_webhooks_total{name=\"duplicate\"}"
+        )
+        .await
+            >= 1.0
+    );
+    assert_eq!(orders_of(&server, &id).await, 1);
+    server.stop().await;
+}
+on_both_backends!(
+    webhooks_unsigned_wrongly_signed_stale_or_altered_are_refused_and_replays_ignored,
+    webhook_signatures
+);
+
+async fn processing(backend: Backend) {
+    let server = Server::start(backend).await;
+    for card in [
+        test_cards::WEBHOOK_ONLY,
+        test_cards::OUT_OF_ORDER,
+        test_cards::WEBHOOK_TWICE,
+    ] {
+        let alice = server.shopper(&format!("s{}", &card[12..])).await;
+        let (id, digest) = ready_to_pay(&alice).await;
+        let first = alice.pay(&id, &digest, card, "k").await;
+        if card == test_cards::WEBHOOK_TWICE {
+            assert_eq!(first.status, 201, "{}", first.body);
+        } else {
+            first.assert_problem("PAYMENT_IN_PROGRESS", 409);
+            assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
+        }
+        let s = wait_for_status(&alice, &id, "COMPLETED").await;
+        assert_eq!(s["reason"], "PAID");
+        // Let the late (reordered or repeated) webhooks arrive, then check nothing moved.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let retry = alice.pay(&id, &digest, card, "k").await;
+        assert_eq!(retry.status, 201, "{}", retry.body);
+        assert_eq!(retry.str("id"), s["order_id"].as_str().unwrap());
+        assert_eq!(alice.session(&id).await["reason"], "PAID");
+        assert_eq!(orders_of(&server, &id).await, 1);
+        assert_eq!(server.provider.charges(&id).await, (1, 0), "{card}");
+    }
+    server.stop().await;
+}
+on_both_backends!(
+    webhook_only_out_of_order_and_repeated_webhooks_make_one_order,
+    processing
+);
+
+async fn lasting(backend: Backend) {
+    let server = Server::start_with_provider(backend, &["--lasting-ms", "6000"], |c| {
+        c.reconcile_after_secs = 1;
+        c.sweep_every_ms = 100;
+        c.session_retention_secs = 60;
+    })
+    .await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    alice
+        .pay(&id, &digest, test_cards::LASTING, "k")
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    // Past the purchase window, the retention and the keys' 24 hours: a checkout
+    // holding money waits.
+    server.advance(2 * 24 * 3600).await;
+    reconcile_now(&server).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
+    let s = wait_for_status(&alice, &id, "COMPLETED").await;
+    assert_eq!(s["reason"], "PAID");
+    assert_eq!(server.provider.charges(&id).await, (1, 0));
+    server.stop().await;
+}
+on_both_backends!(
+    a_lasting_processing_payment_is_never_expired_or_purged,
+    lasting
+);
+
+/// The late card: the request is held up on the way, so reconciliation finds nothing and
+/// frees the checkout; the charge arrives later.
+async fn late_charge(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.gateway_timeout_ms = 300).await;
+    for then in ["superseded", "paid"] {
+        let alice = server.shopper(&format!("late-{then}")).await;
+        let (id, digest) = ready_to_pay(&alice).await;
+        alice
+            .pay(&id, &digest, test_cards::LATE, "late")
+            .await
+            .assert_problem("PAYMENT_IN_PROGRESS", 409);
+        reconcile_now(&server).await;
+        assert_eq!(alice.session(&id).await["status"], "ACTIVE");
+        let reason = if then == "superseded" {
+            alice.add("CAKE-RED", 1).await;
+            assert_eq!(alice.initiate().await.status, 201);
+            "checkout_superseded"
+        } else {
+            let paid = alice.pay(&id, &digest, test_cards::APPROVE, "again").await;
+            assert_eq!(paid.status, 201, "{}", paid.body);
+            "already_completed"
+        };
+        // The late charge lands (about 3 s after the request) and is given back.
+        let mut refunds = Value::Null;
+        for _ in 0..100 {
+            let r = server
+                .admin(
+                    Method::GET,
+                    &format!("/admin/payments/refunds?checkout_id={id}"),
+                    None,
+                )
+                .await;
+            if r.body[0]["state"] == "refunded" {
+                refunds = r.body;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            refunds.as_array().map(Vec::len),
+            Some(1),
+            "{then}: {refunds}"
+        );
+        assert_eq!(refunds[0]["reason"], reason);
+        let late = server.provider.payments(&id).await;
+        let late_one: Vec<&Value> = late
+            .iter()
+            .filter(|p| p["refunds"].as_array().is_some_and(|r| !r.is_empty()))
+            .collect();
+        assert_eq!(late_one.len(), 1, "{late:?}");
+        assert_eq!(late_one[0]["id"], refunds[0]["payment_id"]);
+        // Its webhook again, twice: still one refund, one event.
+        let pid = late_one[0]["id"].as_str().unwrap();
+        server.provider.resend(pid, 2).await;
+        reconcile_now(&server).await;
+        assert_eq!(events_of(&server, &id, "payment.refunded").await, 1);
+        let expected_orders = i64::from(then == "paid");
+        assert_eq!(orders_of(&server, &id).await, expected_orders);
+        let (charged, refunded) = server.provider.charges(&id).await;
+        assert_eq!(
+            (charged - refunded) as i64,
+            expected_orders,
+            "money kept = orders"
+        );
+    }
+    server.stop().await;
+}
+on_both_backends!(
+    a_late_charge_on_a_superseded_or_paid_checkout_is_refunded_once,
+    late_charge
+);
+
+async fn no_card_numbers(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    for body in [
+        json!({"snapshot_digest": digest, "payment_token": "4242 4242 4242 4242"}),
+        json!({"snapshot_digest": digest, "payment_token": "4242424242424242"}),
+        json!({"snapshot_digest": digest, "card_number": "4242424242424242"}),
+    ] {
+        let r = alice
+            .send(
+                Method::POST,
+                &format!("/checkouts/{id}/pay"),
+                Some(body),
+                &[("Idempotency-Key", "c")],
+            )
+            .await;
+        r.assert_problem("VALIDATION_FAILED", 422);
+        assert!(!r.body.to_string().contains("4242"), "{}", r.body);
+    }
+    // A token the provider never issued: declined, nothing charged, the checkout free.
+    let r = alice.pay_with_token(&id, &digest, "tok_made_up", "m").await;
+    r.assert_problem("PAYMENT_DECLINED", 402);
+    assert_eq!(alice.session(&id).await["status"], "ACTIVE");
+    // A token is single use: another checkout cannot spend it again.
+    let token = alice.tokenize(test_cards::APPROVE, false).await;
+    let paid = alice.pay_with_token(&id, &digest, &token, "t1").await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    let bob = server.shopper("bob").await;
+    let (bid, bdigest) = ready_to_pay(&bob).await;
+    bob.pay_with_token(&bid, &bdigest, &token, "t2")
+        .await
+        .assert_problem("PAYMENT_DECLINED", 402);
+    // The storefront's policy lets pages reach the provider's tokenization only.
+    let page = Server::client()
+        .get(format!("{}/checkout/", server.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains(&format!("connect-src 'self' {}", server.provider.base)),
+        "{csp}"
+    );
+    server.stop().await;
+}
+on_both_backends!(the_server_takes_tokens_never_card_numbers, no_card_numbers);
