@@ -282,10 +282,14 @@ pub async fn run(
     driven.map(drop)
 }
 
-/// One order the shortest way a shopper can make it (cart, checkout, standard shipping,
-/// invoice, Place Order), untimed; whether it was placed.
-pub async fn place_one(conn: &mut Conn, shopper: &Shopper, key: &str) -> Result<bool, String> {
-    let cookie = Some(shopper.cookie.as_str());
+/// Puts a brownie in the cart, starts a checkout and chooses standard shipping and
+/// `payment` (untimed); the checkout's path and digest.
+pub async fn start_and_choose(
+    conn: &mut Conn,
+    cookie: &str,
+    payment: &str,
+) -> Result<(String, String), String> {
+    let cookie = Some(cookie);
     let line = json!({"sku": "BRW-FUDGE", "quantity": 1});
     conn.send(Method::POST, "/api/v1/cart/items", cookie, &[], Some(&line))
         .await?;
@@ -297,10 +301,7 @@ pub async fn place_one(conn: &mut Conn, shopper: &Shopper, key: &str) -> Result<
         started.body["id"].as_str().unwrap_or_default()
     );
     let mut digest = String::new();
-    for (what, method) in [
-        ("shipping-method", "standard"),
-        ("payment-method", "invoice"),
-    ] {
+    for (what, method) in [("shipping-method", "standard"), ("payment-method", payment)] {
         let chosen = conn
             .send(
                 Method::PUT,
@@ -315,11 +316,18 @@ pub async fn place_one(conn: &mut Conn, shopper: &Shopper, key: &str) -> Result<
             .unwrap_or_default()
             .to_owned();
     }
+    Ok((path, digest))
+}
+
+/// One order the shortest way a shopper can make it (cart, checkout, standard shipping,
+/// invoice, Place Order), untimed; whether it was placed.
+pub async fn place_one(conn: &mut Conn, shopper: &Shopper, key: &str) -> Result<bool, String> {
+    let (path, digest) = start_and_choose(conn, &shopper.cookie, "invoice").await?;
     let placed = conn
         .send(
             Method::POST,
             &format!("{path}/place-order"),
-            cookie,
+            Some(&shopper.cookie),
             &[("idempotency-key", key)],
             Some(&json!({ "snapshot_digest": digest })),
         )

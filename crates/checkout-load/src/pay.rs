@@ -80,30 +80,7 @@ async fn pay_once(
 ) -> Result<bool, String> {
     let cookie = Some(shopper.cookie.as_str());
     let token = tokens.tokenize(card).await?;
-    let line = json!({"sku": "BRW-FUDGE", "quantity": 1});
-    conn.send(Method::POST, "/api/v1/cart/items", cookie, &[], Some(&line))
-        .await?;
-    let started = conn
-        .send(Method::POST, "/api/v1/checkouts", cookie, &[], None)
-        .await?;
-    let id = started.body["id"].as_str().unwrap_or_default().to_owned();
-    let path = format!("/api/v1/checkouts/{id}");
-    let mut digest = String::new();
-    for (what, method) in [("shipping-method", "standard"), ("payment-method", "card")] {
-        let chosen = conn
-            .send(
-                Method::PUT,
-                &format!("{path}/{what}"),
-                cookie,
-                &[],
-                Some(&json!({ "method_id": method })),
-            )
-            .await?;
-        digest = chosen.body["digest"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-    }
+    let (path, digest) = crate::mix::start_and_choose(conn, &shopper.cookie, "card").await?;
     let body = json!({"snapshot_digest": digest, "payment_token": token});
     let paid = conn
         .send(
