@@ -216,28 +216,19 @@ pub fn bench_pay(args: &[String]) -> Result<(), String> {
         "{}, {connections} conn, card {card}",
         if postgres { "PostgreSQL" } else { "SQLite" }
     );
-    let result = run(
-        Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
-            "--target",
-            &server.url,
-            "--connections",
-            connections,
-            "--shoppers-per-connection",
-            "1",
-            "--seconds",
-            seconds,
-            "--pay-flow",
-            card,
-            "--label",
-            &label,
-        ]),
-    );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
-    if let Some(url) = &database_url {
-        drop_postgres_database(url);
-    }
-    result
+    let load = [
+        "--connections",
+        connections,
+        "--shoppers-per-connection",
+        "1",
+        "--seconds",
+        seconds,
+        "--pay-flow",
+        card,
+        "--label",
+        &label,
+    ];
+    drive_one(&bin, server, database_url, &scratch, &load)
 }
 
 /// `cargo xtask bench-outbox`: orders at `--rate` per second (default 1,000) for
@@ -256,27 +247,37 @@ pub fn bench_outbox(args: &[String]) -> Result<(), String> {
         "{}, {connections} conn, {rate} orders/s asked",
         if postgres { "PostgreSQL" } else { "SQLite" }
     );
-    let result = run(
-        Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
-            "--target",
-            &server.url,
-            "--connections",
-            connections,
-            "--shoppers-per-connection",
-            "4",
-            "--seconds",
-            seconds,
-            "--outbox-lag",
-            "--rate",
-            rate,
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--label",
-            &label,
-        ]),
-    );
+    let load = [
+        "--connections",
+        connections,
+        "--shoppers-per-connection",
+        "4",
+        "--seconds",
+        seconds,
+        "--outbox-lag",
+        "--rate",
+        rate,
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--label",
+        &label,
+    ];
+    drive_one(&bin, server, database_url, &scratch, &load)
+}
+
+/// Runs `checkout-load` with `load` against `server`, then stops it and removes its data.
+fn drive_one(
+    bin: &std::path::Path,
+    server: tools::ServerProcess,
+    database_url: Option<String>,
+    scratch: &std::path::Path,
+    load: &[&str],
+) -> Result<(), String> {
+    let result = run(Cmd::new(&bin.join("checkout-load").to_string_lossy())
+        .args(["--target", &server.url])
+        .args(load.iter().copied()));
     drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
+    let _ = std::fs::remove_dir_all(scratch);
     if let Some(url) = &database_url {
         drop_postgres_database(url);
     }
