@@ -450,3 +450,50 @@ async fn no_card_numbers(backend: Backend) {
     server.stop().await;
 }
 on_both_backends!(the_server_takes_tokens_never_card_numbers, no_card_numbers);
+
+/// A server process logging at `debug`, paid with a card three ways: the card number as
+/// the token, the card number in a field of its own, and properly tokenized. No line of
+/// its log, and no answer, carries the number.
+#[test]
+fn no_card_number_reaches_the_server_log() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Process::spawn_logging(dir.path(), &[], "debug,sqlx=debug");
+    let client = Server::client();
+    runtime.block_on(async {
+        let alice = Shopper::sign_up(&client, &server.base, "alice").await;
+        let (id, digest) = ready_to_pay(&alice).await;
+        for (key, body) in [
+            (
+                "a",
+                json!({"snapshot_digest": digest, "payment_token": test_cards::APPROVE}),
+            ),
+            (
+                "b",
+                json!({"snapshot_digest": digest, "card_number": test_cards::APPROVE}),
+            ),
+        ] {
+            let r = alice
+                .send(
+                    Method::POST,
+                    &format!("/checkouts/{id}/pay"),
+                    Some(body),
+                    &[("Idempotency-Key", key)],
+                )
+                .await;
+            r.assert_problem("VALIDATION_FAILED", 422);
+        }
+        let paid = alice.pay(&id, &digest, test_cards::APPROVE, "c").await;
+        assert_eq!(paid.status, 201, "{}", paid.body);
+        assert!(!paid.body.to_string().contains(test_cards::APPROVE));
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.len() > 10,
+        "the debug log was read: {} lines",
+        log.len()
+    );
+    let leaked: Vec<&String> = log.iter().filter(|l| l.contains("424242424242")).collect();
+    assert!(leaked.is_empty(), "card number in the log: {leaked:?}");
+}

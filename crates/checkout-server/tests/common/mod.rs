@@ -733,11 +733,26 @@ pub struct Process {
     pub child: std::process::Child,
     pub base: String,
     pub provider: Option<Provider>,
+    /// Its standard output and error, the last 50,000 lines.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn keep(log: &std::sync::Mutex<Vec<String>>, line: String) {
+    let mut log = log.lock().unwrap();
+    if log.len() >= 50_000 {
+        log.remove(0);
+    }
+    log.push(line);
 }
 
 impl Process {
     /// Starts the binary with `args` on a free loopback port and waits until it listens.
     pub fn spawn(data_dir: &std::path::Path, args: &[&str]) -> Process {
+        Self::spawn_logging(data_dir, args, "warn")
+    }
+
+    /// [`Self::spawn`] with `RUST_LOG=rust_log`; its log lines are kept in `log`.
+    pub fn spawn_logging(data_dir: &std::path::Path, args: &[&str], rust_log: &str) -> Process {
         use std::io::{BufRead, BufReader};
         let provider = (!args.contains(&"--payment-provider-url")).then(|| Provider::spawn(&[]));
         let provider_url: Vec<String> = provider
@@ -752,10 +767,19 @@ impl Process {
             .arg(data_dir)
             .args(generous_limits(args))
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn checkout-server");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                keep(&kept, line);
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
@@ -768,7 +792,12 @@ impl Process {
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                keep(&kept, line);
+            }
+        });
         if let Some(provider) = &provider {
             let url = format!("{base}/api/v1/payments/webhook");
             let status = raw_put(
@@ -785,6 +814,7 @@ impl Process {
             child,
             base,
             provider,
+            log,
         }
     }
 
