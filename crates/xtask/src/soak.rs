@@ -132,8 +132,19 @@ pub fn cmd_soak(args: &[String]) -> Result<(), String> {
     // (90 days in production), so that the run reaches the steady state a shop's
     // database has, where old checkouts leave as fast as new ones come.
     server_args.extend(["--session-retention-secs".to_owned(), retention.to_string()]);
+    // The paying quarter of the orders tokenizes with the simulated provider.
+    let secret = crate::tools::webhook_secret();
+    let provider = crate::tools::spawn_provider(&bin.join("checkout-payment-sim"), &secret, &[])?;
+    server_args.extend([
+        "--payment-provider-url".to_owned(),
+        provider.url.clone(),
+        "--payment-webhook-secret".to_owned(),
+        secret,
+    ]);
     let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
-    let server = spawn_server(&bin.join("checkout-server"), &server_args)?;
+    let mut server = spawn_server(&bin.join("checkout-server"), &server_args)?;
+    crate::tools::send_webhooks_to(&provider.url, &server.url)?;
+    server.provider = Some(Box::new(provider));
     let pid = server.pid();
     let result = soak(
         &bin,
