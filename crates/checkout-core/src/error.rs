@@ -370,7 +370,9 @@ impl Rejection {
             problem_type: self.code.problem_type(),
             title: self.code.title().to_owned(),
             status: self.code.http_status(),
-            detail: self.message.clone(),
+            // A card number sent anywhere (a voucher code, a method id, a value in a
+            // refused body) is never echoed back.
+            detail: crate::payment::mask_card_numbers(&self.message),
             code: self.code,
             redirect: self.redirect.clone(),
             missing: self.missing.clone(),

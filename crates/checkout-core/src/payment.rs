@@ -41,6 +41,13 @@ impl PaymentToken {
         let plain = text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if mask_card_numbers(text) != text {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "This token holds a card number. Cards are sent to the payment provider \
+                 only; send the token it returned.",
+            ));
+        }
         if text.is_empty() || text.len() > MAX_TOKEN_LEN || !plain {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
@@ -57,6 +64,53 @@ impl PaymentToken {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What replaces a card number in text the shop shows or logs.
+pub const MASK: &str = "[card number removed]";
+
+/// `text` with every run of digits that could hold a card number replaced by [`MASK`]:
+/// 12 to 19 digits in a row, or 12 and more in groups separated by single spaces or
+/// dashes, not preceded by a letter, a digit or a dash (so `CO-05122026-000042`, a
+/// checkout number, stays). Used on every problem's detail and on what the server
+/// logs of a request, so that a card number sent anywhere is neither echoed nor kept.
+pub fn mask_card_numbers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let starts = bytes[i].is_ascii_digit()
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'-'));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        // The run: digits, each separator followed by a digit.
+        let (mut end, mut digits, mut grouped) = (i, 0, false);
+        while end < bytes.len() {
+            if bytes[end].is_ascii_digit() {
+                digits += 1;
+                end += 1;
+            } else if matches!(bytes[end], b' ' | b'-')
+                && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
+            {
+                grouped = true;
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        // A longer run of plain digits is an id; grouped, it may hold a card number.
+        if digits >= 12 && (digits <= 19 || grouped) {
+            out.push_str(&text[copied..i]);
+            out.push_str(MASK);
+            copied = end;
+        }
+        i = end;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Where a payment stands at the provider, as one report says.

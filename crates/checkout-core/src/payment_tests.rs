@@ -235,6 +235,36 @@ fn tokens_are_plain_and_card_numbers_are_refused_without_being_echoed() {
     }
 }
 
+#[test]
+fn card_numbers_are_masked_and_nothing_else() {
+    let masked = |t: &str| mask_card_numbers(t);
+    assert_eq!(
+        masked("invalid type: integer `4000056655665556`"),
+        format!("invalid type: integer `{MASK}`")
+    );
+    assert_eq!(
+        masked("4242 4242 4242 4242 and 378282246310005"),
+        format!("{MASK} and {MASK}")
+    );
+    assert_eq!(masked("code 4000-0566-5566-5556."), format!("code {MASK}."));
+    assert_eq!(
+        masked("/api/v1/checkouts/4000056655665556?card=4242424242424242"),
+        format!("/api/v1/checkouts/{MASK}?card={MASK}")
+    );
+    for kept in [
+        "CO-05122026-000042",
+        "checkout 01a2459d-c0b5-7564-9636-834b6de6c377",
+        "12345678901",
+        "$1,234.56 for 3 items",
+        "12345678901234567890",
+        "évènement 2026-12-05",
+    ] {
+        assert_eq!(masked(kept), kept);
+    }
+    assert!(PaymentToken::parse("tok_4242424242424242").is_err());
+    assert!(PaymentToken::parse("tok_1NabCDefGhij42").is_ok());
+}
+
 fn any_status() -> impl Strategy<Value = ProviderStatus> {
     prop_oneof![
         Just(ProviderStatus::RequiresConfirmation),
@@ -255,6 +285,16 @@ fn any_source() -> impl Strategy<Value = Source> {
 }
 
 proptest! {
+    /// Whatever surrounds it, a card number standing apart is masked (and any text is
+    /// taken without a panic).
+    #[test]
+    fn masking_any_text(text in "\\PC{0,60}", card in "[0-9]{13,19}") {
+        let with = format!("{text} {card} {text}");
+        let masked = mask_card_numbers(&with);
+        prop_assert!(!masked.contains(&card));
+    }
+
+
     /// Whatever reports arrive, about a payment that did take the money: at most one
     /// order, at most one refund, never both, and once its `succeeded` is reported the
     /// money is accounted for (ordered or refunded).

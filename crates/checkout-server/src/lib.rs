@@ -119,9 +119,15 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
     let trusted = state.trusted_origins.clone();
     Router::new()
         .nest("/api/v1", api)
-        .route("/api/{*rest}", axum::routing::any(|| async { ApiError::RouteNotFound }))
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::RouteNotFound }),
+        )
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(|_: extract::Admin| async { metrics::render() }))
+        .route(
+            "/metrics",
+            get(|_: extract::Admin| async { metrics::render() }),
+        )
         .route("/problems", get(problems::page))
         .with_state(state)
         .fallback_service(storefront)
@@ -137,7 +143,8 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", id = %id, method = %request.method(), uri = %request.uri())
+                    let uri = web::LoggedUri(request.uri());
+                    tracing::info_span!("request", id = %id, method = %request.method(), uri = %uri)
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
@@ -170,8 +177,19 @@ impl Running {
     }
 }
 
-/// Connects the database, builds the state and starts serving (and the sweeper).
+/// Connects the database, builds the state and starts serving (and the sweeper), with
+/// the payment provider the configuration names (the simulated one's HTTP API).
 pub async fn start(config: Config) -> Result<Running, String> {
+    let provider = Arc::new(config.provider());
+    start_with_provider(config, provider).await
+}
+
+/// [`start`] with a payment provider of the shop's own (an implementation of
+/// [`payments::PaymentProvider`] for its provider's API).
+pub async fn start_with_provider(
+    config: Config,
+    provider: Arc<dyn payments::PaymentProvider>,
+) -> Result<Running, String> {
     let db = Db::connect(
         config.database_url.as_deref(),
         &config.data_dir,
@@ -185,7 +203,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     )?;
     let admin_token = secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
     let state = AppState {
-        provider: Arc::new(config.provider()),
+        provider,
         db,
         clock: Clock::default(),
         keys: Arc::new(keys),
@@ -240,7 +258,25 @@ fn origin_of(url: &str) -> String {
 
 /// Runs until SIGTERM or Ctrl-C, then shuts down cleanly.
 pub async fn serve(config: Config) -> Result<(), String> {
-    let running = start(config).await?;
+    let provider = Arc::new(config.provider());
+    serve_with_provider(config, provider).await
+}
+
+/// [`serve`] with a payment provider of the shop's own: a shop's `main` is
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # async fn run(my_provider: Arc<dyn checkout_server::payments::PaymentProvider>) {
+/// use clap::Parser;
+/// let config = checkout_server::config::Config::parse();
+/// checkout_server::serve_with_provider(config, my_provider).await.unwrap();
+/// # }
+/// ```
+pub async fn serve_with_provider(
+    config: Config,
+    provider: Arc<dyn payments::PaymentProvider>,
+) -> Result<(), String> {
+    let running = start_with_provider(config, provider).await?;
     println!("checkout-server listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");

@@ -43,11 +43,14 @@ pub struct WebhookAck {
 /// The payment provider's webhook: `Checkout-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
 /// "t.body">`; unsigned, badly signed or more than 5 minutes old is `FORBIDDEN` (and
 /// counted in `checkout_payment_webhooks`); an event id seen before is acknowledged and
-/// ignored. The event is applied like any other report about the payment.
+/// ignored. The event names a payment by the shop's key; the server looks that payment
+/// up with the provider and applies what the provider answers, like any other report
+/// (`SERVICE_UNAVAILABLE` while the provider cannot be reached: the provider retries).
 #[utoipa::path(post, path = "/payments/webhook", tag = "payments",
     request_body(content = String, content_type = "application/json", description = "The provider's event"),
     params(("Checkout-Signature" = String, Header)),
     responses((status = 200, body = WebhookAck), (status = 403, description = "FORBIDDEN: unsigned, badly signed or stale"),
+        (status = 503, description = "SERVICE_UNAVAILABLE: the provider could not be asked"),
         (status = 422, description = "VALIDATION_FAILED: signed but not an event")))]
 pub async fn webhook(
     State(state): State<AppState>,
@@ -81,21 +84,33 @@ pub async fn webhook(
             duplicate: true,
         }));
     }
-    if let Some(payment) = &event.payment {
-        let actor = Actor {
-            request_id: Some("payment-webhook".into()),
-            ..Actor::default()
-        };
-        let report = settle::report_of(Source::Webhook, payment);
-        let resolution = settle::apply(
-            &state,
-            &payment.checkout_id,
-            report,
-            Some(&payment.id),
-            &actor,
-        )
-        .await?;
-        tracing::info!(event = %event.id, ?resolution, "payment webhook applied");
+    if let Some(claimed) = &event.payment {
+        // An event is a hint, even signed: which checkout a key is for is the shop's own
+        // record, and what the payment is, the provider's answer to a lookup by that key.
+        match db::payments::attempt_session(&state.db, &claimed.key).await? {
+            None => {
+                crate::metrics::webhook("unknown_payment");
+                tracing::warn!(event = %event.id, "payment webhook for a key this shop never made");
+            }
+            Some(session_id) => {
+                let found = state
+                    .provider
+                    .lookup(&claimed.key)
+                    .await
+                    .map_err(|e| settle::provider_unavailable(&e))?;
+                if let Some(payment) = found.filter(|p| p.key == claimed.key) {
+                    let actor = Actor {
+                        request_id: Some("payment-webhook".into()),
+                        ..Actor::default()
+                    };
+                    let report = settle::report_of(Source::Webhook, &payment);
+                    let resolution =
+                        settle::apply(&state, &session_id, report, Some(&payment.id), &actor)
+                            .await?;
+                    tracing::info!(event = %event.id, ?resolution, "payment webhook applied");
+                }
+            }
+        }
     }
     let mut tx = state.db.begin_write().await?;
     db::payments::record_event(&mut tx, &event.id, state.clock.now()).await?;

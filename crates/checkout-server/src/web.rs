@@ -337,6 +337,21 @@ pub fn cross_site(
     (!own).then_some(OTHER_ORIGIN)
 }
 
+/// A request's address as the log writes it: a card number put in it is masked
+/// (formatted only when the request's log line is written).
+#[derive(Debug)]
+pub struct LoggedUri<'a>(pub &'a axum::http::Uri);
+
+impl std::fmt::Display for LoggedUri<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.to_string();
+        if text.bytes().filter(u8::is_ascii_digit).count() < 12 {
+            return f.write_str(&text);
+        }
+        f.write_str(&checkout_core::payment::mask_card_numbers(&text))
+    }
+}
+
 /// Drops an incoming `X-Request-Id` that is long or not plain, so the server makes its
 /// own (what the audit trail stores stays small and safe to print).
 pub async fn screen_request_id(mut request: Request, next: Next) -> Response {
@@ -346,10 +361,15 @@ pub async fn screen_request_id(mut request: Request, next: Next) -> Response {
         .iter()
         .map(|v| {
             let v = v.as_bytes();
-            !v.is_empty()
+            let plain = !v.is_empty()
                 && v.len() <= MAX_REQUEST_ID
                 && v.iter()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b));
+            // Plain and no card number in it (the id is logged and stored).
+            plain && {
+                let text = String::from_utf8_lossy(v);
+                checkout_core::payment::mask_card_numbers(&text) == text
+            }
         })
         .collect::<Vec<_>>();
     if acceptable.len() > 1 || acceptable.iter().any(|ok| !ok) {

@@ -231,7 +231,8 @@ async fn webhook_signatures(backend: Backend) {
     .await
     .assert_problem("VALIDATION_FAILED", 422);
 
-    // Signed properly: applied once; the same delivery again is acknowledged only.
+    // Signed properly but untrue (the provider still processes): taken as a hint, looked
+    // up, and nothing changes; the same delivery again is acknowledged only.
     let good = post_webhook(
         &server,
         &body,
@@ -240,7 +241,7 @@ async fn webhook_signatures(backend: Backend) {
     .await;
     assert_eq!(good.status, 200, "{}", good.body);
     assert_eq!(good.body["duplicate"], false);
-    assert_eq!(alice.session(&id).await["reason"], "PAID");
+    assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
     let replay = post_webhook(
         &server,
         &body,
@@ -257,8 +258,63 @@ async fn webhook_signatures(backend: Backend) {
         .await
             >= 1.0
     );
+    forged_but_signed(&server, &payment).await;
+    assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
+    // The provider's own webhook, when it succeeds, makes the one order with its id.
+    let s = wait_for_status(&alice, &id, "COMPLETED").await;
+    let order = alice
+        .get(&format!("/orders/{}", s["order_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(order.body["payment_reference"], payment["id"]);
     assert_eq!(orders_of(&server, &id).await, 1);
+    assert_eq!(server.provider.charges(&id).await, (1, 0));
+    let refunds = server
+        .admin(Method::GET, "/admin/payments/refunds", None)
+        .await;
+    assert_eq!(refunds.body, json!([]), "nothing refunded");
     server.stop().await;
+}
+
+/// Events signed with the right secret but naming what the provider does not say: no
+/// checkout id, another shopper's, another payment id, another amount, a key this shop
+/// never made. Each is looked up by its key and changes nothing.
+async fn forged_but_signed(server: &Server, payment: &Value) {
+    let bob = server.shopper("bob").await;
+    let (bobs, _) = ready_to_pay(&bob).await;
+    let mut variants = Vec::new();
+    for (field, value) in [
+        ("checkout_id", Value::Null),
+        ("checkout_id", json!(bobs)),
+        ("id", json!("pi_bogus_1")),
+        ("amount", json!(1)),
+        ("idempotency_key", json!("pay_never_made")),
+    ] {
+        let mut claimed = payment.clone();
+        claimed["status"] = json!("succeeded");
+        claimed[field] = value;
+        variants.push(claimed);
+    }
+    let before = metric(
+        server,
+        "checkout_payment_webhooks_total{name=\"unknown_payment\"}",
+    )
+    .await;
+    for (n, claimed) in variants.into_iter().enumerate() {
+        let body = json!({"id": format!("evt_forged_{n}"), "type": "payment.succeeded",
+            "created": 0, "data": {"payment": claimed}})
+        .to_string();
+        let signature = signed(&body, TEST_WEBHOOK_SECRET, chrono::Utc::now());
+        let r = post_webhook(server, &body, Some(signature)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let after = metric(
+        server,
+        "checkout_payment_webhooks_total{name=\"unknown_payment\"}",
+    )
+    .await;
+    assert_eq!(after - before, 1.0);
+    assert_eq!(bob.session(&bobs).await["status"], "ACTIVE");
+    assert_eq!(orders_of(server, &bobs).await, 0);
 }
 on_both_backends!(
     webhooks_unsigned_wrongly_signed_stale_or_altered_are_refused_and_replays_ignored,
@@ -483,6 +539,35 @@ fn no_card_number_reaches_the_server_log() {
                 .await;
             r.assert_problem("VALIDATION_FAILED", 422);
         }
+        // A card number as a JSON number, as a method id, as a request id, in the
+        // address: refused or answered without it, and never logged.
+        let number: Value = serde_json::from_str("4000056655665556").unwrap();
+        let r = alice
+            .send(
+                Method::POST,
+                &format!("/checkouts/{id}/pay"),
+                Some(json!({"snapshot_digest": digest, "payment_token": number})),
+                &[
+                    ("Idempotency-Key", "n"),
+                    ("x-request-id", "4000056655665556"),
+                ],
+            )
+            .await;
+        r.assert_problem("VALIDATION_FAILED", 422);
+        assert!(
+            !r.body.to_string().contains("4000056655665556"),
+            "{}",
+            r.body
+        );
+        assert_ne!(r.headers["x-request-id"], "4000056655665556");
+        let r = alice
+            .select(&id, "shipping-method", "4000 0566 5566 5556")
+            .await;
+        assert!(!r.body.to_string().contains("5566 5556"), "{}", r.body);
+        let r = alice
+            .get("/checkouts/4000056655665556?card=4000-0566-5566-5556")
+            .await;
+        assert!(!r.body.to_string().contains("5566"), "{}", r.body);
         let paid = alice.pay(&id, &digest, test_cards::APPROVE, "c").await;
         assert_eq!(paid.status, 201, "{}", paid.body);
         assert!(!paid.body.to_string().contains(test_cards::APPROVE));
@@ -494,6 +579,93 @@ fn no_card_number_reaches_the_server_log() {
         "the debug log was read: {} lines",
         log.len()
     );
-    let leaked: Vec<&String> = log.iter().filter(|l| l.contains("424242424242")).collect();
+    let leaked: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("424242424242") || l.contains("5566"))
+        .collect();
     assert!(leaked.is_empty(), "card number in the log: {leaked:?}");
 }
+
+/// A late charge someone already refunded at the provider (a merchant's dashboard): the
+/// shop's refund is refused, which is final — recorded `failed` with the provider's
+/// reason, counted, and not retried.
+async fn refused_refund(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.gateway_timeout_ms = 300).await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = ready_to_pay(&alice).await;
+    // Webhooks go nowhere for now.
+    let r = server
+        .provider
+        .call(
+            Method::PUT,
+            "/v1/webhook_endpoint",
+            Some(json!({"url": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    alice
+        .pay(&id, &digest, test_cards::LATE, "late")
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    reconcile_now(&server).await;
+    assert_eq!(alice.session(&id).await["status"], "ACTIVE");
+    let mut charged = Value::Null;
+    for _ in 0..100 {
+        if let Some(p) = server
+            .provider
+            .payments(&id)
+            .await
+            .into_iter()
+            .find(|p| p["charged"] == true)
+        {
+            charged = p;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = charged["id"].as_str().expect("the late charge").to_owned();
+    let r = server
+        .provider
+        .call(
+            Method::POST,
+            "/v1/refunds",
+            Some(json!({"payment": pid, "reason": "dashboard"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    server.provider.send_webhooks_to(&server.base).await;
+    let statuses = server.provider.resend(&pid, 1).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let refunds = server
+        .admin(
+            Method::GET,
+            &format!("/admin/payments/refunds?checkout_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(refunds.body[0]["state"], "failed", "{}", refunds.body);
+    assert!(refunds.body[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("charge_not_refundable"));
+    assert_eq!(refunds.body[0]["attempts"], 1);
+    assert!(metric(&server, "checkout_payments_total{name=\"refund_failed\"}").await >= 1.0);
+    reconcile_now(&server).await;
+    let again = server
+        .admin(
+            Method::GET,
+            &format!("/admin/payments/refunds?checkout_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        again.body[0]["attempts"], 1,
+        "a refused refund is not retried"
+    );
+    assert_eq!(server.provider.charges(&id).await, (1, 1));
+    server.stop().await;
+}
+on_both_backends!(
+    a_refund_the_provider_refuses_is_failed_once_not_retried,
+    refused_refund
+);

@@ -1,9 +1,20 @@
 -- Payments at a provider of their own (CONTRACT §13). The simulated provider keeps its
 -- ledger in its own process now, so the stand-in ledger goes. What stays here is the
--- shop's side: refunds of charges that arrived for a checkout that could no longer take
--- them (recorded before the provider is asked, finished when it answers, retried by the
--- sweeper until then), and the provider's webhook event ids already applied.
+-- shop's side: every payment the shop asked for, by its own key (a webhook or a lookup
+-- is matched to its checkout through this, never through what an event says); refunds
+-- of charges that arrived for a checkout that could no longer take them (recorded
+-- before the provider is asked, finished when it answers, retried with growing pauses
+-- until then, failed when the provider refuses); and the provider's webhook event ids
+-- already applied.
 DROP TABLE gateway_charges;
+
+CREATE TABLE payment_attempts (
+    payment_key TEXT PRIMARY KEY,
+    session_id  TEXT NOT NULL,
+    amount      INTEGER NOT NULL,
+    currency    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
 
 CREATE TABLE payment_refunds (
     payment_key TEXT PRIMARY KEY,
@@ -16,9 +27,12 @@ CREATE TABLE payment_refunds (
     state       TEXT NOT NULL,
     refund_id   TEXT,
     created_at  INTEGER NOT NULL,
-    refunded_at INTEGER
+    refunded_at INTEGER,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT
 );
-CREATE INDEX payment_refunds_pending ON payment_refunds(created_at) WHERE state = 'pending';
+CREATE INDEX payment_refunds_pending ON payment_refunds(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX payment_refunds_session ON payment_refunds(session_id);
 
 CREATE TABLE payment_webhook_events (

@@ -6,6 +6,43 @@ use super::{query, Conn, DbError, DbRow, WriteTx};
 use crate::clock::{from_ms, to_ms};
 use chrono::{DateTime, Utc};
 
+/// Records a payment the shop is about to ask the provider for, in the transaction that
+/// puts its checkout in `PAYMENT_PENDING`.
+pub async fn record_attempt(
+    conn: impl Into<Conn<'_>>,
+    payment_key: &str,
+    session_id: &str,
+    amount: i64,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query(
+        "INSERT INTO payment_attempts (payment_key, session_id, amount, currency, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(payment_key)
+    .bind(session_id)
+    .bind(amount)
+    .bind(currency)
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The checkout a payment key of this shop was for, if the shop made that key.
+pub async fn attempt_session(
+    conn: impl Into<Conn<'_>>,
+    payment_key: &str,
+) -> Result<Option<String>, DbError> {
+    query("SELECT session_id FROM payment_attempts WHERE payment_key = $1")
+        .bind(payment_key)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("session_id"))
+        .transpose()
+}
+
 /// Whether the session's order was paid by provider payment `payment_id`.
 pub async fn ordered_by(
     conn: impl Into<Conn<'_>>,
@@ -39,7 +76,8 @@ pub struct RefundRow {
     pub currency: String,
     /// Why (`checkout_expired`, `checkout_superseded`, `already_completed`, …).
     pub reason: String,
-    /// `pending` until the provider confirms, then `refunded`.
+    /// `pending` until the provider confirms, then `refunded`; `failed` when the
+    /// provider refused it or its retries ran out (see `last_error`: a person must act).
     pub state: String,
     /// The provider's refund id.
     pub refund_id: Option<String>,
@@ -47,10 +85,14 @@ pub struct RefundRow {
     pub created_at: DateTime<Utc>,
     /// When the provider confirmed it.
     pub refunded_at: Option<DateTime<Utc>>,
+    /// Times the provider was asked without an answer.
+    pub attempts: u32,
+    /// Why the last attempt did not refund.
+    pub last_error: Option<String>,
 }
 
 const COLUMNS: &str = "payment_key, payment_id, session_id, order_id, amount, currency, \
-    reason, state, refund_id, created_at, refunded_at";
+    reason, state, refund_id, created_at, refunded_at, attempts, last_error";
 
 fn refund_of(row: &DbRow) -> Result<RefundRow, DbError> {
     Ok(RefundRow {
@@ -65,6 +107,8 @@ fn refund_of(row: &DbRow) -> Result<RefundRow, DbError> {
         refund_id: row.try_get("refund_id")?,
         created_at: from_ms(row.try_get("created_at")?),
         refunded_at: row.try_get::<Option<i64>>("refunded_at")?.map(from_ms),
+        attempts: u32::try_from(row.try_get::<i64>("attempts")?).unwrap_or(u32::MAX),
+        last_error: row.try_get("last_error")?,
     })
 }
 
@@ -89,7 +133,7 @@ pub async fn refund(
 pub async fn record_refund(tx: &mut WriteTx, refund: &RefundRow) -> Result<bool, DbError> {
     let added = query(&format!(
         "INSERT INTO payment_refunds ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL, $8, NULL) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL, $8, NULL, 0, NULL) \
          ON CONFLICT (payment_key) DO NOTHING"
     ))
     .bind(&refund.payment_key)
@@ -124,15 +168,39 @@ pub async fn finish_refund(
     Ok(done == 1)
 }
 
-/// Keys of refunds still pending (the provider was not reached), oldest first.
+/// A refund attempt that got no answer: tried again at `next` (`None`: its time is up,
+/// or the provider refused it outright — it is `failed`, for a person to act on).
+pub async fn postpone_refund(
+    tx: &mut WriteTx,
+    payment_key: &str,
+    next: Option<DateTime<Utc>>,
+    error: &str,
+) -> Result<(), DbError> {
+    query(
+        "UPDATE payment_refunds SET attempts = attempts + 1, next_attempt_at = $1, \
+         state = CASE WHEN $2 = 1 THEN 'failed' ELSE state END, last_error = $3 \
+         WHERE payment_key = $4 AND state = 'pending'",
+    )
+    .bind(next.map_or(0, to_ms))
+    .bind(i64::from(next.is_none()))
+    .bind(error)
+    .bind(payment_key)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Keys of refunds still pending and due, oldest first.
 pub async fn pending_refunds(
     conn: impl Into<Conn<'_>>,
+    now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<String>, DbError> {
     query(
         "SELECT payment_key FROM payment_refunds WHERE state = 'pending' \
-         ORDER BY created_at LIMIT $1",
+         AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
     )
+    .bind(to_ms(now))
     .bind(limit)
     .fetch_all(conn)
     .await?

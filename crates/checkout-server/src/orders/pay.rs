@@ -91,6 +91,9 @@ pub async fn pay(
         let payment_key = format!("pay_{}", uuid::Uuid::now_v7().simple());
         db::sessions::begin_payment(tx.conn(), &row.id, &payment_key, scope.key.as_str(), now)
             .await?;
+        let (amount, currency) = (row.snapshot.totals.grand_total, &row.snapshot.currency);
+        db::payments::record_attempt(tx.conn(), &payment_key, &row.id, amount, currency, now)
+            .await?;
         Ok(Ok(NewPayment {
             key: payment_key,
             checkout_id: row.id.clone(),
@@ -121,10 +124,14 @@ pub async fn pay(
     )
     .await;
     let (report, payment_id) = match answer {
-        Ok(Ok(payment)) => (
+        Ok(Ok(payment)) if payment.key == charge.key => (
             settle::report_of(Source::Answer, &payment),
             Some(payment.id),
         ),
+        Ok(Ok(other)) => {
+            tracing::error!(session = %id, payment = %other.id, "the provider answered another payment's key");
+            return Err(payment_unsettled());
+        }
         Ok(Err(ProviderError::Refused(why))) => {
             // Refused outright (a bad or used token): nothing was charged.
             tracing::info!(session = %id, %why, "payment refused by the provider");

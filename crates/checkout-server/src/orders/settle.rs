@@ -57,7 +57,8 @@ pub async fn apply(
     }
 }
 
-fn provider_unavailable(error: &crate::payments::ProviderError) -> ApiError {
+/// `SERVICE_UNAVAILABLE` (retry later) for a provider that gave no answer.
+pub fn provider_unavailable(error: &crate::payments::ProviderError) -> ApiError {
     tracing::warn!(%error, "payment provider unavailable");
     ApiError::RetryLater {
         rejection: Rejection::with_message(
@@ -131,7 +132,15 @@ async fn apply_once(
             crate::metrics::payment("charged");
         }
         Resolution::ReleaseUnpaid => {
-            release(&mut tx, &row, key, actor, "the card was declined", now).await?;
+            let why = match report.status {
+                ProviderStatus::Canceled => "the payment was cancelled",
+                ProviderStatus::NotFound => {
+                    "the payment provider has no record of it (should a charge appear \
+                     later, it is refunded by itself)"
+                }
+                _ => "the card was declined",
+            };
+            release(&mut tx, &row, key, actor, why, now).await?;
             tx.commit().await?;
             crate::metrics::payment("declined");
         }
@@ -209,6 +218,8 @@ fn owed(
         refund_id: None,
         created_at: now,
         refunded_at: None,
+        attempts: 0,
+        last_error: None,
     }
 }
 
@@ -231,18 +242,33 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
         return Ok(());
     }
     let provider_key = format!("refund_{payment_key}");
-    let refund_id = match state
+    let answer = state
         .provider
         .refund(&owed.payment_id, &provider_key, &owed.reason)
-        .await
-    {
+        .await;
+    let now = state.clock.now();
+    let refund_id = match answer {
         Ok(id) => id,
         Err(error) => {
-            tracing::warn!(payment_key, %error, "refund postponed");
+            // Refused is final: a person must look (the admin's refund list, the
+            // metric); no answer is retried with growing pauses for 72 hours.
+            let next = match &error {
+                crate::payments::ProviderError::Refused(_) => None,
+                _ => checkout_core::outbox::next_attempt(owed.attempts + 1, owed.created_at, now),
+            };
+            if next.is_none() {
+                tracing::error!(payment_key, %error, "refund failed: it needs a person");
+                crate::metrics::payment("refund_failed");
+            } else {
+                tracing::warn!(payment_key, %error, "refund postponed");
+            }
+            let mut tx = state.db.begin_write().await?;
+            let error = crate::error::bounded(&error.to_string());
+            db::payments::postpone_refund(&mut tx, payment_key, next, &error).await?;
+            tx.commit().await?;
             return Ok(());
         }
     };
-    let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     if db::payments::finish_refund(&mut tx, payment_key, &refund_id, now).await? {
         let event_id = format!("evt_{}", uuid::Uuid::now_v7().simple());
@@ -322,7 +348,7 @@ pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> Api
             Err(error) => tracing::warn!(session = %id, %error, "reconciliation postponed"),
         }
     }
-    for key in db::payments::pending_refunds(&state.db, 100).await? {
+    for key in db::payments::pending_refunds(&state.db, state.clock.now(), 100).await? {
         refund(state, &key).await?;
     }
     Ok(settled)

@@ -79,7 +79,7 @@ impl Provider {
         Provider { child, base }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
         let mut req = Client::new()
             .request(method, format!("{}{path}", self.base))
             .bearer_auth("sk_test_simulated");

@@ -124,9 +124,15 @@ impl Payment {
         if status == "succeeded" {
             self.charged = true;
         }
+        self.record(&format!("payment.{status}"))
+    }
+
+    /// Records an event of `kind` about the payment as it stands (a refund leaves the
+    /// status `succeeded`, with `amount_refunded`, as Stripe's does).
+    pub fn record(&mut self, kind: &str) -> Event {
         let event = Event {
             id: format!("evt_sim_{}", uuid::Uuid::now_v7().simple()),
-            kind: format!("payment.{status}"),
+            kind: kind.to_owned(),
             created: chrono::Utc::now().timestamp(),
             data: json!({ "payment": self.public() }),
         };

@@ -173,7 +173,7 @@ pub(super) async fn refund(State(sim): State<Shared>, headers: HeaderMap, body: 
             status: "succeeded",
         };
         payment.refunds.push(refund.clone());
-        let event = payment.move_to("refunded");
+        let event = payment.record("payment.refunded");
         let pair = (payment.id.clone(), refund.id.clone());
         if !key.is_empty() {
             ledger.refund_keys.insert(key, pair);
