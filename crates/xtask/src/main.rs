@@ -130,8 +130,10 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
             .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let port = bind.rsplit(':').next().unwrap_or("8080");
         let webhook = format!("http://127.0.0.1:{port}/api/v1/payments/webhook");
+        // The secret goes by environment: the command lines are printed (and seen by ps).
         let child = std::process::Command::new(bin.join("checkout-payment-sim"))
-            .args(["--webhook-secret", &secret, "--webhook-url", &webhook])
+            .env("SIM_WEBHOOK_SECRET", &secret)
+            .args(["--webhook-url", &webhook])
             .spawn()
             .map_err(|e| format!("checkout-payment-sim: {e}"))?;
         Some(child)
@@ -139,7 +141,7 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
     let server = bin.join("checkout-server");
     let mut cmd = Cmd::new(&server.to_string_lossy()).args(["--static-dir", "www"]);
     if !own_provider {
-        cmd = cmd.args(["--payment-webhook-secret", &secret]);
+        cmd = cmd.env("CHECKOUT_PAYMENT_WEBHOOK_SECRET", &secret);
     }
     let result = run(cmd.args(server_args.iter().map(String::as_str)));
     if let Some(mut child) = provider {
