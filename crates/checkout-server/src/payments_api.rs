@@ -156,8 +156,10 @@ pub async fn refunds(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcileRequest {
-    /// Only payments pending at least this long (seconds; default 0: every one).
+    /// Only payments pending at least this long (seconds, at most a year; default 0:
+    /// every one).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 31_536_000)]
     pub older_than_secs: u32,
 }
 
@@ -172,12 +174,20 @@ pub struct Reconciled {
 /// sweeper does this by itself for payments pending longer than
 /// `--reconcile-after-secs`); then retry refunds the provider was not reached for.
 #[utoipa::path(post, path = "/admin/payments/reconcile", tag = "admin", security(("admin" = [])),
-    request_body = ReconcileRequest, responses((status = 200, body = Reconciled)))]
+    request_body = ReconcileRequest, responses((status = 200, body = Reconciled),
+        (status = 422, description = "VALIDATION_FAILED: older_than_secs over a year")))]
 pub async fn reconcile_now(
     _: Admin,
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ReconcileRequest>,
 ) -> ApiResult<Json<Reconciled>> {
+    if request.older_than_secs > 31_536_000 {
+        return Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            "older_than_secs is at most 31536000 (a year).",
+        )
+        .into());
+    }
     let older_than = std::time::Duration::from_secs(u64::from(request.older_than_secs));
     let settled = settle::reconcile(&state, older_than).await?;
     Ok(Json(Reconciled { settled }))
