@@ -70,39 +70,39 @@ impl PaymentToken {
 pub const MASK: &str = "[card number removed]";
 
 /// `text` with every run of digits that could hold a card number replaced by [`MASK`]:
-/// 12 to 19 digits in a row, or 12 and more in groups separated by single spaces or
-/// dashes, not preceded by a letter, a digit or a dash (so `CO-05122026-000042`, a
-/// checkout number, stays). Used on every problem's detail and on what the server
-/// logs of a request, so that a card number sent anywhere is neither echoed nor kept.
+/// digits, alone or in groups separated by single spaces, dashes, dots or underscores,
+/// in which 12 to 19 digits in a row or in consecutive groups pass the Luhn check (as
+/// every card number does; a checkout number or a timestamp mostly does not), whatever
+/// comes before or after. Used on every problem's detail, on the address the log
+/// writes and to refuse request ids and payment tokens, so that a card number sent
+/// anywhere is neither echoed nor kept.
 pub fn mask_card_numbers(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut copied = 0;
+    let (mut i, mut copied) = (0, 0);
     while i < bytes.len() {
-        let starts = bytes[i].is_ascii_digit()
-            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'-'));
-        if !starts {
+        if !bytes[i].is_ascii_digit() {
             i += 1;
             continue;
         }
-        // The run: digits, each separator followed by a digit.
-        let (mut end, mut digits, mut grouped) = (i, 0, false);
+        // The run: groups of digits, each separator followed by a digit.
+        let mut groups: Vec<&[u8]> = Vec::new();
+        let (mut end, mut group_start) = (i, i);
         while end < bytes.len() {
             if bytes[end].is_ascii_digit() {
-                digits += 1;
                 end += 1;
-            } else if matches!(bytes[end], b' ' | b'-')
+            } else if matches!(bytes[end], b' ' | b'-' | b'.' | b'_')
                 && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
             {
-                grouped = true;
+                groups.push(&bytes[group_start..end]);
                 end += 1;
+                group_start = end;
             } else {
                 break;
             }
         }
-        // A longer run of plain digits is an id; grouped, it may hold a card number.
-        if digits >= 12 && (digits <= 19 || grouped) {
+        groups.push(&bytes[group_start..end]);
+        if holds_card_number(&groups) {
             out.push_str(&text[copied..i]);
             out.push_str(MASK);
             copied = end;
@@ -111,6 +111,45 @@ pub fn mask_card_numbers(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Whether consecutive `groups` (or one group alone) hold 12 to 19 digits passing Luhn.
+fn holds_card_number(groups: &[&[u8]]) -> bool {
+    (0..groups.len()).any(|first| {
+        let mut digits: Vec<u8> = Vec::with_capacity(19);
+        groups[first..].iter().any(|group| {
+            digits.extend_from_slice(group);
+            (12..=19).contains(&digits.len()) && luhn(&digits)
+        }) || groups[first].len() > 19 && windows_hold_card(groups[first])
+    })
+}
+
+/// A long run of plain digits: any 13 to 19 of them in a row passing Luhn.
+fn windows_hold_card(digits: &[u8]) -> bool {
+    (13..=19).any(|len| digits.windows(len).any(luhn))
+}
+
+/// The Luhn check over ASCII digits.
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(n, d)| {
+            let d = u32::from(d - b'0');
+            if n % 2 == 1 {
+                let twice = d * 2;
+                if twice > 9 {
+                    twice - 9
+                } else {
+                    twice
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
 }
 
 /// Where a payment stands at the provider, as one report says.

@@ -1,7 +1,8 @@
 -- Payments at a provider of their own (CONTRACT §13). The simulated provider keeps its
 -- ledger in its own process now, so the stand-in ledger goes. What stays here is the
 -- shop's side: every payment the shop asked for, by its own key (a webhook or a lookup
--- is matched to its checkout through this, never through what an event says); refunds
+-- is matched to its checkout through this, never through what an event says; one the
+-- provider had no record of is looked up again for a while, in case it charges late); refunds
 -- of charges that arrived for a checkout that could no longer take them (recorded
 -- before the provider is asked, finished when it answers, retried with growing pauses
 -- until then, failed when the provider refuses); and the provider's webhook event ids
@@ -13,8 +14,14 @@ CREATE TABLE payment_attempts (
     session_id  TEXT NOT NULL,
     amount      INTEGER NOT NULL,
     currency    TEXT NOT NULL,
-    created_at  INTEGER NOT NULL
+    created_at  INTEGER NOT NULL,
+    -- Released because the provider had no record of it: looked up again (growing
+    -- pauses, 72 hours) in case the request arrives late and charges.
+    watch_from  INTEGER,
+    watch_checks INTEGER NOT NULL DEFAULT 0,
+    watch_next_at INTEGER
 );
+CREATE INDEX payment_attempts_watched ON payment_attempts(watch_next_at) WHERE watch_next_at IS NOT NULL;
 
 CREATE TABLE payment_refunds (
     payment_key TEXT PRIMARY KEY,

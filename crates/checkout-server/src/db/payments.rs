@@ -43,6 +43,83 @@ pub async fn attempt_session(
         .transpose()
 }
 
+/// Starts watching a payment released because the provider had no record of it: looked
+/// up again from `next` on.
+pub async fn watch(
+    tx: &mut WriteTx,
+    payment_key: &str,
+    now: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query(
+        "UPDATE payment_attempts SET watch_from = $1, watch_checks = 0, watch_next_at = $2 \
+         WHERE payment_key = $3",
+    )
+    .bind(to_ms(now))
+    .bind(to_ms(next))
+    .bind(payment_key)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A watched payment due for a look: its key, checkout, checks so far and when the
+/// watch began.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    /// The shop's key.
+    pub payment_key: String,
+    /// Its checkout.
+    pub session_id: String,
+    /// Looks so far.
+    pub checks: u32,
+    /// When the watch began.
+    pub since: DateTime<Utc>,
+}
+
+/// Watched payments due at `now`, oldest first.
+pub async fn watched(
+    conn: impl Into<Conn<'_>>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Watched>, DbError> {
+    query(
+        "SELECT payment_key, session_id, watch_checks, watch_from FROM payment_attempts \
+         WHERE watch_next_at IS NOT NULL AND watch_next_at <= $1 ORDER BY watch_next_at LIMIT $2",
+    )
+    .bind(to_ms(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Watched {
+            payment_key: r.try_get("payment_key")?,
+            session_id: r.try_get("session_id")?,
+            checks: u32::try_from(r.try_get::<i64>("watch_checks")?).unwrap_or(u32::MAX),
+            since: from_ms(r.try_get::<Option<i64>>("watch_from")?.unwrap_or_default()),
+        })
+    })
+    .collect()
+}
+
+/// The next look at a watched payment (`None`: the watch ends).
+pub async fn next_watch(
+    tx: &mut WriteTx,
+    payment_key: &str,
+    next: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    query(
+        "UPDATE payment_attempts SET watch_checks = watch_checks + 1, watch_next_at = $1 \
+         WHERE payment_key = $2",
+    )
+    .bind(next.map(to_ms))
+    .bind(payment_key)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// Whether the session's order was paid by provider payment `payment_id`.
 pub async fn ordered_by(
     conn: impl Into<Conn<'_>>,

@@ -133,14 +133,21 @@ async fn apply_once(
         }
         Resolution::ReleaseUnpaid => {
             let why = match report.status {
-                ProviderStatus::Canceled => "the payment was cancelled",
-                ProviderStatus::NotFound => {
-                    "the payment provider has no record of it (should a charge appear \
-                     later, it is refunded by itself)"
+                ProviderStatus::Canceled => {
+                    "Payment not taken: the payment was cancelled. Nothing was charged."
                 }
-                _ => "the card was declined",
+                ProviderStatus::NotFound => {
+                    "Payment not taken: the payment provider has no record of it. Should a \
+                     charge for it appear later, it is refunded by itself."
+                }
+                _ => "Payment not taken: the card was declined. Nothing was charged.",
             };
             release(&mut tx, &row, key, actor, why, now).await?;
+            if report.status == ProviderStatus::NotFound {
+                // The request may still arrive and charge: keep looking (`watch_late`).
+                let next = now + chrono::Duration::seconds(1);
+                db::payments::watch(&mut tx, &report.payment_key, now, next).await?;
+            }
             tx.commit().await?;
             crate::metrics::payment("declined");
         }
@@ -164,7 +171,8 @@ async fn apply_once(
                     &row,
                     key,
                     actor,
-                    "the amount charged was wrong",
+                    "Payment not accepted: the provider charged another amount than this \
+                     order's total; it is being refunded. Please pay again.",
                     now,
                 )
                 .await?;
@@ -189,11 +197,7 @@ async fn release(
 ) -> ApiResult<()> {
     let step = after_unpaid(row.view().expiry(), now);
     transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
-    let problem = Rejection::with_message(
-        ErrorCode::PaymentDeclined,
-        format!("Payment not taken: {why}. Nothing was charged."),
-    )
-    .to_problem();
+    let problem = Rejection::with_message(ErrorCode::PaymentDeclined, why).to_problem();
     let body = serde_json::to_value(problem).unwrap_or_default();
     crate::idempotency::complete(tx, key, 402, &body).await
 }
@@ -348,8 +352,49 @@ pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> Api
             Err(error) => tracing::warn!(session = %id, %error, "reconciliation postponed"),
         }
     }
+    settled += watch_late(state, &actor).await?;
     for key in db::payments::pending_refunds(&state.db, state.clock.now(), 100).await? {
         refund(state, &key).await?;
+    }
+    Ok(settled)
+}
+
+/// Looks again at payments released because the provider had no record of them (the
+/// request may have been held up and charge late, and its webhook may never come):
+/// with growing pauses for 72 hours, until the provider knows it. A charge found is
+/// applied like any report — refunded, since its checkout no longer waits for it.
+async fn watch_late(state: &AppState, actor: &Actor) -> ApiResult<usize> {
+    let now = state.clock.now();
+    let mut settled = 0;
+    for watched in db::payments::watched(&state.db, now, 100).await? {
+        let found = match state.provider.lookup(&watched.payment_key).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(key = %watched.payment_key, %error, "late-charge look postponed");
+                None
+            }
+        };
+        let settled_now = match &found {
+            Some(payment) if payment.status == ProviderStatus::Succeeded => {
+                let report = report_of(Source::Reconciliation, payment);
+                apply(state, &watched.session_id, report, Some(&payment.id), actor).await?;
+                settled += 1;
+                true
+            }
+            Some(payment) => matches!(
+                payment.status,
+                ProviderStatus::Failed | ProviderStatus::Canceled
+            ),
+            None => false,
+        };
+        let next = if settled_now {
+            None
+        } else {
+            checkout_core::outbox::next_attempt(watched.checks + 1, watched.since, now)
+        };
+        let mut tx = state.db.begin_write().await?;
+        db::payments::next_watch(&mut tx, &watched.payment_key, next).await?;
+        tx.commit().await?;
     }
     Ok(settled)
 }
