@@ -22,9 +22,9 @@ pub const MAX_TOKEN_LEN: usize = 128;
 pub struct PaymentToken(String);
 
 impl PaymentToken {
-    /// A token: 1–128 characters of `A-Z a-z 0-9 _ -`. Something that looks like a card
-    /// number (12 to 19 digits, spaces or dashes allowed) is refused without repeating
-    /// it: the shop must never receive one.
+    /// A token: 1–128 characters of `A-Z a-z 0-9 _ -`. Something that is or holds a
+    /// card number standing apart ([`holds_standalone_card_number`]) is refused without
+    /// repeating it: the shop must never receive one.
     pub fn parse(text: &str) -> Result<PaymentToken, Rejection> {
         let digits = text.bytes().filter(u8::is_ascii_digit).count();
         let card_like = (12..=19).contains(&digits)
@@ -41,7 +41,7 @@ impl PaymentToken {
         let plain = text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if mask_card_numbers(text) != text {
+        if holds_standalone_card_number(text) {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
                 "This token holds a card number. Cards are sent to the payment provider \
@@ -77,9 +77,38 @@ pub const MASK: &str = "[card number removed]";
 /// writes and to refuse request ids and payment tokens, so that a card number sent
 /// anywhere is neither echoed nor kept.
 pub fn mask_card_numbers(text: &str) -> String {
-    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let (mut i, mut copied) = (0, 0);
+    let mut copied = 0;
+    for (start, end) in card_runs(text) {
+        out.push_str(&text[copied..start]);
+        out.push_str(MASK);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Whether `text` holds a card number standing apart: a run as [`mask_card_numbers`]
+/// finds, with neither a letter nor a digit just before or after it. (A random token
+/// or id in hex holds digit runs glued to letters; a card number put in a token is
+/// not glued to anything: `tok_4242…`, `4242_4242_…`.)
+pub fn holds_standalone_card_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    card_runs(text).into_iter().any(|(start, end)| {
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(end).copied();
+        [before, after]
+            .into_iter()
+            .flatten()
+            .all(|b| !b.is_ascii_alphanumeric())
+    })
+}
+
+/// The byte ranges of the runs of digits in `text` that hold a card number.
+fn card_runs(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() {
             i += 1;
@@ -103,14 +132,11 @@ pub fn mask_card_numbers(text: &str) -> String {
         }
         groups.push(&bytes[group_start..end]);
         if holds_card_number(&groups) {
-            out.push_str(&text[copied..i]);
-            out.push_str(MASK);
-            copied = end;
+            runs.push((i, end));
         }
         i = end;
     }
-    out.push_str(&text[copied..]);
-    out
+    runs
 }
 
 /// Whether consecutive `groups` (or one group alone) hold 12 to 19 digits passing Luhn.
