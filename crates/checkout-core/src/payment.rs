@@ -279,6 +279,8 @@ pub enum RefundReason {
     NoLongerPaying,
     /// The amount or currency is not the checkout's total.
     WrongAmount,
+    /// The shop has no checkout for it (purged long ago).
+    UnknownCheckout,
 }
 
 impl RefundReason {
@@ -290,6 +292,7 @@ impl RefundReason {
             RefundReason::AlreadyCompleted => "already_completed",
             RefundReason::NoLongerPaying => "no_longer_paying",
             RefundReason::WrongAmount => "wrong_amount",
+            RefundReason::UnknownCheckout => "unknown_checkout",
         }
     }
 }
@@ -318,8 +321,7 @@ pub enum Resolution {
 /// for this very payment changes; a charge anywhere else is refunded once; everything
 /// else is a repeat and changes nothing.
 pub fn resolve(standing: &Standing<'_>, report: &Report) -> Resolution {
-    let waiting = standing.status == SessionStatus::PaymentPending
-        && standing.waiting_for == Some(report.payment_key.as_str());
+    let waiting = standing.waits_for(&report.payment_key);
     match report.status {
         ProviderStatus::Succeeded => {
             if standing.ordered_by_this_payment || standing.refund_recorded {
@@ -348,6 +350,74 @@ pub fn resolve(standing: &Standing<'_>, report: &Report) -> Resolution {
         ProviderStatus::NotFound if waiting => Resolution::Wait,
         _ => Resolution::Ignore,
     }
+}
+
+impl Standing<'_> {
+    /// Whether the checkout is paying and waits for the payment under `payment_key`
+    /// (only then does a report about it change the checkout).
+    pub fn waits_for(&self, payment_key: &str) -> bool {
+        self.status == SessionStatus::PaymentPending && self.waiting_for == Some(payment_key)
+    }
+}
+
+/// What `report` does when the shop has no checkout for its payment (purged long ago):
+/// a charge goes back, once.
+pub fn resolve_without_checkout(report: &Report, refund_recorded: bool) -> Resolution {
+    if report.status == ProviderStatus::Succeeded && !refund_recorded {
+        Resolution::Refund(RefundReason::UnknownCheckout)
+    } else {
+        Resolution::Ignore
+    }
+}
+
+/// What the shopper is told when their checkout is released without the payment it
+/// waited for, by what the provider said.
+pub fn release_message(status: ProviderStatus) -> &'static str {
+    match status {
+        ProviderStatus::Canceled => {
+            "Payment not taken: the payment was cancelled. Nothing was charged."
+        }
+        ProviderStatus::NotFound => {
+            "Payment not taken: the payment provider has no record of it. Should a charge \
+             for it appear later, it is refunded by itself."
+        }
+        _ => "Payment not taken: the card was declined. Nothing was charged.",
+    }
+}
+
+/// What the shopper is told when the provider charged another amount than the order's
+/// total (the charge is refunded and the checkout may be paid again).
+pub const WRONG_AMOUNT_MESSAGE: &str = "Payment not accepted: the provider charged another \
+    amount than this order's total; it is being refunded. Please pay again.";
+
+/// Whether a payment released because the provider said `status` is looked up again
+/// for a while: one the provider had no record of may still arrive and charge.
+pub fn watched_after_release(status: ProviderStatus) -> bool {
+    status == ProviderStatus::NotFound
+}
+
+/// Whether the watch over a released payment ends, given what a lookup found: the
+/// provider knows its final state (a charge is then applied, and refunded).
+pub fn watch_ends(found: Option<ProviderStatus>) -> bool {
+    matches!(
+        found,
+        Some(ProviderStatus::Succeeded | ProviderStatus::Failed | ProviderStatus::Canceled)
+    )
+}
+
+/// When to ask the provider again — for a refund it did not answer, or a released
+/// payment still unknown — after `attempts` tries since `since`: growing pauses (1 s …
+/// 1 h) for 72 hours, then `None`. A refusal is final: `None` at once.
+pub fn next_try(
+    refused: bool,
+    attempts: u32,
+    since: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if refused {
+        return None;
+    }
+    crate::outbox::next_attempt(attempts, since, now)
 }
 
 fn refund_reason(status: SessionStatus) -> RefundReason {

@@ -374,3 +374,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn without_a_checkout_a_charge_goes_back_once_and_a_watch_ends_when_the_provider_knows() {
+    let charged = report(Source::Webhook, ProviderStatus::Succeeded);
+    assert_eq!(
+        resolve_without_checkout(&charged, false),
+        Resolution::Refund(RefundReason::UnknownCheckout)
+    );
+    assert_eq!(resolve_without_checkout(&charged, true), Resolution::Ignore);
+    let failed = report(Source::Webhook, ProviderStatus::Failed);
+    assert_eq!(resolve_without_checkout(&failed, false), Resolution::Ignore);
+    assert!(watched_after_release(ProviderStatus::NotFound));
+    assert!(!watched_after_release(ProviderStatus::Failed));
+    assert!(!watch_ends(None));
+    assert!(!watch_ends(Some(ProviderStatus::Processing)));
+    assert!(watch_ends(Some(ProviderStatus::Succeeded)));
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    assert_eq!(next_try(true, 1, now, now), None, "a refusal is final");
+    assert!(next_try(false, 1, now, now).is_some());
+    assert_eq!(
+        next_try(false, 1, now - chrono::Duration::hours(73), now),
+        None
+    );
+}

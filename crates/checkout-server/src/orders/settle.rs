@@ -4,14 +4,6 @@
 //! number: one order and one charge; a charge for a checkout that can no longer take it
 //! is refunded ([`refund`]) and recorded with a `payment.refunded` event.
 
-use checkout_core::{
-    lifecycle::after_unpaid,
-    outbox::EventType,
-    payment::{self, ProviderStatus, Report, Resolution, Source, Standing},
-    Action, ErrorCode, Rejection, SessionStatus,
-};
-use serde_json::json;
-
 use super::{endpoint, new_order, place};
 use crate::{
     checkout::transition,
@@ -19,6 +11,11 @@ use crate::{
     error::{ApiError, ApiResult},
     payments::ProviderPayment,
     state::AppState,
+};
+use checkout_core::{
+    lifecycle::after_unpaid,
+    payment::{self, ProviderStatus, Report, Resolution, Source, Standing},
+    Action, ErrorCode, Rejection,
 };
 
 /// A report about `payment` from `source`.
@@ -89,15 +86,12 @@ async fn apply_once(
         .await?
         .is_some();
     let Some(row) = row else {
-        // A checkout this shop does not have (purged long ago): money taken for it
-        // goes back.
         drop(tx);
-        if report.status == ProviderStatus::Succeeded && !refund_recorded {
-            if let Some(id) = payment_id {
-                let owed = owed(report, id, session_id, None, "unknown_checkout", now);
-                record_and_refund(state, &owed).await?;
-                return Ok(Resolution::Refund(payment::RefundReason::NoLongerPaying));
-            }
+        let resolution = payment::resolve_without_checkout(report, refund_recorded);
+        if let (Resolution::Refund(reason), Some(id)) = (resolution, payment_id) {
+            let owed = owed(report, id, session_id, None, reason.as_str(), now);
+            record_and_refund(state, &owed).await?;
+            return Ok(resolution);
         }
         return Ok(Resolution::Ignore);
     };
@@ -132,18 +126,9 @@ async fn apply_once(
             crate::metrics::payment("charged");
         }
         Resolution::ReleaseUnpaid => {
-            let why = match report.status {
-                ProviderStatus::Canceled => {
-                    "Payment not taken: the payment was cancelled. Nothing was charged."
-                }
-                ProviderStatus::NotFound => {
-                    "Payment not taken: the payment provider has no record of it. Should a \
-                     charge for it appear later, it is refunded by itself."
-                }
-                _ => "Payment not taken: the card was declined. Nothing was charged.",
-            };
+            let why = payment::release_message(report.status);
             release(&mut tx, &row, key, actor, why, now).await?;
-            if report.status == ProviderStatus::NotFound {
+            if payment::watched_after_release(report.status) {
                 // The request may still arrive and charge: keep looking (`watch_late`).
                 let next = now + chrono::Duration::seconds(1);
                 db::payments::watch(&mut tx, &report.payment_key, now, next).await?;
@@ -161,21 +146,11 @@ async fn apply_once(
                 reason.as_str(),
                 now,
             );
-            if row.status == SessionStatus::PaymentPending
-                && row.payment_key.as_deref() == Some(report.payment_key.as_str())
-            {
+            if standing.waits_for(&report.payment_key) {
                 // Charged another amount than the checkout's: given back, and the
                 // checkout may be paid again.
-                release(
-                    &mut tx,
-                    &row,
-                    key,
-                    actor,
-                    "Payment not accepted: the provider charged another amount than this \
-                     order's total; it is being refunded. Please pay again.",
-                    now,
-                )
-                .await?;
+                let why = payment::WRONG_AMOUNT_MESSAGE;
+                release(&mut tx, &row, key, actor, why, now).await?;
             }
             db::payments::record_refund(&mut tx, &owed).await?;
             tx.commit().await?;
@@ -256,10 +231,8 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
         Err(error) => {
             // Refused is final: a person must look (the admin's refund list, the
             // metric); no answer is retried with growing pauses for 72 hours.
-            let next = match &error {
-                crate::payments::ProviderError::Refused(_) => None,
-                _ => checkout_core::outbox::next_attempt(owed.attempts + 1, owed.created_at, now),
-            };
+            let refused = matches!(error, crate::payments::ProviderError::Refused(_));
+            let next = payment::next_try(refused, owed.attempts + 1, owed.created_at, now);
             if next.is_none() {
                 tracing::error!(payment_key, %error, "refund failed: it needs a person");
                 crate::metrics::payment("refund_failed");
@@ -275,29 +248,7 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
     };
     let mut tx = state.db.begin_write().await?;
     if db::payments::finish_refund(&mut tx, payment_key, &refund_id, now).await? {
-        let event_id = format!("evt_{}", uuid::Uuid::now_v7().simple());
-        let payload = json!({
-            "id": event_id,
-            "type": EventType::PaymentRefunded.as_str(),
-            "created_at": now,
-            "data": { "refund": {
-                "id": refund_id,
-                "payment_id": owed.payment_id,
-                "checkout_id": owed.session_id,
-                "order_id": owed.order_id,
-                "amount": owed.amount,
-                "currency": owed.currency,
-                "reason": owed.reason,
-            }},
-        });
-        let event = db::outbox::NewEvent {
-            id: event_id,
-            checkout_id: &owed.session_id,
-            order_id: owed.order_id.as_deref().unwrap_or_default(),
-            event_type: EventType::PaymentRefunded.as_str(),
-            payload: payload.to_string(),
-            at: now,
-        };
+        let event = super::events::refund_event(&owed, &refund_id, now);
         db::outbox::record(tx.conn(), &event).await?;
         crate::metrics::payment("refunded");
     }
@@ -374,23 +325,18 @@ async fn watch_late(state: &AppState, actor: &Actor) -> ApiResult<usize> {
                 None
             }
         };
-        let settled_now = match &found {
-            Some(payment) if payment.status == ProviderStatus::Succeeded => {
-                let report = report_of(Source::Reconciliation, payment);
-                apply(state, &watched.session_id, report, Some(&payment.id), actor).await?;
-                settled += 1;
-                true
-            }
-            Some(payment) => matches!(
-                payment.status,
-                ProviderStatus::Failed | ProviderStatus::Canceled
-            ),
-            None => false,
-        };
-        let next = if settled_now {
+        if let Some(payment) = found
+            .as_ref()
+            .filter(|p| p.status == ProviderStatus::Succeeded)
+        {
+            let report = report_of(Source::Reconciliation, payment);
+            apply(state, &watched.session_id, report, Some(&payment.id), actor).await?;
+            settled += 1;
+        }
+        let next = if payment::watch_ends(found.as_ref().map(|p| p.status)) {
             None
         } else {
-            checkout_core::outbox::next_attempt(watched.checks + 1, watched.since, now)
+            payment::next_try(false, watched.checks + 1, watched.since, now)
         };
         let mut tx = state.db.begin_write().await?;
         db::payments::next_watch(&mut tx, &watched.payment_key, next).await?;
