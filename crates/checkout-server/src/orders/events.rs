@@ -7,24 +7,63 @@ use serde_json::json;
 
 use crate::{
     checkout::body::OrderBody,
-    db::{self, outbox::NewEvent, Conn, DbError},
+    db::{self, outbox::NewEvent, payments::RefundRow, Conn, DbError},
 };
 
 /// The event of `event_type` for `order` at `now`: a stable id (`evt_…`, sent on every
 /// attempt), the type, the time and the order as the shop stores it.
 pub fn new_event(order: &OrderBody, event_type: EventType, now: DateTime<Utc>) -> NewEvent<'_> {
+    event(
+        &order.checkout_id,
+        &order.id,
+        event_type,
+        json!({ "order": order }),
+        now,
+    )
+}
+
+/// The `payment.refunded` event of a refund the provider confirmed as `refund_id`.
+pub fn refund_event<'a>(owed: &'a RefundRow, refund_id: &str, now: DateTime<Utc>) -> NewEvent<'a> {
+    let data = json!({ "refund": {
+        "id": refund_id,
+        "payment_id": owed.payment_id,
+        "checkout_id": owed.session_id,
+        "order_id": owed.order_id,
+        "amount": owed.amount,
+        "currency": owed.currency,
+        "reason": owed.reason,
+    }});
+    let order_id = owed.order_id.as_deref().unwrap_or_default();
+    event(
+        &owed.session_id,
+        order_id,
+        EventType::PaymentRefunded,
+        data,
+        now,
+    )
+}
+
+/// An event of `event_type` about a checkout (and its order, when it has one) with
+/// `data`: a stable id (`evt_…`, sent on every attempt), the type and the time.
+fn event<'a>(
+    checkout_id: &'a str,
+    order_id: &'a str,
+    event_type: EventType,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> NewEvent<'a> {
     let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
     let payload = json!({
         "id": id,
         "type": event_type.as_str(),
         "created_at": now,
-        "data": { "order": order },
+        "data": data,
     })
     .to_string();
     NewEvent {
         id,
-        checkout_id: &order.checkout_id,
-        order_id: &order.id,
+        checkout_id,
+        order_id,
         event_type: event_type.as_str(),
         payload,
         at: now,
