@@ -346,12 +346,16 @@ impl std::fmt::Display for LoggedUri<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text = self.0.to_string();
         // Percent-encoded digits (`%34%32…`) count too: judged, and written, decoded.
-        let decoded = percent_decoded(&text);
+        let decoded = if text.contains('%') {
+            std::borrow::Cow::Owned(percent_decoded(&text))
+        } else {
+            std::borrow::Cow::Borrowed(text.as_str())
+        };
         if decoded.bytes().filter(u8::is_ascii_digit).count() < 12 {
             return f.write_str(&text);
         }
         let masked = checkout_core::payment::mask_card_numbers(&decoded);
-        f.write_str(if masked == decoded { &text } else { &masked })
+        f.write_str(if masked == *decoded { &text } else { &masked })
     }
 }
 
