@@ -22,28 +22,10 @@ async fn charges(server: &Server, session_id: &str) -> Vec<String> {
         .collect()
 }
 
-async fn ready_to_pay(shopper: &Shopper) -> (String, String) {
-    let s = shopper.checkout().await;
-    let id = s["id"].as_str().unwrap().to_owned();
-    let r = shopper.select(&id, "payment-method", "card").await;
-    (id, r.str("digest"))
-}
-
-async fn wait_for_status(shopper: &Shopper, id: &str, status: &str) -> serde_json::Value {
-    for _ in 0..100 {
-        let s = shopper.session(id).await;
-        if s["status"] == status {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("session {id} never reached {status}");
-}
-
 async fn approved(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     let paid = alice.pay(&id, &digest, test_cards::APPROVE, "pay-1").await;
     assert_eq!(paid.status, 201, "{}", paid.body);
     assert_eq!(paid.body["status"], "PAID");
@@ -114,7 +96,7 @@ on_both_backends!(a_declined_payment_returns_the_session_to_active, declined);
 async fn paying_blocks_other_tabs(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     // Another device of the same shopper.
     let phone = Shopper::sign_in(&server.base, "alice").await;
     phone.add("CAKE-RED", 1).await;
@@ -147,7 +129,7 @@ async fn gateway_timeout(backend: Backend) {
     })
     .await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     let first = alice.pay(&id, &digest, test_cards::TIMEOUT, "t").await;
     first.assert_problem("PAYMENT_IN_PROGRESS", 409);
     assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
@@ -156,7 +138,7 @@ async fn gateway_timeout(backend: Backend) {
         .await
         .assert_problem("REQUEST_IN_PROGRESS", 409);
     // Reconciliation finds no payment at the provider and frees the session.
-    wait_for_status(&alice, &id, "ACTIVE").await;
+    alice.wait_for_status(&id, "ACTIVE").await;
     let answer = alice.pay(&id, &digest, test_cards::TIMEOUT, "t").await;
     answer.assert_problem("PAYMENT_DECLINED", 402);
     assert!(answer.replayed());
@@ -176,12 +158,12 @@ async fn lost_answer(backend: Backend) {
     })
     .await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     alice
         .pay(&id, &digest, test_cards::LOST_ANSWER, "lost")
         .await
         .assert_problem("PAYMENT_IN_PROGRESS", 409);
-    let s = wait_for_status(&alice, &id, "COMPLETED").await;
+    let s = alice.wait_for_status(&id, "COMPLETED").await;
     assert_eq!(s["reason"], "PAID");
     let order_id = s["order_id"].as_str().unwrap().to_owned();
     // The retry with the same key gets the order, not a second charge.
@@ -220,7 +202,7 @@ fn a_server_killed_between_charge_and_answer_settles_to_one_order() {
     runtime.block_on(provider.send_webhooks_to(&first.base));
     let client = Server::client();
     let alice = runtime.block_on(Shopper::sign_up(&client, &first.base, "alice"));
-    let (id, digest) = runtime.block_on(ready_to_pay(&alice));
+    let (id, digest) = runtime.block_on(alice.ready_to_pay());
     let token = runtime.block_on(alice.token_for(test_cards::SLOW, "k9"));
     // The slow card charges at once and answers two seconds later: kill in between.
     let paying = {
@@ -248,7 +230,7 @@ fn a_server_killed_between_charge_and_answer_settles_to_one_order() {
         // The provider's webhook (retried while the server was down) or reconciliation,
         // whichever comes first, settles it.
         provider.send_webhooks_to(&second.base).await;
-        let s = wait_for_status(&alice, &id, "COMPLETED").await;
+        let s = alice.wait_for_status(&id, "COMPLETED").await;
         assert_eq!(s["reason"], "PAID");
         let retry = alice.pay(&id, &digest, test_cards::SLOW, "k9").await;
         assert_eq!(retry.status, 201, "{}", retry.body);

@@ -13,24 +13,6 @@ use common::{test_cards, Backend, Server, Shopper, TEST_WEBHOOK_SECRET};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn ready_to_pay(shopper: &Shopper) -> (String, String) {
-    let s = shopper.checkout().await;
-    let id = s["id"].as_str().unwrap().to_owned();
-    let r = shopper.select(&id, "payment-method", "card").await;
-    (id, r.str("digest"))
-}
-
-async fn wait_for_status(shopper: &Shopper, id: &str, status: &str) -> Value {
-    for _ in 0..150 {
-        let s = shopper.session(id).await;
-        if s["status"] == status {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("session {id} never reached {status}");
-}
-
 async fn orders_of(server: &Server, id: &str) -> i64 {
     common::count(
         server.db(),
@@ -47,6 +29,29 @@ async fn events_of(server: &Server, id: &str, kind: &str) -> i64 {
         &[id, kind],
     )
     .await
+}
+
+/// Webhooks from the provider go nowhere (a shop unreachable from it).
+async fn drop_webhooks(server: &Server) {
+    let url = json!({"url": "http://127.0.0.1:9/x"});
+    let r = server
+        .provider
+        .call(Method::PUT, "/v1/webhook_endpoint", Some(url))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The checkout's refunds once the first is `refunded` (waits up to 20 s).
+async fn refunds_once_refunded(server: &Server, id: &str) -> Value {
+    let path = format!("/admin/payments/refunds?checkout_id={id}");
+    for _ in 0..200 {
+        let r = server.admin(Method::GET, &path, None).await;
+        if r.body[0]["state"] == "refunded" {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Value::Null
 }
 
 async fn reconcile_now(server: &Server) {
@@ -98,7 +103,7 @@ async fn every_order(backend: Backend) {
     for (n, order) in orders().into_iter().enumerate() {
         for times in [1u32, 2] {
             let alice = server.shopper(&format!("shopper-{n}-{times}")).await;
-            let (id, digest) = ready_to_pay(&alice).await;
+            let (id, digest) = alice.ready_to_pay().await;
             // Charged at once; its answer is held and its webhooks wait for the test.
             let token = alice.tokenize(test_cards::APPROVE, true).await;
             let paying = {
@@ -179,7 +184,7 @@ async fn post_webhook(server: &Server, body: &str, signature: Option<String>) ->
 async fn webhook_signatures(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     // Processing: only a webhook can complete it.
     let r = alice.pay(&id, &digest, test_cards::LASTING, "p").await;
     r.assert_problem("PAYMENT_IN_PROGRESS", 409);
@@ -266,7 +271,7 @@ async fn webhook_signatures(backend: Backend) {
     forged_but_signed(&server, &payment).await;
     assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
     // The provider's own webhook, when it succeeds, makes the one order with its id.
-    let s = wait_for_status(&alice, &id, "COMPLETED").await;
+    let s = alice.wait_for_status(&id, "COMPLETED").await;
     let order = alice
         .get(&format!("/orders/{}", s["order_id"].as_str().unwrap()))
         .await;
@@ -285,7 +290,7 @@ async fn webhook_signatures(backend: Backend) {
 /// never made. Each is looked up by its key and changes nothing.
 async fn forged_but_signed(server: &Server, payment: &Value) {
     let bob = server.shopper("bob").await;
-    let (bobs, _) = ready_to_pay(&bob).await;
+    let (bobs, _) = bob.ready_to_pay().await;
     let mut variants = Vec::new();
     for (field, value) in [
         ("checkout_id", Value::Null),
@@ -334,7 +339,7 @@ async fn processing(backend: Backend) {
         test_cards::WEBHOOK_TWICE,
     ] {
         let alice = server.shopper(&format!("s{}", &card[12..])).await;
-        let (id, digest) = ready_to_pay(&alice).await;
+        let (id, digest) = alice.ready_to_pay().await;
         let first = alice.pay(&id, &digest, card, "k").await;
         if card == test_cards::WEBHOOK_TWICE {
             assert_eq!(first.status, 201, "{}", first.body);
@@ -342,7 +347,7 @@ async fn processing(backend: Backend) {
             first.assert_problem("PAYMENT_IN_PROGRESS", 409);
             assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
         }
-        let s = wait_for_status(&alice, &id, "COMPLETED").await;
+        let s = alice.wait_for_status(&id, "COMPLETED").await;
         assert_eq!(s["reason"], "PAID");
         // Let the late (reordered or repeated) webhooks arrive, then check nothing moved.
         tokio::time::sleep(Duration::from_millis(600)).await;
@@ -368,7 +373,7 @@ async fn lasting(backend: Backend) {
     })
     .await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     alice
         .pay(&id, &digest, test_cards::LASTING, "k")
         .await
@@ -379,7 +384,7 @@ async fn lasting(backend: Backend) {
     reconcile_now(&server).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
-    let s = wait_for_status(&alice, &id, "COMPLETED").await;
+    let s = alice.wait_for_status(&id, "COMPLETED").await;
     assert_eq!(s["reason"], "PAID");
     assert_eq!(server.provider.charges(&id).await, (1, 0));
     server.stop().await;
@@ -395,7 +400,7 @@ async fn late_charge(backend: Backend) {
     let server = Server::start_with(backend, |c| c.gateway_timeout_ms = 300).await;
     for then in ["superseded", "paid"] {
         let alice = server.shopper(&format!("late-{then}")).await;
-        let (id, digest) = ready_to_pay(&alice).await;
+        let (id, digest) = alice.ready_to_pay().await;
         alice
             .pay(&id, &digest, test_cards::LATE, "late")
             .await
@@ -412,21 +417,7 @@ async fn late_charge(backend: Backend) {
             "already_completed"
         };
         // The late charge lands (about 3 s after the request) and is given back.
-        let mut refunds = Value::Null;
-        for _ in 0..100 {
-            let r = server
-                .admin(
-                    Method::GET,
-                    &format!("/admin/payments/refunds?checkout_id={id}"),
-                    None,
-                )
-                .await;
-            if r.body[0]["state"] == "refunded" {
-                refunds = r.body;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let refunds = refunds_once_refunded(&server, &id).await;
         assert_eq!(
             refunds.as_array().map(Vec::len),
             Some(1),
@@ -464,7 +455,7 @@ on_both_backends!(
 async fn no_card_numbers(backend: Backend) {
     let server = Server::start(backend).await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
+    let (id, digest) = alice.ready_to_pay().await;
     for body in [
         json!({"snapshot_digest": digest, "payment_token": "4242 4242 4242 4242"}),
         json!({"snapshot_digest": digest, "payment_token": "4242424242424242"}),
@@ -490,7 +481,7 @@ async fn no_card_numbers(backend: Backend) {
     let paid = alice.pay_with_token(&id, &digest, &token, "t1").await;
     assert_eq!(paid.status, 201, "{}", paid.body);
     let bob = server.shopper("bob").await;
-    let (bid, bdigest) = ready_to_pay(&bob).await;
+    let (bid, bdigest) = bob.ready_to_pay().await;
     bob.pay_with_token(&bid, &bdigest, &token, "t2")
         .await
         .assert_problem("PAYMENT_DECLINED", 402);
@@ -523,7 +514,7 @@ fn no_card_number_reaches_the_server_log() {
     let client = Server::client();
     runtime.block_on(async {
         let alice = Shopper::sign_up(&client, &server.base, "alice").await;
-        let (id, digest) = ready_to_pay(&alice).await;
+        let (id, digest) = alice.ready_to_pay().await;
         for (key, body) in [
             (
                 "a",
@@ -651,17 +642,8 @@ async fn refused_refund(backend: Backend) {
     })
     .await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
-    // Webhooks go nowhere for now.
-    let r = server
-        .provider
-        .call(
-            Method::PUT,
-            "/v1/webhook_endpoint",
-            Some(json!({"url": "http://127.0.0.1:9/x"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    let (id, digest) = alice.ready_to_pay().await;
+    drop_webhooks(&server).await;
     alice
         .pay(&id, &digest, test_cards::LATE, "late")
         .await
@@ -735,16 +717,8 @@ on_both_backends!(
 async fn late_charge_without_webhook(backend: Backend) {
     let server = Server::start_with(backend, |c| c.gateway_timeout_ms = 300).await;
     let alice = server.shopper("alice").await;
-    let (id, digest) = ready_to_pay(&alice).await;
-    let r = server
-        .provider
-        .call(
-            Method::PUT,
-            "/v1/webhook_endpoint",
-            Some(json!({"url": "http://127.0.0.1:9/x"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    let (id, digest) = alice.ready_to_pay().await;
+    drop_webhooks(&server).await;
     alice
         .pay(&id, &digest, test_cards::LATE, "late")
         .await
@@ -753,21 +727,7 @@ async fn late_charge_without_webhook(backend: Backend) {
     let freed = alice.pay(&id, &digest, test_cards::LATE, "late").await;
     freed.assert_problem("PAYMENT_DECLINED", 402);
     assert!(freed.str("detail").contains("no record"), "{}", freed.body);
-    let mut refunds = Value::Null;
-    for _ in 0..200 {
-        let r = server
-            .admin(
-                Method::GET,
-                &format!("/admin/payments/refunds?checkout_id={id}"),
-                None,
-            )
-            .await;
-        if r.body[0]["state"] == "refunded" {
-            refunds = r.body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let refunds = refunds_once_refunded(&server, &id).await;
     assert_eq!(refunds[0]["reason"], "no_longer_paying", "{refunds}");
     assert_eq!(
         server.provider.charges(&id).await,

@@ -91,15 +91,18 @@ impl Provider {
 
     /// Sends webhooks to the server at `base`.
     pub async fn send_webhooks_to(&self, base: &str) {
+        self.point_webhooks_at(base);
+    }
+
+    /// [`Self::send_webhooks_to`] outside an async context (one small local request).
+    pub fn point_webhooks_at(&self, base: &str) {
         let url = format!("{base}/api/v1/payments/webhook");
-        let r = self
-            .call(
-                Method::PUT,
-                "/v1/webhook_endpoint",
-                Some(json!({ "url": url })),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
+        let body = json!({ "url": url }).to_string();
+        let status = raw_put(&self.base, "/v1/webhook_endpoint", &body);
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "provider webhook URL: {status}"
+        );
     }
 
     /// The provider's payments for a checkout, with `charged` and their `refunds`.
@@ -627,21 +630,30 @@ impl Shopper {
             std::sync::OnceLock::new();
         let tokens = TOKENS.get_or_init(Default::default);
         // Per provider (each test has its own), so two processes sharing one agree.
-        let setup = self.get("/payments/config").await;
+        let setup = self.payment_setup().await;
         let id = format!("{} {} {card} {key}", setup.str("tokenize_url"), self.name);
         if let Some(token) = tokens.lock().unwrap().get(&id) {
             return token.clone();
         }
-        let token = self.tokenize(card, false).await;
+        let token = self.tokenize_with(&setup, card, false).await;
         tokens.lock().unwrap().insert(id, token.clone());
         token
+    }
+
+    async fn payment_setup(&self) -> Resp {
+        let setup = self.get("/payments/config").await;
+        assert_eq!(setup.status, 200, "{}", setup.body);
+        setup
     }
 
     /// Tokenizes `card` with the provider the server names in `/payments/config`, as
     /// the storefront does (`hold`: test control, the answer waits for a release).
     pub async fn tokenize(&self, card: &str, hold: bool) -> String {
-        let setup = self.get("/payments/config").await;
-        assert_eq!(setup.status, 200, "{}", setup.body);
+        let setup = self.payment_setup().await;
+        self.tokenize_with(&setup, card, hold).await
+    }
+
+    async fn tokenize_with(&self, setup: &Resp, card: &str, hold: bool) -> String {
         let r = read(
             self.client
                 .post(setup.str("tokenize_url"))
@@ -675,6 +687,26 @@ impl Shopper {
             &[],
         )
         .await
+    }
+
+    /// A checkout ready for Pay Now (standard shipping, Card): its id and digest.
+    pub async fn ready_to_pay(&self) -> (String, String) {
+        let s = self.checkout().await;
+        let id = s["id"].as_str().unwrap().to_owned();
+        let r = self.select(&id, "payment-method", "card").await;
+        (id, r.str("digest"))
+    }
+
+    /// The session once its status is `status` (waits up to 15 s).
+    pub async fn wait_for_status(&self, id: &str, status: &str) -> Value {
+        for _ in 0..150 {
+            let s = self.session(id).await;
+            if s["status"] == status {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("session {id} never reached {status}");
     }
 
     pub async fn session(&self, id: &str) -> Value {
@@ -799,16 +831,7 @@ impl Process {
             }
         });
         if let Some(provider) = &provider {
-            let url = format!("{base}/api/v1/payments/webhook");
-            let status = raw_put(
-                &provider.base,
-                "/v1/webhook_endpoint",
-                &json!({ "url": url }).to_string(),
-            );
-            assert!(
-                status.starts_with("HTTP/1.1 200"),
-                "provider webhook URL: {status}"
-            );
+            provider.point_webhooks_at(&base);
         }
         Process {
             child,
