@@ -23,7 +23,8 @@
 //! | [`restore`] | recovery links for expired and signed-out checkouts |
 //! | [`approval`] | deciding orders submitted for approval |
 //! | [`outbox`] | order events for downstream systems and their retries |
-//! | [`signature`] | `Checkout-Signature`: signed deliveries and webhooks |
+//! | [`signature`] | `Checkout-Signature`: the payment provider's signed webhooks |
+//! | [`webhook`] | Standard Webhooks: how order events are signed for receivers |
 //! | [`recovery`] | the browser's local recovery record |
 //! | [`time`] | timestamps on the wire (strict RFC 3339) |
 //! | [`error`] | the stable codes and RFC 9457 problems |
@@ -84,6 +85,7 @@ pub mod token;
 #[cfg(feature = "test-vectors")]
 pub mod vectors;
 pub mod verdict;
+pub mod webhook;
 
 pub use error::{ErrorCode, Problem, Rejection};
 pub use lifecycle::{Change, Completion, Event, InactiveReason, SessionStatus, Transition};

@@ -1,12 +1,14 @@
 //! Order events for downstream systems (CONTRACT §14): which events there are, and how
 //! a delivery is retried. The server writes each event in the transaction of its
-//! effect and a worker delivers it, signed ([`crate::signature`]), at least once, in
+//! effect and a worker delivers it, signed ([`crate::webhook`]), at least once, in
 //! order per checkout: an event waits while an earlier one of the same checkout to the
 //! same endpoint is undelivered — pending, or given up (then the later ones wait until
 //! the admin sends it again). A failed attempt is retried with a growing wait (1 s,
 //! 2 s, 4 s, … at most an hour apart) for [`RETRY_FOR`] after the delivery's first
 //! attempt (an event held back behind an earlier one gets its full time once sent); then
-//! it is given up and shown as such to the admin.
+//! it is given up and shown as such to the admin. A receiver's `Retry-After` (on 429 and
+//! 503) and 410 Gone are honoured ([`after_attempt`]); deliveries are signed as
+//! Standard Webhooks ([`crate::webhook`]).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -71,9 +73,78 @@ impl EventType {
 }
 
 /// Whether a receiver's answer status means "delivered": any 2xx. Anything else (and
-/// no answer) is retried.
+/// no answer) is retried, but for 410 ([`after_attempt`]).
 pub fn delivered(status: u16) -> bool {
     (200..300).contains(&status)
+}
+
+/// How a receiver answered one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Answer<'a> {
+    /// Its status, when it answered at all.
+    pub status: Option<u16>,
+    /// Its `Retry-After` header, if any.
+    pub retry_after: Option<&'a str>,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// A 2xx: done.
+    Delivered,
+    /// Try again at this time.
+    RetryAt(DateTime<Utc>),
+    /// Its time is up: given up (shown to the admin, who may send it again).
+    GiveUp,
+    /// 410 Gone: the receiver asks for no more events. The endpoint is disabled (the
+    /// admin sees why and may enable it again); this delivery and the ones after it
+    /// wait, and are sent from where they stopped once it is enabled.
+    DisableEndpoint,
+}
+
+/// What follows an attempt that got `answer`, the delivery's `attempts`-th failed one
+/// (counting this) of a delivery first tried at `first_attempt`: a 2xx is delivered; 410
+/// disables the endpoint; 429 and 503 with a `Retry-After` are retried no sooner than it
+/// says (at least a second, at most [`MAX_WAIT`]); anything else on the growing schedule
+/// of [`next_attempt`]; each until [`RETRY_FOR`] after the first attempt.
+pub fn after_attempt(
+    answer: Answer<'_>,
+    attempts: u32,
+    first_attempt: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Next {
+    let asked = match answer.status {
+        Some(status) if delivered(status) => return Next::Delivered,
+        Some(410) => return Next::DisableEndpoint,
+        Some(429 | 503) => answer.retry_after.and_then(|v| retry_after(v, now)),
+        _ => None,
+    };
+    let at = match asked {
+        Some(wait) => now + wait.clamp(Duration::seconds(1), MAX_WAIT),
+        None => match next_attempt(attempts, first_attempt, now) {
+            Some(at) => at,
+            None => return Next::GiveUp,
+        },
+    };
+    if at < first_attempt + RETRY_FOR {
+        Next::RetryAt(at)
+    } else {
+        Next::GiveUp
+    }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3: delay seconds, or an HTTP date) as a wait
+/// from `now`; `None` when it is neither. A date in the past is no wait.
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.len() <= 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::seconds(value.parse::<i64>().ok()?));
+    }
+    if value.len() > 64 {
+        return None;
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    Some((at.with_timezone(&Utc) - now).max(Duration::zero()))
 }
 
 /// When to try again after `attempts` failed attempts of a delivery first tried at
@@ -112,6 +183,52 @@ mod tests {
     fn only_2xx_is_delivered() {
         assert!(delivered(200) && delivered(204) && delivered(299));
         assert!(!delivered(301) && !delivered(404) && !delivered(500) && !delivered(199));
+    }
+
+    #[test]
+    fn receivers_answers_are_honoured() {
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let answer = |status, retry_after| Answer {
+            status: Some(status),
+            retry_after,
+        };
+        assert_eq!(after_attempt(answer(204, None), 1, t0, t0), Next::Delivered);
+        assert_eq!(
+            after_attempt(answer(410, Some("5")), 1, t0, t0),
+            Next::DisableEndpoint
+        );
+        // Retry-After in seconds or as a date, at least 1 s, at most an hour.
+        let at = |n| Next::RetryAt(t0 + Duration::seconds(n));
+        assert_eq!(after_attempt(answer(429, Some("120")), 1, t0, t0), at(120));
+        assert_eq!(after_attempt(answer(503, Some(" 7 ")), 9, t0, t0), at(7));
+        assert_eq!(after_attempt(answer(503, Some("0")), 1, t0, t0), at(1));
+        assert_eq!(
+            after_attempt(answer(429, Some("99999999")), 1, t0, t0),
+            at(3600)
+        );
+        let date = (t0 + Duration::seconds(90))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        assert_eq!(after_attempt(answer(503, Some(&date)), 1, t0, t0), at(90));
+        let past = (t0 - Duration::hours(1))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        assert_eq!(after_attempt(answer(503, Some(&past)), 1, t0, t0), at(1));
+        // Not honoured on other statuses, and garbage falls back to the schedule.
+        assert_eq!(after_attempt(answer(500, Some("120")), 1, t0, t0), at(1));
+        assert_eq!(after_attempt(answer(429, Some("soon")), 3, t0, t0), at(4));
+        assert_eq!(after_attempt(answer(429, Some("-5")), 3, t0, t0), at(4));
+        assert_eq!(after_attempt(Answer::default(), 2, t0, t0), at(2));
+        // A Retry-After past the retry period gives up.
+        let late = t0 + RETRY_FOR - Duration::minutes(10);
+        assert_eq!(
+            after_attempt(answer(429, Some("3600")), 30, t0, late),
+            Next::GiveUp
+        );
+        assert_eq!(
+            after_attempt(answer(500, None), 30, t0, t0 + RETRY_FOR),
+            Next::GiveUp
+        );
     }
 
     #[test]

@@ -69,6 +69,10 @@ struct Options {
     /// `--rate` per second for `--seconds`, and the events' lag is reported.
     #[arg(long)]
     outbox_lag: bool,
+    /// With `--outbox-lag`: add first an endpoint that accepts connections and never
+    /// answers, beside the live one (a dead receiver must not delay another).
+    #[arg(long, requires = "outbox_lag")]
+    dead_endpoint: bool,
 }
 
 /// Every load shopper's password.
@@ -339,6 +343,7 @@ async fn run(options: Options) -> Result<(), String> {
             token,
             rate,
             options.seconds,
+            options.dead_endpoint,
             &options.label,
         )
         .await;

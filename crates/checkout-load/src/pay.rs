@@ -207,6 +207,26 @@ async fn start_receiver(lags: Lags) -> Result<String, String> {
     Ok(format!("http://{addr}/events"))
 }
 
+/// A receiver that accepts connections and never answers (nor reads): every delivery
+/// to it waits for the server's timeout. Returns its URL.
+async fn start_dead_receiver() -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            // Bounded: the server keeps at most a lane's worth open at once.
+            held.retain(|s: &tokio::net::TcpStream| s.peer_addr().is_ok());
+            if held.len() < 4_096 {
+                held.push(stream);
+            }
+        }
+    });
+    Ok(format!("http://{addr}/dead"))
+}
+
 fn now_micros() -> Option<i64> {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -242,23 +262,30 @@ pub async fn run_outbox_lag(
     admin_token: &str,
     rate: u32,
     seconds: u64,
+    dead_endpoint: bool,
     label: &str,
 ) -> Result<(), String> {
     let lags: Lags = Arc::default();
     let url = start_receiver(Arc::clone(&lags)).await?;
     let mut admin = Conn::open(target).await?;
     let bearer = format!("Bearer {admin_token}");
-    let added = admin
-        .send(
-            Method::POST,
-            "/api/v1/admin/webhook-endpoints",
-            None,
-            &[("authorization", &bearer)],
-            Some(&json!({ "url": url })),
-        )
-        .await?;
-    if added.status != 201 {
-        return Err(format!("endpoint: {} {}", added.status, added.body));
+    let mut urls = vec![url];
+    if dead_endpoint {
+        urls.insert(0, start_dead_receiver().await?);
+    }
+    for url in urls {
+        let added = admin
+            .send(
+                Method::POST,
+                "/api/v1/admin/webhook-endpoints",
+                None,
+                &[("authorization", &bearer)],
+                Some(&json!({ "url": url })),
+            )
+            .await?;
+        if added.status != 201 {
+            return Err(format!("endpoint: {} {}", added.status, added.body));
+        }
     }
     let placed = Rc::new(RefCell::new(0usize));
     let connections = u32::try_from(workers.len()).unwrap_or(1).max(1);

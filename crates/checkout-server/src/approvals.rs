@@ -218,7 +218,7 @@ async fn decide(
     let order = db::orders::find(tx.conn(), order_id, &owner)
         .await?
         .ok_or_else(not_found)?;
-    crate::orders::events::record(tx.conn(), &order, event_type, now).await?;
+    crate::outbox::events::record(tx.conn(), &order, event_type, now).await?;
     tx.commit().await?;
     tracing::info!(order = %order_id, status, by = %deciding.name, "order decided");
     Ok(Json(order))

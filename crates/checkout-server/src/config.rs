@@ -162,6 +162,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub outbox_poll_ms: u64,
 
+    /// Allow order events to endpoints on loopback, private and link-local addresses
+    /// (a receiver on the shop's own network, tests). Off: such endpoints are refused
+    /// when added, and any name that resolves to such an address when sent to.
+    #[arg(long, env = "CHECKOUT_OUTBOX_ALLOW_PRIVATE")]
+    pub outbox_allow_private: bool,
+
+    /// A PEM file of CA certificates trusted besides the system's roots for HTTPS to
+    /// order-event receivers (a private CA, tests).
+    #[arg(long, env = "CHECKOUT_EXTRA_CA_FILE")]
+    pub extra_ca_file: Option<PathBuf>,
+
     /// Origins besides the server's own whose pages may send state-changing requests
     /// (a storefront on another host), comma-separated: `https://shop.example`.
     #[arg(
@@ -304,6 +315,9 @@ impl Config {
             session_retention_secs: 7_776_000,
             recovery_link_window_secs: 604_800,
             outbox_poll_ms: 50,
+            // Tests' receivers listen on 127.0.0.1; the policy's own tests turn it off.
+            outbox_allow_private: true,
+            extra_ca_file: None,
             trusted_origins: Vec::new(),
             secure_cookies: false,
             header_read_timeout_secs: 10,

@@ -6,7 +6,6 @@
 
 pub mod admin;
 pub mod admin_catalog;
-pub mod admin_outbox;
 pub mod api_doc;
 pub mod approvals;
 pub mod auth;
@@ -23,6 +22,7 @@ pub mod idempotency;
 pub mod login_cookie;
 pub mod metrics;
 pub mod orders;
+pub mod outbound;
 pub mod outbox;
 pub mod passwords;
 pub mod payments;
@@ -79,7 +79,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(orders::router())
         .merge(admin::router())
         .merge(admin_catalog::router())
-        .merge(admin_outbox::router())
+        .merge(outbox::admin::router())
         .merge(approvals::router())
         .merge(payments_api::router())
 }
@@ -202,6 +202,8 @@ pub async fn start_with_provider(
         &config.data_dir,
     )?;
     let admin_token = secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
+    let outbound =
+        outbound::Outbound::new(config.outbox_allow_private, config.extra_ca_file.as_deref())?;
     let state = AppState {
         provider,
         db,
@@ -225,6 +227,7 @@ pub async fn start_with_provider(
         login_cookie: login_cookie::LoginCookie {
             secure: config.secure_cookies,
         },
+        outbound,
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

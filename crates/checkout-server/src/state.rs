@@ -81,6 +81,8 @@ pub struct AppState {
     pub trusted_origins: crate::web::TrustedOrigins,
     /// The login cookie's name and attributes.
     pub login_cookie: crate::login_cookie::LoginCookie,
+    /// Where requests to other systems (order-event receivers) may go.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl std::fmt::Debug for AppState {

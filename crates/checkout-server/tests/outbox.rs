@@ -9,119 +9,16 @@ mod common;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    net::SocketAddr,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
-    },
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
-use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
-use common::{Backend, Process, Resp, Server, Shopper, ADMIN};
+use common::{
+    receiver::{receiver, Hit},
+    Backend, Process, Resp, Server, Shopper, ADMIN,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Hit {
-    event_id: String,
-    event_type: String,
-    checkout_id: String,
-    body: String,
-    signature: Option<String>,
-    answered: u16,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    addr: SocketAddr,
-    hits: Arc<Mutex<Vec<Hit>>>,
-    /// How many more requests it answers 500 (the test may change it).
-    failures: Arc<AtomicUsize>,
-}
-
-/// A receiver on `listener` that answers 500 to its first `fail_first` requests.
-fn receiver(listener: tokio::net::TcpListener, fail_first: usize) -> Receiver {
-    let hits = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(AtomicUsize::new(fail_first));
-    let addr = listener.local_addr().unwrap();
-    let log = Arc::clone(&hits);
-    let failing = Arc::clone(&failures);
-    let app = Router::new().route(
-        "/hook",
-        post(move |headers: HeaderMap, body: Bytes| {
-            let (log, failures) = (Arc::clone(&log), Arc::clone(&failing));
-            async move {
-                let failing = failures
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok();
-                let answered = if failing { 500 } else { 204 };
-                let text = String::from_utf8_lossy(&body).into_owned();
-                let parsed: Value = serde_json::from_str(&text).unwrap_or_default();
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                };
-                log.lock().unwrap().push(Hit {
-                    event_id: header("checkout-event-id").unwrap_or_default(),
-                    event_type: header("checkout-event-type").unwrap_or_default(),
-                    checkout_id: parsed["data"]["order"]["checkout_id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    body: text,
-                    signature: header("checkout-signature"),
-                    answered,
-                });
-                axum::http::StatusCode::from_u16(answered).unwrap()
-            }
-        }),
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Receiver {
-        addr,
-        hits,
-        failures,
-    }
-}
-
-impl Receiver {
-    fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
-    }
-
-    fn hits(&self) -> Vec<Hit> {
-        self.hits.lock().unwrap().clone()
-    }
-
-    /// The ids delivered (answered 2xx).
-    fn delivered(&self) -> BTreeSet<String> {
-        self.hits()
-            .into_iter()
-            .filter(|h| h.answered < 300)
-            .map(|h| h.event_id)
-            .collect()
-    }
-
-    /// Waits until `n` distinct events were delivered.
-    async fn wait_for(&self, n: usize, limit: Duration) {
-        let start = Instant::now();
-        while self.delivered().len() < n {
-            assert!(
-                start.elapsed() < limit,
-                "{} of {n} delivered: {:?}",
-                self.delivered().len(),
-                self.hits()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
 
 async fn admin_at(base: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
     let mut req = Server::client()
@@ -208,18 +105,31 @@ async fn events_arrive(backend: Backend) {
     let hits = rx.hits();
     let now = chrono::Utc::now();
     for hit in &hits {
-        // Signed with the endpoint's secret, over the exact body; the id and type in the
-        // headers are the body's.
-        checkout_core::signature::verify(
-            hit.signature.as_deref(),
+        // Signed as Standard Webhooks with the endpoint's secret, over the id, the time
+        // and the exact body (the official libraries check the same in the test
+        // command's webhook phase); the body is `{type, timestamp, data}`.
+        let key = checkout_core::webhook::Secret::parse(&secret).unwrap();
+        checkout_core::webhook::verify(
+            checkout_core::webhook::Headers {
+                id: Some(&hit.event_id),
+                timestamp: hit.timestamp.as_deref(),
+                signature: hit.signature.as_deref(),
+            },
             hit.body.as_bytes(),
-            &[secret.as_bytes()],
+            &[&key],
             now,
         )
         .unwrap_or_else(|e| panic!("{e}: {hit:?}"));
+        assert!(hit.event_id.starts_with("evt_"), "{hit:?}");
         let body: Value = serde_json::from_str(&hit.body).unwrap();
-        assert_eq!(body["id"], hit.event_id.as_str());
-        assert_eq!(body["type"], hit.event_type.as_str());
+        let fields: BTreeSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(fields, BTreeSet::from(["type", "timestamp", "data"]));
+        assert!(body["timestamp"].as_str().unwrap().ends_with('Z'), "{body}");
     }
     // The three failures were retried with the same event ids.
     let failed: BTreeSet<String> = hits
@@ -562,7 +472,8 @@ async fn endpoints_are_checked_and_can_be_stopped(backend: Backend) {
         "http://user:pass@127.0.0.1/x",
         "http://127.0.0.1/a b",
         "http://127.0.0.1/x\r\nX-Injected: 1",
-        "https://127.0.0.1/x",
+        "http://10.0.0.1/x",
+        "http://erp.example.com/x",
         "ftp://127.0.0.1/x",
         "not a url",
     ] {

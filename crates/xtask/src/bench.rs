@@ -123,6 +123,8 @@ pub fn server_args(data: &str, database_url: Option<&str>, pool: Option<&str>) -
         data,
         "--token-secret",
         "benchmark secret shared by all instances",
+        // bench-outbox's receivers listen on 127.0.0.1.
+        "--outbox-allow-private",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -233,21 +235,23 @@ pub fn bench_pay(args: &[String]) -> Result<(), String> {
 
 /// `cargo xtask bench-outbox`: orders at `--rate` per second (default 1,000) for
 /// `--seconds`, each event delivered to a receiver in the load process; the events'
-/// throughput and lag.
+/// throughput and lag. `--dead-endpoint` adds, first, an endpoint that never answers.
 pub fn bench_outbox(args: &[String]) -> Result<(), String> {
     let postgres = args.iter().any(|a| a == "--postgres");
     let connections = flag(args, "--connections").unwrap_or("32");
     let seconds = flag(args, "--seconds").unwrap_or("10");
     let rate = flag(args, "--rate").unwrap_or("1000");
+    let dead = args.iter().any(|a| a == "--dead-endpoint");
     let bin = build_release()?;
     let scratch =
         std::env::temp_dir().join(format!("checkout-bench-outbox-{}", std::process::id()));
     let (server, database_url) = bench_instance(&bin, postgres, &[], &scratch)?;
     let label = format!(
-        "{}, {connections} conn, {rate} orders/s asked",
-        if postgres { "PostgreSQL" } else { "SQLite" }
+        "{}, {connections} conn, {rate} orders/s asked{}",
+        if postgres { "PostgreSQL" } else { "SQLite" },
+        if dead { ", beside a dead endpoint" } else { "" }
     );
-    let load = [
+    let mut load = vec![
         "--connections",
         connections,
         "--shoppers-per-connection",
@@ -262,6 +266,9 @@ pub fn bench_outbox(args: &[String]) -> Result<(), String> {
         "--label",
         &label,
     ];
+    if dead {
+        load.push("--dead-endpoint");
+    }
     drive_one(&bin, server, database_url, &scratch, &load)
 }
 

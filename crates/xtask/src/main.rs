@@ -68,7 +68,7 @@ fn main() -> ExitCode {
                  \x20        load-test release server(s) from a separate process\n\
                  bench-pay [--postgres] [--connections C] [--seconds S] [--card N]\n\
                  \x20    Pay Now end to end (tokenize → pay → webhook → order) per second\n\
-                 bench-outbox [--postgres] [--rate R] [--connections C] [--seconds S]\n\
+                 bench-outbox [--postgres] [--rate R] [--connections C] [--seconds S] [--dead-endpoint]\n\
                  \x20    order events delivered to a receiver: throughput and lag\n\
                  bench-browser  first-verdict time and verdict cost in headless Chromium\n\
                  soak [--minutes N] [--postgres] [--connections C] [--shoppers-per-connection K]\n\

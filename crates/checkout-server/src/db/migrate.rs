@@ -61,6 +61,11 @@ pub const SQLITE: &[Migration] = &[
         description: "provider payments",
         sql: include_str!("../../migrations/sqlite/0006_provider_payments.sql"),
     },
+    Migration {
+        version: 7,
+        description: "standard webhooks",
+        sql: include_str!("../../migrations/sqlite/0007_standard_webhooks.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

@@ -211,10 +211,11 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
             SELECT $26, id, $1, $27, $28, $12 FROM s RETURNING seq), \
          fanned AS (INSERT INTO outbox_deliveries (event_seq, endpoint_id, checkout_id, state, attempts, \
             next_attempt_at, created_at) SELECT o.seq, w.id, $2, 'pending', 0, $12, $12 \
-            FROM outboxed o, webhook_endpoints w WHERE w.active = 1){cart} \
+            FROM outboxed o, webhook_endpoints w WHERE {subscribed}){cart} \
          SELECT COUNT(*) AS moved FROM s",
         insert_event = insert_event!(),
         insert_order = insert_order!(),
+        subscribed = super::outbox::subscribed("$27"),
     );
     let (key, status, body) = p.answer;
     let mut statement = bind_order(query(&sql), row, p.order)

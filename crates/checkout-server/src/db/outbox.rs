@@ -1,8 +1,9 @@
 //! The outbox (CONTRACT §14): endpoints, events and their deliveries. An event and one
 //! delivery per active endpoint are written by [`record`] in the transaction of the
-//! effect; the worker ([`crate::outbox`]) claims due deliveries with a lease
+//! effect; the worker ([`crate::outbox`]) claims each endpoint's due deliveries with a lease
 //! ([`claim`]), sends them and stores the outcome ([`finish`]).
 
+use checkout_core::outbox::Next;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,10 +18,30 @@ pub struct Endpoint {
     pub id: String,
     /// Where events are POSTed.
     pub url: String,
-    /// Whether events are sent to it.
+    /// Whether the admin has it on (its events are recorded; sent unless `disabled`).
     pub active: bool,
+    /// `active` (sent to), `stopped` (by the admin) or `disabled` (its receiver answered
+    /// 410 Gone: events wait for it until the admin enables it again).
+    pub status: String,
+    /// Why and since when it is disabled.
+    pub disabled_reason: Option<String>,
+    /// When its receiver disabled it.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// The event types it receives (all when absent).
+    pub event_types: Option<Vec<String>>,
+    /// Until when the secret before the latest rotation still signs deliveries.
+    pub previous_secret_until: Option<DateTime<Utc>>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+}
+
+/// The endpoints an event of the type bound at `$param` goes to (`w` is
+/// `webhook_endpoints`): on, and subscribed to that type.
+pub(crate) fn subscribed(param: &str) -> String {
+    format!(
+        "w.active = 1 AND (w.event_types IS NULL \
+         OR (',' || w.event_types || ',') LIKE ('%,' || {param} || ',%'))"
+    )
 }
 
 /// An event to write with its effect.
@@ -57,14 +78,16 @@ pub async fn record(conn: impl Into<Conn<'_>>, event: &NewEvent<'_>) -> Result<(
     .fetch_one(&mut conn)
     .await?
     .try_get("seq")?;
-    query(
+    query(&format!(
         "INSERT INTO outbox_deliveries (event_seq, endpoint_id, checkout_id, state, attempts, \
          next_attempt_at, created_at) \
-         SELECT $1, id, $2, 'pending', 0, $3, $3 FROM webhook_endpoints WHERE active = 1",
-    )
+         SELECT $1, w.id, $2, 'pending', 0, $3, $3 FROM webhook_endpoints w WHERE {}",
+        subscribed("$4")
+    ))
     .bind(seq)
     .bind(event.checkout_id)
     .bind(to_ms(event.at))
+    .bind(event.event_type)
     .execute(conn)
     .await?;
     Ok(())
@@ -79,8 +102,10 @@ pub struct Claimed {
     pub endpoint_id: String,
     /// Its URL.
     pub url: String,
-    /// Its signing secret.
+    /// Its signing secret (`whsec_…`).
     pub secret: String,
+    /// The secret before its latest rotation, while it still signs.
+    pub previous_secret: Option<String>,
     /// The stable event id.
     pub event_id: String,
     /// The event type.
@@ -93,33 +118,49 @@ pub struct Claimed {
     pub first_attempt_at: DateTime<Utc>,
 }
 
-/// The deliveries that may be sent now (`$1`: now): pending, due, not held by a
-/// worker, to an active endpoint, and the first undelivered one of their checkout for
-/// that endpoint.
+/// The deliveries of endpoint `$2` that may be sent now (`$1`: now): pending, due, not
+/// held by a worker, to an endpoint that is on and not disabled, and the first
+/// undelivered one of their checkout for that endpoint.
 const DUE: &str = "FROM outbox_deliveries d \
-    JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 \
-    WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+    JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active = 1 AND w.disabled_at IS NULL \
+    WHERE d.endpoint_id = $2 AND d.state = 'pending' AND d.next_attempt_at <= $1 \
     AND (d.lease_until IS NULL OR d.lease_until <= $1) \
     AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.endpoint_id = d.endpoint_id \
        AND p.checkout_id = d.checkout_id AND p.state <> 'delivered' AND p.event_seq < d.event_seq)";
 
-/// Whether any delivery may be sent now (a read, so an idle worker never takes the
-/// write lock).
-pub async fn any_due(conn: impl Into<Conn<'_>>, now: DateTime<Utc>) -> Result<bool, DbError> {
+/// The endpoints deliveries are sent to now: on, and not disabled by their receiver.
+pub async fn sendable_endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<String>, DbError> {
+    query("SELECT id FROM webhook_endpoints WHERE active = 1 AND disabled_at IS NULL")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect()
+}
+
+/// Whether any delivery to `endpoint` may be sent now (a read, so an idle worker never
+/// takes the write lock).
+pub async fn any_due(
+    conn: impl Into<Conn<'_>>,
+    endpoint: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
     Ok(query(&format!("SELECT 1 AS due {DUE} LIMIT 1"))
         .bind(to_ms(now))
+        .bind(endpoint)
         .fetch_optional(conn)
         .await?
         .is_some())
 }
 
-/// Claims up to `limit` due deliveries for `lease_ms`: pending, due, not held by
-/// another worker, to an active endpoint, and the first undelivered one of their
-/// checkout for that endpoint (in order per checkout: a delivery given up holds the
-/// later ones back until it is sent again). On PostgreSQL rows another instance is
-/// claiming are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+/// Claims up to `limit` due deliveries to `endpoint` for `lease_ms`: pending, due, not
+/// held by another worker, and the first undelivered one of their checkout for that
+/// endpoint (in order per checkout: a delivery given up holds the later ones back
+/// until it is sent again). On PostgreSQL rows another instance is claiming are skipped
+/// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
 pub async fn claim(
     tx: &mut WriteTx,
+    endpoint: &str,
     now: DateTime<Utc>,
     lease_ms: i64,
     limit: i64,
@@ -129,54 +170,62 @@ pub async fn claim(
     } else {
         ""
     };
-    let due = format!(
-        "SELECT d.event_seq, d.endpoint_id {DUE} ORDER BY d.next_attempt_at, d.event_seq LIMIT $2{lock}"
-    );
-    let rows = query(&due)
-        .bind(to_ms(now))
-        .bind(limit)
-        .fetch_all(tx.conn())
-        .await?;
-    let mut claimed = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let seq: i64 = row.try_get("event_seq")?;
-        let endpoint: String = row.try_get("endpoint_id")?;
-        query(
-            "UPDATE outbox_deliveries SET lease_until = $1, \
-             first_attempt_at = COALESCE(first_attempt_at, $4) \
-             WHERE event_seq = $2 AND endpoint_id = $3",
-        )
-        .bind(to_ms(now) + lease_ms)
-        .bind(seq)
-        .bind(&endpoint)
-        .bind(to_ms(now))
-        .execute(tx.conn())
-        .await?;
-        let r = query(
-            "SELECT e.id, e.type, e.payload, d.first_attempt_at, w.url, w.secret, d.attempts \
-             FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq \
-             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-             WHERE d.event_seq = $1 AND d.endpoint_id = $2",
-        )
-        .bind(seq)
-        .bind(&endpoint)
-        .fetch_one(tx.conn())
-        .await?;
-        claimed.push(Claimed {
-            event_seq: seq,
-            endpoint_id: endpoint,
-            url: r.try_get("url")?,
-            secret: r.try_get("secret")?,
-            event_id: r.try_get("id")?,
-            event_type: r.try_get("type")?,
-            payload: r.try_get("payload")?,
-            attempts: u32::try_from(r.try_get::<i64>("attempts")?).unwrap_or(u32::MAX),
-            first_attempt_at: r
-                .try_get::<Option<i64>>("first_attempt_at")?
-                .map_or(now, from_ms),
-        });
+    // Two statements whatever the number: lease the due rows, then read them whole.
+    let leased = query(&format!(
+        "UPDATE outbox_deliveries SET lease_until = $3, \
+         first_attempt_at = COALESCE(first_attempt_at, $1) \
+         WHERE endpoint_id = $2 AND event_seq IN \
+         (SELECT d.event_seq {DUE} ORDER BY d.next_attempt_at, d.event_seq LIMIT $4{lock}) \
+         RETURNING event_seq"
+    ))
+    .bind(to_ms(now))
+    .bind(endpoint)
+    .bind(to_ms(now) + lease_ms)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .map(|r| r.try_get::<i64>("event_seq"))
+    .collect::<Result<Vec<i64>, DbError>>()?;
+    if leased.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(claimed)
+    // Numbers the database just returned: safe to write into the statement.
+    let seqs = leased
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows = query(&format!(
+        "SELECT d.event_seq, e.id, e.type, e.payload, d.first_attempt_at, w.url, w.secret, \
+         d.attempts, CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END \
+         AS previous_secret \
+         FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq \
+         JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+         WHERE d.endpoint_id = $1 AND d.event_seq IN ({seqs}) ORDER BY d.event_seq"
+    ))
+    .bind(endpoint)
+    .bind(to_ms(now))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Claimed {
+                event_seq: r.try_get("event_seq")?,
+                endpoint_id: endpoint.to_owned(),
+                url: r.try_get("url")?,
+                secret: r.try_get("secret")?,
+                previous_secret: r.try_get("previous_secret")?,
+                event_id: r.try_get("id")?,
+                event_type: r.try_get("type")?,
+                payload: r.try_get("payload")?,
+                attempts: u32::try_from(r.try_get::<i64>("attempts")?).unwrap_or(u32::MAX),
+                first_attempt_at: r
+                    .try_get::<Option<i64>>("first_attempt_at")?
+                    .map_or(now, from_ms),
+            })
+        })
+        .collect()
 }
 
 /// How an attempt ended.
@@ -186,25 +235,24 @@ pub struct Outcome {
     pub status: Option<u16>,
     /// What went wrong, if anything (kept short).
     pub error: Option<String>,
-    /// Delivered (a 2xx).
-    pub delivered: bool,
-    /// When to try again; `None` with `delivered` false: given up.
-    pub retry_at: Option<DateTime<Utc>>,
+    /// What follows (the core's [`checkout_core::outbox::after_attempt`]).
+    pub next: Next,
 }
 
-/// Stores an attempt's outcome and releases the lease.
+/// Stores an attempt's outcome and releases the lease; on 410 Gone the endpoint is
+/// disabled and the delivery waits for it, due again at once when it is enabled.
 pub async fn finish(
     conn: impl Into<Conn<'_>>,
     claimed: &Claimed,
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    let state = if outcome.delivered {
-        "delivered"
-    } else if outcome.retry_at.is_some() {
-        "pending"
-    } else {
-        "failed"
+    let mut conn = conn.into();
+    let (state, next_at) = match outcome.next {
+        Next::Delivered => ("delivered", now),
+        Next::RetryAt(at) => ("pending", at),
+        Next::DisableEndpoint => ("pending", now),
+        Next::GiveUp => ("failed", now),
     };
     query(
         "UPDATE outbox_deliveries SET state = $1, attempts = attempts + 1, lease_until = NULL, \
@@ -215,12 +263,23 @@ pub async fn finish(
     .bind(state)
     .bind(outcome.status.map(i64::from))
     .bind(outcome.error.clone())
-    .bind(to_ms(outcome.retry_at.unwrap_or(now)))
+    .bind(to_ms(next_at))
     .bind(to_ms(now))
     .bind(claimed.event_seq)
     .bind(&claimed.endpoint_id)
-    .execute(conn)
+    .execute(&mut conn)
     .await?;
+    if outcome.next == Next::DisableEndpoint {
+        query(
+            "UPDATE webhook_endpoints SET disabled_at = $1, disabled_reason = $2 \
+             WHERE id = $3 AND disabled_at IS NULL",
+        )
+        .bind(to_ms(now))
+        .bind("The receiver answered 410 Gone: it asked for no more events.")
+        .bind(&claimed.endpoint_id)
+        .execute(conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -250,36 +309,66 @@ pub async fn purge(tx: &mut WriteTx, cutoff: DateTime<Utc>, limit: u32) -> Resul
     Ok(deliveries + events)
 }
 
-/// Adds an endpoint.
+/// Adds an endpoint, sent events of `event_types` (all when `None`).
 pub async fn add_endpoint(
     conn: impl Into<Conn<'_>>,
     id: &str,
     url: &str,
     secret: &str,
+    event_types: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    query("INSERT INTO webhook_endpoints (id, url, secret, active, created_at) VALUES ($1, $2, $3, 1, $4)")
-        .bind(id)
-        .bind(url)
-        .bind(secret)
-        .bind(to_ms(now))
-        .execute(conn)
-        .await?;
+    query(
+        "INSERT INTO webhook_endpoints (id, url, secret, event_types, active, created_at) \
+         VALUES ($1, $2, $3, $4, 1, $5)",
+    )
+    .bind(id)
+    .bind(url)
+    .bind(secret)
+    .bind(event_types)
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Stops or resumes sending to an endpoint (its pending deliveries wait meanwhile);
-/// returns whether it exists.
+/// resuming also enables one its receiver disabled, from where it stopped. Returns
+/// whether it exists.
 pub async fn set_active(
     conn: impl Into<Conn<'_>>,
     id: &str,
     active: bool,
 ) -> Result<bool, DbError> {
-    let done = query("UPDATE webhook_endpoints SET active = $1 WHERE id = $2")
-        .bind(i64::from(active))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let done = query(
+        "UPDATE webhook_endpoints SET active = $1, \
+         disabled_at = CASE WHEN $1 = 1 THEN NULL ELSE disabled_at END, \
+         disabled_reason = CASE WHEN $1 = 1 THEN NULL ELSE disabled_reason END WHERE id = $2",
+    )
+    .bind(i64::from(active))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done == 1)
+}
+
+/// Gives endpoint `id` the new `secret`; its current one keeps signing beside it until
+/// `previous_until`. Returns whether it exists.
+pub async fn rotate_secret(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    secret: &str,
+    previous_until: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let done = query(
+        "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $1, \
+         secret = $2 WHERE id = $3",
+    )
+    .bind(to_ms(previous_until))
+    .bind(secret)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(done == 1)
 }
 
@@ -309,21 +398,38 @@ pub async fn redeliver(
     .await
 }
 
-/// Every active endpoint (at most [`crate::admin_outbox::MAX_ACTIVE`]), then the 100
+/// Every active endpoint (at most [`crate::outbox::admin::MAX_ACTIVE`]), then the 100
 /// newest stopped ones.
 pub async fn endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<Endpoint>, DbError> {
     query(
-        "SELECT id, url, active, created_at FROM webhook_endpoints \
+        "SELECT id, url, active, disabled_at, disabled_reason, event_types, \
+         previous_secret_until, created_at FROM webhook_endpoints \
          ORDER BY active DESC, created_at DESC, id LIMIT 150",
     )
     .fetch_all(conn)
     .await?
     .iter()
     .map(|r| {
+        let active = r.try_get::<i64>("active")? != 0;
+        let disabled_at = r.try_get::<Option<i64>>("disabled_at")?.map(from_ms);
+        let status = match (active, disabled_at) {
+            (false, _) => "stopped",
+            (true, Some(_)) => "disabled",
+            (true, None) => "active",
+        };
         Ok(Endpoint {
             id: r.try_get("id")?,
             url: r.try_get("url")?,
-            active: r.try_get::<i64>("active")? != 0,
+            active,
+            status: status.to_owned(),
+            disabled_reason: r.try_get("disabled_reason")?,
+            disabled_at,
+            event_types: r
+                .try_get::<Option<String>>("event_types")?
+                .map(|t| t.split(',').map(str::to_owned).collect()),
+            previous_secret_until: r
+                .try_get::<Option<i64>>("previous_secret_until")?
+                .map(from_ms),
             created_at: from_ms(r.try_get("created_at")?),
         })
     })

@@ -9,7 +9,6 @@
 //! server's own payment key, and the outcome is settled in a second transaction. An
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
-pub mod events;
 mod pay;
 pub mod settle;
 
@@ -262,7 +261,8 @@ async fn place(
     let SessionStatus::Completed(completion) = to else {
         return Err(ApiError::Internal(format!("{step:?} places no order")));
     };
-    let event = events::new_event(order, EventType::of(completion), order.created_at);
+    let event =
+        crate::outbox::events::new_event(order, EventType::of(completion), order.created_at);
     let placement = Placement {
         session: row,
         step,

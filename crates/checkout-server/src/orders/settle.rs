@@ -248,7 +248,7 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
     };
     let mut tx = state.db.begin_write().await?;
     if db::payments::finish_refund(&mut tx, payment_key, &refund_id, now).await? {
-        let event = super::events::refund_event(&owed, &refund_id, now);
+        let event = crate::outbox::events::refund_event(&owed, &refund_id, now);
         db::outbox::record(tx.conn(), &event).await?;
         crate::metrics::payment("refunded");
     }

@@ -11,6 +11,8 @@ use checkout_server::{config::Config, Running};
 use reqwest::{header::HeaderMap, Client, Method};
 use serde_json::{json, Value};
 
+pub mod receiver;
+
 pub const ADMIN: &str = "test-admin-token";
 
 pub use checkout_server::config::TEST_WEBHOOK_SECRET;
@@ -794,6 +796,8 @@ impl Process {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
             .args(["--admin-token", ADMIN, "--test-clock"])
             .args(["--payment-webhook-secret", TEST_WEBHOOK_SECRET])
+            // The tests' order-event receivers listen on 127.0.0.1.
+            .arg("--outbox-allow-private")
             .args(provider_url)
             .arg("--data-dir")
             .arg(data_dir)

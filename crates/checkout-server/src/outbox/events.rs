@@ -1,5 +1,6 @@
-//! The outbox events of orders (CONTRACT §14): the JSON body a downstream system
-//! receives, written in the transaction of the order's effect.
+//! The outbox events of orders (CONTRACT §14, §21): the JSON body a downstream system
+//! receives, `{type, timestamp, data}` as Standard Webhooks shape it, written in the
+//! transaction of the order's effect.
 
 use checkout_core::outbox::EventType;
 use chrono::{DateTime, Utc};
@@ -53,10 +54,10 @@ fn event<'a>(
     now: DateTime<Utc>,
 ) -> NewEvent<'a> {
     let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+    // Standard Webhooks' payload: the id travels in the `webhook-id` header.
     let payload = json!({
-        "id": id,
         "type": event_type.as_str(),
-        "created_at": now,
+        "timestamp": now,
         "data": data,
     })
     .to_string();
