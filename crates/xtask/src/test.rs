@@ -145,6 +145,9 @@ pub fn cmd_test() -> Result<(), String> {
         "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
     );
     println!("{}", schemathesis.trim());
+    for line in e2e.lines().filter(|l| l.contains("standardwebhooks ")) {
+        println!("{}", line.trim_start_matches(['#', ' ']));
+    }
     for line in storefront
         .lines()
         .filter(|l| l.starts_with("storefront-vite "))
@@ -268,6 +271,7 @@ fn run_e2e() -> Result<String, String> {
 pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
     tools::ensure_chromium()?;
     tools::ensure_node()?;
+    tools::ensure_standardwebhooks()?;
     build_wasm_package()?;
     let tests = root().join("tests");
     run(Cmd::new("npm").args([
@@ -288,6 +292,8 @@ pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
             "200",
             "--gateway-timeout-ms",
             "1000",
+            // The order-event receivers of tests/e2e/webhooks.test.mjs are on loopback.
+            "--outbox-allow-private",
         ],
     )?;
     let output = run_captured(

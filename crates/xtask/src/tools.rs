@@ -188,6 +188,34 @@ pub fn ensure_schemathesis() -> Result<(), String> {
     Ok(())
 }
 
+/// The official Standard Webhooks library from PyPI that the end-to-end tests' Python
+/// receiver verifies order events with (tests/webhooks/receiver.py; npm's twin is
+/// pinned in tests/package.json).
+pub const STANDARDWEBHOOKS: &str = "1.3.0";
+
+/// Installs the pinned `standardwebhooks` from PyPI when another version (or none) is
+/// there.
+pub fn ensure_standardwebhooks() -> Result<(), String> {
+    let installed = output_of(
+        "python3",
+        &[
+            "-c",
+            "import importlib.metadata as m; print(m.version('standardwebhooks'))",
+        ],
+    )
+    .unwrap_or_default();
+    if installed.trim() != STANDARDWEBHOOKS {
+        run(Cmd::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            &format!("standardwebhooks=={STANDARDWEBHOOKS}"),
+        ]))?;
+    }
+    Ok(())
+}
+
 /// Installs Debian packages when any of `binaries` is missing from PATH.
 pub fn ensure_apt(binaries: &[&str], packages: &[&str]) -> Result<(), String> {
     let missing = binaries
