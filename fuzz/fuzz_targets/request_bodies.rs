@@ -15,13 +15,13 @@ use axum::{
 use checkout_server::{
     admin::{AdvanceClock, ImpersonateRequest},
     admin_catalog::EntryChange,
-    admin_outbox::{EndpointState, NewEndpoint, Redeliver},
     approvals::{ApproveRequest, ApproverRole, RejectRequest},
     auth::Credentials,
     cart::{AddItem, SetQuantity},
     checkout::{MethodRequest, RecoverRequest, RestoreRequest, VoucherRequest},
     extract::ApiJson,
     orders::OrderActionRequest,
+    outbox::admin::{EndpointState, NewEndpoint, Redeliver},
     payments::{HttpProvider, HttpProviderConfig, PaymentProvider, WebhookError},
     payments_api::ReconcileRequest,
 };

@@ -68,8 +68,10 @@ async function renderOutbox() {
   ]);
   if (endpoints.status !== 200) { notice(endpoints.body.detail, 'error', endpoints.body.code); return; }
   outbox.innerHTML = `<h3>Endpoints</h3><table><tbody>${endpoints.body.map((e) => `<tr data-id="${escapeHtml(e.id)}">
-      <td>${escapeHtml(e.url)}</td><td>${e.active ? 'active' : 'stopped'}</td>
-      <td>${e.active ? '<button type="button" class="secondary stop">Stop</button>' : ''}</td></tr>`).join('')}</tbody></table>
+      <td>${escapeHtml(e.url)}${e.event_types ? `<br><small>${escapeHtml(e.event_types.join(', '))}</small>` : ''}</td>
+      <td>${escapeHtml(e.status)}${e.disabled_reason ? `<br><small>${escapeHtml(e.disabled_reason)}</small>` : ''}</td>
+      <td>${e.status === 'active' ? '<button type="button" class="secondary stop">Stop</button>' : '<button type="button" class="secondary resume">Enable</button>'}
+        <button type="button" class="secondary rotate">New secret</button></td></tr>`).join('')}</tbody></table>
     <h3>Latest deliveries</h3><table><thead><tr><th>Event</th><th>Type</th><th>State</th><th class="num">Attempts</th><th>Last answer</th></tr></thead><tbody>
     ${deliveries.body.map((d) => `<tr><td><code>${escapeHtml(d.event_id)}</code></td><td>${escapeHtml(d.event_type)}</td>
       <td>${escapeHtml(d.state)}</td><td class="num">${d.attempts}</td>
@@ -78,9 +80,26 @@ async function renderOutbox() {
 }
 outbox.addEventListener('click', async (event) => {
   if (event.target.id === 'load-outbox') { await renderOutbox(); return; }
+  const id = event.target.closest('tr')?.dataset.id;
+  if (!id) return;
+  const path = `/admin/webhook-endpoints/${encodeURIComponent(id)}`;
+  if (event.target.classList.contains('rotate')) {
+    const r = await call('POST', undefined, `${path}/rotate-secret`);
+    if (r.status === 200) {
+      document.getElementById('endpoint-secret').textContent = `New signing secret (shown once; the old one also signs until ${r.body.previous_valid_until}): ${r.body.secret}`;
+    } else notice(r.body.detail, 'error', r.body.code);
+    return;
+  }
+  if (event.target.classList.contains('resume')) {
+    const r = await fetch(`${API}${path}`, {
+      method: 'PUT', headers: { authorization: `Bearer ${token.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ active: true }),
+    });
+    if (r.status === 204) { notice('Enabled: waiting events are sent now.', 'ok'); await renderOutbox(); } else notice('Could not enable it.', 'error');
+    return;
+  }
   if (!event.target.classList.contains('stop')) return;
-  const id = event.target.closest('tr').dataset.id;
-  const r = await fetch(`${API}/admin/webhook-endpoints/${encodeURIComponent(id)}`, {
+  const r = await fetch(`${API}${path}`, {
     method: 'DELETE', headers: { authorization: `Bearer ${token.value}` },
   });
   if (r.status === 204) { notice('Stopped.', 'ok'); await renderOutbox(); } else notice('Could not stop it.', 'error');

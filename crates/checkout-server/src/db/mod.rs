@@ -30,6 +30,7 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod endpoints;
 pub mod events;
 pub mod idempotency;
 pub mod migrate;

@@ -215,7 +215,7 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
          SELECT COUNT(*) AS moved FROM s",
         insert_event = insert_event!(),
         insert_order = insert_order!(),
-        subscribed = super::outbox::subscribed("$27"),
+        subscribed = super::endpoints::subscribed("$27"),
     );
     let (key, status, body) = p.answer;
     let mut statement = bind_order(query(&sql), row, p.order)

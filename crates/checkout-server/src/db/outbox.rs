@@ -8,41 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{query, Backend, Conn, DbError, WriteTx};
+use super::{endpoints::subscribed, query, Backend, Conn, DbError, WriteTx};
 use crate::clock::{from_ms, to_ms};
-
-/// A downstream endpoint.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Endpoint {
-    /// Endpoint id.
-    pub id: String,
-    /// Where events are POSTed.
-    pub url: String,
-    /// Whether the admin has it on (its events are recorded; sent unless `disabled`).
-    pub active: bool,
-    /// `active` (sent to), `stopped` (by the admin) or `disabled` (its receiver answered
-    /// 410 Gone: events wait for it until the admin enables it again).
-    pub status: String,
-    /// Why and since when it is disabled.
-    pub disabled_reason: Option<String>,
-    /// When its receiver disabled it.
-    pub disabled_at: Option<DateTime<Utc>>,
-    /// The event types it receives (all when absent).
-    pub event_types: Option<Vec<String>>,
-    /// Until when the secret before the latest rotation still signs deliveries.
-    pub previous_secret_until: Option<DateTime<Utc>>,
-    /// When it was added.
-    pub created_at: DateTime<Utc>,
-}
-
-/// The endpoints an event of the type bound at `$param` goes to (`w` is
-/// `webhook_endpoints`): on, and subscribed to that type.
-pub(crate) fn subscribed(param: &str) -> String {
-    format!(
-        "w.active = 1 AND (w.event_types IS NULL \
-         OR (',' || w.event_types || ',') LIKE ('%,' || {param} || ',%'))"
-    )
-}
 
 /// An event to write with its effect.
 #[derive(Debug, Clone)]
@@ -127,16 +94,6 @@ const DUE: &str = "FROM outbox_deliveries d \
     AND (d.lease_until IS NULL OR d.lease_until <= $1) \
     AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p WHERE p.endpoint_id = d.endpoint_id \
        AND p.checkout_id = d.checkout_id AND p.state <> 'delivered' AND p.event_seq < d.event_seq)";
-
-/// The endpoints deliveries are sent to now: on, and not disabled by their receiver.
-pub async fn sendable_endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<String>, DbError> {
-    query("SELECT id FROM webhook_endpoints WHERE active = 1 AND disabled_at IS NULL")
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect()
-}
 
 /// Whether any delivery to `endpoint` may be sent now (a read, so an idle worker never
 /// takes the write lock).
@@ -309,77 +266,6 @@ pub async fn purge(tx: &mut WriteTx, cutoff: DateTime<Utc>, limit: u32) -> Resul
     Ok(deliveries + events)
 }
 
-/// Adds an endpoint, sent events of `event_types` (all when `None`).
-pub async fn add_endpoint(
-    conn: impl Into<Conn<'_>>,
-    id: &str,
-    url: &str,
-    secret: &str,
-    event_types: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    query(
-        "INSERT INTO webhook_endpoints (id, url, secret, event_types, active, created_at) \
-         VALUES ($1, $2, $3, $4, 1, $5)",
-    )
-    .bind(id)
-    .bind(url)
-    .bind(secret)
-    .bind(event_types)
-    .bind(to_ms(now))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Stops or resumes sending to an endpoint (its pending deliveries wait meanwhile);
-/// resuming also enables one its receiver disabled, from where it stopped. Returns
-/// whether it exists.
-pub async fn set_active(
-    conn: impl Into<Conn<'_>>,
-    id: &str,
-    active: bool,
-) -> Result<bool, DbError> {
-    let done = query(
-        "UPDATE webhook_endpoints SET active = $1, \
-         disabled_at = CASE WHEN $1 = 1 THEN NULL ELSE disabled_at END, \
-         disabled_reason = CASE WHEN $1 = 1 THEN NULL ELSE disabled_reason END WHERE id = $2",
-    )
-    .bind(i64::from(active))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done == 1)
-}
-
-/// Gives endpoint `id` the new `secret`; its current one keeps signing beside it until
-/// `previous_until`. Returns whether it exists.
-pub async fn rotate_secret(
-    conn: impl Into<Conn<'_>>,
-    id: &str,
-    secret: &str,
-    previous_until: DateTime<Utc>,
-) -> Result<bool, DbError> {
-    let done = query(
-        "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $1, \
-         secret = $2 WHERE id = $3",
-    )
-    .bind(to_ms(previous_until))
-    .bind(secret)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done == 1)
-}
-
-/// How many endpoints are active.
-pub async fn active_endpoints(conn: impl Into<Conn<'_>>) -> Result<i64, DbError> {
-    query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE active = 1")
-        .fetch_one(conn)
-        .await?
-        .try_get("n")
-}
-
 /// Sends given-up deliveries again (of one endpoint, or all): pending from `now`, with
 /// a fresh retry time; returns how many.
 pub async fn redeliver(
@@ -396,44 +282,6 @@ pub async fn redeliver(
     .bind(endpoint_id.unwrap_or(""))
     .execute(conn)
     .await
-}
-
-/// Every active endpoint (at most [`crate::outbox::admin::MAX_ACTIVE`]), then the 100
-/// newest stopped ones.
-pub async fn endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<Endpoint>, DbError> {
-    query(
-        "SELECT id, url, active, disabled_at, disabled_reason, event_types, \
-         previous_secret_until, created_at FROM webhook_endpoints \
-         ORDER BY active DESC, created_at DESC, id LIMIT 150",
-    )
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(|r| {
-        let active = r.try_get::<i64>("active")? != 0;
-        let disabled_at = r.try_get::<Option<i64>>("disabled_at")?.map(from_ms);
-        let status = match (active, disabled_at) {
-            (false, _) => "stopped",
-            (true, Some(_)) => "disabled",
-            (true, None) => "active",
-        };
-        Ok(Endpoint {
-            id: r.try_get("id")?,
-            url: r.try_get("url")?,
-            active,
-            status: status.to_owned(),
-            disabled_reason: r.try_get("disabled_reason")?,
-            disabled_at,
-            event_types: r
-                .try_get::<Option<String>>("event_types")?
-                .map(|t| t.split(',').map(str::to_owned).collect()),
-            previous_secret_until: r
-                .try_get::<Option<i64>>("previous_secret_until")?
-                .map(from_ms),
-            created_at: from_ms(r.try_get("created_at")?),
-        })
-    })
-    .collect()
 }
 
 /// A delivery as the admin sees it.

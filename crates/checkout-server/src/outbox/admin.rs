@@ -15,10 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    db::{
-        self,
-        outbox::{Delivery, Endpoint},
-    },
+    db::{self, endpoints::Endpoint, outbox::Delivery},
     error::ApiResult,
     extract::{Admin, ApiJson},
     state::AppState,
@@ -111,7 +108,7 @@ pub async fn list_endpoints(
     _: Admin,
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<Endpoint>>> {
-    Ok(Json(db::outbox::endpoints(&state.db).await?))
+    Ok(Json(db::endpoints::endpoints(&state.db).await?))
 }
 
 /// Add an endpoint: every order event from now on is delivered to it, signed with the
@@ -147,7 +144,7 @@ pub async fn add_endpoint(
     let secret = new_secret();
     let id = format!("we_{}", uuid::Uuid::now_v7().simple());
     let mut tx = state.db.begin_write().await?;
-    if db::outbox::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
+    if db::endpoints::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             format!("At most {MAX_ACTIVE} endpoints are active at once: stop one first."),
@@ -155,7 +152,7 @@ pub async fn add_endpoint(
         .into());
     }
     let stored_types = event_types.as_ref().map(|t| t.join(","));
-    db::outbox::add_endpoint(
+    db::endpoints::add_endpoint(
         tx.conn(),
         &id,
         url,
@@ -188,7 +185,7 @@ pub async fn stop_endpoint(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let found = db::outbox::set_active(tx.conn(), &id, false).await?;
+    let found = db::endpoints::set_active(tx.conn(), &id, false).await?;
     tx.commit().await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
@@ -218,14 +215,14 @@ pub async fn set_endpoint(
     ApiJson(req): ApiJson<EndpointState>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    if req.active && db::outbox::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
+    if req.active && db::endpoints::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             format!("At most {MAX_ACTIVE} endpoints are active at once: stop one first."),
         )
         .into());
     }
-    let found = db::outbox::set_active(tx.conn(), &id, req.active).await?;
+    let found = db::endpoints::set_active(tx.conn(), &id, req.active).await?;
     tx.commit().await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
@@ -262,7 +259,7 @@ pub async fn rotate_secret(
     let secret = new_secret();
     let until = state.clock.now() + ROTATION_OVERLAP;
     let mut tx = state.db.begin_write().await?;
-    let found = db::outbox::rotate_secret(tx.conn(), &id, &secret, until).await?;
+    let found = db::endpoints::rotate_secret(tx.conn(), &id, &secret, until).await?;
     tx.commit().await?;
     if !found {
         return Err(no_such_endpoint());

@@ -56,7 +56,7 @@ pub fn spawn(state: AppState, poll: Duration, mut stop: watch::Receiver<bool>) -
         let mut lanes: HashMap<String, Lane> = HashMap::new();
         let mut ending: Vec<JoinHandle<()>> = Vec::new();
         loop {
-            match db::outbox::sendable_endpoints(&state.db).await {
+            match db::endpoints::sendable_endpoints(&state.db).await {
                 Ok(on) => {
                     let over: Vec<String> = lanes
                         .iter()

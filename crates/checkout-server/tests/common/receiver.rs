@@ -45,6 +45,9 @@ pub struct Hit {
     pub arrived: chrono::DateTime<chrono::Utc>,
 }
 
+/// A scripted answer: a status and a `Retry-After`.
+pub type Reply = (u16, Option<String>);
+
 /// A receiver and how it answers.
 #[derive(Clone)]
 pub struct Receiver {
@@ -54,7 +57,7 @@ pub struct Receiver {
     /// How many more requests it answers 500 (the test may change it).
     pub failures: Arc<AtomicUsize>,
     /// Answers to give first, in order: status and `Retry-After`.
-    pub replies: Arc<Mutex<VecDeque<(u16, Option<String>)>>>,
+    pub replies: Arc<Mutex<VecDeque<Reply>>>,
     /// Never answer (hold every request open).
     pub hang: Arc<AtomicBool>,
 }
