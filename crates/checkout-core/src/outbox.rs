@@ -104,9 +104,10 @@ pub enum Next {
 
 /// What follows an attempt that got `answer`, the delivery's `attempts`-th failed one
 /// (counting this) of a delivery first tried at `first_attempt`: a 2xx is delivered; 410
-/// disables the endpoint; 429 and 503 with a `Retry-After` are retried no sooner than it
-/// says (at least a second, at most [`MAX_WAIT`]); anything else on the growing schedule
-/// of [`next_attempt`]; each until [`RETRY_FOR`] after the first attempt.
+/// disables the endpoint; anything else is retried on the growing schedule of
+/// [`next_attempt`], and 429 and 503 with a `Retry-After` no sooner than it says either
+/// (its wait counted as at most [`MAX_WAIT`]); each until [`RETRY_FOR`] after the first
+/// attempt.
 pub fn after_attempt(
     answer: Answer<'_>,
     attempts: u32,
@@ -119,12 +120,13 @@ pub fn after_attempt(
         Some(429 | 503) => answer.retry_after.and_then(|v| retry_after(v, now)),
         _ => None,
     };
+    let Some(scheduled) = next_attempt(attempts, first_attempt, now) else {
+        return Next::GiveUp;
+    };
+    // The receiver's wait is a floor over the schedule, never a shortcut past it.
     let at = match asked {
-        Some(wait) => now + wait.clamp(Duration::seconds(1), MAX_WAIT),
-        None => match next_attempt(attempts, first_attempt, now) {
-            Some(at) => at,
-            None => return Next::GiveUp,
-        },
+        Some(wait) => scheduled.max(now + wait.clamp(Duration::seconds(1), MAX_WAIT)),
+        None => scheduled,
     };
     if at < first_attempt + RETRY_FOR {
         Next::RetryAt(at)
@@ -137,14 +139,25 @@ pub fn after_attempt(
 /// from `now`; `None` when it is neither. A date in the past is no wait.
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if !value.is_empty() && value.len() <= 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::seconds(value.parse::<i64>().ok()?));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Any number of digits: more than a year's worth is a long wait all the same.
+        return Some(Duration::seconds(
+            value.parse::<i64>().unwrap_or(i64::MAX).min(366 * 86_400),
+        ));
     }
     if value.len() > 64 {
         return None;
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?;
-    Some((at.with_timezone(&Utc) - now).max(Duration::zero()))
+    // IMF-fixdate, and the two obsolete forms RFC 9110 asks recipients to accept.
+    let at = DateTime::parse_from_rfc2822(value)
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(value, "%A, %d-%b-%y %H:%M:%S GMT")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(value, "%a %b %e %H:%M:%S %Y"))
+                .map(|at| at.and_utc())
+        })
+        .ok()?;
+    Some((at - now).max(Duration::zero()))
 }
 
 /// When to try again after `attempts` failed attempts of a delivery first tried at
@@ -200,7 +213,19 @@ mod tests {
         // Retry-After in seconds or as a date, at least 1 s, at most an hour.
         let at = |n| Next::RetryAt(t0 + Duration::seconds(n));
         assert_eq!(after_attempt(answer(429, Some("120")), 1, t0, t0), at(120));
-        assert_eq!(after_attempt(answer(503, Some(" 7 ")), 9, t0, t0), at(7));
+        assert_eq!(after_attempt(answer(503, Some(" 7 ")), 3, t0, t0), at(7));
+        // A floor over the schedule: a short or stale one never retries sooner.
+        assert_eq!(after_attempt(answer(503, Some("7")), 9, t0, t0), at(256));
+        assert_eq!(after_attempt(answer(429, Some("0")), 5, t0, t0), at(16));
+        assert_eq!(
+            after_attempt(answer(429, Some("999999999999999999999")), 1, t0, t0),
+            at(3600)
+        );
+        // The obsolete date forms too.
+        for obsolete in ["Friday, 15-Jan-27 08:01:30 GMT", "Fri Jan 15 08:01:30 2027"] {
+            let wait = retry_after(obsolete, t0).unwrap();
+            assert!(wait > Duration::zero(), "{obsolete}");
+        }
         assert_eq!(after_attempt(answer(503, Some("0")), 1, t0, t0), at(1));
         assert_eq!(
             after_attempt(answer(429, Some("99999999")), 1, t0, t0),

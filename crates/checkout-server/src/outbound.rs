@@ -75,6 +75,9 @@ impl Outbound {
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .redirect(reqwest::redirect::Policy::none())
+            // Never through a proxy from *_PROXY variables: the proxy would resolve
+            // the name, past the address check.
+            .no_proxy()
             .dns_resolver(Arc::new(CheckedResolver {
                 allow_private: self.allow_private,
             }));
@@ -172,6 +175,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a == 0
         || (a == 100 && (64..128).contains(&b))
         || (a == 192 && b == 0 && c == 0)
+        || (a == 192 && b == 88 && c == 99)
         || (a == 198 && (b == 18 || b == 19))
         || a >= 240)
 }
@@ -184,6 +188,13 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
         || (first == 0x2001 && ip.segments()[1] == 0x0db8)
+        // Discard-only (100::/64).
+        || ip.segments()[..4] == [0x100, 0, 0, 0]
+        // 6to4 (2002::/16): by the IPv4 address it carries.
+        || (first == 0x2002
+            && !is_public_v4(Ipv4Addr::from(
+                (u32::from(ip.segments()[1]) << 16) | u32::from(ip.segments()[2]),
+            )))
         // NAT64 (64:ff9b::/96) and IPv4-compatible addresses: by the IPv4 inside.
         || (ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
             && !is_public_v4(Ipv4Addr::from(
@@ -223,6 +234,10 @@ mod tests {
             "64:ff9b::a00:1",
             "::127.0.0.1",
             "2001:db8::1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "100::1",
+            "192.88.99.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }

@@ -136,6 +136,33 @@ async fn retry_after_and_gone(backend: Backend) {
         .collect();
     assert_eq!(orders, expected);
     assert_eq!(endpoints(&server).await[0]["status"], "active");
+    // Disabled again by a 410 while 19 more endpoints are on: enabling it is not a
+    // 21st active endpoint.
+    rx.replies.lock().unwrap().push_back((410, None));
+    place(&server.shopper("dave").await, "d").await;
+    for _ in 0..100 {
+        if endpoints(&server)
+            .await
+            .iter()
+            .any(|e| e["status"] == "disabled")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for i in 0..19 {
+        let r = add(&server, json!({"url": format!("http://127.0.0.1:9/{i}")})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let enable = server
+        .admin(
+            Method::PUT,
+            &format!("/admin/webhook-endpoints/{id}"),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(enable.status, 204, "{}", enable.body);
+    rx.wait_for(3, Duration::from_secs(15)).await;
     server.stop().await;
 }
 on_both_backends!(
@@ -231,17 +258,30 @@ async fn rotation(backend: Backend) {
         "{hit:?}"
     );
     assert!(verifies(hit, &old) && verifies(hit, &new));
-    // A day later the old secret signs no more.
-    server.advance(24 * 3600 + 1).await;
-    place(&server.shopper("carol").await, "c").await;
+    // Rotated again the same day (an admin retrying a lost answer): the first secret
+    // still signs, beside both newer ones.
+    let again = server
+        .admin(
+            Method::POST,
+            &format!("/admin/webhook-endpoints/{id}/rotate-secret"),
+            None,
+        )
+        .await;
+    let newest = again.body["secret"].as_str().unwrap().to_owned();
+    place(&server.shopper("dave").await, "d").await;
     rx.wait_for(2, Duration::from_secs(10)).await;
     let hit = &rx.hits()[1];
-    assert_eq!(
-        hit.signature.as_deref().unwrap().split(' ').count(),
-        1,
-        "{hit:?}"
-    );
-    assert!(verifies(hit, &new) && !verifies(hit, &old));
+    let signatures = hit.signature.as_deref().unwrap().split(' ').count();
+    assert_eq!(signatures, 3, "{hit:?}");
+    assert!(verifies(hit, &old) && verifies(hit, &new) && verifies(hit, &newest));
+    // A day later the old secrets sign no more.
+    server.advance(24 * 3600 + 1).await;
+    place(&server.shopper("carol").await, "c").await;
+    rx.wait_for(3, Duration::from_secs(10)).await;
+    let hit = &rx.hits()[2];
+    let signatures = hit.signature.as_deref().unwrap().split(' ').count();
+    assert_eq!(signatures, 1, "{hit:?}");
+    assert!(verifies(hit, &newest) && !verifies(hit, &old) && !verifies(hit, &new));
     let missing = server
         .admin(
             Method::POST,

@@ -95,29 +95,61 @@ pub async fn set_active(
     Ok(done == 1)
 }
 
-/// Gives endpoint `id` the new `secret`; its current one keeps signing beside it until
-/// `previous_until`. Returns whether it exists.
+/// Most secrets before the current one that still sign at once.
+pub const MAX_PREVIOUS_SECRETS: usize = 4;
+
+/// Gives endpoint `id` the new `secret`; its current one, and those from earlier
+/// rotations still valid (at most [`MAX_PREVIOUS_SECRETS`] in all, newest kept), keep
+/// signing beside it until `previous_until`, so a receiver on any of them has a day to
+/// switch however often the admin rotates. Returns whether it exists.
 pub async fn rotate_secret(
     conn: impl Into<Conn<'_>>,
     id: &str,
     secret: &str,
+    now: DateTime<Utc>,
     previous_until: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let done = query(
-        "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $1, \
-         secret = $2 WHERE id = $3",
+    let mut conn = conn.into();
+    let Some(row) = query(
+        "SELECT secret, previous_secret, previous_secret_until FROM webhook_endpoints \
+         WHERE id = $1",
     )
+    .bind(id)
+    .fetch_optional(&mut conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    let current: String = row.try_get("secret")?;
+    let still_valid = row
+        .try_get::<Option<i64>>("previous_secret_until")?
+        .is_some_and(|until| until > to_ms(now));
+    let mut previous: Vec<String> = match row.try_get::<Option<String>>("previous_secret")? {
+        Some(list) if still_valid => list.split(' ').map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    previous.insert(0, current);
+    previous.truncate(MAX_PREVIOUS_SECRETS);
+    query(
+        "UPDATE webhook_endpoints SET previous_secret = $1, previous_secret_until = $2, \
+         secret = $3 WHERE id = $4",
+    )
+    .bind(previous.join(" "))
     .bind(to_ms(previous_until))
     .bind(secret)
     .bind(id)
     .execute(conn)
     .await?;
-    Ok(done == 1)
+    Ok(true)
 }
 
-/// How many endpoints are active.
-pub async fn active_endpoints(conn: impl Into<Conn<'_>>) -> Result<i64, DbError> {
-    query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE active = 1")
+/// How many endpoints are active, but for `except` (an endpoint being enabled again).
+pub async fn active_endpoints(
+    conn: impl Into<Conn<'_>>,
+    except: Option<&str>,
+) -> Result<i64, DbError> {
+    query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE active = 1 AND id <> $1")
+        .bind(except.unwrap_or(""))
         .fetch_one(conn)
         .await?
         .try_get("n")

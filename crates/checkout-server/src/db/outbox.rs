@@ -71,7 +71,7 @@ pub struct Claimed {
     pub url: String,
     /// Its signing secret (`whsec_…`).
     pub secret: String,
-    /// The secret before its latest rotation, while it still signs.
+    /// The secrets before its latest rotation (space-separated), while they still sign.
     pub previous_secret: Option<String>,
     /// The stable event id.
     pub event_id: String,

@@ -121,7 +121,7 @@ pub async fn add_endpoint(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NewEndpoint>,
 ) -> ApiResult<(StatusCode, Json<CreatedEndpoint>)> {
-    let url = endpoint_url(&state, req.url.trim())
+    let url = endpoint_url(&state, &req.url)
         .map_err(|why| Rejection::with_message(ErrorCode::ValidationFailed, why))?;
     let url = url.as_str();
     let event_types = match &req.event_types {
@@ -144,7 +144,7 @@ pub async fn add_endpoint(
     let secret = new_secret();
     let id = format!("we_{}", uuid::Uuid::now_v7().simple());
     let mut tx = state.db.begin_write().await?;
-    if db::endpoints::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
+    if db::endpoints::active_endpoints(tx.conn(), None).await? >= MAX_ACTIVE {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             format!("At most {MAX_ACTIVE} endpoints are active at once: stop one first."),
@@ -215,7 +215,7 @@ pub async fn set_endpoint(
     ApiJson(req): ApiJson<EndpointState>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    if req.active && db::endpoints::active_endpoints(tx.conn()).await? >= MAX_ACTIVE {
+    if req.active && db::endpoints::active_endpoints(tx.conn(), Some(&id)).await? >= MAX_ACTIVE {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
             format!("At most {MAX_ACTIVE} endpoints are active at once: stop one first."),
@@ -245,9 +245,9 @@ pub struct RotatedSecret {
     pub previous_valid_until: chrono::DateTime<chrono::Utc>,
 }
 
-/// Give an endpoint a new secret. For 24 hours each delivery carries two signatures,
-/// with the new and with the previous secret, so the receiver can switch at any time
-/// in that window.
+/// Give an endpoint a new secret. For 24 hours each delivery carries a signature with
+/// the new and with each earlier secret still valid (several rotations in a day keep
+/// them all, up to four), so a receiver can switch at any time in that window.
 #[utoipa::path(post, path = "/admin/webhook-endpoints/{id}/rotate-secret", tag = "admin",
     security(("admin" = [])), params(("id" = String, Path)),
     responses((status = 200, body = RotatedSecret), (status = 404, description = "NOT_FOUND: no such endpoint")))]
@@ -259,7 +259,8 @@ pub async fn rotate_secret(
     let secret = new_secret();
     let until = state.clock.now() + ROTATION_OVERLAP;
     let mut tx = state.db.begin_write().await?;
-    let found = db::endpoints::rotate_secret(tx.conn(), &id, &secret, until).await?;
+    let found =
+        db::endpoints::rotate_secret(tx.conn(), &id, &secret, state.clock.now(), until).await?;
     tx.commit().await?;
     if !found {
         return Err(no_such_endpoint());

@@ -30,8 +30,14 @@ pub async fn send(
     state.outbound.check_url(&url)?;
     let current = Secret::parse(&delivery.secret)
         .ok_or_else(|| "the endpoint's secret is unreadable".to_owned())?;
-    let previous = delivery.previous_secret.as_deref().and_then(Secret::parse);
-    let secrets: Vec<&Secret> = std::iter::once(&current).chain(previous.as_ref()).collect();
+    let previous: Vec<Secret> = delivery
+        .previous_secret
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(Secret::parse)
+        .collect();
+    let secrets: Vec<&Secret> = std::iter::once(&current).chain(&previous).collect();
     // The receiver checks the signature's time against its own clock: sign with the
     // real time, never the test clock.
     let timestamp = chrono::Utc::now().timestamp();
