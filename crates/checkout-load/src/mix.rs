@@ -106,7 +106,7 @@ async fn visit(
     let id = started.body["id"].as_str().unwrap_or_default().to_owned();
     let path = format!("/api/v1/checkouts/{id}");
     timed(conn, shared, Method::GET, &path, &cookie, &[], None).await?;
-    if abandoning || n % 2 == 0 {
+    if abandoning || n.is_multiple_of(2) {
         // Left (half of all checkouts, as in a shop): the next visit supersedes it, or
         // (an abandoning shopper, away longer than the timeout) the sweeper expires it.
         return Ok(());

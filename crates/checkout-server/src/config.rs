@@ -255,6 +255,16 @@ pub struct Config {
     )]
     pub payment_webhook_secrets: Vec<String>,
 
+    /// Log lines as `text` (colours only when writing to a terminal) or `json` (one
+    /// object per line, for a log collector).
+    #[arg(long, env = "CHECKOUT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// A read-only bearer token for `/metrics` (the admin token works there too), so a
+    /// metrics scraper never holds the admin token. At least 16 characters.
+    #[arg(long, env = "CHECKOUT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,
@@ -274,13 +284,19 @@ impl Config {
                 .unwrap_or_else(|| self.payment_provider_url.clone()),
             api_key: self.payment_provider_api_key.clone(),
             publishable_key: self.payment_publishable_key.clone(),
-            webhook_secrets: self
-                .payment_webhook_secrets
-                .iter()
-                .filter(|s| !s.is_empty())
-                .cloned()
-                .collect(),
+            webhook_secrets: self.webhook_secrets(),
         })
+    }
+
+    /// The payment provider's webhook secrets: `new, old` (a blank after the comma) is
+    /// the same two secrets as `new,old`.
+    pub fn webhook_secrets(&self) -> Vec<String> {
+        self.payment_webhook_secrets
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// A configuration for tests: loopback on a free port, the given data directory.
@@ -331,12 +347,39 @@ impl Config {
             payment_provider_api_key: "sk_test_simulated".into(),
             payment_publishable_key: "pk_test_simulated".into(),
             payment_webhook_secrets: vec![TEST_WEBHOOK_SECRET.into()],
+            log_format: "text".into(),
+            metrics_token: None,
             print_openapi: false,
         }
     }
 }
 
+/// Shortest secret or token the server accepts from its operator.
+pub const MIN_SECRET_LEN: usize = 16;
+
 impl Config {
+    /// Refuses settings that would run but weaken the server: a payment-webhook secret
+    /// or a metrics token shorter than [`MIN_SECRET_LEN`].
+    pub fn check(&self) -> Result<(), String> {
+        for secret in self.webhook_secrets() {
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(format!(
+                    "--payment-webhook-secret: each secret has at least {MIN_SECRET_LEN} characters"
+                ));
+            }
+        }
+        if self
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < MIN_SECRET_LEN)
+        {
+            return Err(format!(
+                "--metrics-token: at least {MIN_SECRET_LEN} characters"
+            ));
+        }
+        Ok(())
+    }
+
     /// The throttling and resource limits.
     pub fn limits(&self) -> crate::throttle::Limits {
         use crate::throttle::Limit;

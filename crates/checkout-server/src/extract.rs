@@ -29,7 +29,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers()) {
+        if !crate::media::is_json(req.headers()) {
             return Err(ErrorCode::UnsupportedMediaType.into());
         }
         let bytes = axum::body::Bytes::from_request(req, state)
@@ -55,18 +55,6 @@ where
             .map(ApiJson)
             .map_err(|e| refusal(ErrorCode::ValidationFailed, &e))
     }
-}
-
-/// Whether the request says its body is JSON (`application/json` or `…+json`).
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .is_some_and(|m| {
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
 }
 
 fn refusal(code: ErrorCode, error: &serde_json::Error) -> ApiError {
@@ -153,6 +141,52 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// The bearer token of a request, if it has one.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
+/// Whether `presented` is `expected`, compared in constant time (digests make the
+/// lengths equal; `subtle` compares without early exit).
+fn same_token(presented: &str, expected: &str) -> bool {
+    let expected = Sha256::digest(expected.as_bytes());
+    let got = Sha256::digest(presented.as_bytes());
+    bool::from(expected.as_slice().ct_eq(got.as_slice()))
+}
+
+/// A reader of `/metrics`: the admin token, or the read-only `--metrics-token`.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = bearer(parts).ok_or(ApiError::Rejected(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "/metrics needs Authorization: Bearer <metrics or admin token>.",
+        )))?;
+        let metrics = state
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| same_token(presented, t));
+        if metrics || same_token(presented, &state.admin_token) {
+            Ok(MetricsReader)
+        } else {
+            Err(ApiError::Rejected(Rejection::with_message(
+                ErrorCode::Forbidden,
+                "That token may not read the metrics.",
+            )))
+        }
+    }
+}
+
 /// An admin request (bearer token, compared in constant time).
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
@@ -161,21 +195,11 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or(ApiError::Rejected(Rejection::with_message(
-                ErrorCode::Unauthenticated,
-                "Admin routes need Authorization: Bearer <admin token>.",
-            )))?;
-        // Digests make the lengths equal; `subtle` compares without early exit.
-        let expected = Sha256::digest(state.admin_token.as_bytes());
-        let got = Sha256::digest(presented.as_bytes());
-        if bool::from(expected.as_slice().ct_eq(got.as_slice())) {
+        let presented = bearer(parts).ok_or(ApiError::Rejected(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "Admin routes need Authorization: Bearer <admin token>.",
+        )))?;
+        if same_token(presented, &state.admin_token) {
             Ok(Admin)
         } else {
             Err(ApiError::Rejected(Rejection::with_message(

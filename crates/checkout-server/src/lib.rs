@@ -14,12 +14,14 @@ pub mod catalog;
 pub mod checkout;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod login_cookie;
+pub mod media;
 pub mod metrics;
 pub mod orders;
 pub mod outbound;
@@ -39,11 +41,14 @@ pub mod web;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::{extract::DefaultBodyLimit, http::Request, middleware, routing::get, Json, Router};
+use axum::{
+    extract::DefaultBodyLimit, handler::HandlerWithoutStateExt, http::Request, middleware,
+    routing::get, Json, Router,
+};
 use tokio::{sync::watch, task::JoinHandle};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    services::{ServeDir, ServeFile},
+    services::ServeDir,
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
@@ -113,9 +118,11 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
             }),
         )
         .fallback(|| async { ApiError::RouteNotFound });
+    // A path that is none of the storefront's files or pages is a problem+json 404, so
+    // a misconfigured probe or a scanner never gets the demo's index page.
     let storefront = ServeDir::new(static_dir)
         .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(static_dir.join("index.html")));
+        .fallback((|| async { ApiError::RouteNotFound }).into_service());
     let trusted = state.trusted_origins.clone();
     Router::new()
         .nest("/api/v1", api)
@@ -124,9 +131,10 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
             axum::routing::any(|| async { ApiError::RouteNotFound }),
         )
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route(
             "/metrics",
-            get(|_: extract::Admin| async { metrics::render() }),
+            get(|_: extract::MetricsReader| async { metrics::render() }),
         )
         .route("/problems", get(problems::page))
         .with_state(state)
@@ -163,16 +171,22 @@ pub struct Running {
     server: JoinHandle<Result<(), String>>,
     sweeper: JoinHandle<()>,
     outbox: JoinHandle<()>,
+    /// The data directory's lock (SQLite), released after the database is closed.
+    lock: Option<data_dir::DirLock>,
 }
 
 impl Running {
     /// Asks the server to stop, waits for requests in flight and the sweeper to finish.
     pub async fn shutdown(self) -> Result<(), String> {
+        self.state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = self.stop.send(true);
         let result = self.server.await.map_err(|e| e.to_string())?;
         let _ = self.sweeper.await;
         let _ = self.outbox.await;
         self.state.db.close().await;
+        drop(self.lock);
         result
     }
 }
@@ -190,6 +204,16 @@ pub async fn start_with_provider(
     config: Config,
     provider: Arc<dyn payments::PaymentProvider>,
 ) -> Result<Running, String> {
+    // SQLite in the data directory: one server at a time.
+    let sqlite = config
+        .database_url
+        .as_deref()
+        .is_none_or(|url| url.starts_with("sqlite:"));
+    let lock = if sqlite {
+        Some(data_dir::lock(&config.data_dir)?)
+    } else {
+        None
+    };
     let db = Db::connect(
         config.database_url.as_deref(),
         &config.data_dir,
@@ -228,6 +252,8 @@ pub async fn start_with_provider(
             secure: config.secure_cookies,
         },
         outbound,
+        metrics_token: config.metrics_token.as_deref().map(|t| Arc::from(t.trim())),
+        draining: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -247,6 +273,7 @@ pub async fn start_with_provider(
         server,
         sweeper,
         outbox,
+        lock,
     })
 }
 

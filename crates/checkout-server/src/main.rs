@@ -18,7 +18,11 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    checkout_server::telemetry::init();
+    if let Err(error) = config.check() {
+        eprintln!("checkout-server: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
+    checkout_server::telemetry::init(&config.log_format);
     match checkout_server::serve(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

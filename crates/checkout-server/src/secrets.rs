@@ -23,18 +23,9 @@ fn load_or_create(dir: &Path, name: &str) -> Result<(String, bool), String> {
             return Ok((value, false));
         }
     }
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    crate::data_dir::prepare(dir)?;
     let value = random_hex(32);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut file = crate::data_dir::private_file(&path, true)?;
     file.write_all(value.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok((value, true))

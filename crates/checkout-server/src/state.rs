@@ -83,6 +83,10 @@ pub struct AppState {
     pub login_cookie: crate::login_cookie::LoginCookie,
     /// Where requests to other systems (order-event receivers) may go.
     pub outbound: crate::outbound::Outbound,
+    /// The read-only token for `/metrics`, if the operator set one.
+    pub metrics_token: Option<Arc<str>>,
+    /// Set when the server was asked to stop: `/readyz` says so at once.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for AppState {

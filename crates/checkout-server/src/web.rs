@@ -246,7 +246,8 @@ pub async fn guard(
         Ok(request) => request,
         Err(refused) => return security_headers(api, trusted.csp.as_ref(), refused),
     };
-    let response = match csrf(&trusted, &request) {
+    let response = match csrf(&trusted, &request).or_else(|| crate::media::not_json(api, &request))
+    {
         Some(refused) => refused,
         None => problem_bodies(api, next.run(request).await),
     };
@@ -306,9 +307,18 @@ pub fn cross_site(
     };
     let origin = match origin {
         Some(Err(())) => return Some(OTHER_ORIGIN),
-        Some(Ok(origin)) => Some(origin),
-        None => None,
+        Some(Ok(origin)) => Some(origin.to_owned()),
+        // No Origin: a Referer, if there is one, says where the request came from.
+        None => match headers
+            .get(header::REFERER)
+            .map(|r| referer_origin(r.as_bytes()))
+        {
+            Some(Some(origin)) => Some(origin),
+            Some(None) => return Some(OTHER_ORIGIN),
+            None => None,
+        },
     };
+    let origin = origin.as_deref();
     if let Some(origin) = origin {
         if trusted
             .origins
@@ -335,6 +345,19 @@ pub fn cross_site(
     let own = authority
         .is_some_and(|authority| origin.eq_ignore_ascii_case(&format!("{scheme}://{authority}")));
     (!own).then_some(OTHER_ORIGIN)
+}
+
+/// The origin (`scheme://host[:port]`) of a `Referer`, or `None` when it is not an
+/// absolute http(s) URL.
+fn referer_origin(referer: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(referer).ok()?;
+    let (scheme, rest) = text.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains('@'))
+        .then(|| format!("{}://{authority}", scheme.to_ascii_lowercase()))
 }
 
 /// A request's address as the log writes it: a card number put in it is masked

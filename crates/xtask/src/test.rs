@@ -145,8 +145,12 @@ pub fn cmd_test() -> Result<(), String> {
         "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
     );
     println!("{}", schemathesis.trim());
-    for line in e2e.lines().filter(|l| l.contains("standardwebhooks ")) {
-        println!("{}", line.trim_start_matches(['#', ' ']));
+    for line in e2e
+        .lines()
+        .map(|l| l.trim_start_matches(['#', ' ']))
+        .filter(|l| l.starts_with("standardwebhooks "))
+    {
+        println!("{line}");
     }
     for line in storefront
         .lines()

@@ -241,9 +241,12 @@ impl Db {
                 redact(other)
             )),
             None => {
-                std::fs::create_dir_all(data_dir)
-                    .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-                Db::open_sqlite(&data_dir.join("checkout.db"))
+                // Created 0600 before SQLite opens it: its WAL and shared-memory files
+                // take the database file's mode.
+                crate::data_dir::prepare(data_dir)?;
+                let file = data_dir.join("checkout.db");
+                crate::data_dir::private_file(&file, false)?;
+                Db::open_sqlite(&file)
             }
         }
     }

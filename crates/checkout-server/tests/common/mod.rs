@@ -317,7 +317,7 @@ impl Server {
         provider_args: &[&str],
         adjust: impl FnOnce(&mut Config),
     ) -> Server {
-        checkout_server::telemetry::init();
+        checkout_server::telemetry::init("text");
         let provider = Provider::spawn(provider_args);
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(dir.path().to_path_buf());
