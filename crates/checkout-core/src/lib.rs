@@ -22,6 +22,7 @@
 //! | [`changes`] | what changed between two summaries, and re-pricing an ended checkout |
 //! | [`restore`] | recovery links for expired and signed-out checkouts |
 //! | [`approval`] | deciding orders submitted for approval |
+//! | [`card`] | card numbers in text: found by Luhn whatever sets their groups apart, masked |
 //! | [`outbox`] | order events for downstream systems and their retries |
 //! | [`signature`] | `Checkout-Signature`: the payment provider's signed webhooks |
 //! | [`webhook`] | Standard Webhooks: how order events are signed for receivers |
@@ -64,6 +65,7 @@ macro_rules! serde_by_name {
 pub mod action;
 pub mod answer;
 pub mod approval;
+pub mod card;
 pub mod cart;
 pub mod changes;
 pub mod error;

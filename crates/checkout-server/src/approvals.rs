@@ -175,7 +175,10 @@ async fn decide(
         decision,
     )?;
     let reason = match decision {
-        Decision::Reject { reason } => Some(reason.trim().to_owned()),
+        // The shopper reads it and it is kept: never a card number.
+        Decision::Reject { reason } => {
+            Some(checkout_core::payment::mask_card_numbers(reason.trim()))
+        }
         Decision::Approve { .. } => None,
     };
     if !db::orders::record_decision(

@@ -186,7 +186,7 @@ async fn approvals(backend: Backend) {
         &server,
         &carols,
         "reject",
-        json!({"reason": " Over the quarterly budget "}),
+        json!({"reason": " Over the quarterly budget (card 4242,4242,4242,4242) "}),
     )
     .await;
     assert_eq!(rejected.status, 200, "{}", rejected.body);
@@ -195,16 +195,17 @@ async fn approvals(backend: Backend) {
         rejected.body["decided_by"], "Admin",
         "no username can be it"
     );
+    // Kept and shown, but never a card number, however its groups are set apart.
     assert_eq!(
         rejected.body["decision_reason"],
-        "Over the quarterly budget"
+        "Over the quarterly budget (card [card number removed])"
     );
     assert_eq!(
         carol
             .get(&format!("/orders/{}", carols["id"].as_str().unwrap()))
             .await
             .body["decision_reason"],
-        "Over the quarterly budget"
+        "Over the quarterly budget (card [card number removed])"
     );
     assert_eq!(carol.get("/approvals").await.body, json!([]));
     // An unknown order, a placed (not submitted) order.
