@@ -12,6 +12,11 @@ pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "checkout-server", version, about)]
 pub struct Config {
+    /// A TOML file of settings, one key per flag (`bind = "0.0.0.0:8080"`); the
+    /// environment and the flags take precedence over it.
+    #[arg(long, env = "CHECKOUT_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on.
     #[arg(long, env = "CHECKOUT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -288,8 +293,7 @@ impl Config {
         })
     }
 
-    /// The payment provider's webhook secrets: `new, old` (a blank after the comma) is
-    /// the same two secrets as `new,old`.
+    /// The payment provider's webhook secrets (`new, old` is `new,old`).
     pub fn webhook_secrets(&self) -> Vec<String> {
         self.payment_webhook_secrets
             .iter()
@@ -302,6 +306,7 @@ impl Config {
     /// A configuration for tests: loopback on a free port, the given data directory.
     pub fn for_tests(data_dir: PathBuf) -> Config {
         Config {
+            config: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database_url: None,
@@ -358,8 +363,7 @@ impl Config {
 pub const MIN_SECRET_LEN: usize = 16;
 
 impl Config {
-    /// Refuses settings that would run but weaken the server: a payment-webhook secret
-    /// or a metrics token shorter than [`MIN_SECRET_LEN`].
+    /// Refuses a payment-webhook secret or metrics token under [`MIN_SECRET_LEN`].
     pub fn check(&self) -> Result<(), String> {
         for secret in self.webhook_secrets() {
             if secret.len() < MIN_SECRET_LEN {

@@ -1,34 +1,134 @@
 //! `checkout-server`: the authoritative Checkout Guard HTTP server. Everything lives in
 //! the library; this file only reads the command line and starts it.
 
+use std::process::ExitCode;
+
+use checkout_server::{config::Config, config_file};
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let config = checkout_server::config::Config::parse();
+async fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "config") {
+        return match (
+            args.get(2).and_then(|a| a.to_str()),
+            args.get(3),
+            args.len(),
+        ) {
+            (Some("check"), Some(file), 4) => match config_file::check(file.as_ref()) {
+                Ok(said) => {
+                    println!("{said}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("checkout-server: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            _ => {
+                eprintln!("usage: checkout-server config check FILE");
+                ExitCode::from(2)
+            }
+        };
+    }
+    // `migrate [flags]` and `backup --to FILE [flags]`: the command, then the usual
+    // settings (from flags, the environment and the config file).
+    let command = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| matches!(*a, "migrate" | "backup"))
+        .map(str::to_owned);
+    let mut args = args;
+    let mut backup_to = None;
+    if let Some(command) = &command {
+        args.remove(1);
+        if command == "backup" {
+            let at = args.iter().position(|a| a == "--to");
+            match at.filter(|i| i + 1 < args.len()) {
+                Some(i) => {
+                    backup_to = Some(std::path::PathBuf::from(args.remove(i + 1)));
+                    args.remove(i);
+                }
+                None => {
+                    eprintln!("usage: checkout-server backup --to FILE [--data-dir DIR]");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let args = match config_file::argv(args) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("checkout-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = Config::parse_from(args);
     if config.print_openapi {
         match serde_json::to_string_pretty(&checkout_server::openapi()) {
             Ok(doc) => {
                 println!("{doc}");
-                return std::process::ExitCode::SUCCESS;
+                return ExitCode::SUCCESS;
             }
             Err(e) => {
                 eprintln!("checkout-server: {e}");
-                return std::process::ExitCode::FAILURE;
+                return ExitCode::FAILURE;
             }
         }
     }
+    match command.as_deref() {
+        Some("migrate") => {
+            return match checkout_server::db::Db::connect(
+                config.database_url.as_deref(),
+                &config.data_dir,
+                1,
+            )
+            .await
+            {
+                Ok(db) => {
+                    db.close().await;
+                    println!("checkout-server: the database's schema is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("checkout-server: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(_) => {
+            let from = match checkout_server::backup::source(&config) {
+                Ok(from) => from,
+                Err(error) => {
+                    eprintln!("checkout-server: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let to = backup_to.unwrap_or_default();
+            return match checkout_server::backup::sqlite(&from, &to) {
+                Ok(said) => {
+                    println!("checkout-server: {said}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("checkout-server: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
+    }
     if let Err(error) = config.check() {
         eprintln!("checkout-server: {error}");
-        return std::process::ExitCode::FAILURE;
+        return ExitCode::FAILURE;
     }
     checkout_server::telemetry::init(&config.log_format);
     match checkout_server::serve(config).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "checkout-server stopped");
             eprintln!("checkout-server: {error}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

@@ -247,3 +247,196 @@ fn short_webhook_secrets_are_refused_and_blanks_are_not_part_of_one() {
         ["new-secret-0123456789", "old-secret-0123456789"]
     );
 }
+
+/// `checkout-server backup --to FILE` while shoppers order as fast as they can: the copy
+/// is whole (integrity check), holds every order acknowledged before the backup began,
+/// and a server starts on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_under_load_holds_every_acknowledged_order() {
+    use std::{
+        sync::{atomic::AtomicBool, Arc, Mutex},
+        time::{Duration, Instant},
+    };
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let server = Process::spawn(&dir, &[]);
+    let acknowledged: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut shoppers = Vec::new();
+    for i in 0..6 {
+        let (base, acknowledged, stop) = (
+            server.base.clone(),
+            Arc::clone(&acknowledged),
+            Arc::clone(&stop),
+        );
+        shoppers.push(tokio::spawn(async move {
+            let shopper =
+                common::Shopper::sign_up(&Server::client(), &base, &format!("backup{i}")).await;
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let s = shopper.checkout().await;
+                let r = shopper
+                    .place_order(
+                        s["id"].as_str().unwrap(),
+                        s["digest"].as_str().unwrap(),
+                        &format!("k{n}"),
+                    )
+                    .await;
+                assert_eq!(r.status, 201, "{}", r.body);
+                acknowledged
+                    .lock()
+                    .unwrap()
+                    .push((Instant::now(), r.body["id"].as_str().unwrap().to_owned()));
+                n += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let copy = root.path().join("copy.db");
+    let began = Instant::now();
+    let backup = {
+        let (dir, copy) = (dir.clone(), copy.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+                .arg("backup")
+                .arg("--to")
+                .arg(&copy)
+                .arg("--data-dir")
+                .arg(&dir)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    for shopper in shoppers {
+        shopper.await.unwrap();
+    }
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    let before: Vec<String> = acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, _)| *at < began)
+        .map(|(_, id)| id.clone())
+        .collect();
+    let after = acknowledged.lock().unwrap().len() - before.len();
+    assert!(
+        before.len() >= 10 && after > 0,
+        "{} before, {after} during and after",
+        before.len()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let db = rusqlite::Connection::open(&copy).unwrap();
+        let check: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let mut stmt = db.prepare("SELECT id FROM orders").unwrap();
+        let kept: std::collections::BTreeSet<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let missing: Vec<&String> = before.iter().filter(|id| !kept.contains(*id)).collect();
+        assert!(
+            missing.is_empty(),
+            "acknowledged before the backup, not in it: {missing:?}"
+        );
+        println!(
+            "backup under load: {} orders acknowledged before it, all in the copy ({} in all)",
+            before.len(),
+            kept.len()
+        );
+    }
+    // It never overwrites a file.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    server.kill();
+    // A server starts on the copy.
+    let restored = root.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::rename(&copy, restored.join("checkout.db")).unwrap();
+    let on_copy = Process::spawn(&restored, &[]);
+    let ready = Server::client()
+        .get(format!("{}/readyz", on_copy.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    on_copy.kill();
+}
+
+/// `migrate` applies the migrations alone; a database a newer release migrated is
+/// refused with a clear message; `config check` says whether a file is valid.
+#[test]
+fn migrate_refuse_newer_and_config_check() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir_arg = dir.to_str().unwrap();
+    let migrated = run(&["migrate", "--data-dir", dir_arg]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("up to date"));
+    let db = rusqlite::Connection::open(dir.join("checkout.db")).unwrap();
+    db.execute(
+        "INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES (999, 'from the future', 'x', 0)",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    for args in [
+        vec!["migrate", "--data-dir", dir_arg],
+        vec!["--bind", "127.0.0.1:0", "--data-dir", dir_arg],
+    ] {
+        let refused = run(&args);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(said.contains("newer than this checkout-server"), "{said}");
+    }
+    let good = root.path().join("good.toml");
+    std::fs::write(&good, "bind = \"127.0.0.1:8080\"\nsecure_cookies = true\n").unwrap();
+    let ok = run(&["config", "check", good.to_str().unwrap()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("2 settings, valid"));
+    let bad = root.path().join("bad.toml");
+    std::fs::write(&bad, "bind = \"nowhere\"\nbnid = 1\n").unwrap();
+    let refused = run(&["config", "check", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`bnid` is no setting"));
+    // A server started with the file takes its settings.
+    let with_file = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(with_file.status.code(), Some(1));
+}

@@ -94,6 +94,7 @@ pub fn run(conn: &mut rusqlite::Connection, migrations: &[Migration]) -> Result<
     )
     .map_err(fail)?;
     adopt_sqlx(&tx, migrations)?;
+    refuse_newer(&tx, migrations)?;
     tx.commit().map_err(fail)?;
     let mut applied = 0;
     for m in migrations {
@@ -125,6 +126,24 @@ pub fn run(conn: &mut rusqlite::Connection, migrations: &[Migration]) -> Result<
         applied += 1;
     }
     Ok(applied)
+}
+
+/// Refuses a database a newer release migrated (a migration this one does not know):
+/// this release would not know how to read what it wrote.
+fn refuse_newer(tx: &rusqlite::Transaction<'_>, migrations: &[Migration]) -> Result<(), String> {
+    let newest: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    let known = migrations.iter().map(|m| m.version).max().unwrap_or(0);
+    match newest {
+        Some(newest) if newest > known => Err(format!(
+            "the database's schema (migration {newest}) is newer than this checkout-server's \
+             (migration {known}): run the newer release, or restore a backup made before it"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn record(tx: &rusqlite::Transaction<'_>, m: &Migration) -> rusqlite::Result<usize> {

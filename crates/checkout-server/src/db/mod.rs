@@ -220,10 +220,13 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(|e| format!("cannot open database {}: {e}", redact(url)))?;
-                POSTGRES_MIGRATIONS
-                    .run(&pool)
-                    .await
-                    .map_err(|e| format!("migrations failed: {e}"))?;
+                POSTGRES_MIGRATIONS.run(&pool).await.map_err(|e| match e {
+                    sqlx::migrate::MigrateError::VersionMissing(newest) => format!(
+                        "the database's schema (migration {newest}) is newer than this \
+                         checkout-server's: run the newer release, or restore a backup made before it"
+                    ),
+                    other => format!("migrations failed: {other}"),
+                })?;
                 Ok(Db::Postgres(pool))
             }
             Some(url) if url.starts_with("sqlite:") => {
@@ -318,7 +321,7 @@ impl Db {
 /// `?mode=rwc`; otherwise a missing file is an error, so a mistyped path never starts an
 /// empty shop. `mode=ro` is refused (the server writes), and so is an in-memory database
 /// (the readers and the writer could not share it).
-fn sqlite_file(url: &str) -> Result<(PathBuf, bool), String> {
+pub(crate) fn sqlite_file(url: &str) -> Result<(PathBuf, bool), String> {
     let rest = url.strip_prefix("sqlite:").unwrap_or(url);
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
