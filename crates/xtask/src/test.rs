@@ -86,6 +86,10 @@ pub fn cmd_test() -> Result<(), String> {
     }
     let native = run_captured(tests)?;
 
+    section("the systemd unit (systemd-analyze verify packaging/checkout-server.service)");
+    let unit = verify_systemd_unit()?;
+    println!("{unit}");
+
     section("fuzz targets (cargo-fuzz, 20 s each; `cargo xtask fuzz --seconds N` for longer)");
     let fuzzed = fuzz::run_targets(20, None, &[])?;
 
@@ -161,6 +165,7 @@ pub fn cmd_test() -> Result<(), String> {
     for f in &fuzzed {
         println!("fuzz {}: {} executions, no failure", f.target, f.runs);
     }
+    println!("{unit}");
     println!("all checks passed in {:.0?}", started.elapsed());
     println!(
         "{} passed, {} failed",
@@ -168,6 +173,37 @@ pub fn cmd_test() -> Result<(), String> {
         failed + wasm_failed + e2e_failed
     );
     Ok(())
+}
+
+/// `systemd-analyze verify` over the repository's unit, with its `ExecStart` pointed at
+/// the debug build (verify checks that the binary exists); any warning fails it too
+/// (verify exits 0 on an unknown key).
+fn verify_systemd_unit() -> Result<String, String> {
+    tools::ensure_apt(&["systemd-analyze"], &["systemd"])?;
+    let unit = std::fs::read_to_string(root().join("packaging/checkout-server.service"))
+        .map_err(|e| format!("packaging/checkout-server.service: {e}"))?;
+    let bin = root().join("target/debug/checkout-server");
+    let unit = unit.replace("/usr/local/bin/checkout-server", &bin.to_string_lossy());
+    let dir = std::env::temp_dir().join(format!("checkout-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join("checkout-server.service");
+    std::fs::write(&path, unit).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .map_err(|e| format!("systemd-analyze: {e}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && said.trim().is_empty() {
+        Ok("systemd unit: systemd-analyze verify found nothing to say".into())
+    } else {
+        Err(format!("the systemd unit does not verify:\n{said}"))
+    }
 }
 
 /// `cargo xtask e2e [FILE…]`: only the end-to-end tests (all of `tests/e2e/`, or the
