@@ -106,10 +106,10 @@ pub fn spawn(state: AppState, poll: Duration, mut stop: watch::Receiver<bool>) -
     })
 }
 
-/// One endpoint's lane: up to [`PER_ENDPOINT`] of its deliveries in flight, each
-/// storing its own outcome when it ends; it claims more as slots free up, and looks
-/// every `poll` when nothing is due. Ends when retired or stopped, after its deliveries
-/// in flight.
+/// One endpoint's lane: up to [`PER_ENDPOINT`] of its deliveries in flight; whenever
+/// one ends, the outcomes of all that ended by then are stored together ([`store`]);
+/// it claims more as slots free up, and looks every `poll` when nothing is due. Ends
+/// when retired or stopped, after its deliveries in flight.
 async fn run_lane(
     state: AppState,
     client: reqwest::Client,
