@@ -10,13 +10,14 @@ use std::process::{Command, Stdio};
 use crate::{root, tools};
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "token",
     "recovery_record",
     "idempotency_key",
     "numbering_template",
     "admin_bodies",
     "request_bodies",
+    "card_masking",
 ];
 
 /// What one target's run did.
