@@ -10,7 +10,6 @@ use checkout_core::ErrorCode;
 use crate::error::ApiError;
 
 /// Whether the request says its body is JSON (`application/json` or `…+json`).
-/// Whether the request says its body is JSON (`application/json` or `…+json`).
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
