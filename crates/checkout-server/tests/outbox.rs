@@ -57,19 +57,6 @@ async fn submit(shopper: &Shopper, key: &str) -> Value {
     r.body
 }
 
-async fn place(shopper: &Shopper, key: &str) -> Value {
-    let s = shopper.checkout().await;
-    let r = shopper
-        .place_order(
-            s["id"].as_str().unwrap(),
-            s["digest"].as_str().unwrap(),
-            key,
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body
-}
-
 async fn events_arrive(backend: Backend) {
     let server = Server::start(backend).await;
     let rx = receiver(
@@ -90,7 +77,7 @@ async fn events_arrive(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    place(&carol, "c").await;
+    carol.order("c").await;
     let daves = submit(&dave, "d").await;
     let reject = format!("/approvals/{}/reject", daves["id"].as_str().unwrap());
     assert_eq!(
@@ -210,8 +197,8 @@ async fn receiver_down(backend: Backend) {
     endpoint(&server.base, &format!("http://127.0.0.1:{port}/hook")).await;
     let bob = server.shopper("bob").await;
     let carol = server.shopper("carol").await;
-    place(&bob, "b").await;
-    place(&carol, "c").await;
+    bob.order("b").await;
+    carol.order("c").await;
     // Attempts fail and are kept, with why.
     let start = Instant::now();
     loop {
@@ -257,7 +244,7 @@ async fn a_killed_server_still_delivers_after_restart() {
     endpoint(&first.base, &format!("http://127.0.0.1:{port}/hook")).await;
     let client = Server::client();
     let bob = Shopper::sign_up(&client, &first.base, "bob").await;
-    let order = place(&bob, "k").await;
+    let order = bob.order("k").await;
     first.kill();
     let rx = receiver(
         tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -302,21 +289,11 @@ async fn two_instances_deliver_every_event() {
     for i in 0..20 {
         let base = &instances[i % 2].base;
         let shopper = Shopper::sign_up(&client, base, &format!("shopper{i}")).await;
-        let order = place(&shopper, "k").await;
+        let order = shopper.order("k").await;
         orders.insert(order["id"].as_str().unwrap().to_owned());
     }
     rx.wait_for(20, Duration::from_secs(30)).await;
-    let delivered_orders: BTreeSet<String> = rx
-        .hits()
-        .iter()
-        .filter(|h| h.answered < 300)
-        .map(|h| {
-            serde_json::from_str::<Value>(&h.body).unwrap()["data"]["order"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let delivered_orders: BTreeSet<String> = rx.delivered_orders();
     assert_eq!(delivered_orders, orders);
     let sent = rx.hits().len();
     println!(
@@ -341,7 +318,7 @@ async fn finished_deliveries_are_purged(backend: Backend) {
         .unwrap()
         .port();
     endpoint(&server.base, &format!("http://127.0.0.1:{port}/hook")).await;
-    place(&server.shopper("bob").await, "b").await;
+    server.shopper("bob").await.order("b").await;
     rx.wait_for(1, Duration::from_secs(30)).await;
     server.advance(120).await;
     let start = Instant::now();
@@ -508,7 +485,7 @@ async fn endpoints_are_checked_and_can_be_stopped(backend: Backend) {
         .await;
     assert_eq!(stop.status, 204);
     // While stopped, a new order adds no delivery for it; one made before it stopped waits.
-    place(&server.shopper("bob").await, "b").await;
+    server.shopper("bob").await.order("b").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(rx.hits().is_empty());
     let resume = server
@@ -519,7 +496,7 @@ async fn endpoints_are_checked_and_can_be_stopped(backend: Backend) {
         )
         .await;
     assert_eq!(resume.status, 204);
-    place(&server.shopper("carol").await, "c").await;
+    server.shopper("carol").await.order("c").await;
     rx.wait_for(1, Duration::from_secs(10)).await;
     // At most 20 active endpoints.
     for i in 0..19 {

@@ -18,7 +18,7 @@ use std::{
 use checkout_core::webhook::{self, Secret};
 use common::{
     receiver::{receiver, tls_receiver, Hit, Receiver, TestPki},
-    Backend, Resp, Server, Shopper,
+    Backend, Resp, Server,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -40,19 +40,6 @@ async fn endpoints(server: &Server) -> Vec<Value> {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body.as_array().unwrap().clone()
-}
-
-async fn place(shopper: &Shopper, key: &str) -> Value {
-    let s = shopper.checkout().await;
-    let r = shopper
-        .place_order(
-            s["id"].as_str().unwrap(),
-            s["digest"].as_str().unwrap(),
-            key,
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body
 }
 
 /// Whether `hit` verifies under `secret` (the core's Standard Webhooks verifier).
@@ -80,7 +67,7 @@ async fn retry_after_and_gone(backend: Backend) {
         .extend([(429, Some("3".to_owned())), (500, None), (410, None)]);
     let r = add(&server, json!({"url": rx.url()})).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let first = place(&server.shopper("bob").await, "b").await;
+    let first = server.shopper("bob").await.order("b").await;
     // 429 with Retry-After: 3 → not again before 3 s; then 500 → the schedule's 1 s
     // (the second failed attempt waits 2 s); then 410 → the endpoint is disabled.
     rx.wait_for_hits(3, Duration::from_secs(20)).await;
@@ -105,7 +92,7 @@ async fn retry_after_and_gone(backend: Backend) {
         "{listed:?}"
     );
     // Disabled, it gets nothing more; what happens meanwhile waits for it.
-    let second = place(&server.shopper("carol").await, "c").await;
+    let second = server.shopper("carol").await.order("c").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(rx.hits().len(), 3);
     let id = listed[0]["id"].as_str().unwrap();
@@ -119,17 +106,7 @@ async fn retry_after_and_gone(backend: Backend) {
     assert_eq!(enable.status, 204, "{}", enable.body);
     // Enabled again, it resumes from where it stopped: both events arrive.
     rx.wait_for(2, Duration::from_secs(15)).await;
-    let orders: BTreeSet<String> = rx
-        .hits()
-        .iter()
-        .filter(|h| h.answered < 300)
-        .map(|h| {
-            serde_json::from_str::<Value>(&h.body).unwrap()["data"]["order"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let orders: BTreeSet<String> = rx.delivered_orders();
     let expected: BTreeSet<String> = [&first, &second]
         .iter()
         .map(|o| o["id"].as_str().unwrap().to_owned())
@@ -139,7 +116,7 @@ async fn retry_after_and_gone(backend: Backend) {
     // Disabled again by a 410 while 19 more endpoints are on: enabling it is not a
     // 21st active endpoint.
     rx.replies.lock().unwrap().push_back((410, None));
-    place(&server.shopper("dave").await, "d").await;
+    server.shopper("dave").await.order("d").await;
     for _ in 0..100 {
         if endpoints(&server)
             .await
@@ -249,7 +226,7 @@ async fn rotation(backend: Backend) {
     assert_eq!(rotated.status, 200, "{}", rotated.body);
     let new = rotated.body["secret"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
-    place(&server.shopper("bob").await, "b").await;
+    server.shopper("bob").await.order("b").await;
     rx.wait_for(1, Duration::from_secs(10)).await;
     let hit = &rx.hits()[0];
     assert_eq!(
@@ -268,7 +245,7 @@ async fn rotation(backend: Backend) {
         )
         .await;
     let newest = again.body["secret"].as_str().unwrap().to_owned();
-    place(&server.shopper("dave").await, "d").await;
+    server.shopper("dave").await.order("d").await;
     rx.wait_for(2, Duration::from_secs(10)).await;
     let hit = &rx.hits()[1];
     let signatures = hit.signature.as_deref().unwrap().split(' ').count();
@@ -276,7 +253,7 @@ async fn rotation(backend: Backend) {
     assert!(verifies(hit, &old) && verifies(hit, &new) && verifies(hit, &newest));
     // A day later the old secrets sign no more.
     server.advance(24 * 3600 + 1).await;
-    place(&server.shopper("carol").await, "c").await;
+    server.shopper("carol").await.order("c").await;
     rx.wait_for(3, Duration::from_secs(10)).await;
     let hit = &rx.hits()[2];
     let signatures = hit.signature.as_deref().unwrap().split(' ').count();
@@ -309,7 +286,7 @@ async fn https(backend: Backend) {
     let url = format!("https://localhost:{}/hook", rx.addr.port());
     let created = add(&trusting, json!({"url": url})).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    place(&trusting.shopper("bob").await, "b").await;
+    trusting.shopper("bob").await.order("b").await;
     rx.wait_for(1, Duration::from_secs(10)).await;
     assert!(verifies(
         &rx.hits()[0],
@@ -321,7 +298,7 @@ async fn https(backend: Backend) {
     let rx = tls_receiver(listener().await, &pki);
     let url = format!("https://127.0.0.1:{}/hook", rx.addr.port());
     assert_eq!(add(&untrusting, json!({"url": url})).await.status, 201);
-    place(&untrusting.shopper("bob").await, "b").await;
+    untrusting.shopper("bob").await.order("b").await;
     let error = wait_for_error(&untrusting).await;
     assert!(error.to_lowercase().contains("certificate"), "{error}");
     assert!(rx.hits().is_empty());
@@ -378,7 +355,7 @@ async fn private_addresses(backend: Backend) {
     );
     let sneaky = format!("https://{name}:{port}/hook");
     assert_eq!(add(&server, json!({"url": sneaky})).await.status, 201);
-    place(&server.shopper("bob").await, "b").await;
+    server.shopper("bob").await.order("b").await;
     let error = wait_for_error(&server).await;
     assert!(error.contains("private"), "{error}");
     assert!(rx.hits().is_empty());
@@ -411,7 +388,7 @@ async fn isolation(backend: Backend) {
     let tasks = shoppers.into_iter().enumerate().map(|(i, shopper)| {
         tokio::spawn(async move {
             for n in 0..ORDERS / SHOPPERS + usize::from(i < ORDERS % SHOPPERS) {
-                place(&shopper, &format!("k{n}")).await;
+                shopper.order(&format!("k{n}")).await;
             }
         })
     });

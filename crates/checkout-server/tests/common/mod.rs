@@ -612,6 +612,20 @@ impl Shopper {
         .await
     }
 
+    /// Starts a checkout ready for Place Order and places it with `key`; the order.
+    pub async fn order(&self, key: &str) -> Value {
+        let s = self.checkout().await;
+        let r = self
+            .place_order(
+                s["id"].as_str().unwrap(),
+                s["digest"].as_str().unwrap(),
+                key,
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    }
+
     pub async fn place_order(&self, id: &str, digest: &str, key: &str) -> Resp {
         self.action(id, "place-order", digest, key).await
     }

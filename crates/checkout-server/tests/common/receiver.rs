@@ -151,6 +151,18 @@ impl Receiver {
             .collect()
     }
 
+    /// The orders whose events were delivered (answered 2xx).
+    pub fn delivered_orders(&self) -> BTreeSet<String> {
+        self.hits()
+            .iter()
+            .filter(|h| (200..300).contains(&h.answered))
+            .filter_map(|h| {
+                let body: Value = serde_json::from_str(&h.body).ok()?;
+                body["data"]["order"]["id"].as_str().map(str::to_owned)
+            })
+            .collect()
+    }
+
     /// Waits until `n` distinct events were delivered.
     pub async fn wait_for(&self, n: usize, limit: Duration) {
         let start = Instant::now();
