@@ -87,6 +87,20 @@ impl Secret {
     }
 }
 
+/// Most secrets from earlier rotations that still sign beside the current one.
+pub const MAX_PREVIOUS_SECRETS: usize = 4;
+
+/// The secrets that keep signing after a rotation replaces `current`: it, then those
+/// of earlier rotations still valid (`previous`, newest first), at most
+/// [`MAX_PREVIOUS_SECRETS`] — so rotating twice in a day never cuts off a receiver still
+/// on the first secret.
+pub fn kept_after_rotation(current: String, previous: Vec<String>) -> Vec<String> {
+    let mut kept = previous;
+    kept.insert(0, current);
+    kept.truncate(MAX_PREVIOUS_SECRETS);
+    kept
+}
+
 /// The `webhook-signature` value: one signature per secret (the current one first, then
 /// the one being rotated out while it is still valid), space-separated.
 pub fn signature_header(secrets: &[&Secret], id: &str, timestamp: i64, body: &[u8]) -> String {
@@ -205,6 +219,14 @@ mod tests {
         assert!(verify(headers, b"{}", &[&new], now()).is_ok());
         let other = Secret::from_key(&[3; 32]).unwrap();
         assert!(verify(headers, b"{}", &[&other], now()).is_err());
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_newest_four_earlier_secrets() {
+        let kept = kept_after_rotation("c".into(), vec!["b".into(), "a".into()]);
+        assert_eq!(kept, ["c", "b", "a"]);
+        let many = (0..9).map(|i| i.to_string()).collect();
+        assert_eq!(kept_after_rotation("x".into(), many), ["x", "0", "1", "2"]);
     }
 
     #[test]

@@ -58,6 +58,18 @@ fn verifies(hit: &Hit, secret: &str) -> bool {
     .is_ok()
 }
 
+/// Enables endpoint `id` again (after a 410, or stopped).
+async fn enable(server: &Server, id: &str) {
+    let r = server
+        .admin(
+            Method::PUT,
+            &format!("/admin/webhook-endpoints/{id}"),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
 async fn retry_after_and_gone(backend: Backend) {
     let server = Server::start(backend).await;
     let rx = receiver(listener().await, 0);
@@ -96,14 +108,7 @@ async fn retry_after_and_gone(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(rx.hits().len(), 3);
     let id = listed[0]["id"].as_str().unwrap();
-    let enable = server
-        .admin(
-            Method::PUT,
-            &format!("/admin/webhook-endpoints/{id}"),
-            Some(json!({"active": true})),
-        )
-        .await;
-    assert_eq!(enable.status, 204, "{}", enable.body);
+    enable(&server, id).await;
     // Enabled again, it resumes from where it stopped: both events arrive.
     rx.wait_for(2, Duration::from_secs(15)).await;
     let orders: BTreeSet<String> = rx.delivered_orders();
@@ -131,14 +136,7 @@ async fn retry_after_and_gone(backend: Backend) {
         let r = add(&server, json!({"url": format!("http://127.0.0.1:9/{i}")})).await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let enable = server
-        .admin(
-            Method::PUT,
-            &format!("/admin/webhook-endpoints/{id}"),
-            Some(json!({"active": true})),
-        )
-        .await;
-    assert_eq!(enable.status, 204, "{}", enable.body);
+    enable(&server, id).await;
     rx.wait_for(3, Duration::from_secs(15)).await;
     server.stop().await;
 }

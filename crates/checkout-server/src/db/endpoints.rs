@@ -95,13 +95,10 @@ pub async fn set_active(
     Ok(done == 1)
 }
 
-/// Most secrets before the current one that still sign at once.
-pub const MAX_PREVIOUS_SECRETS: usize = 4;
-
-/// Gives endpoint `id` the new `secret`; its current one, and those from earlier
-/// rotations still valid (at most [`MAX_PREVIOUS_SECRETS`] in all, newest kept), keep
-/// signing beside it until `previous_until`, so a receiver on any of them has a day to
-/// switch however often the admin rotates. Returns whether it exists.
+/// Gives endpoint `id` the new `secret`; the secrets the core keeps
+/// ([`checkout_core::webhook::kept_after_rotation`]) sign beside it until
+/// `previous_until`. Stored space-separated (a `whsec_` secret has no blank). Returns
+/// whether it exists.
 pub async fn rotate_secret(
     conn: impl Into<Conn<'_>>,
     id: &str,
@@ -124,12 +121,11 @@ pub async fn rotate_secret(
     let still_valid = row
         .try_get::<Option<i64>>("previous_secret_until")?
         .is_some_and(|until| until > to_ms(now));
-    let mut previous: Vec<String> = match row.try_get::<Option<String>>("previous_secret")? {
-        Some(list) if still_valid => list.split(' ').map(str::to_owned).collect(),
+    let previous = match row.try_get::<Option<String>>("previous_secret")? {
+        Some(list) if still_valid => split_secrets(&list),
         _ => Vec::new(),
     };
-    previous.insert(0, current);
-    previous.truncate(MAX_PREVIOUS_SECRETS);
+    let previous = checkout_core::webhook::kept_after_rotation(current, previous);
     query(
         "UPDATE webhook_endpoints SET previous_secret = $1, previous_secret_until = $2, \
          secret = $3 WHERE id = $4",
@@ -191,4 +187,12 @@ pub async fn endpoints(conn: impl Into<Conn<'_>>) -> Result<Vec<Endpoint>, DbErr
         })
     })
     .collect()
+}
+
+/// The secrets of a stored `previous_secret` list.
+pub(crate) fn split_secrets(list: &str) -> Vec<String> {
+    list.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

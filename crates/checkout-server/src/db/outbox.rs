@@ -71,8 +71,8 @@ pub struct Claimed {
     pub url: String,
     /// Its signing secret (`whsec_…`).
     pub secret: String,
-    /// The secrets before its latest rotation (space-separated), while they still sign.
-    pub previous_secret: Option<String>,
+    /// The secrets of earlier rotations that still sign, newest first.
+    pub previous_secrets: Vec<String>,
     /// The stable event id.
     pub event_id: String,
     /// The event type.
@@ -172,7 +172,9 @@ pub async fn claim(
                 endpoint_id: endpoint.to_owned(),
                 url: r.try_get("url")?,
                 secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
+                previous_secrets: r
+                    .try_get::<Option<String>>("previous_secret")?
+                    .map_or_else(Vec::new, |list| super::endpoints::split_secrets(&list)),
                 event_id: r.try_get("id")?,
                 event_type: r.try_get("type")?,
                 payload: r.try_get("payload")?,

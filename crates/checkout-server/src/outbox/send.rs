@@ -31,11 +31,9 @@ pub async fn send(
     let current = Secret::parse(&delivery.secret)
         .ok_or_else(|| "the endpoint's secret is unreadable".to_owned())?;
     let previous: Vec<Secret> = delivery
-        .previous_secret
-        .as_deref()
-        .unwrap_or_default()
-        .split(' ')
-        .filter_map(Secret::parse)
+        .previous_secrets
+        .iter()
+        .filter_map(|s| Secret::parse(s))
         .collect();
     let secrets: Vec<&Secret> = std::iter::once(&current).chain(&previous).collect();
     // The receiver checks the signature's time against its own clock: sign with the
