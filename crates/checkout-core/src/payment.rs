@@ -84,6 +84,10 @@ pub enum ProviderStatus {
     Canceled,
     /// The provider has no payment under the shop's key: the request never reached it.
     NotFound,
+    /// The provider could not be asked at all (it refused connections, timed out or
+    /// failed) when reconciliation looked the payment up after its pending bound. Not a
+    /// provider's word, so never read from the wire.
+    Unreachable,
 }
 
 impl ProviderStatus {
@@ -96,10 +100,11 @@ impl ProviderStatus {
             ProviderStatus::Failed => "failed",
             ProviderStatus::Canceled => "canceled",
             ProviderStatus::NotFound => "not_found",
+            ProviderStatus::Unreachable => "unreachable",
         }
     }
 
-    /// The status of a wire name.
+    /// The status of a wire name (what a provider can say: never `Unreachable`).
     pub fn parse(name: &str) -> Option<ProviderStatus> {
         [
             ProviderStatus::RequiresConfirmation,
@@ -232,12 +237,15 @@ pub fn resolve(standing: &Standing<'_>, report: &Report) -> Resolution {
             Source::Answer | Source::Webhook => Resolution::Wait,
         },
         ProviderStatus::Failed | ProviderStatus::Canceled if waiting => Resolution::ReleaseUnpaid,
-        // Only reconciliation asks after the pending bound: the request never arrived.
-        // Should it arrive after all, its charge is refunded.
-        ProviderStatus::NotFound if waiting && report.source == Source::Reconciliation => {
+        // Only reconciliation asks after the pending bound: the request never arrived,
+        // or the provider cannot be reached to say (the shopper is not held up by an
+        // outage). Should a charge arrive after all, it is refunded.
+        ProviderStatus::NotFound | ProviderStatus::Unreachable
+            if waiting && report.source == Source::Reconciliation =>
+        {
             Resolution::ReleaseUnpaid
         }
-        ProviderStatus::NotFound if waiting => Resolution::Wait,
+        ProviderStatus::NotFound | ProviderStatus::Unreachable if waiting => Resolution::Wait,
         _ => Resolution::Ignore,
     }
 }
@@ -271,6 +279,11 @@ pub fn release_message(status: ProviderStatus) -> &'static str {
             "Payment not taken: the payment provider has no record of it. Should a charge \
              for it appear later, it is refunded by itself."
         }
+        ProviderStatus::Unreachable => {
+            "Payment not confirmed: the payment provider cannot be reached. You can pay \
+             again or choose another way to pay; should a charge for this attempt appear \
+             later, it is refunded by itself."
+        }
         _ => "Payment not taken: the card was declined. Nothing was charged.",
     }
 }
@@ -283,7 +296,7 @@ pub const WRONG_AMOUNT_MESSAGE: &str = "Payment not accepted: the provider charg
 /// Whether a payment released because the provider said `status` is looked up again
 /// for a while: one the provider had no record of may still arrive and charge.
 pub fn watched_after_release(status: ProviderStatus) -> bool {
-    status == ProviderStatus::NotFound
+    matches!(status, ProviderStatus::NotFound | ProviderStatus::Unreachable)
 }
 
 /// Whether the watch over a released payment ends, given what a lookup found: the

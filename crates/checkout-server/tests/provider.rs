@@ -742,3 +742,52 @@ on_both_backends!(
     a_late_charge_whose_webhook_never_comes_is_found_and_refunded,
     late_charge_without_webhook
 );
+
+/// The provider goes down while a payment waits for its answer (it refuses every
+/// connection from then on): once `--reconcile-after-secs` has passed, the sweeper
+/// releases the checkout by itself, and the shopper pays by invoice instead — they
+/// are not held up until the provider returns.
+async fn provider_down(backend: Backend) {
+    let mut server = Server::start_with(backend, |c| {
+        c.gateway_timeout_ms = 300;
+        c.reconcile_after_secs = 2;
+    })
+    .await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = alice.ready_to_pay().await;
+    alice
+        .pay(&id, &digest, test_cards::LATE, "card")
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    let _ = server.provider.child.kill();
+    let _ = server.provider.child.wait();
+    let waited = std::time::Instant::now();
+    assert_eq!(alice.session(&id).await["status"], "PAYMENT_PENDING");
+    alice.wait_for_status(&id, "ACTIVE").await;
+    let took = waited.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "released {took:?} after the provider went down (bound 2 s, sweep 0.2 s)"
+    );
+    let again = alice.pay(&id, &digest, test_cards::LATE, "card").await;
+    again.assert_problem("PAYMENT_DECLINED", 402);
+    assert!(again.str("detail").contains("cannot be reached"), "{}", again.body);
+    let r = alice.select(&id, "payment-method", "invoice").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let placed = alice.place_order(&id, &r.str("digest"), "invoice").await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    assert_eq!(orders_of(&server, &id).await, 1);
+    // The released payment stays watched for a late charge.
+    let watched = common::count(
+        server.db(),
+        "SELECT COUNT(*) AS n FROM payment_attempts WHERE watch_next_at IS NOT NULL",
+        &[],
+    )
+    .await;
+    assert_eq!(watched, 1);
+    server.stop().await;
+}
+on_both_backends!(
+    a_provider_refusing_connections_releases_the_checkout_after_the_bound,
+    provider_down
+);

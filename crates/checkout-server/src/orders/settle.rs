@@ -272,28 +272,26 @@ pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> Api
         let Some(payment_key) = payment_key else {
             continue;
         };
-        let found = match state.provider.lookup(&payment_key).await {
-            Ok(found) => found,
-            Err(error) => {
-                tracing::warn!(session = %id, %error, "reconciliation postponed");
-                continue;
-            }
+        let found = state.provider.lookup(&payment_key).await;
+        let unknown = |status| Report {
+            source: Source::Reconciliation,
+            payment_key: payment_key.clone(),
+            status,
+            amount: 0,
+            currency: String::new(),
         };
         let (report, payment_id) = match &found {
-            Some(payment) => (
+            Ok(Some(payment)) => (
                 report_of(Source::Reconciliation, payment),
                 Some(payment.id.as_str()),
             ),
-            None => (
-                Report {
-                    source: Source::Reconciliation,
-                    payment_key: payment_key.clone(),
-                    status: ProviderStatus::NotFound,
-                    amount: 0,
-                    currency: String::new(),
-                },
-                None,
-            ),
+            Ok(None) => (unknown(ProviderStatus::NotFound), None),
+            Err(error) => {
+                // The shopper is not held up by an outage (the core releases the
+                // checkout; the payment stays watched for a late charge).
+                tracing::warn!(session = %id, %error, "provider unreachable at reconciliation");
+                (unknown(ProviderStatus::Unreachable), None)
+            }
         };
         match apply(state, &id, report, payment_id, &actor).await {
             Ok(Resolution::PlaceOrder | Resolution::ReleaseUnpaid | Resolution::Refund(_)) => {
