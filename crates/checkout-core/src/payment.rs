@@ -296,7 +296,10 @@ pub const WRONG_AMOUNT_MESSAGE: &str = "Payment not accepted: the provider charg
 /// Whether a payment released because the provider said `status` is looked up again
 /// for a while: one the provider had no record of may still arrive and charge.
 pub fn watched_after_release(status: ProviderStatus) -> bool {
-    matches!(status, ProviderStatus::NotFound | ProviderStatus::Unreachable)
+    matches!(
+        status,
+        ProviderStatus::NotFound | ProviderStatus::Unreachable
+    )
 }
 
 /// Whether the watch over a released payment ends, given what a lookup found: the

@@ -116,31 +116,6 @@ fn processing_before_or_after_the_charge_never_undoes_it() {
 }
 
 #[test]
-fn an_unreachable_provider_releases_the_checkout_only_after_the_pending_bound() {
-    let mut model = Model::paying();
-    // Not reconciliation (the bound has not passed): the shopper waits.
-    assert_eq!(
-        model.apply(&report(Source::Answer, ProviderStatus::Unreachable)),
-        Resolution::Wait
-    );
-    assert_eq!(
-        model.apply(&report(Source::Reconciliation, ProviderStatus::Unreachable)),
-        Resolution::ReleaseUnpaid
-    );
-    assert!(watched_after_release(ProviderStatus::Unreachable));
-    assert!(release_message(ProviderStatus::Unreachable).contains("cannot be reached"));
-    // The provider comes back: it had charged after all. Given back once, no order.
-    let late = report(Source::Reconciliation, ProviderStatus::Succeeded);
-    assert_eq!(
-        model.apply(&late),
-        Resolution::Refund(RefundReason::NoLongerPaying)
-    );
-    assert_eq!(model.apply(&late), Resolution::Ignore);
-    // "unreachable" is never a provider's word.
-    assert_eq!(ProviderStatus::parse("unreachable"), None);
-}
-
-#[test]
 fn a_request_that_never_arrived_is_released_by_reconciliation_only() {
     let mut model = Model::paying();
     assert_eq!(

@@ -47,6 +47,8 @@ pub struct Sweep {
     pub outbox_purged: u64,
     /// Payment webhook event ids forgotten (a day after they were applied).
     pub webhook_ids_purged: u64,
+    /// Ended rate-limit windows deleted.
+    pub rate_windows_purged: u64,
 }
 
 /// What a purge deletes.
@@ -57,6 +59,7 @@ enum Purge {
     Sessions,
     Outbox,
     WebhookIds,
+    RateWindows,
 }
 
 /// Runs [`sweep_once`] every `every` until `stop` turns true.
@@ -100,13 +103,14 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
     }
     // A purge that fails (the database busy or briefly gone) is retried next time; it
     // never keeps the sweep from reconciling payments.
-    let mut purged = [0; 5];
+    let mut purged = [0; 6];
     for (n, kind) in [
         Purge::Keys,
         Purge::Logins,
         Purge::Sessions,
         Purge::Outbox,
         Purge::WebhookIds,
+        Purge::RateWindows,
     ]
     .into_iter()
     .enumerate()
@@ -122,6 +126,7 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
         sweep.sessions_purged,
         sweep.outbox_purged,
         sweep.webhook_ids_purged,
+        sweep.rate_windows_purged,
     ] = purged;
     sweep.reconciled = orders::reconcile(state, state.tuning.reconcile_after).await?;
     Ok(sweep)
@@ -140,6 +145,11 @@ async fn purge(state: &AppState, kind: Purge) -> Result<u64, ApiError> {
             Purge::WebhookIds => {
                 let day_ago = now - chrono::Duration::days(1);
                 db::payments::purge_events(&mut tx, day_ago, PURGE_BATCH).await?
+            }
+            // Every window in the table is an hour long.
+            Purge::RateWindows => {
+                let hour_ago = now - chrono::Duration::hours(1);
+                db::limits::purge(tx.conn(), hour_ago, PURGE_BATCH).await?
             }
             Purge::Sessions | Purge::Outbox => {
                 // A retention longer than time can count keeps everything.

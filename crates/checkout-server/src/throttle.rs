@@ -1,15 +1,16 @@
 //! Bounded resources against floods (CONTRACT §11): at most a few password hashes at a
 //! time (Argon2id takes ~19 MiB each, so hundreds at once would take gigabytes), and
 //! fixed-window counters for wrong passwords per account and per client address,
-//! sign-ups per address, and per shopper: initiations, changes to a checkout and card
-//! payments sent to the provider (card testing). A refusal is `RATE_LIMITED` (429)
-//! or, for a hash that could not start in time, `SERVICE_UNAVAILABLE` (503), both with
-//! `Retry-After`.
+//! sign-ups per address, and per shopper: initiations and changes to a checkout. A
+//! refusal is `RATE_LIMITED` (429) or, for a hash that could not start in time,
+//! `SERVICE_UNAVAILABLE` (503), both with `Retry-After`.
 //!
-//! The counters live in this instance's memory, bounded in size; several instances
+//! These counters live in this instance's memory, bounded in size; several instances
 //! each count on their own (an attacker spreading over N instances gets N times the
-//! limit, still bounded). Windows are measured on the server's clock, so the test clock
-//! moves them too.
+//! limit, still bounded). Card payments sent to the provider (card testing with stolen
+//! numbers) are counted in the database instead ([`card_attempt`]), per shopper and per
+//! client address: a restart does not reset them and all instances share them. Windows
+//! are measured on the server's clock, so the test clock moves them too.
 
 use std::{
     collections::HashMap,
@@ -151,18 +152,61 @@ impl Throttle {
     }
 
     fn refusal(&self, left: chrono::Duration) -> ApiError {
-        let secs = u64::try_from(left.num_seconds()).unwrap_or(0).max(1);
-        ApiError::RetryLater {
-            rejection: Rejection::with_message(
-                ErrorCode::RateLimited,
-                format!(
-                    "Too many {}. Please wait {secs} s and try again.",
-                    self.what
-                ),
-            ),
-            after_secs: secs,
+        refusal(self.what, left)
+    }
+}
+
+fn refusal(what: &str, left: chrono::Duration) -> ApiError {
+    let secs = u64::try_from(left.num_seconds()).unwrap_or(0).max(1);
+    ApiError::RetryLater {
+        rejection: Rejection::with_message(
+            ErrorCode::RateLimited,
+            format!("Too many {what}. Please wait {secs} s and try again."),
+        ),
+        after_secs: secs,
+    }
+}
+
+/// Counts one card payment about to be sent to the provider, for the shopper and for
+/// the client's address, in the request's write transaction; refuses (counting nothing)
+/// when either has used up its hour.
+pub async fn card_attempt(
+    guards: &Guards,
+    tx: &mut crate::db::WriteTx,
+    shopper: &str,
+    address: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let (per_shopper, per_address) = guards.card_attempts;
+    let shopper_key = format!("card:shopper:{shopper}");
+    let mut keys = vec![(
+        shopper_key,
+        per_shopper,
+        "card payments tried in a short time",
+    )];
+    if address.is_some() {
+        let what = "card payments tried from your network in a short time";
+        keys.push((
+            format!("card:address:{}", address_key(address)),
+            per_address,
+            what,
+        ));
+    }
+    let mut counted: Vec<&str> = Vec::new();
+    for (key, limit, what) in &keys {
+        let window = i64::try_from(limit.window.as_millis()).unwrap_or(i64::MAX);
+        match crate::db::limits::hit(tx, key, limit.max, window, now).await? {
+            Ok(()) => counted.push(key),
+            Err(ends_at) => {
+                for key in counted {
+                    crate::db::limits::uncount(tx, key).await?;
+                }
+                let left = crate::clock::from_ms(ends_at) - now;
+                return Err(refusal(what, left));
+            }
         }
     }
+    Ok(())
 }
 
 /// The limits an operator sets (server flags; see the README).
@@ -184,6 +228,9 @@ pub struct Limits {
     pub changes_per_shopper: Limit,
     /// Card payments sent to the provider per shopper.
     pub card_attempts_per_shopper: Limit,
+    /// Card payments sent to the provider per client address (an IPv6 address counts
+    /// by its /64).
+    pub card_attempts_per_address: Limit,
 }
 
 /// Work for a hashing thread.
@@ -209,8 +256,8 @@ pub struct Guards {
     pub initiations: Throttle,
     /// Checkout changes, by shopper id.
     pub changes: Throttle,
-    /// Card payments, by shopper id.
-    pub card_attempts: Throttle,
+    /// Card payments per shopper and per address (counted in the database).
+    card_attempts: (Limit, Limit),
 }
 
 impl Guards {
@@ -253,9 +300,9 @@ impl Guards {
                 "changes to your checkout in a short time",
                 limits.changes_per_shopper,
             ),
-            card_attempts: Throttle::new(
-                "card payments tried in a short time",
+            card_attempts: (
                 limits.card_attempts_per_shopper,
+                limits.card_attempts_per_address,
             ),
         })
     }

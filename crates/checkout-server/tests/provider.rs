@@ -771,7 +771,11 @@ async fn provider_down(backend: Backend) {
     );
     let again = alice.pay(&id, &digest, test_cards::LATE, "card").await;
     again.assert_problem("PAYMENT_DECLINED", 402);
-    assert!(again.str("detail").contains("cannot be reached"), "{}", again.body);
+    assert!(
+        again.str("detail").contains("cannot be reached"),
+        "{}",
+        again.body
+    );
     let r = alice.select(&id, "payment-method", "invoice").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let placed = alice.place_order(&id, &r.str("digest"), "invoice").await;

@@ -67,9 +67,8 @@ async fn changes_are_throttled(backend: Backend) {
 }
 on_both_backends!(checkout_changes_are_throttled, changes_are_throttled);
 
-async fn card_attempts_are_throttled(backend: Backend) {
-    let server = Server::start_with(backend, |c| c.card_attempts_per_shopper_per_hour = 3).await;
-    // Checkouts last long enough to outlive the throttle's hour.
+/// Checkouts last long enough to outlive the card throttle's hour.
+async fn long_checkouts(server: &Server) {
     let r = server
         .admin(
             reqwest::Method::PUT,
@@ -78,6 +77,11 @@ async fn card_attempts_are_throttled(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn card_attempts_are_throttled(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.card_attempts_per_shopper_per_hour = 3).await;
+    long_checkouts(&server).await;
     let mallory = server.shopper("mallory").await;
     let started = mallory.bare_checkout().await;
     let id = started["id"].as_str().unwrap().to_owned();
@@ -92,6 +96,8 @@ async fn card_attempts_are_throttled(backend: Backend) {
             .await;
         r.assert_problem("PAYMENT_DECLINED", 402);
     }
+    // A restart forgets nothing.
+    let server = server.restart(|_| {}).await;
     let refused = mallory
         .pay(&id, &digest, test_cards::APPROVE, "try-3")
         .await;
@@ -112,3 +118,61 @@ async fn card_attempts_are_throttled(backend: Backend) {
     server.stop().await;
 }
 on_both_backends!(card_payments_are_throttled, card_attempts_are_throttled);
+
+/// Card testing spread over many accounts from one address: the address's limit holds
+/// whatever the shoppers, under twelve payments at once, and across a restart.
+async fn card_attempts_per_address(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.card_attempts_per_address_per_hour = 4).await;
+    long_checkouts(&server).await;
+    let mut ready = Vec::new();
+    for i in 0..13 {
+        let shopper = server.shopper(&format!("mule-{i}")).await;
+        let (id, digest) = shopper.ready_to_pay().await;
+        // Tokenized before any payment (a token is the provider's, not a payment).
+        let token = shopper.token_for(test_cards::DECLINE, "card").await;
+        ready.push((shopper, id, digest, token));
+    }
+    let answers = join_all(
+        ready[..12]
+            .iter()
+            .map(|(shopper, id, digest, token)| shopper.pay_with_token(id, digest, token, "card")),
+    )
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 402).count(),
+        4,
+        "four reach the provider: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        8,
+        "{statuses:?}"
+    );
+    let refused = answers.iter().find(|r| r.status == 429).unwrap();
+    assert!(
+        refused.str("detail").contains("your network"),
+        "{}",
+        refused.body
+    );
+    let mut sent = 0;
+    for (_, id, _, _) in &ready {
+        sent += server.provider.payments(id).await.len();
+    }
+    assert_eq!(sent, 4, "payments the provider saw");
+    // After a restart, a fresh account from the same address is still refused.
+    let server = server.restart(|_| {}).await;
+    let (shopper, id, digest, token) = &ready[12];
+    let r = shopper.pay_with_token(id, digest, token, "card").await;
+    r.assert_problem("RATE_LIMITED", 429);
+    assert!((1..=3600).contains(&retry_after(&r)), "{:?}", r.headers);
+    // Refused attempts counted nothing: the hour after the first, one pays again.
+    server.advance(3_601).await;
+    let r = shopper.pay_with_token(id, digest, token, "card").await;
+    r.assert_problem("PAYMENT_DECLINED", 402);
+    server.stop().await;
+}
+on_both_backends!(
+    card_payments_are_throttled_per_address_across_restarts,
+    card_attempts_per_address
+);

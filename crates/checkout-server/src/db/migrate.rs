@@ -66,6 +66,11 @@ pub const SQLITE: &[Migration] = &[
         description: "standard webhooks",
         sql: include_str!("../../migrations/sqlite/0007_standard_webhooks.sql"),
     },
+    Migration {
+        version: 8,
+        description: "rate windows",
+        sql: include_str!("../../migrations/sqlite/0008_rate_windows.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

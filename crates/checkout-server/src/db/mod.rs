@@ -33,6 +33,7 @@ pub mod catalog;
 pub mod endpoints;
 pub mod events;
 pub mod idempotency;
+pub mod limits;
 pub mod migrate;
 pub mod orders;
 pub mod outbox;

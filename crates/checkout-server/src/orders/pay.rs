@@ -23,7 +23,7 @@ use crate::{
     checkout::{actor, answer_and_commit, load_owned, transition},
     db::{self, orders::Order as OrderBody},
     error::{ApiError, ApiResult},
-    extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
+    extract::{ApiJson, ClientAddr, CurrentUser, IdempotencyHeader, RequestId},
     idempotency::{self, Begun, Scope},
     payments::{NewPayment, ProviderError},
     state::AppState,
@@ -39,6 +39,7 @@ pub async fn pay(
     State(state): State<AppState>,
     user: CurrentUser,
     request_id: RequestId,
+    ClientAddr(address): ClientAddr,
     Path(id): Path<String>,
     IdempotencyHeader(key): IdempotencyHeader,
     ApiJson(body): ApiJson<Value>,
@@ -77,8 +78,9 @@ pub async fn pay(
         let token = request.payment_token.filter(|c| !c.trim().is_empty());
         requirements::check(Action::Pay, row.snapshot.choices(token.is_some()))?;
         let token = PaymentToken::parse(token.as_deref().unwrap_or_default())?;
-        // Counted under the shopper's lock, so parallel payments cannot all pass first.
-        state.guards.card_attempts.hit(&user.id, now)?;
+        // Counted in this transaction: parallel payments cannot all pass first, and a
+        // restart forgets nothing.
+        crate::throttle::card_attempt(&state.guards, &mut tx, &user.id, address, now).await?;
         transition(
             tx.conn(),
             &row.id,

@@ -1,0 +1,11 @@
+-- Limits that must outlive a restart and hold across instances (CONTRACT §11, §22):
+-- card payments sent to the provider, per shopper and per client address, counted in
+-- fixed windows. One row per key ("card:shopper:<id>", "card:address:<ip or /64>");
+-- the sweeper deletes windows that ended. Additive only (an expand step): a server of
+-- the previous release serves this database unchanged.
+CREATE TABLE rate_windows (
+    key TEXT PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    count BIGINT NOT NULL
+);
+CREATE INDEX rate_windows_started ON rate_windows(started_at);
