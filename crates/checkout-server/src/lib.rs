@@ -154,7 +154,10 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
                     let uri = web::LoggedUri(request.uri());
-                    tracing::info_span!("request", id = %id, method = %request.method(), uri = %uri)
+                    let span = tracing::info_span!("request", id = %id,
+                        method = %request.method(), uri = %uri, otel.kind = "server");
+                    telemetry::continue_trace(&span, request.headers());
+                    span
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )

@@ -122,13 +122,26 @@ async fn main() -> ExitCode {
         eprintln!("checkout-server: {error}");
         return ExitCode::FAILURE;
     }
-    checkout_server::telemetry::init(&config.log_format);
-    match checkout_server::serve(config).await {
+    let traces =
+        match checkout_server::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())
+        {
+            Ok(traces) => traces,
+            Err(error) => {
+                eprintln!("checkout-server: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let code = match checkout_server::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "checkout-server stopped");
             eprintln!("checkout-server: {error}");
             ExitCode::FAILURE
         }
+    };
+    if let Some(traces) = traces {
+        // The exporter's blocking client must not run on the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
     }
+    code
 }

@@ -10,6 +10,7 @@
 //! a real provider implements the trait with that provider's client.
 
 use std::{future::Future, pin::Pin, time::Duration};
+use tracing::Instrument;
 
 use checkout_core::{payment::ProviderStatus, signature, Rejection};
 use chrono::{DateTime, Utc};
@@ -185,12 +186,34 @@ impl HttpProvider {
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<(u16, Value), ProviderError> {
+        let span = tracing::info_span!(
+            "provider call",
+            otel.kind = "client",
+            http.status = tracing::field::Empty,
+            error = tracing::field::Empty
+        );
+        let answer = self.call_in(request, &span).instrument(span.clone()).await;
+        if let Err(error) = &answer {
+            span.record("error", tracing::field::display(error));
+        }
+        answer
+    }
+
+    async fn call_in(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        span: &tracing::Span,
+    ) -> Result<(u16, Value), ProviderError> {
+        if let Some(parent) = crate::telemetry::traceparent() {
+            request = request.header("traceparent", parent);
+        }
         let response = request
             .bearer_auth(&self.api_key)
             .send()
             .await
             .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
         let status = response.status().as_u16();
+        span.record("http.status", status);
         // The whole answer or nothing: a body broken mid-way is a lost answer.
         let body = response
             .bytes()

@@ -18,6 +18,7 @@ mod storefront;
 mod structure;
 mod test;
 mod tools;
+mod upgrade;
 mod wasm_sections;
 
 use std::{

@@ -21,6 +21,9 @@ pub fn cmd_test() -> Result<(), String> {
         ),
     }
 
+    // The previous release (for the upgrade test) builds beside the checks below.
+    let previous = crate::upgrade::start()?;
+
     section("rustfmt");
     run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
 
@@ -78,9 +81,11 @@ pub fn cmd_test() -> Result<(), String> {
     }
 
     section("native tests (workspace)");
+    let previous = previous.wait()?;
     let mut tests = Cmd::new("cargo")
         .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .env("CHECKOUT_PREVIOUS_SERVER_BIN", &previous.to_string_lossy());
     if let Ok(url) = &postgres {
         tests = tests.env("CHECKOUT_TEST_POSTGRES_URL", url);
     }
@@ -160,6 +165,9 @@ pub fn cmd_test() -> Result<(), String> {
         .lines()
         .filter(|l| l.starts_with("storefront-vite "))
     {
+        println!("{line}");
+    }
+    for line in native.lines().filter(|l| l.starts_with("upgrade: ")) {
         println!("{line}");
     }
     for f in &fuzzed {

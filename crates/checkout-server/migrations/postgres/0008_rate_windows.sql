@@ -9,3 +9,7 @@ CREATE TABLE rate_windows (
     count BIGINT NOT NULL
 );
 CREATE INDEX rate_windows_started ON rate_windows(started_at);
+
+-- The W3C traceparent of the request that made an order event (NULL without traces):
+-- its deliveries join that request's trace.
+ALTER TABLE outbox_events ADD COLUMN traceparent TEXT;

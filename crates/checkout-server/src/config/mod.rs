@@ -275,6 +275,13 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
 
+    /// Send traces to this OpenTelemetry collector over OTLP/HTTP (its base URL, such
+    /// as `http://127.0.0.1:4318`; `/v1/traces` is added): a span per request (continuing
+    /// the caller's `traceparent`), database statement, provider call and order-event
+    /// delivery. Off when unset.
+    #[arg(long, env = "CHECKOUT_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// A read-only bearer token for `/metrics` (the admin token works there too), so a
     /// metrics scraper never holds the admin token. At least 16 characters.
     #[arg(long, env = "CHECKOUT_METRICS_TOKEN", hide_env_values = true)]
@@ -364,6 +371,7 @@ impl Config {
             payment_publishable_key: "pk_test_simulated".into(),
             payment_webhook_secrets: vec![TEST_WEBHOOK_SECRET.into()],
             log_format: "text".into(),
+            otlp_endpoint: None,
             metrics_token: None,
             print_openapi: false,
         }

@@ -68,7 +68,7 @@ pub const SQLITE: &[Migration] = &[
     },
     Migration {
         version: 8,
-        description: "rate windows",
+        description: "rate windows and traces",
         sql: include_str!("../../migrations/sqlite/0008_rate_windows.sql"),
     },
 ];

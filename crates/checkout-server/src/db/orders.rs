@@ -183,10 +183,10 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
 async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
     let row = p.session;
     // $1–$12 the order ($12 is also the time of the change); $13–$20 the transition and
-    // its event; $21–$25 the key's answer; $26–$28 the outbox event; then two per cart
+    // its event; $21–$25 the key's answer; $26–$29 the outbox event; then two per cart
     // line.
     let lines = (0..row.snapshot.lines.len())
-        .map(|i| format!("(${}, ${}::BIGINT)", 29 + 2 * i, 30 + 2 * i))
+        .map(|i| format!("(${}, ${}::BIGINT)", 30 + 2 * i, 31 + 2 * i))
         .collect::<Vec<_>>();
     let cart = if lines.is_empty() {
         String::new()
@@ -207,8 +207,8 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
          placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
          answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
             response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25), \
-         outboxed AS (INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at) \
-            SELECT $26, id, $1, $27, $28, $12 FROM s RETURNING seq), \
+         outboxed AS (INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at, \
+            traceparent) SELECT $26, id, $1, $27, $28, $12, $29 FROM s RETURNING seq), \
          fanned AS (INSERT INTO outbox_deliveries (event_seq, endpoint_id, checkout_id, state, attempts, \
             next_attempt_at, created_at) SELECT o.seq, w.id, $2, 'pending', 0, $12, $12 \
             FROM outboxed o, webhook_endpoints w WHERE {subscribed}){cart} \
@@ -234,7 +234,8 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
         .bind(key.key)
         .bind(&p.event.id)
         .bind(p.event.event_type)
-        .bind(&p.event.payload);
+        .bind(&p.event.payload)
+        .bind(p.event.trace.as_deref());
     for line in &row.snapshot.lines {
         statement = statement.bind(&line.sku).bind(i64::from(line.quantity));
     }

@@ -26,6 +26,8 @@ pub struct NewEvent<'a> {
     pub payload: String,
     /// When it happened.
     pub at: DateTime<Utc>,
+    /// The W3C `traceparent` of the request that made it (traces on).
+    pub trace: Option<String>,
 }
 
 /// Writes an event and a pending delivery to every active endpoint, in `conn`'s
@@ -33,8 +35,8 @@ pub struct NewEvent<'a> {
 pub async fn record(conn: impl Into<Conn<'_>>, event: &NewEvent<'_>) -> Result<(), DbError> {
     let mut conn = conn.into();
     let seq: i64 = query(
-        "INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        "INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at, \
+         traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
     .bind(&event.id)
     .bind(event.checkout_id)
@@ -42,6 +44,7 @@ pub async fn record(conn: impl Into<Conn<'_>>, event: &NewEvent<'_>) -> Result<(
     .bind(event.event_type)
     .bind(&event.payload)
     .bind(to_ms(event.at))
+    .bind(event.trace.as_deref())
     .fetch_one(&mut conn)
     .await?
     .try_get("seq")?;
@@ -83,6 +86,8 @@ pub struct Claimed {
     pub attempts: u32,
     /// When it was first attempted (its retries count from then).
     pub first_attempt_at: DateTime<Utc>,
+    /// The trace of the request that made the event.
+    pub trace: Option<String>,
 }
 
 /// The deliveries of endpoint `$2` that may be sent now (`$1`: now): pending, due, not
@@ -154,7 +159,7 @@ pub async fn claim(
         .collect::<Vec<_>>()
         .join(",");
     let rows = query(&format!(
-        "SELECT d.event_seq, e.id, e.type, e.payload, d.first_attempt_at, w.url, w.secret, \
+        "SELECT d.event_seq, e.id, e.type, e.payload, e.traceparent, d.first_attempt_at, w.url, w.secret, \
          d.attempts, CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END \
          AS previous_secret \
          FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq \
@@ -182,6 +187,7 @@ pub async fn claim(
                 first_attempt_at: r
                     .try_get::<Option<i64>>("first_attempt_at")?
                     .map_or(now, from_ms),
+                trace: r.try_get("traceparent")?,
             })
         })
         .collect()

@@ -3,6 +3,7 @@
 //! the answer.
 
 use std::{borrow::Cow, sync::Arc};
+use tracing::Instrument;
 
 use sqlx::{
     pool::PoolConnection,
@@ -126,6 +127,18 @@ pub struct Query<'q> {
     args: Vec<Arg<'q>>,
 }
 
+/// A statement's text as a span shows it: its first 240 characters.
+struct Statement<'a>(&'a str);
+
+impl std::fmt::Display for Statement<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(240) {
+            Some((end, _)) => f.write_str(&self.0[..end]),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
 /// A statement to run on either backend.
 pub fn query(sql: &str) -> Query<'_> {
     Query {
@@ -141,8 +154,19 @@ impl<'q> Query<'q> {
         self
     }
 
+    /// The statement's trace span (debug: nothing unless traces are on). The SQL only,
+    /// never its arguments.
+    fn span(&self) -> tracing::Span {
+        tracing::debug_span!("db", otel.kind = "client", db.statement = %Statement(self.sql))
+    }
+
     /// Runs the statement; returns how many rows it changed.
     pub async fn execute(self, conn: impl Into<Conn<'_>>) -> Result<u64, DbError> {
+        let span = self.span();
+        self.execute_in(conn).instrument(span).await
+    }
+
+    async fn execute_in(self, conn: impl Into<Conn<'_>>) -> Result<u64, DbError> {
         Ok(match conn.into() {
             Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_execute(c))?,
             Conn::Pool(Db::Postgres(pool)) => self.sqlx().execute(pool).await?.rows_affected(),
@@ -153,6 +177,11 @@ impl<'q> Query<'q> {
 
     /// Every row.
     pub async fn fetch_all(self, conn: impl Into<Conn<'_>>) -> Result<Vec<DbRow>, DbError> {
+        let span = self.span();
+        self.fetch_all_in(conn).instrument(span).await
+    }
+
+    async fn fetch_all_in(self, conn: impl Into<Conn<'_>>) -> Result<Vec<DbRow>, DbError> {
         Ok(match conn.into() {
             Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_rows(c, usize::MAX))?,
             Conn::Pool(Db::Postgres(pool)) => rows(self.sqlx().fetch_all(pool).await?),
@@ -163,6 +192,11 @@ impl<'q> Query<'q> {
 
     /// The first row, if any.
     pub async fn fetch_optional(self, conn: impl Into<Conn<'_>>) -> Result<Option<DbRow>, DbError> {
+        let span = self.span();
+        self.fetch_optional_in(conn).instrument(span).await
+    }
+
+    async fn fetch_optional_in(self, conn: impl Into<Conn<'_>>) -> Result<Option<DbRow>, DbError> {
         Ok(match conn.into() {
             Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_rows(c, 1))?.pop(),
             Conn::Pool(Db::Postgres(pool)) => {

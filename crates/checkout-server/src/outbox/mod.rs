@@ -18,6 +18,7 @@ pub mod events;
 mod send;
 
 use std::{collections::HashMap, time::Duration};
+use tracing::Instrument;
 
 use checkout_core::outbox;
 use tokio::{sync::watch, task::JoinHandle, task::JoinSet};
@@ -204,7 +205,10 @@ async fn attempt(
     client: &reqwest::Client,
     delivery: Claimed,
 ) -> (Claimed, Outcome) {
-    let answer = send::send(state, client, &delivery).await;
+    let span = tracing::info_span!("delivery", otel.kind = "client",
+        event = %delivery.event_id, endpoint = %delivery.endpoint_id);
+    crate::telemetry::join_trace(&span, delivery.trace.as_deref());
+    let answer = send::send(state, client, &delivery).instrument(span).await;
     let (status, retry_after, error) = match &answer {
         Ok(answered) => (Some(answered.status), answered.retry_after.as_deref(), None),
         Err(error) => (None, None, Some(error.clone())),

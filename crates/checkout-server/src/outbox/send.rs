@@ -45,8 +45,11 @@ pub async fn send(
         timestamp,
         delivery.payload.as_bytes(),
     );
-    let response = client
-        .post(url)
+    let mut request = client.post(url);
+    if let Some(parent) = crate::telemetry::traceparent() {
+        request = request.header("traceparent", parent);
+    }
+    let response = request
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(webhook::ID_HEADER, &delivery.event_id)
         .header(webhook::TIMESTAMP_HEADER, timestamp.to_string())

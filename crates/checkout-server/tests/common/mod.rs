@@ -317,7 +317,7 @@ impl Server {
         provider_args: &[&str],
         adjust: impl FnOnce(&mut Config),
     ) -> Server {
-        checkout_server::telemetry::init("text");
+        let _ = checkout_server::telemetry::init("text", None);
         let provider = Provider::spawn(provider_args);
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(dir.path().to_path_buf());
@@ -805,13 +805,24 @@ impl Process {
 
     /// [`Self::spawn`] with `RUST_LOG=rust_log`; its log lines are kept in `log`.
     pub fn spawn_logging(data_dir: &std::path::Path, args: &[&str], rust_log: &str) -> Process {
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_checkout-server"));
+        Self::spawn_binary(binary, data_dir, args, rust_log)
+    }
+
+    /// [`Self::spawn_logging`] with another build of the server (an earlier release).
+    pub fn spawn_binary(
+        binary: &std::path::Path,
+        data_dir: &std::path::Path,
+        args: &[&str],
+        rust_log: &str,
+    ) -> Process {
         use std::io::{BufRead, BufReader};
         let provider = (!args.contains(&"--payment-provider-url")).then(|| Provider::spawn(&[]));
         let provider_url: Vec<String> = provider
             .iter()
             .flat_map(|p| ["--payment-provider-url".to_owned(), p.base.clone()])
             .collect();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        let mut child = std::process::Command::new(binary)
             .args(["--admin-token", ADMIN, "--test-clock"])
             .args(["--payment-webhook-secret", TEST_WEBHOOK_SECRET])
             // The tests' order-event receivers listen on 127.0.0.1.

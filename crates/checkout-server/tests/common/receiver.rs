@@ -37,6 +37,8 @@ pub struct Hit {
     pub timestamp: Option<String>,
     /// `webhook-signature`.
     pub signature: Option<String>,
+    /// `traceparent` (the trace of the request that made the event).
+    pub traceparent: Option<String>,
     /// What it answered (0: nothing, it hangs).
     pub answered: u16,
     /// When it arrived.
@@ -128,6 +130,7 @@ impl Receiver {
             body: text,
             timestamp: header("webhook-timestamp"),
             signature: header("webhook-signature"),
+            traceparent: header("traceparent"),
             answered,
             at: Instant::now(),
             arrived: chrono::Utc::now(),

@@ -1,0 +1,82 @@
+//! The previous release's server, for the upgrade test (`tests/upgrade.rs`): checked out
+//! from git at [`PREVIOUS_RELEASE`] into `target/previous-src` and built into its own
+//! `target/previous` (kept between runs: built once per release).
+
+use std::path::PathBuf;
+
+use crate::{
+    root,
+    tools::{run, Cmd},
+};
+
+/// The release an upgrade starts from: the last one whose schema is older than this
+/// one's (migration 0007; this release adds 0008). Move it forward with each release
+/// that adds a migration.
+pub const PREVIOUS_RELEASE: &str = "810d7c2040a189a602fa8d0bb9daccfa567b2ba2";
+
+/// Builds the previous release's `checkout-server` in the background; [`Building::wait`]
+/// gives its path.
+pub fn start() -> Result<Building, String> {
+    let root = root();
+    let binary = root.join("target/previous/debug/checkout-server");
+    let stamp = root.join("target/previous/release-commit");
+    if binary.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(PREVIOUS_RELEASE)
+    {
+        return Ok(Building {
+            binary,
+            child: None,
+        });
+    }
+    let source = root.join("target/previous-src");
+    let _ = std::fs::remove_dir_all(&source);
+    std::fs::create_dir_all(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let source_text = source.to_string_lossy().into_owned();
+    // The history must hold the release: a shallow clone cannot test an upgrade.
+    run(Cmd::new("sh").args([
+        "-c",
+        &format!("git archive {PREVIOUS_RELEASE} | tar -x -C '{source_text}'"),
+    ]))
+    .map_err(|e| {
+        format!("{e}: the upgrade test needs release {PREVIOUS_RELEASE} in the git history")
+    })?;
+    let target = root.join("target/previous").to_string_lossy().into_owned();
+    let child = Cmd::new("cargo")
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "checkout-server",
+            "--bin",
+            "checkout-server",
+        ])
+        .args(["--target-dir", &target])
+        .dir(&source_text)
+        .spawn_quiet()?;
+    Ok(Building {
+        binary,
+        child: Some((child, stamp)),
+    })
+}
+
+/// The previous release's server, being built.
+pub struct Building {
+    binary: PathBuf,
+    child: Option<(std::process::Child, PathBuf)>,
+}
+
+impl Building {
+    /// Waits for the build; the binary's path.
+    pub fn wait(self) -> Result<PathBuf, String> {
+        if let Some((mut child, stamp)) = self.child {
+            let status = child.wait().map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!(
+                    "building the previous release {PREVIOUS_RELEASE} failed ({status}); \
+                     run `cargo build -p checkout-server` in target/previous-src to see why"
+                ));
+            }
+            std::fs::write(&stamp, PREVIOUS_RELEASE).map_err(|e| e.to_string())?;
+        }
+        Ok(self.binary)
+    }
+}
