@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{changes::ChangeItem, requirements::Missing};
+use crate::detail::{ChangeItem, Missing};
 
 /// A machine-readable failure code. JavaScript branches on these strings and the HTTP
 /// server maps each one to exactly one status; neither may change once published.
@@ -372,7 +372,7 @@ impl Rejection {
             status: self.code.http_status(),
             // A card number sent anywhere (a voucher code, a method id, a value in a
             // refused body) is never echoed back.
-            detail: crate::payment::mask_card_numbers(&self.message),
+            detail: crate::card::mask_card_numbers(&self.message),
             code: self.code,
             redirect: self.redirect.clone(),
             missing: self.missing.clone(),

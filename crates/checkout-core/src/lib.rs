@@ -68,6 +68,7 @@ pub mod approval;
 pub mod card;
 pub mod cart;
 pub mod changes;
+pub mod detail;
 pub mod error;
 pub mod idempotency;
 pub mod lifecycle;

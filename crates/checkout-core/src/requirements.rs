@@ -17,37 +17,7 @@ use crate::{
 /// payment method is deferred: the order is placed and paid later (invoice, approval).
 pub const CARD: &str = "card";
 
-/// Something the shopper still has to choose or give before an order action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Missing {
-    /// No shipping method is selected.
-    ShippingMethod,
-    /// No payment method is selected, or the selected one does not fit the action
-    /// (`card` for Place Order, a deferred method for Pay Now).
-    PaymentMethod,
-    /// Pay Now was asked without a payment token (the tokenized card).
-    PaymentToken,
-}
-
-serde_by_name!(Missing, "missing requirement");
-
-impl Missing {
-    /// Every requirement.
-    pub const ALL: [Missing; 3] = [
-        Missing::ShippingMethod,
-        Missing::PaymentMethod,
-        Missing::PaymentToken,
-    ];
-
-    /// The wire name: the request or snapshot field the shopper has to fill.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Missing::ShippingMethod => "shipping_method",
-            Missing::PaymentMethod => "payment_method",
-            Missing::PaymentToken => "payment_token",
-        }
-    }
-}
+pub use crate::detail::Missing;
 
 /// What an order action is judged on: the selections of the snapshot, and whether the
 /// request carries a payment token.

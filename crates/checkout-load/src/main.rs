@@ -17,6 +17,7 @@ use std::{
 mod conn;
 mod mix;
 mod pay;
+mod tokenize;
 
 use conn::{Answer, Conn};
 

@@ -15,7 +15,7 @@ use hyper::Method;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::{pay::Tokenizer, percentile, Conn, Shopper};
+use crate::{percentile, tokenize::Tokenizer, Conn, Shopper};
 
 /// The simulated provider's card that always approves.
 const APPROVING_CARD: &str = "4242424242424242";

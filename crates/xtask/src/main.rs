@@ -13,6 +13,7 @@
 mod bench;
 mod fuzz;
 mod package;
+mod scratch_server;
 mod soak;
 mod storefront;
 mod structure;

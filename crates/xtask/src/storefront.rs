@@ -12,7 +12,7 @@ use std::{
 };
 
 use crate::{
-    root, test,
+    root,
     tools::{self, run, run_captured, Cmd},
 };
 
@@ -113,7 +113,7 @@ pub fn run_storefront() -> Result<String, String> {
                 .args(args.iter().map(String::as_str))
                 .dir(&app_dir))?;
         }
-        let (server, data) = test::test_server("vite", &[])?;
+        let (server, data) = crate::scratch_server::test_server("vite", &[])?;
         let dev = drive(&app, &server.url, "dev");
         let built = dev.and_then(|dev| {
             let vite = app.join("node_modules/vite/bin/vite.js");

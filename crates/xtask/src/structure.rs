@@ -1,6 +1,8 @@
 //! Checks of the code's shape that the compiler does not make: no source file over
 //! [`MAX_CODE_LINES`] lines before its unit tests, and no import cycle between the
-//! server's top-level modules (`admin → auth → checkout → admin` was one).
+//! top-level modules of any crate (`admin → auth → checkout → admin` was one in the
+//! server; `error → changes → snapshot → error` in the core). A name the crate root
+//! re-exports (`crate::ErrorCode`) counts as a use of the module it comes from.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -30,19 +32,27 @@ pub fn check(root: &Path) -> Result<String, String> {
             ));
         }
     }
-    let server = root.join("crates/checkout-server/src");
-    let graph = module_graph(&server);
-    if let Some(cycle) = find_cycle(&graph) {
-        findings.push(format!(
-            "import cycle in checkout-server: {}",
-            cycle.join(" → ")
-        ));
+    let mut modules = 0;
+    let crates = fs::read_dir(root.join("crates")).map_err(|e| e.to_string())?;
+    let mut crates: Vec<PathBuf> = crates.flatten().map(|e| e.path()).collect();
+    crates.sort();
+    for krate in crates {
+        let src = krate.join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let graph = module_graph(&src);
+        modules += graph.len();
+        if let Some(cycle) = find_cycle(&graph) {
+            let name = krate.file_name().unwrap_or_default().to_string_lossy();
+            findings.push(format!("import cycle in {name}: {}", cycle.join(" → ")));
+        }
     }
     if findings.is_empty() {
         Ok(format!(
-            "{} source files within {MAX_CODE_LINES} lines; {} server modules, no import cycle",
-            files.len(),
-            graph.len()
+            "{} source files within {MAX_CODE_LINES} lines; {modules} modules in the crates, \
+             no import cycle in any crate",
+            files.len()
         ))
     } else {
         Err(findings.join("\n"))
@@ -76,6 +86,7 @@ fn code_lines(text: &str) -> usize {
 /// Each top-level module of a crate (`src/x.rs` or `src/x/`) and the top-level modules
 /// its code names through `crate::…`.
 fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let reexported = root_reexports(src);
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -105,12 +116,38 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             .join("\n");
         let used = graph.entry(first.clone()).or_default();
         for target in crate_references(&code) {
+            let target = reexported.get(&target).cloned().unwrap_or(target);
             if target != first {
                 used.insert(target);
             }
         }
     }
     graph
+}
+
+/// The names the crate root (`lib.rs`) re-exports with `pub use module::…`, and the
+/// module each comes from.
+fn root_reexports(src: &Path) -> BTreeMap<String, String> {
+    reexports_of(&fs::read_to_string(src.join("lib.rs")).unwrap_or_default())
+}
+
+fn reexports_of(text: &str) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("pub use ") {
+        rest = &rest[at + "pub use ".len()..];
+        let statement = &rest[..rest.find(';').unwrap_or(rest.len())];
+        let Some((module, names)) = statement.split_once("::") else {
+            continue;
+        };
+        for name in names
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|n| !n.is_empty())
+        {
+            found.insert(name.to_owned(), module.trim().to_owned());
+        }
+    }
+    found
 }
 
 /// The top-level modules named after `crate::`, including every branch of a
@@ -224,6 +261,17 @@ mod tests {
             find_cycle(&cycle).unwrap(),
             ["admin", "auth", "checkout", "admin"]
         );
+    }
+
+    #[test]
+    fn a_name_the_root_reexports_counts_as_its_module() {
+        let lib =
+            "pub mod error;\npub use error::{ErrorCode, Rejection};\npub use lifecycle::Event;\n";
+        let found = reexports_of(lib);
+        assert_eq!(found.get("ErrorCode").map(String::as_str), Some("error"));
+        assert_eq!(found.get("Rejection").map(String::as_str), Some("error"));
+        assert_eq!(found.get("Event").map(String::as_str), Some("lifecycle"));
+        assert_eq!(found.get("error"), None);
     }
 
     #[test]

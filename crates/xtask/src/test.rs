@@ -3,7 +3,9 @@
 //! Node runs against it, and the counting of what passed.
 
 use crate::{
-    build_wasm_package, fuzz, root, structure,
+    build_wasm_package, fuzz, root,
+    scratch_server::{test_server, E2E_ADMIN_TOKEN},
+    structure,
     tools::{self, run, run_captured, Cmd},
 };
 
@@ -260,54 +262,6 @@ pub fn run_schemathesis(max_time: &str) -> Result<String, String> {
         .collect::<Vec<_>>()
         .join("\n"))
 }
-
-/// Builds and starts the debug server for browser and API tools: a scratch data directory named
-/// after `what`, the storefront, the test clock, a cheap password hash, sign-ups from one
-/// address unthrottled, and `extra` flags. Returns it with the directory to remove.
-pub fn test_server(
-    what: &str,
-    extra: &[&str],
-) -> Result<(tools::ServerProcess, std::path::PathBuf), String> {
-    run(Cmd::new("cargo").args(["build", "--package", "checkout-server", "--bins"]))?;
-    // The simulated payment provider, its own process, as in production.
-    let secret = tools::webhook_secret();
-    let provider = tools::spawn_provider(
-        &root().join("target/debug/checkout-payment-sim"),
-        &secret,
-        &["--test-control", "--webhook-delay-ms", "200"],
-    )?;
-    let scratch = std::env::temp_dir().join(format!("checkout-{what}-{}", std::process::id()));
-    let data = scratch.to_string_lossy().into_owned();
-    let www = root().join("www").to_string_lossy().into_owned();
-    let mut args = vec![
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--static-dir",
-        &www,
-        "--admin-token",
-        E2E_ADMIN_TOKEN,
-        "--test-clock",
-        "--argon2-memory-kib",
-        "1024",
-        // The tests sign many shoppers up from one address.
-        "--signups-per-address-per-hour",
-        "100000000",
-        "--payment-provider-url",
-        &provider.url,
-        "--payment-webhook-secret",
-        &secret,
-    ];
-    args.extend_from_slice(extra);
-    let mut server = tools::spawn_server(&root().join("target/debug/checkout-server"), &args)?;
-    tools::send_webhooks_to(&provider.url, &server.url)?;
-    server.provider = Some(Box::new(provider));
-    Ok((server, scratch))
-}
-
-/// The admin token of the end-to-end server.
-const E2E_ADMIN_TOKEN: &str = "e2e-admin-token-for-tests";
 
 /// Builds the wasm package, starts the debug server with the test clock on a scratch
 /// data directory, and runs the Playwright tests against it with Node's test runner.
