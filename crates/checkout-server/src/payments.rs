@@ -162,6 +162,9 @@ pub struct HttpProviderConfig {
     pub publishable_key: String,
     /// Webhook signing secrets (the first current, the rest accepted during a rotation).
     pub webhook_secrets: Vec<String>,
+    /// The longest any call may take, answer included (`--gateway-timeout-ms`): a
+    /// provider that accepts connections and never answers holds nothing up longer.
+    pub timeout: Duration,
 }
 
 impl HttpProvider {
@@ -178,7 +181,8 @@ impl HttpProvider {
                 .map(String::into_bytes)
                 .collect(),
             client: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(3))
+                .connect_timeout(Duration::from_secs(3).min(config.timeout))
+                .timeout(config.timeout)
                 .pool_max_idle_per_host(64)
                 .build()
                 .unwrap_or_default(),

@@ -2,8 +2,9 @@
 //! (reads already treat them as expired — this only makes the stored state catch up),
 //! purge what has outlived its lifetime (idempotency records after 24 hours, expired
 //! logins, checkouts that ended without an order and finished outbox deliveries after
-//! the session retention), and
-//! reconcile payments left pending (and retry refunds the provider was not reached for). Purging deletes in batches of [`PURGE_BATCH`] rows,
+//! the session retention), and — in a loop of its own, so that a slow payment provider
+//! holds none of this up — reconcile payments left pending (and retry refunds the
+//! provider was not reached for). Purging deletes in batches of [`PURGE_BATCH`] rows,
 //! each its own short write transaction with a pause after it, so that a backlog never
 //! holds the database's write lock for long; a sweep deletes at most [`PURGE_BATCHES`]
 //! batches of each kind.
@@ -37,8 +38,6 @@ pub struct Sweep {
     pub expired: usize,
     /// Idempotency records deleted.
     pub purged: u64,
-    /// Pending payments settled.
-    pub reconciled: usize,
     /// Expired logins deleted.
     pub logins_purged: u64,
     /// Old checkouts (that ended without an order) deleted with their events.
@@ -62,8 +61,50 @@ enum Purge {
     RateWindows,
 }
 
-/// Runs [`sweep_once`] every `every` until `stop` turns true.
-pub fn spawn(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+/// Runs [`sweep_once`] every `every` until `stop` turns true, and reconciliation beside
+/// it in its own loop: a payment provider that answers slowly (each call is bounded by
+/// `--gateway-timeout-ms`) never holds up expiry and purging.
+pub fn spawn(state: AppState, every: Duration, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    let reconciler = {
+        let state = state.clone();
+        every_until_stopped(every, stop.clone(), move || {
+            let state = state.clone();
+            async move {
+                match orders::reconcile(&state, state.tuning.reconcile_after).await {
+                    Ok(0) => {}
+                    Ok(settled) => tracing::info!(settled, "reconciled"),
+                    Err(error) => {
+                        tracing::warn!(%error, "reconciliation failed; retrying next time")
+                    }
+                }
+            }
+        })
+    };
+    let upkeep = every_until_stopped(every, stop, move || {
+        let state = state.clone();
+        async move {
+            match sweep_once(&state).await {
+                Ok(sweep) if sweep != Sweep::default() => tracing::info!(?sweep, "sweep"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "sweep failed; retrying next time"),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let _ = tokio::join!(reconciler, upkeep);
+    })
+}
+
+/// Runs `pass` every `every` until `stop` turns true.
+fn every_until_stopped<F, Fut>(
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    pass: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -73,11 +114,7 @@ pub fn spawn(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) 
             if *stop.borrow() {
                 break;
             }
-            match sweep_once(&state).await {
-                Ok(sweep) if sweep != Sweep::default() => tracing::info!(?sweep, "sweep"),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "sweep failed; retrying next time"),
-            }
+            pass().await;
         }
     })
 }
@@ -128,7 +165,6 @@ pub async fn sweep_once(state: &AppState) -> Result<Sweep, ApiError> {
         sweep.webhook_ids_purged,
         sweep.rate_windows_purged,
     ] = purged;
-    sweep.reconciled = orders::reconcile(state, state.tuning.reconcile_after).await?;
     Ok(sweep)
 }
 

@@ -795,3 +795,54 @@ on_both_backends!(
     a_provider_refusing_connections_releases_the_checkout_after_the_bound,
     provider_down
 );
+
+/// The provider stops answering while a payment waits (SIGSTOP: the kernel still takes
+/// connections, nothing answers): each call gives up after `--gateway-timeout-ms`, the
+/// checkout is released after `--reconcile-after-secs` as when it refuses connections,
+/// and the admin's reconcile answers — nothing waits on the silent provider.
+async fn provider_silent(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.gateway_timeout_ms = 300;
+        c.reconcile_after_secs = 2;
+    })
+    .await;
+    let alice = server.shopper("alice").await;
+    let (id, digest) = alice.ready_to_pay().await;
+    alice
+        .pay(&id, &digest, test_cards::LATE, "card")
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    let pid = server.provider.child.id().to_string();
+    let signal = |which: &str| {
+        let status = std::process::Command::new("kill")
+            .args([which, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("-STOP");
+    let waited = std::time::Instant::now();
+    alice.wait_for_status(&id, "ACTIVE").await;
+    let took = waited.elapsed();
+    let asked = tokio::time::timeout(Duration::from_secs(5), reconcile_now(&server)).await;
+    signal("-CONT");
+    assert!(
+        took < Duration::from_secs(8),
+        "released {took:?} after the provider fell silent (bound 2 s, calls 0.3 s)"
+    );
+    assert!(
+        asked.is_ok(),
+        "the admin's reconcile waited on the silent provider"
+    );
+    let again = alice.pay(&id, &digest, test_cards::LATE, "card").await;
+    assert!(
+        again.str("detail").contains("cannot be reached"),
+        "{}",
+        again.body
+    );
+    server.stop().await;
+}
+on_both_backends!(
+    a_provider_that_never_answers_releases_the_checkout_and_holds_nothing_up,
+    provider_silent
+);

@@ -307,6 +307,7 @@ impl Config {
             api_key: self.payment_provider_api_key.clone(),
             publishable_key: self.payment_publishable_key.clone(),
             webhook_secrets: self.webhook_secrets(),
+            timeout: std::time::Duration::from_millis(self.gateway_timeout_ms.max(1)),
         })
     }
 

@@ -4,12 +4,14 @@
 //! number: one order and one charge; a charge for a checkout that can no longer take it
 //! is refunded ([`refund`]) and recorded with a `payment.refunded` event.
 
+use futures_util::StreamExt;
+
 use super::{endpoint, new_order, place};
 use crate::{
     checkout::transition,
     db::{self, events::Actor, idempotency::KeyRef, payments::RefundRow},
     error::{ApiError, ApiResult},
-    payments::ProviderPayment,
+    payments::{ProviderError, ProviderPayment},
     state::AppState,
 };
 use checkout_core::{
@@ -55,7 +57,7 @@ pub async fn apply(
 }
 
 /// `SERVICE_UNAVAILABLE` (retry later) for a provider that gave no answer.
-pub fn provider_unavailable(error: &crate::payments::ProviderError) -> ApiError {
+pub fn provider_unavailable(error: &ProviderError) -> ApiError {
     tracing::warn!(%error, "payment provider unavailable");
     ApiError::RetryLater {
         rejection: Rejection::with_message(
@@ -231,7 +233,7 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
         Err(error) => {
             // Refused is final: a person must look (the admin's refund list, the
             // metric); no answer is retried with growing pauses for 72 hours.
-            let refused = matches!(error, crate::payments::ProviderError::Refused(_));
+            let refused = matches!(error, ProviderError::Refused(_));
             let next = payment::next_try(refused, owed.attempts + 1, owed.created_at, now);
             if next.is_none() {
                 tracing::error!(payment_key, %error, "refund failed: it needs a person");
@@ -256,6 +258,20 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// `call` to the provider, given at most `--gateway-timeout-ms` whatever the provider's
+/// own client does (a shop's own [`crate::payments::PaymentProvider`] may not bound it).
+async fn bounded<T>(
+    state: &AppState,
+    call: impl std::future::Future<Output = Result<T, ProviderError>>,
+) -> Result<T, ProviderError> {
+    tokio::time::timeout(state.tuning.gateway_timeout, call)
+        .await
+        .unwrap_or_else(|_| Err(ProviderError::Unavailable("no answer in time".into())))
+}
+
+/// How many payments reconciliation looks up at once.
+const RECONCILE_AT_ONCE: usize = 16;
+
 /// Reconciles payments left pending longer than the configured bound (the answer was
 /// lost, the server died, or the provider is still processing): looks each up by the
 /// shop's key and applies what the provider says. Then retries refunds the provider
@@ -267,12 +283,22 @@ pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> Api
         request_id: Some("reconciliation".into()),
         ..Actor::default()
     };
+    // Looked up side by side, each bounded by the provider client's timeout: a provider
+    // that hangs holds the sweep up for one timeout, not one per payment.
+    let looked_up: Vec<_> = futures_util::stream::iter(
+        stuck
+            .into_iter()
+            .filter_map(|(id, key)| key.map(|key| (id, key))),
+    )
+    .map(|(id, payment_key)| async move {
+        let found = bounded(state, state.provider.lookup(&payment_key)).await;
+        (id, payment_key, found)
+    })
+    .buffer_unordered(RECONCILE_AT_ONCE)
+    .collect()
+    .await;
     let mut settled = 0;
-    for (id, payment_key) in stuck {
-        let Some(payment_key) = payment_key else {
-            continue;
-        };
-        let found = state.provider.lookup(&payment_key).await;
+    for (id, payment_key, found) in looked_up {
         let unknown = |status| Report {
             source: Source::Reconciliation,
             payment_key: payment_key.clone(),
@@ -316,11 +342,12 @@ async fn watch_late(state: &AppState, actor: &Actor) -> ApiResult<usize> {
     let now = state.clock.now();
     let mut settled = 0;
     for watched in db::payments::watched(&state.db, now, 100).await? {
-        let found = match state.provider.lookup(&watched.payment_key).await {
+        let found = match bounded(state, state.provider.lookup(&watched.payment_key)).await {
             Ok(found) => found,
             Err(error) => {
-                tracing::warn!(key = %watched.payment_key, %error, "late-charge look postponed");
-                None
+                // The provider is not answering: the rest wait for the next pass.
+                tracing::warn!(key = %watched.payment_key, %error, "late-charge looks postponed");
+                break;
             }
         };
         if let Some(payment) = found
