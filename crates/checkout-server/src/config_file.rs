@@ -115,10 +115,27 @@ fn flags(path: &Path, skip: impl Fn(&str, Option<&str>) -> bool) -> Result<Vec<O
 pub fn check(path: &Path) -> Result<String, String> {
     let from_file = flags(path, |_, _| false)?;
     let count = from_file.len();
-    let config =
-        Config::try_parse_from(std::iter::once(OsString::from("checkout-server")).chain(from_file))
-            .map_err(|e| format!("config file {}: {}", path.display(), e.render()))?;
-    config.check()?;
+    let parse = |args: &[OsString]| {
+        Config::try_parse_from(
+            std::iter::once(OsString::from("checkout-server")).chain(args.iter().cloned()),
+        )
+    };
+    let config = parse(&from_file).map_err(|_| {
+        // Each setting on its own, so that every bad value is named at once.
+        let problems: Vec<String> = from_file
+            .iter()
+            .filter_map(|arg| parse(std::slice::from_ref(arg)).err())
+            .map(|e| {
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or_default();
+                first.trim_start_matches("error: ").to_owned()
+            })
+            .collect();
+        format!("config file {}:\n{}", path.display(), problems.join("\n"))
+    })?;
+    config
+        .check()
+        .map_err(|problems| format!("config file {}:\n{problems}", path.display()))?;
     Ok(format!(
         "config file {}: {count} settings, valid",
         path.display()

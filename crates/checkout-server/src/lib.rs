@@ -153,7 +153,7 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    let uri = web::LoggedUri(request.uri());
+                    let uri = telemetry::LoggedUri(request.uri());
                     let span = tracing::info_span!("request", id = %id,
                         method = %request.method(), uri = %uri, otel.kind = "server");
                     telemetry::continue_trace(&span, request.headers());

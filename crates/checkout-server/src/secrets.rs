@@ -49,11 +49,11 @@ pub fn signing_keys(
     Ok(keys)
 }
 
-/// The admin token: configured, or generated once (and then printed once).
 /// The shortest admin token accepted from configuration (a generated one has 43
 /// characters): a short token can be guessed.
 pub const MIN_ADMIN_TOKEN: usize = 16;
 
+/// The admin token: configured, or generated once (and then printed once).
 pub fn admin_token(configured: Option<&str>, data_dir: &Path) -> Result<String, String> {
     if let Some(token) = configured {
         if token.chars().count() < MIN_ADMIN_TOKEN || token.chars().any(char::is_whitespace) {

@@ -360,52 +360,6 @@ fn referer_origin(referer: &[u8]) -> Option<String> {
         .then(|| format!("{}://{authority}", scheme.to_ascii_lowercase()))
 }
 
-/// A request's address as the log writes it: a card number put in it is masked
-/// (formatted only when the request's log line is written).
-#[derive(Debug)]
-pub struct LoggedUri<'a>(pub &'a axum::http::Uri);
-
-impl std::fmt::Display for LoggedUri<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = self.0.to_string();
-        // Percent-encoded digits (`%34%32…`) count too: judged, and written, decoded.
-        let decoded = if text.contains('%') {
-            std::borrow::Cow::Owned(percent_decoded(&text))
-        } else {
-            std::borrow::Cow::Borrowed(text.as_str())
-        };
-        if decoded.bytes().filter(u8::is_ascii_digit).count() < 12 {
-            return f.write_str(&text);
-        }
-        let masked = checkout_core::payment::mask_card_numbers(&decoded);
-        f.write_str(if masked == *decoded { &text } else { &masked })
-    }
-}
-
-/// `text` with each `%XX` that encodes a printable ASCII character decoded.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(b) if bytes[i] == b'%' && (0x20..0x7f).contains(&b) => {
-                out.push(char::from(b));
-                i += 3;
-            }
-            _ => {
-                out.push(char::from(bytes[i]));
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 /// Drops an incoming `X-Request-Id` that is long or not plain, so the server makes its
 /// own (what the audit trail stores stays small and safe to print).
 pub async fn screen_request_id(mut request: Request, next: Next) -> Response {

@@ -432,6 +432,37 @@ fn migrate_refuse_newer_and_config_check() {
     let refused = run(&["config", "check", bad.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("`bnid` is no setting"));
+    // Every value the server would refuse at start is named, all at once.
+    let wrong = root.path().join("wrong.toml");
+    let lines = [
+        "admin_token = \"short\"",
+        "token_secret = \"short\"",
+        "otlp_endpoint = \"notaurl\"",
+        "database_url = \"mysql://x\"",
+        "extra_ca_file = \"/nonexistent.pem\"",
+        "gateway_timeout_ms = \"abc\"",
+        "log_format = \"xml\"",
+    ];
+    std::fs::write(&wrong, lines.join("\n")).unwrap();
+    let refused = run(&["config", "check", wrong.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    for flag in ["--gateway-timeout-ms", "--log-format"] {
+        assert!(said.contains(flag), "{flag} not named: {said}");
+    }
+    let valid_kinds = lines[..5].join("\n");
+    std::fs::write(&wrong, valid_kinds).unwrap();
+    let refused = run(&["config", "check", wrong.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    for flag in [
+        "--admin-token",
+        "--token-secret",
+        "--otlp-endpoint",
+        "--database-url",
+        "--extra-ca-file",
+    ] {
+        assert!(said.contains(flag), "{flag} not named: {said}");
+    }
     // A server started with the file takes its settings.
     let with_file = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
         .arg("--config")

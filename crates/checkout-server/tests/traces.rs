@@ -34,15 +34,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An OTLP/HTTP trace receiver on a free loopback port: its URL and what it got.
-async fn otlp_receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
+type Received = (Arc<Mutex<Vec<Got>>>, Arc<Mutex<Vec<u8>>>);
+
+/// An OTLP/HTTP trace receiver on a free loopback port: its URL, the spans it got and
+/// every byte of every export.
+async fn otlp_receiver() -> (String, Received) {
     let got = Arc::new(Mutex::new(Vec::new()));
-    let kept = Arc::clone(&got);
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let (kept, bytes) = (Arc::clone(&got), Arc::clone(&raw));
     let app = Router::new().route(
         "/v1/traces",
         post(move |body: Bytes| {
-            let kept = Arc::clone(&kept);
+            let (kept, bytes) = (Arc::clone(&kept), Arc::clone(&bytes));
             async move {
+                bytes.lock().unwrap().extend_from_slice(&body);
                 let request = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
                 let mut kept = kept.lock().unwrap();
                 for resource in request.resource_spans {
@@ -67,12 +72,12 @@ async fn otlp_receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, got)
+    (url, (got, raw))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spans_of_one_order_arrive_linked_in_the_callers_trace() {
-    let (otlp, got) = otlp_receiver().await;
+    let (otlp, (got, _)) = otlp_receiver().await;
     let rx = receiver(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
         0,
@@ -150,4 +155,78 @@ async fn the_spans_of_one_order_arrive_linked_in_the_callers_trace() {
         sent.contains(&delivery.id),
         "the receiver got the delivery's span: {sent}"
     );
+}
+
+/// What a caller sends is taken only when it is a well-formed `traceparent`: a malformed
+/// one starts a trace of our own, a caller's "not sampled" does not hide its requests,
+/// and `tracestate` (free text, here with a card number) never reaches a span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_well_formed_traceparent_is_continued_and_tracestate_is_dropped() {
+    let (otlp, (got, raw)) = otlp_receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(dir.path(), &["--otlp-endpoint", &otlp]);
+    let client = Server::client();
+    let get = |headers: Vec<(&'static str, String)>| {
+        let mut request = client.get(format!("{}/api/v1/products", server.base));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let unsampled = "11111111111111111111111111111111";
+    let card = "4242424242424242";
+    let answers = [
+        get(vec![(
+            "traceparent",
+            format!("00-{unsampled}-2222222222222222-00"),
+        )])
+        .await,
+        get(vec![("traceparent", "00-abc-def-01".into())]).await,
+        get(vec![(
+            "traceparent",
+            format!("00-{}-{}-01", "0".repeat(32), "3".repeat(16)),
+        )])
+        .await,
+        get(vec![
+            (
+                "traceparent",
+                format!("00-{}-4444444444444444-01", "5".repeat(32)),
+            ),
+            (
+                "tracestate",
+                format!("shop=card-{card},mail=bob@example.org"),
+            ),
+        ])
+        .await,
+    ];
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), 200);
+    }
+    assert!(server.terminate().success());
+    let requests: Vec<Got> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.name == "request")
+        .cloned()
+        .collect();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    let traces: Vec<&str> = requests.iter().map(|s| s.trace.as_str()).collect();
+    assert!(
+        traces.contains(&unsampled),
+        "an unsampled caller is traced: {traces:?}"
+    );
+    assert!(traces.contains(&"5".repeat(32).as_str()), "{traces:?}");
+    // The malformed and the all-zero ones started traces of their own, without a parent.
+    let own: Vec<&Got> = requests
+        .iter()
+        .filter(|s| s.trace != unsampled && s.trace != "5".repeat(32))
+        .collect();
+    assert_eq!(own.len(), 2, "{requests:?}");
+    for span in own {
+        assert!(span.parent.is_empty(), "{span:?}");
+        assert!(!span.trace.starts_with("0000000000000000"), "{span:?}");
+    }
+    let exported = String::from_utf8_lossy(&raw.lock().unwrap()).into_owned();
+    assert!(!exported.contains(card) && !exported.contains("bob@example.org"));
 }

@@ -379,33 +379,10 @@ impl Config {
     }
 }
 
-/// Shortest secret or token the server accepts from its operator.
-pub const MIN_SECRET_LEN: usize = 16;
-
-impl Config {
-    /// Refuses a payment-webhook secret or metrics token under [`MIN_SECRET_LEN`].
-    pub fn check(&self) -> Result<(), String> {
-        for secret in self.webhook_secrets() {
-            if secret.len() < MIN_SECRET_LEN {
-                return Err(format!(
-                    "--payment-webhook-secret: each secret has at least {MIN_SECRET_LEN} characters"
-                ));
-            }
-        }
-        if self
-            .metrics_token
-            .as_deref()
-            .is_some_and(|t| t.trim().len() < MIN_SECRET_LEN)
-        {
-            return Err(format!(
-                "--metrics-token: at least {MIN_SECRET_LEN} characters"
-            ));
-        }
-        Ok(())
-    }
-}
-
+mod check;
 mod derived;
+
+pub use check::MIN_SECRET_LEN;
 
 #[cfg(test)]
 mod tests {

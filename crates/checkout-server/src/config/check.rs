@@ -1,0 +1,79 @@
+//! What makes a configuration valid beyond each value's kind: every rule the server
+//! would otherwise only meet at start, so that `checkout-server config check FILE` says
+//! everything wrong with a file (all of it at once) before a restart finds it.
+
+use super::Config;
+
+/// Shortest secret or token the server accepts from its operator.
+pub const MIN_SECRET_LEN: usize = 16;
+
+impl Config {
+    /// Every problem of the settings, one per line; `Ok` when there is none.
+    pub fn check(&self) -> Result<(), String> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self
+            .webhook_secrets()
+            .iter()
+            .any(|s| s.len() < MIN_SECRET_LEN)
+        {
+            problems.push(format!(
+                "--payment-webhook-secret: each secret has at least {MIN_SECRET_LEN} characters"
+            ));
+        }
+        let short = |value: &Option<String>| {
+            value
+                .as_deref()
+                .is_some_and(|t| t.trim().chars().count() < MIN_SECRET_LEN)
+        };
+        if short(&self.metrics_token) {
+            problems.push(format!(
+                "--metrics-token: at least {MIN_SECRET_LEN} characters"
+            ));
+        }
+        if let Some(token) = &self.admin_token {
+            if crate::secrets::admin_token(Some(token), &self.data_dir).is_err() {
+                problems.push(format!(
+                    "--admin-token: at least {} characters and no spaces",
+                    crate::secrets::MIN_ADMIN_TOKEN
+                ));
+            }
+        }
+        for (flag, secret) in [
+            ("--token-secret", &self.token_secret),
+            ("--previous-token-secret", &self.previous_token_secret),
+        ] {
+            if let Some(secret) = secret {
+                if let Err(why) = checkout_core::token::SigningKey::new(secret.as_bytes().to_vec())
+                {
+                    problems.push(format!("{flag}: {}", why.message));
+                }
+            }
+        }
+        if let Some(url) = &self.database_url {
+            let known = ["postgres://", "postgresql://", "sqlite:"];
+            if !known.iter().any(|scheme| url.starts_with(scheme)) {
+                problems.push("--database-url: use postgres://… or sqlite:…".into());
+            }
+        }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                problems.push("--otlp-endpoint: an http:// or https:// URL".into());
+            }
+        }
+        if let Some(file) = &self.extra_ca_file {
+            if let Err(why) = crate::outbound::Outbound::new(true, Some(file)) {
+                problems.push(format!("--extra-ca-file: {why}"));
+            }
+        }
+        problems
+    }
+}
