@@ -21,14 +21,23 @@ pub fn sqlite(from: &Path, to: &Path) -> Result<String, String> {
     if !from.exists() {
         return Err(format!("{}: no such database", from.display()));
     }
-    if std::fs::metadata(to).is_ok_and(|m| m.len() > 0) {
-        return Err(format!(
-            "{} exists: a backup never overwrites a file",
-            to.display()
-        ));
+    // Created new, empty and private first (VACUUM INTO fills an empty file): never
+    // over an existing file, nor through a symbolic link, even one pointing nowhere.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(to) {
+        Ok(file) => drop(file),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(format!(
+                "{} exists: a backup never overwrites a file",
+                to.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot write {}: {e}", to.display())),
     }
-    // Created empty and private first: VACUUM INTO fills an empty file.
-    drop(crate::data_dir::private_file(to, true)?);
+    crate::data_dir::narrow(to)?;
     let source = rusqlite::Connection::open_with_flags(
         from,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,

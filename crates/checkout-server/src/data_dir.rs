@@ -41,6 +41,15 @@ pub fn private_file(path: &Path, truncate: bool) -> Result<fs::File, String> {
     Ok(file)
 }
 
+/// Narrows an existing file of the data directory (a secret written by an earlier
+/// release, or loosened by hand) to `0600`.
+pub fn narrow(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot narrow {} to 0600: {e}", path.display()))?;
+    Ok(())
+}
+
 /// The lock of a data directory, held while the server runs (dropping it releases it).
 #[derive(Debug)]
 pub struct DirLock {
@@ -60,15 +69,30 @@ impl DirLock {
 pub fn lock(dir: &Path) -> Result<DirLock, String> {
     prepare(dir)?;
     let path = dir.join("lock");
-    let file = private_file(&path, false)?;
+    let mut file = private_file(&path, false)?;
     match file.try_lock() {
-        Ok(()) => Ok(DirLock { _file: file, path }),
-        Err(fs::TryLockError::WouldBlock) => Err(format!(
-            "another checkout-server is already serving the data directory {} (it holds {}): \
-             stop it first, or give this one its own --data-dir",
-            dir.display(),
-            path.display()
-        )),
+        Ok(()) => {
+            // Who holds it, for the message a second server prints.
+            use std::io::Write;
+            let _ = file.set_len(0);
+            let _ = write!(file, "{}", std::process::id());
+            Ok(DirLock { _file: file, path })
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let pid = if !holder.is_empty() && holder.bytes().all(|b| b.is_ascii_digit()) {
+                format!(", process {holder}")
+            } else {
+                String::new()
+            };
+            Err(format!(
+                "another checkout-server is already serving the data directory {} (it holds \
+                 {}{pid}): stop it first, or give this one its own --data-dir",
+                dir.display(),
+                path.display()
+            ))
+        }
         Err(fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
     }
 }

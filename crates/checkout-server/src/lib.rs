@@ -311,9 +311,23 @@ pub async fn serve_with_provider(
     config: Config,
     provider: Arc<dyn payments::PaymentProvider>,
 ) -> Result<(), String> {
+    let drain = std::time::Duration::from_secs(config.drain_secs);
     let running = start_with_provider(config, provider).await?;
     println!("checkout-server listening on http://{}", running.addr);
     shutdown_signal().await;
+    if !drain.is_zero() {
+        // Still serving, but no longer ready: the load balancer moves new requests
+        // away before the listener closes (a second signal cuts the wait short).
+        running
+            .state
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(?drain, "draining: /readyz answers 503, then shutting down");
+        tokio::select! {
+            () = tokio::time::sleep(drain) => {},
+            () = shutdown_signal() => {},
+        }
+    }
     tracing::info!("shutting down: finishing requests in flight");
     running.shutdown().await
 }

@@ -20,6 +20,7 @@ fn load_or_create(dir: &Path, name: &str) -> Result<(String, bool), String> {
     if let Ok(existing) = fs::read_to_string(&path) {
         let value = existing.trim().to_owned();
         if !value.is_empty() {
+            crate::data_dir::narrow(&path)?;
             return Ok((value, false));
         }
     }

@@ -186,7 +186,8 @@ fn the_data_directory_is_private_and_served_by_one_server() {
     assert_eq!(second.status.code(), Some(1));
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(
-        said.contains("already serving the data directory"),
+        said.contains("already serving the data directory")
+            && said.contains(&format!("process {}", first.child.id())),
         "{said}"
     );
     // JSON log lines, no colour codes.
@@ -219,8 +220,12 @@ fn the_data_directory_is_private_and_served_by_one_server() {
         "colour codes: {log:?}"
     );
     first.kill();
+    // A secret loosened meanwhile (by hand, or an earlier release) is narrowed again.
+    let secret = dir.join("token-secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
     // Killed, it left the lock free: the next server starts.
     let again = Process::spawn(&dir, &[]);
+    assert_eq!(mode("token-secret"), 0o600);
     again.kill();
 }
 
@@ -367,6 +372,19 @@ async fn a_backup_under_load_holds_every_acknowledged_order() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
+    // Nor writes through a symbolic link, even one pointing nowhere.
+    let nowhere = root.path().join("nowhere.db");
+    let link = root.path().join("link.db");
+    std::os::unix::fs::symlink(&nowhere, &link).unwrap();
+    let through = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .args(["backup", "--to"])
+        .arg(&link)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(through.status.code(), Some(1));
+    assert!(!nowhere.exists(), "the link's target was created");
     server.kill();
     // A server starts on the copy.
     let restored = root.path().join("restored");
@@ -470,4 +488,90 @@ fn migrate_refuse_newer_and_config_check() {
         .output()
         .unwrap();
     assert_eq!(with_file.status.code(), Some(1));
+}
+
+/// SIGTERM with `--drain-secs`: the process keeps serving with `/readyz` 503 (a load
+/// balancer polling it sees the 503 and stops sending), then exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_with_readyz_503_before_the_listener_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = common::Process::spawn(dir.path(), &["--drain-secs", "2"]);
+    let client = Server::client();
+    let readyz = || async {
+        client
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    };
+    assert_eq!(readyz().await.unwrap(), 200);
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let signalled = std::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // New connections are still taken, and told not to send more.
+    let fresh = Server::client();
+    let drained = fresh
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drained.status().as_u16(), 503);
+    let products = fresh
+        .get(format!("{}/api/v1/products", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        products.status().as_u16(),
+        200,
+        "still serving while draining"
+    );
+    let status = tokio::task::spawn_blocking(move || server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let took = signalled.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(15),
+        "exited {took:?} after SIGTERM with --drain-secs 2"
+    );
+}
+
+/// The README's settings table names every setting of the command line, once.
+#[test]
+fn the_readme_lists_every_setting_once() {
+    use clap::CommandFactory;
+    let readme = include_str!("../../../README.md");
+    let command = checkout_server::config::Config::command();
+    let mut unlisted = Vec::new();
+    for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(long, "help" | "version") {
+            continue;
+        }
+        let flag = format!("`--{long}`");
+        // Rows of the settings table whose first cell names the flag.
+        let rows = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `--"))
+            .filter(|l| {
+                l.split(" | ")
+                    .next()
+                    .is_some_and(|cell| format!("`--{cell}").split(", ").any(|f| f == flag))
+            })
+            .count();
+        if rows != 1 {
+            unlisted.push(format!("--{long} ({rows} rows)"));
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "not listed once in the README: {unlisted:?}"
+    );
 }

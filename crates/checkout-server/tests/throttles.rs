@@ -176,3 +176,20 @@ on_both_backends!(
     card_payments_are_throttled_per_address_across_restarts,
     card_attempts_per_address
 );
+
+/// A limit of 0 lets nothing through, not even a first payment.
+async fn no_card_attempts(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.card_attempts_per_address_per_hour = 0).await;
+    let mallory = server.shopper("mallory").await;
+    let (id, digest) = mallory.ready_to_pay().await;
+    let r = mallory
+        .pay(&id, &digest, test_cards::APPROVE, "first")
+        .await;
+    r.assert_problem("RATE_LIMITED", 429);
+    assert!(server.provider.payments(&id).await.is_empty());
+    server.stop().await;
+}
+on_both_backends!(
+    a_card_limit_of_zero_lets_no_payment_through,
+    no_card_attempts
+);

@@ -10,7 +10,15 @@ pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 /// Checkout Guard server: one active checkout per shopper, immutable snapshots, expiry,
 /// checks before every order action, and never a second order for one checkout.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "checkout-server", version, about)]
+#[command(
+    name = "checkout-server",
+    version,
+    about,
+    after_help = "Commands (with the same settings, from flags, environment or --config):\n  \
+        checkout-server migrate               apply the database migrations, then exit\n  \
+        checkout-server backup --to FILE      copy the serving SQLite database consistently\n  \
+        checkout-server config check FILE     say whether a config file is valid"
+)]
 pub struct Config {
     /// A TOML file of settings, one key per flag (`bind = "0.0.0.0:8080"`); the
     /// environment and the flags take precedence over it.
@@ -224,6 +232,15 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
+    /// On SIGTERM, first keep serving this long (seconds) with `/readyz` answering 503,
+    /// so that a load balancer polling it stops sending new requests before the
+    /// listener closes; then the shutdown grace begins. 0: stop taking connections at
+    /// once (nothing can see the 503). Behind a load balancer set it above its health
+    /// check's interval times its unhealthy threshold.
+    #[arg(long, env = "CHECKOUT_DRAIN_SECS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_secs: u64,
+
     /// The shop is served over HTTPS (directly or behind a TLS proxy): the login cookie
     /// is `__Host-cg_login` with `Secure` (a plain-HTTP page can neither read nor plant it).
     #[arg(long, env = "CHECKOUT_SECURE_COOKIES")]
@@ -365,6 +382,7 @@ impl Config {
             max_connections: 4_096,
             max_connections_per_address: 4_096,
             shutdown_grace_secs: 20,
+            drain_secs: 0,
             // Nothing listens on the discard port: tests that pay start a provider.
             payment_provider_url: "http://127.0.0.1:9".into(),
             payment_provider_public_url: None,

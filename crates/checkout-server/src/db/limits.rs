@@ -19,7 +19,7 @@ pub async fn hit(
 ) -> Result<Result<(), i64>, DbError> {
     let now = to_ms(now);
     let counted = query(
-        "INSERT INTO rate_windows (key, started_at, count) VALUES ($1, $2, 1) \
+        "INSERT INTO rate_windows (key, started_at, count) SELECT $1, $2, 1 WHERE $4 > 0 \
          ON CONFLICT (key) DO UPDATE SET \
            count = CASE WHEN rate_windows.started_at <= $3 THEN 1 ELSE rate_windows.count + 1 END, \
            started_at = CASE WHEN rate_windows.started_at <= $3 THEN $2 ELSE rate_windows.started_at END \
@@ -35,12 +35,14 @@ pub async fn hit(
     if counted.is_some() {
         return Ok(Ok(()));
     }
-    let started: i64 = query("SELECT started_at FROM rate_windows WHERE key = $1")
+    // Refused: the window is full, or the limit is 0 (no window at all: a whole one).
+    let started: Option<i64> = query("SELECT started_at FROM rate_windows WHERE key = $1")
         .bind(key)
-        .fetch_one(tx.conn())
+        .fetch_optional(tx.conn())
         .await?
-        .try_get("started_at")?;
-    Ok(Err(started + window_ms))
+        .map(|row| row.try_get("started_at"))
+        .transpose()?;
+    Ok(Err(started.unwrap_or(now) + window_ms))
 }
 
 /// Takes back one event of `key` (counted before another limit refused the request).
