@@ -114,6 +114,9 @@ pub fn server_args(data: &str, database_url: Option<&str>, pool: Option<&str>) -
         "100000000",
         "--card-attempts-per-shopper-per-hour",
         "100000000",
+        // Every load shopper pays from 127.0.0.1.
+        "--card-attempts-per-address-per-hour",
+        "100000000",
         // A load shopper makes thousands of orders within the keys' 24 hours.
         "--idempotency-keys-per-shopper",
         "100000000",

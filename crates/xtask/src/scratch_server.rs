@@ -40,6 +40,9 @@ pub fn test_server(
         // The tests sign many shoppers up from one address.
         "--signups-per-address-per-hour",
         "100000000",
+        // And pay from it: more card payments than an address may make in an hour.
+        "--card-attempts-per-address-per-hour",
+        "100000000",
         "--payment-provider-url",
         &provider.url,
         "--payment-webhook-secret",

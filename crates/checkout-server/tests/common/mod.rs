@@ -754,6 +754,7 @@ fn generous_limits(args: &[&str]) -> Vec<&'static str> {
         ["--idempotency-keys-per-shopper", "1000000"],
         ["--changes-per-shopper-per-minute", "1000000"],
         ["--card-attempts-per-shopper-per-hour", "1000000"],
+        ["--card-attempts-per-address-per-hour", "1000000"],
     ]
     .into_iter()
     .filter(|[flag, _]| !args.contains(flag))
@@ -817,6 +818,14 @@ impl Process {
         rust_log: &str,
     ) -> Process {
         use std::io::{BufRead, BufReader};
+        // An earlier release does not know the flags added since.
+        let ours = binary == std::path::Path::new(env!("CARGO_BIN_EXE_checkout-server"));
+        let limits: Vec<&str> = generous_limits(args)
+            .chunks(2)
+            .filter(|pair| ours || pair[0] != "--card-attempts-per-address-per-hour")
+            .flatten()
+            .copied()
+            .collect();
         let provider = (!args.contains(&"--payment-provider-url")).then(|| Provider::spawn(&[]));
         let provider_url: Vec<String> = provider
             .iter()
@@ -830,7 +839,7 @@ impl Process {
             .args(provider_url)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(generous_limits(args))
+            .args(limits)
             .args(args)
             .env("RUST_LOG", rust_log)
             .stdout(std::process::Stdio::piped())
