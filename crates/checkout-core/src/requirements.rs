@@ -31,6 +31,18 @@ pub struct Choices<'a> {
     pub payment_token: bool,
 }
 
+impl<'a> Choices<'a> {
+    /// What the order-action rules judge in `snapshot`: its shipping and payment
+    /// selections, with whether a payment token comes along.
+    pub fn of(snapshot: &'a crate::snapshot::Snapshot, payment_token: bool) -> Choices<'a> {
+        Choices {
+            shipping_method: snapshot.shipping_method.as_ref().map(|m| m.id.as_str()),
+            payment_method: snapshot.payment_method.as_ref().map(|m| m.id.as_str()),
+            payment_token,
+        }
+    }
+}
+
 /// Everything `action` still needs, in the order a shopper would fix them (empty when
 /// nothing is missing, and always empty for an action that places no order).
 pub fn missing(action: Action, choices: Choices<'_>) -> Vec<Missing> {

@@ -253,18 +253,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// What the order-action rules of [`crate::requirements`] judge in this snapshot:
-    /// its shipping and payment selections, with whether a payment token comes along.
-    pub fn choices(&self, payment_token: bool) -> crate::requirements::Choices<'_> {
-        crate::requirements::Choices {
-            shipping_method: self.shipping_method.as_ref().map(|m| m.id.as_str()),
-            payment_method: self.payment_method.as_ref().map(|m| m.id.as_str()),
-            payment_token,
-        }
-    }
-}
-
-impl Snapshot {
     /// Prices `input` by the rules of this module and seals it with its digest.
     /// A voucher whose minimum is not met is refused with `VALIDATION_FAILED`.
     pub fn capture(input: &PricingInput) -> Result<Snapshot, Rejection> {

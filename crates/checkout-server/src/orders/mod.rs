@@ -167,7 +167,7 @@ async fn complete_action(
             now,
         )
         .await?;
-        requirements::check(action, row.snapshot.choices(false))?;
+        requirements::check(action, requirements::Choices::of(&row.snapshot, false))?;
         let (step, completion) = action
             .completion()
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;

@@ -76,7 +76,10 @@ pub async fn pay(
         )
         .await?;
         let token = request.payment_token.filter(|c| !c.trim().is_empty());
-        requirements::check(Action::Pay, row.snapshot.choices(token.is_some()))?;
+        requirements::check(
+            Action::Pay,
+            requirements::Choices::of(&row.snapshot, token.is_some()),
+        )?;
         let token = PaymentToken::parse(token.as_deref().unwrap_or_default())?;
         // Counted in this transaction: parallel payments cannot all pass first, and a
         // restart forgets nothing.
