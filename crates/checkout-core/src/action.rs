@@ -2,60 +2,31 @@
 
 use crate::lifecycle::{Completion, Transition};
 
-/// What the viewer wants to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Show the checkout page (load, refresh, back/forward, tab switch).
-    View,
-    /// Resume through a recovery token.
-    Resume,
-    /// "Place Order".
-    PlaceOrder,
-    /// "Pay Now and Submit".
-    Pay,
-    /// "Submit for Approval".
-    SubmitForApproval,
-    /// Choose or change the shipping method.
-    SelectShipping,
-    /// Choose or change the payment method.
-    SelectPayment,
-    /// Apply a voucher code.
-    ApplyVoucher,
-    /// Remove a line from the order summary.
-    RemoveItem,
+wire_enum! {
+    /// What the viewer wants to do.
+    pub enum Action as "action", in TypeScript "CheckoutAction" {
+        /// Show the checkout page (load, refresh, back/forward, tab switch).
+        View = "view",
+        /// Resume through a recovery token.
+        Resume = "resume",
+        /// "Place Order".
+        PlaceOrder = "place_order",
+        /// "Pay Now and Submit".
+        Pay = "pay",
+        /// "Submit for Approval".
+        SubmitForApproval = "submit_for_approval",
+        /// Choose or change the shipping method.
+        SelectShipping = "select_shipping",
+        /// Choose or change the payment method.
+        SelectPayment = "select_payment",
+        /// Apply a voucher code.
+        ApplyVoucher = "apply_voucher",
+        /// Remove a line from the order summary.
+        RemoveItem = "remove_item",
+    }
 }
 
-serde_by_name!(Action, "action");
-
 impl Action {
-    /// Every action.
-    pub const ALL: [Action; 9] = [
-        Action::View,
-        Action::Resume,
-        Action::PlaceOrder,
-        Action::Pay,
-        Action::SubmitForApproval,
-        Action::SelectShipping,
-        Action::SelectPayment,
-        Action::ApplyVoucher,
-        Action::RemoveItem,
-    ];
-
-    /// The action's wire name (`"place_order"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::View => "view",
-            Action::Resume => "resume",
-            Action::PlaceOrder => "place_order",
-            Action::Pay => "pay",
-            Action::SubmitForApproval => "submit_for_approval",
-            Action::SelectShipping => "select_shipping",
-            Action::SelectPayment => "select_payment",
-            Action::ApplyVoucher => "apply_voucher",
-            Action::RemoveItem => "remove_item",
-        }
-    }
-
     /// The actions that create an order: the digest the shopper saw is mandatory.
     pub fn places_order(self) -> bool {
         matches!(

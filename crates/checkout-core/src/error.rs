@@ -7,141 +7,75 @@ use serde::{Deserialize, Serialize};
 
 use crate::detail::{ChangeItem, Missing};
 
-/// A machine-readable failure code. JavaScript branches on these strings and the HTTP
-/// server maps each one to exactly one status; neither may change once published.
-///
-/// On the wire a code is its [`as_str`](Self::as_str) name; (de)serialisation goes
-/// through [`ALL`](Self::ALL) and that one table (no second, derived copy of the names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// No signed-in shopper.
-    Unauthenticated,
-    /// Signed in, but not allowed (for example an admin route without the admin token).
-    Forbidden,
-    /// No such checkout — also said for another shopper's checkout, so ids leak nothing.
-    CheckoutNotFound,
-    /// The checkout's purchase window closed (`now >= expires_at`).
-    CheckoutExpired,
-    /// A newer checkout of the same shopper replaced this one.
-    CheckoutSuperseded,
-    /// The checkout ended without an order (signed out, emptied, cancelled).
-    CheckoutInactive,
-    /// The checkout already produced its one order.
-    CheckoutCompleted,
-    /// A payment for the shopper's checkout is in flight; nothing may replace it.
-    PaymentInProgress,
-    /// The shopper acted on a summary that is no longer the checkout's current snapshot.
-    SnapshotMismatch,
-    /// There is nothing in the cart to check out.
-    CartEmpty,
-    /// The request was well formed but a value is out of its allowed range.
-    ValidationFailed,
-    /// An order action arrived without an `Idempotency-Key`.
-    IdempotencyKeyRequired,
-    /// An `Idempotency-Key` was reused for a different request.
-    IdempotencyKeyReused,
-    /// The first request with this `Idempotency-Key` is still running.
-    RequestInProgress,
-    /// A recovery token is malformed, altered, or not meant for this shopper.
-    TokenInvalid,
-    /// A recovery token is past its expiry.
-    TokenExpired,
-    /// A recovery token was already used (tokens are single use and rotate).
-    TokenReplayed,
-    /// The payment gateway declined the charge.
-    PaymentDeclined,
-    /// The request body is larger than the server accepts.
-    PayloadTooLarge,
-    /// The request could not be parsed.
-    MalformedRequest,
-    /// Too many requests of this kind from this shopper or address; retry after
-    /// `Retry-After` seconds.
-    RateLimited,
-    /// A body was sent with a content type other than `application/json`.
-    UnsupportedMediaType,
-    /// The route exists but not with this HTTP method.
-    MethodNotAllowed,
-    /// The request's address (path and query) is longer than the server reads.
-    UriTooLong,
-    /// The request's headers are larger, or more, than the server reads.
-    HeadersTooLarge,
-    /// No route at this path (an unknown URL, not a checkout that is gone).
-    NotFound,
-    /// The server cannot take the request now (overloaded, shutting down, database
-    /// unreachable); retry after `Retry-After` seconds. Nothing was changed.
-    ServiceUnavailable,
-    /// Something broke on the server's side. Nothing was changed; a retry is safe.
-    InternalError,
+wire_enum! {
+    /// A machine-readable failure code. JavaScript branches on these strings and the HTTP
+    /// server maps each one to exactly one status; neither may change once published.
+    ///
+    /// On the wire a code is its [`as_str`](Self::as_str) name, written once beside its
+    /// variant below; (de)serialisation goes through [`ALL`](Self::ALL) and that table.
+    pub enum ErrorCode as "error code", in TypeScript "ErrorCodeName" {
+        /// No signed-in shopper.
+        Unauthenticated = "UNAUTHENTICATED",
+        /// Signed in, but not allowed (for example an admin route without the admin token).
+        Forbidden = "FORBIDDEN",
+        /// No such checkout — also said for another shopper's checkout, so ids leak nothing.
+        CheckoutNotFound = "CHECKOUT_NOT_FOUND",
+        /// The checkout's purchase window closed (`now >= expires_at`).
+        CheckoutExpired = "CHECKOUT_EXPIRED",
+        /// A newer checkout of the same shopper replaced this one.
+        CheckoutSuperseded = "CHECKOUT_SUPERSEDED",
+        /// The checkout ended without an order (signed out, emptied, cancelled).
+        CheckoutInactive = "CHECKOUT_INACTIVE",
+        /// The checkout already produced its one order.
+        CheckoutCompleted = "CHECKOUT_COMPLETED",
+        /// A payment for the shopper's checkout is in flight; nothing may replace it.
+        PaymentInProgress = "PAYMENT_IN_PROGRESS",
+        /// The shopper acted on a summary that is no longer the checkout's current snapshot.
+        SnapshotMismatch = "SNAPSHOT_MISMATCH",
+        /// There is nothing in the cart to check out.
+        CartEmpty = "CART_EMPTY",
+        /// The request was well formed but a value is out of its allowed range.
+        ValidationFailed = "VALIDATION_FAILED",
+        /// An order action arrived without an `Idempotency-Key`.
+        IdempotencyKeyRequired = "IDEMPOTENCY_KEY_REQUIRED",
+        /// An `Idempotency-Key` was reused for a different request.
+        IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED",
+        /// The first request with this `Idempotency-Key` is still running.
+        RequestInProgress = "REQUEST_IN_PROGRESS",
+        /// A recovery token is malformed, altered, or not meant for this shopper.
+        TokenInvalid = "TOKEN_INVALID",
+        /// A recovery token is past its expiry.
+        TokenExpired = "TOKEN_EXPIRED",
+        /// A recovery token was already used (tokens are single use and rotate).
+        TokenReplayed = "TOKEN_REPLAYED",
+        /// The payment gateway declined the charge.
+        PaymentDeclined = "PAYMENT_DECLINED",
+        /// The request body is larger than the server accepts.
+        PayloadTooLarge = "PAYLOAD_TOO_LARGE",
+        /// The request could not be parsed.
+        MalformedRequest = "MALFORMED_REQUEST",
+        /// Too many requests of this kind from this shopper or address; retry after
+        /// `Retry-After` seconds.
+        RateLimited = "RATE_LIMITED",
+        /// A body was sent with a content type other than `application/json`.
+        UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE",
+        /// The route exists but not with this HTTP method.
+        MethodNotAllowed = "METHOD_NOT_ALLOWED",
+        /// The request's address (path and query) is longer than the server reads.
+        UriTooLong = "URI_TOO_LONG",
+        /// The request's headers are larger, or more, than the server reads.
+        HeadersTooLarge = "HEADERS_TOO_LARGE",
+        /// No route at this path (an unknown URL, not a checkout that is gone).
+        NotFound = "NOT_FOUND",
+        /// The server cannot take the request now (overloaded, shutting down, database
+        /// unreachable); retry after `Retry-After` seconds. Nothing was changed.
+        ServiceUnavailable = "SERVICE_UNAVAILABLE",
+        /// Something broke on the server's side. Nothing was changed; a retry is safe.
+        InternalError = "INTERNAL_ERROR",
+    }
 }
 
 impl ErrorCode {
-    /// Every code, in the order of CONTRACT §6. Tests iterate over it to prove each code
-    /// has a status, a message and a test that produces it.
-    pub const ALL: [ErrorCode; 28] = [
-        ErrorCode::Unauthenticated,
-        ErrorCode::Forbidden,
-        ErrorCode::CheckoutNotFound,
-        ErrorCode::CheckoutExpired,
-        ErrorCode::CheckoutSuperseded,
-        ErrorCode::CheckoutInactive,
-        ErrorCode::CheckoutCompleted,
-        ErrorCode::PaymentInProgress,
-        ErrorCode::SnapshotMismatch,
-        ErrorCode::CartEmpty,
-        ErrorCode::ValidationFailed,
-        ErrorCode::IdempotencyKeyRequired,
-        ErrorCode::IdempotencyKeyReused,
-        ErrorCode::RequestInProgress,
-        ErrorCode::TokenInvalid,
-        ErrorCode::TokenExpired,
-        ErrorCode::TokenReplayed,
-        ErrorCode::PaymentDeclined,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::MalformedRequest,
-        ErrorCode::RateLimited,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::UriTooLong,
-        ErrorCode::HeadersTooLarge,
-        ErrorCode::NotFound,
-        ErrorCode::ServiceUnavailable,
-        ErrorCode::InternalError,
-    ];
-
-    /// The code as it appears on the wire (`"CHECKOUT_EXPIRED"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::CheckoutNotFound => "CHECKOUT_NOT_FOUND",
-            ErrorCode::CheckoutExpired => "CHECKOUT_EXPIRED",
-            ErrorCode::CheckoutSuperseded => "CHECKOUT_SUPERSEDED",
-            ErrorCode::CheckoutInactive => "CHECKOUT_INACTIVE",
-            ErrorCode::CheckoutCompleted => "CHECKOUT_COMPLETED",
-            ErrorCode::PaymentInProgress => "PAYMENT_IN_PROGRESS",
-            ErrorCode::SnapshotMismatch => "SNAPSHOT_MISMATCH",
-            ErrorCode::CartEmpty => "CART_EMPTY",
-            ErrorCode::ValidationFailed => "VALIDATION_FAILED",
-            ErrorCode::IdempotencyKeyRequired => "IDEMPOTENCY_KEY_REQUIRED",
-            ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-            ErrorCode::RequestInProgress => "REQUEST_IN_PROGRESS",
-            ErrorCode::TokenInvalid => "TOKEN_INVALID",
-            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
-            ErrorCode::TokenReplayed => "TOKEN_REPLAYED",
-            ErrorCode::PaymentDeclined => "PAYMENT_DECLINED",
-            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            ErrorCode::UriTooLong => "URI_TOO_LONG",
-            ErrorCode::HeadersTooLarge => "HEADERS_TOO_LARGE",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
-            ErrorCode::InternalError => "INTERNAL_ERROR",
-        }
-    }
-
     /// The HTTP status that carries this code (CONTRACT §6).
     pub fn http_status(self) -> u16 {
         match self {
@@ -315,8 +249,6 @@ impl ErrorCode {
         )
     }
 }
-
-serde_by_name!(ErrorCode, "error code");
 
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -62,6 +62,46 @@ macro_rules! serde_by_name {
     };
 }
 
+/// A unit enum that crosses the wire by name, each name written once beside its variant:
+/// the enum (with its derives), `ALL` (every value, in order), `as_str` (the wire
+/// name), `from_name`, serde by name ([`serde_by_name!`]), and `TS_TYPE`, its TypeScript
+/// declaration as a union of the names (the browser package's `.d.ts` is generated from
+/// it, so the two can never differ).
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $ty:ident as $what:literal, in TypeScript $ts:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $name:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $ty {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $ty {
+            /// Every value, in the order declared.
+            pub const ALL: [$ty; [$($name),+].len()] = [$($ty::$variant),+];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+
+            /// The TypeScript declaration of the wire names.
+            pub const TS_TYPE: &'static str = concat!(
+                "\n/** Every ", $what, " (checkout-core `", stringify!($ty), "`). */\nexport type ",
+                $ts, " =", $("\n  | \"", $name, "\"",)+ ";\n"
+            );
+        }
+
+        serde_by_name!($ty, $what);
+    };
+}
+
 pub mod action;
 pub mod answer;
 pub mod approval;
@@ -130,6 +170,30 @@ mod wire_name_tests {
             lower
         };
         assert!(serde_json::from_str::<T>(&format!("\"{other}\"")).is_err());
+    }
+
+    /// The names a `TS_TYPE` union lists, in order.
+    fn union(ts: &str) -> Vec<&str> {
+        ts.split("| \"")
+            .skip(1)
+            .map(|part| part.split('"').next().unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn the_typescript_unions_are_the_wire_names() {
+        let names = |all: &[&'static str]| all.to_vec();
+        assert_eq!(
+            union(ErrorCode::TS_TYPE),
+            names(&ErrorCode::ALL.map(ErrorCode::as_str))
+        );
+        assert!(ErrorCode::TS_TYPE.contains("export type ErrorCodeName ="));
+        assert_eq!(union(Step::TS_TYPE), names(&Step::ALL.map(Step::as_str)));
+        assert_eq!(
+            union(crate::changes::ChangeKind::TS_TYPE),
+            names(&crate::changes::ChangeKind::ALL.map(crate::changes::ChangeKind::as_str))
+        );
+        assert!(VerdictState::TS_TYPE.trim_end().ends_with("\"NOT_FOUND\";"));
     }
 
     #[test]

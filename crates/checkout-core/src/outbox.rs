@@ -20,48 +20,25 @@ pub const RETRY_FOR: Duration = Duration::hours(72);
 /// The longest wait between two attempts.
 pub const MAX_WAIT: Duration = Duration::hours(1);
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// Place Order: an order on a deferred method.
-    OrderPlaced,
-    /// Pay Now and Submit: an order paid by card.
-    OrderPaid,
-    /// Submit for Approval: an order waiting for an approver.
-    OrderSubmittedForApproval,
-    /// An approver approved a submitted order.
-    OrderApproved,
-    /// An approver rejected a submitted order.
-    OrderRejected,
-    /// A charge was refunded or voided.
-    PaymentRefunded,
+wire_enum! {
+    /// What happened.
+    pub enum EventType as "event type", in TypeScript "OrderEventType" {
+        /// Place Order: an order on a deferred method.
+        OrderPlaced = "order.placed",
+        /// Pay Now and Submit: an order paid by card.
+        OrderPaid = "order.paid",
+        /// Submit for Approval: an order waiting for an approver.
+        OrderSubmittedForApproval = "order.submitted_for_approval",
+        /// An approver approved a submitted order.
+        OrderApproved = "order.approved",
+        /// An approver rejected a submitted order.
+        OrderRejected = "order.rejected",
+        /// A charge was refunded or voided.
+        PaymentRefunded = "payment.refunded",
+    }
 }
 
-serde_by_name!(EventType, "event type");
-
 impl EventType {
-    /// Every type.
-    pub const ALL: [EventType; 6] = [
-        EventType::OrderPlaced,
-        EventType::OrderPaid,
-        EventType::OrderSubmittedForApproval,
-        EventType::OrderApproved,
-        EventType::OrderRejected,
-        EventType::PaymentRefunded,
-    ];
-
-    /// The wire name, e.g. `order.placed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::OrderPlaced => "order.placed",
-            EventType::OrderPaid => "order.paid",
-            EventType::OrderSubmittedForApproval => "order.submitted_for_approval",
-            EventType::OrderApproved => "order.approved",
-            EventType::OrderRejected => "order.rejected",
-            EventType::PaymentRefunded => "payment.refunded",
-        }
-    }
-
     /// The event of an order action's completion.
     pub fn of(completion: Completion) -> EventType {
         match completion {

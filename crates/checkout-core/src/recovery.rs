@@ -21,46 +21,21 @@ pub const RECORD_VERSION: u32 = 1;
 /// Largest record accepted from storage.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 
-/// Where the shopper is in the checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Reviewing the order summary.
-    Summary,
-    /// Choosing shipping.
-    Shipping,
-    /// Choosing payment.
-    Payment,
-    /// Confirming.
-    Review,
-    /// An order action was sent and its answer is not known yet.
-    Submitting,
-    /// The order exists.
-    Done,
-}
-
-serde_by_name!(Step, "step");
-
-impl Step {
-    /// Every step.
-    pub const ALL: [Step; 6] = [
-        Step::Summary,
-        Step::Shipping,
-        Step::Payment,
-        Step::Review,
-        Step::Submitting,
-        Step::Done,
-    ];
-
-    /// The step's wire name (`"review"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Summary => "summary",
-            Step::Shipping => "shipping",
-            Step::Payment => "payment",
-            Step::Review => "review",
-            Step::Submitting => "submitting",
-            Step::Done => "done",
-        }
+wire_enum! {
+    /// Where the shopper is in the checkout.
+    pub enum Step as "step", in TypeScript "CheckoutStep" {
+        /// Reviewing the order summary.
+        Summary = "summary",
+        /// Choosing shipping.
+        Shipping = "shipping",
+        /// Choosing payment.
+        Payment = "payment",
+        /// Confirming.
+        Review = "review",
+        /// An order action was sent and its answer is not known yet.
+        Submitting = "submitting",
+        /// The order exists.
+        Done = "done",
     }
 }
 

@@ -114,49 +114,26 @@ pub struct Viewer {
     pub acting_admin: Option<String>,
 }
 
-/// The state a storefront branches on (the spec's table: ACTIVE resume,
-/// INACTIVE/EXPIRED block and redirect, NOT_FOUND redirect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VerdictState {
-    /// Resume the checkout.
-    Active,
-    /// A payment is in flight: show its progress, allow nothing else.
-    PaymentPending,
-    /// Ended without an order: block, show the message, go to the cart.
-    Inactive,
-    /// Window closed: block, show the message, go to the cart.
-    Expired,
-    /// The order exists: show the confirmation.
-    Completed,
-    /// No such checkout for this shopper: go to the cart.
-    NotFound,
+wire_enum! {
+    /// The state a storefront branches on (the spec's table: ACTIVE resume,
+    /// INACTIVE/EXPIRED block and redirect, NOT_FOUND redirect).
+    pub enum VerdictState as "verdict state", in TypeScript "VerdictState" {
+        /// Resume the checkout.
+        Active = "ACTIVE",
+        /// A payment is in flight: show its progress, allow nothing else.
+        PaymentPending = "PAYMENT_PENDING",
+        /// Ended without an order: block, show the message, go to the cart.
+        Inactive = "INACTIVE",
+        /// Window closed: block, show the message, go to the cart.
+        Expired = "EXPIRED",
+        /// The order exists: show the confirmation.
+        Completed = "COMPLETED",
+        /// No such checkout for this shopper: go to the cart.
+        NotFound = "NOT_FOUND",
+    }
 }
 
-serde_by_name!(VerdictState, "verdict state");
-
 impl VerdictState {
-    /// Every state.
-    pub const ALL: [VerdictState; 6] = [
-        VerdictState::Active,
-        VerdictState::PaymentPending,
-        VerdictState::Inactive,
-        VerdictState::Expired,
-        VerdictState::Completed,
-        VerdictState::NotFound,
-    ];
-
-    /// The state's wire name (`"PAYMENT_PENDING"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VerdictState::Active => "ACTIVE",
-            VerdictState::PaymentPending => "PAYMENT_PENDING",
-            VerdictState::Inactive => "INACTIVE",
-            VerdictState::Expired => "EXPIRED",
-            VerdictState::Completed => "COMPLETED",
-            VerdictState::NotFound => "NOT_FOUND",
-        }
-    }
-
     /// The state a refusal from the server implies, so the browser can turn a problem
     /// document into the same verdict the server would have given on a read.
     pub fn for_code(code: ErrorCode) -> VerdictState {

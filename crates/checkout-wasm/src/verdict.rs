@@ -10,39 +10,20 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::{malformed, to_js};
 
+// The wire enums' unions, generated from the core's own tables (`wire_enum!`).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR_CODES: &'static str = checkout_core::ErrorCode::TS_TYPE;
+#[wasm_bindgen(typescript_custom_section)]
+const TS_VERDICT_STATES: &'static str = checkout_core::VerdictState::TS_TYPE;
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ACTIONS: &'static str = checkout_core::Action::TS_TYPE;
+#[wasm_bindgen(typescript_custom_section)]
+const TS_MISSING: &'static str = checkout_core::requirements::Missing::TS_TYPE;
+#[wasm_bindgen(typescript_custom_section)]
+const TS_CHANGE_KINDS: &'static str = checkout_core::changes::ChangeKind::TS_TYPE;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** Every error code of the core (CONTRACT §6). */
-export type ErrorCodeName =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "CHECKOUT_NOT_FOUND"
-  | "CHECKOUT_EXPIRED"
-  | "CHECKOUT_SUPERSEDED"
-  | "CHECKOUT_INACTIVE"
-  | "CHECKOUT_COMPLETED"
-  | "PAYMENT_IN_PROGRESS"
-  | "SNAPSHOT_MISMATCH"
-  | "CART_EMPTY"
-  | "VALIDATION_FAILED"
-  | "IDEMPOTENCY_KEY_REQUIRED"
-  | "IDEMPOTENCY_KEY_REUSED"
-  | "REQUEST_IN_PROGRESS"
-  | "TOKEN_INVALID"
-  | "TOKEN_EXPIRED"
-  | "TOKEN_REPLAYED"
-  | "PAYMENT_DECLINED"
-  | "PAYLOAD_TOO_LARGE"
-  | "MALFORMED_REQUEST"
-  | "RATE_LIMITED"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "METHOD_NOT_ALLOWED"
-  | "URI_TOO_LONG"
-  | "HEADERS_TOO_LARGE"
-  | "NOT_FOUND"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL_ERROR";
-export type VerdictState = "ACTIVE" | "PAYMENT_PENDING" | "INACTIVE" | "EXPIRED" | "COMPLETED" | "NOT_FOUND";
 export interface Verdict {
   state: VerdictState;
   allowed: boolean;
@@ -50,29 +31,6 @@ export interface Verdict {
   message: string | null;
   redirect: string | null;
 }
-export type CheckoutAction = "view" | "resume" | "place_order" | "pay" | "submit_for_approval"
-  | "select_shipping" | "select_payment" | "apply_voucher" | "remove_item";
-export type Missing = "shipping_method" | "payment_method" | "payment_token";
-/** Every kind of change the core reports (checkout-core `changes::ChangeKind`). */
-export type ChangeKind =
-  | "price_up"
-  | "price_down"
-  | "item_gone"
-  | "item_removed"
-  | "item_added"
-  | "quantity_capped"
-  | "quantity_changed"
-  | "promotion_ended"
-  | "promotion_added"
-  | "voucher_invalid"
-  | "voucher_removed"
-  | "voucher_added"
-  | "shipping_gone"
-  | "shipping_repriced"
-  | "shipping_changed"
-  | "payment_gone"
-  | "payment_changed"
-  | "total_changed";
 export interface ActionRequirements {
   allowed: boolean;
   missing: Missing[];

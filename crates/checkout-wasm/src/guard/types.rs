@@ -3,6 +3,10 @@
 
 use wasm_bindgen::prelude::*;
 
+// The steps' union, generated from the core's table (`wire_enum!`).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_STEPS: &'static str = checkout_core::recovery::Step::TS_TYPE;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_GUARD: &'static str = r#"
 export interface CheckoutGuardOptions {
@@ -16,7 +20,6 @@ export interface CheckoutGuardOptions {
   headers?: Record<string, string>;
 }
 export type OrderAction = "place_order" | "pay" | "submit_for_approval";
-export type CheckoutStep = "summary" | "shipping" | "payment" | "review" | "submitting" | "done";
 export interface OrderActionExtra {
   /** Pay only: the token the payment provider's tokenization endpoint gave for the
    *  card (`GET /api/v1/payments/config` says where). Never the card number: the
