@@ -1,0 +1,217 @@
+//! A real server in the test's process on a loopback port, and responses read whole.
+
+use super::*;
+
+/// A running test server.
+pub struct Server {
+    pub config: Config,
+    pub running: Running,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    pub database_url: Option<String>,
+    pub provider: Provider,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Resp {
+    /// The problem `code`, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.body.get("code").and_then(Value::as_str)
+    }
+
+    /// Asserts a problem with this code and status, and the problem content type.
+    pub fn assert_problem(&self, code: &str, status: u16) {
+        assert_eq!(self.code(), Some(code), "body: {}", self.body);
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+        );
+        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
+    }
+
+    pub fn replayed(&self) -> bool {
+        self.headers
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true")
+    }
+
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {}", self.body))
+            .to_owned()
+    }
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Server {
+        Self::start_with_provider(backend, &[], adjust).await
+    }
+
+    /// A server with a simulated provider started with `provider_args`.
+    pub async fn start_with_provider(
+        backend: Backend,
+        provider_args: &[&str],
+        adjust: impl FnOnce(&mut Config),
+    ) -> Server {
+        let _ = checkout_server::telemetry::init("text", None);
+        let provider = Provider::spawn(provider_args);
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(dir.path().to_path_buf());
+        config.static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../www");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        config.database_url = database_url.clone();
+        config.payment_provider_url = provider.base.clone();
+        adjust(&mut config);
+        let running = checkout_server::start(config.clone())
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", running.addr);
+        provider.send_webhooks_to(&base).await;
+        Server {
+            config,
+            running,
+            base,
+            dir,
+            backend,
+            database_url,
+            provider,
+        }
+    }
+
+    /// A shopper's HTTP client (its own cookie jar). Plain HTTP to loopback: the
+    /// system's root certificates are not loaded (reading them for each of hundreds of
+    /// shoppers would starve the test of CPU).
+    pub fn client() -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .pool_max_idle_per_host(64)
+            .tls_built_in_root_certs(false)
+            .build()
+            .unwrap()
+    }
+
+    /// A new shopper, signed up and signed in.
+    pub async fn shopper(&self, name: &str) -> Shopper {
+        Shopper::sign_up(&Self::client(), &self.base, name).await
+    }
+
+    /// An admin request.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let client = Self::client();
+        let mut req = client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(ADMIN);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// The events of a session (admin API), oldest first.
+    pub async fn events(&self, session_id: &str) -> Vec<Value> {
+        let r = self
+            .admin(
+                Method::GET,
+                &format!("/admin/checkouts/{session_id}/events"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The names of a session's transitions, oldest first.
+    pub async fn transitions(&self, session_id: &str) -> Vec<String> {
+        self.events(session_id)
+            .await
+            .iter()
+            .map(|e| e["transition"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Moves the server clock forward.
+    pub async fn advance(&self, seconds: i64) {
+        let r = self
+            .admin(
+                Method::POST,
+                "/admin/test-clock",
+                Some(json!({"advance_seconds": seconds})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    /// Stops the server cleanly and starts it again on the same data (and the same port,
+    /// so shoppers' cookies still apply).
+    pub async fn restart(self, adjust: impl FnOnce(&mut Config)) -> Server {
+        let Server {
+            mut config,
+            running,
+            base,
+            dir,
+            backend,
+            database_url,
+            provider,
+        } = self;
+        config.bind = running.addr;
+        running.shutdown().await.unwrap();
+        adjust(&mut config);
+        let running = checkout_server::start(config.clone())
+            .await
+            .expect("server restarts");
+        Server {
+            config,
+            running,
+            base,
+            dir,
+            backend,
+            database_url,
+            provider,
+        }
+    }
+
+    /// The server's database (for checks the API does not expose, such as the payment
+    /// gateway's ledger).
+    pub fn db(&self) -> &checkout_server::db::Db {
+        &self.running.state.db
+    }
+
+    pub async fn stop(self) {
+        self.running.shutdown().await.unwrap();
+        if let Some(url) = &self.database_url {
+            drop_postgres_database(url).await;
+        }
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Resp {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Resp {
+        status,
+        body,
+        headers,
+    }
+}
