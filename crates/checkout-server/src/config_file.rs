@@ -52,6 +52,24 @@ fn config_path(args: &[OsString]) -> Option<OsString> {
 /// The file's settings as flags, but those `skip(long name, variable)` says are given
 /// elsewhere; every problem of the file at once.
 fn flags(path: &Path, skip: impl Fn(&str, Option<&str>) -> bool) -> Result<Vec<OsString>, String> {
+    let (out, problems) = settings(path, skip)?;
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "config file {}: {}",
+            path.display(),
+            problems.join("; ")
+        ))
+    }
+}
+
+/// The file's settings as flags, and the keys it cannot take (unknown, or of the wrong
+/// kind); an error only for a file that cannot be read as TOML.
+fn settings(
+    path: &Path,
+    skip: impl Fn(&str, Option<&str>) -> bool,
+) -> Result<(Vec<OsString>, Vec<String>), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("config file {}: {e}", path.display()))?;
     let table: toml::Table = text
@@ -98,48 +116,61 @@ fn flags(path: &Path, skip: impl Fn(&str, Option<&str>) -> bool) -> Result<Vec<O
             },
         }
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(format!(
-            "config file {}: {}",
-            path.display(),
-            problems.join("; ")
-        ))
-    }
+    Ok((out, problems))
 }
 
 /// `checkout-server config check FILE`: whether the file alone (without the
 /// environment's or the command line's settings) makes a configuration the server
 /// accepts; what it says.
 pub fn check(path: &Path) -> Result<String, String> {
-    let from_file = flags(path, |_, _| false)?;
+    let (from_file, mut problems) = settings(path, |_, _| false)?;
     let count = from_file.len();
     let parse = |args: &[OsString]| {
         Config::try_parse_from(
             std::iter::once(OsString::from("checkout-server")).chain(args.iter().cloned()),
         )
     };
-    let config = parse(&from_file).map_err(|_| {
+    match parse(&from_file) {
+        Ok(config) => {
+            problems.extend(
+                config
+                    .check()
+                    .err()
+                    .into_iter()
+                    .flat_map(|p| p.lines().map(str::to_owned).collect::<Vec<_>>()),
+            );
+            // What only a file for a real server must name: pages that exist.
+            if !config.static_dir.is_dir() {
+                problems.push(format!(
+                    "--static-dir: {} is no directory",
+                    config.static_dir.display()
+                ));
+            }
+        }
         // Each setting on its own, so that every bad value is named at once.
-        let problems: Vec<String> = from_file
-            .iter()
-            .filter_map(|arg| parse(std::slice::from_ref(arg)).err())
-            .map(|e| {
-                let text = e.render().to_string();
-                let first = text.lines().next().unwrap_or_default();
-                first.trim_start_matches("error: ").to_owned()
-            })
-            .collect();
-        format!("config file {}:\n{}", path.display(), problems.join("\n"))
-    })?;
-    config
-        .check()
-        .map_err(|problems| format!("config file {}:\n{problems}", path.display()))?;
-    Ok(format!(
-        "config file {}: {count} settings, valid",
-        path.display()
-    ))
+        Err(_) => problems.extend(
+            from_file
+                .iter()
+                .filter_map(|arg| parse(std::slice::from_ref(arg)).err())
+                .map(|e| {
+                    let text = e.render().to_string();
+                    let first = text.lines().next().unwrap_or_default();
+                    first.trim_start_matches("error: ").to_owned()
+                }),
+        ),
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "config file {}: {count} settings, valid",
+            path.display()
+        ))
+    } else {
+        Err(format!(
+            "config file {}:\n{}",
+            path.display(),
+            problems.join("\n")
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -216,10 +247,11 @@ mod tests {
             .contains("`timeout` is no setting"));
         let f = file("payment_webhook_secret = [\"short\"]\n");
         assert!(check(f.path()).unwrap_err().contains("at least 16"));
-        let f = file("bind = \"0.0.0.0:8080\"\npayment_webhook_secret = [\"a-secret-of-16-chars\", \"another-secret-16-chars\"]\n");
+        let www = concat!(env!("CARGO_MANIFEST_DIR"), "/../../www");
+        let f = file(&format!("bind = \"0.0.0.0:8080\"\nstatic_dir = \"{www}\"\npayment_webhook_secret = [\"a-secret-of-16-chars\", \"another-secret-16-chars\"]\n"));
         assert_eq!(
             check(f.path()).unwrap(),
-            format!("config file {}: 2 settings, valid", f.path().display())
+            format!("config file {}: 3 settings, valid", f.path().display())
         );
         assert!(check(Path::new("/nonexistent/checkout.toml")).is_err());
     }

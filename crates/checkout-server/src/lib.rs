@@ -51,7 +51,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
-    trace::{DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 use utoipa::OpenApi;
@@ -159,7 +159,10 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                     telemetry::continue_trace(&span, request.headers());
                     span
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // A 5xx the server means (503 while draining or busy) is not an error of
+                // the server's; a real fault logs its own error where it happens.
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::from_fn(web::screen_request_id))
@@ -312,8 +315,29 @@ pub async fn serve_with_provider(
     provider: Arc<dyn payments::PaymentProvider>,
 ) -> Result<(), String> {
     let drain = std::time::Duration::from_secs(config.drain_secs);
+    let json = config.log_format == "json";
+    if config.secure_cookies && config.payment_provider_api_key == "sk_test_simulated" {
+        // A shop on HTTPS with the simulator's test key is a production server whose
+        // provider was never configured: every card payment would go nowhere real.
+        tracing::warn!(
+            provider = %config.payment_provider_url,
+            "payments go to the simulated provider with its test key: set payment_provider_url, \
+             payment_provider_api_key, payment_publishable_key and payment_webhook_secret \
+             for a real provider"
+        );
+    }
     let running = start_with_provider(config, provider).await?;
-    println!("checkout-server listening on http://{}", running.addr);
+    // On standard output for whoever started it (tests and tools wait for this line);
+    // with JSON logs, as a JSON line like every other.
+    let listening = format!("checkout-server listening on http://{}", running.addr);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "level": "INFO", "message": listening })
+        );
+    } else {
+        println!("{listening}");
+    }
     shutdown_signal().await;
     if !drain.is_zero() {
         // Still serving, but no longer ready: the load balancer moves new requests

@@ -78,6 +78,15 @@ async fn main() -> ExitCode {
     }
     match command.as_deref() {
         Some("migrate") => {
+            // Which database, said plainly: a migrate run from the wrong directory would
+            // otherwise "succeed" on a new, empty SQLite file.
+            let (which, new) = match config.database_url.as_deref() {
+                Some(url) => (checkout_server::db::redact(url), false),
+                None => {
+                    let file = config.data_dir.join("checkout.db");
+                    (file.display().to_string(), !file.exists())
+                }
+            };
             return match checkout_server::db::Db::connect(
                 config.database_url.as_deref(),
                 &config.data_dir,
@@ -87,7 +96,12 @@ async fn main() -> ExitCode {
             {
                 Ok(db) => {
                     db.close().await;
-                    println!("checkout-server: the database's schema is up to date");
+                    let created = if new {
+                        " (a new database: there was none)"
+                    } else {
+                        ""
+                    };
+                    println!("checkout-server: {which}: the schema is up to date{created}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => {

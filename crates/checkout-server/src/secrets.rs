@@ -66,10 +66,17 @@ pub fn admin_token(configured: Option<&str>, data_dir: &Path) -> Result<String, 
     }
     let (token, created) = load_or_create(data_dir, "admin-token")?;
     if created {
-        println!(
-            "generated admin token (also in {}): {token}",
-            data_dir.join("admin-token").display()
-        );
+        // Shown on a terminal only: a journal or a log file never holds it.
+        use std::io::IsTerminal;
+        let path = data_dir.join("admin-token");
+        if std::io::stdout().is_terminal() {
+            println!(
+                "generated admin token (also in {}): {token}",
+                path.display()
+            );
+        } else {
+            tracing::info!(path = %path.display(), "generated an admin token; read it in its file");
+        }
     }
     Ok(token)
 }

@@ -14,7 +14,9 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+use tracing_subscriber::{
+    filter::FilterExt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer,
+};
 
 /// What the trace layer records: requests, provider calls and deliveries (info), and
 /// database statements (debug, so without traces their spans cost nothing). Never the
@@ -55,9 +57,15 @@ pub fn init(format: &str, otlp_endpoint: Option<&str>) -> Result<Option<Traces>,
     let (traces, exporter) = match otlp_endpoint {
         Some(endpoint) => {
             let provider = tracer_provider(endpoint)?;
+            // A statement is traced inside a request, delivery or other span only: the
+            // background passes' statements alone would be a trace each, every few
+            // seconds, on an idle server.
+            let within_a_span = tracing_subscriber::filter::DynFilterFn::new(|meta, cx| {
+                !meta.target().starts_with("checkout_server::db") || cx.lookup_current().is_some()
+            });
             let layer = tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("checkout-server"))
-                .with_filter(EnvFilter::new(TRACE_FILTER));
+                .with_filter(EnvFilter::new(TRACE_FILTER).and(within_a_span));
             (Some(layer), Some(Traces(provider)))
         }
         None => (None, None),

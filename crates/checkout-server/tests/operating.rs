@@ -437,14 +437,28 @@ fn migrate_refuse_newer_and_config_check() {
         assert!(said.contains("newer than this checkout-server"), "{said}");
     }
     let good = root.path().join("good.toml");
-    std::fs::write(&good, "bind = \"127.0.0.1:8080\"\nsecure_cookies = true\n").unwrap();
+    let www = concat!(env!("CARGO_MANIFEST_DIR"), "/../../www");
+    std::fs::write(
+        &good,
+        format!("bind = \"127.0.0.1:8080\"\nsecure_cookies = true\nstatic_dir = \"{www}\"\n"),
+    )
+    .unwrap();
     let ok = run(&["config", "check", good.to_str().unwrap()]);
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("2 settings, valid"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("3 settings, valid"));
+    // The example the README installs is valid (its pages where this clone has them).
+    let example = include_str!("../../../packaging/checkout.toml").replace(
+        "/usr/local/share/checkout-guard/www",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../www"),
+    );
+    let installed = root.path().join("checkout.toml");
+    std::fs::write(&installed, example).unwrap();
+    let ok = run(&["config", "check", installed.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let bad = root.path().join("bad.toml");
     std::fs::write(&bad, "bind = \"nowhere\"\nbnid = 1\n").unwrap();
     let refused = run(&["config", "check", bad.to_str().unwrap()]);
@@ -460,15 +474,17 @@ fn migrate_refuse_newer_and_config_check() {
         "extra_ca_file = \"/nonexistent.pem\"",
         "gateway_timeout_ms = \"abc\"",
         "log_format = \"xml\"",
+        "bnid = 1",
     ];
     std::fs::write(&wrong, lines.join("\n")).unwrap();
     let refused = run(&["config", "check", wrong.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1));
     let said = String::from_utf8_lossy(&refused.stderr);
-    for flag in ["--gateway-timeout-ms", "--log-format"] {
+    for flag in ["--gateway-timeout-ms", "--log-format", "`bnid`"] {
         assert!(said.contains(flag), "{flag} not named: {said}");
     }
-    let valid_kinds = lines[..5].join("\n");
+    let valid_kinds =
+        lines[..5].join("\n") + "\ntrusted_origin = [\"5\"]\nstatic_dir = \"/nonexistent\"";
     std::fs::write(&wrong, valid_kinds).unwrap();
     let refused = run(&["config", "check", wrong.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&refused.stderr);
@@ -478,6 +494,8 @@ fn migrate_refuse_newer_and_config_check() {
         "--otlp-endpoint",
         "--database-url",
         "--extra-ca-file",
+        "--trusted-origin",
+        "--static-dir",
     ] {
         assert!(said.contains(flag), "{flag} not named: {said}");
     }

@@ -150,6 +150,13 @@ async fn the_spans_of_one_order_arrive_linked_in_the_callers_trace() {
     for name in ["db", "provider call", "delivery"] {
         assert!(names.contains(&name), "no {name} span: {names:?}");
     }
+    // The background passes' statements (sweeps, the outbox's polls) are no trace of
+    // their own: an idle server sends nothing.
+    let alone: Vec<&Got> = spans
+        .iter()
+        .filter(|s| s.name == "db" && s.parent.is_empty())
+        .collect();
+    assert!(alone.is_empty(), "statements traced alone: {}", alone.len());
     let delivery = ours.iter().find(|s| s.name == "delivery").unwrap();
     assert!(
         sent.contains(&delivery.id),

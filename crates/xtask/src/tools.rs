@@ -418,7 +418,11 @@ fn spawn_listening(
             .next()
             .ok_or_else(|| format!("{} exited before listening", binary.display()))?
             .map_err(|e| e.to_string())?;
-        if let Some(url) = line.strip_prefix(listening) {
+        // A plain line, or the same inside a JSON log line (`--log-format json`).
+        if let Some(url) = line
+            .split_once(listening)
+            .map(|(_, url)| url.trim_end_matches("\"}"))
+        {
             break url.trim().to_owned();
         }
     };

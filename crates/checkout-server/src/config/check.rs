@@ -69,6 +69,13 @@ impl Config {
                 problems.push("--otlp-endpoint: an http:// or https:// URL".into());
             }
         }
+        for origin in &self.trusted_origins {
+            if !is_origin(origin) {
+                problems.push(format!(
+                    "--trusted-origin: {origin:?} is no origin (scheme://host[:port], nothing after)"
+                ));
+            }
+        }
         if let Some(file) = &self.extra_ca_file {
             if let Err(why) = crate::outbound::Outbound::new(true, Some(file)) {
                 problems.push(format!("--extra-ca-file: {why}"));
@@ -76,4 +83,23 @@ impl Config {
         }
         problems
     }
+}
+
+/// `http(s)://host[:port]` and nothing more.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return false;
+    };
+    let host = rest.rsplit_once(':').map_or(rest, |(host, port)| {
+        if port.parse::<u16>().is_ok() {
+            host
+        } else {
+            ""
+        }
+    });
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
 }

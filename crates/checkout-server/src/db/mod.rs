@@ -379,7 +379,8 @@ fn sqlite_busy(e: &rusqlite::Error) -> bool {
 }
 
 /// Hides a password in a URL for messages.
-fn redact(url: &str) -> String {
+/// `url` with its password replaced by `***` (for messages and logs).
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];

@@ -105,8 +105,9 @@ impl Process {
                 .next()
                 .expect("server exited before listening")
                 .unwrap();
-            if let Some(url) = line.strip_prefix("checkout-server listening on ") {
-                break url.trim().to_owned();
+            // A plain line, or the same inside a JSON log line.
+            if let Some((_, url)) = line.split_once("checkout-server listening on ") {
+                break url.trim().trim_end_matches("\"}").to_owned();
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
