@@ -458,7 +458,11 @@ fn migrate_refuse_newer_and_config_check() {
     let installed = root.path().join("checkout.toml");
     std::fs::write(&installed, example).unwrap();
     let ok = run(&["config", "check", installed.to_str().unwrap()]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let bad = root.path().join("bad.toml");
     std::fs::write(&bad, "bind = \"nowhere\"\nbnid = 1\n").unwrap();
     let refused = run(&["config", "check", bad.to_str().unwrap()]);
