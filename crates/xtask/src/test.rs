@@ -29,7 +29,7 @@ pub fn cmd_test() -> Result<(), String> {
     section("rustfmt");
     run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
 
-    section("structure (file sizes, no import cycle between server modules)");
+    section("structure (file sizes, no import cycle in any crate)");
     println!("{}", structure::check(&root())?);
 
     section("clippy (native, all targets, -D warnings)");
