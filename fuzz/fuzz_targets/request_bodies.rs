@@ -83,6 +83,7 @@ fn webhook(body: &[u8]) {
             api_key: "sk".into(),
             publishable_key: "pk".into(),
             webhook_secrets: vec!["whsec_fuzz_secret_0123456789".into()],
+            timeout: std::time::Duration::from_secs(1),
         })
     });
     let split = body.iter().position(|b| *b == b'\n').unwrap_or(body.len());

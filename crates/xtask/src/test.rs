@@ -86,8 +86,10 @@ pub fn cmd_test() -> Result<(), String> {
     let previous = previous.wait()?;
     let mut tests = Cmd::new("cargo")
         .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
-        .env("RUST_LOG", "warn")
-        .env("CHECKOUT_PREVIOUS_SERVER_BIN", &previous.to_string_lossy());
+        .env("RUST_LOG", "warn");
+    if let Some(previous) = &previous {
+        tests = tests.env("CHECKOUT_PREVIOUS_SERVER_BIN", &previous.to_string_lossy());
+    }
     if let Ok(url) = &postgres {
         tests = tests.env("CHECKOUT_TEST_POSTGRES_URL", url);
     }
