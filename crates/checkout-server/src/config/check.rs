@@ -85,21 +85,52 @@ impl Config {
     }
 }
 
-/// `http(s)://host[:port]` and nothing more.
+/// `http(s)://host[:port]` and nothing more (an IPv6 host in brackets).
 fn is_origin(text: &str) -> bool {
     let Some((scheme, rest)) = text.split_once("://") else {
         return false;
     };
-    let host = rest.rsplit_once(':').map_or(rest, |(host, port)| {
-        if port.parse::<u16>().is_ok() {
-            host
-        } else {
-            ""
+    let host = match rest.rsplit_once(':') {
+        Some((host, port)) if !port.ends_with(']') => {
+            if port.parse::<u16>().is_ok() {
+                host
+            } else {
+                ""
+            }
         }
-    });
+        _ => rest,
+    };
     matches!(scheme, "http" | "https")
         && !host.is_empty()
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn an_origin_is_a_scheme_a_host_and_maybe_a_port() {
+        for good in [
+            "https://shop.example.com",
+            "http://127.0.0.1:8080",
+            "https://[::1]",
+            "https://[::1]:8443",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "5",
+            "shop.example.com",
+            "ftp://shop.example.com",
+            "https://shop.example.com/",
+            "https://shop.example.com/path",
+            "https://shop.example.com:99999",
+            "https://",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
 }
