@@ -30,5 +30,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let planted = format!("{text} {card} {text}");
     let masked = mask_card_numbers(&planted);
-    assert!(!masked.contains(&card), "{planted:?} kept the card: {masked:?}");
+    // The text may spell the card's characters itself inside a longer number that is
+    // no card (`3424242_4242,/4242/: 424230`): only the planted one must be gone.
+    let own = text.matches(card.as_str()).count();
+    assert!(
+        masked.matches(card.as_str()).count() <= 2 * own,
+        "{planted:?} kept the card: {masked:?}"
+    );
 });
