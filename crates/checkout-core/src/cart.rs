@@ -11,15 +11,12 @@ use crate::{
 
 /// A line's quantity as asked for: 1 to [`MAX_QUANTITY`].
 pub fn quantity(asked: i64) -> Result<u32, Rejection> {
-    u32::try_from(asked)
-        .ok()
-        .filter(|q| (1..=MAX_QUANTITY).contains(q))
-        .ok_or_else(|| {
-            Rejection::with_message(
-                ErrorCode::ValidationFailed,
-                format!("The quantity must be between 1 and {MAX_QUANTITY}."),
-            )
-        })
+    crate::snapshot::line_quantity(asked).ok_or_else(|| {
+        Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("The quantity must be between 1 and {MAX_QUANTITY}."),
+        )
+    })
 }
 
 /// The quantity of a line after adding `added` to it: `existing` is what the line holds

@@ -156,15 +156,12 @@ pub fn price(asked: i64) -> Result<Minor, Rejection> {
 
 /// A product's maximum per order an admin sets: a line's quantity, 1 to [`MAX_QUANTITY`].
 pub fn max_quantity(asked: i64) -> Result<u32, Rejection> {
-    u32::try_from(asked)
-        .ok()
-        .filter(|q| (1..=MAX_QUANTITY).contains(q))
-        .ok_or_else(|| {
-            Rejection::with_message(
-                ErrorCode::ValidationFailed,
-                format!("A maximum per order must be between 1 and {MAX_QUANTITY}."),
-            )
-        })
+    crate::snapshot::line_quantity(asked).ok_or_else(|| {
+        Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            format!("A maximum per order must be between 1 and {MAX_QUANTITY}."),
+        )
+    })
 }
 
 fn unknown(what: &str, id: &str, why: &str) -> Rejection {

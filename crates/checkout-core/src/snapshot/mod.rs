@@ -40,6 +40,13 @@ pub use self::edit::LineRemoved;
 pub const MAX_LINES: usize = 100;
 /// Largest quantity of one line.
 pub const MAX_QUANTITY: u32 = 999;
+
+/// `asked` as a quantity a line may hold (1 to [`MAX_QUANTITY`]), if it is one.
+pub fn line_quantity(asked: i64) -> Option<u32> {
+    u32::try_from(asked)
+        .ok()
+        .filter(|q| (1..=MAX_QUANTITY).contains(q))
+}
 /// Largest unit price, in minor units (one million major units).
 pub const MAX_UNIT_PRICE: Minor = 100_000_000;
 
