@@ -20,8 +20,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::{create_login, Me},
     db::{self, events::EventBody},
-    error::{ApiError, ApiResult},
-    extract::{Admin, ApiJson},
+    http::error::{ApiError, ApiResult},
+    http::extract::{Admin, ApiJson},
     state::AppState,
 };
 
@@ -162,7 +162,7 @@ pub async fn put_order_class(
 #[serde(deny_unknown_fields)]
 pub struct ImpersonateRequest {
     /// The shopper's username.
-    #[schema(schema_with = crate::api_doc::fields::username)]
+    #[schema(schema_with = crate::http::api_doc::fields::username)]
     pub username: String,
     /// The admin's name, recorded as the actor of everything done meanwhile.
     #[serde(default)]
@@ -225,7 +225,7 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClock {
     /// Seconds to move forward (0..=31 536 000).
-    #[schema(schema_with = crate::api_doc::fields::advance_seconds)]
+    #[schema(schema_with = crate::http::api_doc::fields::advance_seconds)]
     pub advance_seconds: i64,
 }
 

@@ -5,41 +5,19 @@
 //! flight.
 
 pub mod admin;
-pub mod admin_catalog;
-pub mod api_doc;
-pub mod approvals;
 pub mod auth;
-pub mod backup;
-pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;
 pub mod config;
-pub mod config_file;
-pub mod data_dir;
 pub mod db;
-pub mod error;
-pub mod extract;
-pub mod health;
-pub mod idempotency;
-pub mod login_cookie;
-pub mod media;
-pub mod metrics;
+pub mod http;
+pub mod ops;
 pub mod orders;
 pub mod outbound;
 pub mod outbox;
-pub mod passwords;
 pub mod payments;
-pub mod payments_api;
-pub mod problems;
-pub mod products;
-pub mod secrets;
-pub mod serve;
 pub mod state;
-pub mod sweeper;
-pub mod telemetry;
-pub mod throttle;
-pub mod web;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -58,7 +36,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
-    catalog::Catalog, clock::Clock, config::Config, db::Db, error::ApiError, state::AppState,
+    catalog::Catalog, clock::Clock, config::Config, db::Db, http::error::ApiError, state::AppState,
 };
 
 /// Largest accepted request body.
@@ -81,18 +59,18 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(catalog_router())
-        .merge(cart::router())
+        .merge(checkout::cart::router())
         .merge(checkout::router())
         .merge(orders::router())
         .merge(admin::router())
-        .merge(admin_catalog::router())
+        .merge(catalog::admin::router())
         .merge(outbox::admin::router())
-        .merge(approvals::router())
-        .merge(payments_api::router())
+        .merge(orders::approvals::router())
+        .merge(payments::router())
 }
 
 fn catalog_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(utoipa_axum::routes!(products::list_products))
+    OpenApiRouter::new().routes(utoipa_axum::routes!(catalog::products::list_products))
 }
 
 /// The OpenAPI document, generated from the handlers' annotations, with the security
@@ -103,7 +81,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::Modify;
-    api_doc::Hardened.modify(&mut doc);
+    http::api_doc::Hardened.modify(&mut doc);
     doc
 }
 
@@ -132,17 +110,17 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::RouteNotFound }),
         )
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz))
         .route(
             "/metrics",
-            get(|_: extract::MetricsReader| async { metrics::render() }),
+            get(|_: http::extract::MetricsReader| async { ops::metrics::render() }),
         )
-        .route("/problems", get(problems::page))
+        .route("/problems", get(http::problems::page))
         .with_state(state)
         .fallback_service(storefront)
-        .layer(middleware::from_fn(metrics::track))
-        .layer(middleware::from_fn_with_state(trusted, web::guard))
+        .layer(middleware::from_fn(ops::metrics::track))
+        .layer(middleware::from_fn_with_state(trusted, http::web::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -153,10 +131,10 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    let uri = telemetry::LoggedUri(request.uri());
+                    let uri = ops::telemetry::LoggedUri(request.uri());
                     let span = tracing::info_span!("request", id = %id,
                         method = %request.method(), uri = %uri, otel.kind = "server");
-                    telemetry::continue_trace(&span, request.headers());
+                    ops::telemetry::continue_trace(&span, request.headers());
                     span
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
@@ -165,7 +143,7 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn(web::screen_request_id))
+        .layer(middleware::from_fn(http::web::screen_request_id))
 }
 
 /// A running server.
@@ -180,7 +158,7 @@ pub struct Running {
     sweeper: JoinHandle<()>,
     outbox: JoinHandle<()>,
     /// The data directory's lock (SQLite), released after the database is closed.
-    lock: Option<data_dir::DirLock>,
+    lock: Option<config::data_dir::DirLock>,
 }
 
 impl Running {
@@ -207,10 +185,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
 }
 
 /// [`start`] with a payment provider of the shop's own (an implementation of
-/// [`payments::PaymentProvider`] for its provider's API).
+/// [`payments::provider::PaymentProvider`] for its provider's API).
 pub async fn start_with_provider(
     config: Config,
-    provider: Arc<dyn payments::PaymentProvider>,
+    provider: Arc<dyn payments::provider::PaymentProvider>,
 ) -> Result<Running, String> {
     // SQLite in the data directory: one server at a time.
     let sqlite = config
@@ -218,7 +196,7 @@ pub async fn start_with_provider(
         .as_deref()
         .is_none_or(|url| url.starts_with("sqlite:"));
     let lock = if sqlite {
-        Some(data_dir::lock(&config.data_dir)?)
+        Some(config::data_dir::lock(&config.data_dir)?)
     } else {
         None
     };
@@ -228,12 +206,13 @@ pub async fn start_with_provider(
         config.database_max_connections,
     )
     .await?;
-    let keys = secrets::signing_keys(
+    let keys = config::secrets::signing_keys(
         config.token_secret.as_deref(),
         config.previous_token_secret.as_deref(),
         &config.data_dir,
     )?;
-    let admin_token = secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
+    let admin_token =
+        config::secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
     let outbound =
         outbound::Outbound::new(config.outbox_allow_private, config.extra_ca_file.as_deref())?;
     let state = AppState {
@@ -245,18 +224,18 @@ pub async fn start_with_provider(
         catalog: Arc::new(Catalog::demo()),
         test_clock: config.test_clock,
         tuning: config.tuning(),
-        guards: throttle::Guards::new(config.limits()),
-        trusted_origins: web::TrustedOrigins {
+        guards: auth::throttle::Guards::new(config.limits()),
+        trusted_origins: http::web::TrustedOrigins {
             origins: Arc::new(config.trusted_origins.clone()),
             https: config.secure_cookies,
-            csp: web::policy_with(&origin_of(
+            csp: http::web::policy_with(&origin_of(
                 config
                     .payment_provider_public_url
                     .as_deref()
                     .unwrap_or(&config.payment_provider_url),
             )),
         },
-        login_cookie: login_cookie::LoginCookie {
+        login_cookie: auth::login_cookie::LoginCookie {
             secure: config.secure_cookies,
         },
         outbound,
@@ -270,8 +249,8 @@ pub async fn start_with_provider(
     let (stop, stopped) = watch::channel(false);
     let router = app(state.clone(), &config.static_dir);
     let limits = config.connection_limits();
-    let server = tokio::spawn(serve::serve(listener, router, limits, stopped));
-    let sweeper = sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
+    let server = tokio::spawn(ops::serve::serve(listener, router, limits, stopped));
+    let sweeper = ops::sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
     let outbox = outbox::spawn(state.clone(), state.tuning.outbox_poll, stop.subscribe());
     tracing::info!(%addr, backend = ?state.db.backend(), "checkout-server listening");
     Ok(Running {
@@ -304,7 +283,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
 ///
 /// ```no_run
 /// # use std::sync::Arc;
-/// # async fn run(my_provider: Arc<dyn checkout_server::payments::PaymentProvider>) {
+/// # async fn run(my_provider: Arc<dyn checkout_server::payments::provider::PaymentProvider>) {
 /// use clap::Parser;
 /// let config = checkout_server::config::Config::parse();
 /// checkout_server::serve_with_provider(config, my_provider).await.unwrap();
@@ -312,7 +291,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
 /// ```
 pub async fn serve_with_provider(
     config: Config,
-    provider: Arc<dyn payments::PaymentProvider>,
+    provider: Arc<dyn payments::provider::PaymentProvider>,
 ) -> Result<(), String> {
     let drain = std::time::Duration::from_secs(config.drain_secs);
     let json = config.log_format == "json";

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use checkout_server::{config::Config, config_file};
+use checkout_server::config::{self, Config};
 use clap::Parser;
 
 #[tokio::main]
@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
             args.get(3),
             args.len(),
         ) {
-            (Some("check"), Some(file), 4) => match config_file::check(file.as_ref()) {
+            (Some("check"), Some(file), 4) => match config::file::check(file.as_ref()) {
                 Ok(said) => {
                     println!("{said}");
                     ExitCode::SUCCESS
@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
             }
         }
     }
-    let args = match config_file::argv(args) {
+    let args = match config::file::argv(args) {
         Ok(args) => args,
         Err(error) => {
             eprintln!("checkout-server: {error}");
@@ -111,7 +111,7 @@ async fn main() -> ExitCode {
             };
         }
         Some(_) => {
-            let from = match checkout_server::backup::source(&config) {
+            let from = match checkout_server::ops::backup::source(&config) {
                 Ok(from) => from,
                 Err(error) => {
                     eprintln!("checkout-server: {error}");
@@ -119,7 +119,7 @@ async fn main() -> ExitCode {
                 }
             };
             let to = backup_to.unwrap_or_default();
-            return match checkout_server::backup::sqlite(&from, &to) {
+            return match checkout_server::ops::backup::sqlite(&from, &to) {
                 Ok(said) => {
                     println!("checkout-server: {said}");
                     ExitCode::SUCCESS
@@ -136,15 +136,16 @@ async fn main() -> ExitCode {
         eprintln!("checkout-server: {error}");
         return ExitCode::FAILURE;
     }
-    let traces =
-        match checkout_server::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())
-        {
-            Ok(traces) => traces,
-            Err(error) => {
-                eprintln!("checkout-server: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let traces = match checkout_server::ops::telemetry::init(
+        &config.log_format,
+        config.otlp_endpoint.as_deref(),
+    ) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("checkout-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let code = match checkout_server::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use checkout_core::token::SigningKey;
 
-use crate::{catalog::Catalog, clock::Clock, db::Db, payments::PaymentProvider};
+use crate::{catalog::Catalog, clock::Clock, db::Db, payments::provider::PaymentProvider};
 
 /// Tunables an operator may change; defaults are production values.
 #[derive(Debug, Clone)]
@@ -76,11 +76,11 @@ pub struct AppState {
     /// Operator tunables.
     pub tuning: Tuning,
     /// Hashing slots and throttles.
-    pub guards: Arc<crate::throttle::Guards>,
+    pub guards: Arc<crate::auth::throttle::Guards>,
     /// Origins besides the server's own allowed to send state-changing requests.
-    pub trusted_origins: crate::web::TrustedOrigins,
+    pub trusted_origins: crate::http::web::TrustedOrigins,
     /// The login cookie's name and attributes.
-    pub login_cookie: crate::login_cookie::LoginCookie,
+    pub login_cookie: crate::auth::login_cookie::LoginCookie,
     /// Where requests to other systems (order-event receivers) may go.
     pub outbound: crate::outbound::Outbound,
     /// The read-only token for `/metrics`, if the operator set one.

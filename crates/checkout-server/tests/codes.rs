@@ -212,11 +212,11 @@ async fn every_code(backend: Backend) {
     seen.saw(&common::read(form).await, ErrorCode::UnsupportedMediaType);
     let long = format!(
         "/products?q={}",
-        "a".repeat(checkout_server::web::MAX_URI_BYTES)
+        "a".repeat(checkout_server::http::web::MAX_URI_BYTES)
     );
     seen.saw(&alice.get(&long).await, ErrorCode::UriTooLong);
     let mut crowded = alice.client.get(format!("{}/api/v1/products", server.base));
-    for i in 0..=checkout_server::web::MAX_HEADERS {
+    for i in 0..=checkout_server::http::web::MAX_HEADERS {
         crowded = crowded.header(format!("x-filler-{i}"), "1");
     }
     seen.saw(

@@ -473,7 +473,7 @@ async fn every_refusal_is_a_coded_problem_whatever_layer_sends_it() {
         assert!(r.code().is_some(), "{path}: {}", r.body);
     }
     // An address or headers over the limits, on a page or the API: coded, with a body.
-    let long_query = "q".repeat(checkout_server::web::MAX_URI_BYTES);
+    let long_query = "q".repeat(checkout_server::http::web::MAX_URI_BYTES);
     for path in [
         format!("/cart/?{long_query}"),
         format!("/api/v1/products?{long_query}"),
@@ -484,7 +484,7 @@ async fn every_refusal_is_a_coded_problem_whatever_layer_sends_it() {
     }
     let cookie = format!(
         "tracking={}",
-        "c".repeat(checkout_server::web::MAX_HEADER_BYTES)
+        "c".repeat(checkout_server::http::web::MAX_HEADER_BYTES)
     );
     raw(client
         .get(format!("{base}/api/v1/products"))

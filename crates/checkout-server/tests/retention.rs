@@ -121,7 +121,7 @@ async fn purges_a_backlog_in_batches(backend: Backend) {
     let server = Server::start_with(backend, |c| c.session_retention_secs = 60).await;
     let shopper = server.shopper("many").await;
     shopper.add("BRW-FUDGE", 1).await;
-    let n = checkout_server::sweeper::PURGE_BATCH as usize + 50;
+    let n = checkout_server::ops::sweeper::PURGE_BATCH as usize + 50;
     for _ in 0..n {
         assert_eq!(shopper.initiate().await.status, 201);
     }

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
                  \x20    type-checked by a strict tsc, driven in Chromium\n\
                  schemathesis  schemathesis against the served OpenAPI document (90 s a run)\n\
                  size  report the wasm package size\n\
-                 structure  file sizes and the server's module graph (no import cycle)\n\
+                 structure  file sizes and every crate's module graph (no import cycle)\n\
                  openapi  regenerate docs/openapi.json from the server's code\n\
                  bench-server [--postgres] [--instances N] [--connections C] [--seconds S]\n\
                  \x20        [--shoppers-per-connection K] [--database-max-connections M]\n\

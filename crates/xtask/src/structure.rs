@@ -1,8 +1,9 @@
 //! Checks of the code's shape that the compiler does not make: no source file over
 //! [`MAX_CODE_LINES`] lines before its unit tests, and no import cycle between the
-//! top-level modules of any crate (`admin → auth → checkout → admin` was one in the
-//! server; `error → changes → snapshot → error` in the core). A name the crate root
-//! re-exports (`crate::ErrorCode`) counts as a use of the module it comes from.
+//! modules (files) of any crate (`admin → auth → checkout → admin` was one in the
+//! server; `error → changes → snapshot → error` in the core). A name re-exported by the
+//! crate root or a folder's `mod.rs` (`crate::ErrorCode`, `crate::payments::Provider`)
+//! counts as a use of the module that defines it.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -83,41 +84,42 @@ fn code_lines(text: &str) -> usize {
         .count()
 }
 
-/// Each top-level module of a crate (`src/x.rs` or `src/x/`) and the top-level modules
-/// its code names through `crate::…`.
+/// Each module of a crate (`src/a.rs` or `src/a/mod.rs` is `a`, `src/a/b.rs` is
+/// `a::b`) and the modules its code names. A folder's front door (`a`) may use its own
+/// children (it declares and assembles them), so those edges are left out; every other
+/// use counts, including a child's use of its parent through `super::`.
 fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let reexported = root_reexports(src);
     let mut files = Vec::new();
     rust_files(src, &mut files);
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut code_of: BTreeMap<String, String> = BTreeMap::new();
     for file in files {
-        let Ok(relative) = file.strip_prefix(src) else {
+        let Some(name) = file.strip_prefix(src).ok().and_then(module_name) else {
             continue;
         };
-        let first = relative
-            .components()
-            .next()
-            .map(|c| {
-                c.as_os_str()
-                    .to_string_lossy()
-                    .trim_end_matches(".rs")
-                    .to_owned()
-            })
-            .unwrap_or_default();
-        if matches!(first.as_str(), "lib" | "main" | "bin") {
-            continue;
-        }
         let text = fs::read_to_string(&file).unwrap_or_default();
-        let code: String = text
-            .lines()
-            .take_while(|line| !line.starts_with("#[cfg(test)]"))
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let used = graph.entry(first.clone()).or_default();
-        for target in crate_references(&code) {
-            let target = reexported.get(&target).cloned().unwrap_or(target);
-            if target != first {
+        code_of.insert(name, code_before_tests(&text));
+    }
+    let root = Reexports::of(
+        &code_before_tests(&fs::read_to_string(src.join("lib.rs")).unwrap_or_default()),
+        &[],
+    );
+    let reexports: BTreeMap<&str, Reexports> = code_of
+        .iter()
+        .map(|(name, code)| (name.as_str(), Reexports::of(code, &segments(name))))
+        .collect();
+    let modules = Modules {
+        code_of: &code_of,
+        root,
+        reexports,
+    };
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, code) in &code_of {
+        let used = graph.entry(name.clone()).or_default();
+        for path in named_paths(code, &segments(name)) {
+            let Some(target) = modules.resolve(&path, 0) else {
+                continue;
+            };
+            if target != *name && !target.starts_with(&format!("{name}::")) {
                 used.insert(target);
             }
         }
@@ -125,75 +127,211 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     graph
 }
 
-/// The names the crate root (`lib.rs`) re-exports with `pub use module::…`, and the
-/// module each comes from.
-fn root_reexports(src: &Path) -> BTreeMap<String, String> {
-    reexports_of(&fs::read_to_string(src.join("lib.rs")).unwrap_or_default())
-}
-
-fn reexports_of(text: &str) -> BTreeMap<String, String> {
-    let mut found = BTreeMap::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("pub use ") {
-        rest = &rest[at + "pub use ".len()..];
-        let statement = &rest[..rest.find(';').unwrap_or(rest.len())];
-        let Some((module, names)) = statement.split_once("::") else {
-            continue;
-        };
-        for name in names
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|n| !n.is_empty())
-        {
-            found.insert(name.to_owned(), module.trim().to_owned());
-        }
+/// The module a source file (relative to `src/`) holds; `None` for the crate roots and
+/// binaries.
+fn module_name(relative: &Path) -> Option<String> {
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".rs")?;
+    if stem != "mod" {
+        parts.push(stem.to_owned());
     }
-    found
+    match parts.first().map(String::as_str) {
+        None | Some("lib" | "main" | "bin") => None,
+        Some(_) => Some(parts.join("::")),
+    }
 }
 
-/// The top-level modules named after `crate::`, including every branch of a
-/// `crate::{a::x, b, c::{…}}` group.
-fn crate_references(code: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            // Top-level names of the group: identifiers at brace depth 0 of `group`,
-            // each at the start of a branch.
-            let mut depth = 0usize;
-            let mut at_branch_start = true;
-            let mut chars = group.char_indices().peekable();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => break,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => at_branch_start = true,
-                    c if depth == 0 && at_branch_start && (c.is_alphabetic() || c == '_') => {
-                        let name: String = group[i..]
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        for _ in 1..name.chars().count() {
-                            chars.next();
-                        }
-                        found.insert(name);
-                        at_branch_start = false;
-                    }
-                    _ => {}
+fn segments(name: &str) -> Vec<String> {
+    name.split("::").map(str::to_owned).collect()
+}
+
+/// The code of a file before its unit tests, without line comments.
+fn code_before_tests(text: &str) -> String {
+    text.lines()
+        .take_while(|line| !line.starts_with("#[cfg(test)]"))
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The names a module re-exports with `pub use`, each with the full path it comes from.
+#[derive(Default)]
+struct Reexports(BTreeMap<String, Vec<String>>);
+
+impl Reexports {
+    fn of(code: &str, module: &[String]) -> Self {
+        let mut found = BTreeMap::new();
+        for statement in code.split(';') {
+            let Some(at) = statement.find("pub use ") else {
+                continue;
+            };
+            let chars: Vec<char> = statement[at + "pub use ".len()..].chars().collect();
+            let (base, start) = anchor(&chars, 0, module).unwrap_or_else(|| {
+                // `pub use child::X`: a path relative to this module when `child` is one
+                // of its modules, otherwise another crate's (left out).
+                (module.to_vec(), 0)
+            });
+            let mut paths = Vec::new();
+            let mut at = start;
+            parse_tree(&chars, &mut at, base, &mut paths);
+            for path in paths {
+                if let Some(name) = path.last() {
+                    found.insert(name.clone(), path.clone());
                 }
             }
-        } else {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                found.insert(name);
+        }
+        Reexports(found)
+    }
+}
+
+struct Modules<'a> {
+    code_of: &'a BTreeMap<String, String>,
+    root: Reexports,
+    reexports: BTreeMap<&'a str, Reexports>,
+}
+
+impl Modules<'_> {
+    /// The module that defines what `path` names: its longest prefix that is a module,
+    /// followed through that module's re-exports.
+    fn resolve(&self, path: &[String], depth: usize) -> Option<String> {
+        if depth > 8 || path.is_empty() {
+            return None;
+        }
+        let found = (1..=path.len())
+            .rev()
+            .find(|&k| self.code_of.contains_key(&path[..k].join("::")));
+        let Some(k) = found else {
+            let source = self.root.0.get(&path[0])?;
+            return (source.as_slice() != path)
+                .then(|| self.resolve(source, depth + 1))
+                .flatten();
+        };
+        let module = path[..k].join("::");
+        if let Some(next) = path.get(k) {
+            if let Some(source) = self
+                .reexports
+                .get(module.as_str())
+                .and_then(|r| r.0.get(next))
+            {
+                if source.as_slice() != &path[..=k] {
+                    if let Some(defined) = self.resolve(source, depth + 1) {
+                        return Some(defined);
+                    }
+                }
             }
         }
+        Some(module)
     }
-    found
+}
+
+/// Where a path starting at `at` is anchored: `crate::` (the root), `self::` (this
+/// module) or `super::` (its parent, as often as written), and where its rest starts.
+fn anchor(chars: &[char], at: usize, module: &[String]) -> Option<(Vec<String>, usize)> {
+    let rest: String = chars[at..].iter().take(7).collect();
+    if rest.starts_with("crate::") {
+        return Some((Vec::new(), at + 7));
+    }
+    if rest.starts_with("self::") {
+        return Some((module.to_vec(), at + 6));
+    }
+    let mut base = module.to_vec();
+    let mut at = at;
+    let mut anchored = false;
+    while chars[at..].iter().take(7).collect::<String>() == "super::" {
+        base.pop();
+        at += 7;
+        anchored = true;
+    }
+    anchored.then_some((base, at))
+}
+
+/// Every path the code names from `crate::`, `self::` or `super::`, made absolute, with
+/// `use` groups expanded: `crate::{a::{b, c}, d}` gives `a::b`, `a::c` and `d`.
+fn named_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut paths = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let word_start =
+            at == 0 || !(chars[at - 1].is_alphanumeric() || matches!(chars[at - 1], '_' | ':'));
+        if word_start {
+            if let Some((base, start)) = anchor(&chars, at, module) {
+                let mut next = start;
+                parse_tree(&chars, &mut next, base, &mut paths);
+                at = next.max(at + 1);
+                continue;
+            }
+        }
+        at += 1;
+    }
+    paths
+}
+
+/// Reads one use tree (`a::b`, `a::{b, c::d}`, `a::*`, `a::{self, b}`) from `at`, adding
+/// each full path, prefixed with `prefix`, to `out`.
+fn parse_tree(chars: &[char], at: &mut usize, mut prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+    loop {
+        while chars.get(*at).is_some_and(|c| c.is_whitespace()) {
+            *at += 1;
+        }
+        match chars.get(*at) {
+            Some('{') => {
+                *at += 1;
+                loop {
+                    while chars
+                        .get(*at)
+                        .is_some_and(|c| c.is_whitespace() || *c == ',')
+                    {
+                        *at += 1;
+                    }
+                    match chars.get(*at) {
+                        None => return,
+                        Some('}') => {
+                            *at += 1;
+                            return;
+                        }
+                        Some(_) => {
+                            let before = *at;
+                            parse_tree(chars, at, prefix.clone(), out);
+                            if *at == before {
+                                *at += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Some('*') => {
+                *at += 1;
+                out.push(prefix);
+                return;
+            }
+            _ => {}
+        }
+        let ident: String = chars[(*at).min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
+        if ident.is_empty() || ident == "self" {
+            *at += ident.len();
+            if !prefix.is_empty() {
+                out.push(prefix);
+            }
+            return;
+        }
+        *at += ident.len();
+        prefix.push(ident);
+        if chars.get(*at) == Some(&':') && chars.get(*at + 1) == Some(&':') {
+            *at += 2;
+            continue;
+        }
+        // `as alias` and whatever follows an expression path end the tree here.
+        out.push(prefix);
+        return;
+    }
 }
 
 /// A cycle of the graph, as the path of modules around it, if there is one.
@@ -233,11 +371,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn references_are_read_from_paths_and_groups() {
+    fn paths_are_read_from_every_anchor_and_group() {
         let code = "use crate::{\n    admin::load, auth::{a, b},\n    db::{self, x::Y},\n};\n\
-                    fn f() { crate::metrics::order(); }";
-        let found: Vec<String> = crate_references(code).into_iter().collect();
-        assert_eq!(found, ["admin", "auth", "db", "metrics"]);
+                    use super::{*, sibling::Z};\nfn f() { crate::metrics::order(); self::g(); }";
+        let found: Vec<String> = named_paths(code, &segments("orders::pay"))
+            .into_iter()
+            .map(|p| p.join("::"))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "admin::load",
+                "auth::a",
+                "auth::b",
+                "db",
+                "db::x::Y",
+                "orders",
+                "orders::sibling::Z",
+                "metrics::order",
+                "orders::pay::g"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_name_is_traced_to_the_module_that_defines_it() {
+        let code_of: BTreeMap<String, String> = [
+            (
+                "payments",
+                "mod provider;\npub use provider::{Provider, Status};\n",
+            ),
+            ("payments::provider", "pub trait Provider {}\n"),
+            (
+                "payments::routes",
+                "use super::Provider;\nuse crate::state::AppState;\n",
+            ),
+            ("state", "use crate::payments::Provider;\n"),
+            ("error", ""),
+        ]
+        .into_iter()
+        .map(|(n, c)| (n.to_owned(), c.to_owned()))
+        .collect();
+        let modules = Modules {
+            code_of: &code_of,
+            root: Reexports::of("pub use error::ApiError;", &[]),
+            reexports: code_of
+                .iter()
+                .map(|(n, c)| (n.as_str(), Reexports::of(c, &segments(n))))
+                .collect(),
+        };
+        let resolve = |p: &str| modules.resolve(&segments(p), 0);
+        assert_eq!(
+            resolve("payments::Provider").as_deref(),
+            Some("payments::provider")
+        );
+        assert_eq!(
+            resolve("payments::routes::f").as_deref(),
+            Some("payments::routes")
+        );
+        assert_eq!(resolve("ApiError").as_deref(), Some("error"));
+        assert_eq!(resolve("payments::Other").as_deref(), Some("payments"));
+        assert_eq!(resolve("nothing::here"), None);
+    }
+
+    #[test]
+    fn module_names_follow_the_files() {
+        let name = |p: &str| module_name(Path::new(p));
+        assert_eq!(name("payments/mod.rs").as_deref(), Some("payments"));
+        assert_eq!(
+            name("payments/provider.rs").as_deref(),
+            Some("payments::provider")
+        );
+        assert_eq!(name("state.rs").as_deref(), Some("state"));
+        assert_eq!(name("lib.rs"), None);
+        assert_eq!(name("bin/sim/main.rs"), None);
     }
 
     #[test]
@@ -261,17 +468,6 @@ mod tests {
             find_cycle(&cycle).unwrap(),
             ["admin", "auth", "checkout", "admin"]
         );
-    }
-
-    #[test]
-    fn a_name_the_root_reexports_counts_as_its_module() {
-        let lib =
-            "pub mod error;\npub use error::{ErrorCode, Rejection};\npub use lifecycle::Event;\n";
-        let found = reexports_of(lib);
-        assert_eq!(found.get("ErrorCode").map(String::as_str), Some("error"));
-        assert_eq!(found.get("Rejection").map(String::as_str), Some("error"));
-        assert_eq!(found.get("Event").map(String::as_str), Some("lifecycle"));
-        assert_eq!(found.get("error"), None);
     }
 
     #[test]

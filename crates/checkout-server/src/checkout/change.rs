@@ -22,8 +22,8 @@ use super::{
 };
 use crate::{
     db::{self, WriteTx},
-    error::ApiResult,
-    extract::{ApiJson, CurrentUser, RequestId},
+    http::error::ApiResult,
+    http::extract::{ApiJson, CurrentUser, RequestId},
     state::AppState,
 };
 
@@ -135,7 +135,7 @@ async fn modify_in(
 #[serde(deny_unknown_fields)]
 pub struct MethodRequest {
     /// The method id from `GET /products`.
-    #[schema(schema_with = crate::api_doc::fields::method_id)]
+    #[schema(schema_with = crate::http::api_doc::fields::method_id)]
     pub method_id: String,
     /// The digest of the summary the shopper saw (optional; checked when sent).
     #[serde(default)]
@@ -147,7 +147,7 @@ pub struct MethodRequest {
 #[serde(deny_unknown_fields)]
 pub struct VoucherRequest {
     /// The code, case-insensitive.
-    #[schema(schema_with = crate::api_doc::fields::voucher_code)]
+    #[schema(schema_with = crate::http::api_doc::fields::voucher_code)]
     pub code: String,
     /// The digest of the summary the shopper saw (optional; checked when sent).
     #[serde(default)]

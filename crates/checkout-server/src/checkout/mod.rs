@@ -4,6 +4,7 @@
 //! handlers load, ask, store.
 
 pub mod body;
+pub mod cart;
 mod change;
 mod recover;
 mod restore;
@@ -35,9 +36,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use self::body::CheckoutBody;
 use crate::{
     db::{self, events::Actor, sessions::SessionRow, Conn, WriteTx},
-    error::{ApiError, ApiResult},
-    extract::{CurrentUser, IdempotencyHeader, RequestId},
-    idempotency::{self, Claimed, Scope},
+    http::error::{ApiError, ApiResult},
+    http::extract::{CurrentUser, IdempotencyHeader, RequestId},
+    http::idempotency::{self, Claimed, Scope},
     state::AppState,
 };
 
@@ -122,7 +123,7 @@ pub async fn transition(
     {
         return Err(changed_under_lock(session_id));
     }
-    crate::metrics::transition(step);
+    crate::ops::metrics::transition(step);
     Ok(to)
 }
 
@@ -265,7 +266,7 @@ async fn initiate_in(
         changes: Vec::new(),
     };
     let row = start(tx, user, request_id, fresh, now).await?;
-    crate::metrics::initiation();
+    crate::ops::metrics::initiation();
     Ok(to_json(&with_token(state, &row, user, now)))
 }
 

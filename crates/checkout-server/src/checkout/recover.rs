@@ -16,8 +16,8 @@ use super::{
 };
 use crate::{
     db::{self, sessions::SessionRow, WriteTx},
-    error::{ApiError, ApiResult},
-    extract::{ApiJson, CurrentUser, RequestId},
+    http::error::{ApiError, ApiResult},
+    http::extract::{ApiJson, CurrentUser, RequestId},
     state::AppState,
 };
 

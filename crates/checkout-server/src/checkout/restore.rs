@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 use super::{answer_and_commit, start, to_json, with_token, Fresh};
 use crate::{
     db::{self, WriteTx},
-    error::ApiResult,
-    extract::{ApiJson, CurrentUser, RequestId},
+    http::error::ApiResult,
+    http::extract::{ApiJson, CurrentUser, RequestId},
     state::AppState,
 };
 
@@ -189,6 +189,6 @@ async fn restore_in(
             .map_or(*restored, |p| p.captured(held.max(*restored)));
         db::carts::put(tx.conn(), &user.id, sku, back, now).await?;
     }
-    crate::metrics::initiation();
+    crate::ops::metrics::initiation();
     Ok(to_json(&with_token(state, &row, user, now)))
 }

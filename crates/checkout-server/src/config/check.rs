@@ -40,10 +40,10 @@ impl Config {
             ));
         }
         if let Some(token) = &self.admin_token {
-            if crate::secrets::admin_token(Some(token), &self.data_dir).is_err() {
+            if crate::config::secrets::admin_token(Some(token), &self.data_dir).is_err() {
                 problems.push(format!(
                     "--admin-token: at least {} characters and no spaces",
-                    crate::secrets::MIN_ADMIN_TOKEN
+                    crate::config::secrets::MIN_ADMIN_TOKEN
                 ));
             }
         }

@@ -7,10 +7,10 @@ use super::Config;
 
 impl Config {
     /// The throttling and resource limits.
-    pub fn limits(&self) -> crate::throttle::Limits {
-        use crate::throttle::Limit;
+    pub fn limits(&self) -> crate::auth::throttle::Limits {
+        use crate::auth::throttle::Limit;
         let login_window = Duration::from_secs(self.login_window_secs.max(1));
-        crate::throttle::Limits {
+        crate::auth::throttle::Limits {
             concurrent_hashes: self.max_concurrent_hashes.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
             }),
@@ -47,8 +47,8 @@ impl Config {
     }
 
     /// Connection limits and timeouts.
-    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
-        crate::serve::ConnectionLimits {
+    pub fn connection_limits(&self) -> crate::ops::serve::ConnectionLimits {
+        crate::ops::serve::ConnectionLimits {
             header_read: Duration::from_secs(self.header_read_timeout_secs),
             body_read: Duration::from_secs(self.body_read_timeout_secs),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

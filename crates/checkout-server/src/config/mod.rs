@@ -314,18 +314,20 @@ pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_checkout_guard_webhooks";
 
 impl Config {
     /// The payment provider client this configuration describes.
-    pub fn provider(&self) -> crate::payments::HttpProvider {
-        crate::payments::HttpProvider::new(crate::payments::HttpProviderConfig {
-            base: self.payment_provider_url.clone(),
-            public_base: self
-                .payment_provider_public_url
-                .clone()
-                .unwrap_or_else(|| self.payment_provider_url.clone()),
-            api_key: self.payment_provider_api_key.clone(),
-            publishable_key: self.payment_publishable_key.clone(),
-            webhook_secrets: self.webhook_secrets(),
-            timeout: std::time::Duration::from_millis(self.gateway_timeout_ms.max(1)),
-        })
+    pub fn provider(&self) -> crate::payments::provider::HttpProvider {
+        crate::payments::provider::HttpProvider::new(
+            crate::payments::provider::HttpProviderConfig {
+                base: self.payment_provider_url.clone(),
+                public_base: self
+                    .payment_provider_public_url
+                    .clone()
+                    .unwrap_or_else(|| self.payment_provider_url.clone()),
+                api_key: self.payment_provider_api_key.clone(),
+                publishable_key: self.payment_publishable_key.clone(),
+                webhook_secrets: self.webhook_secrets(),
+                timeout: std::time::Duration::from_millis(self.gateway_timeout_ms.max(1)),
+            },
+        )
     }
 
     /// The payment provider's webhook secrets (`new, old` is `new,old`).
@@ -398,7 +400,10 @@ impl Config {
 }
 
 mod check;
+pub mod data_dir;
 mod derived;
+pub mod file;
+pub mod secrets;
 
 pub use check::MIN_SECRET_LEN;
 

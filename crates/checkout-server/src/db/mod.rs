@@ -247,9 +247,9 @@ impl Db {
             None => {
                 // Created 0600 before SQLite opens it: its WAL and shared-memory files
                 // take the database file's mode.
-                crate::data_dir::prepare(data_dir)?;
+                crate::config::data_dir::prepare(data_dir)?;
                 let file = data_dir.join("checkout.db");
-                crate::data_dir::private_file(&file, false)?;
+                crate::config::data_dir::private_file(&file, false)?;
                 Db::open_sqlite(&file)
             }
         }

@@ -72,7 +72,7 @@ impl Writer {
         let Some(batch) = self.batch.take() else {
             return;
         };
-        crate::metrics::sqlite_batch(self.members);
+        crate::ops::metrics::sqlite_batch(self.members);
         self.members = 0;
         self.batches += 1;
         let outcome = if self.conn.is_autocommit() {

@@ -9,6 +9,7 @@
 //! server's own payment key, and the outcome is settled in a second transaction. An
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
+pub mod approvals;
 mod pay;
 pub mod settle;
 
@@ -42,9 +43,9 @@ use crate::{
         sessions::SessionRow,
         WriteTx,
     },
-    error::{ApiError, ApiResult},
-    extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
-    idempotency::{self, Begun, Scope},
+    http::error::{ApiError, ApiResult},
+    http::extract::{ApiJson, CurrentUser, IdempotencyHeader, RequestId},
+    http::idempotency::{self, Begun, Scope},
     state::AppState,
 };
 
@@ -74,7 +75,10 @@ fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
     serde_json::from_value(value.clone()).map_err(|e| {
         Rejection::with_message(
             ErrorCode::ValidationFailed,
-            format!("invalid body: {}", crate::error::bounded(&e.to_string())),
+            format!(
+                "invalid body: {}",
+                crate::http::error::bounded(&e.to_string())
+            ),
         )
         .into()
     })
@@ -274,8 +278,8 @@ async fn place(
     };
     match db::orders::place(tx, &placement).await? {
         Placed::Done => {
-            crate::metrics::transition(step);
-            crate::metrics::order(&order.kind);
+            crate::ops::metrics::transition(step);
+            crate::ops::metrics::order(&order.kind);
             Ok(())
         }
         Placed::AlreadyOrdered => Err(ErrorCode::CheckoutCompleted.into()),

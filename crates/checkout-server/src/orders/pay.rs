@@ -22,10 +22,10 @@ use super::{check_order_action, endpoint, parse_body, settle, OrderActionRequest
 use crate::{
     checkout::{actor, answer_and_commit, load_owned, transition},
     db::{self, orders::Order as OrderBody},
-    error::{ApiError, ApiResult},
-    extract::{ApiJson, ClientAddr, CurrentUser, IdempotencyHeader, RequestId},
-    idempotency::{self, Begun, Scope},
-    payments::{NewPayment, ProviderError},
+    http::error::{ApiError, ApiResult},
+    http::extract::{ApiJson, ClientAddr, CurrentUser, IdempotencyHeader, RequestId},
+    http::idempotency::{self, Begun, Scope},
+    payments::provider::{NewPayment, ProviderError},
     state::AppState,
 };
 
@@ -83,7 +83,7 @@ pub async fn pay(
         let token = PaymentToken::parse(token.as_deref().unwrap_or_default())?;
         // Counted in this transaction: parallel payments cannot all pass first, and a
         // restart forgets nothing.
-        crate::throttle::card_attempt(&state.guards, &mut tx, &user.id, address, now).await?;
+        crate::auth::throttle::card_attempt(&state.guards, &mut tx, &user.id, address, now).await?;
         transition(
             tx.conn(),
             &row.id,

@@ -10,8 +10,8 @@ use super::{endpoint, new_order, place};
 use crate::{
     checkout::transition,
     db::{self, events::Actor, idempotency::KeyRef, payments::RefundRow},
-    error::{ApiError, ApiResult},
-    payments::{ProviderError, ProviderPayment},
+    http::error::{ApiError, ApiResult},
+    payments::provider::{ProviderError, ProviderPayment},
     state::AppState,
 };
 use checkout_core::{
@@ -125,7 +125,7 @@ async fn apply_once(
             let body = serde_json::to_value(&order).unwrap_or_default();
             place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;
             tx.commit().await?;
-            crate::metrics::payment("charged");
+            crate::ops::metrics::payment("charged");
         }
         Resolution::ReleaseUnpaid => {
             let why = payment::release_message(report.status);
@@ -136,7 +136,7 @@ async fn apply_once(
                 db::payments::watch(&mut tx, &report.payment_key, now, next).await?;
             }
             tx.commit().await?;
-            crate::metrics::payment("declined");
+            crate::ops::metrics::payment("declined");
         }
         Resolution::Refund(reason) => {
             let id = payment_id.unwrap_or_default();
@@ -176,7 +176,7 @@ async fn release(
     transition(tx.conn(), &row.id, row.status, step, actor, now).await?;
     let problem = Rejection::with_message(ErrorCode::PaymentDeclined, why).to_problem();
     let body = serde_json::to_value(problem).unwrap_or_default();
-    crate::idempotency::complete(tx, key, 402, &body).await
+    crate::http::idempotency::complete(tx, key, 402, &body).await
 }
 
 fn owed(
@@ -237,12 +237,12 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
             let next = payment::next_try(refused, owed.attempts + 1, owed.created_at, now);
             if next.is_none() {
                 tracing::error!(payment_key, %error, "refund failed: it needs a person");
-                crate::metrics::payment("refund_failed");
+                crate::ops::metrics::payment("refund_failed");
             } else {
                 tracing::warn!(payment_key, %error, "refund postponed");
             }
             let mut tx = state.db.begin_write().await?;
-            let error = crate::error::bounded(&error.to_string());
+            let error = crate::http::error::bounded(&error.to_string());
             db::payments::postpone_refund(&mut tx, payment_key, next, &error).await?;
             tx.commit().await?;
             return Ok(());
@@ -252,14 +252,14 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
     if db::payments::finish_refund(&mut tx, payment_key, &refund_id, now).await? {
         let event = crate::outbox::events::refund_event(&owed, &refund_id, now);
         db::outbox::record(tx.conn(), &event).await?;
-        crate::metrics::payment("refunded");
+        crate::ops::metrics::payment("refunded");
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// `call` to the provider, given at most `--gateway-timeout-ms` whatever the provider's
-/// own client does (a shop's own [`crate::payments::PaymentProvider`] may not bound it).
+/// own client does (a shop's own [`crate::payments::provider::PaymentProvider`] may not bound it).
 async fn bounded<T>(
     state: &AppState,
     call: impl std::future::Future<Output = Result<T, ProviderError>>,

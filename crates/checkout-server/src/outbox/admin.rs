@@ -16,8 +16,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     db::{self, endpoints::Endpoint, outbox::Delivery},
-    error::ApiResult,
-    extract::{Admin, ApiJson},
+    http::error::ApiResult,
+    http::extract::{Admin, ApiJson},
     state::AppState,
 };
 
@@ -97,7 +97,7 @@ fn new_secret() -> String {
     }
 }
 
-fn no_such_endpoint() -> crate::error::ApiError {
+fn no_such_endpoint() -> crate::http::error::ApiError {
     Rejection::with_message(ErrorCode::NotFound, "There is no such endpoint.").into()
 }
 

@@ -68,7 +68,7 @@ fn event<'a>(
         event_type: event_type.as_str(),
         payload,
         at: now,
-        trace: crate::telemetry::traceparent(),
+        trace: crate::ops::telemetry::traceparent(),
     }
 }
 

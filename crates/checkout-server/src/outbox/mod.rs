@@ -28,7 +28,7 @@ use crate::{
         self,
         outbox::{Claimed, Outcome},
     },
-    error::ApiError,
+    http::error::ApiError,
     state::AppState,
 };
 
@@ -207,7 +207,7 @@ async fn attempt(
 ) -> (Claimed, Outcome) {
     let span = tracing::info_span!("delivery", otel.kind = "client",
         event = %delivery.event_id, endpoint = %delivery.endpoint_id);
-    crate::telemetry::join_trace(&span, delivery.trace.as_deref());
+    crate::ops::telemetry::join_trace(&span, delivery.trace.as_deref());
     let answer = send::send(state, client, &delivery).instrument(span).await;
     let (status, retry_after, error) = match &answer {
         Ok(answered) => (Some(answered.status), answered.retry_after.as_deref(), None),
@@ -233,6 +233,6 @@ async fn attempt(
             status = ?outcome.status, error = ?outcome.error, next = ?outcome.next,
             "outbox: delivery not taken");
     }
-    crate::metrics::outbox_attempt(delivered);
+    crate::ops::metrics::outbox_attempt(delivered);
     (delivery, outcome)
 }

@@ -46,7 +46,7 @@ pub async fn send(
         delivery.payload.as_bytes(),
     );
     let mut request = client.post(url);
-    if let Some(parent) = crate::telemetry::traceparent() {
+    if let Some(parent) = crate::ops::telemetry::traceparent() {
         request = request.header("traceparent", parent);
     }
     let response = request

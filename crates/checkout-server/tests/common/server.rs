@@ -70,7 +70,7 @@ impl Server {
         provider_args: &[&str],
         adjust: impl FnOnce(&mut Config),
     ) -> Server {
-        let _ = checkout_server::telemetry::init("text", None);
+        let _ = checkout_server::ops::telemetry::init("text", None);
         let provider = Provider::spawn(provider_args);
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(dir.path().to_path_buf());

@@ -17,8 +17,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     catalog::{Catalog, Override, OverrideKind},
     db,
-    error::ApiResult,
-    extract::{Admin, ApiJson},
+    http::error::ApiResult,
+    http::extract::{Admin, ApiJson},
     state::AppState,
 };
 

@@ -47,7 +47,7 @@ struct PerAddress {
 impl PerAddress {
     /// A place for a connection from `peer`, if its address has fewer than `max` open.
     fn enter(counts: &Counts, peer: &SocketAddr, max: usize) -> Option<PerAddress> {
-        let key = crate::throttle::address_key(Some(peer.ip()));
+        let key = crate::auth::throttle::address_key(Some(peer.ip()));
         let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
         let open = map.entry(key.clone()).or_insert(0);
         if *open >= max.max(1) {
@@ -102,12 +102,12 @@ pub async fn serve(
         };
         let Some(own) = PerAddress::enter(&per_address, &peer, limits.max_connections_per_address)
         else {
-            crate::metrics::connection_refused();
+            crate::ops::metrics::connection_refused();
             drop(stream);
             continue;
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            crate::metrics::connection_refused();
+            crate::ops::metrics::connection_refused();
             drop(stream);
             continue;
         };
@@ -124,7 +124,7 @@ pub async fn serve(
             .header_read_timeout(limits.header_read)
             // Above `web::MAX_HEADERS`, so that a request with a few too many headers gets
             // the coded 431 of `web::guard` rather than hyper's bare one.
-            .max_headers(crate::web::HYPER_MAX_HEADERS)
+            .max_headers(crate::http::web::HYPER_MAX_HEADERS)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let watched = graceful.watch(connection);

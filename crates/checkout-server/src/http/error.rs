@@ -104,12 +104,12 @@ impl IntoResponse for ApiError {
                 rejection,
                 after_secs,
             } => {
-                crate::metrics::rejection(rejection.code);
+                crate::ops::metrics::rejection(rejection.code);
                 retry_after = Some(after_secs);
                 rejection
             }
             ApiError::Rejected(rejection) => {
-                crate::metrics::rejection(rejection.code);
+                crate::ops::metrics::rejection(rejection.code);
                 rejection
             }
             ApiError::Internal(message) => {

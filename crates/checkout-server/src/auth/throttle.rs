@@ -23,7 +23,7 @@ use checkout_core::{ErrorCode, Rejection};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// At most this many keys are counted per limit; beyond it the oldest windows go first.
 pub const MAX_TRACKED_KEYS: usize = 50_000;
@@ -333,7 +333,7 @@ impl Guards {
         match tokio::time::timeout(self.hash_wait, self.hashing.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => {
-                crate::metrics::hash_refused();
+                crate::ops::metrics::hash_refused();
                 Err(ApiError::RetryLater {
                     rejection: Rejection::with_message(
                         ErrorCode::ServiceUnavailable,

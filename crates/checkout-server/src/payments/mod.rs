@@ -1,6 +1,8 @@
 //! The payment routes (CONTRACT §13): the provider's webhook, what the storefront needs
 //! to tokenize a card, and for the admin the refunds and reconciliation on demand.
 
+pub mod provider;
+
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -14,10 +16,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     db::{self, events::Actor, payments::RefundRow},
-    error::ApiResult,
-    extract::{Admin, ApiJson},
+    http::error::ApiResult,
+    http::extract::{Admin, ApiJson},
     orders::settle,
-    payments::{BrowserSetup, WebhookError},
+    payments::provider::{BrowserSetup, WebhookError},
     state::AppState,
 };
 
@@ -64,12 +66,12 @@ pub async fn webhook(
     let event = match state.provider.webhook(signature, &body, chrono::Utc::now()) {
         Ok(event) => event,
         Err(WebhookError::Signature(refused)) => {
-            crate::metrics::webhook("bad_signature");
+            crate::ops::metrics::webhook("bad_signature");
             tracing::warn!(why = %refused.message, "payment webhook refused");
             return Err(refused.into());
         }
         Err(WebhookError::Malformed(why)) => {
-            crate::metrics::webhook("malformed");
+            crate::ops::metrics::webhook("malformed");
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,
                 format!("Not a payment event: {why}."),
@@ -78,7 +80,7 @@ pub async fn webhook(
         }
     };
     if db::payments::seen_event(&state.db, &event.id).await? {
-        crate::metrics::webhook("duplicate");
+        crate::ops::metrics::webhook("duplicate");
         return Ok(Json(WebhookAck {
             received: true,
             duplicate: true,
@@ -89,7 +91,7 @@ pub async fn webhook(
         // record, and what the payment is, the provider's answer to a lookup by that key.
         match db::payments::attempt_session(&state.db, &claimed.key).await? {
             None => {
-                crate::metrics::webhook("unknown_payment");
+                crate::ops::metrics::webhook("unknown_payment");
                 tracing::warn!(event = %event.id, "payment webhook for a key this shop never made");
             }
             Some(session_id) => {
@@ -115,7 +117,7 @@ pub async fn webhook(
     let mut tx = state.db.begin_write().await?;
     db::payments::record_event(&mut tx, &event.id, state.clock.now()).await?;
     tx.commit().await?;
-    crate::metrics::webhook("applied");
+    crate::ops::metrics::webhook("applied");
     Ok(Json(WebhookAck {
         received: true,
         duplicate: false,

@@ -20,13 +20,13 @@ fn load_or_create(dir: &Path, name: &str) -> Result<(String, bool), String> {
     if let Ok(existing) = fs::read_to_string(&path) {
         let value = existing.trim().to_owned();
         if !value.is_empty() {
-            crate::data_dir::narrow(&path)?;
+            crate::config::data_dir::narrow(&path)?;
             return Ok((value, false));
         }
     }
-    crate::data_dir::prepare(dir)?;
+    crate::config::data_dir::prepare(dir)?;
     let value = random_hex(32);
-    let mut file = crate::data_dir::private_file(&path, true)?;
+    let mut file = crate::config::data_dir::private_file(&path, true)?;
     file.write_all(value.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok((value, true))

@@ -14,7 +14,7 @@ use utoipa::{
     Modify,
 };
 
-use crate::login_cookie::LOGIN_COOKIE;
+use crate::auth::login_cookie::LOGIN_COOKIE;
 
 /// Adds the security schemes, the problem schema and the common refusals.
 #[derive(Debug)]

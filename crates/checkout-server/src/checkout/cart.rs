@@ -14,8 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     db,
-    error::ApiResult,
-    extract::{ApiJson, CurrentUser},
+    http::error::ApiResult,
+    http::extract::{ApiJson, CurrentUser},
     state::AppState,
 };
 
@@ -61,10 +61,10 @@ pub struct CartBody {
 #[serde(deny_unknown_fields)]
 pub struct AddItem {
     /// SKU from `GET /products`.
-    #[schema(schema_with = crate::api_doc::fields::sku)]
+    #[schema(schema_with = crate::http::api_doc::fields::sku)]
     pub sku: String,
     /// 1 to 999 (added to what is already in the cart).
-    #[schema(schema_with = crate::api_doc::fields::quantity)]
+    #[schema(schema_with = crate::http::api_doc::fields::quantity)]
     pub quantity: i64,
 }
 
@@ -73,7 +73,7 @@ pub struct AddItem {
 #[serde(deny_unknown_fields)]
 pub struct SetQuantity {
     /// 1 to 999.
-    #[schema(schema_with = crate::api_doc::fields::quantity)]
+    #[schema(schema_with = crate::http::api_doc::fields::quantity)]
     pub quantity: i64,
 }
 

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{http::error::ApiError, state::AppState};
 
 /// A JSON body. It must be sent as `application/json` (else `UNSUPPORTED_MEDIA_TYPE`,
 /// 415) and be a JSON object (every body of the API is one; an array is
@@ -29,7 +29,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !crate::media::is_json(req.headers()) {
+        if !crate::http::media::is_json(req.headers()) {
             return Err(ErrorCode::UnsupportedMediaType.into());
         }
         let bytes = axum::body::Bytes::from_request(req, state)
@@ -58,7 +58,7 @@ where
 }
 
 fn refusal(code: ErrorCode, error: &serde_json::Error) -> ApiError {
-    Rejection::with_message(code, crate::error::bounded(&error.to_string())).into()
+    Rejection::with_message(code, crate::http::error::bounded(&error.to_string())).into()
 }
 
 /// The SHA-256 of a login token, as stored.

@@ -3,6 +3,10 @@
 //! `SameSite=Lax`, and only its SHA-256 is stored. Signing out ends the shopper's live
 //! checkout as `INACTIVE/SIGNED_OUT` (a payment in flight is left to settle).
 
+pub mod login_cookie;
+pub mod passwords;
+pub mod throttle;
+
 use axum::{
     extract::State,
     http::{header, HeaderValue, StatusCode},
@@ -17,12 +21,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    auth::throttle::{address_key, Guards},
     checkout::{actor, transition},
     db,
-    error::{ApiError, ApiResult},
-    extract::{token_hash, ApiJson, ClientAddr, CurrentUser, RequestId},
+    http::error::{ApiError, ApiResult},
+    http::extract::{token_hash, ApiJson, ClientAddr, CurrentUser, RequestId},
     state::AppState,
-    throttle::{address_key, Guards},
 };
 
 /// How long a login lasts.
@@ -42,10 +46,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// 3 to 32 characters: lower-case letters, digits, `.`, `_`, `-`.
-    #[schema(schema_with = crate::api_doc::fields::username)]
+    #[schema(schema_with = crate::http::api_doc::fields::username)]
     pub username: String,
     /// 8 to 128 characters.
-    #[schema(schema_with = crate::api_doc::fields::password)]
+    #[schema(schema_with = crate::http::api_doc::fields::password)]
     pub password: String,
 }
 
@@ -89,7 +93,8 @@ pub async fn hash_password(
 ) -> ApiResult<String> {
     guards
         .hash(move || {
-            crate::passwords::hash(password.as_bytes(), memory_kib).map_err(ApiError::Internal)
+            crate::auth::passwords::hash(password.as_bytes(), memory_kib)
+                .map_err(ApiError::Internal)
         })
         .await?
 }
@@ -101,7 +106,7 @@ async fn verify_password(
     memory_kib: u32,
 ) -> ApiResult<bool> {
     guards
-        .hash(move || crate::passwords::verify(password.as_bytes(), &hash, memory_kib))
+        .hash(move || crate::auth::passwords::verify(password.as_bytes(), &hash, memory_kib))
         .await
 }
 

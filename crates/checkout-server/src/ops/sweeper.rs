@@ -16,8 +16,9 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::{
     checkout::persist_expiry,
     db::{self, events::Actor},
-    error::ApiError,
-    idempotency, orders,
+    http::error::ApiError,
+    http::idempotency,
+    orders,
     state::AppState,
 };
 

@@ -5,7 +5,7 @@ use checkout_core::snapshot::{PaymentMethod, Promotion, ShippingMethod};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{catalog::Product, error::ApiResult, state::AppState};
+use crate::{catalog::Product, http::error::ApiResult, state::AppState};
 
 /// The catalog as the storefront sees it.
 #[derive(Debug, Serialize, ToSchema)]

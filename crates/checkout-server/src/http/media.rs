@@ -7,7 +7,7 @@ use axum::{
 };
 use checkout_core::ErrorCode;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Whether the request says its body is JSON (`application/json` or `…+json`).
 pub fn is_json(headers: &HeaderMap) -> bool {

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     db::{self, idempotency::KeyRef, WriteTx},
-    error::{problem_response, ApiError},
+    http::error::{problem_response, ApiError},
 };
 
 /// A key in its scope: the shopper and the endpoint.

@@ -22,8 +22,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     checkout::body::OrderBody,
     db::{self, events::Actor},
-    error::{ApiError, ApiResult},
-    extract::{Admin, ApiJson, CurrentUser, RequestId},
+    http::error::{ApiError, ApiResult},
+    http::extract::{Admin, ApiJson, CurrentUser, RequestId},
     state::AppState,
 };
 
@@ -99,7 +99,7 @@ pub async fn pending(
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {
     /// The digest of the submitted order's snapshot.
-    #[schema(schema_with = crate::api_doc::fields::digest)]
+    #[schema(schema_with = crate::http::api_doc::fields::digest)]
     pub snapshot_digest: String,
 }
 

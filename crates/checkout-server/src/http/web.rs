@@ -14,7 +14,7 @@ use axum::{
 };
 use checkout_core::{answer::is_problem_json, ErrorCode, Rejection};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The longest path segment any file or id can have (a longer one is refused before it
 /// reaches the file system, which would fail with "name too long").
@@ -246,11 +246,11 @@ pub async fn guard(
         Ok(request) => request,
         Err(refused) => return security_headers(api, trusted.csp.as_ref(), refused),
     };
-    let response = match csrf(&trusted, &request).or_else(|| crate::media::not_json(api, &request))
-    {
-        Some(refused) => refused,
-        None => problem_bodies(api, next.run(request).await),
-    };
+    let response =
+        match csrf(&trusted, &request).or_else(|| crate::http::media::not_json(api, &request)) {
+            Some(refused) => refused,
+            None => problem_bodies(api, next.run(request).await),
+        };
     security_headers(api, trusted.csp.as_ref(), response)
 }
 

@@ -6,6 +6,9 @@
 //! which the cart and checkout price everything. `GET /products` (`products.rs`) lists
 //! today's catalog.
 
+pub mod admin;
+pub mod products;
+
 use checkout_core::{
     money::Minor,
     offer::{Offer, OfferedProduct},

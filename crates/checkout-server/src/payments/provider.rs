@@ -208,7 +208,7 @@ impl HttpProvider {
         mut request: reqwest::RequestBuilder,
         span: &tracing::Span,
     ) -> Result<(u16, Value), ProviderError> {
-        if let Some(parent) = crate::telemetry::traceparent() {
+        if let Some(parent) = crate::ops::telemetry::traceparent() {
             request = request.header("traceparent", parent);
         }
         let response = request

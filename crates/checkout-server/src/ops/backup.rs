@@ -37,7 +37,7 @@ pub fn sqlite(from: &Path, to: &Path) -> Result<String, String> {
         }
         Err(e) => return Err(format!("cannot write {}: {e}", to.display())),
     }
-    crate::data_dir::narrow(to)?;
+    crate::config::data_dir::narrow(to)?;
     let source = rusqlite::Connection::open_with_flags(
         from,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
