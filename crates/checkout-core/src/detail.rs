@@ -62,6 +62,7 @@ wire_enum! {
 
 /// One change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct ChangeItem {
     /// What kind of change.
     pub kind: ChangeKind,

@@ -329,6 +329,7 @@ impl std::error::Error for Rejection {}
 
 /// An RFC 9457 problem details document with the two extension members of CONTRACT §6.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct Problem {
     /// A URI reference identifying the problem type.
     #[serde(rename = "type")]
@@ -340,15 +341,18 @@ pub struct Problem {
     /// Explanation specific to this occurrence.
     pub detail: String,
     /// Extension: the stable machine-readable code.
+    #[cfg_attr(feature = "typescript", tsify(type = "ErrorCodeName"))]
     pub code: ErrorCode,
     /// Extension: where the shopper should go (`null` when nowhere).
     pub redirect: Option<String>,
     /// Extension: what an order action still needs (absent when nothing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
     pub missing: Vec<Missing>,
     /// Extension: with `SNAPSHOT_MISMATCH`, what changed since the summary the shopper
     /// confirmed (absent when nothing is known).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
     pub changes: Vec<ChangeItem>,
 }
 

@@ -41,6 +41,7 @@ wire_enum! {
 
 /// The shopper's choices so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct Selections {
     /// Chosen shipping method id.
     #[serde(default)]
@@ -55,8 +56,10 @@ pub struct Selections {
 
 /// An order action that was (or is about to be) sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct PendingAction {
     /// Which action.
+    #[cfg_attr(feature = "typescript", tsify(type = "OrderAction"))]
     pub action: Action,
     /// The key every retry must reuse.
     pub idempotency_key: String,
@@ -64,6 +67,7 @@ pub struct PendingAction {
     pub digest: String,
     /// When it was first attempted.
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "typescript", tsify(type = "string"))]
     pub started_at: DateTime<Utc>,
 }
 
@@ -74,6 +78,7 @@ pub struct PendingAction {
 /// make an older tab drop the record, because the record holds the pending action's
 /// idempotency key, and a retry under a new key could place a second order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct RecoveryRecord {
     /// [`RECORD_VERSION`].
     pub version: u32,
@@ -82,6 +87,7 @@ pub struct RecoveryRecord {
     /// The checkout number, for display.
     pub checkout_number: String,
     /// The current step.
+    #[cfg_attr(feature = "typescript", tsify(type = "CheckoutStep"))]
     pub step: Step,
     /// The shopper's choices.
     #[serde(default)]
@@ -97,6 +103,7 @@ pub struct RecoveryRecord {
     pub order_id: Option<String>,
     /// When this record was written.
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "typescript", tsify(type = "string"))]
     pub saved_at: DateTime<Utc>,
 }
 

@@ -41,6 +41,11 @@ pub struct SessionView {
 /// [`SessionStatus::name`] and [`SessionStatus::reason`]. (A flattened, adjacently
 /// tagged enum would make serde buffer every field of the view before reading it.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "typescript",
+    derive(tsify::Tsify),
+    tsify(missing_as_null, rename = "SessionView")
+)]
 #[serde(rename = "SessionView")]
 pub struct SessionViewWire {
     id: String,
@@ -50,10 +55,12 @@ pub struct SessionViewWire {
     reason: Option<String>,
     managed: bool,
     #[serde(default, with = "crate::time::rfc3339_opt")]
+    #[cfg_attr(feature = "typescript", tsify(type = "string | null"))]
     expires_at: Option<DateTime<Utc>>,
     is_latest: bool,
     digest: String,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
     generation: u32,
 }
 
@@ -106,11 +113,13 @@ impl SessionView {
 
 /// Who is acting: the shopper, possibly through an impersonating admin.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct Viewer {
     /// The signed-in shopper (or the one being impersonated); `None` when signed out.
     pub user_id: Option<String>,
     /// The admin acting for the shopper, when impersonating.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
     pub acting_admin: Option<String>,
 }
 
@@ -162,6 +171,11 @@ pub struct Verdict {
 /// One shape for all three, built from [`Verdict`] here only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "typescript",
+    derive(tsify::Tsify),
+    tsify(missing_as_null, rename = "Verdict")
+)]
 pub struct VerdictBody {
     /// `ACTIVE`, `PAYMENT_PENDING`, `INACTIVE`, `EXPIRED`, `COMPLETED` or `NOT_FOUND`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -170,6 +184,7 @@ pub struct VerdictBody {
     pub allowed: bool,
     /// Why not, when not.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "typescript", tsify(type = "ErrorCodeName | null"))]
     pub code: Option<ErrorCode>,
     /// Message for the shopper.
     pub message: Option<String>,
@@ -219,18 +234,22 @@ impl Verdict {
 /// Everything one check looks at. Plain data, so the same case can be written in a
 /// shared test-vector file and run on both targets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct CheckInput {
     /// The session, or `None` when no such id exists.
     pub session: Option<SessionView>,
     /// Who is acting.
     pub viewer: Viewer,
     /// What they want to do.
+    #[cfg_attr(feature = "typescript", tsify(type = "CheckoutAction"))]
     pub action: Action,
     /// The snapshot digest the shopper saw (mandatory for order actions).
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
     pub digest: Option<String>,
     /// The current time, passed in: the core never reads a clock.
     #[serde(with = "crate::time::rfc3339")]
+    #[cfg_attr(feature = "typescript", tsify(type = "string"))]
     pub now: DateTime<Utc>,
 }
 

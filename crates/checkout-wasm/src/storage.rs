@@ -51,19 +51,31 @@ impl StorageHealth {
 
     /// `{status, reason?, degraded}` for JavaScript.
     pub fn to_js(&self) -> Result<JsValue, JsValue> {
-        let object = js_sys::Object::new();
-        js_sys::Reflect::set(&object, &"status".into(), &self.status().into())?;
-        if let Some(reason) = self.reason() {
-            js_sys::Reflect::set(&object, &"reason".into(), &reason.into())?;
-        }
-        js_sys::Reflect::set(&object, &"degraded".into(), &self.degraded().into())?;
-        Ok(object.into())
+        crate::error::to_js(&StorageStatus {
+            status: self.status(),
+            reason: self.reason(),
+            degraded: self.degraded(),
+        })
     }
 
     /// Whether the module has fallen back to memory (server-only across reloads).
     pub fn degraded(&self) -> bool {
         matches!(self, StorageHealth::Unavailable(_) | StorageHealth::Full(_))
     }
+}
+
+/// What `storageStatus()` returns.
+#[derive(Debug, serde::Serialize, tsify::Tsify)]
+#[tsify(missing_as_null)]
+pub struct StorageStatus<'a> {
+    /// Whether the browser's storage works: `ok`, or why not.
+    #[tsify(type = "\"ok\" | \"unavailable\" | \"full\" | \"corrupt\"")]
+    status: &'static str,
+    /// What went wrong, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    /// The module fell back to memory: the record lasts only as long as the page.
+    degraded: bool,
 }
 
 /// The record store for one key.

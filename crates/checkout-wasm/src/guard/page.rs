@@ -362,21 +362,37 @@ impl GuardedPage {
             fresh.settle(&pending.idempotency_key, outcome, self.now());
             self.keep(fresh);
         }
-        let result = js_sys::Object::new();
-        js_sys::Reflect::set(&result, &"transient".into(), &transient.into())?;
-        js_sys::Reflect::set(&result, &"pending".into(), &undecided.into())?;
-        if let Some(ms) = retry_in_ms {
-            js_sys::Reflect::set(&result, &"retryInMs".into(), &ms.into())?;
-        }
-        js_sys::Reflect::set(&result, &"status".into(), &reply.status.into())?;
-        js_sys::Reflect::set(&result, &"body".into(), &reply.body)?;
-        js_sys::Reflect::set(
-            &result,
-            &"idempotencyKey".into(),
-            &pending.idempotency_key.into(),
-        )?;
-        Ok(result.into())
+        crate::error::to_js(&OrderActionResult {
+            status: reply.status,
+            body: reply.body,
+            transient,
+            pending: undecided,
+            retry_in_ms,
+            idempotency_key: pending.idempotency_key,
+        })
     }
+}
+
+/// What an order action's request came back with (`submit`, `resumePending`).
+#[derive(serde::Serialize, tsify::Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+struct OrderActionResult {
+    /// The HTTP status (0 when no answer came).
+    status: u16,
+    /// The answer's JSON body (the order, or a problem document), as it came.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "unknown")]
+    body: JsValue,
+    /// The answer decided nothing (an outage, a proxy's page): retry with the same key.
+    transient: bool,
+    /// Not decided yet (still running, or the payment is being confirmed).
+    pending: bool,
+    /// With `pending`: when to ask again (the core's backoff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_in_ms: Option<u32>,
+    /// The key the action was sent with (every retry reuses it).
+    idempotency_key: String,
 }
 
 impl GuardedPage {

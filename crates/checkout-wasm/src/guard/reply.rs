@@ -11,13 +11,17 @@ use crate::error::malformed;
 
 /// What the `onVerdict` callback receives: the core's [`VerdictBody`] (the same shape
 /// as the server's `verdict` and `evaluateVerdict`'s answer) and where it came from.
-#[derive(Debug)]
+#[derive(Debug, tsify::Tsify)]
+#[tsify(missing_as_null, rename = "DeliveredVerdict")]
 pub struct Delivered {
     /// `state`, `allowed`, `code`, `message`, `redirect`.
+    #[serde(flatten)]
+    #[tsify(type = "Verdict")]
     pub verdict: VerdictBody,
     /// `local` (from the core, at once), `server`, or `unreachable` (no answer, or an
     /// answer that decided nothing: a 5xx, a 429, a proxy's page; the local verdict
     /// stands and the module asks again after `retry_in_ms`).
+    #[tsify(type = "\"local\" | \"server\" | \"unreachable\"")]
     pub source: &'static str,
     /// With `unreachable`: when the module asks the server again (the core's backoff,
     /// never sooner than the server's `Retry-After`).
@@ -32,6 +36,7 @@ pub struct Delivered {
     /// Its checkout number, when known.
     pub number: Option<String>,
     /// Its expiry, for a countdown.
+    #[tsify(type = "string | null")]
     pub expires_at: Option<DateTime<Utc>>,
     /// The order, once completed.
     pub order_id: Option<String>,

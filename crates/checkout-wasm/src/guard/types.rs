@@ -1,5 +1,9 @@
-//! The TypeScript declarations of the guard's options and of what its methods take and
-//! return (the `unchecked_*_type` names in `mod.rs`).
+//! The TypeScript declarations that no Rust type has: the guard's options (they carry a
+//! JavaScript callback and are read field by field), what `submit` takes, and the
+//! server's session body (the server's type, in its OpenAPI document). Every other type
+//! the package declares is generated from the Rust type that makes or reads the value
+//! (`#[derive(Tsify)]`, here and in the core), and the wire enums' unions from the core's
+//! tables.
 
 use wasm_bindgen::prelude::*;
 
@@ -26,44 +30,6 @@ export interface OrderActionExtra {
    *  server refuses one. */
   payment_token?: string;
 }
-export interface Selections {
-  shipping_method: string | null;
-  payment_method: string | null;
-  vouchers: string[];
-}
-export interface PendingAction {
-  action: OrderAction;
-  idempotency_key: string;
-  digest: string;
-  started_at: string;
-}
-export interface RecoveryRecord {
-  version: number;
-  session: SessionView;
-  checkout_number: string;
-  step: CheckoutStep;
-  selections: Selections;
-  pending: PendingAction | null;
-  recovery_token: string | null;
-  order_id: string | null;
-  saved_at: string;
-}
-export interface StorageStatus {
-  status: "ok" | "unavailable" | "full" | "corrupt";
-  reason?: string;
-  degraded: boolean;
-}
-/** What changed, in the shopper's words: a restored checkout against the ended one, or
- *  the current summary against the one the shopper confirmed (`SNAPSHOT_MISMATCH`). */
-export interface ChangeItem {
-  kind: ChangeKind;
-  /** A SKU, promotion id, voucher code, method id, or "total". */
-  subject: string;
-  /** Minor units for money, units for quantities; null where there is no number. */
-  before: number | null;
-  after: number | null;
-  message: string;
-}
 /** A session as the server sends it (`GET /checkouts/{id}`, initiation, changes). */
 export interface SessionBody extends SessionView {
   number: string;
@@ -77,40 +43,5 @@ export interface SessionBody extends SessionView {
   /** A restored checkout: what changed since the ended one (show it before ordering). */
   changes?: ChangeItem[];
   [field: string]: unknown;
-}
-/** The problem document of a refused request (RFC 9457 with the product's code). */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCodeName;
-  redirect: string | null;
-  missing?: Missing[];
-  /** With SNAPSHOT_MISMATCH: what changed since the summary the shopper confirmed. */
-  changes?: ChangeItem[];
-}
-/** What an order action's request came back with. */
-export interface OrderActionResult {
-  status: number;
-  body: unknown;
-  /** The answer decided nothing (an outage, a proxy's page): retry with the same key. */
-  transient: boolean;
-  /** Not decided yet (still running, or the payment is being confirmed). */
-  pending: boolean;
-  /** With `pending`: when to ask again (the core's backoff). */
-  retryInMs?: number;
-  idempotencyKey: string;
-}
-export interface DeliveredVerdict extends Verdict {
-  source: "local" | "server" | "unreachable";
-  /** With "unreachable": when the module asks the server again by itself. */
-  retry_in_ms: number | null;
-  reason: string;
-  known: boolean;
-  session_id: string | null;
-  number: string | null;
-  expires_at: string | null;
-  order_id: string | null;
 }
 "#;
