@@ -3,7 +3,29 @@
 //! [`crate::requirements`]) and what changed in their checkout ([`ChangeItem`], found by
 //! [`crate::changes`]).
 
+use std::fmt::{self, Write};
+
 use serde::{Deserialize, Serialize};
+
+/// A value from outside, quoted for a message: at most 64 characters, control characters
+/// shown as `?`. (`{:?}` would print a 10 KB value whole, and link Rust's escaping tables
+/// into the browser module for a message.)
+#[derive(Debug, Clone, Copy)]
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for (at, c) in self.0.chars().enumerate() {
+            if at == 64 {
+                f.write_char('…')?;
+                break;
+            }
+            f.write_char(if c.is_control() { '?' } else { c })?;
+        }
+        f.write_char('"')
+    }
+}
 
 wire_enum! {
     /// Something the shopper still has to choose or give before an order action.

@@ -53,8 +53,8 @@ macro_rules! serde_by_name {
                 let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
                 $ty::from_name(&name).ok_or_else(|| {
                     <D::Error as serde::de::Error>::custom(format_args!(
-                        concat!("unknown ", $what, " {:?}"),
-                        name
+                        concat!("unknown ", $what, " {}"),
+                        $crate::detail::Quoted(&name)
                     ))
                 })
             }

@@ -104,11 +104,14 @@ fn message(action: Action, choices: Choices<'_>, missing: &[Missing]) -> String 
             Missing::PaymentToken => "your card details",
         })
         .collect();
-    let list = match what.as_slice() {
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-        [] => String::new(),
-    };
+    // "a, b and c", written out (`join` linked a kilobyte into the browser module).
+    let mut list = String::new();
+    for (at, item) in what.iter().enumerate() {
+        if at > 0 {
+            list.push_str(if at + 1 == what.len() { " and " } else { ", " });
+        }
+        list.push_str(item);
+    }
     let verb = match action {
         Action::Pay => "pay",
         Action::SubmitForApproval => "submit the order for approval",

@@ -68,8 +68,17 @@ impl TryFrom<SessionViewWire> for SessionView {
     type Error = String;
 
     fn try_from(w: SessionViewWire) -> Result<Self, Self::Error> {
-        let status = SessionStatus::from_parts(&w.status, w.reason.as_deref())
-            .ok_or_else(|| format!("unknown status {:?} with reason {:?}", w.status, w.reason))?;
+        let status =
+            SessionStatus::from_parts(&w.status, w.reason.as_deref()).ok_or_else(|| {
+                let reason = w.reason.as_deref().map(crate::detail::Quoted);
+                match reason {
+                    Some(reason) => format!(
+                        "unknown status {} with reason {reason}",
+                        crate::detail::Quoted(&w.status)
+                    ),
+                    None => format!("unknown status {}", crate::detail::Quoted(&w.status)),
+                }
+            })?;
         Ok(SessionView {
             id: w.id,
             user_id: w.user_id,

@@ -96,9 +96,12 @@ impl RequestOptions {
             // "no answer" and be retried forever).
             let check = Headers::new().map_err(|_| "headers: not available")?;
             for (name, value) in &pairs {
-                check
-                    .set(name, value)
-                    .map_err(|_| format!("headers: {name:?} is not a valid header"))?;
+                check.set(name, value).map_err(|_| {
+                    format!(
+                        "headers: {} is not a valid header",
+                        checkout_core::detail::Quoted(name)
+                    )
+                })?;
             }
         }
         Ok(RequestOptions {

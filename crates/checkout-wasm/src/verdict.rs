@@ -54,7 +54,15 @@ pub fn action_requirements(
 ) -> Result<JsValue, JsValue> {
     let action = Action::from_name(action)
         .filter(|a| a.places_order())
-        .ok_or_else(|| malformed("action", format!("{action:?} is not an order action")))?;
+        .ok_or_else(|| {
+            malformed(
+                "action",
+                format!(
+                    "{} is not an order action",
+                    checkout_core::detail::Quoted(action)
+                ),
+            )
+        })?;
     let choices = Choices {
         shipping_method: shipping_method.as_deref(),
         payment_method: payment_method.as_deref(),

@@ -10,7 +10,7 @@ use crate::{
 };
 
 pub fn cmd_test() -> Result<(), String> {
-    let started = std::time::Instant::now();
+    let started = *START.get_or_init(std::time::Instant::now);
     tools::ensure_wasm_toolchain()?;
     tools::ensure_chromium()?;
     let postgres = tools::ensure_postgres();
@@ -323,9 +323,18 @@ fn node_totals(output: &str) -> (usize, usize) {
     (count("# pass "), count("# fail "))
 }
 
+/// Prints a phase's title with the time since the test command started, so a log shows
+/// where the time goes.
 fn section(title: &str) {
-    println!("\n==> {title}");
+    let since = START.get_or_init(std::time::Instant::now).elapsed();
+    println!(
+        "\n==> [{:02}:{:02}] {title}",
+        since.as_secs() / 60,
+        since.as_secs() % 60
+    );
 }
+
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// Reads "shared <kind> vectors: N passed <where>" from a test run's output.
 fn vector_count(output: &str, kind: &str, place: &str) -> usize {

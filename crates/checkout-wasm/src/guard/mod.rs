@@ -63,7 +63,10 @@ fn action_named(name: &str) -> Result<Action, JsValue> {
         .ok_or_else(|| {
             malformed(
                 "action",
-                format!("{name:?} is not place_order, pay or submit_for_approval"),
+                format!(
+                    "{} is not place_order, pay or submit_for_approval",
+                    checkout_core::detail::Quoted(name)
+                ),
             )
         })
 }
@@ -283,7 +286,10 @@ impl CheckoutGuard {
         let step = Step::from_name(&step).ok_or_else(|| {
             malformed(
                 "step",
-                format!("{step:?} is not summary, shipping, payment, review, submitting or done"),
+                format!(
+                    "{} is not summary, shipping, payment, review, submitting or done",
+                    checkout_core::detail::Quoted(&step)
+                ),
             )
         })?;
         if let Some(mut r) = self.inner.refresh() {

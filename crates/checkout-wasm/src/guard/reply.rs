@@ -60,7 +60,7 @@ impl Serialize for Delivered {
         out.serialize_field("known", &self.known)?;
         out.serialize_field("session_id", &self.session_id)?;
         out.serialize_field("number", &self.number)?;
-        out.serialize_field("expires_at", &self.expires_at)?;
+        out.serialize_field("expires_at", &self.expires_at.as_ref().map(time::Rfc3339))?;
         out.serialize_field("order_id", &self.order_id)?;
         out.end()
     }
