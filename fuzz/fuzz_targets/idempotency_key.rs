@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(key) = IdempotencyKey::parse(Some(text)) {
         let k = key.as_str();
         assert!(!k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
-        assert_eq!(IdempotencyKey::parse(Some(k)).expect("re-parse").as_str(), k);
+        assert_eq!(
+            IdempotencyKey::parse(Some(k)).expect("re-parse").as_str(),
+            k
+        );
     }
 });

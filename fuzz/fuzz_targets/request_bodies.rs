@@ -14,16 +14,16 @@ use axum::{
 };
 use checkout_server::{
     admin::{AdvanceClock, ImpersonateRequest},
-    admin_catalog::EntryChange,
-    approvals::{ApproveRequest, ApproverRole, RejectRequest},
     auth::Credentials,
-    cart::{AddItem, SetQuantity},
+    catalog::admin::EntryChange,
+    checkout::cart::{AddItem, SetQuantity},
     checkout::{MethodRequest, RecoverRequest, RestoreRequest, VoucherRequest},
-    extract::ApiJson,
+    http::extract::ApiJson,
+    orders::approvals::{ApproveRequest, ApproverRole, RejectRequest},
     orders::OrderActionRequest,
     outbox::admin::{EndpointState, NewEndpoint, Redeliver},
-    payments::{HttpProvider, HttpProviderConfig, PaymentProvider, WebhookError},
-    payments_api::ReconcileRequest,
+    payments::provider::{HttpProvider, HttpProviderConfig, PaymentProvider, WebhookError},
+    payments::ReconcileRequest,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
@@ -64,7 +64,9 @@ fn extract<T: DeserializeOwned>(content_type: &str, body: &[u8]) {
     let problem: serde_json::Value = serde_json::from_slice(&bytes).expect("problem+json");
     let code = problem["code"].as_str().expect("a code");
     assert!(
-        checkout_core::ErrorCode::ALL.iter().any(|c| c.as_str() == code),
+        checkout_core::ErrorCode::ALL
+            .iter()
+            .any(|c| c.as_str() == code),
         "{code}"
     );
     assert_eq!(problem["status"].as_u64(), Some(u64::from(status)));
@@ -98,7 +100,10 @@ fn webhook(body: &[u8]) {
     }
     if let Ok(text) = std::str::from_utf8(body) {
         if let Ok(token) = checkout_core::payment::PaymentToken::parse(text) {
-            let plain = token.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            let plain = token
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             assert!(plain && !token.as_str().is_empty());
         }
     }

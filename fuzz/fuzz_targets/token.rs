@@ -21,11 +21,19 @@ fuzz_target!(|data: &[u8]| {
     let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
     let peeked = peek(text);
     if let Ok(claims) = verify(text, std::slice::from_ref(&key), now) {
-        assert_eq!(sign(&claims, &key), text, "an accepted token is not canonical");
+        assert_eq!(
+            sign(&claims, &key),
+            text,
+            "an accepted token is not canonical"
+        );
         assert_eq!(peeked.ok(), Some(claims), "peek and verify disagree");
         assert!(restore::verify(text, std::slice::from_ref(&key), now).is_err());
     }
     if let Ok(claims) = restore::verify(text, std::slice::from_ref(&key), now) {
-        assert_eq!(restore::sign(&claims, &key), text, "an accepted link is not canonical");
+        assert_eq!(
+            restore::sign(&claims, &key),
+            text,
+            "an accepted link is not canonical"
+        );
     }
 });
