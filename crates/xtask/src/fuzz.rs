@@ -30,7 +30,71 @@ pub struct Fuzzed {
     pub seconds: f64,
 }
 
-/// Runs `targets` (all when empty) for `seconds` each, or until `runs` executions.
+/// `cargo fuzz build` of every target, started now at the lowest priority (the test
+/// command runs it beside the native tests); its output goes to `target/fuzz-build.log`.
+pub fn build_in_background() -> Result<Building, String> {
+    tools::ensure_cargo_fuzz()?;
+    let root = root();
+    let _ = std::fs::create_dir_all(root.join("target"));
+    let log = root.join("target/fuzz-build.log");
+    let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let errors = log_file.try_clone().map_err(|e| e.to_string())?;
+    println!("$ nice -n 19 cargo fuzz build &  (log: {})", log.display());
+    let child = Command::new("nice")
+        .args(["-n", "19", "cargo", "fuzz", "build"])
+        .current_dir(&root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .stdout(log_file)
+        .stderr(errors)
+        .spawn()
+        .map_err(|e| format!("cargo fuzz build: {e}"))?;
+    Ok(Building {
+        child: Some(child),
+        log,
+    })
+}
+
+/// The fuzz targets, being built; stopped if dropped unwaited (an earlier phase failed).
+pub struct Building {
+    child: Option<std::process::Child>,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Building {
+    /// Waits for the build; its log's end when it failed.
+    pub fn wait(mut self) -> Result<(), String> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Err(format!(
+            "cargo fuzz build failed ({status}):\n{}",
+            tail.join("\n")
+        ))
+    }
+}
+
+/// How many targets fuzz at once: libFuzzer runs one process on one core, and these
+/// machines have two.
+const AT_ONCE: usize = 2;
+
+/// Runs `targets` (all when empty) for `seconds` each, or until `runs` executions: all
+/// built first (one build), then [`AT_ONCE`] at a time.
 pub fn run_targets(
     seconds: u64,
     runs: Option<u64>,
@@ -43,73 +107,101 @@ pub fn run_targets(
     } else {
         targets.to_vec()
     };
+    // Built first (every target in one cargo build), so that the time measured is the
+    // fuzzing's.
+    println!("$ cargo fuzz build");
+    let built = Command::new("cargo")
+        .current_dir(&root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "build"])
+        .status()
+        .map_err(|e| format!("cargo fuzz build: {e}"))?;
+    if !built.success() {
+        return Err(format!("cargo fuzz build failed ({built})"));
+    }
+    let queue = std::sync::Mutex::new(chosen.iter());
+    let outcomes = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..AT_ONCE {
+            scope.spawn(|| loop {
+                let Some(target) = queue.lock().ok().and_then(|mut q| q.next()) else {
+                    return;
+                };
+                let outcome = run_one(target, seconds, runs);
+                if let Ok(mut all) = outcomes.lock() {
+                    all.push(outcome);
+                }
+            });
+        }
+    });
     let mut results = Vec::new();
-    for target in &chosen {
-        let corpus = root.join("fuzz/corpus").join(target);
-        let seeds = root.join("fuzz/seeds").join(target);
-        std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
-        let log = root.join("target").join(format!("fuzz-{target}.log"));
-        let _ = std::fs::create_dir_all(root.join("target"));
-        let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+    for outcome in outcomes.into_inner().map_err(|e| e.to_string())? {
+        results.push(outcome?);
+    }
+    results.sort_by_key(|f| chosen.iter().position(|t| *t == f.target));
+    for f in &results {
         println!(
-            "$ cargo fuzz run {target} … -max_total_time={seconds}  (log: {})",
-            log.display()
+            "fuzz {}: {} executions in {:.0} s, no failure",
+            f.target, f.runs, f.seconds
         );
-        // Built first, so that the time measured is the fuzzing's.
-        let built = Command::new("cargo")
-            .current_dir(&root)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .args(["fuzz", "build", target])
-            .status()
-            .map_err(|e| format!("cargo fuzz build: {e}"))?;
-        if !built.success() {
-            return Err(format!("cargo fuzz build {target} failed ({built})"));
-        }
-        let started = std::time::Instant::now();
-        let mut options = vec![
-            format!("-max_total_time={seconds}"),
-            "-print_final_stats=1".to_owned(),
-        ];
-        if let Some(runs) = runs {
-            options.push(format!("-runs={runs}"));
-        }
-        let status = Command::new("cargo")
-            .current_dir(&root)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .args(["fuzz", "run", target])
-            .arg(&corpus)
-            .arg(&seeds)
-            .arg("--")
-            .args(&options)
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .status()
-            .map_err(|e| format!("cargo fuzz: {e}"))?;
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let runs = text
-            .lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("Done "))
-            .filter_map(|l| l.split_whitespace().next())
-            .find_map(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-        if !status.success() {
-            let tail: Vec<&str> = text.lines().rev().take(30).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            return Err(format!(
-                "fuzz target {target} failed ({status}); the input is in fuzz/artifacts/{target}/\n{}",
-                tail.join("\n")
-            ));
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        println!("fuzz {target}: {runs} executions in {elapsed:.0} s, no failure");
-        results.push(Fuzzed {
-            target: target.clone(),
-            runs,
-            seconds: elapsed,
-        });
     }
     Ok(results)
+}
+
+/// One target for `seconds` (or `runs` executions), from its seeds and corpus.
+fn run_one(target: &str, seconds: u64, runs: Option<u64>) -> Result<Fuzzed, String> {
+    let root = root();
+    let corpus = root.join("fuzz/corpus").join(target);
+    let seeds = root.join("fuzz/seeds").join(target);
+    std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
+    let log = root.join("target").join(format!("fuzz-{target}.log"));
+    let _ = std::fs::create_dir_all(root.join("target"));
+    let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+    println!(
+        "$ cargo fuzz run {target} … -max_total_time={seconds}  (log: {})",
+        log.display()
+    );
+    let started = std::time::Instant::now();
+    let mut options = vec![
+        format!("-max_total_time={seconds}"),
+        "-print_final_stats=1".to_owned(),
+    ];
+    if let Some(runs) = runs {
+        options.push(format!("-runs={runs}"));
+    }
+    let status = Command::new("cargo")
+        .current_dir(&root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", target])
+        .arg(&corpus)
+        .arg(&seeds)
+        .arg("--")
+        .args(&options)
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .status()
+        .map_err(|e| format!("cargo fuzz: {e}"))?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let runs = text
+        .lines()
+        .rev()
+        .filter_map(|l| l.strip_prefix("Done "))
+        .filter_map(|l| l.split_whitespace().next())
+        .find_map(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    if !status.success() {
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "fuzz target {target} failed ({status}); the input is in fuzz/artifacts/{target}/\n{}",
+            tail.join("\n")
+        ));
+    }
+    Ok(Fuzzed {
+        target: target.to_owned(),
+        runs,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// The command.

@@ -23,8 +23,11 @@ pub fn cmd_test() -> Result<(), String> {
         ),
     }
 
-    // The previous release (for the upgrade test) builds beside the checks below.
+    // The previous release (for the upgrade test) and the fuzz targets build beside the
+    // checks below, at the lowest priority: on the cores the phases leave idle (a test
+    // run, schemathesis and the browsers keep about one of two busy).
     let previous = crate::upgrade::start()?;
+    let fuzz_build = fuzz::build_in_background()?;
 
     section("rustfmt");
     run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
@@ -82,25 +85,44 @@ pub fn cmd_test() -> Result<(), String> {
         }
     }
 
-    section("native tests (workspace)");
+    section("native tests (workspace; the upgrade test after them)");
+    let tests = |args: &[&str]| {
+        let mut tests = Cmd::new("cargo")
+            .args(["test", "--all-features"])
+            .args(args.iter().copied())
+            .env("RUST_LOG", "warn");
+        if let Ok(url) = &postgres {
+            tests = tests.env("CHECKOUT_TEST_POSTGRES_URL", url);
+        }
+        tests
+    };
+    let mut native = run_captured(tests(&[
+        "--workspace",
+        "--",
+        "--nocapture",
+        "--skip",
+        UPGRADE_TEST,
+    ]))?;
+    section("the upgrade test (the previous release was built beside the checks)");
     let previous = previous.wait()?;
-    let mut tests = Cmd::new("cargo")
-        .args(["test", "--workspace", "--all-features", "--", "--nocapture"])
-        .env("RUST_LOG", "warn");
-    if let Some(previous) = &previous {
-        tests = tests.env("CHECKOUT_PREVIOUS_SERVER_BIN", &previous.to_string_lossy());
-    }
-    if let Ok(url) = &postgres {
-        tests = tests.env("CHECKOUT_TEST_POSTGRES_URL", url);
-    }
-    let native = run_captured(tests)?;
+    let upgrade = tests(&[
+        "--package",
+        "checkout-server",
+        "--test",
+        "upgrade",
+        "--",
+        "--nocapture",
+    ]);
+    native.push_str(&match &previous {
+        Some(previous) => {
+            run_captured(upgrade.env("CHECKOUT_PREVIOUS_SERVER_BIN", &previous.to_string_lossy()))?
+        }
+        None => run_captured(upgrade)?,
+    });
 
     section("the systemd unit (systemd-analyze verify packaging/checkout-server.service)");
     let unit = verify_systemd_unit()?;
     println!("{unit}");
-
-    section("fuzz targets (cargo-fuzz, 20 s each; `cargo xtask fuzz --seconds N` for longer)");
-    let fuzzed = fuzz::run_targets(20, None, &[])?;
 
     section(
         "schemathesis against the served OpenAPI document (--checks all, as shopper and admin)",
@@ -126,6 +148,10 @@ pub fn cmd_test() -> Result<(), String> {
 
     section("the packed package in a Vite 7 storefront (tests/storefront-vite)");
     let storefront = crate::storefront::run_storefront()?;
+
+    section("fuzz targets (cargo-fuzz, 20 s each, two at a time; `cargo xtask fuzz --seconds N` for longer)");
+    fuzz_build.wait()?;
+    let fuzzed = fuzz::run_targets(20, None, &[])?;
 
     section("summary");
     for kind in ["verdict", "record", "requirement", "answer"] {
@@ -322,6 +348,10 @@ fn node_totals(output: &str) -> (usize, usize) {
     };
     (count("# pass "), count("# fail "))
 }
+
+/// The upgrade test's name (`crates/checkout-server/tests/upgrade.rs`): run on its own
+/// once the previous release is built.
+const UPGRADE_TEST: &str = "an_old_and_a_new_release_serve_one_database_through_an_upgrade";
 
 /// Prints a phase's title with the time since the test command started, so a log shows
 /// where the time goes.

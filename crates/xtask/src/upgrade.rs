@@ -54,8 +54,13 @@ pub fn start() -> Result<Building, String> {
         &format!("git archive {PREVIOUS_RELEASE} | tar -x -C '{source_text}'"),
     ]))?;
     let target = root.join("target/previous").to_string_lossy().into_owned();
-    let child = Cmd::new("cargo")
+    // At the lowest priority: it builds while the checks and tests run, on the cores
+    // they leave idle, and is waited for only before the upgrade test.
+    let child = Cmd::new("nice")
         .args([
+            "-n",
+            "19",
+            "cargo",
             "build",
             "--quiet",
             "--package",
@@ -72,16 +77,26 @@ pub fn start() -> Result<Building, String> {
     })
 }
 
-/// The previous release's server, being built.
+/// The previous release's server, being built; stopped if dropped unwaited (an earlier
+/// phase failed).
 pub struct Building {
     binary: Option<PathBuf>,
     child: Option<(std::process::Child, PathBuf)>,
 }
 
+impl Drop for Building {
+    fn drop(&mut self) {
+        if let Some((mut child, _)) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Building {
     /// Waits for the build; the binary's path, if there is a release to build.
-    pub fn wait(self) -> Result<Option<PathBuf>, String> {
-        if let Some((mut child, stamp)) = self.child {
+    pub fn wait(mut self) -> Result<Option<PathBuf>, String> {
+        if let Some((mut child, stamp)) = self.child.take() {
             let status = child.wait().map_err(|e| e.to_string())?;
             if !status.success() {
                 return Err(format!(
@@ -91,6 +106,6 @@ impl Building {
             }
             std::fs::write(&stamp, PREVIOUS_RELEASE).map_err(|e| e.to_string())?;
         }
-        Ok(self.binary)
+        Ok(self.binary.take())
     }
 }
