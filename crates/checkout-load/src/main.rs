@@ -15,6 +15,7 @@ use std::{
 };
 
 mod conn;
+mod cpu;
 mod mix;
 mod pay;
 mod tokenize;
@@ -375,7 +376,17 @@ async fn run(options: Options) -> Result<(), String> {
                 chosen?;
             }
         }
+        let before = cpu::Usage::now();
         let (elapsed, tallies) = run_phase(phase, &mut workers, options.seconds).await?;
+        let requests: usize = tallies.iter().map(|t| t.latencies_us.len()).sum();
+        eprintln!(
+            "{name}: {}",
+            cpu::line(
+                &cpu::Usage::now().since(&before),
+                requests as u64,
+                elapsed.as_secs_f64()
+            )
+        );
         results.push(report(&options, name, elapsed, tallies));
     }
     eprintln!("{}", serde_json::to_string(&results).unwrap_or_default());

@@ -134,7 +134,7 @@ pub async fn complete(
     conn: impl Into<Conn<'_>>,
     key: KeyRef<'_>,
     status: u16,
-    body: &serde_json::Value,
+    body: &str,
 ) -> Result<(), DbError> {
     query(
         "UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5 \
@@ -144,7 +144,7 @@ pub async fn complete(
     .bind(key.endpoint)
     .bind(key.key)
     .bind(i64::from(status))
-    .bind(body.to_string())
+    .bind(body)
     .execute(conn)
     .await?;
     Ok(())

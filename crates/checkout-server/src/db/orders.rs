@@ -70,8 +70,8 @@ pub struct Placement<'a> {
     /// Who acted.
     pub actor: &'a Actor,
     /// The answer to store under the key of the request that made the effect, with its
-    /// status.
-    pub answer: (KeyRef<'a>, u16, &'a serde_json::Value),
+    /// status: the order's JSON, written once and also carried by the event.
+    pub answer: (KeyRef<'a>, u16, &'a str),
     /// The order's event for downstream systems (CONTRACT §14), written with it.
     pub event: &'a super::outbox::NewEvent<'a>,
 }
@@ -228,7 +228,7 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
         .bind(p.actor.admin.as_deref())
         .bind(p.actor.request_id.as_deref())
         .bind(i64::from(status))
-        .bind(body.to_string())
+        .bind(body)
         .bind(key.user_id)
         .bind(key.endpoint)
         .bind(key.key)

@@ -167,7 +167,7 @@ pub async fn complete(
     body: &serde_json::Value,
 ) -> Result<(), ApiError> {
     if checkout_core::idempotency::is_storable(status) {
-        db::idempotency::complete(tx.conn(), key, status, body).await?;
+        db::idempotency::complete(tx.conn(), key, status, &body.to_string()).await?;
     }
     Ok(())
 }

@@ -184,7 +184,7 @@ async fn complete_action(
             step,
             &order,
             &actor,
-            (key, StatusCode::CREATED.as_u16(), &answer),
+            (key, StatusCode::CREATED.as_u16(), &answer.to_string()),
         )
         .await?;
         Ok(answer)
@@ -259,14 +259,18 @@ async fn place(
     step: Transition,
     order: &OrderBody,
     actor: &Actor,
-    answer: (KeyRef<'_>, u16, &Value),
+    answer: (KeyRef<'_>, u16, &str),
 ) -> ApiResult<()> {
     let to = row.status.apply(step)?;
     let SessionStatus::Completed(completion) = to else {
         return Err(ApiError::Internal(format!("{step:?} places no order")));
     };
-    let event =
-        crate::outbox::events::new_event(order, EventType::of(completion), order.created_at);
+    let event = crate::outbox::events::new_event(
+        order,
+        answer.2,
+        EventType::of(completion),
+        order.created_at,
+    );
     let placement = Placement {
         session: row,
         step,

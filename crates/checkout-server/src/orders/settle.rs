@@ -122,7 +122,7 @@ async fn apply_once(
                 .completion()
                 .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
             let order = new_order(&row, completion, payment_id, actor, now);
-            let body = serde_json::to_value(&order).unwrap_or_default();
+            let body = serde_json::to_string(&order).unwrap_or_default();
             place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;
             tx.commit().await?;
             crate::ops::metrics::payment("charged");
