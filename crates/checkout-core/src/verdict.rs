@@ -52,6 +52,8 @@ pub struct SessionViewWire {
     user_id: String,
     status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The server's session body writes `null`; the module's record leaves it out.
+    #[cfg_attr(feature = "typescript", tsify(optional, type = "string | null"))]
     reason: Option<String>,
     managed: bool,
     #[serde(default, with = "crate::time::rfc3339_opt")]

@@ -10,6 +10,7 @@ export type {
   ActionRequirements, ChangeItem, ChangeKind, CheckInput, CheckoutAction, CheckoutStep, DeliveredVerdict, ErrorCodeName,
   Missing, OrderAction, OrderActionExtra, OrderActionResult, PendingAction, Problem,
   RecoveryRecord, Selections, SessionBody, SessionView, StorageStatus, Verdict, VerdictState,
+  Viewer,
 } from './checkout_guard.js';
 
 // The generated classes declare `[Symbol.dispose]()` (explicit resource management). A

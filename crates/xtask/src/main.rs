@@ -10,11 +10,14 @@
 //!
 //! Std only: this binary is built before every command, so it must build in seconds.
 
+mod background;
 mod bench;
 mod fuzz;
+mod modgraph;
 mod package;
 mod scratch_server;
 mod soak;
+mod source;
 mod storefront;
 mod structure;
 mod test;

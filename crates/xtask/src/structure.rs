@@ -1,15 +1,17 @@
 //! Checks of the code's shape that the compiler does not make: no source file over
-//! [`MAX_CODE_LINES`] lines before its unit tests, and no import cycle between the
-//! modules (files) of any crate (`admin → auth → checkout → admin` was one in the
-//! server; `error → changes → snapshot → error` in the core). A name re-exported by the
-//! crate root or a folder's `mod.rs` (`crate::ErrorCode`, `crate::payments::Provider`)
-//! counts as a use of the module that defines it.
+//! [`MAX_CODE_LINES`] lines outside its unit-test modules, and no import cycle in any
+//! crate or binary (`admin → auth → checkout → admin` was one in the server;
+//! `error → changes → snapshot → error` in the core). The graph is of files
+//! ([`crate::modgraph`]); files of one folder may use each other, and any circle that
+//! crosses a folder's boundary or joins top-level files is refused.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
     fs,
     path::{Path, PathBuf},
 };
+
+use crate::modgraph;
 
 /// Most lines a source file may have before its `#[cfg(test)]` module.
 pub const MAX_CODE_LINES: usize = 450;
@@ -19,7 +21,7 @@ pub fn check(root: &Path) -> Result<String, String> {
     let mut findings = Vec::new();
     let mut files = Vec::new();
     for dir in ["crates", "fuzz/fuzz_targets"] {
-        rust_files(&root.join(dir), &mut files);
+        crate::source::rust_files(&root.join(dir), &mut files);
     }
     // Test files (crates/*/tests) are tests: they are not held to the size.
     files.retain(|f| !f.components().any(|c| c.as_os_str() == "tests"));
@@ -42,11 +44,31 @@ pub fn check(root: &Path) -> Result<String, String> {
         if !src.is_dir() {
             continue;
         }
-        let graph = module_graph(&src);
-        modules += graph.len();
-        if let Some(cycle) = find_cycle(&graph) {
-            let name = krate.file_name().unwrap_or_default().to_string_lossy();
-            findings.push(format!("import cycle in {name}: {}", cycle.join(" → ")));
+        let name = krate.file_name().unwrap_or_default().to_string_lossy();
+        // The library, then each binary of `src/bin/<name>/` as a crate of its own.
+        let mut roots = vec![(name.to_string(), src.clone(), "lib.rs")];
+        if let Ok(bins) = fs::read_dir(src.join("bin")) {
+            let mut bins: Vec<PathBuf> = bins
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            bins.sort();
+            for bin in bins {
+                let bin_name = bin
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                roots.push((format!("{name} (bin {bin_name})"), bin, "main.rs"));
+            }
+        }
+        for (label, dir, root_file) in roots {
+            let graph = modgraph::of(&dir, root_file);
+            modules += graph.len();
+            if let Some(cycle) = forbidden_cycle(&graph) {
+                findings.push(format!("import cycle in {label}: {}", cycle.join(" → ")));
+            }
         }
     }
     if findings.is_empty() {
@@ -60,315 +82,137 @@ pub fn check(root: &Path) -> Result<String, String> {
     }
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "target") {
-                continue;
-            }
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-/// Lines before the first top-level `#[cfg(test)]`.
+/// Lines outside the file's `#[cfg(test)] mod … { … }` blocks.
 fn code_lines(text: &str) -> usize {
-    text.lines()
-        .take_while(|line| !line.starts_with("#[cfg(test)]"))
-        .count()
+    crate::source::without_test_modules(text).lines().count()
 }
 
-/// Each module of a crate (`src/a.rs` or `src/a/mod.rs` is `a`, `src/a/b.rs` is
-/// `a::b`) and the modules its code names. A folder's front door (`a`) may use its own
-/// children (it declares and assembles them), so those edges are left out; every other
-/// use counts, including a child's use of its parent through `super::`.
-fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let mut files = Vec::new();
-    rust_files(src, &mut files);
-    let mut code_of: BTreeMap<String, String> = BTreeMap::new();
-    for file in files {
-        let Some(name) = file.strip_prefix(src).ok().and_then(module_name) else {
+/// A cycle that crosses a folder's boundary, if there is one. Files of one folder (its
+/// `mod.rs` and the files under it, or `x.rs` and `x/`) are one feature and may use each
+/// other; any other circle of modules, whether between top-level files, between folders,
+/// or out of a folder and back in through its `mod.rs`, is a cycle. Found as the
+/// strongly connected components of the graph.
+fn forbidden_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    let unit = |node: &str| node.split("::").next().unwrap_or(node).to_owned();
+    let is_folder = |u: &str| graph.keys().any(|n| n.starts_with(&format!("{u}::")));
+    for component in components(graph) {
+        if component.len() < 2 {
             continue;
-        };
-        let text = fs::read_to_string(&file).unwrap_or_default();
-        code_of.insert(name, code_before_tests(&text));
-    }
-    let root = Reexports::of(
-        &code_before_tests(&fs::read_to_string(src.join("lib.rs")).unwrap_or_default()),
-        &[],
-    );
-    let reexports: BTreeMap<&str, Reexports> = code_of
-        .iter()
-        .map(|(name, code)| (name.as_str(), Reexports::of(code, &segments(name))))
-        .collect();
-    let modules = Modules {
-        code_of: &code_of,
-        root,
-        reexports,
-    };
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (name, code) in &code_of {
-        let used = graph.entry(name.clone()).or_default();
-        for path in named_paths(code, &segments(name)) {
-            let Some(target) = modules.resolve(&path, 0) else {
-                continue;
-            };
-            if target != *name && !target.starts_with(&format!("{name}::")) {
-                used.insert(target);
-            }
         }
-    }
-    graph
-}
-
-/// The module a source file (relative to `src/`) holds; `None` for the crate roots and
-/// binaries.
-fn module_name(relative: &Path) -> Option<String> {
-    let mut parts: Vec<String> = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let last = parts.pop()?;
-    let stem = last.strip_suffix(".rs")?;
-    if stem != "mod" {
-        parts.push(stem.to_owned());
-    }
-    match parts.first().map(String::as_str) {
-        None | Some("lib" | "main" | "bin") => None,
-        Some(_) => Some(parts.join("::")),
-    }
-}
-
-fn segments(name: &str) -> Vec<String> {
-    name.split("::").map(str::to_owned).collect()
-}
-
-/// The code of a file before its unit tests, without line comments.
-fn code_before_tests(text: &str) -> String {
-    text.lines()
-        .take_while(|line| !line.starts_with("#[cfg(test)]"))
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The names a module re-exports with `pub use`, each with the full path it comes from.
-#[derive(Default)]
-struct Reexports(BTreeMap<String, Vec<String>>);
-
-impl Reexports {
-    fn of(code: &str, module: &[String]) -> Self {
-        let mut found = BTreeMap::new();
-        for statement in code.split(';') {
-            let Some(at) = statement.find("pub use ") else {
-                continue;
-            };
-            let chars: Vec<char> = statement[at + "pub use ".len()..].chars().collect();
-            let (base, start) = anchor(&chars, 0, module).unwrap_or_else(|| {
-                // `pub use child::X`: a path relative to this module when `child` is one
-                // of its modules, otherwise another crate's (left out).
-                (module.to_vec(), 0)
-            });
-            let mut paths = Vec::new();
-            let mut at = start;
-            parse_tree(&chars, &mut at, base, &mut paths);
-            for path in paths {
-                if let Some(name) = path.last() {
-                    found.insert(name.clone(), path.clone());
+        let first = unit(component.iter().next()?);
+        let one_folder = is_folder(&first) && component.iter().all(|n| unit(n) == first);
+        if one_folder {
+            continue;
+        }
+        // Shown as a circle through an edge that leaves a folder: the edge, then the
+        // shortest way back inside the component.
+        let (from, to) = component.iter().find_map(|n| {
+            graph[n]
+                .iter()
+                .find(|t| component.contains(*t) && unit(t) != unit(n))
+                .map(|t| (n.clone(), t.clone()))
+        })?;
+        let mut came_from: BTreeMap<String, String> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([to.clone()]);
+        while let Some(node) = queue.pop_front() {
+            if node == from {
+                break;
+            }
+            for next in graph[&node].iter().filter(|t| component.contains(*t)) {
+                if *next != to && !came_from.contains_key(next) {
+                    came_from.insert(next.clone(), node.clone());
+                    queue.push_back(next.clone());
                 }
             }
         }
-        Reexports(found)
+        let mut back = vec![from.clone()];
+        while let Some(previous) = came_from.get(back.last()?) {
+            back.push(previous.clone());
+        }
+        back.reverse();
+        let mut cycle = vec![from];
+        cycle.extend(back);
+        return Some(cycle);
     }
+    None
 }
 
-struct Modules<'a> {
-    code_of: &'a BTreeMap<String, String>,
-    root: Reexports,
-    reexports: BTreeMap<&'a str, Reexports>,
-}
-
-impl Modules<'_> {
-    /// The module that defines what `path` names: its longest prefix that is a module,
-    /// followed through that module's re-exports.
-    fn resolve(&self, path: &[String], depth: usize) -> Option<String> {
-        if depth > 8 || path.is_empty() {
-            return None;
-        }
-        let found = (1..=path.len())
-            .rev()
-            .find(|&k| self.code_of.contains_key(&path[..k].join("::")));
-        let Some(k) = found else {
-            let source = self.root.0.get(&path[0])?;
-            return (source.as_slice() != path)
-                .then(|| self.resolve(source, depth + 1))
-                .flatten();
-        };
-        let module = path[..k].join("::");
-        if let Some(next) = path.get(k) {
-            if let Some(source) = self
-                .reexports
-                .get(module.as_str())
-                .and_then(|r| r.0.get(next))
-            {
-                if source.as_slice() != &path[..=k] {
-                    if let Some(defined) = self.resolve(source, depth + 1) {
-                        return Some(defined);
-                    }
-                }
-            }
-        }
-        Some(module)
-    }
-}
-
-/// Where a path starting at `at` is anchored: `crate::` (the root), `self::` (this
-/// module) or `super::` (its parent, as often as written), and where its rest starts.
-fn anchor(chars: &[char], at: usize, module: &[String]) -> Option<(Vec<String>, usize)> {
-    let rest: String = chars[at..].iter().take(7).collect();
-    if rest.starts_with("crate::") {
-        return Some((Vec::new(), at + 7));
-    }
-    if rest.starts_with("self::") {
-        return Some((module.to_vec(), at + 6));
-    }
-    let mut base = module.to_vec();
-    let mut at = at;
-    let mut anchored = false;
-    while chars[at..].iter().take(7).collect::<String>() == "super::" {
-        base.pop();
-        at += 7;
-        anchored = true;
-    }
-    anchored.then_some((base, at))
-}
-
-/// Every path the code names from `crate::`, `self::` or `super::`, made absolute, with
-/// `use` groups expanded: `crate::{a::{b, c}, d}` gives `a::b`, `a::c` and `d`.
-fn named_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
-    let chars: Vec<char> = code.chars().collect();
-    let mut paths = Vec::new();
-    let mut at = 0;
-    while at < chars.len() {
-        let word_start =
-            at == 0 || !(chars[at - 1].is_alphanumeric() || matches!(chars[at - 1], '_' | ':'));
-        if word_start {
-            if let Some((base, start)) = anchor(&chars, at, module) {
-                let mut next = start;
-                parse_tree(&chars, &mut next, base, &mut paths);
-                at = next.max(at + 1);
-                continue;
-            }
-        }
-        at += 1;
-    }
-    paths
-}
-
-/// Reads one use tree (`a::b`, `a::{b, c::d}`, `a::*`, `a::{self, b}`) from `at`, adding
-/// each full path, prefixed with `prefix`, to `out`.
-fn parse_tree(chars: &[char], at: &mut usize, mut prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
-    loop {
-        while chars.get(*at).is_some_and(|c| c.is_whitespace()) {
-            *at += 1;
-        }
-        match chars.get(*at) {
-            Some('{') => {
-                *at += 1;
-                loop {
-                    while chars
-                        .get(*at)
-                        .is_some_and(|c| c.is_whitespace() || *c == ',')
-                    {
-                        *at += 1;
-                    }
-                    match chars.get(*at) {
-                        None => return,
-                        Some('}') => {
-                            *at += 1;
-                            return;
-                        }
-                        Some(_) => {
-                            let before = *at;
-                            parse_tree(chars, at, prefix.clone(), out);
-                            if *at == before {
-                                *at += 1;
-                            }
-                        }
-                    }
-                }
-            }
-            Some('*') => {
-                *at += 1;
-                out.push(prefix);
-                return;
-            }
-            _ => {}
-        }
-        let ident: String = chars[(*at).min(chars.len())..]
-            .iter()
-            .take_while(|c| c.is_alphanumeric() || **c == '_')
-            .collect();
-        if ident.is_empty() || ident == "self" {
-            *at += ident.len();
-            if !prefix.is_empty() {
-                out.push(prefix);
-            }
+/// The strongly connected components (Kosaraju: finish order, then the reversed graph).
+fn components(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> {
+    fn finish<'a>(
+        node: &'a str,
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        seen: &mut BTreeSet<&'a str>,
+        order: &mut Vec<&'a str>,
+    ) {
+        if !seen.insert(node) {
             return;
         }
-        *at += ident.len();
-        prefix.push(ident);
-        if chars.get(*at) == Some(&':') && chars.get(*at + 1) == Some(&':') {
-            *at += 2;
+        for next in graph.get(node).into_iter().flatten() {
+            finish(next, graph, seen, order);
+        }
+        order.push(node);
+    }
+    let mut seen = BTreeSet::new();
+    let mut order = Vec::new();
+    for node in graph.keys() {
+        finish(node, graph, &mut seen, &mut order);
+    }
+    let mut reversed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (from, targets) in graph {
+        for to in targets {
+            reversed.entry(to).or_default().push(from);
+        }
+    }
+    let mut assigned = BTreeSet::new();
+    let mut found = Vec::new();
+    for start in order.into_iter().rev() {
+        if assigned.contains(start) {
             continue;
         }
-        // `as alias` and whatever follows an expression path end the tree here.
-        out.push(prefix);
-        return;
-    }
-}
-
-/// A cycle of the graph, as the path of modules around it, if there is one.
-fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn visit(
-        node: &str,
-        graph: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-    ) -> Option<Vec<String>> {
-        if let Some(start) = path.iter().position(|n| n == node) {
-            let mut cycle = path[start..].to_vec();
-            cycle.push(node.to_owned());
-            return Some(cycle);
-        }
-        if done.contains(node) {
-            return None;
-        }
-        path.push(node.to_owned());
-        for next in graph.get(node).into_iter().flatten() {
-            if let Some(cycle) = visit(next, graph, path, done) {
-                return Some(cycle);
+        let mut component = BTreeSet::new();
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            if !assigned.insert(node) {
+                continue;
             }
+            component.insert(node.to_owned());
+            stack.extend(reversed.get(node).into_iter().flatten().copied());
         }
-        path.pop();
-        done.insert(node.to_owned());
-        None
+        found.push(component);
     }
-    let mut done = BTreeSet::new();
-    graph
-        .keys()
-        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        modgraph::{self, module_name, named_paths, segments},
+        source,
+    };
+
+    /// A crate written into a scratch folder, and its graph.
+    fn graph_of(files: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
+        let dir = std::env::temp_dir().join(format!(
+            "structure-test-{}-{}",
+            std::process::id(),
+            files.len() * 7919 + files.iter().map(|f| f.1.len()).sum::<usize>()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        for (path, text) in files {
+            let file = dir.join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(file, text).unwrap();
+        }
+        let graph = modgraph::of(&dir, "lib.rs");
+        let _ = fs::remove_dir_all(&dir);
+        graph
+    }
+
+    fn cycle_in(files: &[(&str, &str)]) -> Option<Vec<String>> {
+        forbidden_cycle(&graph_of(files))
+    }
 
     #[test]
     fn paths_are_read_from_every_anchor_and_group() {
@@ -395,46 +239,6 @@ mod tests {
     }
 
     #[test]
-    fn a_name_is_traced_to_the_module_that_defines_it() {
-        let code_of: BTreeMap<String, String> = [
-            (
-                "payments",
-                "mod provider;\npub use provider::{Provider, Status};\n",
-            ),
-            ("payments::provider", "pub trait Provider {}\n"),
-            (
-                "payments::routes",
-                "use super::Provider;\nuse crate::state::AppState;\n",
-            ),
-            ("state", "use crate::payments::Provider;\n"),
-            ("error", ""),
-        ]
-        .into_iter()
-        .map(|(n, c)| (n.to_owned(), c.to_owned()))
-        .collect();
-        let modules = Modules {
-            code_of: &code_of,
-            root: Reexports::of("pub use error::ApiError;", &[]),
-            reexports: code_of
-                .iter()
-                .map(|(n, c)| (n.as_str(), Reexports::of(c, &segments(n))))
-                .collect(),
-        };
-        let resolve = |p: &str| modules.resolve(&segments(p), 0);
-        assert_eq!(
-            resolve("payments::Provider").as_deref(),
-            Some("payments::provider")
-        );
-        assert_eq!(
-            resolve("payments::routes::f").as_deref(),
-            Some("payments::routes")
-        );
-        assert_eq!(resolve("ApiError").as_deref(), Some("error"));
-        assert_eq!(resolve("payments::Other").as_deref(), Some("payments"));
-        assert_eq!(resolve("nothing::here"), None);
-    }
-
-    #[test]
     fn module_names_follow_the_files() {
         let name = |p: &str| module_name(Path::new(p));
         assert_eq!(name("payments/mod.rs").as_deref(), Some("payments"));
@@ -448,31 +252,139 @@ mod tests {
     }
 
     #[test]
-    fn a_cycle_is_found_and_a_chain_is_not() {
-        let graph = |edges: &[(&str, &str)]| {
-            let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for (from, to) in edges {
-                g.entry((*from).into()).or_default().insert((*to).into());
-                g.entry((*to).into()).or_default();
-            }
-            g
-        };
-        let chain = graph(&[("admin", "auth"), ("auth", "checkout"), ("checkout", "db")]);
-        assert_eq!(find_cycle(&chain), None);
-        let cycle = graph(&[
-            ("admin", "auth"),
-            ("auth", "checkout"),
-            ("checkout", "admin"),
-        ]);
-        assert_eq!(
-            find_cycle(&cycle).unwrap(),
-            ["admin", "auth", "checkout", "admin"]
-        );
+    fn a_chain_passes_and_a_circle_of_top_level_files_does_not() {
+        let chain = [
+            ("lib.rs", "mod a; mod b; mod c;"),
+            ("a.rs", "use crate::b::x;"),
+            ("b.rs", "pub fn x() { crate::c::y() }"),
+            ("c.rs", "pub fn y() {}"),
+        ];
+        assert_eq!(cycle_in(&chain), None);
+        let circle = [
+            ("lib.rs", "mod a; mod b; mod c;"),
+            ("a.rs", "use crate::b::x;"),
+            ("b.rs", "pub fn x() { crate::c::y() }"),
+            ("c.rs", "pub fn y() { crate::a::z() }"),
+        ];
+        assert_eq!(cycle_in(&circle).unwrap(), ["a", "b", "c", "a"]);
     }
 
     #[test]
-    fn code_lines_stop_at_the_tests() {
-        assert_eq!(code_lines("a\nb\n#[cfg(test)]\nmod tests {}\n"), 2);
-        assert_eq!(code_lines("a\n    #[cfg(test)]\nb\n"), 3);
+    fn a_name_is_traced_through_renames_globs_and_any_use() {
+        for (front, user) in [
+            ("pub use provider::Provider;", "crate::payments::Provider"),
+            (
+                "pub(crate) use provider::Provider;",
+                "crate::payments::Provider",
+            ),
+            (
+                "pub use self::provider::Inner as Provider;",
+                "crate::payments::Provider",
+            ),
+            ("pub use self::provider::*;", "crate::payments::Provider"),
+            ("use self::provider::Provider;", "super::Provider"),
+        ] {
+            let files = [
+                ("lib.rs", "mod payments; mod state;"),
+                (
+                    "payments/mod.rs",
+                    &format!("mod provider; mod routes;\n{front}")[..],
+                ),
+                (
+                    "payments/provider.rs",
+                    "pub trait Provider {} pub trait Inner {}\nfn f() { crate::state::g() }",
+                ),
+                ("payments/routes.rs", "fn r() {}"),
+                (
+                    "state.rs",
+                    &format!("pub fn g() {{}}\nfn h() {{ let _: &dyn {user}; }}")[..],
+                ),
+            ];
+            let graph = graph_of(&files);
+            assert!(
+                graph["state"].contains("payments::provider") || user.starts_with("super"),
+                "{front}: {:?}",
+                graph["state"]
+            );
+            if !user.starts_with("super") {
+                assert!(cycle_in(&files).is_some(), "{front}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_module_named_through_its_local_name_counts() {
+        let files = [
+            ("lib.rs", "mod checkout; mod db;"),
+            ("checkout/mod.rs", "pub mod body;"),
+            (
+                "checkout/body.rs",
+                "pub fn helper() { crate::db::orders::x() }",
+            ),
+            ("db/mod.rs", "pub mod orders;"),
+            (
+                "db/orders.rs",
+                "use crate::checkout as co;\npub fn x() {}\nfn f() { co::body::helper() }",
+            ),
+        ];
+        assert!(cycle_in(&files).is_some());
+    }
+
+    #[test]
+    fn a_folder_may_use_itself_but_no_circle_may_leave_it() {
+        let inside = [
+            ("lib.rs", "mod db; mod http;"),
+            (
+                "db/mod.rs",
+                "mod sqlite; pub use sqlite::Conn; pub struct DbError;",
+            ),
+            (
+                "db/sqlite.rs",
+                "pub struct Conn; fn f(_: super::DbError) {}",
+            ),
+            ("http/mod.rs", "pub mod error;"),
+            ("http/error.rs", "fn f(_: crate::db::DbError) {}"),
+        ];
+        assert_eq!(cycle_in(&inside), None);
+        let mut out_and_back = inside;
+        out_and_back[2] = (
+            "db/sqlite.rs",
+            "pub struct Conn; fn f(_: super::DbError) {}\nuse crate::http::error::ApiError;",
+        );
+        assert!(cycle_in(&out_and_back).is_some());
+    }
+
+    #[test]
+    fn comments_strings_and_test_modules_are_not_code() {
+        let files = [
+            ("lib.rs", "mod a; mod b;"),
+            ("a.rs", "pub fn x() { crate::b::y() }"),
+            (
+                "b.rs",
+                "pub fn y() { let _ = \"crate::a::x\"; } // crate::a::x\n/* crate::a::x */\n\
+                 const C: char = '\\''; const R: &str = r#\"crate::a::x\"#;\n\
+                 #[cfg(test)]\nmod tests {\n    fn t() { crate::a::x() }\n}\n",
+            ),
+        ];
+        assert_eq!(cycle_in(&files), None);
+        let hidden_after_an_early_test_item = [
+            ("lib.rs", "mod a; mod b;"),
+            ("a.rs", "pub fn x() { crate::b::y() }"),
+            (
+                "b.rs",
+                "#[cfg(test)]\nfn helper() {}\npub fn y() { crate::a::x() }\n",
+            ),
+        ];
+        assert!(cycle_in(&hidden_after_an_early_test_item).is_some());
+    }
+
+    #[test]
+    fn code_lines_leave_out_only_test_modules() {
+        assert_eq!(code_lines("a\nb\n#[cfg(test)]\nmod tests {\n    x\n}\n"), 2);
+        assert_eq!(code_lines("#[cfg(test)]\nfn f() {}\nb\n"), 3);
+        assert_eq!(
+            source::without_test_modules("a\n#[cfg(test)]\nmod t {\n}\nc"),
+            "a\nc"
+        );
     }
 }

@@ -87,8 +87,7 @@ pub struct Building {
 impl Drop for Building {
     fn drop(&mut self) {
         if let Some((mut child, _)) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::background::stop_tree(&mut child);
         }
     }
 }

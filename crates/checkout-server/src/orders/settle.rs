@@ -122,7 +122,8 @@ async fn apply_once(
                 .completion()
                 .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
             let order = new_order(&row, completion, payment_id, actor, now);
-            let body = serde_json::to_string(&order).unwrap_or_default();
+            let body = serde_json::to_string(&order)
+                .map_err(|e| ApiError::Internal(format!("the order as JSON: {e}")))?;
             place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;
             tx.commit().await?;
             crate::ops::metrics::payment("charged");

@@ -3,6 +3,12 @@
 
 pub mod provider;
 
+// What a shop's own adapter implements and uses, at the path the README gives.
+pub use provider::{
+    BrowserSetup, HttpProvider, HttpProviderConfig, NewPayment, PaymentProvider, ProviderError,
+    ProviderPayment, WebhookError, WebhookEvent,
+};
+
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -19,7 +25,6 @@ use crate::{
     http::error::ApiResult,
     http::extract::{Admin, ApiJson},
     orders::settle,
-    payments::provider::{BrowserSetup, WebhookError},
     state::AppState,
 };
 
