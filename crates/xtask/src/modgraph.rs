@@ -356,28 +356,23 @@ pub fn parse_tree(chars: &[char], at: &mut usize, mut prefix: Vec<String>, out: 
         }
         let ident = ident_at(*at);
         *at += ident.chars().count();
-        if ident.is_empty() || ident == "self" {
-            if !prefix.is_empty() {
-                let alias = rename(chars, at, &ident_at);
-                out.push(UsePath {
-                    path: prefix,
-                    alias,
-                    glob: false,
-                });
+        let ends_here = ident.is_empty() || ident == "self";
+        if !ends_here {
+            prefix.push(ident);
+            if chars.get(*at) == Some(&':') && chars.get(*at + 1) == Some(&':') {
+                *at += 2;
+                continue;
             }
-            return;
         }
-        prefix.push(ident);
-        if chars.get(*at) == Some(&':') && chars.get(*at + 1) == Some(&':') {
-            *at += 2;
-            continue;
+        // The path ends: `a::b`, `a::b as c`, or `self` in a group (`a::{self}` is `a`).
+        if !prefix.is_empty() {
+            let alias = rename(chars, at, &ident_at);
+            out.push(UsePath {
+                path: prefix,
+                alias,
+                glob: false,
+            });
         }
-        let alias = rename(chars, at, &ident_at);
-        out.push(UsePath {
-            path: prefix,
-            alias,
-            glob: false,
-        });
         return;
     }
 }
