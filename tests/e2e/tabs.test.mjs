@@ -111,17 +111,25 @@ test('payment confirmed late by the bank: one steady message, the session is pol
   await choose(page, { payment: 'card' });
   const requests = countRequests(page);
   const messages = new Set();
-  await page.exposeFunction('__message', (text) => messages.add(text));
+  // Whether Pay was disabled when each message first appeared, read by the observer in
+  // the same task that showed it (a later look may already see the bank's answer).
+  const payDisabledAt = new Map();
+  await page.exposeFunction('__message', (text, payDisabled) => {
+    messages.add(text);
+    if (!payDisabledAt.has(text)) payDisabledAt.set(text, payDisabled);
+  });
   await page.evaluate(() => {
     const n = document.getElementById('notice');
-    new MutationObserver(() => { if (!n.hidden) window.__message(n.textContent); })
-      .observe(n, { childList: true, characterData: true, subtree: true, attributes: true });
+    new MutationObserver(() => {
+      if (!n.hidden) window.__message(n.textContent, document.getElementById('pay').disabled);
+    }).observe(n, { childList: true, characterData: true, subtree: true, attributes: true });
   });
   // Charged at once, confirmed after 2 s: longer than the server waits for the bank.
   await page.fill('#card', '4000000000000077');
   await page.click('#pay');
   await page.waitForFunction((text) => document.getElementById('notice').textContent === text, CONFIRMING);
-  assert.ok(await page.$eval('#pay', (b) => b.disabled), 'Pay is disabled while confirming');
+  for (let i = 0; i < 50 && !payDisabledAt.has(CONFIRMING); i++) await sleep(100);
+  assert.equal(payDisabledAt.get(CONFIRMING), true, 'Pay is disabled while confirming');
   await page.waitForURL(/\/order\/\?id=/, { timeout: 30000 });
   await page.waitForSelector('#order-status[data-status=PAID]');
   const pays = requests.filter((r) => r.endsWith('/pay'));

@@ -105,14 +105,8 @@ pub fn cmd_test() -> Result<(), String> {
     ]))?;
     section("the upgrade test (the previous release was built beside the checks)");
     let previous = previous.wait()?;
-    let upgrade = tests(&[
-        "--package",
-        "checkout-server",
-        "--test",
-        "upgrade",
-        "--",
-        "--nocapture",
-    ]);
+    // The same selection and features as above, so the test binary built there is used.
+    let upgrade = tests(&["--workspace", "--test", "upgrade", "--", "--nocapture"]);
     native.push_str(&match &previous {
         Some(previous) => {
             run_captured(upgrade.env("CHECKOUT_PREVIOUS_SERVER_BIN", &previous.to_string_lossy()))?
