@@ -1,7 +1,34 @@
 //! Builds the test command starts beside its phases, and how to stop them with
 //! everything they started.
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+/// A build running beside the phases: waited for once, or stopped with everything it
+/// started if dropped unwaited (an earlier phase failed).
+#[derive(Debug)]
+pub struct Background(Option<Child>);
+
+impl Background {
+    pub fn new(child: Child) -> Self {
+        Background(Some(child))
+    }
+
+    /// Waits for it; `None` if it was waited for already.
+    pub fn wait(&mut self) -> Result<Option<ExitStatus>, String> {
+        match self.0.take() {
+            Some(mut child) => child.wait().map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            stop_tree(&mut child);
+        }
+    }
+}
 
 /// Stops a background child and everything it started (cargo's rustc jobs, cargo-fuzz's
 /// cargo), read from `/proc/<pid>/task/*/children` before any is killed, so that no

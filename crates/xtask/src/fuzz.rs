@@ -49,32 +49,23 @@ pub fn build_in_background() -> Result<Building, String> {
         .spawn()
         .map_err(|e| format!("cargo fuzz build: {e}"))?;
     Ok(Building {
-        child: Some(child),
+        build: crate::background::Background::new(child),
         log,
     })
 }
 
 /// The fuzz targets, being built; stopped if dropped unwaited (an earlier phase failed).
 pub struct Building {
-    child: Option<std::process::Child>,
+    build: crate::background::Background,
     log: std::path::PathBuf,
-}
-
-impl Drop for Building {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            crate::background::stop_tree(&mut child);
-        }
-    }
 }
 
 impl Building {
     /// Waits for the build; its log's end when it failed.
     pub fn wait(mut self) -> Result<(), String> {
-        let Some(mut child) = self.child.take() else {
+        let Some(status) = self.build.wait()? else {
             return Ok(());
         };
-        let status = child.wait().map_err(|e| e.to_string())?;
         if status.success() {
             return Ok(());
         }

@@ -25,7 +25,7 @@ pub fn start() -> Result<Building, String> {
     {
         return Ok(Building {
             binary: Some(binary),
-            child: None,
+            build: None,
         });
     }
     let held = std::process::Command::new("git")
@@ -41,7 +41,7 @@ pub fn start() -> Result<Building, String> {
         );
         return Ok(Building {
             binary: None,
-            child: None,
+            build: None,
         });
     }
     let source = root.join("target/previous-src");
@@ -73,7 +73,7 @@ pub fn start() -> Result<Building, String> {
         .spawn_quiet()?;
     Ok(Building {
         binary: Some(binary),
-        child: Some((child, stamp)),
+        build: Some((crate::background::Background::new(child), stamp)),
     })
 }
 
@@ -81,30 +81,23 @@ pub fn start() -> Result<Building, String> {
 /// phase failed).
 pub struct Building {
     binary: Option<PathBuf>,
-    child: Option<(std::process::Child, PathBuf)>,
-}
-
-impl Drop for Building {
-    fn drop(&mut self) {
-        if let Some((mut child, _)) = self.child.take() {
-            crate::background::stop_tree(&mut child);
-        }
-    }
+    build: Option<(crate::background::Background, PathBuf)>,
 }
 
 impl Building {
     /// Waits for the build; the binary's path, if there is a release to build.
     pub fn wait(mut self) -> Result<Option<PathBuf>, String> {
-        if let Some((mut child, stamp)) = self.child.take() {
-            let status = child.wait().map_err(|e| e.to_string())?;
-            if !status.success() {
-                return Err(format!(
-                    "building the previous release {PREVIOUS_RELEASE} failed ({status}); \
-                     run `cargo build -p checkout-server` in target/previous-src to see why"
-                ));
+        if let Some((mut build, stamp)) = self.build.take() {
+            if let Some(status) = build.wait()? {
+                if !status.success() {
+                    return Err(format!(
+                        "building the previous release {PREVIOUS_RELEASE} failed ({status}); \
+                         run `cargo build -p checkout-server` in target/previous-src to see why"
+                    ));
+                }
+                std::fs::write(&stamp, PREVIOUS_RELEASE).map_err(|e| e.to_string())?;
             }
-            std::fs::write(&stamp, PREVIOUS_RELEASE).map_err(|e| e.to_string())?;
         }
-        Ok(self.binary.take())
+        Ok(self.binary)
     }
 }
