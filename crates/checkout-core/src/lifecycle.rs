@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorCode, Rejection};
 
 mod plan;
-pub use self::plan::{plan_initiation, plan_sign_out, retries_pending_payment, LiveSession};
+pub use self::plan::{
+    login_may_start, plan_initiation, plan_sign_out, retries_pending_payment, LiveSession,
+};
 
 /// Why a session ended without an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +24,9 @@ pub enum InactiveReason {
     Emptied,
     /// The shopper (or an admin for them) cancelled it.
     Cancelled,
+    /// The login that last acted on it ended with no newer login acting on it
+    /// (CONTRACT §19, the seed's "user session expires"). Decided at read time.
+    LoginExpired,
 }
 
 /// How a session produced its order.
@@ -82,6 +87,8 @@ pub enum Transition {
     Cancel,
     /// ACTIVE → EXPIRED: `now >= expires_at`.
     Expire,
+    /// ACTIVE → INACTIVE/LOGIN_EXPIRED: `now >= login_expires_at` (stored once read).
+    EndLogin,
     /// ACTIVE → PAYMENT_PENDING: written before the gateway is called.
     BeginPayment,
     /// PAYMENT_PENDING → ACTIVE: declined, or reconciled as never charged in time.
@@ -98,12 +105,13 @@ pub enum Transition {
 
 impl Transition {
     /// Every transition, for exhaustive tests.
-    pub const ALL: [Transition; 11] = [
+    pub const ALL: [Transition; 12] = [
         Transition::Supersede,
         Transition::SignOut,
         Transition::Empty,
         Transition::Cancel,
         Transition::Expire,
+        Transition::EndLogin,
         Transition::BeginPayment,
         Transition::ReleasePayment,
         Transition::LapsePayment,
@@ -122,6 +130,7 @@ impl Transition {
             Transition::Empty => "Empty",
             Transition::Cancel => "Cancel",
             Transition::Expire => "Expire",
+            Transition::EndLogin => "EndLogin",
             Transition::BeginPayment => "BeginPayment",
             Transition::ReleasePayment => "ReleasePayment",
             Transition::LapsePayment => "LapsePayment",
@@ -253,6 +262,7 @@ impl SessionStatus {
             (Active, T::Empty) => Inactive(InactiveReason::Emptied),
             (Active, T::Cancel) => Inactive(InactiveReason::Cancelled),
             (Active, T::Expire) => Expired,
+            (Active, T::EndLogin) => Inactive(InactiveReason::LoginExpired),
             (Active, T::BeginPayment) => PaymentPending,
             (Active, T::PlaceOrder) => Completed(Completion::OrderPlaced),
             (Active, T::SubmitForApproval) => Completed(Completion::SubmittedForApproval),
@@ -299,6 +309,10 @@ impl SessionStatus {
                 code,
                 "This checkout ended when you signed out. Your cart is kept; start checkout again.",
             ),
+            SessionStatus::Inactive(InactiveReason::LoginExpired) => Rejection::with_message(
+                code,
+                "Your sign-in ended, so this checkout was closed. Sign in again to continue it; your cart is kept.",
+            ),
             _ => Rejection::new(code),
         })
     }
@@ -336,6 +350,7 @@ impl SessionStatus {
                 InactiveReason::SignedOut => "SIGNED_OUT",
                 InactiveReason::Emptied => "EMPTIED",
                 InactiveReason::Cancelled => "CANCELLED",
+                InactiveReason::LoginExpired => "LOGIN_EXPIRED",
             }),
             SessionStatus::Completed(c) => Some(match c {
                 Completion::OrderPlaced => "ORDER_PLACED",
@@ -356,6 +371,9 @@ impl SessionStatus {
             ("INACTIVE", Some("SIGNED_OUT")) => SessionStatus::Inactive(InactiveReason::SignedOut),
             ("INACTIVE", Some("EMPTIED")) => SessionStatus::Inactive(InactiveReason::Emptied),
             ("INACTIVE", Some("CANCELLED")) => SessionStatus::Inactive(InactiveReason::Cancelled),
+            ("INACTIVE", Some("LOGIN_EXPIRED")) => {
+                SessionStatus::Inactive(InactiveReason::LoginExpired)
+            }
             ("COMPLETED", Some("ORDER_PLACED")) => {
                 SessionStatus::Completed(Completion::OrderPlaced)
             }
@@ -375,6 +393,42 @@ impl SessionStatus {
         match (self, expires_at) {
             (SessionStatus::Active, Some(expiry)) if now >= expiry => SessionStatus::Expired,
             (status, _) => status,
+        }
+    }
+
+    /// The state to read for a stored session at `now` with both of its read-time ends:
+    /// the purchase window (`expires_at`) and the login that last acted on it
+    /// (`login_expires_at`, CONTRACT §19). Whichever passed first decides; on a tie the
+    /// window wins. Only an `ACTIVE` session ends this way: a payment in flight is
+    /// settled by reconciliation, never by the clock.
+    pub fn at_ends(
+        self,
+        expires_at: Option<DateTime<Utc>>,
+        login_expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> SessionStatus {
+        if self != SessionStatus::Active {
+            return self;
+        }
+        let window = expires_at.filter(|e| now >= *e);
+        let login = login_expires_at.filter(|l| now >= *l);
+        match (window, login) {
+            (Some(w), Some(l)) if l < w => SessionStatus::Inactive(InactiveReason::LoginExpired),
+            (Some(_), _) => SessionStatus::Expired,
+            (None, Some(_)) => SessionStatus::Inactive(InactiveReason::LoginExpired),
+            (None, None) => self,
+        }
+    }
+
+    /// The transition that stores a read-time end (`Expire` or `EndLogin`), if `read`
+    /// is one that a stored `ACTIVE` session reads as.
+    pub fn read_time_end(self, read: SessionStatus) -> Option<Transition> {
+        match (self, read) {
+            (SessionStatus::Active, SessionStatus::Expired) => Some(Transition::Expire),
+            (SessionStatus::Active, SessionStatus::Inactive(InactiveReason::LoginExpired)) => {
+                Some(Transition::EndLogin)
+            }
+            _ => None,
         }
     }
 }
@@ -398,6 +452,7 @@ mod tests {
             id: id.into(),
             status,
             expires_at,
+            login_expires_at: None,
         };
         let sessions = [
             live(
@@ -454,6 +509,7 @@ mod tests {
                 "Empty",
                 "Cancel",
                 "Expire",
+                "EndLogin",
                 "BeginPayment",
                 "ReleasePayment",
                 "LapsePayment",
@@ -479,18 +535,65 @@ mod tests {
 
     use super::*;
 
-    const ALL_STATES: [SessionStatus; 10] = [
+    const ALL_STATES: [SessionStatus; 11] = [
         SessionStatus::Active,
         SessionStatus::PaymentPending,
         SessionStatus::Inactive(InactiveReason::Superseded),
         SessionStatus::Inactive(InactiveReason::SignedOut),
         SessionStatus::Inactive(InactiveReason::Emptied),
         SessionStatus::Inactive(InactiveReason::Cancelled),
+        SessionStatus::Inactive(InactiveReason::LoginExpired),
         SessionStatus::Expired,
         SessionStatus::Completed(Completion::OrderPlaced),
         SessionStatus::Completed(Completion::Paid),
         SessionStatus::Completed(Completion::SubmittedForApproval),
     ];
+
+    #[test]
+    fn an_ended_login_starts_no_checkout() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let second = chrono::Duration::seconds(1);
+        assert!(login_may_start(now + second, now).is_ok());
+        for ended in [now, now - second] {
+            let refused = login_may_start(ended, now).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::Unauthenticated);
+        }
+    }
+
+    #[test]
+    fn the_earlier_of_window_and_login_ends_an_active_session_only() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let m = |n: i64| Some(now + chrono::Duration::minutes(n));
+        let login_ended = SessionStatus::Inactive(InactiveReason::LoginExpired);
+        let cases = [
+            (m(5), m(5), SessionStatus::Active),
+            (m(5), m(0), login_ended),
+            (m(0), m(5), SessionStatus::Expired),
+            (m(-1), m(-2), login_ended),
+            (m(-2), m(-1), SessionStatus::Expired),
+            (m(-1), m(-1), SessionStatus::Expired),
+            (None, m(-1), login_ended),
+            (m(-1), None, SessionStatus::Expired),
+            (None, None, SessionStatus::Active),
+        ];
+        for (window, login, expected) in cases {
+            let read = SessionStatus::Active.at_ends(window, login, now);
+            assert_eq!(read, expected, "{window:?} {login:?}");
+            let stored = SessionStatus::Active.read_time_end(read);
+            match stored {
+                Some(t) => assert_eq!(SessionStatus::Active.apply(t), Ok(expected)),
+                None => assert_eq!(expected, SessionStatus::Active),
+            }
+        }
+        // A payment in flight is settled by reconciliation, never by either clock.
+        assert_eq!(
+            SessionStatus::PaymentPending.at_ends(m(-1), m(-1), now),
+            SessionStatus::PaymentPending
+        );
+        let ended = SessionStatus::Inactive(InactiveReason::LoginExpired);
+        assert_eq!(ended.blocking_code(), Some(ErrorCode::CheckoutInactive));
+        assert!(ended.blocking().unwrap().message.contains("sign-in ended"));
+    }
 
     #[test]
     fn stored_names_round_trip() {
@@ -614,18 +717,27 @@ mod tests {
                 id: "a".into(),
                 status: SessionStatus::Active,
                 expires_at: Some(now + chrono::Duration::minutes(3)),
+                login_expires_at: None,
             },
             LiveSession {
                 id: "b".into(),
                 status: SessionStatus::Active,
                 expires_at: Some(now),
+                login_expires_at: None,
+            },
+            LiveSession {
+                id: "c".into(),
+                status: SessionStatus::Active,
+                expires_at: Some(now + chrono::Duration::minutes(3)),
+                login_expires_at: Some(now - chrono::Duration::seconds(1)),
             },
         ];
         assert_eq!(
             plan_initiation(&live, true, now).unwrap(),
             vec![
                 ("a".to_string(), Transition::Supersede),
-                ("b".to_string(), Transition::Expire)
+                ("b".to_string(), Transition::Expire),
+                ("c".to_string(), Transition::EndLogin)
             ]
         );
         assert!(plan_initiation(&live, false, now).unwrap().is_empty());
@@ -633,6 +745,7 @@ mod tests {
             id: "p".into(),
             status: SessionStatus::PaymentPending,
             expires_at: None,
+            login_expires_at: None,
         }];
         assert_eq!(
             plan_initiation(&paying, true, now).unwrap_err().code,

@@ -424,6 +424,7 @@ mod tests {
                 status: SessionStatus::Active,
                 managed: true,
                 expires_at: Some(now() + chrono::Duration::minutes(10)),
+                login_expires_at: None,
                 is_latest: true,
                 digest: "sha256:aa".into(),
                 generation: 0,

@@ -64,7 +64,8 @@ pub fn window(seconds: i64) -> Result<Duration, Rejection> {
 }
 
 /// When the checkout ended in a way a link can undo, or `None`: expired (at its
-/// expiry) or signed out (at `last_change`, when the sign-out was stored). Checkouts
+/// expiry), its login ended (at the login's end) or signed out (at `last_change`, when
+/// the sign-out was stored). Checkouts
 /// that were superseded, emptied, cancelled, completed or are still live have no link.
 pub fn ended_at(
     session: &SessionView,
@@ -74,6 +75,9 @@ pub fn ended_at(
     match effective_status(session, now) {
         SessionStatus::Expired => session.expires_at.or(Some(last_change)),
         SessionStatus::Inactive(InactiveReason::SignedOut) => Some(last_change),
+        SessionStatus::Inactive(InactiveReason::LoginExpired) => {
+            session.login_expires_at.or(Some(last_change))
+        }
         _ => None,
     }
 }
@@ -326,6 +330,7 @@ mod tests {
             status,
             managed: true,
             expires_at: Some(at("2026-12-01T10:10:00Z")),
+            login_expires_at: None,
             is_latest: true,
             digest: "sha256:aa".into(),
             generation: 0,

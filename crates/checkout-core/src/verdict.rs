@@ -29,6 +29,10 @@ pub struct SessionView {
     pub managed: bool,
     /// `started_at + timeout`, when managed.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the latest login that acted on it ends (CONTRACT §19); once that passes the
+    /// checkout reads `INACTIVE/LOGIN_EXPIRED`. `None` for a checkout from before logins
+    /// were remembered.
+    pub login_expires_at: Option<DateTime<Utc>>,
     /// Whether it is the shopper's most recent session.
     pub is_latest: bool,
     /// Digest of the current snapshot.
@@ -59,6 +63,13 @@ pub struct SessionViewWire {
     #[serde(default, with = "crate::time::rfc3339_opt")]
     #[cfg_attr(feature = "typescript", tsify(type = "string | null"))]
     expires_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "crate::time::rfc3339_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "typescript", tsify(optional, type = "string | null"))]
+    login_expires_at: Option<DateTime<Utc>>,
     is_latest: bool,
     digest: String,
     #[serde(default)]
@@ -87,6 +98,7 @@ impl TryFrom<SessionViewWire> for SessionView {
             status,
             managed: w.managed,
             expires_at: w.expires_at,
+            login_expires_at: w.login_expires_at,
             is_latest: w.is_latest,
             digest: w.digest,
             generation: w.generation,
@@ -103,6 +115,7 @@ impl From<SessionView> for SessionViewWire {
             reason: v.status.reason().map(str::to_owned),
             managed: v.managed,
             expires_at: v.expires_at,
+            login_expires_at: v.login_expires_at,
             is_latest: v.is_latest,
             digest: v.digest,
             generation: v.generation,
@@ -116,6 +129,16 @@ impl SessionView {
     pub fn expiry(&self) -> Option<DateTime<Utc>> {
         if self.managed {
             self.expires_at
+        } else {
+            None
+        }
+    }
+
+    /// The login end that applies: `login_expires_at` for a managed session, none
+    /// otherwise (with session management off a checkout ends only by an action).
+    pub fn login_expiry(&self) -> Option<DateTime<Utc>> {
+        if self.managed {
+            self.login_expires_at
         } else {
             None
         }
@@ -264,15 +287,31 @@ pub struct CheckInput {
     pub now: DateTime<Utc>,
 }
 
-/// The effective state of a session at `now`: stored state, then expiry decided at read
-/// time, then supersession for a managed session that is no longer the latest.
+/// The effective state of a session at `now`: stored state, then expiry and the end of
+/// its login decided at read time, then supersession for a managed session that is no
+/// longer the latest.
 pub fn effective_status(session: &SessionView, now: DateTime<Utc>) -> SessionStatus {
-    match session.status.at(session.expiry(), now) {
+    match session
+        .status
+        .at_ends(session.expiry(), session.login_expiry(), now)
+    {
         SessionStatus::Active if session.managed && !session.is_latest => {
             SessionStatus::Inactive(InactiveReason::Superseded)
         }
         status => status,
     }
+}
+
+/// Whether a login that ends at `until`, acting on the session at `now`, extends it
+/// (CONTRACT §19: "a newer login acting on the checkout extends it"): the session has
+/// not ended by either clock yet, and `until` is later than the end it remembers. A
+/// checkout whose login already ended stays ended; the shopper restores it (§16).
+pub fn extends_login(session: &SessionView, until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    session
+        .status
+        .at_ends(session.expiry(), session.login_expiry(), now)
+        .is_live()
+        && session.login_expires_at.is_none_or(|known| until > known)
 }
 
 fn state_of(status: SessionStatus) -> VerdictState {
@@ -379,6 +418,7 @@ mod tests {
             status,
             managed: true,
             expires_at: Some(now() + chrono::Duration::minutes(5)),
+            login_expires_at: None,
             is_latest: true,
             digest: "sha256:aa".into(),
             generation: 0,
@@ -400,6 +440,38 @@ mod tests {
 
     fn code(v: &Verdict) -> Option<ErrorCode> {
         v.rejection.as_ref().map(|r| r.code)
+    }
+
+    #[test]
+    fn only_a_later_login_extends_and_never_an_ended_checkout() {
+        let m = |n: i64| now() + chrono::Duration::minutes(n);
+        let mut s = session(SessionStatus::Active);
+        s.login_expires_at = Some(m(2));
+        assert!(extends_login(&s, m(3), now()));
+        assert!(!extends_login(&s, m(2), now()));
+        assert!(!extends_login(&s, m(1), now()));
+        s.login_expires_at = None;
+        assert!(extends_login(&s, m(1), now()));
+        s.login_expires_at = Some(m(0));
+        assert!(!extends_login(&s, m(60), now()), "its login already ended");
+        s.login_expires_at = Some(m(2));
+        s.expires_at = Some(m(-1));
+        assert!(
+            !extends_login(&s, m(60), now()),
+            "its window already closed"
+        );
+        let mut paying = session(SessionStatus::PaymentPending);
+        paying.login_expires_at = Some(m(-5));
+        assert!(
+            extends_login(&paying, m(60), now()),
+            "a payment in flight has not ended"
+        );
+        for ended in [
+            SessionStatus::Inactive(InactiveReason::LoginExpired),
+            SessionStatus::Expired,
+        ] {
+            assert!(!extends_login(&session(ended), m(60), now()));
+        }
     }
 
     #[test]

@@ -257,6 +257,8 @@ proptest! {
                                     id,
                                     status: SessionStatus::Active,
                                     expires_at: managed.then(|| m.now + Duration::minutes(10)),
+                                    // A login that ends before the window, so both ends occur.
+                                    login_expires_at: managed.then(|| m.now + Duration::minutes(7)),
                                 },
                                 managed,
                             ));

@@ -17,16 +17,34 @@ pub struct LiveSession {
     pub status: SessionStatus,
     /// Expiry, when managed.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the login that last acted on it ends, when managed (CONTRACT §19).
+    #[serde(default)]
+    pub login_expires_at: Option<DateTime<Utc>>,
 }
 
 /// How a live session ends when initiation or sign-out ends it: `Expire` if its window
-/// already closed (every read already reports it expired), else `otherwise`.
+/// already closed, `EndLogin` if its login already ended (every read already reports
+/// it so), else `otherwise`.
 fn ending(s: &LiveSession, otherwise: Transition, now: DateTime<Utc>) -> Transition {
-    if s.status.at(s.expires_at, now) == SessionStatus::Expired {
-        Transition::Expire
-    } else {
-        otherwise
+    let read = s.status.at_ends(s.expires_at, s.login_expires_at, now);
+    s.status.read_time_end(read).unwrap_or(otherwise)
+}
+
+/// Whether a login that ends at `login_expires_at` may start a checkout at `now`: not
+/// once it has ended (a token the server still accepts within its clock-skew leeway
+/// would start a checkout that reads `LOGIN_EXPIRED` at once). The shopper signs in
+/// again (CONTRACT §19).
+pub fn login_may_start(
+    login_expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Rejection> {
+    if now >= login_expires_at {
+        return Err(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "Your sign-in has ended. Please sign in again to continue.",
+        ));
     }
+    Ok(())
 }
 
 /// What initiation must do to the shopper's existing live sessions, all in the same

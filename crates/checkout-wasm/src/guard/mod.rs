@@ -260,9 +260,10 @@ impl CheckoutGuard {
         self.inner.page_session()
     }
 
-    /// Milliseconds until this page's checkout expires, on the server's clock (the
-    /// module keeps the offset from the last answer's `server_time`); `0` once expired,
-    /// `null` when it does not expire or nothing is known yet. For a countdown.
+    /// Milliseconds until this page's checkout expires or its sign-in ends, whichever
+    /// comes first, on the server's clock (the module keeps the offset from the last
+    /// answer's `server_time`); `0` once ended, `null` when it does not expire or
+    /// nothing is known yet. For a countdown.
     #[wasm_bindgen(js_name = timeLeftMs)]
     pub fn time_left_ms(&self) -> Option<f64> {
         let record = self.inner.record.borrow();
@@ -270,7 +271,9 @@ impl CheckoutGuard {
         if Some(&record.session.id) != self.inner.page_session().as_ref() {
             return None;
         }
-        let expires_at = record.session.expires_at?;
+        let session = &record.session;
+        let ends = [session.expiry(), session.login_expiry()];
+        let expires_at = ends.into_iter().flatten().min()?;
         let left = expires_at
             .signed_duration_since(self.inner.now())
             .num_milliseconds();
