@@ -215,6 +215,7 @@ pub async fn start_with_provider(
         config::secrets::admin_token(config.admin_token.as_deref(), &config.data_dir)?;
     let outbound =
         outbound::Outbound::new(config.outbox_allow_private, config.extra_ca_file.as_deref())?;
+    let identity = identity(&config, &outbound)?;
     let state = AppState {
         provider,
         db,
@@ -240,8 +241,23 @@ pub async fn start_with_provider(
         },
         outbound,
         metrics_token: config.metrics_token.as_deref().map(|t| Arc::from(t.trim())),
+        identity,
+        login_lifetime: chrono::Duration::seconds(config.login_lifetime_secs),
         draining: Arc::default(),
     };
+    if let Some(auth::jwt::Verifier {
+        keys: auth::jwt::Keys::Jwks(_),
+        ..
+    }) = state.identity.as_deref()
+    {
+        // The first fetch; until it succeeds, requests retry it (503 meanwhile).
+        let identity = state.identity.clone();
+        tokio::spawn(async move {
+            if let Some(auth::jwt::Keys::Jwks(jwks)) = identity.as_deref().map(|v| &v.keys) {
+                jwks.refresh().await;
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -354,4 +370,38 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// The shop's identity provider the configuration names (CONTRACT §19), if any. Its key
+/// set is fetched through the outbound client (system roots and `--extra-ca-file`; the
+/// provider may be on the shop's own network).
+fn identity(
+    config: &Config,
+    outbound: &outbound::Outbound,
+) -> Result<Option<Arc<auth::jwt::Verifier>>, String> {
+    let problems = config.identity_problems();
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    let keys = if let Some(url) = &config.jwt_jwks_url {
+        let url = reqwest::Url::parse(url).map_err(|e| format!("--jwt-jwks-url: {e}"))?;
+        let client = outbound
+            .with_private(true)
+            .client(auth::jwks::FETCH_TIMEOUT)?;
+        auth::jwt::Keys::Jwks(auth::jwks::Jwks::from_url(url, client))
+    } else if let Some(file) = &config.jwt_jwks_file {
+        auth::jwt::Keys::Jwks(auth::jwks::Jwks::from_file(file)?)
+    } else if let Some(secret) = &config.jwt_hs256_secret {
+        auth::jwt::Keys::Hs256(auth::jwt::Secret(jsonwebtoken::DecodingKey::from_secret(
+            secret.as_bytes(),
+        )))
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(auth::jwt::Verifier {
+        keys,
+        issuer: config.jwt_issuer.clone(),
+        audience: config.jwt_audience.clone(),
+        cookie: config.jwt_cookie.clone(),
+    })))
 }

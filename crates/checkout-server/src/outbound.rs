@@ -67,6 +67,15 @@ impl Outbound {
         })
     }
 
+    /// The same policy with private addresses allowed or not (the identity provider's
+    /// keys may come from the shop's own network).
+    pub fn with_private(&self, allow_private: bool) -> Outbound {
+        Outbound {
+            allow_private,
+            extra_ca: self.extra_ca.clone(),
+        }
+    }
+
     /// A client that keeps to this policy: each attempt ends within `timeout`, no
     /// redirect is followed, every resolved address is checked.
     pub fn client(&self, timeout: Duration) -> Result<reqwest::Client, String> {

@@ -83,6 +83,10 @@ pub struct AppState {
     pub login_cookie: crate::auth::login_cookie::LoginCookie,
     /// Where requests to other systems (order-event receivers) may go.
     pub outbound: crate::outbound::Outbound,
+    /// The shop's identity provider (CONTRACT §19), when configured.
+    pub identity: Option<Arc<crate::auth::jwt::Verifier>>,
+    /// How long a built-in login lasts.
+    pub login_lifetime: chrono::Duration,
     /// The read-only token for `/metrics`, if the operator set one.
     pub metrics_token: Option<Arc<str>>,
     /// Set when the server was asked to stop: `/readyz` says so at once.

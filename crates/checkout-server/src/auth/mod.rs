@@ -3,6 +3,10 @@
 //! `SameSite=Lax`, and only its SHA-256 is stored. Signing out ends the shopper's live
 //! checkout as `INACTIVE/SIGNED_OUT` (a payment in flight is left to settle).
 
+pub mod backchannel;
+pub mod customers;
+pub mod jwks;
+pub mod jwt;
 pub mod login_cookie;
 pub mod passwords;
 pub mod throttle;
@@ -29,9 +33,6 @@ use crate::{
     state::AppState,
 };
 
-/// How long a login lasts.
-pub const LOGIN_DAYS: i64 = 7;
-
 /// The auth routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(backchannel::backchannel_logout))
 }
 
 /// Credentials.
@@ -120,7 +122,7 @@ pub async fn create_login(
     rand::rng().fill_bytes(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
     let now = state.clock.now();
-    let expires = now + chrono::Duration::days(LOGIN_DAYS);
+    let expires = now + state.login_lifetime;
     let mut tx = state.db.begin_write().await?;
     db::users::add_login(
         tx.conn(),
@@ -132,7 +134,9 @@ pub async fn create_login(
     )
     .await?;
     tx.commit().await?;
-    let cookie = state.login_cookie.set(&token, LOGIN_DAYS * 86_400);
+    let cookie = state
+        .login_cookie
+        .set(&token, state.login_lifetime.num_seconds());
     HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -275,7 +279,9 @@ pub async fn logout(
     for (id, step) in plan_sign_out(&live, user.impersonator.is_some(), now) {
         transition(tx.conn(), &id, SessionStatus::Active, step, &actor, now).await?;
     }
-    db::users::end_login(tx.conn(), &user.login_hash).await?;
+    if let Some(hash) = &user.login_hash {
+        db::users::end_login(tx.conn(), hash).await?;
+    }
     tx.commit().await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
@@ -283,6 +289,15 @@ pub async fn logout(
         HeaderValue::from_str(&state.login_cookie.set("", 0))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
+    // The shop's token cookie too, where this host can clear it (one the shop set for a
+    // parent domain is the shop's sign-out to clear).
+    if let Some(name) = state.identity.as_ref().and_then(|v| v.cookie.as_deref()) {
+        let cleared = format!("{name}=; Path=/; Max-Age=0");
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cleared).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
     Ok(response)
 }
 

@@ -1,7 +1,7 @@
 //! The JSON shapes of checkout sessions and orders. A session body carries everything
 //! the browser module needs to build the core's `SessionView` and run the same verdict
-//! locally: `id`, `user_id`, `status`, `reason`, `managed`, `expires_at`, `is_latest`,
-//! `digest`, `generation`.
+//! locally: `id`, `user_id`, `status`, `reason`, `managed`, `expires_at`,
+//! `login_expires_at`, `is_latest`, `digest`, `generation`.
 
 pub use checkout_core::VerdictBody;
 use checkout_core::{
@@ -32,6 +32,9 @@ pub struct CheckoutBody {
     pub started_at: DateTime<Utc>,
     /// Expiry (RFC 3339), `null` when unmanaged.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the latest sign-in that acted on it ends (RFC 3339): the checkout ends with
+    /// it (`INACTIVE/LOGIN_EXPIRED`) unless a newer sign-in acts on it first.
+    pub login_expires_at: Option<DateTime<Utc>>,
     /// Whether it is the shopper's most recent checkout.
     pub is_latest: bool,
     /// Recovery generation.
@@ -82,6 +85,7 @@ impl CheckoutBody {
             managed: row.managed,
             started_at: row.started_at,
             expires_at: row.expires_at,
+            login_expires_at: row.login_expires_at,
             is_latest: row.is_latest,
             generation: row.generation,
             digest: row.snapshot.digest.clone(),

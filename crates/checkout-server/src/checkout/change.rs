@@ -74,7 +74,7 @@ async fn modify_in(
     digest: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<serde_json::Value> {
-    let row = load_owned(tx, user, id).await?;
+    let row = load_owned(tx, user, id, now).await?;
     let actor = actor(user, request_id);
     let verdict = evaluate(&CheckInput {
         session: Some(row.view()),
@@ -118,7 +118,7 @@ async fn modify_in(
                     now,
                 )
                 .await?;
-                let row = load_owned(tx, user, id).await?;
+                let row = load_owned(tx, user, id, now).await?;
                 return Ok(to_json(&CheckoutBody::new(&row, &user.viewer(), now)));
             }
             Change::RemoveLine
@@ -126,7 +126,7 @@ async fn modify_in(
     };
     let snapshot = Snapshot::capture(&input)?;
     db::sessions::replace_snapshot(tx.conn(), &row, &input, &snapshot, made, &actor, now).await?;
-    let row = load_owned(tx, user, id).await?;
+    let row = load_owned(tx, user, id, now).await?;
     Ok(to_json(&CheckoutBody::new(&row, &user.viewer(), now)))
 }
 

@@ -23,9 +23,10 @@ use axum::{
     Json,
 };
 use checkout_core::{
-    lifecycle::plan_initiation,
+    lifecycle::{login_may_start, plan_initiation},
     snapshot::Snapshot,
     token::{self, RecoveryClaims},
+    verdict::extends_login,
     ErrorCode, Event, Rejection, SessionStatus, Transition,
 };
 use chrono::{DateTime, Utc};
@@ -66,16 +67,44 @@ pub fn actor(user: &CurrentUser, request_id: &RequestId) -> Actor {
     }
 }
 
-/// Loads a session the shopper owns; another shopper's session is not found.
+/// Loads a session the shopper owns; another shopper's session is not found. A newer
+/// login acting on it extends it (CONTRACT §19), in the same transaction.
 pub async fn load_owned(
     tx: &mut WriteTx,
     user: &CurrentUser,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<SessionRow, ApiError> {
     match db::sessions::load(tx.conn(), id).await? {
-        Some(row) if row.user_id == user.id => Ok(row),
+        Some(mut row) if row.user_id == user.id => {
+            extend_login(tx.conn(), &mut row, user, now).await?;
+            Ok(row)
+        }
         _ => Err(ErrorCode::CheckoutNotFound.into()),
     }
+}
+
+/// Remembers the shopper's login on the checkout when the core says it extends it.
+pub async fn extend_login(
+    conn: impl Into<Conn<'_>>,
+    row: &mut SessionRow,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if extends_login(&row.view(), user.login_expires_at, now)
+        && db::session_logins::extend_login(
+            conn,
+            &row.id,
+            user.login_expires_at,
+            user.sid.as_deref(),
+            now,
+        )
+        .await?
+    {
+        row.login_expires_at = Some(user.login_expires_at);
+        row.login_sid.clone_from(&user.sid);
+    }
+    Ok(())
 }
 
 /// Ends a write whose result is final. A success commits and stores its answer under
@@ -163,20 +192,25 @@ pub async fn explained(
     Ok(rejection)
 }
 
-/// Persists read-time expiry: if the session is stored `ACTIVE` but its window closed,
-/// store `EXPIRED` (with its event). Returns whether it did.
+/// Persists a read-time end: if the session is stored `ACTIVE` but its window closed
+/// (`EXPIRED`) or its login ended (`INACTIVE/LOGIN_EXPIRED`), store that (with its
+/// event). Returns whether it did.
 pub async fn persist_expiry(
     conn: impl Into<Conn<'_>>,
     row: &SessionRow,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> ApiResult<bool> {
-    let expired =
-        row.status == SessionStatus::Active && row.effective(now) == SessionStatus::Expired;
-    if expired {
-        transition(conn, &row.id, row.status, Transition::Expire, actor, now).await?;
+    let read = row
+        .status
+        .at_ends(row.view().expiry(), row.view().login_expiry(), now);
+    match row.status.read_time_end(read) {
+        Some(step) => {
+            transition(conn, &row.id, row.status, step, actor, now).await?;
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    Ok(expired)
 }
 
 fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
@@ -294,6 +328,7 @@ pub async fn start(
     fresh: Fresh,
     now: DateTime<Utc>,
 ) -> ApiResult<SessionRow> {
+    login_may_start(user.login_expires_at, now)?;
     let settings = db::settings::load(tx.conn()).await?;
     let live = db::sessions::live_for_user(tx.conn(), &user.id).await?;
     let plan = plan_initiation(&live, settings.enabled, now)?;
@@ -319,6 +354,8 @@ pub async fn start(
         managed: terms.managed,
         started_at: now,
         expires_at: terms.expires_at,
+        login_expires_at: Some(user.login_expires_at),
+        login_sid: user.sid.clone(),
         generation: 0,
         pricing_input_json: serde_json::to_string(&fresh.input).unwrap_or_default(),
         snapshot: fresh.snapshot,
@@ -346,7 +383,8 @@ pub async fn active(
 ) -> ApiResult<Json<CheckoutBody>> {
     let now = state.clock.now();
     match db::sessions::latest_for_user(&state.db, &user.id).await? {
-        Some(row) if row.effective(now).is_live() => {
+        Some(mut row) if row.effective(now).is_live() => {
+            extend_on_read(&state, &mut row, &user, now).await?;
             Ok(Json(CheckoutBody::new(&row, &user.viewer(), now)))
         }
         _ => Err(Rejection::with_message(
@@ -368,9 +406,28 @@ pub async fn get_checkout(
 ) -> ApiResult<Json<CheckoutBody>> {
     let now = state.clock.now();
     match db::sessions::load(&state.db, &id).await? {
-        Some(row) if row.user_id == user.id => {
+        Some(mut row) if row.user_id == user.id => {
+            extend_on_read(&state, &mut row, &user, now).await?;
             Ok(Json(CheckoutBody::new(&row, &user.viewer(), now)))
         }
         _ => Err(ErrorCode::CheckoutNotFound.into()),
     }
+}
+
+/// A read by the owner with a newer login extends the checkout too: a shopper whose
+/// short-lived token is refreshed while they only look keeps their checkout. It writes
+/// only when the login is newer than the one remembered (once per token, not per read).
+async fn extend_on_read(
+    state: &AppState,
+    row: &mut SessionRow,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if !extends_login(&row.view(), user.login_expires_at, now) {
+        return Ok(());
+    }
+    let mut tx = state.db.begin_write().await?;
+    extend_login(tx.conn(), row, user, now).await?;
+    tx.commit().await?;
+    Ok(())
 }

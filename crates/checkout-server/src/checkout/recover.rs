@@ -88,6 +88,6 @@ async fn recover_in(
         now,
     )
     .await?;
-    let row = load_owned(tx, user, &row.id).await?;
+    let row = load_owned(tx, user, &row.id, now).await?;
     Ok(to_json(&with_token(state, &row, user, now)))
 }

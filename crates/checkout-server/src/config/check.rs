@@ -7,7 +7,63 @@ use super::Config;
 /// Shortest secret or token the server accepts from its operator.
 pub const MIN_SECRET_LEN: usize = 16;
 
+/// Shortest HS256 secret for the shop's tokens (RFC 7518 §3.2: at least the hash size).
+pub const MIN_HS256_SECRET_LEN: usize = 32;
+
 impl Config {
+    /// The problems of the identity settings (CONTRACT §19).
+    pub fn identity_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let sources = [
+            self.jwt_jwks_url.is_some(),
+            self.jwt_jwks_file.is_some(),
+            self.jwt_hs256_secret.is_some(),
+        ];
+        let count = sources.iter().filter(|s| **s).count();
+        if count > 1 {
+            problems
+                .push("--jwt-jwks-url, --jwt-jwks-file and --jwt-hs256-secret: choose one".into());
+        }
+        let tuned =
+            self.jwt_issuer.is_some() || self.jwt_audience.is_some() || self.jwt_cookie.is_some();
+        if count == 0 && tuned {
+            problems.push(
+                "--jwt-issuer, --jwt-audience and --jwt-cookie need --jwt-jwks-url, --jwt-jwks-file or --jwt-hs256-secret".into(),
+            );
+        }
+        if self
+            .jwt_hs256_secret
+            .as_deref()
+            .is_some_and(|s| s.len() < MIN_HS256_SECRET_LEN)
+        {
+            problems.push(format!(
+                "--jwt-hs256-secret: at least {MIN_HS256_SECRET_LEN} characters"
+            ));
+        }
+        if let Some(url) = &self.jwt_jwks_url {
+            let ok = reqwest::Url::parse(url).is_ok_and(|u| {
+                let loopback = matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+                u.scheme() == "https" || (u.scheme() == "http" && loopback)
+            });
+            if !ok {
+                problems
+                    .push("--jwt-jwks-url: an https:// URL (http:// only to this machine)".into());
+            }
+        }
+        if let Some(name) = &self.jwt_cookie {
+            let token = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token || name.ends_with("cg_login") {
+                problems.push(
+                    "--jwt-cookie: a cookie name (letters, digits, - _ .) other than the login cookie's".into(),
+                );
+            }
+        }
+        problems
+    }
+
     /// Every problem of the settings, one per line; `Ok` when there is none.
     pub fn check(&self) -> Result<(), String> {
         let problems = self.problems();
@@ -76,6 +132,7 @@ impl Config {
                 ));
             }
         }
+        problems.extend(self.identity_problems());
         if let Some(file) = &self.extra_ca_file {
             if let Err(why) = crate::outbound::Outbound::new(true, Some(file)) {
                 problems.push(format!("--extra-ca-file: {why}"));

@@ -304,6 +304,39 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// The shop's identity provider's keys as a JSON Web Key Set URL (OpenID Connect's
+    /// `jwks_uri`): tokens signed RS256, ES256 or EdDSA identify shoppers (CONTRACT
+    /// §19). `https://`, or `http://` to loopback only.
+    #[arg(long, env = "CHECKOUT_JWT_JWKS_URL")]
+    pub jwt_jwks_url: Option<String>,
+
+    /// The identity provider's keys as a JSON Web Key Set file (read at start).
+    #[arg(long, env = "CHECKOUT_JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<PathBuf>,
+
+    /// A shared secret for HS256 tokens instead of a key set (at least 32 characters).
+    #[arg(long, env = "CHECKOUT_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+
+    /// Tokens must have this `iss`.
+    #[arg(long, env = "CHECKOUT_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Tokens must have this `aud` (or list it).
+    #[arg(long, env = "CHECKOUT_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Browsers send the token in this cookie (besides `Authorization: Bearer`). The
+    /// same cross-site rules apply as to the login cookie.
+    #[arg(long, env = "CHECKOUT_JWT_COOKIE")]
+    pub jwt_cookie: Option<String>,
+
+    /// How long a sign-in with a built-in account lasts (seconds); the checkout it acts
+    /// on ends with it (`INACTIVE/LOGIN_EXPIRED`) unless a newer sign-in acts on it.
+    #[arg(long, env = "CHECKOUT_LOGIN_LIFETIME_SECS", default_value_t = 604_800,
+          value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
+    pub login_lifetime_secs: i64,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,
@@ -394,6 +427,13 @@ impl Config {
             log_format: "text".into(),
             otlp_endpoint: None,
             metrics_token: None,
+            jwt_jwks_url: None,
+            jwt_jwks_file: None,
+            jwt_hs256_secret: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_cookie: None,
+            login_lifetime_secs: 604_800,
             print_openapi: false,
         }
     }

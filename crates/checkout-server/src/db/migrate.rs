@@ -71,6 +71,11 @@ pub const SQLITE: &[Migration] = &[
         description: "rate windows and traces",
         sql: include_str!("../../migrations/sqlite/0008_rate_windows.sql"),
     },
+    Migration {
+        version: 9,
+        description: "identity",
+        sql: include_str!("../../migrations/sqlite/0009_identity.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

@@ -41,6 +41,7 @@ pub mod payments;
 mod purge;
 mod query;
 pub mod restore;
+pub mod session_logins;
 pub mod sessions;
 pub mod settings;
 mod sqlite;

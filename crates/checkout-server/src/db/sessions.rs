@@ -32,6 +32,10 @@ pub struct SessionRow {
     pub managed: bool,
     pub started_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the latest login that acted on it ends (CONTRACT §19).
+    pub login_expires_at: Option<DateTime<Utc>>,
+    /// That login's OpenID Connect session id (`sid`), when it had one.
+    pub login_sid: Option<String>,
     pub generation: u32,
     /// What the snapshot was priced from, as stored (JSON): read by
     /// [`SessionRow::pricing_input`] only where it is needed (a change re-prices), so a
@@ -68,6 +72,7 @@ impl SessionRow {
             status: self.status,
             managed: self.managed,
             expires_at: self.expires_at,
+            login_expires_at: self.login_expires_at,
             is_latest: self.is_latest,
             digest: self.snapshot.digest.clone(),
             generation: self.generation,
@@ -82,7 +87,7 @@ impl SessionRow {
 
 const SELECT_SESSION: &str =
     "SELECT s.id, s.user_id, s.seq, s.number, s.status, s.reason, s.managed, \
-    s.started_at, s.expires_at, s.generation, s.pricing_input, s.snapshot, s.started_by_admin, \
+    s.started_at, s.expires_at, s.login_expires_at, s.login_sid, s.generation, s.pricing_input, s.snapshot, s.started_by_admin, \
     s.payment_key, s.payment_idem_key, s.payment_started_at, \
     s.updated_at, s.restored_from, s.restored_to, s.changes, \
     (SELECT MAX(l.seq) FROM checkout_sessions l WHERE l.user_id = s.user_id) AS latest_seq, \
@@ -111,6 +116,8 @@ fn decode(row: &DbRow) -> Result<SessionRow, DbError> {
         managed: row.try_get::<i64>("managed")? != 0,
         started_at: from_ms(row.try_get("started_at")?),
         expires_at: row.try_get::<Option<i64>>("expires_at")?.map(from_ms),
+        login_expires_at: row.try_get::<Option<i64>>("login_expires_at")?.map(from_ms),
+        login_sid: row.try_get("login_sid")?,
         generation: u32::try_from(row.try_get::<i64>("generation")?).unwrap_or(u32::MAX),
         pricing_input_json: input,
         snapshot: serde_json::from_str(&snapshot).map_err(|_| corrupt("snapshot"))?,
@@ -161,7 +168,7 @@ pub async fn live_for_user(
     user_id: &str,
 ) -> Result<Vec<LiveSession>, DbError> {
     let rows = query(
-        "SELECT id, status, expires_at, managed FROM checkout_sessions \
+        "SELECT id, status, expires_at, login_expires_at, managed FROM checkout_sessions \
          WHERE user_id = $1 AND status IN ('ACTIVE', 'PAYMENT_PENDING')",
     )
     .bind(user_id)
@@ -177,6 +184,11 @@ pub async fn live_for_user(
                     .ok_or_else(|| corrupt("status"))?,
                 expires_at: if managed {
                     r.try_get::<Option<i64>>("expires_at")?.map(from_ms)
+                } else {
+                    None
+                },
+                login_expires_at: if managed {
+                    r.try_get::<Option<i64>>("login_expires_at")?.map(from_ms)
                 } else {
                     None
                 },
@@ -246,8 +258,9 @@ pub async fn insert(
     let mut conn = conn.into();
     query(
         "INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed, started_at, expires_at, \
-         generation, pricing_input, snapshot, digest, started_by_admin, updated_at, restored_from, changes) \
-         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6, $12, $13)",
+         generation, pricing_input, snapshot, digest, started_by_admin, updated_at, restored_from, changes, \
+         login_expires_at, login_sid) \
+         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6, $12, $13, $14, $15)",
     )
     .bind(&s.id)
     .bind(&s.user_id)
@@ -262,6 +275,8 @@ pub async fn insert(
     .bind(&s.started_by_admin)
     .bind(&s.restored_from)
     .bind((!s.changes.is_empty()).then(|| serde_json::to_string(&s.changes).unwrap_or_default()))
+    .bind(s.login_expires_at.map(to_ms))
+    .bind(&s.login_sid)
     .execute(&mut conn)
     .await?;
     record_event(
@@ -396,9 +411,12 @@ pub async fn lapsed(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(String, String)>, DbError> {
+    // Two selections, each served by its own partial index (an OR would scan).
     query(
         "SELECT id, user_id FROM checkout_sessions \
-         WHERE status = 'ACTIVE' AND managed = 1 AND expires_at <= $1 LIMIT $2",
+         WHERE status = 'ACTIVE' AND managed = 1 AND expires_at <= $1 \
+         UNION SELECT id, user_id FROM checkout_sessions \
+         WHERE status = 'ACTIVE' AND managed = 1 AND login_expires_at <= $1 LIMIT $2",
     )
     .bind(to_ms(now))
     .bind(limit)

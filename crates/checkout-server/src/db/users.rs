@@ -14,6 +14,8 @@ pub struct LoginOwner {
     pub username: String,
     /// The admin acting as them, for an impersonation login.
     pub impersonator: Option<String>,
+    /// When the login ends.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Creates a shopper. A username already taken is a unique violation
@@ -113,7 +115,7 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<Option<LoginOwner>, DbError> {
     let Some(row) = query(
-        "SELECT u.id, u.username, l.impersonator FROM logins l JOIN users u ON u.id = l.user_id \
+        "SELECT u.id, u.username, l.impersonator, l.expires_at FROM logins l JOIN users u ON u.id = l.user_id \
          WHERE l.token_hash = $1 AND l.expires_at > $2",
     )
     .bind(token_hash)
@@ -127,6 +129,7 @@ pub async fn login(
         user_id: row.try_get("id")?,
         username: row.try_get("username")?,
         impersonator: row.try_get("impersonator")?,
+        expires_at: crate::clock::from_ms(row.try_get("expires_at")?),
     }))
 }
 
@@ -139,18 +142,134 @@ pub async fn end_login(conn: impl Into<Conn<'_>>, token_hash: &str) -> Result<()
     Ok(())
 }
 
-/// Deletes up to `limit` logins that expired by `now`; returns how many.
+/// Deletes up to `limit` logins that expired by `now`, and up to `limit` used logout
+/// tokens that would have expired by then; returns how many.
 pub async fn purge_logins(
     conn: impl Into<Conn<'_>>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<u64, DbError> {
-    query(
+    let mut conn = conn.into();
+    let logins = query(
         "DELETE FROM logins WHERE token_hash IN \
          (SELECT token_hash FROM logins WHERE expires_at <= $1 LIMIT $2)",
     )
     .bind(to_ms(now))
     .bind(i64::from(limit))
+    .execute(&mut conn)
+    .await?;
+    let logout_tokens = query(
+        "DELETE FROM used_logout_tokens WHERE jti IN \
+         (SELECT jti FROM used_logout_tokens WHERE expires_at <= $1 LIMIT $2)",
+    )
+    .bind(to_ms(now))
+    .bind(i64::from(limit))
+    .execute(&mut conn)
+    .await?;
+    Ok(logins + logout_tokens)
+}
+
+/// A customer of the shop's identity provider, as stored.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    /// Our id for them.
+    pub id: String,
+    /// Their e-mail, as the last token that had one said.
+    pub email: Option<String>,
+    /// Their name, likewise.
+    pub name: Option<String>,
+    /// Tokens issued before this (ms) are refused: a back-channel logout ended them.
+    pub tokens_valid_after: Option<i64>,
+}
+
+/// The customer whose `sub` is `external_id`.
+pub async fn customer(
+    conn: impl Into<Conn<'_>>,
+    external_id: &str,
+) -> Result<Option<Customer>, DbError> {
+    query("SELECT id, email, name, tokens_valid_after FROM users WHERE external_id = $1")
+        .bind(external_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| {
+            Ok(Customer {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                tokens_valid_after: r.try_get("tokens_valid_after")?,
+            })
+        })
+        .transpose()
+}
+
+/// Stores a customer on first sight (two first requests at once store one). The row
+/// has no password and a username no built-in account can take (`~` + our id).
+pub async fn add_customer(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    external_id: &str,
+    email: Option<&str>,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query(
+        "INSERT INTO users (id, username, password_hash, created_at, external_id, email, name) \
+         VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT (external_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(format!("~{id}"))
+    .bind(to_ms(now))
+    .bind(external_id)
+    .bind(email)
+    .bind(name)
     .execute(conn)
-    .await
+    .await?;
+    Ok(())
+}
+
+/// Keeps the e-mail and name a newer token gave.
+pub async fn update_profile(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    email: Option<&str>,
+    name: Option<&str>,
+) -> Result<(), DbError> {
+    query("UPDATE users SET email = COALESCE($1, email), name = COALESCE($2, name) WHERE id = $3")
+        .bind(email)
+        .bind(name)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Refuses the customer's tokens issued before `at` (a back-channel logout).
+pub async fn end_tokens_before(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query("UPDATE users SET tokens_valid_after = $1 WHERE id = $2")
+        .bind(to_ms(at))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a logout token's `jti` as used; `false` when it was used before.
+pub async fn use_logout_token(
+    conn: impl Into<Conn<'_>>,
+    jti: &str,
+    keep_until: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let stored = query(
+        "INSERT INTO used_logout_tokens (jti, expires_at) VALUES ($1, $2) \
+         ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(jti)
+    .bind(to_ms(keep_until))
+    .execute(conn)
+    .await?;
+    Ok(stored == 1)
 }

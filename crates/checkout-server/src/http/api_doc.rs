@@ -129,6 +129,18 @@ impl Modify for Hardened {
                 "The opaque login token set by sign-up and sign-in (HttpOnly, SameSite=Lax; `__Host-cg_login` and Secure with --secure-cookies).",
             ))),
         );
+        components.add_security_scheme(
+            "shopToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The shop's own sign-in (CONTRACT §19): a token of its identity provider (RS256, ES256 or EdDSA by kid from --jwt-jwks-url/--jwt-jwks-file, or HS256 with --jwt-hs256-secret), as Authorization: Bearer or in the cookie named by --jwt-cookie. Accepted wherever the login cookie is.",
+                    ))
+                    .build(),
+            ),
+        );
         components
             .schemas
             .insert("Problem".to_owned(), RefOr::T(problem_schema()));

@@ -104,10 +104,15 @@ pub struct CurrentUser {
     pub id: String,
     /// Username.
     pub username: String,
-    /// The impersonating admin, when any.
+    /// The impersonating admin (or, with the shop's tokens, the agent of the `act`
+    /// claim), when any.
     pub impersonator: Option<String>,
-    /// Hash of the login token (to end this login).
-    pub login_hash: String,
+    /// Hash of the login token (to end this login); `None` for the shop's token.
+    pub login_hash: Option<String>,
+    /// When this login ends (CONTRACT §19: the checkout it acts on ends with it).
+    pub login_expires_at: chrono::DateTime<chrono::Utc>,
+    /// The identity provider's session id (`sid`), for a token that has one.
+    pub sid: Option<String>,
 }
 
 impl CurrentUser {
@@ -124,6 +129,19 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(verifier) = &state.identity {
+            if let Some(token) = shop_token(parts, verifier.cookie.as_deref())? {
+                let customer = crate::auth::customers::current(state, token).await?;
+                return Ok(CurrentUser {
+                    id: customer.id,
+                    username: customer.shown,
+                    impersonator: customer.agent,
+                    login_hash: None,
+                    login_expires_at: customer.expires_at,
+                    sid: customer.sid,
+                });
+            }
+        }
         let token = login_token(&parts.headers, state.login_cookie.name())?;
         let hash = token_hash(token);
         let owner = crate::db::users::login(&state.db, &hash, state.clock.now())
@@ -136,8 +154,32 @@ impl FromRequestParts<AppState> for CurrentUser {
             id: owner.user_id,
             username: owner.username,
             impersonator: owner.impersonator,
-            login_hash: hash,
+            login_hash: Some(hash),
+            login_expires_at: owner.expires_at,
+            sid: None,
         })
+    }
+}
+
+/// The shop's token (CONTRACT §19): `Authorization: Bearer`, else exactly one cookie
+/// named by `--jwt-cookie`. `None` when the request has neither (the login cookie may
+/// still identify a built-in account).
+fn shop_token<'a>(parts: &'a Parts, cookie: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+    if let Some(token) = bearer(parts) {
+        return Ok(Some(token));
+    }
+    let Some(name) = cookie else {
+        return Ok(None);
+    };
+    let mut found = cookies(&parts.headers, name);
+    match (found.next(), found.next()) {
+        (Some(token), None) => Ok(Some(token)),
+        (Some(_), Some(_)) => Err(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "More than one sign-in cookie was sent. Please sign in again.",
+        )
+        .into()),
+        (None, _) => Ok(None),
     }
 }
 

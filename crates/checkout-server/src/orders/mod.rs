@@ -159,7 +159,7 @@ async fn complete_action(
     };
     let result = async {
         let request = parse_body(&body)?;
-        let row = load_owned(&mut tx, user, id).await?;
+        let row = load_owned(&mut tx, user, id, now).await?;
         let actor = actor(user, request_id);
         check_order_action(
             &mut tx,

@@ -55,7 +55,7 @@ pub async fn pay(
     };
     let begun = async {
         let request = parse_body(&body)?;
-        let row = load_owned(&mut tx, &user, &id).await?;
+        let row = load_owned(&mut tx, &user, &id, now).await?;
         if retries_pending_payment(
             row.status,
             row.payment_idem_key.as_deref(),

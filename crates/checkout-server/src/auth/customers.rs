@@ -1,0 +1,132 @@
+//! The shop's own customers (CONTRACT §19): the shopper a verified token names, stored
+//! on first sight, and refused once a back-channel logout ended their earlier tokens.
+
+use checkout_core::{ErrorCode, Rejection};
+
+use crate::{
+    auth::jwt::{Purpose, Refused, Verified},
+    db,
+    http::error::ApiError,
+    state::AppState,
+};
+
+/// How a refused token is answered: `UNAUTHENTICATED` with the reason, or 503 while the
+/// identity provider's keys have not arrived.
+pub fn refusal(refused: Refused) -> ApiError {
+    match refused {
+        Refused::Invalid(why) => {
+            tracing::debug!(%why, "token refused");
+            Rejection::with_message(
+                ErrorCode::Unauthenticated,
+                format!("Your sign-in could not be accepted: {why}. Please sign in again."),
+            )
+            .into()
+        }
+        Refused::KeysUnavailable => Rejection::with_message(
+            ErrorCode::ServiceUnavailable,
+            "Sign-in cannot be checked right now (the identity provider's keys are not available). Please try again shortly.",
+        )
+        .into(),
+    }
+}
+
+/// A customer signed in by the shop's token (the request's `CurrentUser` is made of it).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Our id for the customer.
+    pub id: String,
+    /// What to call them: e-mail, name or `sub`.
+    pub shown: String,
+    /// The agent acting for them (`act.sub`).
+    pub agent: Option<String>,
+    /// When the token expires.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The identity provider's session id.
+    pub sid: Option<String>,
+}
+
+/// The customer a token identifies, stored on first sight.
+pub async fn current(state: &AppState, token: &str) -> Result<SignedIn, ApiError> {
+    let Some(verifier) = &state.identity else {
+        return Err(ErrorCode::Unauthenticated.into());
+    };
+    let now = state.clock.now();
+    let claims = verifier
+        .verify(token, Purpose::Access, now)
+        .await
+        .map_err(refusal)?;
+    let (Some(sub), Some(exp)) = (claims.sub.clone(), claims.exp) else {
+        return Err(ErrorCode::Unauthenticated.into());
+    };
+    let customer = match db::users::customer(&state.db, &sub).await? {
+        Some(customer) => {
+            refresh_profile(state, &customer, &claims).await?;
+            customer
+        }
+        None => {
+            let mut tx = state.db.begin_write().await?;
+            let id = uuid::Uuid::now_v7().to_string();
+            db::users::add_customer(
+                tx.conn(),
+                &id,
+                &sub,
+                claims.email.as_deref(),
+                claims.name.as_deref(),
+                now,
+            )
+            .await?;
+            // Another first request may have stored them first: read back the winner.
+            let stored = db::users::customer(tx.conn(), &sub).await?;
+            tx.commit().await?;
+            stored.ok_or_else(|| ApiError::Internal("customer not stored".into()))?
+        }
+    };
+    if let Some(after) = customer.tokens_valid_after {
+        // Seconds against milliseconds: a token from the second of the logout or
+        // earlier, or one that does not say when it was issued, is refused.
+        if claims
+            .iat
+            .is_none_or(|iat| iat.saturating_mul(1000) <= after)
+        {
+            return Err(Rejection::with_message(
+                ErrorCode::Unauthenticated,
+                "Your sign-in has ended. Please sign in again.",
+            )
+            .into());
+        }
+    }
+    let shown = claims
+        .email
+        .clone()
+        .or(customer.email.clone())
+        .or(claims.name.clone())
+        .unwrap_or_else(|| sub.clone());
+    Ok(SignedIn {
+        id: customer.id,
+        shown,
+        agent: claims.agent,
+        expires_at: exp,
+        sid: claims.sid,
+    })
+}
+
+/// Keeps a changed e-mail or name (a write only when something changed).
+async fn refresh_profile(
+    state: &AppState,
+    customer: &db::users::Customer,
+    claims: &Verified,
+) -> Result<(), ApiError> {
+    let changed = |new: &Option<String>, old: &Option<String>| new.is_some() && new != old;
+    if changed(&claims.email, &customer.email) || changed(&claims.name, &customer.name) {
+        let mut tx = state.db.begin_write().await?;
+        db::users::update_profile(
+            tx.conn(),
+            &customer.id,
+            claims.email.as_deref(),
+            claims.name.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,752 @@
+//! The shop's own customers (CONTRACT §19) over HTTP, on both databases. Every token is
+//! made by PyJWT and `cryptography` (tests/identity/tokens.py), never by this server's
+//! code: RS256, ES256 and EdDSA from a key set, HS256, and every hostile token of the
+//! issue. The key set is served over HTTP by the test, which counts its fetches.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use common::{count, texts, Backend, Resp, Server, Shopper};
+use reqwest::{header, Client, Method};
+use serde_json::{json, Value};
+
+const ISSUER: &str = "https://id.shop.example";
+const AUDIENCE: &str = "checkout-guard";
+const HS_SECRET: &str = "a-shared-secret-of-at-least-32-characters";
+const NEVER_ANSWERS: &str = "4000000000000119";
+const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// The shop's identity provider: keys made by tokens.py, tokens minted by it.
+struct Idp {
+    dir: tempfile::TempDir,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/identity/tokens.py")
+}
+
+impl Idp {
+    fn new() -> Idp {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(script())
+            .arg("keys")
+            .arg(dir.path())
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "tokens.py keys failed (the test command installs PyJWT[crypto]): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Idp { dir }
+    }
+
+    fn jwks_file(&self) -> PathBuf {
+        self.dir.path().join("jwks.json")
+    }
+
+    fn jwks(&self) -> String {
+        std::fs::read_to_string(self.jwks_file()).unwrap()
+    }
+
+    /// Mints every request at once (one Python start).
+    fn mint(&self, requests: &[Value]) -> Vec<String> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("python3")
+            .arg(script())
+            .arg("mint")
+            .arg(self.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(Value::from(requests.to_vec()).to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "tokens.py mint: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn one(&self, request: Value) -> String {
+        self.mint(&[request]).remove(0)
+    }
+}
+
+/// Seconds since the epoch on the server's clock (`advanced` seconds ahead of real time).
+fn now(advanced: i64) -> i64 {
+    chrono::Utc::now().timestamp() + advanced
+}
+
+/// Good claims for `sub`, valid for `life` seconds from `at`.
+fn claims(sub: &str, at: i64, life: i64) -> Value {
+    json!({"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "iat": at, "exp": at + life,
+           "email": format!("{sub}@example.com")})
+}
+
+fn signed(key: &str, claims: Value) -> Value {
+    let (alg, kid) = match key {
+        "rsa" => ("RS256", "rsa-1"),
+        "ec" => ("ES256", "ec-1"),
+        "ed" => ("EdDSA", "ed-1"),
+        _ => unreachable!(),
+    };
+    json!({"key": key, "alg": alg, "kid": kid, "claims": claims})
+}
+
+/// A shopper whose every request carries `token` as `Authorization: Bearer`.
+fn customer(server: &Server, name: &str, token: &str) -> Shopper {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    Shopper {
+        client: Client::builder().default_headers(headers).build().unwrap(),
+        base: server.base.clone(),
+        name: name.to_owned(),
+    }
+}
+
+async fn me(server: &Server, token: &str) -> Resp {
+    customer(server, "x", token).get("/auth/me").await
+}
+
+async fn with_keys(
+    backend: Backend,
+    idp: &Idp,
+    adjust: impl FnOnce(&mut checkout_server::config::Config),
+) -> Server {
+    let file = idp.jwks_file();
+    Server::start_with(backend, |c| {
+        c.jwt_jwks_file = Some(file);
+        c.jwt_issuer = Some(ISSUER.into());
+        c.jwt_audience = Some(AUDIENCE.into());
+        adjust(c);
+    })
+    .await
+}
+
+async fn logout(server: &Server, token: &str) -> Resp {
+    common::read(
+        Server::client()
+            .post(format!("{}/api/v1/auth/backchannel-logout", server.base))
+            .form(&[("logout_token", token)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+fn logout_claims(sub: Option<&str>, sid: Option<&str>, jti: &str) -> Value {
+    let mut c = json!({"iss": ISSUER, "aud": AUDIENCE, "iat": now(0), "exp": now(0) + 120,
+                       "jti": jti, "events": {LOGOUT_EVENT: {}}});
+    if let Some(sub) = sub {
+        c["sub"] = sub.into();
+    }
+    if let Some(sid) = sid {
+        c["sid"] = sid.into();
+    }
+    c
+}
+
+async fn each_algorithm_identifies_a_customer_who_can_order(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |_| {}).await;
+    let tokens = idp.mint(&[
+        signed("rsa", claims("cust-rsa", now(0), 600)),
+        signed("ec", claims("cust-ec", now(0), 600)),
+        signed("ed", claims("cust-ed", now(0), 600)),
+    ]);
+    for (token, sub) in tokens.iter().zip(["cust-rsa", "cust-ec", "cust-ed"]) {
+        let r = me(&server, token).await;
+        assert_eq!(r.status, 200, "{sub}: {}", r.body);
+        assert_eq!(r.str("username"), format!("{sub}@example.com"));
+        let shopper = customer(&server, sub, token);
+        let order = shopper.order(&format!("order-{sub}")).await;
+        assert_eq!(order["status"], "PLACED", "{order}");
+    }
+    // One customer row each, created on first sight with the token's e-mail.
+    let rows = texts(
+        server.db(),
+        "SELECT email AS s FROM users WHERE external_id IS NOT NULL ORDER BY email",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        rows,
+        [
+            "cust-ec@example.com",
+            "cust-ed@example.com",
+            "cust-rsa@example.com"
+        ]
+    );
+    server.stop().await;
+}
+on_both_backends!(
+    each_algorithm,
+    each_algorithm_identifies_a_customer_who_can_order
+);
+
+async fn hostile_tokens_are_unauthenticated(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |_| {}).await;
+    let good = claims("cust-1", now(0), 600);
+    let with = |field: &str, value: Value| {
+        let mut c = good.clone();
+        c[field] = value;
+        c
+    };
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "alg none",
+            json!({"key": "none", "kid": "rsa-1", "claims": good}),
+        ),
+        (
+            "HS256 keyed with the RSA public key",
+            json!({"key": "rsa-public-as-hmac", "kid": "rsa-1", "claims": good}),
+        ),
+        (
+            "another key under a known kid",
+            json!({"key": "other", "alg": "RS256", "kid": "rsa-1", "claims": good}),
+        ),
+        (
+            "an RSA token naming the EC key",
+            json!({"key": "rsa", "alg": "RS256", "kid": "ec-1", "claims": good}),
+        ),
+        (
+            "HS256 when the keys are asymmetric",
+            json!({"key": format!("hs:{HS_SECRET}"), "kid": "rsa-1", "claims": good}),
+        ),
+        (
+            "expired by 61 s",
+            signed("rsa", with("exp", json!(now(0) - 61))),
+        ),
+        (
+            "no exp",
+            signed("ec", {
+                let mut c = good.clone();
+                c.as_object_mut().unwrap().remove("exp");
+                c
+            }),
+        ),
+        (
+            "nbf in the future",
+            signed("ed", with("nbf", json!(now(0) + 120))),
+        ),
+        (
+            "wrong aud",
+            signed("rsa", with("aud", json!("another-app"))),
+        ),
+        (
+            "wrong iss",
+            signed("rsa", with("iss", json!("https://evil.example"))),
+        ),
+        (
+            "unknown kid",
+            json!({"key": "rsa", "alg": "RS256", "kid": "rsa-9", "claims": good}),
+        ),
+        (
+            "no kid",
+            json!({"key": "rsa", "alg": "RS256", "kid": null, "claims": good}),
+        ),
+        (
+            "a sub of 10,000 characters",
+            signed("rsa", with("sub", json!("c".repeat(10_000)))),
+        ),
+        (
+            "a sub with control characters",
+            signed("rsa", with("sub", json!("cust\u{0}\n1"))),
+        ),
+        ("an empty sub", signed("rsa", with("sub", json!("")))),
+    ];
+    let requests: Vec<Value> = cases.iter().map(|(_, r)| r.clone()).collect();
+    let tokens = idp.mint(&requests);
+    for ((name, _), token) in cases.iter().zip(&tokens) {
+        let r = me(&server, token).await;
+        r.assert_problem("UNAUTHENTICATED", 401);
+        assert!(
+            !r.body.to_string().contains(&token[..20.min(token.len())]),
+            "{name}: the token is not echoed"
+        );
+    }
+    // Leeway: expired by 59 s still passes.
+    let late = idp.one(signed("rsa", with("exp", json!(now(0) - 59))));
+    assert_eq!(me(&server, &late).await.status, 200);
+    // A 64 KB token is refused with the request's head, before anything reads it; one
+    // of 9 KB (a head the server takes) is refused before it is parsed.
+    let huge = format!("{}.{}.{}", "e".repeat(100), "x".repeat(64 * 1024), "s");
+    me(&server, &huge)
+        .await
+        .assert_problem("HEADERS_TOO_LARGE", 431);
+    let mut padded = good.clone();
+    padded["pad"] = "p".repeat(9 * 1024).into();
+    let long = idp.one(signed("rsa", padded));
+    assert!(long.len() > 9 * 1024 && long.len() < 16 * 1024);
+    let r = me(&server, &long).await;
+    r.assert_problem("UNAUTHENTICATED", 401);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("longer than"),
+        "{}",
+        r.body
+    );
+    me(&server, "not a token")
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    // Nothing of a refused token was stored.
+    assert_eq!(
+        count(
+            server.db(),
+            "SELECT COUNT(*) AS n FROM users WHERE external_id IS NOT NULL",
+            &[]
+        )
+        .await,
+        1
+    );
+    server.stop().await;
+}
+on_both_backends!(hostile_tokens, hostile_tokens_are_unauthenticated);
+
+async fn hs256_secret_accepts_only_hs256(backend: Backend) {
+    let idp = Idp::new();
+    let server = Server::start_with(backend, |c| {
+        c.jwt_hs256_secret = Some(HS_SECRET.into());
+        c.jwt_audience = Some(AUDIENCE.into());
+    })
+    .await;
+    let good = claims("cust-hs", now(0), 600);
+    let tokens = idp.mint(&[
+        json!({"key": format!("hs:{HS_SECRET}"), "kid": null, "claims": good}),
+        json!({"key": "hs:another-secret-of-at-least-32-chars!!", "kid": null, "claims": good}),
+        signed("rsa", good.clone()),
+        json!({"key": "none", "kid": null, "claims": good}),
+    ]);
+    assert_eq!(me(&server, &tokens[0]).await.status, 200);
+    for token in &tokens[1..] {
+        me(&server, token)
+            .await
+            .assert_problem("UNAUTHENTICATED", 401);
+    }
+    server.stop().await;
+}
+on_both_backends!(hs256_secret, hs256_secret_accepts_only_hs256);
+
+/// A key set served over HTTP on `listener`, counting its fetches.
+fn serve_jwks(
+    listener: tokio::net::TcpListener,
+    body: String,
+) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let body = body.clone();
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    );
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (hits, task)
+}
+
+async fn keys_from_a_url_are_cached_and_refetched_sparingly(backend: Backend) {
+    let idp = Idp::new();
+    // The key set's address is known before anything listens there: the provider is
+    // down when the server starts.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let url = format!("http://{addr}/jwks.json");
+    let server = Server::start_with(backend, |c| {
+        c.jwt_jwks_url = Some(url);
+        c.jwt_audience = Some(AUDIENCE.into());
+    })
+    .await;
+    let token = idp.one(signed("ed", claims("cust-url", now(0), 600)));
+    // No key yet: 503, never 500, and never a pass.
+    me(&server, &token)
+        .await
+        .assert_problem("SERVICE_UNAVAILABLE", 503);
+    let (hits, task) = serve_jwks(
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+        idp.jwks(),
+    );
+    let mut status = 0;
+    for _ in 0..50 {
+        status = me(&server, &token).await.status;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the keys arrived and are used");
+    let fetched = hits.load(Ordering::SeqCst);
+    assert_eq!(fetched, 1);
+    // A flood of unknown kids costs the provider at most one fetch a minute.
+    let flood: Vec<Value> = (0..40)
+        .map(|i| json!({"key": "rsa", "alg": "RS256", "kid": format!("made-up-{i}"), "claims": claims("x", now(0), 600)}))
+        .collect();
+    let flood = idp.mint(&flood);
+    let answers = futures::future::join_all(flood.iter().map(|t| me(&server, t))).await;
+    for r in answers {
+        r.assert_problem("UNAUTHENTICATED", 401);
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        fetched,
+        "no refetch within the minute"
+    );
+    // The provider goes down: the cached keys keep working.
+    task.abort();
+    let _ = task.await;
+    assert_eq!(me(&server, &token).await.status, 200);
+    let other = idp.one(signed("rsa", claims("cust-url-2", now(0), 600)));
+    assert_eq!(me(&server, &other).await.status, 200);
+    server.stop().await;
+}
+on_both_backends!(jwks_url, keys_from_a_url_are_cached_and_refetched_sparingly);
+
+async fn login_end_ends_the_checkout_unless_a_newer_login_acts(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |_| {}).await;
+    // Alice's token lasts two minutes; Bob refreshes his before it ends.
+    let t0 = now(0);
+    let [alice_1, bob_1, bob_2]: [String; 3] = idp
+        .mint(&[
+            signed("rsa", claims("alice", t0, 120)),
+            signed("rsa", claims("bob", now(0), 120)),
+            signed("rsa", claims("bob", now(0), 900)),
+        ])
+        .try_into()
+        .unwrap();
+    let alice = customer(&server, "alice", &alice_1);
+    let a = alice.checkout().await;
+    let a_id = a["id"].as_str().unwrap();
+    let remembered = chrono::DateTime::parse_from_rfc3339(a["login_expires_at"].as_str().unwrap());
+    assert_eq!(
+        remembered.unwrap().timestamp(),
+        t0 + 120,
+        "the token's exp: {a}"
+    );
+    let bob = customer(&server, "bob", &bob_1);
+    let b = bob.checkout().await;
+    let b_id = b["id"].as_str().unwrap().to_owned();
+    // Bob only looks at his checkout with the refreshed token: that extends it.
+    let bob = customer(&server, "bob", &bob_2);
+    assert_eq!(bob.session(&b_id).await["status"], "ACTIVE");
+    server.advance(200).await;
+    let [alice_2, bob_3]: [String; 2] = idp
+        .mint(&[
+            signed("rsa", claims("alice", now(200), 900)),
+            signed("rsa", claims("bob", now(200), 900)),
+        ])
+        .try_into()
+        .unwrap();
+    // A token past its exp but within the leeway is still accepted, but starts nothing:
+    // the checkout would end at once.
+    let in_leeway = idp.one(signed("rsa", claims("alice", now(200) - 100, 90)));
+    let late = customer(&server, "alice", &in_leeway);
+    assert_eq!(late.get("/auth/me").await.status, 200);
+    late.initiate().await.assert_problem("UNAUTHENTICATED", 401);
+    // Alice signs in again after her login ended: the checkout stays ended.
+    let alice = customer(&server, "alice", &alice_2);
+    let ended = alice.session(a_id).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["reason"].as_str()),
+        (Some("INACTIVE"), Some("LOGIN_EXPIRED")),
+        "{ended}"
+    );
+    assert_eq!(ended["verdict"]["code"], "CHECKOUT_INACTIVE");
+    let refused = alice
+        .place_order(a_id, ended["digest"].as_str().unwrap(), "k-late")
+        .await;
+    refused.assert_problem("CHECKOUT_INACTIVE", 409);
+    let bob = customer(&server, "bob", &bob_3);
+    let open = bob.session(&b_id).await;
+    assert_eq!(open["status"], "ACTIVE", "{open}");
+    let placed = bob
+        .place_order(&b_id, open["digest"].as_str().unwrap(), "k-bob")
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    // The ended checkout comes back through its link (CONTRACT §16).
+    let link = alice.get("/checkouts/recoverable").await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    let restored = alice
+        .send(
+            Method::POST,
+            "/checkouts/restore",
+            Some(json!({"token": link.str("token")})),
+            &[],
+        )
+        .await;
+    assert_eq!(restored.status, 201, "{}", restored.body);
+    assert_eq!(restored.str("status"), "ACTIVE");
+    // The stored state caught up with what reads said, by the action's refusal or the
+    // sweeper, with its own event.
+    let transitions = server.transitions(a_id).await;
+    assert!(
+        transitions.contains(&"EndLogin".to_owned()),
+        "{transitions:?}"
+    );
+    server.stop().await;
+}
+on_both_backends!(
+    login_end,
+    login_end_ends_the_checkout_unless_a_newer_login_acts
+);
+
+async fn a_built_in_login_ends_its_checkout_too(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.login_lifetime_secs = 300).await;
+    let carol = server.shopper("carol").await;
+    let s = carol.checkout().await;
+    let id = s["id"].as_str().unwrap();
+    server.advance(301).await;
+    carol
+        .get("/auth/me")
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    let again = Shopper::sign_in(&server.base, "carol").await;
+    let ended = again.session(id).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["reason"].as_str()),
+        (Some("INACTIVE"), Some("LOGIN_EXPIRED")),
+        "{ended}"
+    );
+    // A new checkout starts normally.
+    assert_eq!(again.initiate().await.status, 201);
+    server.stop().await;
+}
+on_both_backends!(built_in_login_end, a_built_in_login_ends_its_checkout_too);
+
+async fn the_act_claim_is_the_actor_of_every_event(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |_| {}).await;
+    let mut acting = claims("dave", now(0), 600);
+    acting["act"] = json!({"sub": "agent-7"});
+    let token = idp.one(signed("ec", acting));
+    let r = me(&server, &token).await;
+    assert_eq!(r.str("impersonator"), "agent-7");
+    let agent = customer(&server, "dave", &token);
+    let s = agent.checkout().await;
+    let id = s["id"].as_str().unwrap();
+    let events = server.events(id).await;
+    assert!(events.len() >= 3);
+    for e in &events {
+        assert_eq!(e["actor_admin"], "agent-7", "{e}");
+    }
+    // The agent signing out does not end the customer's checkout.
+    assert_eq!(
+        agent
+            .send(Method::POST, "/auth/logout", None, &[])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(agent.session(id).await["status"], "ACTIVE");
+    server.stop().await;
+}
+on_both_backends!(act_claim, the_act_claim_is_the_actor_of_every_event);
+
+async fn two_devices_of_one_customer_keep_one_live_checkout(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |_| {}).await;
+    let [phone, laptop]: [String; 2] = idp
+        .mint(&[
+            signed("ed", claims("erin", now(0), 600)),
+            signed("rsa", claims("erin", now(0), 900)),
+        ])
+        .try_into()
+        .unwrap();
+    // Twenty first requests at once store one customer.
+    let firsts = (0..20).map(|i| {
+        let token = if i % 2 == 0 { &phone } else { &laptop };
+        me(&server, token)
+    });
+    for r in futures::future::join_all(firsts).await {
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(
+        count(
+            server.db(),
+            "SELECT COUNT(*) AS n FROM users WHERE external_id = $1",
+            &["erin"]
+        )
+        .await,
+        1
+    );
+    let first = customer(&server, "erin", &phone).checkout().await;
+    let second = customer(&server, "erin", &laptop).checkout().await;
+    let old = customer(&server, "erin", &laptop)
+        .session(first["id"].as_str().unwrap())
+        .await;
+    assert_eq!(old["reason"], "SUPERSEDED", "{old}");
+    assert_eq!(second["status"], "ACTIVE");
+    server.stop().await;
+}
+on_both_backends!(
+    two_devices,
+    two_devices_of_one_customer_keep_one_live_checkout
+);
+
+async fn a_cookie_borne_token_keeps_the_cross_site_rules(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |c| c.jwt_cookie = Some("shop_id".into())).await;
+    let token = idp.one(signed("rsa", claims("frank", now(0), 600)));
+    let client = Server::client();
+    let send = |origin: Option<&'static str>| {
+        let mut req = client
+            .post(format!("{}/api/v1/cart/items", server.base))
+            .header(header::COOKIE, format!("shop_id={token}"))
+            .json(&json!({"sku": "BRW-FUDGE", "quantity": 1}));
+        if let Some(origin) = origin {
+            req = req.header(header::ORIGIN, origin);
+        }
+        req.send()
+    };
+    let attacked = common::read(send(Some("https://evil.example")).await.unwrap()).await;
+    attacked.assert_problem("FORBIDDEN", 403);
+    let own = common::read(
+        send(Some(Box::leak(server.base.clone().into_boxed_str())))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    // Two cookies of that name are refused rather than guessed between.
+    let two = common::read(
+        client
+            .get(format!("{}/api/v1/auth/me", server.base))
+            .header(header::COOKIE, format!("shop_id={token}; shop_id={token}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    two.assert_problem("UNAUTHENTICATED", 401);
+    server.stop().await;
+}
+on_both_backends!(
+    cookie_token,
+    a_cookie_borne_token_keeps_the_cross_site_rules
+);
+
+async fn backchannel_logout_ends_the_live_checkout_once(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |c| c.gateway_timeout_ms = 300).await;
+    let mut with_sid = claims("gina", now(0), 600);
+    with_sid["sid"] = "idp-session-1".into();
+    let [gina_token, hank_token, ivy_token]: [String; 3] = idp
+        .mint(&[
+            signed("rsa", with_sid),
+            signed("rsa", claims("hank", now(0), 600)),
+            signed("rsa", claims("ivy", now(0), 600)),
+        ])
+        .try_into()
+        .unwrap();
+    let gina = customer(&server, "gina", &gina_token);
+    let g = gina.checkout().await;
+    let g_id = g["id"].as_str().unwrap();
+    let hank = customer(&server, "hank", &hank_token);
+    let h = hank.checkout().await;
+    let h_id = h["id"].as_str().unwrap();
+    // Ivy's payment is in flight (the provider never answers it).
+    let ivy = customer(&server, "ivy", &ivy_token);
+    let (ivy_id, digest) = ivy.ready_to_pay().await;
+    ivy.pay(&ivy_id, &digest, NEVER_ANSWERS, "pay-1")
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    let [by_sub, by_sid, for_ivy, no_event, with_nonce]: [String; 5] = idp
+        .mint(&[
+            signed("rsa", logout_claims(Some("hank"), None, "jti-1")),
+            signed("rsa", logout_claims(None, Some("idp-session-1"), "jti-2")),
+            signed("rsa", logout_claims(Some("ivy"), None, "jti-3")),
+            signed("rsa", {
+                let mut c = logout_claims(Some("hank"), None, "jti-4");
+                c["events"] = json!({});
+                c
+            }),
+            signed("rsa", {
+                let mut c = logout_claims(Some("hank"), None, "jti-5");
+                c["nonce"] = "n".into();
+                c
+            }),
+        ])
+        .try_into()
+        .unwrap();
+    for bad in [&no_event, &with_nonce, &hank_token] {
+        logout(&server, bad)
+            .await
+            .assert_problem("MALFORMED_REQUEST", 400);
+    }
+    assert_eq!(logout(&server, &by_sub).await.status, 200);
+    // Used once: a replay is refused.
+    logout(&server, &by_sub)
+        .await
+        .assert_problem("MALFORMED_REQUEST", 400);
+    assert_eq!(logout(&server, &by_sid).await.status, 200);
+    assert_eq!(logout(&server, &for_ivy).await.status, 200);
+    // Hank's tokens from before the logout are refused; a new sign-in works and sees
+    // the ended checkout.
+    me(&server, &hank_token)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    let fresh = idp.one(signed("rsa", claims("hank", now(0) + 2, 600)));
+    let hank = customer(&server, "hank", &fresh);
+    let ended = hank.session(h_id).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["reason"].as_str()),
+        (Some("INACTIVE"), Some("SIGNED_OUT")),
+        "{ended}"
+    );
+    let by_provider_session = gina.session(g_id).await;
+    assert_eq!(
+        by_provider_session["reason"], "SIGNED_OUT",
+        "{by_provider_session}"
+    );
+    // Never while a payment is in flight.
+    let ivy = customer(
+        &server,
+        "ivy",
+        &idp.one(signed("rsa", claims("ivy", now(0) + 2, 600))),
+    );
+    assert_eq!(ivy.session(&ivy_id).await["status"], "PAYMENT_PENDING");
+    // A form is taken only on this route, and only a form.
+    let json_body = common::read(
+        Server::client()
+            .post(format!("{}/api/v1/auth/backchannel-logout", server.base))
+            .json(&json!({"logout_token": by_sub}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    json_body.assert_problem("UNSUPPORTED_MEDIA_TYPE", 415);
+    server.stop().await;
+}
+on_both_backends!(
+    backchannel_logout,
+    backchannel_logout_ends_the_live_checkout_once
+);
