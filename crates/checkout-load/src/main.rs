@@ -75,6 +75,14 @@ struct Options {
     /// answers, beside the live one (a dead receiver must not delay another).
     #[arg(long, requires = "outbox_lag")]
     dead_endpoint: bool,
+    /// Shoppers are the shop's own customers instead of accounts: a file of signed
+    /// tokens (JWTs, one per line, at least one per shopper, made by the shop's identity
+    /// provider), each sent in the cookie `--shop-token-cookie` (CONTRACT §19).
+    #[arg(long, value_name = "FILE")]
+    shop_tokens: Option<std::path::PathBuf>,
+    /// The cookie the server reads the shop's token from (its `--jwt-cookie`).
+    #[arg(long, default_value = "shop_id_token")]
+    shop_token_cookie: String,
 }
 
 /// Every load shopper's password.
@@ -135,17 +143,23 @@ fn report(options: &Options, name: &str, elapsed: Duration, tallies: Vec<Tally>)
     json!({"label": options.label, "endpoint": name, "requests": all.len(), "rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors})
 }
 
+/// Opens a connection and prepares `count` shoppers on it, each with a checkout: new
+/// accounts, or the shop's customers whose token cookies are given.
 async fn setup_worker(
     base: String,
     worker: usize,
     count: usize,
+    shop_cookies: Vec<String>,
 ) -> Result<(Conn, Vec<Shopper>), String> {
     let mut conn = Conn::open(&base).await?;
     let mut shoppers = Vec::with_capacity(count);
     let run = std::process::id();
     for i in 0..count {
         let name = format!("load{run}w{worker}s{i}");
-        let cookie = conn.sign_up(&name).await?;
+        let cookie = match shop_cookies.get(i) {
+            Some(cookie) => cookie.clone(),
+            None => conn.sign_up(&name).await?,
+        };
         conn.send(
             Method::POST,
             "/api/v1/cart/items",
@@ -322,9 +336,38 @@ async fn run(options: Options) -> Result<(), String> {
         options.connections,
         options.targets
     );
+    if options.shop_tokens.is_some()
+        && (options.mix || options.pay_flow.is_some() || options.outbox_lag)
+    {
+        return Err(
+            "--shop-tokens is for the phases only (the mix signs in with passwords)".into(),
+        );
+    }
+    let per = usize::from(options.shoppers_per_connection);
+    let tokens: Vec<String> = match &options.shop_tokens {
+        None => Vec::new(),
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--shop-tokens {}: {e}", file.display()))?;
+            let tokens: Vec<String> = text.lines().map(str::to_owned).collect();
+            if tokens.len() < usize::from(options.connections) * per {
+                return Err(format!(
+                    "--shop-tokens: fewer tokens than shoppers ({})",
+                    tokens.len()
+                ));
+            }
+            tokens
+        }
+    };
     let setups = (0..usize::from(options.connections)).map(|w| {
         let base = options.targets[w % options.targets.len()].clone();
-        setup_worker(base, w, usize::from(options.shoppers_per_connection))
+        let cookies: Vec<String> = tokens
+            .iter()
+            .skip(w * per)
+            .take(per)
+            .map(|t| format!("{}={t}", options.shop_token_cookie))
+            .collect();
+        setup_worker(base, w, per, cookies)
     });
     let mut workers = Vec::new();
     for s in futures::future::join_all(setups).await {

@@ -6,7 +6,8 @@
 //! `tools::ensure_postgres`), `--instances N` (default 1), `--connections C` (default
 //! 64), `--seconds S` per timed phase (default 5), `--shoppers-per-connection K`,
 //! `--database-max-connections M` (PostgreSQL connections of each instance; default the
-//! server's).
+//! server's), `--jwt` (shoppers are the shop's customers: RS256 tokens minted by PyJWT
+//! from a key set file, sent in a cookie, instead of accounts with login cookies).
 
 use std::process::Command;
 
@@ -47,9 +48,17 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let seconds = flag(args, "--seconds").unwrap_or("5");
     let per_connection = flag(args, "--shoppers-per-connection").unwrap_or("40");
     let pool = flag(args, "--database-max-connections");
+    let jwt = args.iter().any(|a| a == "--jwt");
 
     let bin = build_release()?;
     let scratch = std::env::temp_dir().join(format!("checkout-bench-{}", std::process::id()));
+    let shoppers =
+        connections.parse::<usize>().unwrap_or(64) * per_connection.parse::<usize>().unwrap_or(40);
+    let identity = if jwt {
+        Some(shop_tokens(&scratch, shoppers)?)
+    } else {
+        None
+    };
     let database_url = if postgres {
         Some(create_postgres_database("bench")?)
     } else {
@@ -60,15 +69,28 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     for i in 0..instances {
         let data = scratch.join(format!("instance-{i}"));
         let data = data.to_string_lossy();
-        let args = server_args(&data, database_url.as_deref(), pool);
+        let mut args = server_args(&data, database_url.as_deref(), pool);
+        if let Some((jwks, _)) = &identity {
+            args.extend(
+                [
+                    "--jwt-jwks-file",
+                    &jwks.to_string_lossy(),
+                    "--jwt-audience",
+                    "checkout-guard",
+                ]
+                .map(str::to_owned),
+            );
+            args.extend(["--jwt-cookie", "shop_id_token"].map(str::to_owned));
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let server = spawn_server(&bin.join("checkout-server"), &args)?;
         targets.push(server.url.clone());
         servers.push(server);
     }
     let label = format!(
-        "{} ×{instances}, {connections} conn",
-        if postgres { "PostgreSQL" } else { "SQLite" }
+        "{} ×{instances}, {connections} conn{}",
+        if postgres { "PostgreSQL" } else { "SQLite" },
+        if jwt { ", JWT" } else { "" }
     );
     let mut load = Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
         "--connections",
@@ -83,6 +105,9 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     for t in &targets {
         load = load.args(["--target", t]);
     }
+    if let Some((_, tokens)) = &identity {
+        load = load.args(["--shop-tokens", &tokens.to_string_lossy()]);
+    }
     let result = run(load);
     drop(servers);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -90,6 +115,48 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         drop_postgres_database(url);
     }
     result
+}
+
+/// A key set and `count` RS256 tokens (one per line, valid two hours, audience
+/// `checkout-guard`) made by PyJWT in `scratch` (tests/identity/tokens.py); their paths.
+fn shop_tokens(
+    scratch: &std::path::Path,
+    count: usize,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    crate::pypi::ensure_pyjwt()?;
+    let dir = scratch.join("identity");
+    let script = root().join("tests/identity/tokens.py");
+    run(Cmd::new("python3").args([&*script.to_string_lossy(), "keys", &dir.to_string_lossy()]))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Plain JSON of ASCII names and numbers: written without a JSON library.
+    let requests: Vec<String> = (0..count)
+        .map(|i| {
+            format!(
+                r#"{{"key":"rsa","alg":"RS256","kid":"rsa-1","claims":{{"sub":"bench-customer-{i}","aud":"checkout-guard","iat":{now},"exp":{}}}}}"#,
+                now + 7_200
+            )
+        })
+        .collect();
+    let requests_file = dir.join("requests.json");
+    std::fs::write(&requests_file, format!("[{}]", requests.join(",")))
+        .map_err(|e| e.to_string())?;
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["mint-lines", &dir.to_string_lossy()])
+        .stdin(std::fs::File::open(&requests_file).map_err(|e| e.to_string())?)
+        .output()
+        .map_err(|e| format!("tokens.py: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "tokens.py mint-lines: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let file = dir.join("tokens.txt");
+    std::fs::write(&file, &out.stdout).map_err(|e| e.to_string())?;
+    Ok((dir.join("jwks.json"), file))
 }
 
 /// The admin token of benchmark and soak servers.

@@ -15,6 +15,7 @@ mod bench;
 mod fuzz;
 mod modgraph;
 mod package;
+mod pypi;
 mod scratch_server;
 mod soak;
 mod source;
@@ -56,7 +57,8 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <run [server flags…] | test | wasm | e2e [FILE…] | fuzz [--seconds N] | size | openapi | bench-server [flags]>\n\
-                 run   build the wasm package and start the server (SQLite in ./data)\n\
+                 run   build the wasm package and start the server (SQLite in ./data), the\n\
+                 \x20    simulated provider (:8081) and the demo identity page (:8082)\n\
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
                  e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
@@ -103,9 +105,11 @@ pub fn root() -> PathBuf {
 }
 
 /// `cargo xtask run [-- SERVER FLAGS]`: the wasm package, then the release server on
-/// the embedded SQLite default with the storefront, and the simulated payment provider
-/// as its own process on 127.0.0.1:8081 (unless the flags name another provider), the
-/// two sharing a fresh webhook secret.
+/// the embedded SQLite default with the storefront, the simulated payment provider as
+/// its own process on 127.0.0.1:8081 (unless the flags name another provider), the two
+/// sharing a fresh webhook secret, and the demo's stand-in for a shop's identity
+/// provider on 127.0.0.1:8082 (unless a `--jwt-…` flag names the shop's own, or
+/// `--no-demo-identity`), whose tokens the server accepts besides built-in accounts.
 fn cmd_run(server_args: &[String]) -> Result<(), String> {
     tools::ensure_wasm_toolchain()?;
     build_wasm_package()?;
@@ -114,6 +118,8 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
         "--release",
         "--package",
         "checkout-server",
+        "--package",
+        "checkout-demo-identity",
         "--bins",
     ]))?;
     let bin = root().join("target/release");
@@ -122,18 +128,28 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
         Some("--") => &server_args[1..],
         _ => server_args,
     };
+    // The demo's stand-in for the shop's identity provider, unless the operator names
+    // their own (any --jwt-… flag) or asks for none.
+    let no_identity = server_args.iter().any(|a| a == "--no-demo-identity");
+    let server_args: Vec<String> = server_args
+        .iter()
+        .filter(|a| *a != "--no-demo-identity")
+        .cloned()
+        .collect();
+    let server_args = &server_args[..];
+    let own_identity = no_identity || server_args.iter().any(|a| a.starts_with("--jwt-"));
     let own_provider = server_args
         .iter()
         .any(|a| a.starts_with("--payment-provider-url"));
     let secret = tools::webhook_secret();
+    let bind = bench::flag(server_args, "--bind")
+        .map(str::to_owned)
+        .or_else(|| std::env::var("CHECKOUT_BIND").ok())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let port = bind.rsplit(':').next().unwrap_or("8080");
     let provider = if own_provider {
         None
     } else {
-        let bind = bench::flag(server_args, "--bind")
-            .map(str::to_owned)
-            .or_else(|| std::env::var("CHECKOUT_BIND").ok())
-            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let port = bind.rsplit(':').next().unwrap_or("8080");
         let webhook = format!("http://127.0.0.1:{port}/api/v1/payments/webhook");
         // The secret goes by environment: the command lines are printed (and seen by ps).
         let child = std::process::Command::new(bin.join("checkout-payment-sim"))
@@ -143,13 +159,34 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("checkout-payment-sim: {e}"))?;
         Some(child)
     };
+    let identity = if own_identity {
+        None
+    } else {
+        let child = std::process::Command::new(bin.join("checkout-demo-identity"))
+            .args(["--checkout-url", &format!("http://127.0.0.1:{port}")])
+            .spawn()
+            .map_err(|e| format!("checkout-demo-identity: {e}"))?;
+        Some(child)
+    };
     let server = bin.join("checkout-server");
     let mut cmd = Cmd::new(&server.to_string_lossy()).args(["--static-dir", "www"]);
     if !own_provider {
         cmd = cmd.env("CHECKOUT_PAYMENT_WEBHOOK_SECRET", &secret);
     }
+    if identity.is_some() {
+        cmd = cmd.args([
+            "--jwt-jwks-url",
+            "http://127.0.0.1:8082/jwks.json",
+            "--jwt-issuer",
+            "http://127.0.0.1:8082",
+            "--jwt-audience",
+            "checkout-guard",
+            "--jwt-cookie",
+            "shop_id_token",
+        ]);
+    }
     let result = run(cmd.args(server_args.iter().map(String::as_str)));
-    if let Some(mut child) = provider {
+    for mut child in [provider, identity].into_iter().flatten() {
         let _ = child.kill();
         let _ = child.wait();
     }

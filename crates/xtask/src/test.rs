@@ -86,6 +86,8 @@ pub fn cmd_test() -> Result<(), String> {
     }
 
     section("native tests (workspace; the upgrade test after them)");
+    // The identity tests' tokens are made by PyJWT, not by our code.
+    crate::pypi::ensure_pyjwt()?;
     let tests = |args: &[&str]| {
         let mut tests = Cmd::new("cargo")
             .args(["test", "--all-features"])
@@ -257,7 +259,7 @@ pub fn cmd_e2e(files: &[String]) -> Result<(), String> {
 /// Starts the debug server on a scratch directory and runs tests/schemathesis/run.py
 /// against it (each of its two runs bounded by `max_time` seconds); returns its summary.
 pub fn run_schemathesis(max_time: &str) -> Result<String, String> {
-    tools::ensure_schemathesis()?;
+    crate::pypi::ensure_schemathesis()?;
     let (server, scratch) = test_server(
         "schemathesis",
         &[
@@ -295,7 +297,7 @@ fn run_e2e() -> Result<String, String> {
 pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
     tools::ensure_chromium()?;
     tools::ensure_node()?;
-    tools::ensure_standardwebhooks()?;
+    crate::pypi::ensure_standardwebhooks()?;
     build_wasm_package()?;
     let tests = root().join("tests");
     run(Cmd::new("npm").args([
@@ -318,18 +320,29 @@ pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
             "1000",
             // The order-event receivers of tests/e2e/webhooks.test.mjs are on loopback.
             "--outbox-allow-private",
+            // The shop's own sign-in (tests/e2e/identity.test.mjs mints with npm jose).
+            "--jwt-hs256-secret",
+            E2E_JWT_SECRET,
+            "--jwt-audience",
+            "checkout-guard",
+            "--jwt-cookie",
+            "shop_id_token",
         ],
     )?;
     let output = run_captured(
         Cmd::new("node")
             .args(node_args.iter().copied())
             .env("E2E_BASE_URL", &server.url)
-            .env("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
+            .env("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
+            .env("E2E_JWT_SECRET", E2E_JWT_SECRET),
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&scratch);
     output
 }
+
+/// The HS256 secret the end-to-end server trusts for the shop's tokens.
+pub const E2E_JWT_SECRET: &str = "e2e-shop-identity-secret-of-32-chars-or-more";
 
 /// Reads node's "# pass N" / "# fail N" summary.
 fn node_totals(output: &str) -> (usize, usize) {

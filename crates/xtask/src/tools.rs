@@ -115,7 +115,7 @@ pub fn run_captured(cmd: Cmd) -> Result<String, String> {
 }
 
 /// The standard output of a command, or `None` when it cannot run or fails.
-fn output_of(program: &str, args: &[&str]) -> Option<String> {
+pub fn output_of(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
     out.status
         .success()
@@ -166,52 +166,6 @@ pub fn ensure_wasm_toolchain() -> Result<(), String> {
 pub fn ensure_cargo_fuzz() -> Result<(), String> {
     if output_of("cargo", &["fuzz", "--version"]).is_none() {
         run(Cmd::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
-    }
-    Ok(())
-}
-
-/// The schemathesis release the API is tested with.
-pub const SCHEMATHESIS: &str = "4.32.5";
-
-/// Installs schemathesis (from PyPI) when `st` is missing or another version.
-pub fn ensure_schemathesis() -> Result<(), String> {
-    let installed = output_of("st", &["--version"]).unwrap_or_default();
-    if !installed.contains(SCHEMATHESIS) {
-        run(Cmd::new("python3").args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            &format!("schemathesis=={SCHEMATHESIS}"),
-        ]))?;
-    }
-    Ok(())
-}
-
-/// The official Standard Webhooks library from PyPI that the end-to-end tests' Python
-/// receiver verifies order events with (tests/webhooks/receiver.py; npm's twin is
-/// pinned in tests/package.json).
-pub const STANDARDWEBHOOKS: &str = "1.3.0";
-
-/// Installs the pinned `standardwebhooks` from PyPI when another version (or none) is
-/// there.
-pub fn ensure_standardwebhooks() -> Result<(), String> {
-    let installed = output_of(
-        "python3",
-        &[
-            "-c",
-            "import importlib.metadata as m; print(m.version('standardwebhooks'))",
-        ],
-    )
-    .unwrap_or_default();
-    if installed.trim() != STANDARDWEBHOOKS {
-        run(Cmd::new("python3").args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            &format!("standardwebhooks=={STANDARDWEBHOOKS}"),
-        ]))?;
     }
     Ok(())
 }
