@@ -61,9 +61,16 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+LOADED = {}
+
+
 def private(directory, name):
-    with open(os.path.join(directory, name + ".pem"), "rb") as f:
-        return serialization.load_pem_private_key(f.read(), password=None)
+    """A private key of DIR, loaded once (loading an RSA key checks it, which is slow)."""
+    path = os.path.join(directory, name + ".pem")
+    if path not in LOADED:
+        with open(path, "rb") as f:
+            LOADED[path] = serialization.load_pem_private_key(f.read(), password=None)
+    return LOADED[path]
 
 
 def mint(directory, request):

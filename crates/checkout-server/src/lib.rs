@@ -245,19 +245,6 @@ pub async fn start_with_provider(
         login_lifetime: chrono::Duration::seconds(config.login_lifetime_secs),
         draining: Arc::default(),
     };
-    if let Some(auth::jwt::Verifier {
-        keys: auth::jwt::Keys::Jwks(_),
-        ..
-    }) = state.identity.as_deref()
-    {
-        // The first fetch; until it succeeds, requests retry it (503 meanwhile).
-        let identity = state.identity.clone();
-        tokio::spawn(async move {
-            if let Some(auth::jwt::Keys::Jwks(jwks)) = identity.as_deref().map(|v| &v.keys) {
-                jwks.refresh().await;
-            }
-        });
-    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -268,6 +255,16 @@ pub async fn start_with_provider(
     let server = tokio::spawn(ops::serve::serve(listener, router, limits, stopped));
     let sweeper = ops::sweeper::spawn(state.clone(), state.tuning.sweep_every, stop.subscribe());
     let outbox = outbox::spawn(state.clone(), state.tuning.outbox_poll, stop.subscribe());
+    // The identity provider's keys: fetched now and kept fresh (until the first fetch
+    // succeeds, requests retry it and answer 503 meanwhile).
+    if let Some(identity) = state.identity.clone() {
+        let stopped = stop.subscribe();
+        tokio::spawn(async move {
+            if let auth::jwt::Keys::Jwks(jwks) = &identity.keys {
+                jwks.keep_fresh(stopped).await;
+            }
+        });
+    }
     tracing::info!(%addr, backend = ?state.db.backend(), "checkout-server listening");
     Ok(Running {
         addr,
@@ -388,7 +385,8 @@ fn identity(
         let client = outbound
             .with_private(true)
             .client(auth::jwks::FETCH_TIMEOUT)?;
-        auth::jwt::Keys::Jwks(auth::jwks::Jwks::from_url(url, client))
+        let every = std::time::Duration::from_secs(config.jwt_jwks_refresh_secs);
+        auth::jwt::Keys::Jwks(auth::jwks::Jwks::from_url(url, client, every))
     } else if let Some(file) = &config.jwt_jwks_file {
         auth::jwt::Keys::Jwks(auth::jwks::Jwks::from_file(file)?)
     } else if let Some(secret) = &config.jwt_hs256_secret {
@@ -398,10 +396,17 @@ fn identity(
     } else {
         return Ok(None);
     };
+    if config.jwt_audience.is_none() && config.jwt_issuer.is_none() {
+        tracing::warn!(
+            "--jwt-…: neither --jwt-audience nor --jwt-issuer is set, so any token these keys \
+             signed is accepted (a provider's key set is often shared by many applications)"
+        );
+    }
     Ok(Some(Arc::new(auth::jwt::Verifier {
         keys,
         issuer: config.jwt_issuer.clone(),
         audience: config.jwt_audience.clone(),
         cookie: config.jwt_cookie.clone(),
+        cache: auth::token_cache::TokenCache::default(),
     })))
 }

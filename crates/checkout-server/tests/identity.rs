@@ -279,6 +279,26 @@ async fn hostile_tokens_are_unauthenticated(backend: Backend) {
             signed("rsa", with("sub", json!("cust\u{0}\n1"))),
         ),
         ("an empty sub", signed("rsa", with("sub", json!("")))),
+        (
+            "issued in the future",
+            signed("rsa", with("iat", json!(now(0) + 120))),
+        ),
+        (
+            "a critical extension",
+            json!({"key": "rsa", "alg": "RS256", "kid": "rsa-1", "claims": good, "header": {"crit": ["exp"], "exp": 1}}),
+        ),
+        (
+            "a logout token as a sign-in",
+            signed("rsa", with("events", json!({LOGOUT_EVENT: {}}))),
+        ),
+        (
+            "a logout token's type",
+            json!({"key": "rsa", "alg": "RS256", "kid": "rsa-1", "claims": good, "header": {"typ": "logout+jwt"}}),
+        ),
+        (
+            "a lifetime of millennia",
+            signed("rsa", with("exp", json!(8_210_266_876_799_i64))),
+        ),
     ];
     let requests: Vec<Value> = cases.iter().map(|(_, r)| r.clone()).collect();
     let tokens = idp.mint(&requests);
@@ -352,24 +372,42 @@ async fn hs256_secret_accepts_only_hs256(backend: Backend) {
 on_both_backends!(hs256_secret, hs256_secret_accepts_only_hs256);
 
 /// A key set served over HTTP on `listener`, counting its fetches.
+/// A key set served over HTTP, counting its fetches; the test may change what it
+/// answers and how long it takes.
+#[derive(Clone)]
+struct KeySetServer {
+    hits: Arc<AtomicUsize>,
+    body: Arc<std::sync::Mutex<String>>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
 fn serve_jwks(
     listener: tokio::net::TcpListener,
     body: String,
-) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
+) -> (KeySetServer, tokio::task::JoinHandle<()>) {
+    let served = KeySetServer {
+        hits: Arc::new(AtomicUsize::new(0)),
+        body: Arc::new(std::sync::Mutex::new(body)),
+        delay_ms: Arc::default(),
+    };
+    let state = served.clone();
     let app = axum::Router::new().route(
         "/jwks.json",
         axum::routing::get(move || {
-            let body = body.clone();
-            counted.fetch_add(1, Ordering::SeqCst);
-            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+            let state = state.clone();
+            async move {
+                state.hits.fetch_add(1, Ordering::SeqCst);
+                let delay = state.delay_ms.load(Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let body = state.body.lock().unwrap().clone();
+                ([(header::CONTENT_TYPE, "application/json")], body)
+            }
         }),
     );
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    (hits, task)
+    (served, task)
 }
 
 async fn keys_from_a_url_are_cached_and_refetched_sparingly(backend: Backend) {
@@ -390,10 +428,11 @@ async fn keys_from_a_url_are_cached_and_refetched_sparingly(backend: Backend) {
     me(&server, &token)
         .await
         .assert_problem("SERVICE_UNAVAILABLE", 503);
-    let (hits, task) = serve_jwks(
+    let (served, task) = serve_jwks(
         tokio::net::TcpListener::bind(addr).await.unwrap(),
         idp.jwks(),
     );
+    let hits = served.hits;
     let mut status = 0;
     for _ in 0..50 {
         status = me(&server, &token).await.status;
@@ -546,7 +585,13 @@ async fn the_act_claim_is_the_actor_of_every_event(backend: Backend) {
     let server = with_keys(backend, &idp, |_| {}).await;
     let mut acting = claims("dave", now(0), 600);
     acting["act"] = json!({"sub": "agent-7"});
-    let token = idp.one(signed("ec", acting));
+    let [token, own]: [String; 2] = idp
+        .mint(&[
+            signed("ec", acting),
+            signed("ec", claims("dave", now(0), 600)),
+        ])
+        .try_into()
+        .unwrap();
     let r = me(&server, &token).await;
     assert_eq!(r.str("impersonator"), "agent-7");
     let agent = customer(&server, "dave", &token);
@@ -558,14 +603,10 @@ async fn the_act_claim_is_the_actor_of_every_event(backend: Backend) {
         assert_eq!(e["actor_admin"], "agent-7", "{e}");
     }
     // The agent signing out does not end the customer's checkout.
-    assert_eq!(
-        agent
-            .send(Method::POST, "/auth/logout", None, &[])
-            .await
-            .status,
-        204
-    );
-    assert_eq!(agent.session(id).await["status"], "ACTIVE");
+    let out = agent.send(Method::POST, "/auth/logout", None, &[]).await;
+    assert_eq!(out.status, 204);
+    let seen = customer(&server, "dave", &own).session(id).await;
+    assert_eq!(seen["status"], "ACTIVE");
     server.stop().await;
 }
 on_both_backends!(act_claim, the_act_claim_is_the_actor_of_every_event);
@@ -721,6 +762,12 @@ async fn backchannel_logout_ends_the_live_checkout_once(backend: Backend) {
         (Some("INACTIVE"), Some("SIGNED_OUT")),
         "{ended}"
     );
+    // Gina's token of that provider session is refused now; a new sign-in sees the end.
+    gina.get("/auth/me")
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    let gina_again = idp.one(signed("rsa", claims("gina", now(0) + 2, 600)));
+    let gina = customer(&server, "gina", &gina_again);
     let by_provider_session = gina.session(g_id).await;
     assert_eq!(
         by_provider_session["reason"], "SIGNED_OUT",
@@ -749,4 +796,212 @@ async fn backchannel_logout_ends_the_live_checkout_once(backend: Backend) {
 on_both_backends!(
     backchannel_logout,
     backchannel_logout_ends_the_live_checkout_once
+);
+
+async fn the_key_set_stays_fresh_and_never_holds_a_request_long(backend: Backend) {
+    let idp = Idp::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let (served, _task) = serve_jwks(listener, idp.jwks());
+    let server = Server::start_with(backend, |c| {
+        c.jwt_jwks_url = Some(url);
+        c.jwt_audience = Some(AUDIENCE.into());
+        c.jwt_jwks_refresh_secs = 1;
+    })
+    .await;
+    let [rsa, ec]: [String; 2] = idp
+        .mint(&[
+            signed("rsa", claims("kim", now(0), 600)),
+            signed("ec", claims("lee", now(0), 600)),
+        ])
+        .try_into()
+        .unwrap();
+    let mut ok = 0;
+    for _ in 0..50 {
+        ok = me(&server, &rsa).await.status;
+        if ok == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ok, 200);
+    // A set with no usable key (a provider's bad deploy) keeps the keys known.
+    *served.body.lock().unwrap() = r#"{"keys": []}"#.into();
+    let before = served.hits.load(Ordering::SeqCst);
+    while served.hits.load(Ordering::SeqCst) < before + 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(me(&server, &rsa).await.status, 200);
+    // The provider withdraws the RSA key: a token it signed stops working at the next
+    // refresh, although no token named an unknown key.
+    let mut set: Value = serde_json::from_str(&idp.jwks()).unwrap();
+    set["keys"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|k| k["kid"] != "rsa-1");
+    *served.body.lock().unwrap() = set.to_string();
+    let mut status = 200;
+    for _ in 0..50 {
+        status = me(&server, &rsa).await.status;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 401, "a withdrawn key stops working");
+    assert_eq!(me(&server, &ec).await.status, 200);
+    // A slow provider holds no request long: every answer within the fetch wait.
+    served.delay_ms.store(20_000, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let flood: Vec<Value> = (0..6)
+        .map(|i| json!({"key": "rsa", "alg": "RS256", "kid": format!("slow-{i}"), "claims": claims("x", now(0), 600)}))
+        .collect();
+    let started = std::time::Instant::now();
+    for token in idp.mint(&flood) {
+        let t = std::time::Instant::now();
+        me(&server, &token)
+            .await
+            .assert_problem("UNAUTHENTICATED", 401);
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(15));
+    served.delay_ms.store(0, Ordering::SeqCst);
+    server.stop().await;
+}
+on_both_backends!(
+    jwks_fresh,
+    the_key_set_stays_fresh_and_never_holds_a_request_long
+);
+
+async fn signing_out_ends_the_token_and_logouts_cannot_be_replayed(backend: Backend) {
+    let idp = Idp::new();
+    let server = with_keys(backend, &idp, |_| {}).await;
+    let t0 = now(0);
+    let mut with_sid = claims("mia", t0, 600);
+    with_sid["sid"] = "idp-session-9".into();
+    let mut agent = claims("mia", t0, 600);
+    agent["act"] = json!({"sub": "agent-3"});
+    let mut no_iat_short = claims("nia", t0, 600);
+    no_iat_short.as_object_mut().unwrap().remove("iat");
+    let mut no_iat_later = claims("nia", t0, 3 * 86_400);
+    no_iat_later.as_object_mut().unwrap().remove("iat");
+    let mut no_exp = logout_claims(Some("mia"), None, "jti-x");
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let [by_sid_token, mia_other, agent_token, mia_2, nia_short, nia_later, unseen_old, unseen_new, sid_logout, unseen_logout, nia_logout, no_exp_logout]: [String; 12] = idp
+        .mint(&[
+            signed("rsa", with_sid),
+            signed("ec", claims("mia", t0, 600)),
+            signed("ed", agent),
+            signed("rsa", claims("mia", t0, 900)),
+            signed("rsa", no_iat_short),
+            signed("rsa", no_iat_later),
+            signed("rsa", claims("olu", t0 - 10, 600)),
+            signed("rsa", claims("olu", t0 + 2, 600)),
+            signed("rsa", logout_claims(None, Some("idp-session-9"), "jti-sid")),
+            signed("rsa", logout_claims(Some("olu"), None, "jti-olu")),
+            signed("rsa", logout_claims(Some("nia"), None, "jti-nia")),
+            signed("rsa", no_exp),
+        ])
+        .try_into()
+        .unwrap();
+    for token in [
+        &by_sid_token,
+        &mia_other,
+        &agent_token,
+        &mia_2,
+        &nia_short,
+        &nia_later,
+    ] {
+        assert_eq!(me(&server, token).await.status, 200);
+    }
+    // A logout token must expire (so its jti is kept as long as it could be replayed).
+    logout(&server, &no_exp_logout)
+        .await
+        .assert_problem("MALFORMED_REQUEST", 400);
+    // Back-channel logout of a provider session: its tokens are refused, the
+    // customer's others are not.
+    assert_eq!(logout(&server, &sid_logout).await.status, 200);
+    me(&server, &by_sid_token)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    assert_eq!(me(&server, &mia_other).await.status, 200);
+    // The agent signs out: that token ends, the customer's do not.
+    let agent_session = customer(&server, "mia", &agent_token);
+    assert_eq!(
+        agent_session
+            .send(Method::POST, "/auth/logout", None, &[])
+            .await
+            .status,
+        204
+    );
+    me(&server, &agent_token)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    assert_eq!(me(&server, &mia_other).await.status, 200);
+    // The customer signs out on one device: that token ends, a newer one works.
+    let device = customer(&server, "mia", &mia_other);
+    assert_eq!(
+        device
+            .send(Method::POST, "/auth/logout", None, &[])
+            .await
+            .status,
+        204
+    );
+    me(&server, &mia_other)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    customer(&server, "mia", &mia_other)
+        .initiate()
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    assert_eq!(me(&server, &mia_2).await.status, 200);
+    // A logout for a customer never seen here refuses their earlier tokens when they come.
+    assert_eq!(logout(&server, &unseen_logout).await.status, 200);
+    me(&server, &unseen_old)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    assert_eq!(me(&server, &unseen_new).await.status, 200);
+    // Tokens without iat: one that may have been issued before the logout (it lives less
+    // than a day past it) is refused; one that cannot have been is not.
+    assert_eq!(logout(&server, &nia_logout).await.status, 200);
+    me(&server, &nia_short)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    assert_eq!(me(&server, &nia_later).await.status, 200);
+    // Replays stay refused for as long as the logout token could be accepted, sweeps
+    // included.
+    let used = "SELECT COUNT(*) AS n FROM used_logout_tokens";
+    server.advance(100).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let replay = logout(&server, &sid_logout).await;
+    replay.assert_problem("MALFORMED_REQUEST", 400);
+    assert!(
+        replay.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{}",
+        replay.body
+    );
+    assert_eq!(count(server.db(), used, &[]).await, 3);
+    // Once the logout tokens could no longer be accepted, the sweeper forgets them.
+    server.advance(200).await;
+    let mut left = 3;
+    for _ in 0..50 {
+        left = count(server.db(), used, &[]).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0);
+    logout(&server, &sid_logout)
+        .await
+        .assert_problem("MALFORMED_REQUEST", 400);
+    server.stop().await;
+}
+on_both_backends!(
+    signing_out,
+    signing_out_ends_the_token_and_logouts_cannot_be_replayed
 );

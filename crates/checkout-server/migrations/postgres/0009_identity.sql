@@ -29,3 +29,12 @@ CREATE TABLE used_logout_tokens (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX used_logout_tokens_expiry ON used_logout_tokens(expires_at);
+
+-- Sign-ins of the shop's tokens that ended before the tokens expire: one token signed
+-- out here (`token:` + its SHA-256), or an identity provider's session ended by a
+-- back-channel logout (`sid:` + its id). Kept until `until`, then purged.
+CREATE TABLE ended_logins (
+    key   TEXT PRIMARY KEY,
+    until BIGINT NOT NULL
+);
+CREATE INDEX ended_logins_until ON ended_logins(until);

@@ -1,7 +1,8 @@
 //! OpenID Connect Back-Channel Logout 1.0 (CONTRACT §19): the identity provider posts a
 //! signed logout token; this ends the customer's live checkout as `SIGNED_OUT` (a
-//! payment in flight is left to settle, as on sign-out) and refuses their tokens issued
-//! before it. A logout token is used once (its `jti`).
+//! payment in flight is left to settle, as on sign-out), refuses the customer's tokens
+//! issued at or before it (`sub`) and the tokens of that provider session (`sid`). A
+//! logout token is used once (its `jti`, kept until it expires).
 
 use axum::{
     extract::{FromRequest, Request, State},
@@ -14,8 +15,8 @@ use utoipa::ToSchema;
 
 use crate::{
     auth::{
-        customers::refusal,
-        jwt::{Purpose, Refused},
+        customers::{refusal, sid_key},
+        jwt::{Purpose, Refused, LEEWAY_SECS, MAX_LIFETIME_SECS},
     },
     checkout::transition,
     db::{self, events::Actor},
@@ -70,23 +71,34 @@ pub async fn backchannel_logout(
         Err(Refused::Invalid(why)) => return Err(bad(format!("Not a valid logout token: {why}."))),
         Err(unavailable) => return Err(refusal(unavailable)),
     };
-    let (Some(jti), Some(iat)) = (claims.jti.as_deref(), claims.iat) else {
+    let (Some(jti), Some(iat), Some(exp)) = (claims.jti.as_deref(), claims.iat, claims.exp) else {
         return Err(bad("Not a valid logout token."));
     };
-    // Kept as long as the token could be accepted: its exp, or a day after it was issued.
-    let keep_until = claims
-        .exp
-        .or_else(|| chrono::DateTime::from_timestamp(iat, 0).map(|t| t + chrono::Duration::days(1)))
-        .map_or(now, |t| {
-            t + chrono::Duration::seconds(crate::auth::jwt::LEEWAY_SECS)
-        })
-        .max(now + chrono::Duration::minutes(5));
+    // Kept as long as the token could be accepted (its exp and the leeway; a token
+    // lives at most a year, so this cannot overflow), so a replay is always refused.
+    let keep_until = exp
+        .checked_add_signed(chrono::Duration::seconds(LEEWAY_SECS))
+        .unwrap_or(exp)
+        .max(now);
     let mut tx = state.db.begin_write().await?;
     if !db::users::use_logout_token(tx.conn(), jti, keep_until).await? {
         return Err(bad("This logout token was already used."));
     }
+    // A customer not seen yet is stored now, so that their earlier tokens are refused
+    // when they first come.
     let customer = match &claims.sub {
-        Some(sub) => db::users::customer(tx.conn(), sub).await?.map(|c| c.id),
+        Some(sub) => {
+            if db::users::customer(tx.conn(), sub, ["", ""])
+                .await?
+                .is_none()
+            {
+                let id = uuid::Uuid::now_v7().to_string();
+                db::users::add_customer(tx.conn(), &id, sub, None, None, now).await?;
+            }
+            db::users::customer(tx.conn(), sub, ["", ""])
+                .await?
+                .map(|(c, _)| c.id)
+        }
         None => None,
     };
     let mut users: Vec<String> = customer.iter().cloned().collect();
@@ -109,8 +121,16 @@ pub async fn backchannel_logout(
             transition(tx.conn(), &id, SessionStatus::Active, step, &actor, now).await?;
         }
     }
+    // The customer's tokens issued at or before the logout (on the provider's clock,
+    // as their `iat`) are refused; the provider session's tokens until a day after
+    // their longest plausible life.
     if let Some(id) = &customer {
-        db::users::end_tokens_before(tx.conn(), id, now).await?;
+        let issued = chrono::DateTime::from_timestamp(iat, 0).unwrap_or(now);
+        db::users::end_tokens_before(tx.conn(), id, issued).await?;
+    }
+    if let Some(sid) = &claims.sid {
+        let until = now + chrono::Duration::seconds(MAX_LIFETIME_SECS);
+        db::users::end_sign_in(tx.conn(), &sid_key(sid), until).await?;
     }
     tx.commit().await?;
     tracing::info!(customers = users.len(), "back-channel logout");

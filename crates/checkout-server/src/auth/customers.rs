@@ -43,6 +43,18 @@ pub struct SignedIn {
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// The identity provider's session id.
     pub sid: Option<String>,
+    /// This token's key among ended sign-ins (`token:` + its SHA-256), to end it.
+    pub token_key: String,
+}
+
+/// The key of a token among ended sign-ins, from its SHA-256.
+pub fn token_key(digest: &[u8; 32]) -> String {
+    format!("token:{}", crate::auth::token_cache::hex(digest))
+}
+
+/// The key of an identity provider's session among ended sign-ins.
+pub fn sid_key(sid: &str) -> String {
+    format!("sid:{sid}")
 }
 
 /// The customer a token identifies, stored on first sight.
@@ -51,17 +63,21 @@ pub async fn current(state: &AppState, token: &str) -> Result<SignedIn, ApiError
         return Err(ErrorCode::Unauthenticated.into());
     };
     let now = state.clock.now();
+    let digest = crate::auth::token_cache::key(token);
     let claims = verifier
-        .verify(token, Purpose::Access, now)
+        .verify_keyed(token, digest, Purpose::Access, now)
         .await
         .map_err(refusal)?;
     let (Some(sub), Some(exp)) = (claims.sub.clone(), claims.exp) else {
         return Err(ErrorCode::Unauthenticated.into());
     };
-    let customer = match db::users::customer(&state.db, &sub).await? {
-        Some(customer) => {
+    let token_key = token_key(&digest);
+    let sid_key = claims.sid.as_deref().map(sid_key).unwrap_or_default();
+    let ended_keys = [token_key.as_str(), sid_key.as_str()];
+    let (customer, ended) = match db::users::customer(&state.db, &sub, ended_keys).await? {
+        Some((customer, ended)) => {
             refresh_profile(state, &customer, &claims).await?;
-            customer
+            (customer, ended)
         }
         None => {
             let mut tx = state.db.begin_write().await?;
@@ -76,24 +92,23 @@ pub async fn current(state: &AppState, token: &str) -> Result<SignedIn, ApiError
             )
             .await?;
             // Another first request may have stored them first: read back the winner.
-            let stored = db::users::customer(tx.conn(), &sub).await?;
+            let stored = db::users::customer(tx.conn(), &sub, ended_keys).await?;
             tx.commit().await?;
             stored.ok_or_else(|| ApiError::Internal("customer not stored".into()))?
         }
     };
-    if let Some(after) = customer.tokens_valid_after {
-        // Seconds against milliseconds: a token from the second of the logout or
-        // earlier, or one that does not say when it was issued, is refused.
-        if claims
-            .iat
-            .is_none_or(|iat| iat.saturating_mul(1000) <= after)
-        {
-            return Err(Rejection::with_message(
-                ErrorCode::Unauthenticated,
-                "Your sign-in has ended. Please sign in again.",
-            )
-            .into());
-        }
+    // Ended here (signed out with this token, or its provider session logged out), or
+    // issued at or before a back-channel logout of the customer (on the provider's
+    // clock, seconds against milliseconds).
+    let cut_off = customer
+        .tokens_valid_after
+        .is_some_and(|after| claims.issued().saturating_mul(1000) <= after);
+    if ended || cut_off {
+        return Err(Rejection::with_message(
+            ErrorCode::Unauthenticated,
+            "Your sign-in has ended. Please sign in again.",
+        )
+        .into());
     }
     let shown = claims
         .email
@@ -104,9 +119,10 @@ pub async fn current(state: &AppState, token: &str) -> Result<SignedIn, ApiError
     Ok(SignedIn {
         id: customer.id,
         shown,
-        agent: claims.agent,
+        agent: claims.agent.clone(),
         expires_at: exp,
-        sid: claims.sid,
+        sid: claims.sid.clone(),
+        token_key,
     })
 }
 

@@ -1,9 +1,11 @@
 //! The identity provider's public keys (CONTRACT §19): a JSON Web Key Set from a file
-//! or a URL. From a URL the set is fetched at start and cached; a token whose `kid` is
-//! not in the cache makes one refetch at most a minute (a flood of made-up `kid`s costs
-//! the provider one request a minute), and while no key has ever arrived one attempt a
-//! second at most (the server answers 503 meanwhile). A failed fetch keeps the keys
-//! already known.
+//! or a URL. From a URL the set is fetched at start and again every
+//! `--jwt-jwks-refresh-secs` (a key the provider withdraws stops working within that
+//! time), and cached. A token whose `kid` is not in the cache makes one refetch at most a minute (a
+//! flood of made-up `kid`s costs the provider one request a minute), and while no key
+//! has ever arrived one attempt a second at most (the server answers 503 meanwhile). A
+//! request never waits more than [`FETCH_WAIT`] for a fetch in progress. A failed fetch,
+//! or one with no usable key, keeps the keys already known.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -13,6 +15,8 @@ use jsonwebtoken::{
 };
 use tokio::{sync::Mutex, time::Instant};
 
+/// How long a request waits for a fetch in progress before it answers from the cache.
+pub const FETCH_WAIT: Duration = Duration::from_secs(2);
 /// How often an unknown `kid` may refetch the set.
 pub const REFETCH_EVERY: Duration = Duration::from_secs(60);
 /// How often a fetch is tried while no key is known at all.
@@ -135,8 +139,13 @@ impl std::fmt::Debug for Jwks {
 /// Where the keys come from, and what is known of them.
 pub struct Jwks {
     url: Option<(reqwest::Url, reqwest::Client)>,
+    /// How often the set is fetched again whatever the tokens say.
+    refresh_every: Duration,
     cached: std::sync::RwLock<Cached>,
     fetching: Mutex<()>,
+    /// Moves on with every set fetched: what was verified with an older set is checked
+    /// again (a key may have been withdrawn).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Jwks {
@@ -154,24 +163,34 @@ impl Jwks {
         }
         Ok(Jwks {
             url: None,
+            refresh_every: Duration::MAX,
             cached: std::sync::RwLock::new(Cached {
                 set: Arc::new(set),
                 tried_at: None,
             }),
             fetching: Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
-    /// Keys fetched from `url` with `client` (first fetch by [`Jwks::refresh`]).
-    pub fn from_url(url: reqwest::Url, client: reqwest::Client) -> Jwks {
+    /// Keys fetched from `url` with `client`, again every `refresh_every` (by
+    /// [`Jwks::keep_fresh`]).
+    pub fn from_url(url: reqwest::Url, client: reqwest::Client, refresh_every: Duration) -> Jwks {
         Jwks {
             url: Some((url, client)),
+            refresh_every,
             cached: std::sync::RwLock::new(Cached {
                 set: Arc::default(),
                 tried_at: None,
             }),
             fetching: Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Which fetched set the keys are from (0 before the first, and for a file).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn cached(&self) -> (Arc<KeySet>, Option<Instant>) {
@@ -186,10 +205,12 @@ impl Jwks {
             return Ok(key);
         }
         if self.url.is_some() && self.may_fetch() {
-            // One fetch at a time; whoever waited finds its result.
-            let _turn = self.fetching.lock().await;
-            if self.may_fetch() {
-                self.refresh().await;
+            // One fetch at a time; whoever waits finds its result, and no one waits
+            // long for a slow provider.
+            if let Ok(_turn) = tokio::time::timeout(FETCH_WAIT, self.fetching.lock()).await {
+                if self.may_fetch() {
+                    self.refresh().await;
+                }
             }
         }
         let (set, _) = self.cached();
@@ -210,22 +231,58 @@ impl Jwks {
         tried_at.is_none_or(|t| t.elapsed() >= every)
     }
 
-    /// Fetches the set now (at start, and when [`Jwks::key`] allows). A failure is
-    /// logged and keeps the keys known.
+    /// Fetches the set now (at start, every `refresh_every`, and when [`Jwks::key`]
+    /// allows). A failure, or a set with no usable key, is logged and keeps the keys
+    /// known. The time of the attempt is noted when it ends too, so that requests that
+    /// waited for it do not start another at once.
     pub async fn refresh(&self) {
         let Some((url, client)) = &self.url else {
             return;
         };
-        self.cached
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .tried_at = Some(Instant::now());
-        match fetch(client, url).await {
+        let note_attempt = || {
+            self.cached
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .tried_at = Some(Instant::now());
+        };
+        note_attempt();
+        let fetched = fetch(client, url).await.and_then(|set| {
+            if set.is_empty() {
+                Err("no usable key in the set (kept the keys known)".to_owned())
+            } else {
+                Ok(set)
+            }
+        });
+        note_attempt();
+        match fetched {
             Ok(set) => {
                 tracing::info!(keys = set.len(), %url, "identity provider keys fetched");
                 self.cached.write().unwrap_or_else(|p| p.into_inner()).set = Arc::new(set);
+                self.generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             }
             Err(error) => tracing::warn!(%error, %url, "identity provider keys not fetched"),
+        }
+    }
+
+    /// Fetches the set at once and then every `refresh_every` until `stop` (a file's
+    /// set is read once, at start).
+    pub async fn keep_fresh(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.url.is_none() {
+            return;
+        }
+        loop {
+            {
+                let _turn = self.fetching.lock().await;
+                self.refresh().await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.refresh_every) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
         }
     }
 }

@@ -4,6 +4,8 @@
 //! against this server's clock with 60 s of leeway. What a token may not be is refused
 //! as `UNAUTHENTICATED`; keys that never arrived are `SERVICE_UNAVAILABLE`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -15,6 +17,8 @@ use super::jwks::{Jwks, Key, NoKey};
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Clock skew allowed on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: i64 = 60;
+/// A token may not claim to live longer than this from now (seconds): a year.
+pub const MAX_LIFETIME_SECS: i64 = 366 * 86_400;
 /// The most characters of a `sub` (the shop's customer id) or an agent's `sub`.
 pub const MAX_SUB_CHARS: usize = 255;
 /// The event a logout token carries (OpenID Connect Back-Channel Logout 1.0).
@@ -50,6 +54,8 @@ pub struct Verifier {
     pub audience: Option<String>,
     /// The cookie a browser sends the token in, besides `Authorization: Bearer`.
     pub cookie: Option<String>,
+    /// Access tokens already verified.
+    pub cache: super::token_cache::TokenCache,
 }
 
 /// What a token is for.
@@ -71,6 +77,8 @@ pub struct Verified {
     pub exp: Option<DateTime<Utc>>,
     /// When it was issued, in seconds.
     pub iat: Option<i64>,
+    /// When it starts to be valid, in seconds.
+    pub nbf: Option<i64>,
     /// The customer's e-mail, when present.
     pub email: Option<String>,
     /// The customer's name, when present.
@@ -81,6 +89,18 @@ pub struct Verified {
     pub sid: Option<String>,
     /// The token's id.
     pub jti: Option<String>,
+}
+
+impl Verified {
+    /// When the token was issued (seconds, on the provider's clock): `iat`, else `nbf`,
+    /// else a day before `exp` (a token that says nothing is taken to live at most a
+    /// day). A back-channel logout refuses tokens issued at or before it.
+    pub fn issued(&self) -> i64 {
+        self.iat.or(self.nbf).unwrap_or_else(|| {
+            self.exp
+                .map_or(i64::MIN, |e| e.timestamp().saturating_sub(86_400))
+        })
+    }
 }
 
 /// Why a token was not accepted.
@@ -94,6 +114,20 @@ pub enum Refused {
 
 fn invalid(why: impl Into<String>) -> Refused {
     Refused::Invalid(why.into())
+}
+
+/// Whether the token's protected header has a `crit` member (read from the header's
+/// JSON; the signature is checked by `jsonwebtoken` afterwards).
+fn names_critical_extensions(token: &str) -> bool {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes).ok())
+        .is_some_and(|header| header.contains_key("crit"))
 }
 
 #[derive(Deserialize)]
@@ -196,14 +230,52 @@ impl Verifier {
         token: &str,
         purpose: Purpose,
         now: DateTime<Utc>,
-    ) -> Result<Verified, Refused> {
+    ) -> Result<Arc<Verified>, Refused> {
+        self.verify_keyed(token, super::token_cache::key(token), purpose, now)
+            .await
+    }
+
+    /// [`Verifier::verify`] with the token's SHA-256 already computed.
+    pub async fn verify_keyed(
+        &self,
+        token: &str,
+        cache_key: [u8; 32],
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Verified>, Refused> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(invalid(format!(
                 "the token is longer than {MAX_TOKEN_BYTES} bytes"
             )));
         }
+        // An access token verified before with the current keys: only time has moved.
+        let generation = match &self.keys {
+            Keys::Jwks(jwks) => jwks.generation(),
+            Keys::Hs256(_) => 0,
+        };
+        if purpose == Purpose::Access {
+            if let Some(known) = self.cache.get(&cache_key, generation) {
+                let exp = known.exp.map_or(0, |e| e.timestamp());
+                if now.timestamp() > exp.saturating_add(LEEWAY_SECS) {
+                    return Err(invalid("the token has expired"));
+                }
+                return Ok(known);
+            }
+        }
         // `alg: none` and unknown algorithms fail here: `Algorithm` has no such value.
         let header = decode_header(token).map_err(|_| invalid("not a signed token"))?;
+        // RFC 7515 §4.1.11: an extension this server does not know must be refused.
+        if names_critical_extensions(token) {
+            return Err(invalid("the token names critical extensions (crit)"));
+        }
+        // A logout token is never a sign-in (OIDC Back-Channel Logout §2.4).
+        let logout_type = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("logout+jwt"));
+        if purpose == Purpose::Access && logout_type {
+            return Err(invalid("a logout token is not a sign-in"));
+        }
         let key = self.key(header.alg, header.kid.as_deref()).await?;
         let mut validation = Validation::new(key.alg);
         // Times are checked below against this server's clock.
@@ -222,7 +294,11 @@ impl Verifier {
         let claims = decode::<Claims>(token, &key.key, &validation)
             .map_err(|e| invalid(format!("the token was refused ({e})")))?
             .claims;
-        check(&claims, purpose, now.timestamp())
+        let verified = Arc::new(check(&claims, purpose, now.timestamp())?);
+        if purpose == Purpose::Access {
+            self.cache.put(cache_key, Arc::clone(&verified), generation);
+        }
+        Ok(verified)
     }
 }
 
@@ -235,9 +311,15 @@ fn check(claims: &Claims, purpose: Purpose, now: i64) -> Result<Verified, Refuse
         if now > exp.saturating_add(LEEWAY_SECS) {
             return Err(invalid("the token has expired"));
         }
+        if exp > now.saturating_add(MAX_LIFETIME_SECS) {
+            return Err(invalid("the token claims to live longer than a year"));
+        }
     }
     if nbf.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS)) {
         return Err(invalid("the token is not valid yet"));
+    }
+    if iat.is_some_and(|iat| iat > now.saturating_add(LEEWAY_SECS)) {
+        return Err(invalid("the token was issued in the future"));
     }
     let sub = identifier(&claims.sub, "sub")?;
     let sid = identifier(&claims.sid, "sid")?;
@@ -254,6 +336,9 @@ fn check(claims: &Claims, purpose: Purpose, now: i64) -> Result<Verified, Refuse
         Purpose::Access => {
             if exp.is_none() {
                 return Err(invalid("the token has no exp"));
+            }
+            if !claims.events.is_null() {
+                return Err(invalid("a logout token is not a sign-in"));
             }
             if sub.is_none() {
                 return Err(invalid("the token has no sub"));
@@ -272,8 +357,8 @@ fn check(claims: &Claims, purpose: Purpose, now: i64) -> Result<Verified, Refuse
             if !claims.nonce.is_null() {
                 return Err(invalid("a logout token may not have a nonce"));
             }
-            if jti.is_none() || iat.is_none() {
-                return Err(invalid("a logout token needs jti and iat"));
+            if jti.is_none() || iat.is_none() || exp.is_none() {
+                return Err(invalid("a logout token needs jti, iat and exp"));
             }
             if sub.is_none() && sid.is_none() {
                 return Err(invalid("a logout token needs sub or sid"));
@@ -284,6 +369,7 @@ fn check(claims: &Claims, purpose: Purpose, now: i64) -> Result<Verified, Refuse
         sub,
         exp: exp.and_then(|s| DateTime::from_timestamp(s, 0)),
         iat,
+        nbf,
         email: profile(&claims.email),
         name: profile(&claims.name),
         agent,
@@ -347,7 +433,7 @@ mod tests {
     fn logout_tokens_need_the_event_jti_iat_and_no_nonce() {
         let now = 1_800_000_000;
         let event = serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} });
-        let good = serde_json::json!({"sub": "c-1", "iat": now, "jti": "j1", "events": event});
+        let good = serde_json::json!({"sub": "c-1", "iat": now, "exp": now + 120, "jti": "j1", "events": event});
         assert!(check(&claims(good.clone()), Purpose::Logout, now).is_ok());
         let mut with_nonce = good.clone();
         with_nonce["nonce"] = "n".into();
@@ -355,9 +441,11 @@ mod tests {
         no_event["events"] = serde_json::json!({});
         let mut no_jti = good.clone();
         no_jti.as_object_mut().unwrap().remove("jti");
+        let mut no_exp = good.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
         let mut no_subject = good;
         no_subject.as_object_mut().unwrap().remove("sub");
-        for json in [with_nonce, no_event, no_jti, no_subject] {
+        for json in [with_nonce, no_event, no_jti, no_exp, no_subject] {
             assert!(check(&claims(json), Purpose::Logout, now).is_err());
         }
     }

@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod login_cookie;
 pub mod passwords;
 pub mod throttle;
+pub mod token_cache;
 
 use axum::{
     extract::State,
@@ -281,6 +282,15 @@ pub async fn logout(
     }
     if let Some(hash) = &user.login_hash {
         db::users::end_login(tx.conn(), hash).await?;
+    }
+    // The shop's token is refused from now on, here, until it would have expired
+    // (the shop's own sign-out ends it at the shop).
+    if let Some(key) = &user.token_key {
+        let until = user
+            .login_expires_at
+            .checked_add_signed(chrono::Duration::seconds(jwt::LEEWAY_SECS))
+            .unwrap_or(user.login_expires_at);
+        db::users::end_sign_in(tx.conn(), key, until).await?;
     }
     tx.commit().await?;
     let mut response = StatusCode::NO_CONTENT.into_response();

@@ -142,31 +142,31 @@ pub async fn end_login(conn: impl Into<Conn<'_>>, token_hash: &str) -> Result<()
     Ok(())
 }
 
-/// Deletes up to `limit` logins that expired by `now`, and up to `limit` used logout
-/// tokens that would have expired by then; returns how many.
+/// Deletes up to `limit` logins that expired by `now`, up to `limit` used logout tokens
+/// that would have expired by then, and up to `limit` ended sign-ins past their time;
+/// returns how many.
 pub async fn purge_logins(
     conn: impl Into<Conn<'_>>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<u64, DbError> {
     let mut conn = conn.into();
-    let logins = query(
-        "DELETE FROM logins WHERE token_hash IN \
-         (SELECT token_hash FROM logins WHERE expires_at <= $1 LIMIT $2)",
-    )
-    .bind(to_ms(now))
-    .bind(i64::from(limit))
-    .execute(&mut conn)
-    .await?;
-    let logout_tokens = query(
-        "DELETE FROM used_logout_tokens WHERE jti IN \
-         (SELECT jti FROM used_logout_tokens WHERE expires_at <= $1 LIMIT $2)",
-    )
-    .bind(to_ms(now))
-    .bind(i64::from(limit))
-    .execute(&mut conn)
-    .await?;
-    Ok(logins + logout_tokens)
+    let mut deleted = 0;
+    for (table, key, ends) in [
+        ("logins", "token_hash", "expires_at"),
+        ("used_logout_tokens", "jti", "expires_at"),
+        ("ended_logins", "key", "until"),
+    ] {
+        deleted += query(&format!(
+            "DELETE FROM {table} WHERE {key} IN \
+             (SELECT {key} FROM {table} WHERE {ends} <= $1 LIMIT $2)"
+        ))
+        .bind(to_ms(now))
+        .bind(i64::from(limit))
+        .execute(&mut conn)
+        .await?;
+    }
+    Ok(deleted)
 }
 
 /// A customer of the shop's identity provider, as stored.
@@ -182,24 +182,52 @@ pub struct Customer {
     pub tokens_valid_after: Option<i64>,
 }
 
-/// The customer whose `sub` is `external_id`.
+/// The customer whose `sub` is `external_id`, and whether one of `ended` (keys of
+/// [`end_sign_in`]: this token, its provider session) was ended: one statement, as
+/// every request of the shop's customers makes it.
 pub async fn customer(
     conn: impl Into<Conn<'_>>,
     external_id: &str,
-) -> Result<Option<Customer>, DbError> {
-    query("SELECT id, email, name, tokens_valid_after FROM users WHERE external_id = $1")
-        .bind(external_id)
-        .fetch_optional(conn)
-        .await?
-        .map(|r| {
-            Ok(Customer {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-                name: r.try_get("name")?,
-                tokens_valid_after: r.try_get("tokens_valid_after")?,
-            })
-        })
-        .transpose()
+    ended: [&str; 2],
+) -> Result<Option<(Customer, bool)>, DbError> {
+    query(
+        "SELECT id, email, name, tokens_valid_after, \
+         (SELECT COUNT(*) FROM ended_logins WHERE key = $2 OR key = $3) AS ended \
+         FROM users WHERE external_id = $1",
+    )
+    .bind(external_id)
+    .bind(ended[0])
+    .bind(ended[1])
+    .fetch_optional(conn)
+    .await?
+    .map(|r| {
+        let customer = Customer {
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            tokens_valid_after: r.try_get("tokens_valid_after")?,
+        };
+        Ok((customer, r.try_get::<i64>("ended")? > 0))
+    })
+    .transpose()
+}
+
+/// Ends a sign-in of the shop's tokens until `until` (`key` is `token:…` or `sid:…`).
+pub async fn end_sign_in(
+    conn: impl Into<Conn<'_>>,
+    key: &str,
+    until: DateTime<Utc>,
+) -> Result<(), DbError> {
+    query(
+        "INSERT INTO ended_logins (key, until) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET until = excluded.until \
+         WHERE ended_logins.until < excluded.until",
+    )
+    .bind(key)
+    .bind(to_ms(until))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Stores a customer on first sight (two first requests at once store one). The row
@@ -243,17 +271,21 @@ pub async fn update_profile(
     Ok(())
 }
 
-/// Refuses the customer's tokens issued before `at` (a back-channel logout).
+/// Refuses the customer's tokens issued at or before `at` (a back-channel logout, on
+/// the provider's clock). It only moves forward.
 pub async fn end_tokens_before(
     conn: impl Into<Conn<'_>>,
     id: &str,
     at: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    query("UPDATE users SET tokens_valid_after = $1 WHERE id = $2")
-        .bind(to_ms(at))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    query(
+        "UPDATE users SET tokens_valid_after = $1 \
+         WHERE id = $2 AND (tokens_valid_after IS NULL OR tokens_valid_after < $1)",
+    )
+    .bind(to_ms(at))
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

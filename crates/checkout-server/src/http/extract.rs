@@ -113,6 +113,8 @@ pub struct CurrentUser {
     pub login_expires_at: chrono::DateTime<chrono::Utc>,
     /// The identity provider's session id (`sid`), for a token that has one.
     pub sid: Option<String>,
+    /// For the shop's token: its key among ended sign-ins (signing out ends it).
+    pub token_key: Option<String>,
 }
 
 impl CurrentUser {
@@ -139,6 +141,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                     login_hash: None,
                     login_expires_at: customer.expires_at,
                     sid: customer.sid,
+                    token_key: Some(customer.token_key),
                 });
             }
         }
@@ -157,6 +160,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             login_hash: Some(hash),
             login_expires_at: owner.expires_at,
             sid: None,
+            token_key: None,
         })
     }
 }
