@@ -56,7 +56,11 @@ pub async fn backchannel_logout(
         ));
     };
     if !is_form(request.headers()) {
-        return Err(ErrorCode::UnsupportedMediaType.into());
+        return Err(Rejection::with_message(
+            ErrorCode::UnsupportedMediaType,
+            "A logout token is sent as a form (application/x-www-form-urlencoded).",
+        )
+        .into());
     }
     let axum::Form(form) = axum::Form::<LogoutForm>::from_request(request, &state)
         .await
@@ -76,8 +80,9 @@ pub async fn backchannel_logout(
     };
     // Kept as long as the token could be accepted (its exp and the leeway; a token
     // lives at most a year, so this cannot overflow), so a replay is always refused.
+    // (One second more: times are checked in whole seconds.)
     let keep_until = exp
-        .checked_add_signed(chrono::Duration::seconds(LEEWAY_SECS))
+        .checked_add_signed(chrono::Duration::seconds(LEEWAY_SECS + 1))
         .unwrap_or(exp)
         .max(now);
     let mut tx = state.db.begin_write().await?;

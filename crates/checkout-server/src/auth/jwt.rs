@@ -173,14 +173,20 @@ fn seconds(value: &Value, name: &str) -> Result<Option<i64>, Refused> {
     }
 }
 
-/// An identifier claim: 1 to 255 characters, none of them a control character.
+/// A control character, or a line or paragraph separator (which break logs and text).
+fn breaks_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// An identifier claim: 1 to 255 characters, none of them a control character or line
+/// separator.
 fn identifier(value: &Value, name: &str) -> Result<Option<String>, Refused> {
     match value {
         Value::Null => Ok(None),
         Value::String(s)
             if !s.is_empty()
                 && s.chars().count() <= MAX_SUB_CHARS
-                && !s.chars().any(char::is_control) =>
+                && !s.chars().any(breaks_text) =>
         {
             Ok(Some(s.clone()))
         }
@@ -194,7 +200,7 @@ fn identifier(value: &Value, name: &str) -> Result<Option<String>, Refused> {
 fn profile(value: &Value) -> Option<String> {
     value
         .as_str()
-        .filter(|s| s.chars().count() <= 320 && !s.chars().any(char::is_control))
+        .filter(|s| s.chars().count() <= 320 && !s.chars().any(breaks_text))
         .map(str::to_owned)
 }
 
@@ -269,10 +275,11 @@ impl Verifier {
             return Err(invalid("the token names critical extensions (crit)"));
         }
         // A logout token is never a sign-in (OIDC Back-Channel Logout §2.4).
-        let logout_type = header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("logout+jwt"));
+        // RFC 7515 §4.1.9: `typ` may carry the `application/` prefix.
+        let logout_type = header.typ.as_deref().is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            t == "logout+jwt" || t == "application/logout+jwt"
+        });
         if purpose == Purpose::Access && logout_type {
             return Err(invalid("a logout token is not a sign-in"));
         }
@@ -320,6 +327,9 @@ fn check(claims: &Claims, purpose: Purpose, now: i64) -> Result<Verified, Refuse
     }
     if iat.is_some_and(|iat| iat > now.saturating_add(LEEWAY_SECS)) {
         return Err(invalid("the token was issued in the future"));
+    }
+    if iat.is_some_and(|iat| iat < now.saturating_sub(MAX_LIFETIME_SECS)) {
+        return Err(invalid("the token was issued more than a year ago"));
     }
     let sub = identifier(&claims.sub, "sub")?;
     let sid = identifier(&claims.sid, "sid")?;

@@ -288,7 +288,7 @@ pub async fn logout(
     if let Some(key) = &user.token_key {
         let until = user
             .login_expires_at
-            .checked_add_signed(chrono::Duration::seconds(jwt::LEEWAY_SECS))
+            .checked_add_signed(chrono::Duration::seconds(jwt::LEEWAY_SECS + 1))
             .unwrap_or(user.login_expires_at);
         db::users::end_sign_in(tx.conn(), key, until).await?;
     }
