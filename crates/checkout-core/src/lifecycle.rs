@@ -389,11 +389,9 @@ impl SessionStatus {
     /// The state to read for a stored `ACTIVE` session at `now`: expiry is decided at
     /// read time, so a late sweeper never keeps a session alive. A pending payment is
     /// not expired by the clock; reconciliation settles it.
+    /// (The window alone: [`SessionStatus::at_ends`] without a login's end.)
     pub fn at(self, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> SessionStatus {
-        match (self, expires_at) {
-            (SessionStatus::Active, Some(expiry)) if now >= expiry => SessionStatus::Expired,
-            (status, _) => status,
-        }
+        self.at_ends(expires_at, None, now)
     }
 
     /// The state to read for a stored session at `now` with both of its read-time ends:
@@ -451,6 +449,7 @@ mod tests {
         let live = |id: &str, status, expires_at| LiveSession {
             id: id.into(),
             status,
+            managed: true,
             expires_at,
             login_expires_at: None,
         };
@@ -716,18 +715,21 @@ mod tests {
             LiveSession {
                 id: "a".into(),
                 status: SessionStatus::Active,
+                managed: true,
                 expires_at: Some(now + chrono::Duration::minutes(3)),
                 login_expires_at: None,
             },
             LiveSession {
                 id: "b".into(),
                 status: SessionStatus::Active,
+                managed: true,
                 expires_at: Some(now),
                 login_expires_at: None,
             },
             LiveSession {
                 id: "c".into(),
                 status: SessionStatus::Active,
+                managed: true,
                 expires_at: Some(now + chrono::Duration::minutes(3)),
                 login_expires_at: Some(now - chrono::Duration::seconds(1)),
             },
@@ -744,6 +746,7 @@ mod tests {
         let paying = vec![LiveSession {
             id: "p".into(),
             status: SessionStatus::PaymentPending,
+            managed: true,
             expires_at: None,
             login_expires_at: None,
         }];

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::action::Action;
 use crate::{
     error::{ErrorCode, Rejection},
-    lifecycle::{InactiveReason, SessionStatus},
+    lifecycle::{InactiveReason, SessionStatus, Transition},
 };
 
 /// What the checks need to know about a session.
@@ -142,6 +142,18 @@ impl SessionView {
         } else {
             None
         }
+    }
+
+    /// The stored state with both read-time ends applied at `now` (the window and the
+    /// login; supersession is not a clock and is left to [`effective_status`]).
+    pub fn ended_by_clocks(&self, now: DateTime<Utc>) -> SessionStatus {
+        self.status.at_ends(self.expiry(), self.login_expiry(), now)
+    }
+
+    /// The transition that stores what a read at `now` reports, when a clock ended a
+    /// session still stored `ACTIVE` (`Expire` or `EndLogin`).
+    pub fn read_time_end(&self, now: DateTime<Utc>) -> Option<Transition> {
+        self.status.read_time_end(self.ended_by_clocks(now))
     }
 }
 
@@ -291,10 +303,7 @@ pub struct CheckInput {
 /// its login decided at read time, then supersession for a managed session that is no
 /// longer the latest.
 pub fn effective_status(session: &SessionView, now: DateTime<Utc>) -> SessionStatus {
-    match session
-        .status
-        .at_ends(session.expiry(), session.login_expiry(), now)
-    {
+    match session.ended_by_clocks(now) {
         SessionStatus::Active if session.managed && !session.is_latest => {
             SessionStatus::Inactive(InactiveReason::Superseded)
         }
@@ -307,10 +316,7 @@ pub fn effective_status(session: &SessionView, now: DateTime<Utc>) -> SessionSta
 /// not ended by either clock yet, and `until` is later than the end it remembers. A
 /// checkout whose login already ended stays ended; the shopper restores it (§16).
 pub fn extends_login(session: &SessionView, until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    session
-        .status
-        .at_ends(session.expiry(), session.login_expiry(), now)
-        .is_live()
+    session.ended_by_clocks(now).is_live()
         && session.login_expires_at.is_none_or(|known| until > known)
 }
 

@@ -256,6 +256,7 @@ proptest! {
                                 LiveSession {
                                     id,
                                     status: SessionStatus::Active,
+                                    managed,
                                     expires_at: managed.then(|| m.now + Duration::minutes(10)),
                                     // A login that ends before the window, so both ends occur.
                                     login_expires_at: managed.then(|| m.now + Duration::minutes(7)),

@@ -15,9 +15,13 @@ pub struct LiveSession {
     pub id: String,
     /// Stored status (`ACTIVE` or `PAYMENT_PENDING`).
     pub status: SessionStatus,
-    /// Expiry, when managed.
+    /// Whether session management applied when it started: only then do its clocks
+    /// (expiry, the login's end) end it.
+    #[serde(default)]
+    pub managed: bool,
+    /// Expiry, as stored.
     pub expires_at: Option<DateTime<Utc>>,
-    /// When the login that last acted on it ends, when managed (CONTRACT §19).
+    /// When the login that last acted on it ends, as stored (CONTRACT §19).
     #[serde(default)]
     pub login_expires_at: Option<DateTime<Utc>>,
 }
@@ -26,7 +30,10 @@ pub struct LiveSession {
 /// already closed, `EndLogin` if its login already ended (every read already reports
 /// it so), else `otherwise`.
 fn ending(s: &LiveSession, otherwise: Transition, now: DateTime<Utc>) -> Transition {
-    let read = s.status.at_ends(s.expires_at, s.login_expires_at, now);
+    let clock = |at: Option<DateTime<Utc>>| at.filter(|_| s.managed);
+    let read = s
+        .status
+        .at_ends(clock(s.expires_at), clock(s.login_expires_at), now);
     s.status.read_time_end(read).unwrap_or(otherwise)
 }
 

@@ -201,10 +201,7 @@ pub async fn persist_expiry(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> ApiResult<bool> {
-    let read = row
-        .status
-        .at_ends(row.view().expiry(), row.view().login_expiry(), now);
-    match row.status.read_time_end(read) {
+    match row.view().read_time_end(now) {
         Some(step) => {
             transition(conn, &row.id, row.status, step, actor, now).await?;
             Ok(true)

@@ -177,21 +177,13 @@ pub async fn live_for_user(
     rows.iter()
         .map(|r| {
             let status: String = r.try_get("status")?;
-            let managed = r.try_get::<i64>("managed")? != 0;
             Ok(LiveSession {
                 id: r.try_get("id")?,
                 status: SessionStatus::from_parts(&status, None)
                     .ok_or_else(|| corrupt("status"))?,
-                expires_at: if managed {
-                    r.try_get::<Option<i64>>("expires_at")?.map(from_ms)
-                } else {
-                    None
-                },
-                login_expires_at: if managed {
-                    r.try_get::<Option<i64>>("login_expires_at")?.map(from_ms)
-                } else {
-                    None
-                },
+                managed: r.try_get::<i64>("managed")? != 0,
+                expires_at: r.try_get::<Option<i64>>("expires_at")?.map(from_ms),
+                login_expires_at: r.try_get::<Option<i64>>("login_expires_at")?.map(from_ms),
             })
         })
         .collect()
