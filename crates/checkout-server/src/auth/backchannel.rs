@@ -92,18 +92,9 @@ pub async fn backchannel_logout(
     // A customer not seen yet is stored now, so that their earlier tokens are refused
     // when they first come.
     let customer = match &claims.sub {
-        Some(sub) => {
-            if db::users::customer(tx.conn(), sub, ["", ""])
-                .await?
-                .is_none()
-            {
-                let id = uuid::Uuid::now_v7().to_string();
-                db::users::add_customer(tx.conn(), &id, sub, None, None, now).await?;
-            }
-            db::users::customer(tx.conn(), sub, ["", ""])
-                .await?
-                .map(|(c, _)| c.id)
-        }
+        Some(sub) => db::users::store_customer(tx.conn(), sub, [None, None], ["", ""], now)
+            .await?
+            .map(|(c, _)| c.id),
         None => None,
     };
     let mut users: Vec<String> = customer.iter().cloned().collect();

@@ -81,18 +81,9 @@ pub async fn current(state: &AppState, token: &str) -> Result<SignedIn, ApiError
         }
         None => {
             let mut tx = state.db.begin_write().await?;
-            let id = uuid::Uuid::now_v7().to_string();
-            db::users::add_customer(
-                tx.conn(),
-                &id,
-                &sub,
-                claims.email.as_deref(),
-                claims.name.as_deref(),
-                now,
-            )
-            .await?;
-            // Another first request may have stored them first: read back the winner.
-            let stored = db::users::customer(tx.conn(), &sub, ended_keys).await?;
+            let profile = [claims.email.as_deref(), claims.name.as_deref()];
+            let stored =
+                db::users::store_customer(tx.conn(), &sub, profile, ended_keys, now).await?;
             tx.commit().await?;
             stored.ok_or_else(|| ApiError::Internal("customer not stored".into()))?
         }

@@ -230,29 +230,31 @@ pub async fn end_sign_in(
     Ok(())
 }
 
-/// Stores a customer on first sight (two first requests at once store one). The row
-/// has no password and a username no built-in account can take (`~` + our id).
-pub async fn add_customer(
+/// The customer whose `sub` is `external_id` (as [`customer`]), stored first if this
+/// is their first sight; two first sights at once store one, and both read it. A new
+/// row has no password and a username no built-in account can take (`~` + our id).
+pub async fn store_customer(
     conn: impl Into<Conn<'_>>,
-    id: &str,
     external_id: &str,
-    email: Option<&str>,
-    name: Option<&str>,
+    profile: [Option<&str>; 2],
+    ended: [&str; 2],
     now: DateTime<Utc>,
-) -> Result<(), DbError> {
+) -> Result<Option<(Customer, bool)>, DbError> {
+    let mut conn = conn.into();
+    let id = uuid::Uuid::now_v7().to_string();
     query(
         "INSERT INTO users (id, username, password_hash, created_at, external_id, email, name) \
          VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT (external_id) DO NOTHING",
     )
-    .bind(id)
+    .bind(&id)
     .bind(format!("~{id}"))
     .bind(to_ms(now))
     .bind(external_id)
-    .bind(email)
-    .bind(name)
-    .execute(conn)
+    .bind(profile[0])
+    .bind(profile[1])
+    .execute(&mut conn)
     .await?;
-    Ok(())
+    customer(conn, external_id, ended).await
 }
 
 /// Keeps the e-mail and name a newer token gave.

@@ -61,12 +61,9 @@ fn refusal(code: ErrorCode, error: &serde_json::Error) -> ApiError {
     Rejection::with_message(code, crate::http::error::bounded(&error.to_string())).into()
 }
 
-/// The SHA-256 of a login token, as stored.
+/// The SHA-256 of a login token, as stored (lower-case hex).
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::auth::token_cache::hex(&crate::auth::token_cache::key(token))
 }
 
 /// Every value of the cookie `name`, in the order sent.
@@ -82,19 +79,28 @@ fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'
         })
 }
 
-/// The login token: exactly one login cookie. Two (a cookie planted for a parent domain
-/// or path beside the real one) are refused rather than guessed between.
-fn login_token<'a>(headers: &'a HeaderMap, name: &'a str) -> Result<&'a str, ApiError> {
+/// The one cookie `name`, if sent. Two (a cookie planted for a parent domain or path
+/// beside the real one) are refused rather than guessed between, saying `two`.
+fn one_cookie<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+    two: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
     let mut found = cookies(headers, name);
     match (found.next(), found.next()) {
-        (Some(token), None) => Ok(token),
-        (Some(_), Some(_)) => Err(Rejection::with_message(
-            ErrorCode::Unauthenticated,
-            "More than one login cookie was sent. Please sign in again.",
-        )
-        .into()),
-        (None, _) => Err(ErrorCode::Unauthenticated.into()),
+        (Some(_), Some(_)) => Err(Rejection::with_message(ErrorCode::Unauthenticated, two).into()),
+        (token, _) => Ok(token),
     }
+}
+
+/// The login token: exactly one login cookie.
+fn login_token<'a>(headers: &'a HeaderMap, name: &'a str) -> Result<&'a str, ApiError> {
+    one_cookie(
+        headers,
+        name,
+        "More than one login cookie was sent. Please sign in again.",
+    )?
+    .ok_or_else(|| ErrorCode::Unauthenticated.into())
 }
 
 /// The signed-in shopper (or the shopper an admin is impersonating).
@@ -175,16 +181,11 @@ fn shop_token<'a>(parts: &'a Parts, cookie: Option<&'a str>) -> Result<Option<&'
     let Some(name) = cookie else {
         return Ok(None);
     };
-    let mut found = cookies(&parts.headers, name);
-    match (found.next(), found.next()) {
-        (Some(token), None) => Ok(Some(token)),
-        (Some(_), Some(_)) => Err(Rejection::with_message(
-            ErrorCode::Unauthenticated,
-            "More than one sign-in cookie was sent. Please sign in again.",
-        )
-        .into()),
-        (None, _) => Ok(None),
-    }
+    one_cookie(
+        &parts.headers,
+        name,
+        "More than one sign-in cookie was sent. Please sign in again.",
+    )
 }
 
 /// The bearer token of a request, if it has one.
