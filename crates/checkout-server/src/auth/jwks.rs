@@ -161,26 +161,25 @@ impl Jwks {
                 path.display()
             ));
         }
-        Ok(Jwks {
-            url: None,
-            refresh_every: Duration::MAX,
-            cached: std::sync::RwLock::new(Cached {
-                set: Arc::new(set),
-                tried_at: None,
-            }),
-            fetching: Mutex::new(()),
-            generation: std::sync::atomic::AtomicU64::new(0),
-        })
+        Ok(Jwks::new(None, Duration::MAX, set))
     }
 
     /// Keys fetched from `url` with `client`, again every `refresh_every` (by
     /// [`Jwks::keep_fresh`]).
     pub fn from_url(url: reqwest::Url, client: reqwest::Client, refresh_every: Duration) -> Jwks {
+        Jwks::new(Some((url, client)), refresh_every, KeySet::default())
+    }
+
+    fn new(
+        url: Option<(reqwest::Url, reqwest::Client)>,
+        refresh_every: Duration,
+        set: KeySet,
+    ) -> Jwks {
         Jwks {
-            url: Some((url, client)),
+            url,
             refresh_every,
             cached: std::sync::RwLock::new(Cached {
-                set: Arc::default(),
+                set: Arc::new(set),
                 tried_at: None,
             }),
             fetching: Mutex::new(()),

@@ -261,8 +261,7 @@ impl Verifier {
         };
         if purpose == Purpose::Access {
             if let Some(known) = self.cache.get(&cache_key, generation) {
-                let exp = known.exp.map_or(0, |e| e.timestamp());
-                if now.timestamp() > exp.saturating_add(LEEWAY_SECS) {
+                if expired(known.exp.map_or(0, |e| e.timestamp()), now.timestamp()) {
                     return Err(invalid("the token has expired"));
                 }
                 return Ok(known);
@@ -309,13 +308,18 @@ impl Verifier {
     }
 }
 
+/// Whether a token expiring at `exp` has expired at `now` (seconds), leeway given.
+fn expired(exp: i64, now: i64) -> bool {
+    now > exp.saturating_add(LEEWAY_SECS)
+}
+
 /// The claim rules of CONTRACT §19 for `purpose`, at `now` (seconds).
 fn check(claims: &Claims, purpose: Purpose, now: i64) -> Result<Verified, Refused> {
     let exp = seconds(&claims.exp, "exp")?;
     let nbf = seconds(&claims.nbf, "nbf")?;
     let iat = seconds(&claims.iat, "iat")?;
     if let Some(exp) = exp {
-        if now > exp.saturating_add(LEEWAY_SECS) {
+        if expired(exp, now) {
             return Err(invalid("the token has expired"));
         }
         if exp > now.saturating_add(MAX_LIFETIME_SECS) {
