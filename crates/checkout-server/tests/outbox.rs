@@ -170,14 +170,21 @@ async fn events_arrive(backend: Backend) {
             }
         }
     }
-    // The admin sees every delivery with its attempts.
-    let list = server
-        .admin(Method::GET, "/admin/outbox/deliveries", None)
-        .await;
-    assert_eq!(list.status, 200, "{}", list.body);
-    let rows = list.body.as_array().unwrap();
-    assert_eq!(rows.len(), 5);
-    assert!(rows.iter().all(|d| d["state"] == "delivered"), "{rows:?}");
+    // The admin sees every delivery with its attempts, once the sender has stored the
+    // receiver's last answer (it does so after the answer arrives).
+    let start = Instant::now();
+    let rows = loop {
+        let list = server
+            .admin(Method::GET, "/admin/outbox/deliveries", None)
+            .await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        let rows = list.body.as_array().unwrap().clone();
+        if rows.len() == 5 && rows.iter().all(|d| d["state"] == "delivered") {
+            break rows;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let attempts: i64 = rows.iter().map(|d| d["attempts"].as_i64().unwrap()).sum();
     assert_eq!(attempts, 5 + 3);
     server.stop().await;
