@@ -15,7 +15,6 @@ use axum::{
 use checkout_server::{
     admin::{AdvanceClock, ImpersonateRequest},
     auth::Credentials,
-    catalog::admin::EntryChange,
     checkout::cart::{AddItem, SetQuantity},
     checkout::{MethodRequest, RecoverRequest, RestoreRequest, VoucherRequest},
     http::extract::ApiJson,
@@ -125,7 +124,7 @@ fuzz_target!(|data: &[u8]| {
         7 => extract::<ImpersonateRequest>(content_type, body),
         8 => extract::<AdvanceClock>(content_type, body),
         9 => extract::<RestoreRequest>(content_type, body),
-        10 => extract::<EntryChange>(content_type, body),
+        10 => extract::<checkout_core::address::Address>(content_type, body),
         11 => extract::<ApproveRequest>(content_type, body),
         12 => extract::<RejectRequest>(content_type, body),
         13 => extract::<NewEndpoint>(content_type, body),

@@ -72,12 +72,28 @@ export async function startCheckout(page) {
 /** Chooses a shipping and a payment method on the checkout page and waits until the
  *  server has taken each (Place Order needs a shipping method and a deferred payment
  *  method such as invoice; Pay Now needs card). */
-export async function choose(page, { shipping = 'standard', payment = 'invoice' } = {}) {
+export async function choose(page, { shipping = 'standard', payment = 'invoice', country = 'US' } = {}) {
+  await giveAddress(page, { country });
   for (const [name, value] of [['shipping', shipping], ['payment', payment]]) {
     await page.check(`input[name=${name}][value=${value}]`);
     await page.waitForFunction(([n, v]) => window.__guard.record().selections[`${n}_method`] === v
       && document.querySelector(`input[name=${n}][value=${v}]`)?.checked, [name, value]);
   }
+}
+
+/** Fills the shipping address form and waits until the server has it (an order needs
+ *  one, CONTRACT §18). */
+export async function giveAddress(page, { country = 'US', name = 'Erika Shopper' } = {}) {
+  await page.fill('#a-name', name);
+  await page.fill('#a-line1', '1 Main Street');
+  await page.fill('#a-postal_code', '12345');
+  await page.fill('#a-city', 'Springfield');
+  await page.fill('#a-country', country);
+  const saved = page.waitForResponse((r) => r.url().endsWith('/shipping-address') && r.request().method() === 'PUT');
+  await page.click('#address-save');
+  const r = await saved;
+  if (r.status() !== 200) throw new Error(`address refused: ${r.status()} ${await r.text()}`);
+  await page.waitForFunction((c) => document.getElementById('a-country').value === c, country);
 }
 
 /** Waits until the checkout page has its server verdict. */

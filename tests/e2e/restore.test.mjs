@@ -12,11 +12,16 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
+/** The shop changes one product's price through the catalog API: read it, put it back. */
 async function setPrice(sku, price) {
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  const read = await fetch(`${BASE}/api/v1/admin/catalog`, { headers: auth });
+  const doc = await read.json();
+  const product = doc.products.find((p) => p.sku === sku);
   const r = await fetch(`${BASE}/api/v1/admin/catalog/products/${sku}`, {
     method: 'PUT',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ price }),
+    headers: { ...auth, 'content-type': 'application/json', 'if-match': read.headers.get('etag') },
+    body: JSON.stringify({ ...product, unit_price: price }),
   });
   assert.equal(r.status, 200, await r.text());
 }

@@ -25,38 +25,85 @@ document.getElementById('settings').addEventListener('submit', async (event) => 
   else notice(r.body.detail, 'error', r.body.code);
 });
 
-// The catalog: one row per product, promotion, voucher and shipping method.
+// The catalog (CONTRACT §17): a table of its products (price, maximum, on sale, or
+// removed; new ones added), saved one product at a time, or a whole JSON document
+// imported. Every save names the version it was made from (If-Match), so an admin who
+// edited an older version is told to reload instead of overwriting another's change.
 const catalog = document.getElementById('catalog');
-function renderCatalog(entries) {
-  catalog.innerHTML = `<table><thead><tr><th>Kind</th><th>Name</th><th class="num">Price (minor units)</th><th class="num">Max per order</th><th>Offered</th><th></th></tr></thead><tbody>
-    ${entries.map((e) => `<tr data-kind="${escapeHtml(e.kind)}" data-id="${escapeHtml(e.id)}">
-      <td>${escapeHtml(e.kind)}</td><td>${escapeHtml(e.name)}</td>
-      <td class="num">${e.price === null ? '' : `<input class="price" type="number" min="0" max="100000000" value="${e.price}" aria-label="Price of ${escapeHtml(e.name)}"> <span class="muted">${money(e.price)}</span>`}</td>
-      <td class="num">${e.max_quantity === null ? '' : `<input class="max" type="number" min="1" max="999" value="${e.max_quantity}" aria-label="Maximum of ${escapeHtml(e.name)}">`}</td>
-      <td><input class="active" type="checkbox" ${e.active ? 'checked' : ''} aria-label="${escapeHtml(e.name)} offered"></td>
-      <td><button type="button" class="secondary save">Save</button></td></tr>`).join('')}
-    </tbody></table>`;
+let catalogVersion = null;
+let catalogCurrency = 'USD';
+const catalogCall = async (method, path, body, ifMatch = catalogVersion) => {
+  const headers = { authorization: `Bearer ${token.value}`, 'content-type': 'application/json' };
+  if (ifMatch) headers['if-match'] = ifMatch;
+  const r = await fetch(`${API}${path}`, { method, headers, body: body === undefined ? undefined : body });
+  const text = await r.text();
+  return { status: r.status, etag: r.headers.get('etag'), body: text ? JSON.parse(text) : null };
+};
+const problemText = (p) => [p.detail, ...(p.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join('\n');
+function renderCatalog(doc) {
+  catalogCurrency = doc.currency;
+  catalog.innerHTML = `<p>Version ${doc.version} · ${escapeHtml(doc.currency)} · prices ${doc.prices_include_tax ? 'include' : 'exclude'} tax · ships from ${escapeHtml(doc.origin_country)}</p>
+    <table><thead><tr><th>SKU</th><th>Name</th><th>Tax class</th><th class="num">Price (minor units)</th><th class="num">Max per order</th><th>On sale</th><th></th></tr></thead><tbody>
+    ${doc.products.map((p) => `<tr data-sku="${escapeHtml(p.sku)}">
+      <td><code>${escapeHtml(p.sku)}</code></td><td><input class="name" value="${escapeHtml(p.name)}" aria-label="Name of ${escapeHtml(p.sku)}"></td>
+      <td><input class="class" value="${escapeHtml(p.tax_class)}" size="8" aria-label="Tax class of ${escapeHtml(p.sku)}"></td>
+      <td class="num"><input class="price" type="number" min="0" max="100000000" value="${p.unit_price}" aria-label="Price of ${escapeHtml(p.name)}"> <span class="muted">${money(p.unit_price, doc.currency)}</span></td>
+      <td class="num"><input class="max" type="number" min="1" max="999" value="${p.max_quantity}" aria-label="Maximum of ${escapeHtml(p.name)}"></td>
+      <td><input class="active" type="checkbox" ${p.active ? 'checked' : ''} aria-label="${escapeHtml(p.name)} on sale"></td>
+      <td><button type="button" class="secondary save">Save</button> <button type="button" class="secondary remove">Remove</button></td></tr>`).join('')}
+    <tr class="new"><td><input class="sku" placeholder="New SKU" aria-label="New product's SKU"></td><td><input class="name" aria-label="New product's name"></td>
+      <td><input class="class" size="8" aria-label="New product's tax class"></td><td class="num"><input class="price" type="number" min="0" aria-label="New product's price"></td>
+      <td class="num"><input class="max" type="number" min="1" max="999" value="999" aria-label="New product's maximum"></td><td><input class="active" type="checkbox" checked aria-label="New product on sale"></td>
+      <td><button type="button" class="secondary save">Add</button></td></tr>
+    </tbody></table>
+    <p><label>Import a whole catalog (JSON) <input type="file" id="catalog-file" accept="application/json,.json"></label>
+    <a id="catalog-export" class="secondary" download="catalog.json" href="#">Export as JSON</a></p>
+    <button type="button" id="load-catalog" class="secondary">Reload</button>`;
+  const exported = { ...doc };
+  delete exported.version;
+  catalog.querySelector('#catalog-export').href = `data:application/json,${encodeURIComponent(JSON.stringify(exported, null, 2))}`;
 }
-catalog.addEventListener('click', async (event) => {
-  if (event.target.id === 'load-catalog') {
-    const r = await call('GET', undefined, '/admin/catalog');
-    if (r.status === 200) renderCatalog(r.body); else notice(r.body.detail, 'error', r.body.code);
+async function loadCatalog() {
+  const r = await catalogCall('GET', '/admin/catalog', undefined, null);
+  if (r.status === 200) { catalogVersion = r.etag; renderCatalog(r.body); } else notice(r.body.detail, 'error', r.body.code);
+}
+async function afterSave(r, said) {
+  if (r.status === 200 || r.status === 201 || r.status === 204) {
+    notice(`${said} New checkouts use it; started ones keep their prices.`, 'ok');
+  } else if (r.status === 412) {
+    notice('Someone changed the catalog meanwhile: it was reloaded. Repeat your change.', 'error', r.body?.code);
+  } else {
+    notice(problemText(r.body), 'error', r.body?.code);
     return;
   }
-  if (!event.target.classList.contains('save')) return;
+  await loadCatalog();
+}
+catalog.addEventListener('click', async (event) => {
+  if (event.target.id === 'load-catalog') { await loadCatalog(); return; }
   const row = event.target.closest('tr');
-  const change = { active: row.querySelector('.active').checked };
-  const price = row.querySelector('.price');
-  const max = row.querySelector('.max');
-  if (price) change.price = Number(price.value);
-  if (max) change.max_quantity = Number(max.value);
-  const path = `/admin/catalog/${encodeURIComponent(row.dataset.kind)}/${encodeURIComponent(row.dataset.id)}`;
-  const r = await call('PUT', change, path);
-  if (r.status === 200) {
-    notice(`Saved ${r.body.name}. New checkouts use it.`, 'ok');
-    const all = await call('GET', undefined, '/admin/catalog');
-    if (all.status === 200) renderCatalog(all.body);
-  } else notice(r.body.detail, 'error', r.body.code);
+  if (!row) return;
+  const sku = row.dataset.sku ?? row.querySelector('.sku')?.value.trim();
+  if (event.target.classList.contains('remove')) {
+    await afterSave(await catalogCall('DELETE', `/admin/catalog/products/${encodeURIComponent(sku)}`), `Removed ${sku}.`);
+    return;
+  }
+  if (!event.target.classList.contains('save') || !sku) return;
+  const product = {
+    sku,
+    name: row.querySelector('.name').value,
+    tax_class: row.querySelector('.class').value.trim(),
+    unit_price: Number(row.querySelector('.price').value),
+    max_quantity: Number(row.querySelector('.max').value),
+    active: row.querySelector('.active').checked,
+  };
+  const r = await catalogCall('PUT', `/admin/catalog/products/${encodeURIComponent(sku)}`, JSON.stringify(product));
+  await afterSave(r, `Saved ${product.name} (${money(product.unit_price, catalogCurrency)}).`);
+});
+catalog.addEventListener('change', async (event) => {
+  if (event.target.id !== 'catalog-file' || !event.target.files[0]) return;
+  const text = await event.target.files[0].text();
+  const r = await catalogCall('PUT', '/admin/catalog', text);
+  await afterSave(r, 'Imported the catalog.');
 });
 
 // Order events: endpoints (the secret is shown once) and the latest deliveries.

@@ -50,7 +50,7 @@ function setBlocked(blocked) {
 function requirementsFor(action) {
   const s = session?.snapshot;
   return actionRequirements(action, s?.shipping_method?.id ?? null, s?.payment_method?.id ?? null,
-    $('card').value.trim() !== '');
+    $('card').value.trim() !== '', s?.shipping_address != null);
 }
 
 // What changed (a restored checkout at today's prices, or a summary changed in another
@@ -187,7 +187,11 @@ function render(body) {
     <div>Shipping ${money(t.shipping, s.currency)} · Tax ${money(t.tax, s.currency)}</div>
     <div><strong>Total <span id="grand-total">${money(t.grand_total, s.currency)}</span></strong></div>`;
   const radios = (name, list, chosen) => list.map((m) => `<label><input type="radio" name="${name}" value="${escapeHtml(m.id)}" ${chosen === m.id ? 'checked' : ''}> ${escapeHtml(m.name)}${m.price !== undefined ? ` (${money(m.price, s.currency)})` : ''}</label>`).join('');
-  $('shipping').innerHTML = radios('shipping', catalog.shipping_methods, s.shipping_method?.id);
+  // Only the methods that deliver to the address (all of them before there is one).
+  const to = s.shipping_address?.country;
+  const delivering = catalog.shipping_methods.filter((m) => !to || !m.countries || m.countries.includes(to));
+  $('shipping').innerHTML = radios('shipping', delivering, s.shipping_method?.id);
+  fillAddress(s.shipping_address);
   $('payment').innerHTML = radios('payment', catalog.payment_methods, s.payment_method?.id);
   guard.setSelections({
     shipping_method: s.shipping_method?.id ?? null,
@@ -224,6 +228,46 @@ async function change(method, path, body) {
 }
 
 $('shipping').addEventListener('change', (e) => change('PUT', '/shipping-method', { method_id: e.target.value }));
+
+// The shipping address (CONTRACT §18): every order needs one; its country decides the
+// tax and which shipping methods deliver. A refused field is marked where it is.
+const ADDRESS_FIELDS = ['name', 'line1', 'line2', 'postal_code', 'city', 'region', 'country', 'phone'];
+function showFieldErrors(errors) {
+  for (const f of ADDRESS_FIELDS) {
+    const said = (errors ?? []).find((e) => e.pointer === `/${f}`);
+    const input = $(`a-${f}`);
+    const out = $(`a-${f}-error`);
+    input.setAttribute('aria-invalid', said ? 'true' : 'false');
+    out.textContent = said ? said.detail : '';
+    out.hidden = !said;
+  }
+}
+function fillAddress(a) {
+  if (!a || $('address').contains(document.activeElement)) return;
+  for (const f of ADDRESS_FIELDS) $(`a-${f}`).value = a[f] ?? '';
+}
+$('address').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const local = guard.localVerdict();
+  if (!local.allowed) { onVerdict({ ...local, source: 'local-action' }); return; }
+  const address = {};
+  for (const f of ADDRESS_FIELDS) {
+    const v = $(`a-${f}`).value.trim();
+    if (v !== '' || !['line2', 'region', 'phone'].includes(f)) address[f] = v;
+  }
+  const r = await api('PUT', `/checkouts/${encodeURIComponent(guard.pageSessionId)}/shipping-address`, address);
+  if (r.status !== 200) {
+    showFieldErrors(r.body?.errors);
+    const first = r.body?.errors?.[0]?.pointer?.slice(1);
+    if (first && $(`a-${first}`)) $(`a-${first}`).focus();
+    else handleProblem(r.body);
+    return;
+  }
+  showFieldErrors([]);
+  guard.remember(r.body);
+  $('address-said').textContent = ['Address saved.', ...(r.body.changes ?? []).map((c) => c.message)].join(' ');
+  if (r.body.verdict.allowed) { clearNotice(); render(r.body); } else { guard.check('change'); }
+});
 $('payment').addEventListener('change', (e) => change('PUT', '/payment-method', { method_id: e.target.value }));
 $('apply').addEventListener('click', () => change('POST', '/vouchers', { code: $('voucher').value }));
 $('summary').addEventListener('click', (e) => {

@@ -23,6 +23,8 @@ wire_enum! {
         ApplyVoucher = "apply_voucher",
         /// Remove a line from the order summary.
         RemoveItem = "remove_item",
+        /// Give or change the shipping or billing address.
+        SetAddress = "set_address",
     }
 }
 
@@ -70,6 +72,7 @@ impl Action {
                 | Action::SelectPayment
                 | Action::ApplyVoucher
                 | Action::RemoveItem
+                | Action::SetAddress
         )
     }
 }

@@ -23,7 +23,7 @@ fn checkout(
         input.apply_voucher(offer.voucher(code).unwrap()).unwrap();
     }
     if let Some(id) = shipping {
-        input.choose_shipping(offer.shipping(id).unwrap());
+        input.choose_shipping(offer.shipping(id).unwrap()).unwrap();
     }
     input.choose_payment(offer.payment("invoice").unwrap());
     let snapshot = Snapshot::capture(&input).unwrap();
@@ -238,7 +238,9 @@ fn between_two_summaries_of_one_checkout() {
         Some("standard"),
     );
     input.remove_line("CAKE-CHOC").unwrap();
-    input.choose_shipping(offer.shipping("express").unwrap());
+    input
+        .choose_shipping(offer.shipping("express").unwrap())
+        .unwrap();
     let current = Snapshot::capture(&input).unwrap();
     let changes = between(&confirmed, &current);
     assert_eq!(
@@ -282,7 +284,7 @@ proptest! {
             input.apply_voucher(offer.voucher("SWEET5").unwrap()).unwrap();
         }
         if let Some(i) = shipping {
-            input.choose_shipping(offer.shipping_methods[i].clone());
+            input.choose_shipping(offer.shipping_methods[i].clone()).unwrap();
         }
         let Ok(snapshot) = Snapshot::capture(&input) else {
             return Err(TestCaseError::reject("voucher minimum not met"));

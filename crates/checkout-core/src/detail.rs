@@ -30,6 +30,8 @@ impl fmt::Display for Quoted<'_> {
 wire_enum! {
     /// Something the shopper still has to choose or give before an order action.
     pub enum Missing as "missing requirement", in TypeScript "Missing" {
+        /// No shipping address is given.
+        ShippingAddress = "shipping_address",
         /// No shipping method is selected.
         ShippingMethod = "shipping_method",
         /// No payment method is selected, or the selected one does not fit the action

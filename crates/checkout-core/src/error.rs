@@ -67,6 +67,9 @@ wire_enum! {
         HeadersTooLarge = "HEADERS_TOO_LARGE",
         /// No route at this path (an unknown URL, not a checkout that is gone).
         NotFound = "NOT_FOUND",
+        /// `If-Match` named a version that is no longer the current one: someone changed
+        /// it meanwhile. Read it again and reapply the change.
+        PreconditionFailed = "PRECONDITION_FAILED",
         /// The server cannot take the request now (overloaded, shutting down, database
         /// unreachable); retry after `Retry-After` seconds. Nothing was changed.
         ServiceUnavailable = "SERVICE_UNAVAILABLE",
@@ -101,6 +104,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::UriTooLong => 414,
             ErrorCode::HeadersTooLarge => 431,
+            ErrorCode::PreconditionFailed => 412,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::InternalError => 500,
         }
@@ -135,6 +139,7 @@ impl ErrorCode {
             ErrorCode::UriTooLong => "Address too long",
             ErrorCode::HeadersTooLarge => "Request headers too large",
             ErrorCode::NotFound => "Not found",
+            ErrorCode::PreconditionFailed => "Changed meanwhile",
             ErrorCode::ServiceUnavailable => "Service unavailable",
             ErrorCode::InternalError => "Internal error",
         }
@@ -188,6 +193,9 @@ impl ErrorCode {
             ErrorCode::UriTooLong => "The address is too long.",
             ErrorCode::HeadersTooLarge => "The request's headers are too large.",
             ErrorCode::NotFound => "There is nothing at this address.",
+            ErrorCode::PreconditionFailed => {
+                "Someone changed this meanwhile. Load it again and repeat your change."
+            }
             ErrorCode::ServiceUnavailable => {
                 "The shop is briefly unavailable. Nothing was changed; please try again in a moment."
             }
@@ -271,9 +279,42 @@ pub struct Rejection {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Missing>,
     /// For `SNAPSHOT_MISMATCH`: what differs between the summary the shopper confirmed
-    /// and the current one ([`crate::changes`]); empty otherwise.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<ChangeItem>,
+    /// and the current one ([`crate::changes`]); empty otherwise. (Boxed, as `errors`.)
+    #[serde(default, skip_serializing_if = "no_changes")]
+    pub changes: Box<[ChangeItem]>,
+    /// For `VALIDATION_FAILED` of a document or form: every problem with where it is
+    /// (RFC 9457 §3's `errors` with a JSON Pointer); empty otherwise. (Boxed: every
+    /// `Result` of the core carries a `Rejection`, and this keeps it small.)
+    #[serde(default, skip_serializing_if = "no_errors")]
+    pub errors: Box<[FieldError]>,
+}
+
+fn no_errors(errors: &[FieldError]) -> bool {
+    errors.is_empty()
+}
+
+fn no_changes(changes: &[ChangeItem]) -> bool {
+    changes.is_empty()
+}
+
+/// One problem of a refused document, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(missing_as_null))]
+pub struct FieldError {
+    /// RFC 6901 JSON Pointer to the value (`/products/3/unit_price`); `""` for the whole.
+    pub pointer: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A problem at `pointer`.
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
 }
 
 impl Rejection {
@@ -284,7 +325,16 @@ impl Rejection {
             message: code.shopper_message().to_owned(),
             redirect: code.redirect().map(str::to_owned),
             missing: Vec::new(),
-            changes: Vec::new(),
+            changes: Box::default(),
+            errors: Box::default(),
+        }
+    }
+
+    /// `VALIDATION_FAILED` with `message` and each problem at its place.
+    pub fn invalid_fields(message: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        Rejection {
+            errors: errors.into_boxed_slice(),
+            ..Rejection::with_message(ErrorCode::ValidationFailed, message)
         }
     }
 
@@ -308,7 +358,14 @@ impl Rejection {
             code: self.code,
             redirect: self.redirect.clone(),
             missing: self.missing.clone(),
-            changes: self.changes.clone(),
+            changes: self.changes.to_vec(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| {
+                    FieldError::new(e.pointer.clone(), crate::card::mask_card_numbers(&e.detail))
+                })
+                .collect(),
         }
     }
 }
@@ -354,6 +411,11 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "typescript", tsify(optional))]
     pub changes: Vec<ChangeItem>,
+    /// Extension: with `VALIDATION_FAILED` of a document or form, every problem and where
+    /// it is (absent when none is listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
+    pub errors: Vec<FieldError>,
 }
 
 #[cfg(test)]
@@ -399,6 +461,7 @@ mod tests {
             ("URI_TOO_LONG", 414),
             ("HEADERS_TOO_LARGE", 431),
             ("NOT_FOUND", 404),
+            ("PRECONDITION_FAILED", 412),
             ("SERVICE_UNAVAILABLE", 503),
             ("INTERNAL_ERROR", 500),
         ];

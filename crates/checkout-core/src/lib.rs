@@ -103,10 +103,12 @@ macro_rules! wire_enum {
 }
 
 pub mod action;
+pub mod address;
 pub mod answer;
 pub mod approval;
 pub mod card;
 pub mod cart;
+pub mod catalog;
 pub mod changes;
 pub mod detail;
 pub mod error;

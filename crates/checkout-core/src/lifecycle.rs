@@ -161,11 +161,13 @@ pub enum Change {
     Approve,
     /// An approver rejected the order submitted from this checkout.
     Reject,
+    /// A shipping or billing address was given.
+    SetAddress,
 }
 
 impl Change {
     /// Every change, for exhaustive tests.
-    pub const ALL: [Change; 8] = [
+    pub const ALL: [Change; 9] = [
         Change::Initiate,
         Change::SelectShipping,
         Change::SelectPayment,
@@ -174,6 +176,7 @@ impl Change {
         Change::Recover,
         Change::Approve,
         Change::Reject,
+        Change::SetAddress,
     ];
 
     /// The name the event log stores for it.
@@ -187,6 +190,7 @@ impl Change {
             Change::Recover => "Recover",
             Change::Approve => "Approve",
             Change::Reject => "Reject",
+            Change::SetAddress => "SetAddress",
         }
     }
 }
@@ -523,6 +527,7 @@ mod tests {
                 "Recover",
                 "Approve",
                 "Reject",
+                "SetAddress",
             ]
         );
         for name in names {

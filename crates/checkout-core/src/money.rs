@@ -37,6 +37,29 @@ pub fn percent_of(amount: Minor, bps: BasisPoints) -> Minor {
     rounded as Minor
 }
 
+/// The tax contained in a price that includes it: `gross × bps / (10 000 + bps)`,
+/// rounded half away from zero.
+///
+/// ```
+/// # use checkout_core::money::tax_included;
+/// assert_eq!(tax_included(1_999, 700), 131);  // 130.78…: €19.99 at 7 % holds €1.31
+/// assert_eq!(tax_included(1_190, 1_900), 190); // exactly
+/// assert_eq!(tax_included(-1_999, 700), -131);
+/// ```
+pub fn tax_included(gross: Minor, bps: BasisPoints) -> Minor {
+    let product = i128::from(gross) * i128::from(bps);
+    let denom = i128::from(FULL_BPS) + i128::from(bps);
+    // Half away from zero by doubled remainders (the denominator may be odd).
+    let (q, r) = (product / denom, product % denom);
+    let rounded = if 2 * r.abs() >= denom {
+        q + product.signum()
+    } else {
+        q
+    };
+    // The tax held in a price is at most the price.
+    rounded as Minor
+}
+
 /// Checked addition that turns overflow into a clear validation error.
 pub fn add(a: Minor, b: Minor) -> Result<Minor, Rejection> {
     a.checked_add(b).ok_or_else(overflow)

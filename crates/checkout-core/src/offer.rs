@@ -5,6 +5,8 @@
 //! which cart lines a checkout captures, what a method or voucher id means — are here,
 //! so a new checkout and a restored one are priced from the same offer the same way.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -32,10 +34,14 @@ pub struct OfferedProduct {
 }
 
 /// Everything on offer today.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Offer {
     /// ISO 4217 currency of every price.
     pub currency: String,
+    /// Whether prices include tax.
+    pub prices_include_tax: bool,
+    /// The shop's country (ISO 3166-1 alpha-2).
+    pub origin_country: Option<String>,
     /// Products on sale (a product withdrawn from sale is not here).
     pub products: Vec<OfferedProduct>,
     /// Tax rates by class.
@@ -48,12 +54,30 @@ pub struct Offer {
     pub shipping_methods: Vec<ShippingMethod>,
     /// Payment methods offered.
     pub payment_methods: Vec<PaymentMethod>,
+    /// Where each SKU is in `products` (a catalog may hold 100,000); built by
+    /// [`Offer::indexed`].
+    pub(crate) by_sku: HashMap<String, usize>,
 }
 
 impl Offer {
+    /// The offer with its SKU index built (after its products were set or changed).
+    pub fn indexed(mut self) -> Offer {
+        self.by_sku = self
+            .products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.sku.clone(), i))
+            .collect();
+        self
+    }
+
     /// The product on sale with this SKU.
     pub fn product(&self, sku: &str) -> Option<&OfferedProduct> {
-        self.products.iter().find(|p| p.sku == sku)
+        match self.by_sku.get(sku).and_then(|&i| self.products.get(i)) {
+            Some(p) if p.sku == sku => Some(p),
+            // Not indexed (or changed since): look through them.
+            _ => self.products.iter().find(|p| p.sku == sku),
+        }
     }
 
     /// The product on sale with this SKU, or `VALIDATION_FAILED` saying it is not.
@@ -81,9 +105,9 @@ impl Offer {
             lines,
             tax_rates: self.tax_rates.clone(),
             promotions: self.promotions.clone(),
-            vouchers: Vec::new(),
-            shipping_method: None,
-            payment_method: None,
+            prices_include_tax: self.prices_include_tax,
+            origin_country: self.origin_country.clone(),
+            ..PricingInput::default()
         })
     }
 
@@ -195,10 +219,12 @@ pub(crate) mod tests {
             tax_rates: vec![
                 TaxRate {
                     class: "food".into(),
+                    country: None,
                     rate_bps: 500,
                 },
                 TaxRate {
                     class: "standard".into(),
+                    country: None,
                     rate_bps: 825,
                 },
             ],
@@ -232,19 +258,25 @@ pub(crate) mod tests {
                     name: "Standard delivery".into(),
                     price: 499,
                     free_from: Some(4_000),
+                    tax_class: None,
+                    countries: None,
                 },
                 ShippingMethod {
                     id: "express".into(),
                     name: "Express courier".into(),
                     price: 1_299,
                     free_from: None,
+                    tax_class: None,
+                    countries: None,
                 },
             ],
             payment_methods: vec![PaymentMethod {
                 id: "invoice".into(),
                 name: "Invoice".into(),
             }],
+            ..Offer::default()
         }
+        .indexed()
     }
 
     #[test]

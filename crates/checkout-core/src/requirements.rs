@@ -1,5 +1,5 @@
-//! What each order action needs (CONTRACT §5a): every order action needs a shipping
-//! method; **Pay Now and Submit** needs the payment method `card` and a payment token and
+//! What each order action needs (CONTRACT §5a, §18): every order action needs a
+//! shipping address and a shipping method; **Pay Now and Submit** needs the payment method `card` and a payment token and
 //! is the only action that charges; **Place Order** takes a deferred method (such as
 //! `invoice`) and refuses `card`; **Submit for Approval** needs only the shipping method,
 //! since payment follows approval.
@@ -23,6 +23,8 @@ pub use crate::detail::Missing;
 /// request carries a payment token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Choices<'a> {
+    /// Whether a shipping address is given.
+    pub shipping_address: bool,
     /// The selected shipping method's id.
     pub shipping_method: Option<&'a str>,
     /// The selected payment method's id.
@@ -36,6 +38,7 @@ impl<'a> Choices<'a> {
     /// selections, with whether a payment token comes along.
     pub fn of(snapshot: &'a crate::snapshot::Snapshot, payment_token: bool) -> Choices<'a> {
         Choices {
+            shipping_address: snapshot.shipping_address.is_some(),
             shipping_method: snapshot.shipping_method.as_ref().map(|m| m.id.as_str()),
             payment_method: snapshot.payment_method.as_ref().map(|m| m.id.as_str()),
             payment_token,
@@ -49,6 +52,9 @@ pub fn missing(action: Action, choices: Choices<'_>) -> Vec<Missing> {
     let mut missing = Vec::new();
     if !action.places_order() {
         return missing;
+    }
+    if !choices.shipping_address {
+        missing.push(Missing::ShippingAddress);
     }
     if choices.shipping_method.is_none() {
         missing.push(Missing::ShippingMethod);
@@ -97,11 +103,12 @@ fn message(action: Action, choices: Choices<'_>, missing: &[Missing]) -> String 
     }
     let what: Vec<&str> = missing
         .iter()
-        .map(|m| match m {
-            Missing::ShippingMethod => "a shipping method",
-            Missing::PaymentMethod if action == Action::Pay => "Card as the payment method",
-            Missing::PaymentMethod => "a payment method",
-            Missing::PaymentToken => "your card details",
+        .filter_map(|m| match m {
+            Missing::ShippingAddress => None,
+            Missing::ShippingMethod => Some("a shipping method"),
+            Missing::PaymentMethod if action == Action::Pay => Some("Card as the payment method"),
+            Missing::PaymentMethod => Some("a payment method"),
+            Missing::PaymentToken => Some("your card details"),
         })
         .collect();
     // "a, b and c", written out (`join` linked a kilobyte into the browser module).
@@ -112,12 +119,18 @@ fn message(action: Action, choices: Choices<'_>, missing: &[Missing]) -> String 
         }
         list.push_str(item);
     }
+    let address = missing.contains(&Missing::ShippingAddress);
+    let ask = match (address, list.is_empty()) {
+        (true, true) => "Give a shipping address".to_owned(),
+        (true, false) => format!("Give a shipping address and choose {list}"),
+        _ => format!("Choose {list}"),
+    };
     let verb = match action {
         Action::Pay => "pay",
         Action::SubmitForApproval => "submit the order for approval",
         _ => "place the order",
     };
-    format!("Choose {list} to {verb}.")
+    format!("{ask} to {verb}.")
 }
 
 #[cfg(test)]
@@ -130,10 +143,39 @@ mod tests {
         token: bool,
     ) -> Choices<'static> {
         Choices {
+            shipping_address: true,
             shipping_method: shipping,
             payment_method: payment,
             payment_token: token,
         }
+    }
+
+    #[test]
+    fn every_order_action_needs_a_shipping_address_first() {
+        for (action, payment, token) in [
+            (Action::PlaceOrder, Some("invoice"), false),
+            (Action::Pay, Some(CARD), true),
+            (Action::SubmitForApproval, None, false),
+        ] {
+            let mut without = choices(Some("standard"), payment, token);
+            without.shipping_address = false;
+            let refused = check(action, without).unwrap_err();
+            assert_eq!(
+                refused.missing,
+                vec![Missing::ShippingAddress],
+                "{action:?}"
+            );
+            assert!(
+                refused.message.contains("a shipping address"),
+                "{}",
+                refused.message
+            );
+        }
+        let none = missing(Action::PlaceOrder, Choices::default());
+        assert_eq!(
+            none[..2],
+            [Missing::ShippingAddress, Missing::ShippingMethod]
+        );
     }
 
     #[test]
@@ -232,7 +274,7 @@ mod tests {
         assert_eq!(problem["code"], "VALIDATION_FAILED");
         assert_eq!(
             problem["missing"],
-            serde_json::json!(["shipping_method", "payment_method"])
+            serde_json::json!(["shipping_address", "shipping_method", "payment_method"])
         );
         let plain =
             serde_json::to_value(Rejection::new(ErrorCode::CartEmpty).to_problem()).unwrap();

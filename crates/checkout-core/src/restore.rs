@@ -220,9 +220,11 @@ pub fn reprice(
         lines: Vec::with_capacity(old.lines.len()),
         tax_rates: offer.tax_rates.clone(),
         promotions: offer.promotions.clone(),
-        vouchers: Vec::new(),
-        shipping_method: None,
-        payment_method: None,
+        prices_include_tax: offer.prices_include_tax,
+        origin_country: offer.origin_country.clone(),
+        shipping_address: old.shipping_address.clone(),
+        billing_address: old.billing_address.clone(),
+        ..PricingInput::default()
     };
     let mut capped = Vec::new();
     for line in &old.lines {
@@ -243,7 +245,13 @@ pub fn reprice(
     input.shipping_method = old
         .shipping_method
         .as_ref()
-        .and_then(|m| offer.shipping(&m.id).ok());
+        .and_then(|m| offer.shipping(&m.id).ok())
+        .filter(|m| {
+            input
+                .shipping_address
+                .as_ref()
+                .is_none_or(|a| m.delivers_to(&a.country))
+        });
     input.payment_method = old
         .payment_method
         .as_ref()

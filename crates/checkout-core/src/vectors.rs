@@ -164,6 +164,8 @@ pub struct RequirementCase {
     pub name: String,
     /// The order action.
     pub action: crate::verdict::Action,
+    /// Whether a shipping address is given.
+    pub shipping_address: bool,
     /// The selected shipping method.
     pub shipping_method: Option<String>,
     /// The selected payment method.
@@ -253,6 +255,7 @@ pub fn run_rule_vectors() -> Result<(usize, usize, usize), Vec<String>> {
     let requirements = requirement_cases().map_err(|e| vec![e])?;
     for case in &requirements {
         let choices = crate::requirements::Choices {
+            shipping_address: case.shipping_address,
             shipping_method: case.shipping_method.as_deref(),
             payment_method: case.payment_method.as_deref(),
             payment_token: case.payment_token,

@@ -4,8 +4,8 @@
 use checkout_core::{
     lifecycle::{plan_initiation, LiveSession},
     snapshot::{
-        CartLine, PaymentMethod, PricingInput, Promotion, PromotionRule, ShippingMethod, Snapshot,
-        TaxRate, Voucher, VoucherDiscount,
+        Address, CartLine, PaymentMethod, PricingInput, Promotion, PromotionRule, ShippingMethod,
+        Snapshot, TaxRate, Voucher, VoucherDiscount,
     },
     InactiveReason, SessionStatus, Transition,
 };
@@ -35,68 +35,98 @@ fn arb_input() -> impl Strategy<Value = PricingInput> {
                 proptest::option::of(0i64..=3_000),
                 proptest::option::of((0i64..=1_500, proptest::option::of(0i64..=20_000))),
                 any::<bool>(),
+                (any::<bool>(), 0usize..3, 0usize..3, 0u32..=2_700),
             )
         })
         .prop_map(
-            |(lines, sku_bps, order_bps, voucher, shipping, pay)| PricingInput {
-                currency: "EUR".into(),
-                lines,
-                tax_rates: vec![
-                    TaxRate {
-                        class: "food".into(),
-                        rate_bps: 700,
-                    },
-                    TaxRate {
-                        class: "standard".into(),
-                        rate_bps: 1_900,
-                    },
-                ],
-                promotions: vec![
-                    Promotion {
-                        id: "p-sku".into(),
-                        description: "SKU-0 off".into(),
-                        rule: PromotionRule::PercentOffSku {
-                            sku: "SKU-0".into(),
-                            bps: sku_bps,
+            |(lines, sku_bps, order_bps, voucher, shipping, pay, (included, currency, to, odd))| {
+                PricingInput {
+                    // 0, 2 and 3 minor digits: amounts are minor units whatever the currency.
+                    currency: ["JPY", "EUR", "KWD"][currency].into(),
+                    lines,
+                    tax_rates: vec![
+                        rate("food", "DE", 700),
+                        rate("standard", "DE", 1_900),
+                        rate("food", "FR", 550),
+                        rate("standard", "FR", 2_000),
+                        rate("food", "HU", odd),
+                        rate("standard", "HU", 2_700),
+                    ],
+                    prices_include_tax: included,
+                    origin_country: Some("DE".into()),
+                    // Taxed at home, in France, or in a country without rates (as at home).
+                    shipping_address: [None, Some("FR"), Some("HU"), Some("US")][to].map(address),
+                    promotions: vec![
+                        Promotion {
+                            id: "p-sku".into(),
+                            description: "SKU-0 off".into(),
+                            rule: PromotionRule::PercentOffSku {
+                                sku: "SKU-0".into(),
+                                bps: sku_bps,
+                            },
                         },
-                    },
-                    Promotion {
-                        id: "p-order".into(),
-                        description: "order off".into(),
-                        rule: PromotionRule::PercentOffOrder {
-                            min_subtotal: 10_000,
-                            bps: order_bps,
+                        Promotion {
+                            id: "p-order".into(),
+                            description: "order off".into(),
+                            rule: PromotionRule::PercentOffOrder {
+                                min_subtotal: 10_000,
+                                bps: order_bps,
+                            },
                         },
-                    },
-                ],
-                vouchers: voucher
-                    .map(|amount| Voucher {
-                        code: "SAVE".into(),
-                        description: "save".into(),
-                        discount: VoucherDiscount::AmountOff { amount },
-                        min_subtotal: 0,
-                    })
-                    .into_iter()
-                    .collect(),
-                shipping_method: shipping.map(|(price, free_from)| ShippingMethod {
-                    id: "std".into(),
-                    name: "Standard".into(),
-                    price,
-                    free_from,
-                }),
-                payment_method: pay.then(|| PaymentMethod {
-                    id: "card".into(),
-                    name: "Card".into(),
-                }),
+                    ],
+                    vouchers: voucher
+                        .map(|amount| Voucher {
+                            code: "SAVE".into(),
+                            description: "save".into(),
+                            discount: VoucherDiscount::AmountOff { amount },
+                            min_subtotal: 0,
+                        })
+                        .into_iter()
+                        .collect(),
+                    shipping_method: shipping.map(|(price, free_from)| ShippingMethod {
+                        id: "std".into(),
+                        name: "Standard".into(),
+                        price,
+                        free_from,
+                        tax_class: Some("standard".into()),
+                        countries: None,
+                    }),
+                    payment_method: pay.then(|| PaymentMethod {
+                        id: "card".into(),
+                        name: "Card".into(),
+                    }),
+                    billing_address: None,
+                }
             },
         )
+}
+
+fn rate(class: &str, country: &str, rate_bps: u32) -> TaxRate {
+    TaxRate {
+        class: class.into(),
+        country: Some(country.into()),
+        rate_bps,
+    }
+}
+
+fn address(country: &str) -> Address {
+    Address {
+        name: "A. Shopper".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Town".into(),
+        postal_code: "12345".into(),
+        region: None,
+        country: country.into(),
+        phone: None,
+    }
 }
 
 /// Changes exactly one captured field of the snapshot, chosen by `selector`.
 /// Returns a description of the change (for failure messages).
 fn mutate(s: &mut Snapshot, selector: usize, nudge: i64) -> String {
     let nudge = if nudge == 0 { 1 } else { nudge };
-    let line_fields = 10;
+    let line_fields = 12;
     let n = s.lines.len();
     if selector < n * line_fields {
         let line = &mut s.lines[selector / line_fields];
@@ -111,6 +141,8 @@ fn mutate(s: &mut Snapshot, selector: usize, nudge: i64) -> String {
             6 => line.subtotal += nudge,
             7 => line.discount += nudge,
             8 => line.tax += nudge,
+            9 => line.net += nudge,
+            10 => line.gross += nudge,
             _ => line.total += nudge,
         }
         return format!("line {} field {field}", selector / line_fields);
@@ -132,6 +164,11 @@ fn mutate(s: &mut Snapshot, selector: usize, nudge: i64) -> String {
                     id: "x".into(),
                     name: "x".into(),
                     price: 0,
+                    tax_class: None,
+                    tax_rate_bps: 0,
+                    net: 0,
+                    tax: 0,
+                    gross: 0,
                 }),
             }
         }
@@ -144,6 +181,14 @@ fn mutate(s: &mut Snapshot, selector: usize, nudge: i64) -> String {
                 }),
             }
         }
+        10 => s.prices_include_tax = !s.prices_include_tax,
+        11 => s.totals.net += nudge,
+        12 => {
+            let mut a = s.shipping_address.take().unwrap_or_else(|| address("AT"));
+            a.postal_code.push('9');
+            s.shipping_address = Some(a);
+        }
+        13 => s.billing_address = Some(address("BE")),
         8 => s.promotions.push(checkout_core::snapshot::AppliedDiscount {
             id: "new".into(),
             description: String::new(),
@@ -175,12 +220,12 @@ proptest! {
     #[test]
     fn digest_changes_when_any_captured_field_changes(
         input in arb_input(),
-        selector in 0usize..80,
+        selector in 0usize..100,
         nudge in -5i64..5,
     ) {
         let original = Snapshot::capture(&input).unwrap();
         let mut changed = original.clone();
-        let fields = changed.lines.len() * 10 + 10;
+        let fields = changed.lines.len() * 12 + 14;
         let what = mutate(&mut changed, selector % fields, nudge);
         prop_assert_ne!(changed.compute_digest(), original.digest, "{}", what);
         prop_assert!(!changed.is_sealed());
@@ -190,7 +235,11 @@ proptest! {
     fn totals_add_up_and_never_go_negative(input in arb_input()) {
         let s = Snapshot::capture(&input).unwrap();
         let t = s.totals;
-        prop_assert_eq!(t.grand_total, t.subtotal - t.discount + t.shipping + t.tax);
+        if input.prices_include_tax {
+            prop_assert_eq!(t.grand_total, t.subtotal - t.discount + t.shipping);
+        } else {
+            prop_assert_eq!(t.grand_total, t.subtotal - t.discount + t.shipping + t.tax);
+        }
         prop_assert_eq!(t.subtotal, s.lines.iter().map(|l| l.subtotal).sum::<i64>());
         prop_assert_eq!(t.discount, s.lines.iter().map(|l| l.discount).sum::<i64>());
         let applied: i64 = s.promotions.iter().chain(&s.vouchers).map(|d| d.amount).sum();
@@ -200,6 +249,47 @@ proptest! {
             prop_assert!(line.tax >= 0);
         }
         prop_assert!(t.grand_total >= 0);
+    }
+
+    /// Net + tax = gross for every line, the shipping and the totals, in both modes and
+    /// in 0-, 2- and 3-digit currencies; the totals are the sums of the parts; each tax
+    /// is the line's amount at its destination rate, rounded once.
+    #[test]
+    fn net_and_tax_make_gross_everywhere(input in arb_input()) {
+        let s = Snapshot::capture(&input).unwrap();
+        let country = input.shipping_address.as_ref().map_or("DE", |a| a.country.as_str());
+        let country = if ["DE", "FR", "HU"].contains(&country) { country } else { "DE" };
+        let (mut net, mut tax, mut gross) = (0, 0, 0);
+        for line in &s.lines {
+            prop_assert_eq!(line.net + line.tax, line.gross);
+            prop_assert_eq!(line.total, line.gross);
+            let amount = line.subtotal - line.discount;
+            prop_assert_eq!(if input.prices_include_tax { line.gross } else { line.net }, amount);
+            let expected = input.tax_rates.iter()
+                .find(|r| r.class == line.tax_class && r.country.as_deref() == Some(country))
+                .unwrap().rate_bps;
+            prop_assert_eq!(line.tax_rate_bps, expected);
+            // Rounded half away from zero: within half a minor unit of the exact tax.
+            let exact2 = if input.prices_include_tax {
+                (2 * i128::from(amount) * i128::from(expected), 10_000 + i128::from(expected))
+            } else {
+                (2 * i128::from(amount) * i128::from(expected), 10_000)
+            };
+            let diff = (2 * i128::from(line.tax) * exact2.1 - exact2.0).abs();
+            prop_assert!(diff <= exact2.1, "tax {} of {} at {}", line.tax, amount, expected);
+            net += line.net;
+            tax += line.tax;
+            gross += line.gross;
+        }
+        if let Some(m) = &s.shipping_method {
+            prop_assert_eq!(m.net + m.tax, m.gross);
+            prop_assert_eq!(if input.prices_include_tax { m.gross } else { m.net }, m.price);
+            net += m.net;
+            tax += m.tax;
+            gross += m.gross;
+        }
+        prop_assert_eq!((s.totals.net, s.totals.tax, s.totals.grand_total), (net, tax, gross));
+        prop_assert_eq!(s.totals.net + s.totals.tax, s.totals.grand_total);
     }
 }
 

@@ -184,23 +184,14 @@ async fn setup_worker(
     Ok((conn, shoppers))
 }
 
-/// Chooses standard shipping and invoice on each shopper's current session, keeping
-/// the digest the last choice answered.
+/// Gives each shopper's current session a shipping address, standard shipping and
+/// invoice, keeping the digest the last choice answered.
 async fn choose_for_orders(conn: &mut Conn, shoppers: &mut [Shopper]) -> Result<(), String> {
     for shopper in shoppers {
-        for (what, id) in [
-            ("shipping-method", "standard"),
-            ("payment-method", "invoice"),
-        ] {
+        for (what, body) in mix::order_steps("invoice") {
             let path = format!("/api/v1/checkouts/{}/{what}", shopper.session);
             let a = conn
-                .send(
-                    Method::PUT,
-                    &path,
-                    Some(&shopper.cookie),
-                    &[],
-                    Some(&json!({"method_id": id})),
-                )
+                .send(Method::PUT, &path, Some(&shopper.cookie), &[], Some(&body))
                 .await?;
             if a.status != 200 {
                 return Err(format!("choosing {what} failed: {} {}", a.status, a.body));

@@ -17,6 +17,22 @@ use tokio::time::Instant;
 
 use crate::{percentile, tokenize::Tokenizer, Conn, Shopper};
 
+/// The shipping address every load shopper gives (CONTRACT §18: an order needs one),
+/// in the demo bakery's country.
+pub fn address() -> serde_json::Value {
+    json!({"name": "Load Shopper", "line1": "1 Main Street", "city": "Springfield",
+           "postal_code": "12345", "country": "US"})
+}
+
+/// The address step then the method choices, each a `PUT` under a checkout's path.
+pub fn order_steps(payment: &str) -> [(&'static str, serde_json::Value); 3] {
+    [
+        ("shipping-address", address()),
+        ("shipping-method", json!({"method_id": "standard"})),
+        ("payment-method", json!({"method_id": payment})),
+    ]
+}
+
 /// The simulated provider's card that always approves.
 const APPROVING_CARD: &str = "4242424242424242";
 /// How long an abandoning shopper stays away: past the 5-minute timeout the soak sets.
@@ -113,10 +129,7 @@ async fn visit(
     }
     let paying = n % 4 == 1;
     let mut digest = String::new();
-    for (what, method_id) in [
-        ("shipping-method", "standard"),
-        ("payment-method", if paying { "card" } else { "invoice" }),
-    ] {
+    for (what, body) in order_steps(if paying { "card" } else { "invoice" }) {
         let chosen = timed(
             conn,
             shared,
@@ -124,7 +137,7 @@ async fn visit(
             &format!("{path}/{what}"),
             &cookie,
             &[],
-            Some(&json!({"method_id": method_id})),
+            Some(&body),
         )
         .await?;
         digest = chosen.body["digest"]
@@ -301,14 +314,14 @@ pub async fn start_and_choose(
         started.body["id"].as_str().unwrap_or_default()
     );
     let mut digest = String::new();
-    for (what, method) in [("shipping-method", "standard"), ("payment-method", payment)] {
+    for (what, body) in order_steps(payment) {
         let chosen = conn
             .send(
                 Method::PUT,
                 &format!("{path}/{what}"),
                 cookie,
                 &[],
-                Some(&json!({ "method_id": method })),
+                Some(&body),
             )
             .await?;
         digest = chosen.body["digest"]

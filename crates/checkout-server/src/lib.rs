@@ -36,11 +36,25 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
-    catalog::Catalog, clock::Clock, config::Config, db::Db, http::error::ApiError, state::AppState,
+    catalog::CatalogCache, clock::Clock, config::Config, db::Db, http::error::ApiError,
+    state::AppState,
 };
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest catalog document `PUT /api/v1/admin/catalog` reads (50,000 products fit).
+pub const MAX_CATALOG_BYTES: usize = 8 * 1024 * 1024;
+
+/// The most body a request to `path` may send: [`MAX_CATALOG_BYTES`] for the whole
+/// catalog, [`MAX_BODY_BYTES`] for everything else.
+pub fn body_limit(path: &str) -> usize {
+    if path == "/api/v1/admin/catalog" {
+        MAX_CATALOG_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -121,7 +135,8 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
         .fallback_service(storefront)
         .layer(middleware::from_fn(ops::metrics::track))
         .layer(middleware::from_fn_with_state(trusted, http::web::guard))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Each route's own limit is kept by `http::web::guard` (`body_limit`).
+        .layer(DefaultBodyLimit::max(MAX_CATALOG_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -216,13 +231,14 @@ pub async fn start_with_provider(
     let outbound =
         outbound::Outbound::new(config.outbox_allow_private, config.extra_ca_file.as_deref())?;
     let identity = identity(&config, &outbound)?;
+    let catalog = catalog::seed::ensure(&db, config.catalog.as_deref()).await?;
     let state = AppState {
         provider,
         db,
         clock: Clock::default(),
         keys: Arc::new(keys),
         admin_token: admin_token.into(),
-        catalog: Arc::new(Catalog::demo()),
+        catalog: Arc::new(CatalogCache::new(catalog)),
         test_clock: config.test_clock,
         tuning: config.tuning(),
         guards: auth::throttle::Guards::new(config.limits()),

@@ -31,6 +31,22 @@ async fn main() -> ExitCode {
             }
         };
     }
+    // `catalog import|export FILE [flags]`: the stored catalog from or to a file.
+    let mut args = args;
+    let mut catalog = None;
+    if args.get(1).is_some_and(|a| a == "catalog") {
+        let verb = args.get(2).and_then(|a| a.to_str()).map(str::to_owned);
+        match (verb.as_deref(), args.get(3)) {
+            (Some(verb @ ("import" | "export")), Some(file)) => {
+                catalog = Some((verb.to_owned(), std::path::PathBuf::from(file)));
+                args.drain(1..4);
+            }
+            _ => {
+                eprintln!("usage: checkout-server catalog import|export FILE [--database-url URL] [--data-dir DIR]");
+                return ExitCode::from(2);
+            }
+        }
+    }
     // `migrate [flags]` and `backup --to FILE [flags]`: the command, then the usual
     // settings (from flags, the environment and the config file).
     let command = args
@@ -38,7 +54,6 @@ async fn main() -> ExitCode {
         .and_then(|a| a.to_str())
         .filter(|a| matches!(*a, "migrate" | "backup"))
         .map(str::to_owned);
-    let mut args = args;
     let mut backup_to = None;
     if let Some(command) = &command {
         args.remove(1);
@@ -75,6 +90,9 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    }
+    if let Some((verb, file)) = catalog {
+        return catalog_command(&config, &verb, &file).await;
     }
     match command.as_deref() {
         Some("migrate") => {
@@ -159,4 +177,37 @@ async fn main() -> ExitCode {
         let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
     }
     code
+}
+
+/// `checkout-server catalog import|export FILE`: on the configured database (migrated
+/// first), without serving.
+async fn catalog_command(config: &Config, verb: &str, file: &std::path::Path) -> ExitCode {
+    use checkout_server::catalog::seed;
+    let db =
+        match checkout_server::db::Db::connect(config.database_url.as_deref(), &config.data_dir, 1)
+            .await
+        {
+            Ok(db) => db,
+            Err(error) => {
+                eprintln!("checkout-server: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let done = if verb == "import" {
+        seed::import(&db, file).await
+    } else {
+        seed::export(&db, file).await
+    };
+    db.close().await;
+    match done {
+        Ok(said) => {
+            // Export to stdout keeps stdout for the document.
+            eprintln!("checkout-server: {said}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("checkout-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

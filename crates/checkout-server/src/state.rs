@@ -5,7 +5,12 @@ use std::{sync::Arc, time::Duration};
 
 use checkout_core::token::SigningKey;
 
-use crate::{catalog::Catalog, clock::Clock, db::Db, payments::provider::PaymentProvider};
+use crate::{
+    catalog::{Catalog, CatalogCache},
+    clock::Clock,
+    db::Db,
+    payments::provider::PaymentProvider,
+};
 
 /// Tunables an operator may change; defaults are production values.
 #[derive(Debug, Clone)]
@@ -44,15 +49,13 @@ impl Default for Tuning {
 }
 
 impl AppState {
-    /// Today's catalog: the shipped one with the admin's changes, read in `conn` (the
-    /// caller's transaction where it has one), so every instance prices alike.
+    /// The current catalog as `conn` (the caller's transaction where it has one) sees
+    /// it, so every instance prices alike.
     pub async fn catalog_now(
         &self,
         conn: impl Into<crate::db::Conn<'_>>,
-    ) -> Result<Catalog, crate::db::DbError> {
-        Ok(self
-            .catalog
-            .with(&crate::db::catalog::overrides(conn).await?))
+    ) -> Result<Arc<Catalog>, crate::db::DbError> {
+        self.catalog.now(conn).await
     }
 }
 
@@ -68,7 +71,7 @@ pub struct AppState {
     /// The admin bearer token.
     pub admin_token: Arc<str>,
     /// What is sold.
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<CatalogCache>,
     /// The payment provider.
     pub provider: Arc<dyn PaymentProvider>,
     /// Whether `POST /admin/test-clock` exists.

@@ -272,6 +272,16 @@ async fn every_code(backend: Backend) {
         .expect("40 sign-ups at once on one hashing slot: some must wait");
     seen.saw(unavailable, ErrorCode::ServiceUnavailable);
     busy.stop().await;
+    // A catalog change over a version that is no longer the current one.
+    let stale = server
+        .admin_with(
+            Method::PUT,
+            "/admin/catalog/products/BRW-FUDGE",
+            Some(json!({"name": "Fudge", "unit_price": 360, "tax_class": "food"})),
+            &[("if-match", "\"0\"")],
+        )
+        .await;
+    seen.saw(&stale, ErrorCode::PreconditionFailed);
     // INTERNAL_ERROR is never caused by a client (a 500 is a bug of ours); its shape is
     // tested in the server's error module.
     seen.0.insert(ErrorCode::InternalError.as_str());

@@ -126,15 +126,20 @@ impl Shopper {
             }
             let id = s.str("id");
             let mut digest = s.str("digest");
-            for (what, method_id) in [
-                ("shipping-method", "standard"),
-                ("payment-method", "invoice"),
+            for (what, body) in [
+                (
+                    "shipping-address",
+                    json!({"name": "K. Ill", "line1": "1 Main Street", "city": "Springfield",
+                           "postal_code": "12345", "country": "US"}),
+                ),
+                ("shipping-method", json!({"method_id": "standard"})),
+                ("payment-method", json!({"method_id": "invoice"})),
             ] {
                 let Some(r) = self
                     .send(
                         Method::PUT,
                         &format!("/checkouts/{id}/{what}"),
-                        Some(json!({"method_id": method_id})),
+                        Some(body),
                         None,
                         deadline,
                     )

@@ -32,6 +32,19 @@ async fn no_shipping_method_no_order(backend: Backend) {
     let alice = server.shopper("alice").await;
     let s = alice.bare_checkout().await;
     let id = s["id"].as_str().unwrap().to_owned();
+    // No address either: both are missing, the address first.
+    let chosen = alice.select(&id, "payment-method", "invoice").await;
+    let r = alice
+        .action(&id, "place-order", &chosen.str("digest"), "no-address")
+        .await;
+    r.assert_problem("VALIDATION_FAILED", 422);
+    assert_eq!(
+        missing(&r.body),
+        ["shipping_address", "shipping_method"],
+        "{}",
+        r.body
+    );
+    assert_eq!(alice.ship_to(&id, "US").await.status, 200);
     // A payment method, but no shipping method.
     let chosen = alice.select(&id, "payment-method", "invoice").await;
     let digest = chosen.str("digest");
@@ -70,6 +83,7 @@ async fn no_shipping_method_no_order(backend: Backend) {
     let bob = server.shopper("bob").await;
     let s = bob.bare_checkout().await;
     let id = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(bob.ship_to(&id, "US").await.status, 200);
     let chosen = bob.select(&id, "shipping-method", "pickup").await;
     // Submit for approval needs no payment method: payment follows approval.
     let submitted = bob

@@ -44,6 +44,7 @@ struct JsRequirements {
 /// The core's rule of what an order action needs (CONTRACT §5a), so a page can disable
 /// exactly the buttons the server would refuse and say what to choose. `action` is an
 /// order action's wire name; throws `{code: "MALFORMED_REQUEST"}` for anything else.
+/// `shippingAddress`: whether the snapshot holds one (CONTRACT §18; absent is `false`).
 #[wasm_bindgen(js_name = actionRequirements, unchecked_return_type = "ActionRequirements")]
 pub fn action_requirements(
     #[wasm_bindgen(unchecked_param_type = "\"place_order\" | \"pay\" | \"submit_for_approval\"")]
@@ -51,6 +52,7 @@ pub fn action_requirements(
     shipping_method: Option<String>,
     payment_method: Option<String>,
     payment_token: bool,
+    shipping_address: Option<bool>,
 ) -> Result<JsValue, JsValue> {
     let action = Action::from_name(action)
         .filter(|a| a.places_order())
@@ -64,6 +66,7 @@ pub fn action_requirements(
             )
         })?;
     let choices = Choices {
+        shipping_address: shipping_address.unwrap_or(false),
         shipping_method: shipping_method.as_deref(),
         payment_method: payment_method.as_deref(),
         payment_token,

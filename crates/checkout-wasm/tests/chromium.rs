@@ -162,6 +162,7 @@ fn shared_rule_vectors_pass_in_chromium() {
             case.shipping_method.clone(),
             case.payment_method.clone(),
             case.payment_token,
+            Some(case.shipping_address),
         )
         .expect("an order action");
         let allowed = field(&answer, "allowed").as_bool();

@@ -7,7 +7,9 @@
 //! 64), `--seconds S` per timed phase (default 5), `--shoppers-per-connection K`,
 //! `--database-max-connections M` (PostgreSQL connections of each instance; default the
 //! server's), `--jwt` (shoppers are the shop's customers: RS256 tokens minted by PyJWT
-//! from a key set file, sent in a cookie, instead of accounts with login cookies).
+//! from a key set file, sent in a cookie, instead of accounts with login cookies),
+//! `--catalog-products N` (the servers start with the demo bakery plus N generated
+//! products as their catalog, `--catalog`: pricing and lookups at a real shop's size).
 
 use std::process::Command;
 
@@ -49,9 +51,13 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let per_connection = flag(args, "--shoppers-per-connection").unwrap_or("40");
     let pool = flag(args, "--database-max-connections");
     let jwt = args.iter().any(|a| a == "--jwt");
+    let products: Option<usize> = flag(args, "--catalog-products")
+        .map(|n| n.parse().map_err(|e| format!("--catalog-products: {e}")))
+        .transpose()?;
 
     let bin = build_release()?;
     let scratch = std::env::temp_dir().join(format!("checkout-bench-{}", std::process::id()));
+    let catalog = products.map(|n| big_catalog(&scratch, n)).transpose()?;
     let shoppers =
         connections.parse::<usize>().unwrap_or(64) * per_connection.parse::<usize>().unwrap_or(40);
     let identity = if jwt {
@@ -70,6 +76,9 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         let data = scratch.join(format!("instance-{i}"));
         let data = data.to_string_lossy();
         let mut args = server_args(&data, database_url.as_deref(), pool);
+        if let Some(file) = &catalog {
+            args.extend(["--catalog".to_owned(), file.to_string_lossy().into_owned()]);
+        }
         if let Some((jwks, _)) = &identity {
             args.extend(
                 [
@@ -88,9 +97,10 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         servers.push(server);
     }
     let label = format!(
-        "{} ×{instances}, {connections} conn{}",
+        "{} ×{instances}, {connections} conn{}{}",
         if postgres { "PostgreSQL" } else { "SQLite" },
-        if jwt { ", JWT" } else { "" }
+        if jwt { ", JWT" } else { "" },
+        products.map_or(String::new(), |n| format!(", +{n} products"))
     );
     let mut load = Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
         "--connections",
@@ -115,6 +125,32 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         drop_postgres_database(url);
     }
     result
+}
+
+/// The demo bakery's catalog with `count` more products (their SKUs `GEN-00000`…), as
+/// a file in `scratch`; its path. (Written as text: xtask has no dependencies.)
+fn big_catalog(scratch: &std::path::Path, count: usize) -> Result<std::path::PathBuf, String> {
+    let bakery = std::fs::read_to_string(root().join("catalogs/bakery.json"))
+        .map_err(|e| format!("catalogs/bakery.json: {e}"))?;
+    let mut generated = String::new();
+    for i in 0..count {
+        let class = if i % 3 == 0 { "standard" } else { "food" };
+        generated.push_str(&format!(
+            "{{\"sku\": \"GEN-{i:05}\", \"name\": \"Generated product {i}\", \
+             \"description\": \"A product of the benchmark's large catalog.\", \
+             \"category\": \"generated\", \"unit_price\": {}, \"tax_class\": \"{class}\"}},\n",
+            100 + i % 5_000
+        ));
+    }
+    let anchor = "\"products\": [";
+    if !bakery.contains(anchor) {
+        return Err("catalogs/bakery.json has no products list".into());
+    }
+    let doc = bakery.replacen(anchor, &format!("{anchor}\n{generated}"), 1);
+    std::fs::create_dir_all(scratch).map_err(|e| e.to_string())?;
+    let path = scratch.join("catalog.json");
+    std::fs::write(&path, doc).map_err(|e| e.to_string())?;
+    Ok(path)
 }
 
 /// A key set and `count` RS256 tokens (one per line, valid two hours, audience

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use crate::{root, tools};
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "token",
     "recovery_record",
     "idempotency_key",
@@ -18,6 +18,7 @@ pub const TARGETS: [&str; 7] = [
     "admin_bodies",
     "request_bodies",
     "card_masking",
+    "catalog_document",
 ];
 
 /// What one target's run did.

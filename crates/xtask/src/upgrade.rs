@@ -10,9 +10,10 @@ use crate::{
 };
 
 /// The release an upgrade starts from: the last one whose schema is older than this
-/// one's (migration 0007; this release adds 0008). Move it forward with each release
-/// that adds a migration.
-pub const PREVIOUS_RELEASE: &str = "810d7c2040a189a602fa8d0bb9daccfa567b2ba2";
+/// one's (migration 0009, the compiled catalog with `catalog_overrides`; this release
+/// adds 0010, the catalog as data). Move it forward with each release that adds a
+/// migration.
+pub const PREVIOUS_RELEASE: &str = "99aeab0ab866419aad2845148a4b9fd85cd7ec85";
 
 /// Builds the previous release's `checkout-server` in the background; [`Building::wait`]
 /// gives its path (none in a shallow clone, which does not hold the release: the upgrade

@@ -4,13 +4,13 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::Snapshot;
+use super::{Address, Snapshot};
 
 impl Snapshot {
     /// SHA-256 over the canonical encoding of every captured field (everything but the
     /// digest itself), as `sha256:<64 hex digits>`.
     pub fn compute_digest(&self) -> String {
-        let mut enc = Canonical::new("checkout-guard/snapshot/v1");
+        let mut enc = Canonical::new("checkout-guard/snapshot/v2");
         enc.str(&self.currency);
         enc.count(self.lines.len());
         for line in &self.lines {
@@ -24,6 +24,8 @@ impl Snapshot {
             enc.int(line.discount);
             enc.int(line.tax);
             enc.int(line.total);
+            enc.int(line.net);
+            enc.int(line.gross);
         }
         for list in [&self.promotions, &self.vouchers] {
             enc.count(list.len());
@@ -39,6 +41,11 @@ impl Snapshot {
                 enc.str(&s.id);
                 enc.str(&s.name);
                 enc.int(s.price);
+                enc.opt(s.tax_class.as_deref());
+                enc.int(i64::from(s.tax_rate_bps));
+                enc.int(s.net);
+                enc.int(s.tax);
+                enc.int(s.gross);
             }
             None => enc.count(0),
         }
@@ -50,8 +57,19 @@ impl Snapshot {
             }
             None => enc.count(0),
         }
+        enc.int(i64::from(self.prices_include_tax));
+        for address in [&self.shipping_address, &self.billing_address] {
+            enc.address(address.as_ref());
+        }
         let t = &self.totals;
-        for amount in [t.subtotal, t.discount, t.shipping, t.tax, t.grand_total] {
+        for amount in [
+            t.subtotal,
+            t.discount,
+            t.shipping,
+            t.tax,
+            t.grand_total,
+            t.net,
+        ] {
             enc.int(amount);
         }
         enc.finish()
@@ -90,6 +108,29 @@ impl Canonical {
 
     fn count(&mut self, n: usize) {
         self.hasher.update((n as u64).to_be_bytes());
+    }
+
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => {
+                self.count(1);
+                self.str(s);
+            }
+            None => self.count(0),
+        }
+    }
+
+    fn address(&mut self, a: Option<&Address>) {
+        let Some(a) = a else {
+            return self.count(0);
+        };
+        self.count(1);
+        for field in [&a.name, &a.line1, &a.city, &a.postal_code, &a.country] {
+            self.str(field);
+        }
+        for field in [&a.line2, &a.region, &a.phone] {
+            self.opt(field.as_deref());
+        }
     }
 
     fn finish(self) -> String {

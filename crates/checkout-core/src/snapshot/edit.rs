@@ -2,7 +2,7 @@
 //! [`PricingInput`], and [`Snapshot::capture`](super::Snapshot::capture) then prices the
 //! result into the next snapshot.
 
-use super::{PaymentMethod, PricingInput, ShippingMethod, Voucher};
+use super::{Address, PaymentMethod, PricingInput, ShippingMethod, Voucher};
 use crate::error::{ErrorCode, Rejection};
 
 /// What is left after a line was removed.
@@ -15,9 +15,44 @@ pub enum LineRemoved {
 }
 
 impl PricingInput {
-    /// Chooses the shipping method (replacing any chosen before).
-    pub fn choose_shipping(&mut self, method: ShippingMethod) {
+    /// Chooses the shipping method (replacing any chosen before); one that does not
+    /// deliver to the shipping address is refused (`VALIDATION_FAILED`).
+    pub fn choose_shipping(&mut self, method: ShippingMethod) -> Result<(), Rejection> {
+        if let Some(address) = &self.shipping_address {
+            if !method.delivers_to(&address.country) {
+                return Err(Rejection::with_message(
+                    ErrorCode::ValidationFailed,
+                    format!(
+                        "{} does not deliver to {}. Choose another shipping method or address.",
+                        method.name, address.country
+                    ),
+                ));
+            }
+        }
         self.shipping_method = Some(method);
+        Ok(())
+    }
+
+    /// Gives the shipping address (checked and trimmed: [`Address::normalized`]). Tax
+    /// follows its country from now on; a chosen shipping method that does not deliver
+    /// there is dropped, and returned.
+    pub fn set_shipping_address(
+        &mut self,
+        address: &Address,
+    ) -> Result<Option<ShippingMethod>, Rejection> {
+        let address = address.normalized()?;
+        let dropped = self
+            .shipping_method
+            .take_if(|m| !m.delivers_to(&address.country));
+        self.shipping_address = Some(address);
+        Ok(dropped)
+    }
+
+    /// Gives the billing address (checked and trimmed); without one, the shipping
+    /// address is billed.
+    pub fn set_billing_address(&mut self, address: &Address) -> Result<(), Rejection> {
+        self.billing_address = Some(address.normalized()?);
+        Ok(())
     }
 
     /// Chooses the payment method (replacing any chosen before).

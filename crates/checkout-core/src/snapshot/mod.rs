@@ -6,6 +6,8 @@
 //! payment, voucher, removing a line), and it gets a new digest.
 //!
 //! # Pricing rules (all integer minor units, see [`crate::money`])
+//! Prices are in the catalog's terms: with tax when `prices_include_tax` (EU consumer
+//! prices: the shelf price is what the shopper pays), without it otherwise.
 //! 1. A line's subtotal is `unit_price × quantity`.
 //! 2. Line promotions (`PercentOffSku`) take a percentage of that line's subtotal,
 //!    rounded half away from zero, at most the line subtotal.
@@ -16,23 +18,29 @@
 //!    `min_subtotal` is not met is refused when applied.
 //! 4. The order-level discount is spread over the lines in proportion to their amounts
 //!    after line promotions by the largest-remainder method, so every cent is assigned.
-//! 5. Tax is exclusive and per line: `round(net line × rate)` with the line's tax class.
+//! 5. Tax is per line, rounded half away from zero once per line, at the rate of the
+//!    line's class in the tax country (the shipping address's country; before there is
+//!    one, or for a country the catalog names no rates for, the shop's origin country).
+//!    Of the line's amount `a = subtotal − discount`: without tax included,
+//!    `tax = round(a × rate)`, `net = a`, `gross = a + tax`; with tax included,
+//!    `tax = round(a × rate / (1 + rate))`, `gross = a`, `net = a − tax`.
 //! 6. Shipping is the selected method's price, or 0 when the merchandise net of all
-//!    discounts reaches the method's `free_from`; shipping is not taxed.
-//! 7. `grand_total = subtotal − discount + shipping + tax`.
+//!    discounts reaches the method's `free_from`; it is split into net, tax and gross
+//!    like a line, at the rate of the method's own tax class (untaxed without one).
+//! 7. The totals are sums of the lines and the shipping: `tax = Σ tax`, `net = Σ net`,
+//!    `grand_total = Σ gross`, so `net + tax = grand_total` always. Without tax
+//!    included that is `subtotal − discount + shipping + tax`; with tax included,
+//!    `subtotal − discount + shipping` (the tax is inside it).
 
 mod digest;
 mod edit;
+mod price;
 mod validate;
-
-use self::validate::invalid;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    error::Rejection,
-    money::{self, BasisPoints, Minor},
-};
+pub use crate::address::Address;
+use crate::money::{BasisPoints, Minor};
 
 pub use self::edit::LineRemoved;
 
@@ -65,11 +73,15 @@ pub struct CartLine {
     pub tax_class: String,
 }
 
-/// The rate of one tax class.
+/// The rate of one tax class in one country.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaxRate {
     /// Tax class name, e.g. `food` or `standard`.
     pub class: String,
+    /// ISO 3166-1 alpha-2 country it applies in. Every catalog names one; a rate without
+    /// one (captured before catalogs had countries) applies wherever no other does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
     /// Rate in basis points (725 = 7.25 %).
     pub rate_bps: BasisPoints,
 }
@@ -144,7 +156,23 @@ pub struct ShippingMethod {
     /// Price in minor units.
     pub price: Minor,
     /// Merchandise net of discounts from which shipping is free.
+    #[serde(default)]
     pub free_from: Option<Minor>,
+    /// Tax class of the shipping charge; untaxed when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
+    /// ISO 3166-1 alpha-2 countries it delivers to; everywhere when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub countries: Option<Vec<String>>,
+}
+
+impl ShippingMethod {
+    /// Whether it delivers to `country`.
+    pub fn delivers_to(&self, country: &str) -> bool {
+        self.countries
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|c| c == country))
+    }
 }
 
 /// A payment method as offered.
@@ -158,7 +186,7 @@ pub struct PaymentMethod {
 
 /// Everything a snapshot is priced from. The server stores it with the session so a
 /// change to the checkout re-prices the same captured lines under the same rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricingInput {
     /// ISO 4217 code, three upper-case letters.
     pub currency: String,
@@ -174,6 +202,24 @@ pub struct PricingInput {
     pub shipping_method: Option<ShippingMethod>,
     /// The selected payment method.
     pub payment_method: Option<PaymentMethod>,
+    /// Whether prices (unit prices, discounts, shipping) include tax.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub prices_include_tax: bool,
+    /// Where the shop is: the tax country before a shipping address is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_country: Option<String>,
+    /// Where it is delivered: its country decides the tax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
+    /// Who is billed; the shipping address when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Address>,
+}
+
+// Serde's `skip_serializing_if` passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A priced line of the snapshot.
@@ -195,10 +241,16 @@ pub struct SnapshotLine {
     pub subtotal: Minor,
     /// Line promotions plus this line's share of order discounts.
     pub discount: Minor,
-    /// Tax on the net line.
+    /// Tax on the line.
     pub tax: Minor,
-    /// `subtotal − discount + tax`.
+    /// What the line costs: `gross` (kept under its first name).
     pub total: Minor,
+    /// The line without tax.
+    #[serde(default)]
+    pub net: Minor,
+    /// The line with tax: `net + tax`.
+    #[serde(default)]
+    pub gross: Minor,
 }
 
 /// A promotion or voucher as it affected the order.
@@ -219,8 +271,23 @@ pub struct ChargedShipping {
     pub id: String,
     /// Method name.
     pub name: String,
-    /// Charged price (0 when free).
+    /// Charged price (0 when free), with or without tax as the catalog's prices are.
     pub price: Minor,
+    /// Tax class of the charge, when it is taxed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_class: Option<String>,
+    /// Tax rate applied, basis points.
+    #[serde(default)]
+    pub tax_rate_bps: BasisPoints,
+    /// The charge without tax.
+    #[serde(default)]
+    pub net: Minor,
+    /// Tax on the charge.
+    #[serde(default)]
+    pub tax: Minor,
+    /// The charge with tax.
+    #[serde(default)]
+    pub gross: Minor,
 }
 
 /// The order totals.
@@ -232,10 +299,13 @@ pub struct Totals {
     pub discount: Minor,
     /// Shipping charged.
     pub shipping: Minor,
-    /// All tax.
+    /// All tax (of the lines and of shipping), included in `grand_total` in both modes.
     pub tax: Minor,
     /// What the shopper pays.
     pub grand_total: Minor,
+    /// Everything without tax: `grand_total − tax`.
+    #[serde(default)]
+    pub net: Minor,
 }
 
 /// The frozen, priced checkout with its digest.
@@ -253,145 +323,19 @@ pub struct Snapshot {
     pub shipping_method: Option<ChargedShipping>,
     /// Selected payment method.
     pub payment_method: Option<PaymentMethod>,
+    /// Whether the prices shown include tax.
+    #[serde(default)]
+    pub prices_include_tax: bool,
+    /// Where it is delivered (and taxed).
+    #[serde(default)]
+    pub shipping_address: Option<Address>,
+    /// Who is billed (the shipping address when absent).
+    #[serde(default)]
+    pub billing_address: Option<Address>,
     /// Totals.
     pub totals: Totals,
     /// `sha256:` + hex SHA-256 of the canonical encoding of every field above.
     pub digest: String,
-}
-
-impl Snapshot {
-    /// Prices `input` by the rules of this module and seals it with its digest.
-    /// A voucher whose minimum is not met is refused with `VALIDATION_FAILED`.
-    pub fn capture(input: &PricingInput) -> Result<Snapshot, Rejection> {
-        input.validate()?;
-
-        // 1–2: line subtotals and line promotions.
-        let mut subtotals = Vec::with_capacity(input.lines.len());
-        let mut line_discounts = vec![0; input.lines.len()];
-        let mut promotions = Vec::new();
-        for line in &input.lines {
-            subtotals.push(money::times(line.unit_price, line.quantity)?);
-        }
-        for promotion in &input.promotions {
-            if let PromotionRule::PercentOffSku { sku, bps } = &promotion.rule {
-                let mut amount = 0;
-                for (i, line) in input.lines.iter().enumerate() {
-                    if &line.sku == sku {
-                        let left = subtotals[i] - line_discounts[i];
-                        let off = money::percent_of(subtotals[i], *bps).min(left);
-                        line_discounts[i] += off;
-                        amount += off;
-                    }
-                }
-                if amount > 0 {
-                    promotions.push(AppliedDiscount {
-                        id: promotion.id.clone(),
-                        description: promotion.description.clone(),
-                        amount,
-                    });
-                }
-            }
-        }
-        let after_line: Vec<Minor> = subtotals
-            .iter()
-            .zip(&line_discounts)
-            .map(|(s, d)| s - d)
-            .collect();
-        let merchandise: Minor = after_line.iter().sum();
-
-        // 3: order promotions, then vouchers, each on what is left.
-        let mut remaining = merchandise;
-        for promotion in &input.promotions {
-            if let PromotionRule::PercentOffOrder { min_subtotal, bps } = &promotion.rule {
-                if merchandise >= *min_subtotal {
-                    let off = money::percent_of(remaining, *bps).min(remaining);
-                    if off > 0 {
-                        remaining -= off;
-                        promotions.push(AppliedDiscount {
-                            id: promotion.id.clone(),
-                            description: promotion.description.clone(),
-                            amount: off,
-                        });
-                    }
-                }
-            }
-        }
-        let mut vouchers = Vec::with_capacity(input.vouchers.len());
-        for voucher in &input.vouchers {
-            if merchandise < voucher.min_subtotal {
-                return Err(invalid(format!(
-                    "voucher {} needs merchandise of at least {} minor units",
-                    voucher.code, voucher.min_subtotal
-                )));
-            }
-            let off = match voucher.discount {
-                VoucherDiscount::PercentOff { bps } => money::percent_of(remaining, bps),
-                VoucherDiscount::AmountOff { amount } => amount,
-            }
-            .min(remaining);
-            remaining -= off;
-            vouchers.push(AppliedDiscount {
-                id: voucher.code.clone(),
-                description: voucher.description.clone(),
-                amount: off,
-            });
-        }
-        let order_discount = merchandise - remaining;
-
-        // 4–5: spread the order discount, then tax each net line.
-        let shares = money::allocate(order_discount, &after_line);
-        let mut lines = Vec::with_capacity(input.lines.len());
-        let mut totals = Totals::default();
-        for (i, line) in input.lines.iter().enumerate() {
-            let rate = input.tax_rate(&line.tax_class).unwrap_or(0);
-            let discount = line_discounts[i] + shares[i];
-            let net = subtotals[i] - discount;
-            let tax = money::percent_of(net, rate);
-            totals.subtotal = money::add(totals.subtotal, subtotals[i])?;
-            totals.discount = money::add(totals.discount, discount)?;
-            totals.tax = money::add(totals.tax, tax)?;
-            lines.push(SnapshotLine {
-                sku: line.sku.clone(),
-                name: line.name.clone(),
-                quantity: line.quantity,
-                unit_price: line.unit_price,
-                tax_class: line.tax_class.clone(),
-                tax_rate_bps: rate,
-                subtotal: subtotals[i],
-                discount,
-                tax,
-                total: net + tax,
-            });
-        }
-
-        // 6–7: shipping and the grand total.
-        let shipping_method = input.shipping_method.as_ref().map(|m| ChargedShipping {
-            id: m.id.clone(),
-            name: m.name.clone(),
-            price: match m.free_from {
-                Some(from) if remaining >= from => 0,
-                _ => m.price,
-            },
-        });
-        totals.shipping = shipping_method.as_ref().map_or(0, |s| s.price);
-        totals.grand_total = money::add(
-            money::add(totals.subtotal - totals.discount, totals.shipping)?,
-            totals.tax,
-        )?;
-
-        let mut snapshot = Snapshot {
-            currency: input.currency.clone(),
-            lines,
-            promotions,
-            vouchers,
-            shipping_method,
-            payment_method: input.payment_method.clone(),
-            totals,
-            digest: String::new(),
-        };
-        snapshot.digest = snapshot.compute_digest();
-        Ok(snapshot)
-    }
 }
 
 #[cfg(test)]
@@ -421,10 +365,12 @@ mod tests {
             tax_rates: vec![
                 TaxRate {
                     class: "food".into(),
+                    country: None,
                     rate_bps: 500,
                 },
                 TaxRate {
                     class: "standard".into(),
+                    country: None,
                     rate_bps: 825,
                 },
             ],
@@ -436,9 +382,7 @@ mod tests {
                     bps: 1_000,
                 },
             }],
-            vouchers: vec![],
-            shipping_method: None,
-            payment_method: None,
+            ..PricingInput::default()
         }
     }
 
@@ -456,6 +400,8 @@ mod tests {
             name: "Courier".into(),
             price: 499,
             free_from: Some(5_000),
+            tax_class: None,
+            countries: None,
         });
         let s = Snapshot::capture(&input).unwrap();
         // Brownies: 1050, 10 % off = 105 → 945. Cake: 2999. Merchandise 3944.
@@ -474,10 +420,116 @@ mod tests {
                 shipping: 499,
                 tax: 257,
                 grand_total: 4_049 - 605 + 499 + 257,
+                net: 4_049 - 605 + 499,
             }
         );
         assert!(s.is_sealed());
         assert!(s.digest.starts_with("sha256:") && s.digest.len() == 71);
+    }
+
+    fn eur(class: &str, rate_bps: BasisPoints) -> TaxRate {
+        TaxRate {
+            class: class.into(),
+            country: Some("DE".into()),
+            rate_bps,
+        }
+    }
+
+    /// The worked example of docs/catalog.md: a bookstore in EUR, prices with VAT.
+    #[test]
+    fn worked_eur_example_with_tax_included() {
+        let line = |sku: &str, quantity, unit_price, class: &str| CartLine {
+            sku: sku.into(),
+            name: sku.into(),
+            quantity,
+            unit_price,
+            tax_class: class.into(),
+        };
+        let input = PricingInput {
+            currency: "EUR".into(),
+            lines: vec![
+                line("BK-1", 2, 1_999, "reduced"),
+                line("TOTE", 1, 1_290, "standard"),
+            ],
+            tax_rates: vec![eur("reduced", 700), eur("standard", 1_900)],
+            vouchers: vec![Voucher {
+                code: "READ5".into(),
+                description: "€5 off".into(),
+                discount: VoucherDiscount::AmountOff { amount: 500 },
+                min_subtotal: 2_000,
+            }],
+            shipping_method: Some(ShippingMethod {
+                id: "dhl".into(),
+                name: "DHL".into(),
+                price: 499,
+                free_from: Some(6_000),
+                tax_class: Some("standard".into()),
+                countries: None,
+            }),
+            prices_include_tax: true,
+            origin_country: Some("DE".into()),
+            ..PricingInput::default()
+        };
+        let s = Snapshot::capture(&input).unwrap();
+        let parts = |l: &SnapshotLine| (l.discount, l.net, l.tax, l.gross);
+        // Voucher 500 over 3998 : 1290 = 378.02… : 121.97… → 378 : 122.
+        // Books: 3620 with 7 % inside = 236.82… → 237, net 3383.
+        assert_eq!(parts(&s.lines[0]), (378, 3_383, 237, 3_620));
+        // Tote: 1168 with 19 % inside = 186.48… → 186, net 982.
+        assert_eq!(parts(&s.lines[1]), (122, 982, 186, 1_168));
+        // Shipping 4.99 with 19 % inside = 79.67… → 80, net 419.
+        let m = s.shipping_method.as_ref().unwrap();
+        assert_eq!((m.price, m.net, m.tax, m.gross), (499, 419, 80, 499));
+        assert_eq!(
+            s.totals,
+            Totals {
+                subtotal: 5_288,
+                discount: 500,
+                shipping: 499,
+                tax: 503,
+                grand_total: 5_287,
+                net: 4_784,
+            }
+        );
+        // The same catalog without tax included adds the tax on top.
+        let mut net = input.clone();
+        net.prices_include_tax = false;
+        let n = Snapshot::capture(&net).unwrap();
+        // 3620 × 7 % = 253.4 → 253; 1168 × 19 % = 221.92 → 222; 499 × 19 % = 94.81 → 95.
+        assert_eq!(n.totals.tax, 253 + 222 + 95);
+        assert_eq!(n.totals.grand_total, 5_288 - 500 + 499 + 570);
+        assert_ne!(n.digest, s.digest);
+        // Delivered to France (no French rates here): taxed as at home.
+        let mut fr = input;
+        fr.shipping_address = Some(crate::address::Address {
+            name: "A".into(),
+            line1: "1 rue".into(),
+            line2: None,
+            city: "Paris".into(),
+            postal_code: "75001".into(),
+            region: None,
+            country: "FR".into(),
+            phone: None,
+        });
+        let f = Snapshot::capture(&fr).unwrap();
+        assert_eq!(f.totals, s.totals);
+        fr.tax_rates.push(TaxRate {
+            class: "reduced".into(),
+            country: Some("FR".into()),
+            rate_bps: 550,
+        });
+        fr.tax_rates.push(TaxRate {
+            class: "standard".into(),
+            country: Some("FR".into()),
+            rate_bps: 2_000,
+        });
+        let f = Snapshot::capture(&fr).unwrap();
+        assert_eq!(f.lines[0].tax_rate_bps, 550);
+        assert_eq!(
+            f.totals.grand_total, 5_287,
+            "the shelf price is what is paid"
+        );
+        assert_ne!(f.totals.tax, 503);
     }
 
     #[test]
@@ -488,6 +540,8 @@ mod tests {
             name: "Courier".into(),
             price: 499,
             free_from: Some(3_944),
+            tax_class: None,
+            countries: None,
         });
         assert_eq!(Snapshot::capture(&input).unwrap().totals.shipping, 0);
         input.shipping_method.as_mut().unwrap().free_from = Some(3_945);

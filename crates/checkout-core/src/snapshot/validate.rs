@@ -82,14 +82,47 @@ impl PricingInput {
             if !(0..=MAX_UNIT_PRICE).contains(&shipping.price) {
                 return Err(invalid("shipping price out of range"));
             }
+            if let Some(class) = &shipping.tax_class {
+                if self.tax_rate(class).is_none() {
+                    return Err(invalid(format!("no tax rate for class {class}")));
+                }
+            }
         }
         Ok(())
     }
 
-    pub(super) fn tax_rate(&self, class: &str) -> Option<BasisPoints> {
-        self.tax_rates
-            .iter()
-            .find(|rate| rate.class == class)
-            .map(|rate| rate.rate_bps)
+    /// The country whose tax applies: the shipping address's, else the shop's origin.
+    pub fn tax_country(&self) -> Option<&str> {
+        self.shipping_address
+            .as_ref()
+            .map(|a| a.country.as_str())
+            .or(self.origin_country.as_deref())
+    }
+
+    /// The rate of `class` where the checkout is taxed ([`Self::tax_country`]): the rate
+    /// for that country; for a country the catalog names no rates for, the origin
+    /// country's; a rate without a country (captured before catalogs had countries)
+    /// wherever no other applies.
+    pub fn tax_rate(&self, class: &str) -> Option<BasisPoints> {
+        let of = |country: Option<&str>| {
+            self.tax_rates
+                .iter()
+                .find(|r| r.class == class && r.country.as_deref() == country)
+                .map(|r| r.rate_bps)
+        };
+        let destination = self.tax_country();
+        let known = |country: &str| {
+            self.tax_rates
+                .iter()
+                .any(|r| r.country.as_deref() == Some(country))
+        };
+        match destination {
+            Some(country) if known(country) => of(Some(country)),
+            _ => self
+                .origin_country
+                .as_deref()
+                .and_then(|origin| of(Some(origin)))
+                .or_else(|| of(None)),
+        }
     }
 }

@@ -1,222 +1,266 @@
-//! Admin routes for the catalog (bearer token): see it with the admin's changes, change
-//! a product's price or maximum per order, take it off sale, end a promotion, withdraw
-//! a voucher or a shipping method, reprice shipping (CONTRACT §16: so a shop can show
-//! what a restored checkout tells the shopper). The changes are stored
-//! (`db::catalog`) and apply on every instance to what is priced from then on; a live
+//! Admin routes for the catalog (bearer token): read the whole document with its
+//! version (`ETag`), replace it whole, or put or delete one product. Every change is
+//! checked whole by the core before it is stored as the next version; `If-Match` (or a
+//! `version` in the body) makes it conditional, so two admins editing at once cannot
+//! overwrite each other unseen: the second gets `PRECONDITION_FAILED` (412). Checkouts
+//! started from then on are priced from the new version on every instance; a live
 //! checkout keeps the prices it was started with.
+
+use std::sync::Arc;
 
 use axum::{
     extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
     Json,
 };
-use checkout_core::{offer, ErrorCode, Rejection};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use checkout_core::{
+    catalog::{CatalogDocument, Product},
+    ErrorCode, Rejection,
+};
+use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    catalog::{Catalog, Override, OverrideKind},
+    catalog::Catalog,
     db,
-    http::error::ApiResult,
-    http::extract::{Admin, ApiJson},
+    http::{
+        error::{ApiError, ApiResult},
+        extract::{Admin, ApiJson},
+    },
     state::AppState,
 };
 
 /// The admin catalog routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_catalog))
-        .routes(routes!(put_entry))
+        .routes(routes!(get_catalog, put_catalog))
+        .routes(routes!(put_product, delete_product))
 }
 
-/// One thing the catalog offers, as it stands with the admin's changes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CatalogEntry {
-    /// `products`, `promotions`, `vouchers` or `shipping-methods`.
-    pub kind: String,
-    /// SKU, promotion id, voucher code or method id.
-    pub id: String,
-    /// What the shopper reads.
-    pub name: String,
-    /// Unit price (products) or price (shipping methods), minor units.
-    pub price: Option<i64>,
-    /// The most one order may hold (products).
-    pub max_quantity: Option<u32>,
-    /// On sale, running or offered.
-    pub active: bool,
-}
-
-/// A change to one entry; a field left out stays as it is.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EntryChange {
-    /// New price in minor units (products and shipping methods), 0..=100 000 000.
-    #[schema(minimum = 0, maximum = 100_000_000)]
-    pub price: Option<i64>,
-    /// New maximum per order (products), 1..=999.
-    #[schema(minimum = 1, maximum = 999)]
-    pub max_quantity: Option<i64>,
-    /// On sale / running / offered.
-    pub active: Option<bool>,
-}
-
-const KINDS: [(&str, OverrideKind); 4] = [
-    ("products", OverrideKind::Product),
-    ("promotions", OverrideKind::Promotion),
-    ("vouchers", OverrideKind::Voucher),
-    ("shipping-methods", OverrideKind::Shipping),
-];
-
-fn path_of(kind: OverrideKind) -> &'static str {
-    KINDS
-        .iter()
-        .find(|(_, k)| *k == kind)
-        .map_or("products", |(path, _)| path)
-}
-
-/// Every entry of the shipped catalog with the admin's changes applied.
-fn entries(base: &Catalog, overrides: &[Override]) -> Vec<CatalogEntry> {
-    let today = base.with(overrides);
-    let active = |kind, id: &str| {
-        overrides
-            .iter()
-            .find(|o| o.kind == kind && o.id == id)
-            .is_none_or(|o| o.active)
-    };
-    let entry = |kind, id: &str, name: &str, price, max_quantity| CatalogEntry {
-        kind: path_of(kind).to_owned(),
-        id: id.to_owned(),
-        name: name.to_owned(),
-        price,
-        max_quantity,
-        active: active(kind, id),
-    };
-    let mut out = Vec::new();
-    for p in &base.products {
-        let now = today.product(p.sku).unwrap_or(p);
-        out.push(entry(
-            OverrideKind::Product,
-            p.sku,
-            p.name,
-            Some(now.unit_price),
-            Some(now.max_quantity),
-        ));
-    }
-    for p in &base.promotions {
-        out.push(entry(
-            OverrideKind::Promotion,
-            &p.id,
-            &p.description,
-            None,
-            None,
-        ));
-    }
-    for v in &base.vouchers {
-        out.push(entry(
-            OverrideKind::Voucher,
-            &v.code,
-            &v.description,
-            None,
-            None,
-        ));
-    }
-    for m in &base.shipping_methods {
-        let price = overrides
-            .iter()
-            .find(|o| o.kind == OverrideKind::Shipping && o.id == m.id)
-            .and_then(|o| o.price)
-            .unwrap_or(m.price);
-        out.push(entry(
-            OverrideKind::Shipping,
-            &m.id,
-            &m.name,
-            Some(price),
-            None,
-        ));
-    }
-    out
-}
-
-/// The catalog with the admin's changes: every product, promotion, voucher and
-/// shipping method, including those taken off.
-#[utoipa::path(get, path = "/admin/catalog", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Vec<CatalogEntry>)))]
-pub async fn get_catalog(
-    _: Admin,
-    State(state): State<AppState>,
-) -> ApiResult<Json<Vec<CatalogEntry>>> {
-    let overrides = db::catalog::overrides(&state.db).await?;
-    Ok(Json(entries(&state.catalog, &overrides)))
-}
-
-/// Change one entry: `price` (products, shipping methods), `max_quantity` (products),
-/// `active`. Checkouts started from then on are priced with it; live checkouts keep
-/// their prices; a restored checkout shows the difference.
-#[utoipa::path(put, path = "/admin/catalog/{kind}/{id}", tag = "admin", security(("admin" = [])),
-    params(("kind" = String, Path, description = "products, promotions, vouchers or shipping-methods"),
-        ("id" = String, Path, description = "SKU, promotion id, voucher code or method id")),
-    request_body = EntryChange,
-    responses((status = 200, body = CatalogEntry), (status = 404, description = "NOT_FOUND: no such entry"),
-        (status = 422, description = "VALIDATION_FAILED")))]
-pub async fn put_entry(
-    _: Admin,
-    State(state): State<AppState>,
-    Path((kind, id)): Path<(String, String)>,
-    ApiJson(change): ApiJson<EntryChange>,
-) -> ApiResult<Json<CatalogEntry>> {
-    let noun = match kind.as_str() {
-        "products" => "product",
-        "promotions" => "promotion",
-        "vouchers" => "voucher",
-        "shipping-methods" => "shipping method",
-        _ => "entry",
-    };
-    let not_found = || {
+/// What `If-Match` (or the body's `version`) asks for: `None` for no condition.
+fn precondition(headers: &HeaderMap, body: Option<&Value>) -> Result<Option<i64>, Rejection> {
+    let stale = || {
         Rejection::with_message(
-            ErrorCode::NotFound,
-            format!("There is no {noun} {id:?} in the catalog."),
+            ErrorCode::PreconditionFailed,
+            "If-Match does not name the current catalog version; read it again.",
         )
     };
-    let kind_is = KINDS
-        .iter()
-        .find(|(path, _)| *path == kind)
-        .map(|(_, k)| *k)
-        .ok_or_else(not_found)?;
-    let base = &state.catalog;
-    let known = match kind_is {
-        OverrideKind::Product => base.product(&id).is_some(),
-        OverrideKind::Promotion => base.promotions.iter().any(|p| p.id == id),
-        OverrideKind::Voucher => base.vouchers.iter().any(|v| v.code == id),
-        OverrideKind::Shipping => base.shipping_methods.iter().any(|m| m.id == id),
-    };
-    if !known {
-        return Err(not_found().into());
+    if let Some(value) = headers.get(header::IF_MATCH) {
+        let text = value.to_str().map_err(|_| stale())?.trim();
+        if text == "*" {
+            return Ok(None);
+        }
+        let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+        return text.parse::<i64>().map(Some).map_err(|_| stale());
     }
-    let priced = matches!(kind_is, OverrideKind::Product | OverrideKind::Shipping);
-    if (change.price.is_some() && !priced)
-        || (change.max_quantity.is_some() && kind_is != OverrideKind::Product)
-    {
-        return Err(Rejection::with_message(
-            ErrorCode::ValidationFailed,
-            format!("Only products and shipping methods have a price, and only products a maximum per order; {kind} have neither."),
-        )
-        .into());
+    match body.and_then(|b| b.get("version")) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+            Rejection::with_message(ErrorCode::ValidationFailed, "version must be an integer")
+        }),
     }
-    let row = Override {
-        kind: kind_is,
-        id: id.clone(),
-        price: change.price.map(offer::price).transpose()?,
-        max_quantity: change.max_quantity.map(offer::max_quantity).transpose()?,
-        active: change.active.unwrap_or(true),
-    };
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The document with its `version`, and the version as `ETag`.
+fn whole(catalog: &Catalog, status: StatusCode) -> ApiResult<Response> {
+    let mut body =
+        serde_json::to_value(&catalog.document).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Value::Object(map) = &mut body {
+        map.insert("version".into(), Value::from(catalog.version));
+    }
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(catalog.version));
+    Ok(response)
+}
+
+/// Stores `document` as the next version when `expected` (if any) is the current one.
+async fn replace(
+    state: &AppState,
+    expected: Option<i64>,
+    document: &CatalogDocument,
+) -> ApiResult<Arc<Catalog>> {
+    let text = serde_json::to_string(document).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut tx = state.db.begin_write().await?;
-    db::catalog::save(tx.conn(), &row, change.active, state.clock.now()).await?;
-    let overrides = db::catalog::overrides(tx.conn()).await?;
+    let current = db::catalog::current_version(tx.conn()).await?.unwrap_or(0);
+    if expected.is_some_and(|v| v != current) {
+        return Err(precondition_failed(current));
+    }
+    let next = current + 1;
+    if !db::catalog::store(tx.conn(), next, &text, state.clock.now()).await? {
+        // Another admin (or instance) stored this version first.
+        return Err(precondition_failed(current));
+    }
     tx.commit().await?;
-    tracing::info!(kind = %kind, id = %id, "catalog changed");
-    entries(base, &overrides)
-        .into_iter()
-        .find(|e| e.kind == kind && e.id == id)
-        .map(Json)
-        .ok_or_else(|| not_found().into())
+    let catalog = Arc::new(Catalog::new(next, document.clone()));
+    state.catalog.offer_newer(Arc::clone(&catalog));
+    tracing::info!(
+        version = next,
+        products = document.products.len(),
+        "catalog changed"
+    );
+    Ok(catalog)
+}
+
+fn precondition_failed(current: i64) -> ApiError {
+    Rejection::with_message(
+        ErrorCode::PreconditionFailed,
+        format!("The catalog changed meanwhile (it is at version {current} or later); read it again and reapply your change."),
+    )
+    .into()
+}
+
+/// The whole catalog document with its `version` (also the `ETag`).
+#[utoipa::path(get, path = "/admin/catalog", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "The catalog document (CONTRACT §17) with `version`",
+        body = Object, headers(("ETag" = String, description = "The version, quoted")))))]
+pub async fn get_catalog(_: Admin, State(state): State<AppState>) -> ApiResult<Response> {
+    let catalog = state.catalog_now(&state.db).await?;
+    whole(&catalog, StatusCode::OK)
+}
+
+/// Replace the whole catalog. Checked whole first: `VALIDATION_FAILED` lists every
+/// problem at its JSON Pointer (`errors`) and nothing is stored. With `If-Match: "<v>"`
+/// (or `"version": v` in the body) it is stored only if `v` is still the current
+/// version, else `PRECONDITION_FAILED`.
+#[utoipa::path(put, path = "/admin/catalog", tag = "admin", security(("admin" = [])),
+    request_body(content = Object, description = "The catalog document (CONTRACT §17); at most 8 MiB"),
+    params(("If-Match" = Option<String>, Header, description = "The version read, quoted")),
+    responses((status = 200, description = "Stored: the document with its new `version`", body = Object),
+        (status = 412, description = "PRECONDITION_FAILED: the catalog changed meanwhile"),
+        (status = 413, description = "PAYLOAD_TOO_LARGE"),
+        (status = 422, description = "VALIDATION_FAILED with `errors`")))]
+pub async fn put_catalog(
+    _: Admin,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(mut body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let expected = precondition(&headers, Some(&body))?;
+    if let Value::Object(map) = &mut body {
+        map.remove("version");
+    }
+    let document = CatalogDocument::parse(&body)?;
+    let catalog = replace(&state, expected, &document).await?;
+    whole(&catalog, StatusCode::OK)
+}
+
+fn no_product(sku: &str) -> Rejection {
+    Rejection::with_message(
+        ErrorCode::NotFound,
+        format!(
+            "There is no product {} in the catalog.",
+            checkout_core::detail::Quoted(sku)
+        ),
+    )
+}
+
+/// The catalog with one product put in (replaced, or added at the end) or taken out,
+/// checked whole and stored as the next version.
+async fn change_product(
+    state: &AppState,
+    headers: &HeaderMap,
+    sku: &str,
+    product: Option<Value>,
+) -> ApiResult<(Arc<Catalog>, bool)> {
+    let expected = precondition(headers, None)?;
+    let current = state.catalog_now(&state.db).await?;
+    if expected.is_some_and(|v| v != current.version) {
+        return Err(precondition_failed(current.version));
+    }
+    let mut body =
+        serde_json::to_value(&current.document).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let products = body
+        .get_mut("products")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| ApiError::Internal("catalog without products".into()))?;
+    let at = products
+        .iter()
+        .position(|p| p.get("sku").and_then(Value::as_str) == Some(sku));
+    let created = at.is_none();
+    match (product, at) {
+        (Some(p), Some(i)) => products[i] = p,
+        (Some(p), None) => products.push(p),
+        (None, Some(i)) => {
+            products.remove(i);
+        }
+        (None, None) => return Err(no_product(sku).into()),
+    }
+    let document = CatalogDocument::parse(&body)?;
+    // Stored only over the version it was made from.
+    let catalog = replace(state, Some(current.version), &document).await?;
+    Ok((catalog, created))
+}
+
+/// Put one product (the document's product shape): replaced when its SKU exists,
+/// added otherwise (201). The SKU in the body, if given, must be the one in the path.
+#[utoipa::path(put, path = "/admin/catalog/products/{sku}", tag = "admin", security(("admin" = [])),
+    params(("sku" = String, Path, description = "The product's SKU"),
+        ("If-Match" = Option<String>, Header, description = "The catalog version read, quoted")),
+    request_body(content = Object, description = "A product: sku, name, description, category, unit_price, tax_class, max_quantity, active"),
+    responses((status = 200, description = "Replaced", body = Object),
+        (status = 201, description = "Added", body = Object),
+        (status = 412, description = "PRECONDITION_FAILED"),
+        (status = 422, description = "VALIDATION_FAILED with `errors` (pointers into the whole catalog)")))]
+pub async fn put_product(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+    headers: HeaderMap,
+    ApiJson(mut product): ApiJson<Value>,
+) -> ApiResult<Response> {
+    match product.get("sku") {
+        None => {
+            product["sku"] = Value::from(sku.as_str());
+        }
+        Some(given) if given.as_str() == Some(sku.as_str()) => {}
+        Some(_) => {
+            return Err(Rejection::with_message(
+                ErrorCode::ValidationFailed,
+                "The sku in the body is not the one in the path.",
+            )
+            .into())
+        }
+    }
+    let (catalog, created) = change_product(&state, &headers, &sku, Some(product)).await?;
+    let stored: Option<&Product> = catalog.document.product(&sku);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, Json(stored)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(catalog.version));
+    Ok(response)
+}
+
+/// Delete one product from the catalog (a live checkout holding it keeps it and can
+/// still be ordered; new checkouts leave it out). A promotion naming it must go first.
+#[utoipa::path(delete, path = "/admin/catalog/products/{sku}", tag = "admin", security(("admin" = [])),
+    params(("sku" = String, Path, description = "The product's SKU"),
+        ("If-Match" = Option<String>, Header, description = "The catalog version read, quoted")),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "NOT_FOUND: no such product"),
+        (status = 412, description = "PRECONDITION_FAILED"),
+        (status = 422, description = "VALIDATION_FAILED: something still names it")))]
+pub async fn delete_product(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (catalog, _) = change_product(&state, &headers, &sku, None).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(catalog.version));
+    Ok(response)
 }

@@ -79,7 +79,8 @@ pub struct SetQuantity {
 
 async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
     let lines = db::carts::lines(&state.db, user_id).await?;
-    let offer = state.catalog_now(&state.db).await?.offer();
+    let catalog = state.catalog_now(&state.db).await?;
+    let offer = &catalog.offer;
     let items = lines
         .iter()
         .filter_map(|(sku, q)| {
@@ -104,7 +105,7 @@ async fn cart_body(state: &AppState, user_id: &str) -> ApiResult<CartBody> {
         .ok()
         .map(|s| s.totals);
     Ok(CartBody {
-        currency: offer.currency,
+        currency: offer.currency.clone(),
         items,
         preview,
     })
@@ -130,7 +131,8 @@ pub async fn add_item(
     cart::quantity(req.quantity)?;
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user.id).await?;
-    let offer = state.catalog_now(tx.conn()).await?.offer();
+    let catalog = state.catalog_now(tx.conn()).await?;
+    let offer = &catalog.offer;
     let product = offer.product_on_sale(&req.sku)?;
     let (existing, lines) = db::carts::line_and_count(tx.conn(), &user.id, &req.sku).await?;
     let total = cart::within_limit(cart::add(existing, lines, req.quantity)?, product)?;
@@ -153,7 +155,8 @@ pub async fn update_item(
 ) -> ApiResult<Json<CartBody>> {
     let mut q = cart::quantity(req.quantity)?;
     let mut tx = state.db.begin_write().await?;
-    if let Some(product) = state.catalog_now(tx.conn()).await?.offer().product(&sku) {
+    let catalog = state.catalog_now(tx.conn()).await?;
+    if let Some(product) = catalog.offer.product(&sku) {
         q = cart::within_limit(q, product)?;
     }
     let done = db::carts::set_quantity(tx.conn(), &user.id, &sku, q).await?;

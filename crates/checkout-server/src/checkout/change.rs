@@ -8,6 +8,8 @@ use axum::{
     response::Response,
 };
 use checkout_core::{
+    address::Address,
+    changes::between,
     evaluate,
     snapshot::{LineRemoved, Snapshot},
     Action, Change, CheckInput, Transition,
@@ -34,6 +36,8 @@ enum Edit {
     Payment(String),
     Voucher(String),
     RemoveLine(String),
+    ShippingAddress(Box<Address>),
+    BillingAddress(Box<Address>),
 }
 
 impl Edit {
@@ -43,6 +47,7 @@ impl Edit {
             Edit::Payment(_) => Action::SelectPayment,
             Edit::Voucher(_) => Action::ApplyVoucher,
             Edit::RemoveLine(_) => Action::RemoveItem,
+            Edit::ShippingAddress(_) | Edit::BillingAddress(_) => Action::SetAddress,
         }
     }
 }
@@ -90,11 +95,23 @@ async fn modify_in(
             .into());
     }
     let mut input = row.pricing_input()?;
-    let offer = state.catalog_now(tx.conn()).await?.offer();
+    let catalog = state.catalog_now(tx.conn()).await?;
+    let offer = &catalog.offer;
+    // An address re-prices (tax follows its country) and may drop a shipping method:
+    // the answer lists what changed.
+    let show_changes = matches!(edit, Edit::ShippingAddress(_));
     let made = match edit {
         Edit::Shipping(method) => {
-            input.choose_shipping(offer.shipping(&method)?);
+            input.choose_shipping(offer.shipping(&method)?)?;
             Change::SelectShipping
+        }
+        Edit::ShippingAddress(address) => {
+            input.set_shipping_address(&address)?;
+            Change::SetAddress
+        }
+        Edit::BillingAddress(address) => {
+            input.set_billing_address(&address)?;
+            Change::SetAddress
         }
         Edit::Payment(method) => {
             input.choose_payment(offer.payment(&method)?);
@@ -125,9 +142,18 @@ async fn modify_in(
         }
     };
     let snapshot = Snapshot::capture(&input)?;
+    let changes = if show_changes {
+        between(&row.snapshot, &snapshot)
+    } else {
+        Vec::new()
+    };
     db::sessions::replace_snapshot(tx.conn(), &row, &input, &snapshot, made, &actor, now).await?;
     let row = load_owned(tx, user, id, now).await?;
-    Ok(to_json(&CheckoutBody::new(&row, &user.viewer(), now)))
+    let mut body = CheckoutBody::new(&row, &user.viewer(), now);
+    if !changes.is_empty() {
+        body.changes = changes;
+    }
+    Ok(to_json(&body))
 }
 
 /// Choose a shipping or payment method.
@@ -248,4 +274,38 @@ pub async fn remove_item(
         query.snapshot_digest,
     )
     .await
+}
+
+/// Give the shipping address (CONTRACT §18): checked field by field (`errors`), part of
+/// the snapshot and its digest. Tax follows its country; a chosen shipping method that
+/// does not deliver there is dropped; `changes` says what changed.
+#[utoipa::path(put, path = "/checkouts/{id}/shipping-address", tag = "checkout",
+    params(("id" = String, Path)), request_body = Address,
+    responses((status = 200, body = CheckoutBody),
+        (status = 422, description = "VALIDATION_FAILED with `errors` per field")))]
+pub async fn set_shipping_address(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(address): ApiJson<Address>,
+) -> ApiResult<Response> {
+    let edit = Edit::ShippingAddress(Box::new(address));
+    modify(&state, &user, &request_id, &id, edit, None).await
+}
+
+/// Give the billing address (without one, the shipping address is billed).
+#[utoipa::path(put, path = "/checkouts/{id}/billing-address", tag = "checkout",
+    params(("id" = String, Path)), request_body = Address,
+    responses((status = 200, body = CheckoutBody),
+        (status = 422, description = "VALIDATION_FAILED with `errors` per field")))]
+pub async fn set_billing_address(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request_id: RequestId,
+    Path(id): Path<String>,
+    ApiJson(address): ApiJson<Address>,
+) -> ApiResult<Response> {
+    let edit = Edit::BillingAddress(Box::new(address));
+    modify(&state, &user, &request_id, &id, edit, None).await
 }

@@ -53,6 +53,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change::select_payment))
         .routes(routes!(change::apply_voucher))
         .routes(routes!(change::remove_item))
+        .routes(routes!(change::set_shipping_address))
+        .routes(routes!(change::set_billing_address))
         .routes(routes!(recover::recover))
         .routes(routes!(restore::recoverable))
         .routes(routes!(restore::restore))
@@ -187,7 +189,8 @@ pub async fn explained(
         };
     }
     if let Some(confirmed) = confirmed {
-        rejection.changes = checkout_core::changes::between(&confirmed, &row.snapshot);
+        rejection.changes =
+            checkout_core::changes::between(&confirmed, &row.snapshot).into_boxed_slice();
     }
     Ok(rejection)
 }
@@ -277,7 +280,7 @@ async fn initiate_in(
     let input = state
         .catalog_now(tx.conn())
         .await?
-        .offer()
+        .offer
         .pricing_input(&cart)?;
     let snapshot = Snapshot::capture(&input)?;
     // A line above what one order may hold today was captured at the limit: the cart

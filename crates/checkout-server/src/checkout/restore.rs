@@ -158,8 +158,9 @@ async fn restore_in(
     let Some(old) = old else {
         return Err(ErrorCode::CheckoutNotFound.into());
     };
-    let offer = state.catalog_now(tx.conn()).await?.offer();
-    let repriced = restore::reprice(&old.pricing_input()?, &old.snapshot, &offer)?;
+    let catalog = state.catalog_now(tx.conn()).await?;
+    let offer = &catalog.offer;
+    let repriced = restore::reprice(&old.pricing_input()?, &old.snapshot, offer)?;
     let lines: Vec<(String, u32)> = repriced
         .input
         .lines

@@ -67,6 +67,7 @@ impl Config {
             jwt_audience: None,
             jwt_cookie: None,
             login_lifetime_secs: 604_800,
+            catalog: None,
             print_openapi: false,
         }
     }

@@ -343,6 +343,13 @@ pub struct Config {
           value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
     pub login_lifetime_secs: i64,
 
+    /// The catalog document (JSON, CONTRACT §17) stored on the first start, when the
+    /// database has no catalog yet; without it the demo bakery
+    /// (`catalogs/bakery.json`). Ignored (with a warning) once a catalog is stored:
+    /// change it with `checkout-server catalog import FILE` or the admin API.
+    #[arg(long, env = "CHECKOUT_CATALOG")]
+    pub catalog: Option<PathBuf>,
+
     /// Print the OpenAPI document and exit.
     #[arg(long, hide = true)]
     pub print_openapi: bool,

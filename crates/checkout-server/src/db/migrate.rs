@@ -76,6 +76,11 @@ pub const SQLITE: &[Migration] = &[
         description: "identity",
         sql: include_str!("../../migrations/sqlite/0009_identity.sql"),
     },
+    Migration {
+        version: 10,
+        description: "catalog",
+        sql: include_str!("../../migrations/sqlite/0010_catalog.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

@@ -23,6 +23,10 @@ use crate::clock::{from_ms, to_ms};
 pub struct Order {
     /// Order id.
     pub id: String,
+    /// Who ordered (CONTRACT §18): the shopper's id here, the shop's own id for the
+    /// customer (a signed token's `sub`) and e-mail when known.
+    #[serde(default)]
+    pub customer: OrderCustomer,
     /// The checkout it came from.
     pub checkout_id: String,
     /// The checkout number.
@@ -54,6 +58,39 @@ pub struct Order {
     /// Why it was rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_reason: Option<String>,
+}
+
+/// The customer of an order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderCustomer {
+    /// The shopper's id in Checkout Guard.
+    pub id: String,
+    /// The shop's own id of the customer (the identity provider's `sub`), for customers
+    /// signed in with the shop's tokens; `null` for built-in accounts.
+    pub external_id: Option<String>,
+    /// The customer's e-mail, when the shop's token carried one.
+    pub email: Option<String>,
+}
+
+/// The customer `user_id` as an order names it.
+pub async fn customer(conn: impl Into<Conn<'_>>, user_id: &str) -> Result<OrderCustomer, DbError> {
+    let row = query("SELECT external_id, email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(OrderCustomer {
+        id: user_id.to_owned(),
+        external_id: row
+            .as_ref()
+            .map(|r| r.try_get("external_id"))
+            .transpose()?
+            .flatten(),
+        email: row
+            .as_ref()
+            .map(|r| r.try_get("email"))
+            .transpose()?
+            .flatten(),
+    })
 }
 
 /// An order action's whole effect.
@@ -254,9 +291,10 @@ pub async fn find(
     user_id: &str,
 ) -> Result<Option<Order>, DbError> {
     let Some(row) = query(
-        "SELECT id, session_id, checkout_number, kind, status, snapshot, grand_total, currency, \
-         payment_reference, acting_admin, created_at, decided_by, decided_at, decision_reason \
-         FROM orders WHERE id = $1 AND user_id = $2",
+        "SELECT o.id, o.session_id, o.checkout_number, o.kind, o.status, o.snapshot, \
+         o.grand_total, o.currency, o.payment_reference, o.acting_admin, o.created_at, \
+         o.decided_by, o.decided_at, o.decision_reason, u.external_id, u.email \
+         FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1 AND o.user_id = $2",
     )
     .bind(order_id)
     .bind(user_id)
@@ -268,6 +306,11 @@ pub async fn find(
     let snapshot: String = row.try_get("snapshot")?;
     Ok(Some(Order {
         id: row.try_get("id")?,
+        customer: OrderCustomer {
+            id: user_id.to_owned(),
+            external_id: row.try_get("external_id")?,
+            email: row.try_get("email")?,
+        },
         checkout_id: row.try_get("session_id")?,
         checkout_number: row.try_get("checkout_number")?,
         kind: row.try_get("kind")?,

@@ -196,7 +196,31 @@ pub mod fields {
         Object,
     };
 
-    use crate::catalog::Catalog;
+    use checkout_core::catalog::CatalogDocument;
+
+    /// The demo bakery's catalog: its ids are the examples (a shop's own catalog has
+    /// its own; the schema says only their shape).
+    fn demo() -> CatalogDocument {
+        serde_json::from_str(crate::catalog::seed::BAKERY).unwrap_or_else(|_| CatalogDocument {
+            currency: "USD".into(),
+            prices_include_tax: false,
+            origin_country: "US".into(),
+            products: Vec::new(),
+            tax_rates: Vec::new(),
+            promotions: Vec::new(),
+            vouchers: Vec::new(),
+            shipping_methods: Vec::new(),
+            payment_methods: Vec::new(),
+        })
+    }
+
+    /// An id of the catalog: 1 to 64 of `A-Z a-z 0-9 . _ -`, with examples.
+    fn id(examples: Vec<String>) -> Object {
+        text()
+            .pattern(Some("^[A-Za-z0-9._-]{1,64}$"))
+            .examples(examples.into_iter().map(serde_json::Value::from))
+            .build()
+    }
 
     fn text() -> ObjectBuilder {
         ObjectBuilder::new().schema_type(SchemaType::new(Type::String))
@@ -210,10 +234,9 @@ pub mod fields {
             .build()
     }
 
-    /// A SKU the shop sells.
+    /// A SKU of the catalog.
     pub fn sku() -> Object {
-        let skus: Vec<&str> = Catalog::demo().products.iter().map(|p| p.sku).collect();
-        text().enum_values(Some(skus)).build()
+        id(demo().products.into_iter().map(|p| p.sku).collect())
     }
 
     /// A quantity: 1 to 999.
@@ -235,26 +258,27 @@ pub mod fields {
         text().min_length(Some(8)).max_length(Some(128)).build()
     }
 
-    /// A shipping or payment method id.
+    /// A shipping or payment method id of the catalog.
     pub fn method_id() -> Object {
-        let c = Catalog::demo();
-        let ids: Vec<String> = c
-            .shipping_methods
-            .iter()
-            .map(|m| m.id.clone())
-            .chain(c.payment_methods.iter().map(|m| m.id.clone()))
-            .collect();
-        text().enum_values(Some(ids)).build()
+        let c = demo();
+        id(c.shipping_methods
+            .into_iter()
+            .map(|m| m.id)
+            .chain(c.payment_methods.into_iter().map(|m| m.id))
+            .collect())
     }
 
-    /// A voucher code (matched without regard to case).
+    /// A voucher code of the catalog (matched without regard to case).
     pub fn voucher_code() -> Object {
-        let codes: Vec<String> = Catalog::demo()
-            .vouchers
-            .iter()
-            .map(|v| v.code.clone())
-            .collect();
-        text().enum_values(Some(codes)).build()
+        text()
+            .max_length(Some(64))
+            .examples(
+                demo()
+                    .vouchers
+                    .into_iter()
+                    .map(|v| serde_json::Value::from(v.code)),
+            )
+            .build()
     }
 
     /// A snapshot digest: `sha256:` and 64 hex digits.

@@ -116,7 +116,8 @@ fn refuse_large_body(request: &Request) -> Option<Response> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+    let limit = crate::body_limit(request.uri().path());
+    if declared.is_some_and(|n| n > limit as u64) {
         let mut refused = ApiError::from(ErrorCode::PayloadTooLarge).into_response();
         refused
             .headers_mut()
@@ -254,7 +255,7 @@ pub async fn guard(
     security_headers(api, trusted.csp.as_ref(), response)
 }
 
-/// Reads a request's body (at most [`crate::MAX_BODY_BYTES`]) before anything answers
+/// Reads a request's body (at most [`crate::body_limit`]) before anything answers
 /// it. A refusal sent while the client is still sending (a cross-site request, a
 /// missing login, a wrong content type) would otherwise close a kept-open connection
 /// under the client, which then sees no answer at all instead of the problem.
@@ -267,8 +268,9 @@ async fn read_body(request: Request) -> Result<Request, Response> {
     if empty {
         return Ok(request);
     }
+    let limit = crate::body_limit(request.uri().path());
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await {
+    match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
         Err(error) => {
             let too_large = std::error::Error::source(&error)

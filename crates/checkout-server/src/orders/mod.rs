@@ -175,7 +175,8 @@ async fn complete_action(
         let (step, completion) = action
             .completion()
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
-        let order = new_order(&row, completion, None, &actor, now);
+        let customer = db::orders::customer(tx.conn(), &row.user_id).await?;
+        let order = new_order(&row, customer, completion, None, &actor, now);
         let answer = serde_json::to_value(&order).unwrap_or_default();
         let key = scope.key_ref();
         place(
@@ -225,6 +226,7 @@ async fn check_order_action(
 /// The session's one order, as it will be stored.
 fn new_order(
     row: &SessionRow,
+    customer: db::orders::OrderCustomer,
     completion: Completion,
     payment_reference: Option<&str>,
     actor: &Actor,
@@ -235,6 +237,7 @@ fn new_order(
         .unwrap_or("ORDER_PLACED");
     OrderBody {
         id: uuid::Uuid::now_v7().to_string(),
+        customer,
         checkout_id: row.id.clone(),
         checkout_number: row.number.clone(),
         kind: kind.to_owned(),

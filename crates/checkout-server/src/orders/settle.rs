@@ -121,7 +121,8 @@ async fn apply_once(
             let (step, completion) = Action::Pay
                 .completion()
                 .ok_or_else(|| ApiError::Internal("pay has no completion".into()))?;
-            let order = new_order(&row, completion, payment_id, actor, now);
+            let customer = db::orders::customer(tx.conn(), &row.user_id).await?;
+            let order = new_order(&row, customer, completion, payment_id, actor, now);
             let body = serde_json::to_string(&order)
                 .map_err(|e| ApiError::Internal(format!("the order as JSON: {e}")))?;
             place(&mut tx, &row, step, &order, actor, (key, 201, &body)).await?;

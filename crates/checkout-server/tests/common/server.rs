@@ -127,6 +127,94 @@ impl Server {
         read(req.send().await.unwrap()).await
     }
 
+    /// An admin request with extra headers (`If-Match`).
+    pub async fn admin_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Self::client()
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(ADMIN);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Changes one entry of the stored catalog as an admin page does, by the catalog
+    /// API: `products/<sku>` with `price`, `max_quantity` or `active` is read and put
+    /// back (`PUT /admin/catalog/products/{sku}`); a promotion, voucher or shipping
+    /// method (`promotions/<id>`, `vouchers/<code>`, `shipping-methods/<id>`) with
+    /// `active: false` is taken out, a shipping `price` changed, and the whole document
+    /// put back with `If-Match`. The answer of the PUT.
+    pub async fn change_catalog(&self, path: &str, change: Value) -> Resp {
+        let read = self.admin(Method::GET, "/admin/catalog", None).await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        let version = read.headers["etag"].to_str().unwrap().to_owned();
+        let mut doc = read.body;
+        let (kind, id) = path.split_once('/').unwrap();
+        if kind == "products" {
+            let Some(mut product) = doc["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["sku"] == id)
+                .cloned()
+            else {
+                return self
+                    .admin(
+                        Method::DELETE,
+                        &format!("/admin/catalog/products/{id}"),
+                        None,
+                    )
+                    .await;
+            };
+            for (field, value) in change.as_object().unwrap() {
+                let field = if field == "price" {
+                    "unit_price"
+                } else {
+                    field.as_str()
+                };
+                product[field] = value.clone();
+            }
+            return self
+                .admin_with(
+                    Method::PUT,
+                    &format!("/admin/catalog/products/{id}"),
+                    Some(product),
+                    &[("if-match", &version)],
+                )
+                .await;
+        }
+        let (list, key) = match kind {
+            "promotions" => ("promotions", "id"),
+            "vouchers" => ("vouchers", "code"),
+            _ => ("shipping_methods", "id"),
+        };
+        let entries = doc[list].as_array_mut().unwrap();
+        if change["active"] == false {
+            entries.retain(|e| e[key] != id);
+        }
+        if let Some(price) = change.get("price") {
+            for e in entries.iter_mut().filter(|e| e[key] == id) {
+                e["price"] = price.clone();
+            }
+        }
+        self.admin_with(
+            Method::PUT,
+            "/admin/catalog",
+            Some(doc),
+            &[("if-match", &version)],
+        )
+        .await
+    }
+
     /// The events of a session (admin API), oldest first.
     pub async fn events(&self, session_id: &str) -> Vec<Value> {
         let r = self

@@ -132,8 +132,28 @@ impl Shopper {
         started
     }
 
-    /// Chooses a shipping and a payment method; returns the session body after both.
+    /// Gives the checkout a shipping address in `country`; the answer.
+    pub async fn ship_to(&self, id: &str, country: &str) -> Resp {
+        self.send(
+            Method::PUT,
+            &format!("/checkouts/{id}/shipping-address"),
+            Some(json!({
+                "name": format!("{} Shopper", self.name),
+                "line1": "1 Main Street",
+                "city": "Springfield",
+                "postal_code": "12345",
+                "country": country,
+            })),
+            &[],
+        )
+        .await
+    }
+
+    /// Gives a shipping address in the catalog's own country (the bakery's: US), then
+    /// chooses a shipping and a payment method; returns the session body after them.
     pub async fn choose(&self, id: &str, shipping: &str, payment: &str) -> Value {
+        let r = self.ship_to(id, "US").await;
+        assert_eq!(r.status, 200, "{}", r.body);
         let r = self.select(id, "shipping-method", shipping).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let r = self.select(id, "payment-method", payment).await;

@@ -1,0 +1,163 @@
+//! Postal addresses (CONTRACT §18): the shipping address a checkout is delivered to and
+//! taxed by, and the billing address. Bounded and free of control characters, so what the
+//! shop's ERP and label printer get is printable; the country is an ISO 3166-1 alpha-2
+//! code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    catalog::iso,
+    error::{FieldError, Rejection},
+};
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Who receives it (a person or a company).
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// More of the street address (floor, c/o).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    /// Town or city.
+    pub city: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// State, province or region, where the country uses one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    pub country: String,
+    /// A phone number for the carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Whether `c` may appear in text a shop prints: no control characters (C0, DEL, C1)
+/// and no line or paragraph separators.
+pub fn printable(c: char) -> bool {
+    !c.is_control() && c != '\u{2028}' && c != '\u{2029}'
+}
+
+/// A problem with one text field, if it has one: blank when required, longer than `max`
+/// characters, or holding a character that is not [`printable`].
+pub fn text_problem(value: &str, required: bool, max: usize) -> Option<String> {
+    if required && value.trim().is_empty() {
+        return Some("must not be blank".to_owned());
+    }
+    if value.chars().count() > max {
+        return Some(format!("must be at most {max} characters"));
+    }
+    if !value.chars().all(printable) {
+        return Some("must not contain control characters or line breaks".to_owned());
+    }
+    None
+}
+
+impl Address {
+    /// The address with surrounding blanks trimmed and the country upper-cased, or
+    /// `VALIDATION_FAILED` listing each field's problem (`errors`, one per field).
+    pub fn normalized(&self) -> Result<Address, Rejection> {
+        let trim = |s: &str| s.trim().to_owned();
+        let opt = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let address = Address {
+            name: trim(&self.name),
+            line1: trim(&self.line1),
+            line2: opt(&self.line2),
+            city: trim(&self.city),
+            postal_code: trim(&self.postal_code),
+            region: opt(&self.region),
+            country: self.country.trim().to_ascii_uppercase(),
+            phone: opt(&self.phone),
+        };
+        let mut errors = Vec::new();
+        let mut check = |field: &str, value: Option<&str>, required: bool, max: usize| {
+            if let Some(problem) = text_problem(value.unwrap_or(""), required, max) {
+                errors.push(FieldError::new(format!("/{field}"), problem));
+            }
+        };
+        check("name", Some(&address.name), true, 100);
+        check("line1", Some(&address.line1), true, 200);
+        check("line2", address.line2.as_deref(), false, 200);
+        check("city", Some(&address.city), true, 100);
+        check("postal_code", Some(&address.postal_code), true, 16);
+        check("region", address.region.as_deref(), false, 100);
+        check("phone", address.phone.as_deref(), false, 32);
+        if let Some(phone) = &address.phone {
+            if !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+            {
+                errors.push(FieldError::new(
+                    "/phone",
+                    "may hold digits, spaces and + - ( ) . / only",
+                ));
+            }
+        }
+        if !iso::is_country(&address.country) {
+            errors.push(FieldError::new(
+                "/country",
+                "must be an ISO 3166-1 alpha-2 country code such as DE",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(address)
+        } else {
+            Err(Rejection::invalid_fields(
+                "The address is not complete or not valid.",
+                errors,
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    pub(crate) fn berlin() -> Address {
+        Address {
+            name: " Erika Mustermann ".into(),
+            line1: "Heidestraße 17".into(),
+            line2: Some("  ".into()),
+            city: "Köln".into(),
+            postal_code: "51147".into(),
+            region: None,
+            country: "de".into(),
+            phone: Some("+49 221 1234567".into()),
+        }
+    }
+
+    #[test]
+    fn addresses_are_trimmed_and_checked_field_by_field() {
+        let ok = berlin().normalized().unwrap();
+        assert_eq!(ok.name, "Erika Mustermann");
+        assert_eq!(ok.country, "DE");
+        assert_eq!(ok.line2, None);
+        let mut bad = berlin();
+        bad.name = "Erika\u{0}".into();
+        bad.city = "x".repeat(10_000);
+        bad.line1 = "a\u{2028}b".into();
+        bad.country = "XX".into();
+        bad.phone = Some("call me".into());
+        let refused = bad.normalized().unwrap_err();
+        assert_eq!(refused.code, ErrorCode::ValidationFailed);
+        let pointers: Vec<&str> = refused.errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/name", "/line1", "/city", "/phone", "/country"]);
+        let mut blank = berlin();
+        blank.postal_code = " ".into();
+        assert_eq!(
+            blank.normalized().unwrap_err().errors[0].pointer,
+            "/postal_code"
+        );
+    }
+}

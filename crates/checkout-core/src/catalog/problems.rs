@@ -1,0 +1,156 @@
+//! The problems of a catalog document being checked ([`super::check`]): each at its
+//! JSON Pointer, and the walk over the document's lists that finds them.
+
+use std::collections::HashSet;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::iso;
+use crate::{
+    address::text_problem,
+    error::FieldError,
+    money::{Minor, FULL_BPS},
+    snapshot::MAX_UNIT_PRICE,
+};
+
+/// The problems found so far.
+pub(super) struct Problems(pub(super) Vec<FieldError>);
+
+impl Problems {
+    pub(super) fn add(&mut self, pointer: impl Into<String>, detail: impl Into<String>) {
+        self.0.push(FieldError::new(pointer, detail));
+    }
+
+    pub(super) fn unknown_fields(
+        &mut self,
+        at: &str,
+        object: &Map<String, Value>,
+        allowed: &[&str],
+    ) {
+        for key in object.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.add(format!("{at}/{}", escape(key)), "unknown field");
+            }
+        }
+    }
+
+    pub(super) fn text(&mut self, at: String, value: &str, required: bool, max: usize) {
+        if let Some(problem) = text_problem(value, required, max) {
+            self.add(at, problem);
+        }
+    }
+
+    pub(super) fn id(&mut self, at: String, value: &str, max: usize) {
+        let ok = (1..=max).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok {
+            self.add(at, format!("must be 1 to {max} of A-Z a-z 0-9 . _ -"));
+        }
+    }
+
+    pub(super) fn money(&mut self, at: String, amount: Minor) {
+        if !(0..=MAX_UNIT_PRICE).contains(&amount) {
+            self.add(at, format!("must be 0 to {MAX_UNIT_PRICE} minor units"));
+        }
+    }
+
+    pub(super) fn bps(&mut self, at: String, bps: u32) {
+        if bps > FULL_BPS {
+            self.add(at, format!("must be 0 to {FULL_BPS} basis points (100 %)"));
+        }
+    }
+
+    pub(super) fn country(&mut self, at: String, code: &str) {
+        if !iso::is_country(code) {
+            self.add(
+                at,
+                "must be an ISO 3166-1 alpha-2 country code (upper case)",
+            );
+        }
+    }
+}
+
+/// RFC 6901: `~` and `/` in a key are escaped.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The elements of list `name` of the document, each parsed on its own (so one bad
+/// element does not hide the others' problems), with its index.
+pub(super) fn list<T: DeserializeOwned>(
+    problems: &mut Problems,
+    doc: &Map<String, Value>,
+    name: &str,
+    allowed: &[&str],
+    max: usize,
+    nested: fn(&mut Problems, &str, &Map<String, Value>),
+) -> Vec<(usize, T)> {
+    let mut out = Vec::new();
+    let Some(value) = doc.get(name) else {
+        return out;
+    };
+    let Some(items) = value.as_array() else {
+        problems.add(format!("/{name}"), "must be an array");
+        return out;
+    };
+    if items.len() > max {
+        problems.add(format!("/{name}"), format!("at most {max} entries"));
+        return out;
+    }
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("/{name}/{i}");
+        let Some(object) = item.as_object() else {
+            problems.add(at, "must be an object");
+            continue;
+        };
+        problems.unknown_fields(&at, object, allowed);
+        nested(problems, &at, object);
+        match T::deserialize(item) {
+            Ok(parsed) => out.push((i, parsed)),
+            Err(e) => problems.add(at, e.to_string()),
+        }
+    }
+    out
+}
+
+pub(super) fn no_nested(_: &mut Problems, _: &str, _: &Map<String, Value>) {}
+
+/// Unknown fields of a tagged rule or discount, by its `kind`.
+fn tagged(problems: &mut Problems, at: &str, object: &Map<String, Value>, field: &str) {
+    let Some(inner) = object.get(field).and_then(Value::as_object) else {
+        return;
+    };
+    let allowed: &[&str] = match inner.get("kind").and_then(Value::as_str) {
+        Some("percent_off_sku") => &["kind", "sku", "bps"],
+        Some("percent_off_order") => &["kind", "min_subtotal", "bps"],
+        Some("percent_off") => &["kind", "bps"],
+        Some("amount_off") => &["kind", "amount"],
+        _ => return,
+    };
+    problems.unknown_fields(&format!("{at}/{field}"), inner, allowed);
+}
+
+pub(super) fn rule_fields(problems: &mut Problems, at: &str, object: &Map<String, Value>) {
+    tagged(problems, at, object, "rule");
+}
+
+pub(super) fn discount_fields(problems: &mut Problems, at: &str, object: &Map<String, Value>) {
+    tagged(problems, at, object, "discount");
+}
+
+/// Each value once: the pointer of every repeat is reported.
+pub(super) fn unique<'a>(
+    problems: &mut Problems,
+    items: impl Iterator<Item = (String, &'a str)>,
+    what: &str,
+) {
+    let mut seen = HashSet::new();
+    for (at, value) in items {
+        if !seen.insert(value) {
+            problems.add(at, format!("{what} appears more than once"));
+        }
+    }
+}
