@@ -37,6 +37,8 @@ fn item(
 pub fn between(confirmed: &Snapshot, current: &Snapshot) -> Vec<ChangeItem> {
     let cur = current.currency.as_str();
     let m = |amount: Minor| money::format(amount, cur);
+    // What was, in the money it was in (a catalog may change its currency).
+    let old = |amount: Minor| money::format(amount, &confirmed.currency);
     let mut out = Vec::new();
     for was in &confirmed.lines {
         let Some(now) = current.lines.iter().find(|l| l.sku == was.sku) else {
@@ -60,7 +62,7 @@ pub fn between(confirmed: &Snapshot, current: &Snapshot) -> Vec<ChangeItem> {
                 "{} now costs {} (was {}).",
                 now.name,
                 m(now.unit_price),
-                m(was.unit_price)
+                old(was.unit_price)
             );
             out.push(item(
                 kind,
@@ -149,7 +151,7 @@ pub fn between(confirmed: &Snapshot, current: &Snapshot) -> Vec<ChangeItem> {
                 "{} now costs {} (was {}).",
                 now.name,
                 m(now.price),
-                m(was.price)
+                old(was.price)
             );
             out.push(item(
                 ChangeKind::ShippingRepriced,
@@ -215,8 +217,8 @@ pub fn between(confirmed: &Snapshot, current: &Snapshot) -> Vec<ChangeItem> {
         _ => {}
     }
     let (was, now) = (confirmed.totals.grand_total, current.totals.grand_total);
-    if was != now {
-        let message = format!("Your total is now {} (was {}).", m(now), m(was));
+    if was != now || confirmed.currency != current.currency {
+        let message = format!("Your total is now {} (was {}).", m(now), old(was));
         out.push(item(
             ChangeKind::TotalChanged,
             "total",

@@ -551,3 +551,66 @@ on_both_backends!(
     an_address_reprices_by_destination_and_is_needed_to_order,
     addresses
 );
+
+async fn currency_change(backend: Backend) {
+    let server = Server::start(backend).await;
+    // Alice's checkout (USD) expires with brownies in it.
+    let alice = server.shopper("alice").await;
+    let old = alice.checkout().await;
+    let old_total = old["snapshot"]["totals"]["grand_total"].as_i64().unwrap();
+    server.advance(11 * 60).await;
+    // The shop moves to euros, prices with VAT: the same SKUs, new numbers.
+    let mut euros = shipped("bakery.json");
+    euros["currency"] = json!("EUR");
+    euros["prices_include_tax"] = json!(true);
+    euros["origin_country"] = json!("DE");
+    euros["tax_rates"] = json!([
+        {"class": "food", "country": "DE", "rate_bps": 700},
+        {"class": "standard", "country": "DE", "rate_bps": 1_900}
+    ]);
+    euros["products"][0]["unit_price"] = json!(390);
+    let r = put_catalog(&server, euros, "\"1\"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Her cart still holds the brownies: a new checkout is priced in euros.
+    let offered = alice.get("/checkouts/recoverable").await;
+    assert_eq!(offered.status, 200, "{}", offered.body);
+    let token = offered.body["token"].as_str().unwrap();
+    let back = alice
+        .send(
+            Method::POST,
+            "/checkouts/restore",
+            Some(json!({"token": token})),
+            &[],
+        )
+        .await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    let s = &back.body["snapshot"];
+    assert_eq!(
+        (s["currency"].as_str(), s["prices_include_tax"].as_bool()),
+        (Some("EUR"), Some(true))
+    );
+    assert_eq!(s["lines"][0]["unit_price"], 390);
+    let changes = back.body["changes"].as_array().unwrap();
+    let price = changes
+        .iter()
+        .find(|c| c["kind"] == "price_up")
+        .expect("the price change is listed");
+    assert_eq!(
+        price["message"],
+        "Fudge brownie now costs €3.90 (was $3.50)."
+    );
+    let total = changes
+        .iter()
+        .find(|c| c["kind"] == "total_changed")
+        .unwrap();
+    assert_eq!(total["before"], old_total);
+    assert!(
+        total["message"].as_str().unwrap().contains("(was $"),
+        "{total}"
+    );
+    server.stop().await;
+}
+on_both_backends!(
+    a_currency_change_reprices_what_comes_back_and_says_so,
+    currency_change
+);
