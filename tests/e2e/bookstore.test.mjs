@@ -82,3 +82,42 @@ test('a bookstore in EUR: a German address, VAT inside the shelf price, an order
   assert.ok(username);
   await context.close();
 });
+
+test('the admin page edits the catalog: a price in the table, a product added, a whole document imported', async () => {
+  const context = await browser.newContext({ baseURL: BASE });
+  const page = await context.newPage();
+  await page.goto('/admin/');
+  await page.fill('#token', ADMIN);
+  await page.click('#load-catalog');
+  await page.waitForSelector('tr[data-sku="BK-2"]');
+  const catalog = async () => (await fetch(`${BASE}/api/v1/admin/catalog`, { headers: auth })).json();
+  const before = await catalog();
+  // A price changed in the table.
+  await page.fill('tr[data-sku="BK-2"] .price', '999');
+  await page.click('tr[data-sku="BK-2"] .save');
+  await page.waitForFunction(() => /Saved/.test(document.getElementById('notice')?.textContent ?? ''));
+  let now = await catalog();
+  assert.equal(now.products.find((p) => p.sku === 'BK-2').unit_price, 999);
+  assert.equal(now.version, before.version + 1);
+  // A product added in the last row; a bad one is refused with where.
+  await page.fill('tr.new .sku', 'BK-9');
+  await page.fill('tr.new .name', 'Der Untertan');
+  await page.fill('tr.new .class', 'luxury');
+  await page.fill('tr.new .price', '1500');
+  await page.click('tr.new .save');
+  await page.waitForFunction(() => /tax_class/.test(document.getElementById('notice')?.textContent ?? ''));
+  assert.equal((await catalog()).version, now.version, 'nothing stored');
+  await page.fill('tr.new .class', 'reduced');
+  await page.click('tr.new .save');
+  await page.waitForSelector('tr[data-sku="BK-9"]');
+  now = await catalog();
+  assert.equal(now.products.find((p) => p.sku === 'BK-9').unit_price, 1500);
+  // The whole document imported from a file.
+  await page.setInputFiles('#catalog-file', { name: 'bookstore.json', mimeType: 'application/json', buffer: Buffer.from(bookstore) });
+  await page.waitForFunction(() => /Imported/.test(document.getElementById('notice')?.textContent ?? ''));
+  now = await catalog();
+  assert.equal(now.products.some((p) => p.sku === 'BK-9'), false);
+  assert.equal(now.products.find((p) => p.sku === 'BK-2').unit_price, 899);
+  await shot(page, '21-admin-catalog');
+  await context.close();
+});

@@ -36,28 +36,111 @@ pub struct Address {
     pub phone: Option<String>,
 }
 
-/// Whether `c` may appear in text a shop prints: no control characters (C0, DEL, C1)
-/// and no line or paragraph separators.
+/// Whether `c` may appear in text a shop prints: no control characters (C0, DEL, C1),
+/// no line or paragraph separators, no bidirectional embeddings, overrides or isolates
+/// (they make a label read other than it is stored), no zero-width space, word joiner,
+/// byte order mark or tag characters, and no noncharacters. (Zero-width joiners and
+/// non-joiners and the left-to-right and right-to-left marks stay: scripts need them.)
 pub fn printable(c: char) -> bool {
-    !c.is_control() && c != '\u{2028}' && c != '\u{2029}'
+    let n = u32::from(c);
+    !(c.is_control()
+        || matches!(n, 0x2028 | 0x2029 | 0x200B | 0x2060 | 0xFEFF)
+        || (0x202A..=0x202E).contains(&n)
+        || (0x2066..=0x2069).contains(&n)
+        || (0xFFF9..=0xFFFB).contains(&n)
+        || (0xE0000..=0xE007F).contains(&n)
+        || (0xFDD0..=0xFDEF).contains(&n)
+        || n & 0xFFFE == 0xFFFE)
+}
+
+/// Whether `c` shows nothing: white space and the invisible marks [`printable`]
+/// lets through.
+fn invisible(c: char) -> bool {
+    c.is_whitespace() || matches!(u32::from(c), 0x200C..=0x200F)
 }
 
 /// A problem with one text field, if it has one: blank when required, longer than `max`
 /// characters, or holding a character that is not [`printable`].
 pub fn text_problem(value: &str, required: bool, max: usize) -> Option<String> {
-    if required && value.trim().is_empty() {
+    if required && value.chars().all(invisible) {
         return Some("must not be blank".to_owned());
     }
     if value.chars().count() > max {
         return Some(format!("must be at most {max} characters"));
     }
     if !value.chars().all(printable) {
-        return Some("must not contain control characters or line breaks".to_owned());
+        return Some(
+            "must not contain control, invisible or direction-changing characters, or line breaks"
+                .to_owned(),
+        );
     }
     None
 }
 
+/// The fields of an address: (name, required).
+const FIELDS: [(&str, bool); 8] = [
+    ("name", true),
+    ("line1", true),
+    ("line2", false),
+    ("city", true),
+    ("postal_code", true),
+    ("region", false),
+    ("country", true),
+    ("phone", false),
+];
+
 impl Address {
+    /// The address in a request body, checked field by field: a field missing, unknown
+    /// or not a string is listed at its place (`errors`) with every other problem of
+    /// [`Address::normalized`]; the address checked and trimmed otherwise.
+    pub fn from_json(body: &serde_json::Value) -> Result<Address, Rejection> {
+        let refused =
+            |errors| Rejection::invalid_fields("The address is not complete or not valid.", errors);
+        let Some(object) = body.as_object() else {
+            return Err(refused(vec![FieldError::new("", "must be an object")]));
+        };
+        let mut errors = Vec::new();
+        for key in object.keys() {
+            if !FIELDS.iter().any(|(f, _)| f == key) {
+                let shown = crate::detail::Quoted(key);
+                errors.push(FieldError::new(
+                    format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+                    format!("unknown field {shown}"),
+                ));
+            }
+        }
+        for (field, required) in FIELDS {
+            match object.get(field) {
+                Some(serde_json::Value::String(_)) => {}
+                None | Some(serde_json::Value::Null) if !required => {}
+                None | Some(serde_json::Value::Null) => {
+                    errors.push(FieldError::new(format!("/{field}"), "is required"));
+                }
+                Some(_) => errors.push(FieldError::new(format!("/{field}"), "must be a string")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(refused(errors));
+        }
+        let text = |f: &str| {
+            object
+                .get(f)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        Address {
+            name: text("name").unwrap_or_default(),
+            line1: text("line1").unwrap_or_default(),
+            line2: text("line2"),
+            city: text("city").unwrap_or_default(),
+            postal_code: text("postal_code").unwrap_or_default(),
+            region: text("region"),
+            country: text("country").unwrap_or_default(),
+            phone: text("phone"),
+        }
+        .normalized()
+    }
+
     /// The address with surrounding blanks trimmed and the country upper-cased, or
     /// `VALIDATION_FAILED` listing each field's problem (`errors`, one per field).
     pub fn normalized(&self) -> Result<Address, Rejection> {

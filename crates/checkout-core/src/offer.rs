@@ -42,6 +42,8 @@ pub struct Offer {
     pub prices_include_tax: bool,
     /// The shop's country (ISO 3166-1 alpha-2).
     pub origin_country: Option<String>,
+    /// The stored catalog version it comes from (set by the server).
+    pub version: Option<i64>,
     /// Products on sale (a product withdrawn from sale is not here).
     pub products: Vec<OfferedProduct>,
     /// Tax rates by class.
@@ -107,8 +109,29 @@ impl Offer {
             promotions: self.promotions.clone(),
             prices_include_tax: self.prices_include_tax,
             origin_country: self.origin_country.clone(),
+            catalog_version: self.version,
             ..PricingInput::default()
         })
+    }
+
+    /// Whether this offer may change a checkout captured as `input` (a shipping or
+    /// payment method, a voucher): a live checkout is changed only from the catalog
+    /// version it was captured from (CONTRACT §17: a catalog change reaches checkouts
+    /// started afterwards). When that version is no longer kept, a later one serves only
+    /// if its money is the same — currency and whether prices include tax — else
+    /// `VALIDATION_FAILED`: the shopper starts again at today's prices.
+    pub fn may_change(&self, input: &PricingInput) -> Result<(), Rejection> {
+        let same_version = input.catalog_version.is_none() || input.catalog_version == self.version;
+        if same_version
+            || (self.currency == input.currency
+                && self.prices_include_tax == input.prices_include_tax)
+        {
+            return Ok(());
+        }
+        Err(Rejection::with_message(
+            ErrorCode::ValidationFailed,
+            "The shop changed its prices since this checkout started. Start checkout again to see today's prices.",
+        ))
     }
 
     /// A shipping method offered, by id.
@@ -314,6 +337,34 @@ pub(crate) mod tests {
                 && max_quantity(1_000).is_err()
                 && max_quantity(i64::MAX).is_err()
         );
+    }
+
+    #[test]
+    fn a_live_checkout_is_changed_only_from_its_catalog_or_one_in_the_same_money() {
+        let mut captured_from = bakery();
+        captured_from.version = Some(7);
+        let input = captured_from
+            .pricing_input(&[("BRW-FUDGE".into(), 1)])
+            .unwrap();
+        assert_eq!(input.catalog_version, Some(7));
+        assert!(captured_from.may_change(&input).is_ok());
+        // Version 7 is no longer kept: a later one in dollars serves, one in yen or with
+        // tax included does not.
+        let mut later = bakery();
+        later.version = Some(30);
+        assert!(later.may_change(&input).is_ok());
+        later.currency = "JPY".into();
+        assert_eq!(
+            later.may_change(&input).unwrap_err().code,
+            ErrorCode::ValidationFailed
+        );
+        later.currency = "USD".into();
+        later.prices_include_tax = true;
+        assert!(later.may_change(&input).is_err());
+        // A checkout from before catalogs had versions is changed from today's.
+        let mut old = input.clone();
+        old.catalog_version = None;
+        assert!(later.may_change(&old).is_ok());
     }
 
     #[test]

@@ -224,6 +224,7 @@ pub fn reprice(
         origin_country: offer.origin_country.clone(),
         shipping_address: old.shipping_address.clone(),
         billing_address: old.billing_address.clone(),
+        catalog_version: offer.version,
         ..PricingInput::default()
     };
     let mut capped = Vec::new();

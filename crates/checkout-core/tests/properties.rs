@@ -96,6 +96,7 @@ fn arb_input() -> impl Strategy<Value = PricingInput> {
                         name: "Card".into(),
                     }),
                     billing_address: None,
+                    catalog_version: None,
                 }
             },
         )

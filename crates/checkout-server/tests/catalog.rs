@@ -191,6 +191,25 @@ async fn edits_checked_whole(backend: Backend) {
     ] {
         assert!(pointers.contains(&expected), "{expected} in {pointers:?}");
     }
+    // If-Match is compared strongly: weak, unquoted, padded or listed tags never match,
+    // and a body version must agree with it.
+    for tag in [
+        "W/\"1\"",
+        "1",
+        "\"01\"",
+        "\"+1\"",
+        "\"0\", \"1\"",
+        "garbage",
+    ] {
+        put_catalog(&server, shipped("bookstore-eur.json"), tag)
+            .await
+            .assert_problem("PRECONDITION_FAILED", 412);
+    }
+    let mut versioned = shipped("bookstore-eur.json");
+    versioned["version"] = json!(7);
+    put_catalog(&server, versioned, "\"1\"")
+        .await
+        .assert_problem("PRECONDITION_FAILED", 412);
     let unchanged = server.admin(Method::GET, "/admin/catalog", None).await;
     assert_eq!(
         (
@@ -493,6 +512,23 @@ async fn addresses(backend: Backend) {
         )
         .await
         .assert_problem("VALIDATION_FAILED", 422);
+    // Missing, unknown and mistyped fields are each listed where they are.
+    let r = reader
+        .send(
+            Method::PUT,
+            &format!("/checkouts/{id}/shipping-address"),
+            Some(json!({"line1": "Ring 1", "city": "Wien", "postal_code": 1010, "country": "AT", "email": "x@y"})),
+            &[],
+        )
+        .await;
+    r.assert_problem("VALIDATION_FAILED", 422);
+    let pointers: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/email", "/name", "/postal_code"]);
     assert!(reader.session(&id).await["snapshot"]["shipping_address"].is_null());
 
     // To France: French VAT (5.5 %) inside the same shelf price, and DHL Paket does not
@@ -613,4 +649,68 @@ async fn currency_change(backend: Backend) {
 on_both_backends!(
     a_currency_change_reprices_what_comes_back_and_says_so,
     currency_change
+);
+
+async fn live_checkout_keeps_its_catalog(backend: Backend) {
+    let server = Server::start(backend).await;
+    let put = put_catalog(&server, shipped("bookstore-eur.json"), "\"1\"").await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let reader = server.shopper("reader").await;
+    reader.add("BK-1", 2).await;
+    let started = reader.initiate().await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(reader.ship_to(&id, "DE").await.status, 200);
+    // Meanwhile the shop moves to yen with a voucher and a shipping price of its own.
+    let mut yen = shipped("shop-jpy.json");
+    yen["products"] = shipped("bookstore-eur.json")["products"].clone();
+    yen["products"][0]["tax_class"] = json!("food");
+    for p in yen["products"].as_array_mut().unwrap() {
+        p["tax_class"] = json!("food");
+    }
+    yen["tax_rates"] = json!([{"class": "food", "country": "JP", "rate_bps": 800},
+        {"class": "standard", "country": "JP", "rate_bps": 1000}]);
+    yen["vouchers"] = json!([{"code": "YEN50000", "description": "¥50,000 off",
+        "discount": {"kind": "amount_off", "amount": 50000}, "min_subtotal": 0}]);
+    yen["shipping_methods"] = json!([{"id": "dhl", "name": "DHL (yen)", "price": 2000}]);
+    yen["payment_methods"] = json!([{"id": "konbini", "name": "Konbini"}]);
+    let r = put_catalog(&server, yen, "\"2\"").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Her checkout is changed from the catalog it was started from: euros, DHL at
+    // €4.99 (free from €40), READ5 valid, the yen voucher and konbini unknown to it.
+    let voucher = |code: &str| {
+        let reader = &reader;
+        let path = format!("/checkouts/{id}/vouchers");
+        let body = json!({"code": code});
+        async move { reader.send(Method::POST, &path, Some(body), &[]).await }
+    };
+    voucher("YEN50000")
+        .await
+        .assert_problem("VALIDATION_FAILED", 422);
+    reader
+        .select(&id, "payment-method", "konbini")
+        .await
+        .assert_problem("VALIDATION_FAILED", 422);
+    let r = reader.select(&id, "shipping-method", "dhl").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["snapshot"]["shipping_method"]["name"], "DHL Paket");
+    let r = voucher("READ5").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = reader.select(&id, "payment-method", "invoice").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["snapshot"]["currency"], "EUR");
+    let placed = reader
+        .place_order(&id, r.body["digest"].as_str().unwrap(), "k")
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    assert_eq!(placed.body["currency"], "EUR");
+    // A new checkout is in yen.
+    let drinker = server.shopper("drinker").await;
+    drinker.add("BK-1", 1).await;
+    let fresh = drinker.initiate().await;
+    assert_eq!(fresh.body["snapshot"]["currency"], "JPY");
+    server.stop().await;
+}
+on_both_backends!(
+    a_live_checkout_is_changed_from_the_catalog_it_was_started_from,
+    live_checkout_keeps_its_catalog
 );

@@ -280,7 +280,12 @@ fn check(p: &mut Problems, value: &Value) -> Option<CatalogDocument> {
             }
             for (k, c) in countries.iter().enumerate() {
                 p.country(format!("/shipping_methods/{i}/countries/{k}"), c);
-                ships_to.insert(c.clone());
+                if !ships_to.insert(c.clone()) && countries[..k].contains(c) {
+                    p.add(
+                        format!("/shipping_methods/{i}/countries/{k}"),
+                        "this country appears more than once",
+                    );
+                }
             }
         }
     }

@@ -108,6 +108,7 @@ impl CatalogDocument {
             currency: self.currency.clone(),
             prices_include_tax: self.prices_include_tax,
             origin_country: Some(self.origin_country.clone()),
+            version: None,
             products,
             tax_rates: self.tax_rates.clone(),
             promotions: self.promotions.clone(),

@@ -214,6 +214,10 @@ pub struct PricingInput {
     /// Who is billed; the shipping address when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<Address>,
+    /// The stored catalog version it was captured from: a change to the checkout (a
+    /// shipping or payment method, a voucher) is looked up in that version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<i64>,
 }
 
 // Serde's `skip_serializing_if` passes a reference.

@@ -38,7 +38,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_product, delete_product))
 }
 
-/// What `If-Match` (or the body's `version`) asks for: `None` for no condition.
+/// What `If-Match` and the body's `version` ask for: `None` for no condition. If-Match
+/// is compared strongly (RFC 9110 §13.1.1): `*`, or the one current tag `"N"`; a weak
+/// tag, a list or anything else never matches. A body `version` must agree with it.
 fn precondition(headers: &HeaderMap, body: Option<&Value>) -> Result<Option<i64>, Rejection> {
     let stale = || {
         Rejection::with_message(
@@ -46,19 +48,45 @@ fn precondition(headers: &HeaderMap, body: Option<&Value>) -> Result<Option<i64>
             "If-Match does not name the current catalog version; read it again.",
         )
     };
-    if let Some(value) = headers.get(header::IF_MATCH) {
-        let text = value.to_str().map_err(|_| stale())?.trim();
-        if text == "*" {
-            return Ok(None);
+    let from_header = match headers.get(header::IF_MATCH) {
+        None => None,
+        Some(value) => {
+            let text = value.to_str().map_err(|_| stale())?.trim();
+            if text == "*" {
+                None
+            } else {
+                let digits = text
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .filter(|t| {
+                        !t.is_empty() && t.len() <= 18 && t.bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .ok_or_else(stale)?;
+                // The tag as this server writes it: no sign, no leading zero.
+                let n = digits.parse::<i64>().map_err(|_| stale())?;
+                if n.to_string() != digits {
+                    return Err(stale());
+                }
+                Some(n)
+            }
         }
-        let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-        return text.parse::<i64>().map(Some).map_err(|_| stale());
-    }
-    match body.and_then(|b| b.get("version")) {
-        None => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or_else(|| {
-            Rejection::with_message(ErrorCode::ValidationFailed, "version must be an integer")
-        }),
+    };
+    let from_body = match body.and_then(|b| b.get("version")) {
+        None => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            Rejection::invalid_fields(
+                "The catalog's version must be an integer.",
+                vec![checkout_core::error::FieldError::new(
+                    "/version",
+                    "must be an integer",
+                )],
+            )
+        })?),
+    };
+    match (from_header, from_body) {
+        (Some(a), Some(b)) if a != b => Err(stale()),
+        (Some(v), _) | (None, Some(v)) => Ok(Some(v)),
+        (None, None) => Ok(None),
     }
 }
 

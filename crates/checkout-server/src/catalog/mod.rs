@@ -33,7 +33,8 @@ pub struct Catalog {
 impl Catalog {
     /// Version `version` of `document`.
     pub fn new(version: i64, document: CatalogDocument) -> Catalog {
-        let offer = document.offer();
+        let mut offer = document.offer();
+        offer.version = Some(version);
         let listing = products::listing(&document);
         Catalog {
             version,
@@ -51,10 +52,15 @@ impl Catalog {
     }
 }
 
+/// How many earlier versions an instance keeps in memory for live checkouts.
+const EARLIER_HELD: usize = 4;
+
 /// The current catalog of this instance, checked against the database on use.
 #[derive(Debug)]
 pub struct CatalogCache {
     current: RwLock<Arc<Catalog>>,
+    /// A few earlier versions that live checkouts were captured from (most recent last).
+    earlier: std::sync::Mutex<Vec<Arc<Catalog>>>,
     /// One reload at a time: the requests that find a new version wait for it.
     reload: tokio::sync::Mutex<()>,
 }
@@ -64,6 +70,7 @@ impl CatalogCache {
     pub fn new(catalog: Catalog) -> CatalogCache {
         CatalogCache {
             current: RwLock::new(Arc::new(catalog)),
+            earlier: std::sync::Mutex::new(Vec::new()),
             reload: tokio::sync::Mutex::new(()),
         }
     }
@@ -103,5 +110,37 @@ impl CatalogCache {
         // A database restored to an older catalog is followed too.
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&fresh);
         Ok(fresh)
+    }
+
+    /// The catalog a live checkout was captured from (`version`; `None` for checkouts
+    /// from before catalogs had versions), for changes to it: that version while it is
+    /// kept (`db::catalog::KEPT_VERSIONS`), else the current one. The core decides
+    /// whether a later version may serve (`Offer::may_change`).
+    pub async fn captured(
+        &self,
+        conn: impl Into<Conn<'_>>,
+        version: Option<i64>,
+    ) -> Result<Arc<Catalog>, DbError> {
+        let mut conn = conn.into();
+        let current = self.now(&mut conn).await?;
+        let Some(version) = version.filter(|v| *v != current.version) else {
+            return Ok(current);
+        };
+        let held = |list: &Vec<Arc<Catalog>>| list.iter().find(|c| c.version == version).cloned();
+        if let Some(found) = held(&self.earlier.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(found);
+        }
+        let Some(text) = db::catalog::document(&mut conn, version).await? else {
+            return Ok(current);
+        };
+        let found = Arc::new(Catalog::stored(version, &text)?);
+        let mut list = self.earlier.lock().unwrap_or_else(|e| e.into_inner());
+        if held(&list).is_none() {
+            list.push(Arc::clone(&found));
+            if list.len() > EARLIER_HELD {
+                list.remove(0);
+            }
+        }
+        Ok(found)
     }
 }

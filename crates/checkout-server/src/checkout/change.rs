@@ -95,8 +95,13 @@ async fn modify_in(
             .into());
     }
     let mut input = row.pricing_input()?;
-    let catalog = state.catalog_now(tx.conn()).await?;
+    // Changed from the catalog version it was captured from (CONTRACT §17).
+    let catalog = state
+        .catalog
+        .captured(tx.conn(), input.catalog_version)
+        .await?;
     let offer = &catalog.offer;
+    offer.may_change(&input)?;
     // An address re-prices (tax follows its country) and may drop a shipping method:
     // the answer lists what changed.
     let show_changes = matches!(edit, Edit::ShippingAddress(_));
@@ -288,9 +293,9 @@ pub async fn set_shipping_address(
     user: CurrentUser,
     request_id: RequestId,
     Path(id): Path<String>,
-    ApiJson(address): ApiJson<Address>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let edit = Edit::ShippingAddress(Box::new(address));
+    let edit = Edit::ShippingAddress(Box::new(Address::from_json(&body)?));
     modify(&state, &user, &request_id, &id, edit, None).await
 }
 
@@ -304,8 +309,8 @@ pub async fn set_billing_address(
     user: CurrentUser,
     request_id: RequestId,
     Path(id): Path<String>,
-    ApiJson(address): ApiJson<Address>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let edit = Edit::BillingAddress(Box::new(address));
+    let edit = Edit::BillingAddress(Box::new(Address::from_json(&body)?));
     modify(&state, &user, &request_id, &id, edit, None).await
 }

@@ -32,6 +32,16 @@ pub async fn latest(conn: impl Into<Conn<'_>>) -> Result<Option<(i64, String)>, 
         .transpose()
 }
 
+/// The document of `version`, while it is kept.
+pub async fn document(conn: impl Into<Conn<'_>>, version: i64) -> Result<Option<String>, DbError> {
+    query("SELECT document FROM catalogs WHERE version = $1")
+        .bind(version)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("document"))
+        .transpose()
+}
+
 /// Stores `document` as `version`; `false` when that version exists already (another
 /// admin or instance stored it first). Versions older than the last
 /// [`KEPT_VERSIONS`] are deleted.
