@@ -117,6 +117,23 @@ async fn events_arrive(backend: Backend) {
             .collect();
         assert_eq!(fields, BTreeSet::from(["type", "timestamp", "data"]));
         assert!(body["timestamp"].as_str().unwrap().ends_with('Z'), "{body}");
+        // The order as an ERP ships it (CONTRACT §18): the customer, the address and
+        // each line's net, tax and gross.
+        let order = &body["data"]["order"];
+        assert!(
+            order["customer"]["id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{order}"
+        );
+        assert_eq!(
+            order["snapshot"]["shipping_address"]["country"], "US",
+            "{order}"
+        );
+        for line in order["snapshot"]["lines"].as_array().unwrap() {
+            let part = |f: &str| line[f].as_i64().unwrap();
+            assert_eq!(part("net") + part("tax"), part("gross"), "{line}");
+        }
     }
     // The three failures were retried with the same event ids.
     let failed: BTreeSet<String> = hits
