@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, shopper, addToCart, api, startCheckout, ready, shot, choose,
+  launch, shopper, addToCart, api, startCheckout, ready, shot, choose, giveAddress,
 } from './helpers.mjs';
 
 let browser;
@@ -100,6 +100,9 @@ test('order buttons follow the core: none before the first verdict, then only wh
   const id = await startCheckout(page);
   // Nothing chosen yet: no order action is possible, and the page says what to choose.
   assert.deepEqual(await buttons(page), { place: false, pay: false, approval: false });
+  assert.match(await page.textContent('#needs'), /shipping address/);
+  await giveAddress(page);
+  await page.waitForFunction(() => !/shipping address/.test(document.getElementById('needs').textContent));
   assert.match(await page.textContent('#needs'), /shipping method/);
   await page.check('input[name=shipping][value=standard]');
   await page.waitForFunction(() => !document.getElementById('approval').disabled);
