@@ -88,6 +88,8 @@ async function shopperApi(name) {
     const started = await call('POST', '/checkouts');
     assert.equal(started.status, 201, JSON.stringify(started.body));
     const id = started.body.id;
+    const address = { name: 'Hook Shopper', line1: '1 Main Street', city: 'Springfield', postal_code: '12345', country: 'US' };
+    assert.equal((await call('PUT', `/checkouts/${id}/shipping-address`, address)).status, 200);
     assert.equal((await call('PUT', `/checkouts/${id}/shipping-method`, { method_id: 'standard' })).status, 200);
     const chosen = await call('PUT', `/checkouts/${id}/payment-method`, { method_id: payment });
     assert.equal(chosen.status, 200, JSON.stringify(chosen.body));

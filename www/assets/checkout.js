@@ -242,8 +242,10 @@ function showFieldErrors(errors) {
     out.hidden = !said;
   }
 }
-function fillAddress(a) {
-  if (!a || $('address').contains(document.activeElement)) return;
+/** Shows the stored address (trimmed, the country upper-cased); while the shopper types
+ *  in the form, only when `saved` (their own save just answered). */
+function fillAddress(a, saved = false) {
+  if (!a || (!saved && $('address').contains(document.activeElement))) return;
   for (const f of ADDRESS_FIELDS) $(`a-${f}`).value = a[f] ?? '';
 }
 $('address').addEventListener('submit', async (e) => {
@@ -264,6 +266,7 @@ $('address').addEventListener('submit', async (e) => {
     return;
   }
   showFieldErrors([]);
+  fillAddress(r.body.snapshot.shipping_address, true);
   guard.remember(r.body);
   $('address-said').textContent = ['Address saved.', ...(r.body.changes ?? []).map((c) => c.message)].join(' ');
   if (r.body.verdict.allowed) { clearNotice(); render(r.body); } else { guard.check('change'); }

@@ -84,5 +84,6 @@ export function actionRequirements(
   shippingMethod?: string | null,
   paymentMethod?: string | null,
   hasPaymentToken?: boolean,
+  hasShippingAddress?: boolean,
 ): ActionRequirements;
 export function newIdempotencyKey(): string;

@@ -135,10 +135,12 @@ export function evaluateVerdict(input) {
   return sync(() => wasm.evaluateVerdict(input));
 }
 
-/** What an order action still needs, from the core's rules. */
-export function actionRequirements(action, shippingMethod = null, paymentMethod = null, hasPaymentToken = false) {
+/** What an order action still needs, from the core's rules (CONTRACT §5a, §18). */
+export function actionRequirements(action, shippingMethod = null, paymentMethod = null, hasPaymentToken = false,
+  hasShippingAddress = false) {
   needReady();
-  return sync(() => wasm.actionRequirements(action, shippingMethod, paymentMethod, hasPaymentToken));
+  return sync(() => wasm.actionRequirements(action, shippingMethod, paymentMethod, hasPaymentToken,
+    hasShippingAddress));
 }
 
 /** A fresh idempotency key for a keyed request the storefront sends itself. */
