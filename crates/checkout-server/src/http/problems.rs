@@ -30,6 +30,7 @@ pub fn advice(code: ErrorCode) -> String {
         ErrorCode::CheckoutCompleted => "Show the order (GET the checkout for its order id).".into(),
         ErrorCode::PaymentDeclined => "Let the shopper choose another card or method; the checkout stays open.".into(),
         ErrorCode::Forbidden => "Do not retry: the credentials or the page's origin are not allowed this.".into(),
+        ErrorCode::PreconditionFailed => "Read it again (GET, for its new ETag), reapply the change to what you read, and send it with that ETag in If-Match.".into(),
         _ => match code.redirect() {
             Some(to) => format!("Show the message and send the shopper to {to}."),
             None => "Show the message.".into(),
