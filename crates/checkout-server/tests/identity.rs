@@ -185,6 +185,16 @@ async fn each_algorithm_identifies_a_customer_who_can_order(backend: Backend) {
         let shopper = customer(&server, sub, token);
         let order = shopper.order(&format!("order-{sub}")).await;
         assert_eq!(order["status"], "PLACED", "{order}");
+        // The order names the shop's own customer (CONTRACT §18), as read with the token.
+        assert_eq!(order["customer"]["external_id"], sub, "{order}");
+        assert_eq!(order["customer"]["email"], format!("{sub}@example.com"));
+        let id = order["id"].as_str().unwrap();
+        let stored = shopper.get(&format!("/orders/{id}")).await;
+        assert_eq!(
+            stored.body["customer"], order["customer"],
+            "{}",
+            stored.body
+        );
     }
     // One customer row each, created on first sight with the token's e-mail.
     let rows = texts(

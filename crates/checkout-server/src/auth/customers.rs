@@ -45,6 +45,10 @@ pub struct SignedIn {
     pub sid: Option<String>,
     /// This token's key among ended sign-ins (`token:` + its SHA-256), to end it.
     pub token_key: String,
+    /// The token's `sub`: the shop's own id for the customer.
+    pub external_id: String,
+    /// Their e-mail, when known.
+    pub email: Option<String>,
 }
 
 /// The key of a token among ended sign-ins, from its SHA-256.
@@ -114,6 +118,8 @@ pub async fn current(state: &AppState, token: &str) -> Result<SignedIn, ApiError
         expires_at: exp,
         sid: claims.sid.clone(),
         token_key,
+        email: claims.email.clone().or(customer.email),
+        external_id: sub,
     })
 }
 

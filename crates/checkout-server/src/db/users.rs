@@ -16,6 +16,10 @@ pub struct LoginOwner {
     pub impersonator: Option<String>,
     /// When the login ends.
     pub expires_at: DateTime<Utc>,
+    /// The shop's own id for them (a customer first seen by the shop's token).
+    pub external_id: Option<String>,
+    /// Their e-mail, when known.
+    pub email: Option<String>,
 }
 
 /// Creates a shopper. A username already taken is a unique violation
@@ -115,7 +119,8 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<Option<LoginOwner>, DbError> {
     let Some(row) = query(
-        "SELECT u.id, u.username, l.impersonator, l.expires_at FROM logins l JOIN users u ON u.id = l.user_id \
+        "SELECT u.id, u.username, u.external_id, u.email, l.impersonator, l.expires_at \
+         FROM logins l JOIN users u ON u.id = l.user_id \
          WHERE l.token_hash = $1 AND l.expires_at > $2",
     )
     .bind(token_hash)
@@ -130,6 +135,8 @@ pub async fn login(
         username: row.try_get("username")?,
         impersonator: row.try_get("impersonator")?,
         expires_at: crate::clock::from_ms(row.try_get("expires_at")?),
+        external_id: row.try_get("external_id")?,
+        email: row.try_get("email")?,
     }))
 }
 

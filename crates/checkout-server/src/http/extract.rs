@@ -121,6 +121,8 @@ pub struct CurrentUser {
     pub sid: Option<String>,
     /// For the shop's token: its key among ended sign-ins (signing out ends it).
     pub token_key: Option<String>,
+    /// The customer as an order names it (read with the login: no query of its own).
+    pub customer: crate::db::orders::OrderCustomer,
 }
 
 impl CurrentUser {
@@ -141,6 +143,11 @@ impl FromRequestParts<AppState> for CurrentUser {
             if let Some(token) = shop_token(parts, verifier.cookie.as_deref())? {
                 let customer = crate::auth::customers::current(state, token).await?;
                 return Ok(CurrentUser {
+                    customer: crate::db::orders::OrderCustomer {
+                        id: customer.id.clone(),
+                        external_id: Some(customer.external_id),
+                        email: customer.email,
+                    },
                     id: customer.id,
                     username: customer.shown,
                     impersonator: customer.agent,
@@ -160,6 +167,11 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "Your sign-in has ended. Please sign in again.",
             )))?;
         Ok(CurrentUser {
+            customer: crate::db::orders::OrderCustomer {
+                id: owner.user_id.clone(),
+                external_id: owner.external_id,
+                email: owner.email,
+            },
             id: owner.user_id,
             username: owner.username,
             impersonator: owner.impersonator,

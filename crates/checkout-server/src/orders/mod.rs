@@ -175,8 +175,7 @@ async fn complete_action(
         let (step, completion) = action
             .completion()
             .ok_or_else(|| ApiError::Internal(format!("{action:?} is not an order action")))?;
-        let customer = db::orders::customer(tx.conn(), &row.user_id).await?;
-        let order = new_order(&row, customer, completion, None, &actor, now);
+        let order = new_order(&row, user.customer.clone(), completion, None, &actor, now);
         let answer = serde_json::to_value(&order).unwrap_or_default();
         let key = scope.key_ref();
         place(
