@@ -134,6 +134,17 @@ impl Offer {
         ))
     }
 
+    /// A change to a live checkout captured from `self` (see [`Offer::may_change`]),
+    /// with `today`'s catalog: what it takes is the definition it was captured with —
+    /// a price changed afterwards does not reach it — while `today` still offers it: a
+    /// voucher or method withdrawn since is refused at once.
+    pub fn live<'a>(&'a self, today: &'a Offer) -> LiveOffer<'a> {
+        LiveOffer {
+            captured: self,
+            today,
+        }
+    }
+
     /// A shipping method offered, by id.
     pub fn shipping(&self, id: &str) -> Result<ShippingMethod, Rejection> {
         self.shipping_methods
@@ -160,6 +171,33 @@ impl Offer {
             .find(|v| v.code == code)
             .cloned()
             .ok_or_else(|| unknown("voucher code", &code, "is not valid"))
+    }
+}
+
+/// What a change to a live checkout may take ([`Offer::live`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LiveOffer<'a> {
+    captured: &'a Offer,
+    today: &'a Offer,
+}
+
+impl LiveOffer<'_> {
+    /// A shipping method offered then and still offered, as it was then.
+    pub fn shipping(&self, id: &str) -> Result<ShippingMethod, Rejection> {
+        self.today.shipping(id)?;
+        self.captured.shipping(id)
+    }
+
+    /// A payment method offered then and still offered, as it was then.
+    pub fn payment(&self, id: &str) -> Result<PaymentMethod, Rejection> {
+        self.today.payment(id)?;
+        self.captured.payment(id)
+    }
+
+    /// A voucher valid then and still valid, as it was then.
+    pub fn voucher(&self, code: &str) -> Result<Voucher, Rejection> {
+        self.today.voucher(code)?;
+        self.captured.voucher(code)
     }
 }
 
@@ -365,6 +403,16 @@ pub(crate) mod tests {
         let mut old = input.clone();
         old.catalog_version = None;
         assert!(later.may_change(&old).is_ok());
+        // Definitions as captured, while today still offers them.
+        let mut today = bakery();
+        today.shipping_methods[0].price = 9_999;
+        today.vouchers.clear();
+        let live = captured_from.live(&today);
+        assert_eq!(live.shipping("standard").unwrap().price, 499);
+        assert!(live.voucher("SWEET5").is_err(), "withdrawn since");
+        today.shipping_methods.remove(1);
+        assert!(captured_from.live(&today).shipping("express").is_err());
+        assert!(captured_from.live(&bakery()).payment("invoice").is_ok());
     }
 
     #[test]

@@ -670,13 +670,17 @@ async fn live_checkout_keeps_its_catalog(backend: Backend) {
     yen["tax_rates"] = json!([{"class": "food", "country": "JP", "rate_bps": 800},
         {"class": "standard", "country": "JP", "rate_bps": 1000}]);
     yen["vouchers"] = json!([{"code": "YEN50000", "description": "¥50,000 off",
-        "discount": {"kind": "amount_off", "amount": 50000}, "min_subtotal": 0}]);
+        "discount": {"kind": "amount_off", "amount": 50000}, "min_subtotal": 0},
+        {"code": "READ5", "description": "¥99,999 off",
+        "discount": {"kind": "amount_off", "amount": 99999}, "min_subtotal": 0}]);
     yen["shipping_methods"] = json!([{"id": "dhl", "name": "DHL (yen)", "price": 2000}]);
-    yen["payment_methods"] = json!([{"id": "konbini", "name": "Konbini"}]);
+    yen["payment_methods"] =
+        json!([{"id": "konbini", "name": "Konbini"}, {"id": "invoice", "name": "Seikyūsho"}]);
     let r = put_catalog(&server, yen, "\"2\"").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    // Her checkout is changed from the catalog it was started from: euros, DHL at
-    // €4.99 (free from €40), READ5 valid, the yen voucher and konbini unknown to it.
+    // Her checkout is changed from the catalog it was started from, with what today's
+    // still offers: euros, DHL Paket as it was, READ5 as it was (€5, not ¥99,999); the
+    // yen voucher and konbini unknown to it.
     let voucher = |code: &str| {
         let reader = &reader;
         let path = format!("/checkouts/{id}/vouchers");
@@ -695,6 +699,11 @@ async fn live_checkout_keeps_its_catalog(backend: Backend) {
     assert_eq!(r.body["snapshot"]["shipping_method"]["name"], "DHL Paket");
     let r = voucher("READ5").await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["snapshot"]["vouchers"][0]["amount"], 500,
+        "{}",
+        r.body
+    );
     let r = reader.select(&id, "payment-method", "invoice").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["snapshot"]["currency"], "EUR");

@@ -95,13 +95,15 @@ async fn modify_in(
             .into());
     }
     let mut input = row.pricing_input()?;
-    // Changed from the catalog version it was captured from (CONTRACT §17).
-    let catalog = state
+    // Changed from the catalog version it was captured from (CONTRACT §17), with what
+    // today's catalog has withdrawn refused.
+    let captured = state
         .catalog
         .captured(tx.conn(), input.catalog_version)
         .await?;
-    let offer = &catalog.offer;
-    offer.may_change(&input)?;
+    captured.offer.may_change(&input)?;
+    let today = state.catalog_now(tx.conn()).await?;
+    let offer = captured.offer.live(&today.offer);
     // An address re-prices (tax follows its country) and may drop a shipping method:
     // the answer lists what changed.
     let show_changes = matches!(edit, Edit::ShippingAddress(_));
