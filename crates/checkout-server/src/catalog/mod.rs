@@ -115,23 +115,24 @@ impl CatalogCache {
     /// The catalog a live checkout was captured from (`version`; `None` for checkouts
     /// from before catalogs had versions), for changes to it: that version while it is
     /// kept (`db::catalog::KEPT_VERSIONS`), else the current one. The core decides
-    /// whether a later version may serve (`Offer::may_change`).
+    /// whether a later version may serve (`Offer::may_change`). With it, the current
+    /// catalog, read in the same lookup: `(captured, current)`.
     pub async fn captured(
         &self,
         conn: impl Into<Conn<'_>>,
         version: Option<i64>,
-    ) -> Result<Arc<Catalog>, DbError> {
+    ) -> Result<(Arc<Catalog>, Arc<Catalog>), DbError> {
         let mut conn = conn.into();
         let current = self.now(&mut conn).await?;
         let Some(version) = version.filter(|v| *v != current.version) else {
-            return Ok(current);
+            return Ok((Arc::clone(&current), current));
         };
         let held = |list: &Vec<Arc<Catalog>>| list.iter().find(|c| c.version == version).cloned();
         if let Some(found) = held(&self.earlier.lock().unwrap_or_else(|e| e.into_inner())) {
-            return Ok(found);
+            return Ok((found, current));
         }
         let Some(text) = db::catalog::document(&mut conn, version).await? else {
-            return Ok(current);
+            return Ok((Arc::clone(&current), current));
         };
         let found = Arc::new(Catalog::stored(version, &text)?);
         let mut list = self.earlier.lock().unwrap_or_else(|e| e.into_inner());
@@ -141,6 +142,6 @@ impl CatalogCache {
                 list.remove(0);
             }
         }
-        Ok(found)
+        Ok((found, current))
     }
 }

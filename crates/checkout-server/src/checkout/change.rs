@@ -97,12 +97,11 @@ async fn modify_in(
     let mut input = row.pricing_input()?;
     // Changed from the catalog version it was captured from (CONTRACT §17), with what
     // today's catalog has withdrawn refused.
-    let captured = state
+    let (captured, today) = state
         .catalog
         .captured(tx.conn(), input.catalog_version)
         .await?;
     captured.offer.may_change(&input)?;
-    let today = state.catalog_now(tx.conn()).await?;
     let offer = captured.offer.live(&today.offer);
     // An address re-prices (tax follows its country) and may drop a shipping method:
     // the answer lists what changed.
