@@ -28,7 +28,8 @@ try {
   assert.deepEqual(results, {
     beforeInit: 'NotInitializedError',
     serverState: 'ACTIVE',
-    requirements: ['shipping_method'],
+    requirements: ['shipping_address', 'shipping_method'],
+    requirementsWithAddress: ['shipping_method'],
     key: true,
     answer: { status: 422, pending: false },
     goneCode: 'CHECKOUT_NOT_FOUND',

@@ -43,6 +43,7 @@ guard.remember(started.body);
 const server = await guard.attach();
 results.serverState = server.state;
 results.requirements = actionRequirements('place_order', null, 'invoice', false).missing;
+results.requirementsWithAddress = actionRequirements('place_order', null, 'invoice', false, true).missing;
 results.key = newIdempotencyKey().length > 0;
 
 // The server's answer to an order action the core refuses (no shipping method yet).
