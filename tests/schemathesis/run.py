@@ -1,5 +1,5 @@
-"""schemathesis against a running checkout-server (CONTRACT §11), as a shopper and as the
-admin, with every check; exits non-zero on any failure. Started by `cargo xtask test`
+"""schemathesis against a running checkout-server (CONTRACT §11), as a shopper, as the
+admin and as the shop's backend, with every check; exits non-zero on any failure. Started by `cargo xtask test`
 (and `cargo xtask schemathesis`) with the server's URL in CHECKOUT_URL and its admin
 token in CHECKOUT_ADMIN_TOKEN; bounded by ST_MAX_TIME seconds per run."""
 
@@ -11,6 +11,7 @@ import urllib.request
 
 BASE = os.environ["CHECKOUT_URL"].rstrip("/")
 ADMIN = os.environ["CHECKOUT_ADMIN_TOKEN"]
+BACKEND = os.environ["CHECKOUT_BACKEND_KEY"]
 MAX_TIME = os.environ.get("ST_MAX_TIME", "90")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -47,8 +48,10 @@ def main() -> int:
     cookie = shopper_cookie()
     codes = [
         # Signing out would end the run's own login; its behaviour has its own tests.
-        run("shopper", f"Cookie: {cookie}", ["--exclude-path-regex", "^/admin/", "--exclude-path", "/auth/logout"]),
+        run("shopper", f"Cookie: {cookie}", ["--exclude-path-regex", "^/(admin|backend)/", "--exclude-path", "/auth/logout"]),
         run("admin", f"Authorization: Bearer {ADMIN}", ["--include-path-regex", "^/admin/"]),
+        # The shop's backend (CONTRACT §24); its example cart names the shopper above.
+        run("backend", f"Authorization: Bearer {BACKEND}", ["--include-path-regex", "^/backend/"]),
     ]
     failed = [c for c in codes if c != 0]
     print(f"schemathesis: {len(codes) - len(failed)} of {len(codes)} runs without a failure")

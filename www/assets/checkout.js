@@ -189,10 +189,14 @@ function render(body) {
   const radios = (name, list, chosen) => list.map((m) => `<label><input type="radio" name="${name}" value="${escapeHtml(m.id)}" ${chosen === m.id ? 'checked' : ''}> ${escapeHtml(m.name)}${m.price !== undefined ? ` (${money(m.price, s.currency)})` : ''}</label>`).join('');
   // Only the methods that deliver to the address (all of them before there is one).
   const to = s.shipping_address?.country;
-  const delivering = catalog.shipping_methods.filter((m) => !to || !m.countries || m.countries.includes(to));
+  // A checkout the shop made from its own priced cart offers the shop's methods and no
+  // voucher (CONTRACT §24); any other, the catalog's.
+  const offered = body.offer ?? catalog;
+  $('voucher-box').hidden = Boolean(body.offer);
+  const delivering = offered.shipping_methods.filter((m) => !to || !m.countries || m.countries.includes(to));
   $('shipping').innerHTML = radios('shipping', delivering, s.shipping_method?.id);
   fillAddress(s.shipping_address);
-  $('payment').innerHTML = radios('payment', catalog.payment_methods, s.payment_method?.id);
+  $('payment').innerHTML = radios('payment', offered.payment_methods, s.payment_method?.id);
   guard.setSelections({
     shipping_method: s.shipping_method?.id ?? null,
     payment_method: s.payment_method?.id ?? null,

@@ -6,8 +6,12 @@ use crate::{
     error::{ErrorCode, Rejection},
     money::{self, Minor},
     offer::OfferedProduct,
-    snapshot::{MAX_LINES, MAX_QUANTITY},
+    snapshot::MAX_QUANTITY,
 };
+
+/// Most lines a cart holds (a checkout may hold more when the shop prices the cart
+/// itself, [`crate::snapshot::MAX_LINES`]).
+pub const MAX_CART_LINES: usize = 100;
 
 /// A line's quantity as asked for: 1 to [`MAX_QUANTITY`].
 pub fn quantity(asked: i64) -> Result<u32, Rejection> {
@@ -20,14 +24,14 @@ pub fn quantity(asked: i64) -> Result<u32, Rejection> {
 }
 
 /// The quantity of a line after adding `added` to it: `existing` is what the line holds
-/// (`None`: a new line, in a cart of `lines` lines). A new line beyond [`MAX_LINES`], or
+/// (`None`: a new line, in a cart of `lines` lines). A new line beyond [`MAX_CART_LINES`], or
 /// a total above [`MAX_QUANTITY`], is refused.
 pub fn add(existing: Option<u32>, lines: usize, added: i64) -> Result<u32, Rejection> {
     let added = quantity(added)?;
-    if existing.is_none() && lines >= MAX_LINES {
+    if existing.is_none() && lines >= MAX_CART_LINES {
         return Err(Rejection::with_message(
             ErrorCode::ValidationFailed,
-            format!("A cart holds at most {MAX_LINES} different items."),
+            format!("A cart holds at most {MAX_CART_LINES} different items."),
         ));
     }
     quantity(i64::from(existing.unwrap_or(0)) + i64::from(added))
@@ -78,12 +82,12 @@ mod tests {
     fn adding_respects_the_line_and_quantity_caps() {
         assert_eq!(add(None, 0, 2).unwrap(), 2);
         assert_eq!(
-            add(Some(3), MAX_LINES, 2).unwrap(),
+            add(Some(3), MAX_CART_LINES, 2).unwrap(),
             5,
             "an existing line may grow"
         );
         assert!(
-            add(None, MAX_LINES, 1).is_err(),
+            add(None, MAX_CART_LINES, 1).is_err(),
             "no new line in a full cart"
         );
         assert!(add(Some(MAX_QUANTITY), 1, 1).is_err());

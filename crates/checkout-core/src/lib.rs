@@ -19,6 +19,7 @@
 //! | [`idempotency`] | the `Idempotency-Key` decision table |
 //! | [`token`] | recovery tokens: claims, HMAC-SHA256, binding |
 //! | [`offer`] | what is on sale today, and which cart lines a checkout captures |
+//! | [`priced_cart`] | a checkout from the shop's own priced cart: the body checked, priced as any |
 //! | [`changes`] | what changed between two summaries, and re-pricing an ended checkout |
 //! | [`restore`] | recovery links for expired and signed-out checkouts |
 //! | [`approval`] | deciding orders submitted for approval |
@@ -119,6 +120,7 @@ pub mod numbering;
 pub mod offer;
 pub mod outbox;
 pub mod payment;
+pub mod priced_cart;
 pub mod recovery;
 pub mod requirements;
 pub mod restore;

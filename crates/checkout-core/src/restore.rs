@@ -209,13 +209,19 @@ pub struct Repriced {
 /// maximum; products no longer sold left out; vouchers kept while valid and their
 /// minimum met, in their order; the shipping and payment methods kept while offered
 /// (a free-shipping threshold is judged again). `CART_EMPTY` when none of the lines
-/// is sold any more.
+/// is sold any more. A checkout made from the shop's own priced cart is priced from what
+/// the shop sent instead ([`Offer::own`]): it comes back unchanged.
 pub fn reprice(
     old: &PricingInput,
     old_snapshot: &Snapshot,
     offer: &Offer,
 ) -> Result<Repriced, Rejection> {
+    // A checkout made from the shop's own priced cart has no catalog to re-price from:
+    // it comes back as the shop priced it (CONTRACT §24), while its link works.
+    let own = Offer::own(old);
+    let offer = own.as_ref().unwrap_or(offer);
     let mut input = PricingInput {
+        own_offer: old.own_offer.clone(),
         currency: offer.currency.clone(),
         lines: Vec::with_capacity(old.lines.len()),
         tax_rates: offer.tax_rates.clone(),

@@ -97,6 +97,7 @@ fn arb_input() -> impl Strategy<Value = PricingInput> {
                     }),
                     billing_address: None,
                     catalog_version: None,
+                    own_offer: None,
                 }
             },
         )

@@ -6,8 +6,10 @@
 //! Phases, each measured on its own: `GET /healthz`; `GET /api/v1/checkouts/{id}`;
 //! `POST /api/v1/checkouts` (each initiation supersedes the shopper's previous one);
 //! `POST /api/v1/checkouts/{id}/place-order` (one order per session prepared by the
-//! initiation phase, each with its own `Idempotency-Key`). Every shopper is a real
-//! account with its own login cookie; connections are spread round-robin over targets.
+//! initiation phase, each with its own `Idempotency-Key`); with `--backend-key`, last,
+//! `POST /api/v1/backend/checkouts` (the shop's backend making each shopper a checkout
+//! from a priced cart of the same line, CONTRACT §24). Every shopper is a real account
+//! with its own login cookie; connections are spread round-robin over targets.
 
 use std::{
     sync::Arc,
@@ -83,6 +85,10 @@ struct Options {
     /// The cookie the server reads the shop's token from (its `--jwt-cookie`).
     #[arg(long, default_value = "shop_id_token")]
     shop_token_cookie: String,
+    /// With the phases: a last phase, the shop's backend making each shopper a checkout
+    /// from its priced cart with this key (the server's `--backend-api-key`).
+    #[arg(long)]
+    backend_key: Option<String>,
 }
 
 /// Every load shopper's password.
@@ -208,13 +214,33 @@ enum Phase {
     GetCheckout,
     Initiate,
     PlaceOrder,
+    /// The shop's backend, with this bearer header.
+    BackendInitiate,
+}
+
+/// The priced cart of the backend phase for `customer`: the line the catalog phase's
+/// cart holds (two fudge brownies at the bakery's price and food rate), priced by the
+/// shop.
+fn priced_cart(customer: &str) -> Value {
+    json!({
+        "customer": {"id": customer},
+        "currency": "USD", "prices_include_tax": false,
+        "lines": [{"sku": "BRW-FUDGE", "name": "Fudge brownie", "quantity": 2, "unit_price": 350, "tax_rate_bps": 725}],
+        "shipping_methods": [{"id": "standard", "name": "Standard", "price": 499, "tax_rate_bps": 0}],
+        "payment_methods": [{"id": "invoice", "name": "Invoice"}],
+        "metadata": {"cart_id": customer}
+    })
 }
 
 async fn run_phase(
     phase: Phase,
     workers: &mut [(Conn, Vec<Shopper>)],
     seconds: u64,
+    backend: Option<&str>,
 ) -> Result<(Duration, Vec<Tally>), String> {
+    let bearer = backend.map(|key| format!("Bearer {key}"));
+    let bearer = bearer.as_deref().unwrap_or_default();
+    let run = std::process::id();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks = workers
@@ -258,6 +284,17 @@ async fn run_phase(
                         }
                         a
                     }
+                    Phase::BackendInitiate => {
+                        let key = format!("load-{run}-{w}-{i}");
+                        conn.send(
+                            Method::POST,
+                            "/api/v1/backend/checkouts",
+                            None,
+                            &[("authorization", bearer), ("idempotency-key", &key)],
+                            Some(&priced_cart(&shopper.name)),
+                        )
+                        .await?
+                    }
                     Phase::PlaceOrder => {
                         let path = format!("/api/v1/checkouts/{}/place-order", shopper.session);
                         let key = format!("load-{w}-{i}");
@@ -286,26 +323,6 @@ async fn run_phase(
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     Ok((started.elapsed(), tallies))
-}
-
-/// Sets the checkout timeout to its minimum (5 minutes) through the admin API.
-async fn shorten_timeout(target: &str, token: &str) -> Result<(), String> {
-    let mut conn = Conn::open(target).await?;
-    let bearer = format!("Bearer {token}");
-    let answer = conn
-        .send(
-            Method::PUT,
-            "/api/v1/admin/settings",
-            None,
-            &[("authorization", &bearer)],
-            Some(&json!({"timeout_minutes": 5})),
-        )
-        .await?;
-    if answer.status == 200 {
-        Ok(())
-    } else {
-        Err(format!("settings: {} {}", answer.status, answer.body))
-    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -386,7 +403,7 @@ async fn run(options: Options) -> Result<(), String> {
     }
     if options.mix {
         if let Some(token) = &options.admin_token {
-            shorten_timeout(&options.targets[0], token).await?;
+            mix::shorten_timeout(&options.targets[0], token).await?;
         }
         return mix::run(workers, options.seconds, options.report_every, options.rate).await;
     }
@@ -394,12 +411,16 @@ async fn run(options: Options) -> Result<(), String> {
     println!("| run | endpoint | requests | req/s | p50 ms | p99 ms | non-2xx |");
     println!("|---|---|---|---|---|---|---|");
     let mut results = Vec::new();
-    for (phase, name) in [
+    let mut phases = vec![
         (Phase::Health, "GET /healthz"),
         (Phase::GetCheckout, "GET /checkouts/{id}"),
         (Phase::Initiate, "POST /checkouts"),
         (Phase::PlaceOrder, "POST /checkouts/{id}/place-order"),
-    ] {
+    ];
+    if options.backend_key.is_some() {
+        phases.push((Phase::BackendInitiate, "POST /backend/checkouts"));
+    }
+    for (phase, name) in phases {
         if phase == Phase::PlaceOrder {
             // Not measured: an order needs a shipping method and, for Place Order, a
             // deferred payment method (CONTRACT §5a).
@@ -411,7 +432,8 @@ async fn run(options: Options) -> Result<(), String> {
             }
         }
         let before = cpu::Usage::now();
-        let (elapsed, tallies) = run_phase(phase, &mut workers, options.seconds).await?;
+        let backend = options.backend_key.as_deref();
+        let (elapsed, tallies) = run_phase(phase, &mut workers, options.seconds, backend).await?;
         let requests: usize = tallies.iter().map(|t| t.latencies_us.len()).sum();
         eprintln!(
             "{name}: {}",

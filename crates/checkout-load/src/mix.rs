@@ -347,3 +347,23 @@ pub async fn place_one(conn: &mut Conn, shopper: &Shopper, key: &str) -> Result<
         .await?;
     Ok(placed.status == 201)
 }
+
+/// Sets the checkout timeout to its minimum (5 minutes) through the admin API.
+pub async fn shorten_timeout(target: &str, token: &str) -> Result<(), String> {
+    let mut conn = Conn::open(target).await?;
+    let bearer = format!("Bearer {token}");
+    let answer = conn
+        .send(
+            Method::PUT,
+            "/api/v1/admin/settings",
+            None,
+            &[("authorization", &bearer)],
+            Some(&json!({"timeout_minutes": 5})),
+        )
+        .await?;
+    if answer.status == 200 {
+        Ok(())
+    } else {
+        Err(format!("settings: {} {}", answer.status, answer.body))
+    }
+}

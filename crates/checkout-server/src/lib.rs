@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backend;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;
@@ -47,12 +48,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_CATALOG_BYTES: usize = 8 * 1024 * 1024;
 
 /// The most body a request to `path` may send: [`MAX_CATALOG_BYTES`] for the whole
-/// catalog, [`MAX_BODY_BYTES`] for everything else.
+/// catalog, [`backend::MAX_PRICED_CART_BYTES`] for a shop's priced cart,
+/// [`MAX_BODY_BYTES`] for everything else.
 pub fn body_limit(path: &str) -> usize {
-    if path == "/api/v1/admin/catalog" {
-        MAX_CATALOG_BYTES
-    } else {
-        MAX_BODY_BYTES
+    match path {
+        "/api/v1/admin/catalog" => MAX_CATALOG_BYTES,
+        backend::CREATE_PATH => backend::MAX_PRICED_CART_BYTES,
+        _ => MAX_BODY_BYTES,
     }
 }
 
@@ -65,7 +67,7 @@ pub fn body_limit(path: &str) -> usize {
                        problem details with `code` and `redirect`.",
     ),
     servers((url = "/api/v1")),
-    tags((name = "auth"), (name = "catalog"), (name = "cart"), (name = "checkout"), (name = "orders"), (name = "admin"))
+    tags((name = "auth"), (name = "catalog"), (name = "cart"), (name = "checkout"), (name = "orders"), (name = "admin"), (name = "backend"))
 )]
 struct ApiDoc;
 
@@ -81,6 +83,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(outbox::admin::router())
         .merge(orders::approvals::router())
         .merge(payments::router())
+        .merge(backend::router())
 }
 
 fn catalog_router() -> OpenApiRouter<AppState> {
@@ -257,6 +260,11 @@ pub async fn start_with_provider(
         },
         outbound,
         metrics_token: config.metrics_token.as_deref().map(|t| Arc::from(t.trim())),
+        backend_keys: config.backend_keys().into(),
+        public_url: config
+            .public_url
+            .as_deref()
+            .map(|u| Arc::from(u.trim_end_matches('/'))),
         identity,
         login_lifetime: chrono::Duration::seconds(config.login_lifetime_secs),
         draining: Arc::default(),

@@ -92,6 +92,10 @@ pub struct AppState {
     pub login_lifetime: chrono::Duration,
     /// The read-only token for `/metrics`, if the operator set one.
     pub metrics_token: Option<Arc<str>>,
+    /// The shop backend's keys (CONTRACT §24); none refuses every backend request.
+    pub backend_keys: Arc<[String]>,
+    /// The storefront's address as shoppers reach it, for absolute checkout links.
+    pub public_url: Option<Arc<str>>,
     /// Set when the server was asked to stop: `/readyz` says so at once.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -220,25 +220,10 @@ async fn edits_checked_whole(backend: Backend) {
     );
 
     // 10 MB is refused before it is read; 50,000 products are one catalog.
-    {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let addr = server.base.trim_start_matches("http://").to_owned();
-        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        let head = format!(
-            "PUT /api/v1/admin/catalog HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{{",
-            common::ADMIN,
-            10 * 1024 * 1024
-        );
-        socket.write_all(head.as_bytes()).await.unwrap();
-        let mut answer = vec![0u8; 2048];
-        let n = socket.read(&mut answer).await.unwrap();
-        let text = String::from_utf8_lossy(&answer[..n]);
-        assert!(
-            text.starts_with("HTTP/1.1 413") && text.contains("PAYLOAD_TOO_LARGE"),
-            "{text}"
-        );
-    }
+    let auth = format!("Authorization: Bearer {}", common::ADMIN);
+    server
+        .assert_refused_unread("PUT", "/admin/catalog", &[&auth], 10 * 1024 * 1024)
+        .await;
     let mut big = shipped("bakery.json");
     big["products"] = Value::Array(
         (0..50_000)

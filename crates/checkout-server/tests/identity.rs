@@ -8,7 +8,6 @@
 mod common;
 
 use std::{
-    path::PathBuf,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -16,8 +15,8 @@ use std::{
     time::Duration,
 };
 
-use common::{count, texts, Backend, Resp, Server, Shopper};
-use reqwest::{header, Client, Method};
+use common::{count, customer, texts, Backend, Idp, Resp, Server, Shopper};
+use reqwest::{header, Method};
 use serde_json::{json, Value};
 
 const ISSUER: &str = "https://id.shop.example";
@@ -25,72 +24,6 @@ const AUDIENCE: &str = "checkout-guard";
 const HS_SECRET: &str = "a-shared-secret-of-at-least-32-characters";
 const NEVER_ANSWERS: &str = "4000000000000119";
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-
-/// The shop's identity provider: keys made by tokens.py, tokens minted by it.
-struct Idp {
-    dir: tempfile::TempDir,
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/identity/tokens.py")
-}
-
-impl Idp {
-    fn new() -> Idp {
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("python3")
-            .arg(script())
-            .arg("keys")
-            .arg(dir.path())
-            .output()
-            .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "tokens.py keys failed (the test command installs PyJWT[crypto]): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Idp { dir }
-    }
-
-    fn jwks_file(&self) -> PathBuf {
-        self.dir.path().join("jwks.json")
-    }
-
-    fn jwks(&self) -> String {
-        std::fs::read_to_string(self.jwks_file()).unwrap()
-    }
-
-    /// Mints every request at once (one Python start).
-    fn mint(&self, requests: &[Value]) -> Vec<String> {
-        use std::io::Write;
-        let mut child = std::process::Command::new("python3")
-            .arg(script())
-            .arg("mint")
-            .arg(self.dir.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(Value::from(requests.to_vec()).to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "tokens.py mint: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn one(&self, request: Value) -> String {
-        self.mint(&[request]).remove(0)
-    }
-}
 
 /// Seconds since the epoch on the server's clock (`advanced` seconds ahead of real time).
 fn now(advanced: i64) -> i64 {
@@ -111,20 +44,6 @@ fn signed(key: &str, claims: Value) -> Value {
         _ => unreachable!(),
     };
     json!({"key": key, "alg": alg, "kid": kid, "claims": claims})
-}
-
-/// A shopper whose every request carries `token` as `Authorization: Bearer`.
-fn customer(server: &Server, name: &str, token: &str) -> Shopper {
-    let mut headers = header::HeaderMap::new();
-    headers.insert(
-        header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    Shopper {
-        client: Client::builder().default_headers(headers).build().unwrap(),
-        base: server.base.clone(),
-        name: name.to_owned(),
-    }
 }
 
 async fn me(server: &Server, token: &str) -> Resp {

@@ -79,6 +79,7 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         if let Some(file) = &catalog {
             args.extend(["--catalog".to_owned(), file.to_string_lossy().into_owned()]);
         }
+        args.extend(["--backend-api-key", BACKEND_KEY].map(str::to_owned));
         if let Some((jwks, _)) = &identity {
             args.extend(
                 [
@@ -111,6 +112,8 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         per_connection,
         "--label",
         &label,
+        "--backend-key",
+        BACKEND_KEY,
     ]);
     for t in &targets {
         load = load.args(["--target", t]);
@@ -194,6 +197,9 @@ fn shop_tokens(
     std::fs::write(&file, &out.stdout).map_err(|e| e.to_string())?;
     Ok((dir.join("jwks.json"), file))
 }
+
+/// The shop backend's key on benchmark servers (the last phase, CONTRACT §24).
+const BACKEND_KEY: &str = "bench-backend-key-0123456789abcdef0123";
 
 /// The admin token of benchmark and soak servers.
 pub const ADMIN_TOKEN: &str = "bench-admin-token-0001";

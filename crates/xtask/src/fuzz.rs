@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use crate::{root, tools};
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "token",
     "recovery_record",
     "idempotency_key",
@@ -19,6 +19,7 @@ pub const TARGETS: [&str; 8] = [
     "request_bodies",
     "card_masking",
     "catalog_document",
+    "priced_cart",
 ];
 
 /// What one target's run did.

@@ -185,6 +185,23 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
             "shop_id_token",
         ]);
     }
+    // The shop's backend (CONTRACT §24): a demo key, unless the operator gives one, so
+    // the README's shop-backend example runs against this server as it is.
+    if std::env::var_os("CHECKOUT_BACKEND_API_KEY").is_none()
+        && !server_args
+            .iter()
+            .any(|a| a.starts_with("--backend-api-key"))
+    {
+        cmd = cmd.env("CHECKOUT_BACKEND_API_KEY", DEMO_BACKEND_KEY);
+        println!(
+            "the shop backend's demo key: CHECKOUT_BACKEND_API_KEY={DEMO_BACKEND_KEY} (README: \"Checkouts from the shop's own priced cart\")"
+        );
+    }
+    if std::env::var_os("CHECKOUT_PUBLIC_URL").is_none()
+        && !server_args.iter().any(|a| a.starts_with("--public-url"))
+    {
+        cmd = cmd.env("CHECKOUT_PUBLIC_URL", &format!("http://127.0.0.1:{port}"));
+    }
     let result = run(cmd.args(server_args.iter().map(String::as_str)));
     for mut child in [provider, identity].into_iter().flatten() {
         let _ = child.kill();
@@ -192,6 +209,10 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
     }
     result
 }
+
+/// The shop backend's key `cargo xtask run` gives the demo server (never a production
+/// key: it is in the source).
+const DEMO_BACKEND_KEY: &str = "demo-shop-backend-key-0123456789abcdef";
 
 /// Builds `crates/checkout-wasm` with wasm-pack (web target, size profile) into
 /// `www/pkg`. Returns the path of the `.wasm`.

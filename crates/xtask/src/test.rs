@@ -268,6 +268,8 @@ pub fn run_schemathesis(max_time: &str) -> Result<String, String> {
             "100000000",
             "--initiations-per-shopper-per-minute",
             "100000000",
+            "--backend-api-key",
+            E2E_BACKEND_KEY,
         ],
     )?;
     let output = run_captured(
@@ -275,6 +277,7 @@ pub fn run_schemathesis(max_time: &str) -> Result<String, String> {
             .args(["tests/schemathesis/run.py"])
             .env("CHECKOUT_URL", &server.url)
             .env("CHECKOUT_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
+            .env("CHECKOUT_BACKEND_KEY", E2E_BACKEND_KEY)
             .env("ST_MAX_TIME", max_time),
     );
     drop(server);
@@ -327,6 +330,9 @@ pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
             "checkout-guard",
             "--jwt-cookie",
             "shop_id_token",
+            // The shop's backend (tests/e2e/backend.test.mjs runs the README's example).
+            "--backend-api-key",
+            E2E_BACKEND_KEY,
         ],
     )?;
     let output = run_captured(
@@ -334,12 +340,16 @@ pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
             .args(node_args.iter().copied())
             .env("E2E_BASE_URL", &server.url)
             .env("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
-            .env("E2E_JWT_SECRET", E2E_JWT_SECRET),
+            .env("E2E_JWT_SECRET", E2E_JWT_SECRET)
+            .env("E2E_BACKEND_KEY", E2E_BACKEND_KEY),
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&scratch);
     output
 }
+
+/// The shop backend's key on the end-to-end and schemathesis servers.
+pub const E2E_BACKEND_KEY: &str = "e2e-shop-backend-key-of-32-characters-or-more";
 
 /// The HS256 secret the end-to-end server trusts for the shop's tokens.
 pub const E2E_JWT_SECRET: &str = "e2e-shop-identity-secret-of-32-chars-or-more";

@@ -63,20 +63,7 @@ impl CatalogDocument {
         let doc = check(&mut p, value);
         match doc {
             Some(doc) if p.0.is_empty() => Ok(doc),
-            _ => {
-                let count = p.0.len();
-                let mut errors = p.0;
-                errors.truncate(MAX_ERRORS);
-                let shown = if count > MAX_ERRORS {
-                    format!(" (the first {MAX_ERRORS} are listed)")
-                } else {
-                    String::new()
-                };
-                Err(Rejection::invalid_fields(
-                    format!("The catalog has {count} problem(s){shown}; nothing was stored."),
-                    errors,
-                ))
-            }
+            _ => Err(p.refusal("The catalog", "nothing was stored")),
         }
     }
 
@@ -99,13 +86,7 @@ fn check(p: &mut Problems, value: &Value) -> Option<CatalogDocument> {
         return None;
     };
     p.unknown_fields("", doc, TOP);
-    let currency = match doc.get("currency").and_then(Value::as_str) {
-        Some(c) if iso::currency_digits(c).is_some() => Some(c.to_owned()),
-        _ => {
-            p.add("/currency", "must be an ISO 4217 currency code such as EUR");
-            None
-        }
-    };
+    let currency = p.currency(doc);
     let origin = match doc.get("origin_country").and_then(Value::as_str) {
         Some(c) if iso::is_country(c) => Some(c.to_owned()),
         _ => {
@@ -116,14 +97,7 @@ fn check(p: &mut Problems, value: &Value) -> Option<CatalogDocument> {
             None
         }
     };
-    let include_tax = match doc.get("prices_include_tax") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            p.add("/prices_include_tax", "must be true or false");
-            false
-        }
-    };
+    let include_tax = p.include_tax(doc, Some(false)).unwrap_or(false);
     let products: Vec<(usize, Product)> =
         list(p, doc, "products", PRODUCT, MAX_PRODUCTS, no_nested);
     let rates: Vec<(usize, TaxRate)> = list(p, doc, "tax_rates", TAX_RATE, MAX_LIST, no_nested);

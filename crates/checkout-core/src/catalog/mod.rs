@@ -7,7 +7,7 @@
 
 mod check;
 pub mod iso;
-mod problems;
+pub(crate) mod problems;
 
 use serde::{Deserialize, Serialize};
 

@@ -9,20 +9,37 @@ use serde_json::{Map, Value};
 use super::iso;
 use crate::{
     address::text_problem,
-    error::FieldError,
+    error::{FieldError, Rejection},
     money::{Minor, FULL_BPS},
     snapshot::MAX_UNIT_PRICE,
 };
 
 /// The problems found so far.
-pub(super) struct Problems(pub(super) Vec<FieldError>);
+pub(crate) struct Problems(pub(crate) Vec<FieldError>);
 
 impl Problems {
-    pub(super) fn add(&mut self, pointer: impl Into<String>, detail: impl Into<String>) {
+    /// `VALIDATION_FAILED` listing the problems (at most [`super::MAX_ERRORS`]; the
+    /// message says how many there were): "`what` has N problem(s); `outcome`."
+    pub(crate) fn refusal(self, what: &str, outcome: &str) -> Rejection {
+        let count = self.0.len();
+        let mut errors = self.0;
+        errors.truncate(super::MAX_ERRORS);
+        let shown = if count > super::MAX_ERRORS {
+            format!(" (the first {} are listed)", super::MAX_ERRORS)
+        } else {
+            String::new()
+        };
+        Rejection::invalid_fields(
+            format!("{what} has {count} problem(s){shown}; {outcome}."),
+            errors,
+        )
+    }
+
+    pub(crate) fn add(&mut self, pointer: impl Into<String>, detail: impl Into<String>) {
         self.0.push(FieldError::new(pointer, detail));
     }
 
-    pub(super) fn unknown_fields(
+    pub(crate) fn unknown_fields(
         &mut self,
         at: &str,
         object: &Map<String, Value>,
@@ -35,13 +52,13 @@ impl Problems {
         }
     }
 
-    pub(super) fn text(&mut self, at: String, value: &str, required: bool, max: usize) {
+    pub(crate) fn text(&mut self, at: String, value: &str, required: bool, max: usize) {
         if let Some(problem) = text_problem(value, required, max) {
             self.add(at, problem);
         }
     }
 
-    pub(super) fn id(&mut self, at: String, value: &str, max: usize) {
+    pub(crate) fn id(&mut self, at: String, value: &str, max: usize) {
         let ok = (1..=max).contains(&value.len())
             && value
                 .bytes()
@@ -51,19 +68,46 @@ impl Problems {
         }
     }
 
-    pub(super) fn money(&mut self, at: String, amount: Minor) {
+    pub(crate) fn money(&mut self, at: String, amount: Minor) {
         if !(0..=MAX_UNIT_PRICE).contains(&amount) {
             self.add(at, format!("must be 0 to {MAX_UNIT_PRICE} minor units"));
         }
     }
 
-    pub(super) fn bps(&mut self, at: String, bps: u32) {
+    pub(crate) fn bps(&mut self, at: String, bps: u32) {
         if bps > FULL_BPS {
             self.add(at, format!("must be 0 to {FULL_BPS} basis points (100 %)"));
         }
     }
 
-    pub(super) fn country(&mut self, at: String, code: &str) {
+    /// The document's `currency`: an ISO 4217 code.
+    pub(crate) fn currency(&mut self, doc: &Map<String, Value>) -> Option<String> {
+        match doc.get("currency").and_then(Value::as_str) {
+            Some(c) if iso::currency_digits(c).is_some() => Some(c.to_owned()),
+            _ => {
+                self.add("/currency", "must be an ISO 4217 currency code such as EUR");
+                None
+            }
+        }
+    }
+
+    /// The document's `prices_include_tax`: `true` or `false` (`absent` when absent).
+    pub(crate) fn include_tax(
+        &mut self,
+        doc: &Map<String, Value>,
+        absent: Option<bool>,
+    ) -> Option<bool> {
+        match doc.get("prices_include_tax") {
+            None if absent.is_some() => absent,
+            Some(Value::Bool(b)) => Some(*b),
+            _ => {
+                self.add("/prices_include_tax", "must be true or false");
+                None
+            }
+        }
+    }
+
+    pub(crate) fn country(&mut self, at: String, code: &str) {
         if !iso::is_country(code) {
             self.add(
                 at,
@@ -80,7 +124,7 @@ fn escape(key: &str) -> String {
 
 /// The elements of list `name` of the document, each parsed on its own (so one bad
 /// element does not hide the others' problems), with its index.
-pub(super) fn list<T: DeserializeOwned>(
+pub(crate) fn list<T: DeserializeOwned>(
     problems: &mut Problems,
     doc: &Map<String, Value>,
     name: &str,
@@ -116,7 +160,7 @@ pub(super) fn list<T: DeserializeOwned>(
     out
 }
 
-pub(super) fn no_nested(_: &mut Problems, _: &str, _: &Map<String, Value>) {}
+pub(crate) fn no_nested(_: &mut Problems, _: &str, _: &Map<String, Value>) {}
 
 /// Unknown fields of a tagged rule or discount, by its `kind`.
 fn tagged(problems: &mut Problems, at: &str, object: &Map<String, Value>, field: &str) {
@@ -133,16 +177,16 @@ fn tagged(problems: &mut Problems, at: &str, object: &Map<String, Value>, field:
     problems.unknown_fields(&format!("{at}/{field}"), inner, allowed);
 }
 
-pub(super) fn rule_fields(problems: &mut Problems, at: &str, object: &Map<String, Value>) {
+pub(crate) fn rule_fields(problems: &mut Problems, at: &str, object: &Map<String, Value>) {
     tagged(problems, at, object, "rule");
 }
 
-pub(super) fn discount_fields(problems: &mut Problems, at: &str, object: &Map<String, Value>) {
+pub(crate) fn discount_fields(problems: &mut Problems, at: &str, object: &Map<String, Value>) {
     tagged(problems, at, object, "discount");
 }
 
 /// Each value once: the pointer of every repeat is reported.
-pub(super) fn unique<'a>(
+pub(crate) fn unique<'a>(
     problems: &mut Problems,
     items: impl Iterator<Item = (String, &'a str)>,
     what: &str,

@@ -44,8 +44,9 @@ use crate::money::{BasisPoints, Minor};
 
 pub use self::edit::LineRemoved;
 
-/// Most lines a checkout may hold.
-pub const MAX_LINES: usize = 100;
+/// Most lines a checkout may hold (a shop's priced cart may send this many, CONTRACT
+/// §24; a cart of ours holds fewer, [`crate::cart::MAX_CART_LINES`]).
+pub const MAX_LINES: usize = 500;
 /// Largest quantity of one line.
 pub const MAX_QUANTITY: u32 = 999;
 
@@ -218,6 +219,22 @@ pub struct PricingInput {
     /// shipping or payment method, a voucher) is looked up in that version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_version: Option<i64>,
+    /// For a checkout made from the shop's own priced cart (CONTRACT §24): the methods
+    /// it offers. Such a checkout has no catalog: its changes and its restore read these
+    /// (see [`crate::offer::Offer::own`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_offer: Option<OwnOffer>,
+}
+
+/// What a checkout made from the shop's own priced cart offers: the shop's shipping and
+/// payment methods, sent with the cart. Vouchers and promotions are the shop's own
+/// business there: its prices already carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnOffer {
+    /// The shipping methods offered.
+    pub shipping_methods: Vec<ShippingMethod>,
+    /// The payment methods offered.
+    pub payment_methods: Vec<PaymentMethod>,
 }
 
 // Serde's `skip_serializing_if` passes a reference.

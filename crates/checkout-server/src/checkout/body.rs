@@ -5,7 +5,10 @@
 
 pub use checkout_core::VerdictBody;
 use checkout_core::{
-    changes::ChangeItem, evaluate, snapshot::Snapshot, Action, CheckInput, Viewer,
+    changes::ChangeItem,
+    evaluate,
+    snapshot::{OwnOffer, Snapshot},
+    Action, CheckInput, Viewer,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,6 +66,16 @@ pub struct CheckoutBody {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     #[schema(value_type = Vec<Object>)]
     pub changes: Vec<ChangeItem>,
+    /// For a checkout the shop's backend made from its priced cart (CONTRACT §24): the
+    /// shop's metadata (strings by key). Absent for a checkout of our own cart.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For such a checkout: the shipping and payment methods it offers (the shop's; a
+    /// checkout of our cart offers the catalog's, `GET /products`). It takes no voucher.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub offer: Option<OwnOffer>,
 }
 
 impl CheckoutBody {
@@ -97,6 +110,8 @@ impl CheckoutBody {
             server_time: now,
             restored_from: row.restored_from.clone(),
             changes: row.changes.clone(),
+            metadata: row.metadata(),
+            offer: row.own_offer(),
         }
     }
 }

@@ -11,6 +11,7 @@ use checkout_core::{
     address::Address,
     changes::between,
     evaluate,
+    offer::Offer,
     snapshot::{LineRemoved, Snapshot},
     Action, Change, CheckInput, Transition,
 };
@@ -96,13 +97,21 @@ async fn modify_in(
     }
     let mut input = row.pricing_input()?;
     // Changed from the catalog version it was captured from (CONTRACT §17), with what
-    // today's catalog has withdrawn refused.
-    let (captured, today) = state
-        .catalog
-        .captured(tx.conn(), input.catalog_version)
-        .await?;
-    captured.offer.may_change(&input)?;
-    let offer = captured.offer.live(&today.offer);
+    // today's catalog has withdrawn refused; a checkout made from the shop's own priced
+    // cart, from what the shop sent (§24).
+    let own = Offer::own(&input);
+    let (captured, today);
+    let offer = match &own {
+        Some(own) => own.live(own),
+        None => {
+            (captured, today) = state
+                .catalog
+                .captured(tx.conn(), input.catalog_version)
+                .await?;
+            captured.offer.may_change(&input)?;
+            captured.offer.live(&today.offer)
+        }
+    };
     // An address re-prices (tax follows its country) and may drop a shipping method:
     // the answer lists what changed.
     let show_changes = matches!(edit, Edit::ShippingAddress(_));

@@ -8,6 +8,9 @@ pub mod cart;
 mod change;
 mod recover;
 mod restore;
+mod start;
+
+pub use self::start::{start, Fresh, Starter};
 
 /// The request bodies of the checkout routes (public for the fuzz targets).
 pub use self::{
@@ -23,7 +26,6 @@ use axum::{
     Json,
 };
 use checkout_core::{
-    lifecycle::{login_may_start, plan_initiation},
     snapshot::Snapshot,
     token::{self, RecoveryClaims},
     verdict::extends_login,
@@ -298,80 +300,11 @@ async fn initiate_in(
         snapshot,
         restored_from: None,
         changes: Vec::new(),
+        metadata: None,
     };
-    let row = start(tx, user, request_id, fresh, now).await?;
+    let row = start(tx, &Starter::shopper(user, request_id), fresh, now).await?;
     crate::ops::metrics::initiation();
     Ok(to_json(&with_token(state, &row, user, now)))
-}
-
-/// A checkout about to start: what it is priced from, its snapshot, and for a restored
-/// checkout the ended one and what changed since.
-#[derive(Debug)]
-pub struct Fresh {
-    /// What it is priced from.
-    pub input: checkout_core::snapshot::PricingInput,
-    /// Its first snapshot.
-    pub snapshot: Snapshot,
-    /// The ended checkout it restores.
-    pub restored_from: Option<String>,
-    /// What changed since the ended checkout.
-    pub changes: Vec<checkout_core::changes::ChangeItem>,
-}
-
-/// Starts a checkout in the shopper's locked transaction: the core plans what happens
-/// to the shopper's live checkouts (superseded, or `PAYMENT_IN_PROGRESS`), then the new
-/// one takes the next number and is stored `ACTIVE` with the timeout in force now.
-pub async fn start(
-    tx: &mut WriteTx,
-    user: &CurrentUser,
-    request_id: &RequestId,
-    fresh: Fresh,
-    now: DateTime<Utc>,
-) -> ApiResult<SessionRow> {
-    login_may_start(user.login_expires_at, now)?;
-    let settings = db::settings::load(tx.conn()).await?;
-    let live = db::sessions::live_for_user(tx.conn(), &user.id).await?;
-    let plan = plan_initiation(&live, settings.enabled, now)?;
-    let actor = actor(user, request_id);
-    for (id, step) in plan {
-        let from = live
-            .iter()
-            .find(|s| s.id == id)
-            .map_or(SessionStatus::Active, |s| s.status);
-        transition(tx.conn(), &id, from, step, &actor, now).await?;
-    }
-
-    let terms = settings.terms_at(now);
-    let (seq, class) = db::sessions::allocate_number(tx.conn()).await?;
-    let number = class.render(seq, now)?;
-    // The new row is known in full: insert it and answer from it, no read-back.
-    let row = SessionRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        user_id: user.id.clone(),
-        seq,
-        number,
-        status: SessionStatus::Active,
-        managed: terms.managed,
-        started_at: now,
-        expires_at: terms.expires_at,
-        login_expires_at: Some(user.login_expires_at),
-        login_sid: user.sid.clone(),
-        generation: 0,
-        pricing_input_json: serde_json::to_string(&fresh.input).unwrap_or_default(),
-        snapshot: fresh.snapshot,
-        started_by_admin: user.impersonator.clone(),
-        payment_key: None,
-        payment_idem_key: None,
-        payment_started_at: None,
-        is_latest: true,
-        order_id: None,
-        updated_at: now,
-        restored_from: fresh.restored_from,
-        restored_to: None,
-        changes: fresh.changes,
-    };
-    db::sessions::insert(tx.conn(), &row, &actor).await?;
-    Ok(row)
 }
 
 /// The shopper's live checkout (`ACTIVE` or `PAYMENT_PENDING`), or `CHECKOUT_NOT_FOUND`.

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{answer_and_commit, start, to_json, with_token, Fresh};
+use super::{answer_and_commit, start, to_json, with_token, Fresh, Starter};
 use crate::{
     db::{self, WriteTx},
     http::error::ApiResult,
@@ -160,7 +160,9 @@ async fn restore_in(
     };
     let catalog = state.catalog_now(tx.conn()).await?;
     let offer = &catalog.offer;
-    let repriced = restore::reprice(&old.pricing_input()?, &old.snapshot, offer)?;
+    let old_input = old.pricing_input()?;
+    let repriced_own = old_input.own_offer.is_some();
+    let repriced = restore::reprice(&old_input, &old.snapshot, offer)?;
     let lines: Vec<(String, u32)> = repriced
         .input
         .lines
@@ -173,15 +175,18 @@ async fn restore_in(
         snapshot: repriced.snapshot,
         restored_from: Some(old.id.clone()),
         changes,
+        metadata: old.metadata.clone(),
     };
-    let row = start(tx, user, request_id, fresh, now).await?;
+    let row = start(tx, &Starter::shopper(user, request_id), fresh, now).await?;
     // `restore::check` saw no replacement under the shopper's lock: a miss is a bug, and
     // an internal error rolls the new checkout back with it.
     if !db::restore::mark_restored(tx.conn(), &old.id, &row.id).await? {
         return Err(super::changed_under_lock(&old.id));
     }
     // The lines go back into the cart: raised to the restored quantity, and never left
-    // above what one order may hold today.
+    // above what one order may hold today. (A checkout made from the shop's own priced
+    // cart has no lines in ours: its cart is the shop's.)
+    let lines = if repriced_own { Vec::new() } else { lines };
     let cart = db::carts::lines(tx.conn(), &user.id).await?;
     for (sku, restored) in &lines {
         let held = cart.iter().find(|(s, _)| s == sku).map_or(0, |(_, q)| *q);

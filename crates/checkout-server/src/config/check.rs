@@ -6,6 +6,8 @@ use super::Config;
 
 /// Shortest secret or token the server accepts from its operator.
 pub const MIN_SECRET_LEN: usize = 16;
+/// Shortest backend key (`--backend-api-key`).
+pub const MIN_BACKEND_KEY_LEN: usize = 32;
 
 /// Shortest HS256 secret for the shop's tokens (RFC 7518 §3.2: at least the hash size).
 pub const MIN_HS256_SECRET_LEN: usize = 32;
@@ -94,6 +96,35 @@ impl Config {
             problems.push(format!(
                 "--metrics-token: at least {MIN_SECRET_LEN} characters"
             ));
+        }
+        if self
+            .backend_keys()
+            .iter()
+            .any(|k| k.chars().count() < MIN_BACKEND_KEY_LEN || k.contains(char::is_whitespace))
+        {
+            problems.push(format!(
+                "--backend-api-key: each key has at least {MIN_BACKEND_KEY_LEN} characters and no spaces"
+            ));
+        }
+        if self.backend_keys().iter().any(|k| {
+            Some(k.as_str()) == self.admin_token.as_deref().map(str::trim)
+                || Some(k.as_str()) == self.metrics_token.as_deref().map(str::trim)
+        }) {
+            problems.push(
+                "--backend-api-key: a backend key is never the admin or metrics token".into(),
+            );
+        }
+        if let Some(url) = &self.public_url {
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() <= 2_000
+                && !url.contains(char::is_whitespace)
+                && !url.contains(['?', '#']);
+            if !ok {
+                problems.push(
+                    "--public-url: an http(s) address without query or fragment, e.g. https://shop.example"
+                        .into(),
+                );
+            }
         }
         if let Some(token) = &self.admin_token {
             if crate::config::secrets::admin_token(Some(token), &self.data_dir).is_err() {

@@ -59,6 +59,8 @@ impl Config {
             log_format: "text".into(),
             otlp_endpoint: None,
             metrics_token: None,
+            backend_api_keys: Vec::new(),
+            public_url: None,
             jwt_jwks_url: None,
             jwt_jwks_refresh_secs: 300,
             jwt_jwks_file: None,

@@ -304,6 +304,24 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// The shop backend's keys for `/api/v1/backend/*` (CONTRACT §24: checkouts from the
+    /// shop's own priced cart), comma-separated so a new key can be rolled out before the
+    /// old one is removed. At least 32 characters each; never the admin token. The
+    /// backend routes refuse every request when none is set.
+    #[arg(
+        long = "backend-api-key",
+        env = "CHECKOUT_BACKEND_API_KEY",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub backend_api_keys: Vec<String>,
+
+    /// The storefront's address as shoppers reach it (`https://shop.example`): the `url`
+    /// a backend-made checkout answers with is absolute under it. Without it, `url` is
+    /// the page's path (`/checkout/?id=…`).
+    #[arg(long, env = "CHECKOUT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// The shop's identity provider's keys as a JSON Web Key Set URL (OpenID Connect's
     /// `jwks_uri`): tokens signed RS256, ES256 or EdDSA identify shoppers (CONTRACT
     /// §19). `https://`, or `http://` to loopback only.
@@ -374,6 +392,16 @@ impl Config {
                 timeout: std::time::Duration::from_millis(self.gateway_timeout_ms.max(1)),
             },
         )
+    }
+
+    /// The shop backend's keys (`new, old` is `new,old`).
+    pub fn backend_keys(&self) -> Vec<String> {
+        self.backend_api_keys
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The payment provider's webhook secrets (`new, old` is `new,old`).

@@ -81,6 +81,11 @@ pub const SQLITE: &[Migration] = &[
         description: "catalog",
         sql: include_str!("../../migrations/sqlite/0010_catalog.sql"),
     },
+    Migration {
+        version: 11,
+        description: "priced carts",
+        sql: include_str!("../../migrations/sqlite/0011_priced_carts.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

@@ -58,6 +58,10 @@ pub struct Order {
     /// Why it was rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_reason: Option<String>,
+    /// The shop's metadata of a checkout its backend made (CONTRACT §24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The customer of an order.
@@ -145,7 +149,7 @@ pub async fn place(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbErro
 macro_rules! insert_order {
     () => {
         "INSERT INTO orders (id, session_id, user_id, checkout_number, kind, status, \
-         snapshot, grand_total, currency, payment_reference, acting_admin, created_at)"
+         snapshot, grand_total, currency, payment_reference, acting_admin, created_at, metadata)"
     };
 }
 
@@ -164,6 +168,7 @@ fn bind_order<'q>(query: Query<'q>, row: &'q SessionRow, order: &'q Order) -> Qu
         .bind(order.payment_reference.as_deref())
         .bind(order.acting_admin.as_deref())
         .bind(to_ms(order.created_at))
+        .bind(row.metadata.as_deref())
 }
 
 async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
@@ -173,7 +178,7 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
     // of the effect is written.
     let sql = concat!(
         insert_order!(),
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     );
     bind_order(query(sql), row, p.order)
         .execute(tx.conn())
@@ -219,11 +224,11 @@ async fn place_step_by_step(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Place
 /// a line the order took entirely leaves, a larger one keeps what was added since.
 async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, DbError> {
     let row = p.session;
-    // $1–$12 the order ($12 is also the time of the change); $13–$20 the transition and
-    // its event; $21–$25 the key's answer; $26–$29 the outbox event; then two per cart
+    // $1–$13 the order ($12 is also the time of the change); $14–$21 the transition and
+    // its event; $22–$26 the key's answer; $27–$30 the outbox event; then two per cart
     // line.
     let lines = (0..row.snapshot.lines.len())
-        .map(|i| format!("(${}, ${}::BIGINT)", 30 + 2 * i, 31 + 2 * i))
+        .map(|i| format!("(${}, ${}::BIGINT)", 31 + 2 * i, 32 + 2 * i))
         .collect::<Vec<_>>();
     let cart = if lines.is_empty() {
         String::new()
@@ -238,21 +243,21 @@ async fn place_at_once(tx: &mut WriteTx, p: &Placement<'_>) -> Result<Placed, Db
         )
     };
     let sql = format!(
-        "WITH s AS (UPDATE checkout_sessions SET status = $13, reason = $14, updated_at = $12 \
-            WHERE id = $2 AND status = $15 AND COALESCE(reason, '') = COALESCE($16, '') RETURNING id), \
-         event AS ({insert_event} SELECT id, $15, $16, $13, $14, $17, $18, $19, $12, $20 FROM s), \
-         placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM s), \
-         answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $21, \
-            response_body = $22 FROM s WHERE k.user_id = $23 AND k.endpoint = $24 AND k.idem_key = $25), \
+        "WITH s AS (UPDATE checkout_sessions SET status = $14, reason = $15, updated_at = $12 \
+            WHERE id = $2 AND status = $16 AND COALESCE(reason, '') = COALESCE($17, '') RETURNING id), \
+         event AS ({insert_event} SELECT id, $16, $17, $14, $15, $18, $19, $20, $12, $21 FROM s), \
+         placed AS ({insert_order} SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM s), \
+         answered AS (UPDATE idempotency_keys k SET state = 'completed', response_status = $22, \
+            response_body = $23 FROM s WHERE k.user_id = $24 AND k.endpoint = $25 AND k.idem_key = $26), \
          outboxed AS (INSERT INTO outbox_events (id, checkout_id, order_id, type, payload, created_at, \
-            traceparent) SELECT $26, id, $1, $27, $28, $12, $29 FROM s RETURNING seq), \
+            traceparent) SELECT $27, id, $1, $28, $29, $12, $30 FROM s RETURNING seq), \
          fanned AS (INSERT INTO outbox_deliveries (event_seq, endpoint_id, checkout_id, state, attempts, \
             next_attempt_at, created_at) SELECT o.seq, w.id, $2, 'pending', 0, $12, $12 \
             FROM outboxed o, webhook_endpoints w WHERE {subscribed}){cart} \
          SELECT COUNT(*) AS moved FROM s",
         insert_event = insert_event!(),
         insert_order = insert_order!(),
-        subscribed = super::endpoints::subscribed("$27"),
+        subscribed = super::endpoints::subscribed("$28"),
     );
     let (key, status, body) = p.answer;
     let mut statement = bind_order(query(&sql), row, p.order)
@@ -293,7 +298,7 @@ pub async fn find(
     let Some(row) = query(
         "SELECT o.id, o.session_id, o.checkout_number, o.kind, o.status, o.snapshot, \
          o.grand_total, o.currency, o.payment_reference, o.acting_admin, o.created_at, \
-         o.decided_by, o.decided_at, o.decision_reason, u.external_id, u.email \
+         o.decided_by, o.decided_at, o.decision_reason, o.metadata, u.external_id, u.email \
          FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1 AND o.user_id = $2",
     )
     .bind(order_id)
@@ -325,6 +330,9 @@ pub async fn find(
         decided_by: row.try_get("decided_by")?,
         decided_at: row.try_get::<Option<i64>>("decided_at")?.map(from_ms),
         decision_reason: row.try_get("decision_reason")?,
+        metadata: row
+            .try_get::<Option<String>>("metadata")?
+            .and_then(|json| serde_json::from_str(&json).ok()),
     }))
 }
 

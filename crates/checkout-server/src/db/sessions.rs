@@ -56,12 +56,29 @@ pub struct SessionRow {
     pub restored_to: Option<String>,
     /// For a restored checkout: what changed from the ended one (shown before ordering).
     pub changes: Vec<ChangeItem>,
+    /// For a checkout the shop's backend made from its priced cart (CONTRACT §24): the
+    /// shop's metadata, a JSON object as stored. `None` for a checkout of our cart.
+    pub metadata: Option<String>,
 }
 
 impl SessionRow {
     /// What the snapshot was priced from.
     pub fn pricing_input(&self) -> Result<PricingInput, DbError> {
         serde_json::from_str(&self.pricing_input_json).map_err(|_| corrupt("pricing input"))
+    }
+
+    /// The shop's metadata of a checkout its backend made, as an object.
+    pub fn metadata(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.metadata
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+    }
+
+    /// The methods a checkout made from the shop's priced cart offers. Read only for
+    /// such a checkout (the pricing input is not parsed for a checkout of our cart).
+    pub fn own_offer(&self) -> Option<checkout_core::snapshot::OwnOffer> {
+        self.metadata.as_ref()?;
+        self.pricing_input().ok()?.own_offer
     }
 
     /// The core's view of it.
@@ -89,7 +106,7 @@ const SELECT_SESSION: &str =
     "SELECT s.id, s.user_id, s.seq, s.number, s.status, s.reason, s.managed, \
     s.started_at, s.expires_at, s.login_expires_at, s.login_sid, s.generation, s.pricing_input, s.snapshot, s.started_by_admin, \
     s.payment_key, s.payment_idem_key, s.payment_started_at, \
-    s.updated_at, s.restored_from, s.restored_to, s.changes, \
+    s.updated_at, s.restored_from, s.restored_to, s.changes, s.metadata, \
     (SELECT MAX(l.seq) FROM checkout_sessions l WHERE l.user_id = s.user_id) AS latest_seq, \
     (SELECT o.id FROM orders o WHERE o.session_id = s.id) AS order_id \
     FROM checkout_sessions s";
@@ -136,6 +153,7 @@ fn decode(row: &DbRow) -> Result<SessionRow, DbError> {
             Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("changes"))?,
             None => Vec::new(),
         },
+        metadata: row.try_get("metadata")?,
     })
 }
 
@@ -251,8 +269,8 @@ pub async fn insert(
     query(
         "INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed, started_at, expires_at, \
          generation, pricing_input, snapshot, digest, started_by_admin, updated_at, restored_from, changes, \
-         login_expires_at, login_sid) \
-         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6, $12, $13, $14, $15)",
+         login_expires_at, login_sid, metadata) \
+         VALUES ($1, $2, $3, $4, 'ACTIVE', NULL, $5, $6, $7, 0, $8, $9, $10, $11, $6, $12, $13, $14, $15, $16)",
     )
     .bind(&s.id)
     .bind(&s.user_id)
@@ -269,6 +287,7 @@ pub async fn insert(
     .bind((!s.changes.is_empty()).then(|| serde_json::to_string(&s.changes).unwrap_or_default()))
     .bind(s.login_expires_at.map(to_ms))
     .bind(&s.login_sid)
+    .bind(&s.metadata)
     .execute(&mut conn)
     .await?;
     record_event(

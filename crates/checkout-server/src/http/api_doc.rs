@@ -123,6 +123,17 @@ impl Modify for Hardened {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         components.add_security_scheme(
+            "backend",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The shop backend's key (--backend-api-key; CONTRACT §24), for /backend/* only. Never the admin token.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "login",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 LOGIN_COOKIE,

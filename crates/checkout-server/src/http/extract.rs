@@ -269,6 +269,34 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A request of the shop's backend (CONTRACT §24): `Authorization: Bearer` one of the
+/// `--backend-api-key` keys, each compared in constant time (all of them, whichever
+/// matches). Anything else — no key, a wrong or retired one, the admin token — is
+/// `UNAUTHENTICATED`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backend;
+
+impl FromRequestParts<AppState> for Backend {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let refused = |why: &str| {
+            ApiError::Rejected(Rejection::with_message(ErrorCode::Unauthenticated, why))
+        };
+        let presented = bearer(parts)
+            .ok_or_else(|| refused("Backend routes need Authorization: Bearer <backend key>."))?;
+        let matched = state
+            .backend_keys
+            .iter()
+            .fold(false, |found, key| found | same_token(presented, key));
+        if matched {
+            Ok(Backend)
+        } else {
+            Err(refused("That backend key is not valid."))
+        }
+    }
+}
+
 /// The client's address, from the connection (for the per-address limits). `None` when
 /// the server runs without connection info (in-process tests).
 #[derive(Debug, Clone, Copy)]

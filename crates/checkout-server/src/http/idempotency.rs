@@ -88,8 +88,28 @@ pub async fn claim(
     now: DateTime<Utc>,
     max_keys: u32,
 ) -> Result<Claimed, ApiError> {
+    claim_within(tx, scope, now, Some(max_keys)).await
+}
+
+/// [`claim`] without a cap on the keys held: for the shop's backend, which speaks for
+/// every customer (its keys are kept for the retention period like any).
+pub async fn claim_uncapped(
+    tx: &mut WriteTx,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Claimed, ApiError> {
+    claim_within(tx, scope, now, None).await
+}
+
+async fn claim_within(
+    tx: &mut WriteTx,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    cap: Option<u32>,
+) -> Result<Claimed, ApiError> {
     let key = scope.key_ref();
-    if db::idempotency::claim(tx.conn(), key, &scope.fingerprint, now, max_keys).await? {
+    let max_keys = cap.unwrap_or(u32::MAX);
+    if db::idempotency::claim(tx.conn(), key, &scope.fingerprint, now, cap).await? {
         return Ok(Claimed::Fresh);
     }
     let Some(found) = db::idempotency::find(tx.conn(), key).await? else {

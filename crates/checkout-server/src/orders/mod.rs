@@ -250,6 +250,7 @@ fn new_order(
         decided_by: None,
         decided_at: None,
         decision_reason: None,
+        metadata: row.metadata(),
     }
 }
 

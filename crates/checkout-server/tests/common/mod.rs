@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 pub mod receiver;
 
 mod database;
+mod idp;
 mod process;
 mod provider;
 mod server;
@@ -21,7 +22,7 @@ mod shopper;
 
 // Each test uses some of them.
 #[allow(unused_imports)]
-pub use self::{database::*, process::*, provider::*, server::*, shopper::*};
+pub use self::{database::*, idp::*, process::*, provider::*, server::*, shopper::*};
 
 pub const ADMIN: &str = "test-admin-token";
 

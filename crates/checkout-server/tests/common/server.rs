@@ -215,6 +215,35 @@ impl Server {
         .await
     }
 
+    /// Sends only the head of `method path` announcing a `length`-byte JSON body, with
+    /// `headers` (`Name: value` lines), and asserts the answer is 413 `PAYLOAD_TOO_LARGE`
+    /// before any of the body is sent (a client still sending would see its connection
+    /// closed instead of the answer).
+    pub async fn assert_refused_unread(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        length: usize,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+        let head = format!(
+            "{method} /api/v1{path} HTTP/1.1\r\nHost: {addr}\r\n{extra}\
+             Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 2048];
+        let n = socket.read(&mut answer).await.unwrap();
+        let text = String::from_utf8_lossy(&answer[..n]);
+        assert!(
+            text.starts_with("HTTP/1.1 413") && text.contains("PAYLOAD_TOO_LARGE"),
+            "{text}"
+        );
+    }
+
     /// The events of a session (admin API), oldest first.
     pub async fn events(&self, session_id: &str) -> Vec<Value> {
         let r = self

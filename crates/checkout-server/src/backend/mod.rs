@@ -1,0 +1,230 @@
+//! Checkouts from the shop's own priced cart (CONTRACT §24), server to server, as shops
+//! use Stripe Checkout: the shop's backend sends its customer, its priced lines and its
+//! methods with a backend key; the core checks and prices them
+//! (`checkout_core::priced_cart`), and the checkout starts exactly as a shopper's would
+//! — supersession, `PAYMENT_IN_PROGRESS`, the throttle, the number, the timeout — for
+//! the customer, who opens `url` signed in as themselves.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+    Json,
+};
+use checkout_core::{
+    idempotency::IdempotencyKey,
+    priced_cart::{unknown_customer, PricedCart, PricedCustomer},
+    snapshot::Snapshot,
+    token::{self, RecoveryClaims},
+    ErrorCode, Viewer,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    checkout::{
+        answer_and_commit,
+        body::{CheckoutBody, OrderBody},
+        start, Fresh, Starter,
+    },
+    db::{self, events::Actor, sessions::SessionRow},
+    http::error::ApiResult,
+    http::extract::{ApiJson, Backend, IdempotencyHeader, RequestId},
+    http::idempotency::{self, Claimed, Scope},
+    state::AppState,
+};
+
+/// The route a priced cart is sent to.
+pub const CREATE_PATH: &str = "/api/v1/backend/checkouts";
+
+/// Largest priced cart read: 500 lines with long names fit; 10,000 short lines are read
+/// and refused by count (422), a 5 MB body is refused unread (413).
+pub const MAX_PRICED_CART_BYTES: usize = 1024 * 1024;
+
+/// The scope of the backend's `Idempotency-Key`s: one for the shop's whole backend (a
+/// key reused for another customer is `IDEMPOTENCY_KEY_REUSED` too), never a shopper's.
+const BACKEND_SCOPE: &str = "~backend";
+
+/// The backend routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(read))
+}
+
+/// A checkout as the shop's backend sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackendCheckoutBody {
+    /// The session (its `metadata` is the shop's; `offer`, the shop's methods).
+    #[serde(flatten)]
+    pub checkout: CheckoutBody,
+    /// The storefront page for the shopper: redirect them here. Absolute under
+    /// `--public-url`, else the page's path.
+    pub url: String,
+    /// The order, once the shopper ordered (read only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderBody>,
+}
+
+fn url(state: &AppState, id: &str) -> String {
+    format!(
+        "{}/checkout/?id={id}",
+        state.public_url.as_deref().unwrap_or("")
+    )
+}
+
+/// Make a checkout from the shop's priced cart. The totals are the core's, from these
+/// prices and rates with the rounding of CONTRACT §17. Every rule of a checkout holds:
+/// one live checkout per customer (a new one supersedes; `PAYMENT_IN_PROGRESS` while the
+/// customer pays another), the timeout, the snapshot, the checks before order actions.
+#[utoipa::path(post, path = "/backend/checkouts", tag = "backend", security(("backend" = [])),
+    params(("Idempotency-Key" = String, Header, description = "required; a retry with the same key and body returns the same checkout")),
+    request_body(content = Object, description = "The priced cart (CONTRACT §24).", example = json!({
+        "customer": {"id": "schemathesis", "email": "reader@example.org"},
+        "currency": "EUR", "prices_include_tax": true,
+        "lines": [{"sku": "BK-1", "name": "Der Zauberberg", "quantity": 2, "unit_price": 1999, "tax_rate_bps": 700}],
+        "shipping_methods": [{"id": "dhl", "name": "DHL Paket", "price": 499, "tax_rate_bps": 1900}],
+        "payment_methods": [{"id": "card", "name": "Card"}, {"id": "invoice", "name": "Invoice"}],
+        "metadata": {"cart_id": "c-981"}})),
+    responses((status = 201, body = BackendCheckoutBody),
+        (status = 401, description = "UNAUTHENTICATED: no backend key, or not one of --backend-api-key"),
+        (status = 409, description = "PAYMENT_IN_PROGRESS, REQUEST_IN_PROGRESS"),
+        (status = 400, description = "IDEMPOTENCY_KEY_REQUIRED, MALFORMED_REQUEST"),
+        (status = 422, description = "VALIDATION_FAILED with `errors` by JSON Pointer; IDEMPOTENCY_KEY_REUSED")))]
+pub async fn create(
+    State(state): State<AppState>,
+    _: Backend,
+    request_id: RequestId,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let key = IdempotencyKey::parse(key.as_deref())?;
+    let cart = PricedCart::parse(&body)?;
+    let input = cart.pricing_input();
+    let snapshot = Snapshot::capture(&input)?;
+    let metadata = serde_json::to_string(&cart.metadata).unwrap_or_else(|_| "{}".into());
+    let user_id = customer(&state, &cart.customer, now).await?;
+    let scope = Scope::new(BACKEND_SCOPE, format!("POST {CREATE_PATH}"), key, &body);
+
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&user_id).await?;
+    // The backend's keys are not capped as a shopper's are (it speaks for every
+    // customer); they are kept for the retention period like any.
+    if let Claimed::Replay { status, body } =
+        idempotency::claim_uncapped(&mut tx, &scope, now).await?
+    {
+        return Ok(idempotency::replay(status, &body));
+    }
+    state.guards.initiations.hit(&user_id, now)?;
+    let starter = Starter {
+        user_id: user_id.clone(),
+        login: None,
+        impersonator: None,
+        actor: Actor {
+            user_id: None,
+            admin: None,
+            request_id: Some(request_id.0),
+        },
+    };
+    let fresh = Fresh {
+        input,
+        snapshot,
+        restored_from: None,
+        changes: Vec::new(),
+        metadata: Some(metadata),
+    };
+    let result = match start(&mut tx, &starter, fresh, now).await {
+        Ok(row) => {
+            crate::ops::metrics::initiation();
+            let mut checkout = body_of(&row, now);
+            if let Some(key) = state.keys.first() {
+                checkout.recovery_token =
+                    Some(token::sign(&RecoveryClaims::issue(&row.view(), now), key));
+            }
+            Ok(serde_json::to_value(BackendCheckoutBody {
+                url: url(&state, &row.id),
+                checkout,
+                order: None,
+            })
+            .unwrap_or_default())
+        }
+        Err(error) => {
+            state.guards.initiations.uncount(&user_id);
+            Err(error)
+        }
+    };
+    answer_and_commit(tx, Some(&scope), result, StatusCode::CREATED).await
+}
+
+/// A checkout the shop's backend made, with its status now and, once ordered, its
+/// order. Checkouts of our own cart are not the backend's (`CHECKOUT_NOT_FOUND`).
+#[utoipa::path(get, path = "/backend/checkouts/{id}", tag = "backend", security(("backend" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = BackendCheckoutBody),
+        (status = 401, description = "UNAUTHENTICATED"),
+        (status = 404, description = "CHECKOUT_NOT_FOUND")))]
+pub async fn read(
+    State(state): State<AppState>,
+    _: Backend,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BackendCheckoutBody>> {
+    let now = state.clock.now();
+    let row = db::sessions::load(&state.db, &id)
+        .await?
+        .filter(|row| row.metadata.is_some())
+        .ok_or(ErrorCode::CheckoutNotFound)?;
+    let order = match &row.order_id {
+        Some(order_id) => db::orders::find(&state.db, order_id, &row.user_id).await?,
+        None => None,
+    };
+    Ok(Json(BackendCheckoutBody {
+        url: url(&state, &row.id),
+        checkout: body_of(&row, now),
+        order,
+    }))
+}
+
+/// The session as its customer sees it (their verdict).
+fn body_of(row: &SessionRow, now: DateTime<Utc>) -> CheckoutBody {
+    let viewer = Viewer {
+        user_id: Some(row.user_id.clone()),
+        acting_admin: None,
+    };
+    CheckoutBody::new(row, &viewer, now)
+}
+
+/// Our id of the shop's customer. With the shop's sign-in (CONTRACT §19) it is the
+/// customer whose tokens' `sub` is `id`, stored on first sight as a token's first use
+/// would (and its e-mail kept); with built-in accounts only, the account of that
+/// username, which must exist.
+async fn customer(
+    state: &AppState,
+    customer: &PricedCustomer,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    if state.identity.is_none() {
+        return db::users::id_of(&state.db, &customer.id)
+            .await?
+            .ok_or_else(|| unknown_customer(&customer.id).into());
+    }
+    let email = customer.email.as_deref();
+    if let Some((known, _)) = db::users::customer(&state.db, &customer.id, ["", ""]).await? {
+        if email.is_some() && email != known.email.as_deref() {
+            let mut tx = state.db.begin_write().await?;
+            db::users::update_profile(tx.conn(), &known.id, email, None).await?;
+            tx.commit().await?;
+        }
+        return Ok(known.id);
+    }
+    let mut tx = state.db.begin_write().await?;
+    let stored =
+        db::users::store_customer(tx.conn(), &customer.id, [email, None], ["", ""], now).await?;
+    tx.commit().await?;
+    stored
+        .map(|(c, _)| c.id)
+        .ok_or_else(|| crate::http::error::ApiError::Internal("customer not stored".into()))
+}
