@@ -107,6 +107,9 @@ test('the README shop backend makes a checkout from its priced cart; the custome
   await shot(page, '22-priced-cart-checkout');
   await page.click('#place');
   await page.waitForURL(/\/order\/\?id=/);
+  // The confirmation continues at the shop (its success_url, with the checkout's id).
+  await page.waitForFunction(() => document.getElementById('continue')?.textContent === 'Continue at the shop');
+  assert.equal(await page.getAttribute('#continue', 'href'), `https://bookstore.example/thanks?checkout=${id}`);
 
   // The shop's backend reads it back with the order and its metadata.
   const r = await fetch(`${BASE}/api/v1/backend/checkouts/${id}`, { headers: { authorization: `Bearer ${KEY}` } });

@@ -193,6 +193,10 @@ function render(body) {
   // voucher (CONTRACT §24); any other, the catalog's.
   const offered = body.offer ?? catalog;
   $('voucher-box').hidden = Boolean(body.offer);
+  // Back to the shop's own cart, where it has one (only an http(s) address is linked).
+  const back = body.offer?.cancel_url;
+  $('back-to-shop').hidden = !(back && /^https?:\/\//.test(back));
+  if (!$('back-to-shop').hidden) $('back-to-shop').href = back.replaceAll('{CHECKOUT_ID}', encodeURIComponent(body.id));
   const delivering = offered.shipping_methods.filter((m) => !to || !m.countries || m.countries.includes(to));
   $('shipping').innerHTML = radios('shipping', delivering, s.shipping_method?.id);
   fillAddress(s.shipping_address);
@@ -207,8 +211,9 @@ function render(body) {
 
 /** Renders the session the guard's server verdict just brought (no second request). */
 async function load() {
-  catalog ??= (await api('GET', '/products')).body;
   const body = guard.lastSession();
+  // A checkout the shop made from its own cart offers its own methods: no catalog.
+  if (!body?.offer) catalog ??= (await api('GET', '/products')).body;
   if (body?.verdict?.allowed) render(body);
 }
 

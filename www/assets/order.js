@@ -23,4 +23,15 @@ if (r.status !== 200) {
   el.innerHTML = `<p id="order-status" data-status="${escapeHtml(o.status)}"><strong>${what}</strong></p>${reason}
     <p>Checkout <span id="order-number">${escapeHtml(o.checkout_number)}</span> · total <strong>${money(o.grand_total, o.currency)}</strong></p>
     <ul>${o.snapshot.lines.map((l) => `<li>${l.quantity} × ${escapeHtml(l.name)}</li>`).join('')}</ul>`;
+  // An order of a checkout the shop made from its own cart (CONTRACT §24) continues at
+  // the shop: its success_url (only an http(s) address is ever linked).
+  if (o.metadata) {
+    const c = await api('GET', `/checkouts/${encodeURIComponent(o.checkout_id)}`);
+    const back = c.status === 200 ? c.body.offer?.success_url : null;
+    if (back && /^https?:\/\//.test(back)) {
+      const link = document.getElementById('continue');
+      link.href = back.replaceAll('{CHECKOUT_ID}', encodeURIComponent(o.checkout_id));
+      link.textContent = 'Continue at the shop';
+    }
+  }
 }

@@ -39,12 +39,19 @@ pub struct Address {
 /// Whether `c` may appear in text a shop prints: no control characters (C0, DEL, C1),
 /// no line or paragraph separators, no bidirectional embeddings, overrides or isolates
 /// (they make a label read other than it is stored), no zero-width space, word joiner,
-/// byte order mark or tag characters, and no noncharacters. (Zero-width joiners and
-/// non-joiners and the left-to-right and right-to-left marks stay: scripts need them.)
+/// byte order mark or tag characters, no blank "filler" letters (Hangul fillers, the
+/// Mongolian vowel separator) or invisible operators, and no noncharacters. (Zero-width
+/// joiners and non-joiners, the left-to-right, right-to-left and Arabic letter marks,
+/// the soft hyphen and the combining grapheme joiner stay: scripts need them; a text
+/// of nothing else is blank, [`text_problem`].)
 pub fn printable(c: char) -> bool {
     let n = u32::from(c);
     !(c.is_control()
-        || matches!(n, 0x2028 | 0x2029 | 0x200B | 0x2060 | 0xFEFF)
+        || matches!(
+            n,
+            0x2028 | 0x2029 | 0x200B | 0x2060 | 0xFEFF | 0x115F | 0x1160 | 0x3164 | 0xFFA0 | 0x180E
+        )
+        || (0x2061..=0x2064).contains(&n)
         || (0x202A..=0x202E).contains(&n)
         || (0x2066..=0x2069).contains(&n)
         || (0xFFF9..=0xFFFB).contains(&n)
@@ -56,7 +63,7 @@ pub fn printable(c: char) -> bool {
 /// Whether `c` shows nothing: white space and the invisible marks [`printable`]
 /// lets through.
 fn invisible(c: char) -> bool {
-    c.is_whitespace() || matches!(u32::from(c), 0x200C..=0x200F)
+    c.is_whitespace() || matches!(u32::from(c), 0x200C..=0x200F | 0x00AD | 0x034F | 0x061C)
 }
 
 /// A problem with one text field, if it has one: blank when required, longer than `max`

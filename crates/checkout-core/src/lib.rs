@@ -29,6 +29,7 @@
 //! | [`webhook`] | Standard Webhooks: how order events are signed for receivers |
 //! | [`recovery`] | the browser's local recovery record |
 //! | [`time`] | timestamps on the wire (strict RFC 3339) |
+//! | [`strict_json`] | JSON read strictly: a key named twice in one object is refused |
 //! | [`error`] | the stable codes and RFC 9457 problems |
 
 /// Serde for a unit enum by its wire name: [`as_str`] out, a lookup in `ALL` in, so each
@@ -127,6 +128,7 @@ pub mod restore;
 pub mod settings;
 pub mod signature;
 pub mod snapshot;
+pub mod strict_json;
 pub mod time;
 pub mod token;
 #[cfg(feature = "test-vectors")]

@@ -133,12 +133,16 @@ pub struct Since {
     pub ordered: bool,
     /// When it last changed (a signed-out checkout ended then).
     pub last_change: DateTime<Utc>,
+    /// It was made from the shop's own priced cart (CONTRACT §24) and the shopper has a
+    /// newer checkout: the shop's newer cart replaces it, at the shop's newer prices.
+    pub replaced_by_shop: bool,
 }
 
 /// Checks verified claims against the checkout they name, for the signed-in `viewer`:
 /// the link's shopper, a checkout that still exists, was not restored before
-/// (`TOKEN_REPLAYED`), has no newer order of the shopper after it
-/// (`CHECKOUT_SUPERSEDED`), and ended in a way a link undoes. A live checkout is
+/// (`TOKEN_REPLAYED`), has no newer order of the shopper after it and, made from the
+/// shop's priced cart, no newer checkout (`CHECKOUT_SUPERSEDED`), and ended in a way a
+/// link undoes. A live checkout is
 /// refused: it needs no restoring.
 pub fn check(
     claims: &LinkClaims,
@@ -151,6 +155,7 @@ pub fn check(
         restored,
         ordered,
         last_change,
+        replaced_by_shop,
     } = since;
     let Some(user) = viewer.user_id.as_deref() else {
         return Err(Rejection::new(ErrorCode::Unauthenticated));
@@ -175,6 +180,12 @@ pub fn check(
         return Err(Rejection::with_message(
             ErrorCode::CheckoutSuperseded,
             "You have ordered since this checkout ended, so this link no longer applies. Your cart is kept.",
+        ));
+    }
+    if replaced_by_shop {
+        return Err(Rejection::with_message(
+            ErrorCode::CheckoutSuperseded,
+            "The shop has a newer checkout for you, so this link no longer applies. Continue from the shop.",
         ));
     }
     if ended_at(session, last_change, now).is_some() {
@@ -420,6 +431,11 @@ mod tests {
             restored: false,
             ordered: false,
             last_change: last,
+            replaced_by_shop: false,
+        };
+        let replaced = Since {
+            replaced_by_shop: true,
+            ..fresh
         };
         let used = Since {
             restored: true,
@@ -438,6 +454,10 @@ mod tests {
         );
         assert_eq!(
             code(check(&claims, s, ordered, &alice, now)),
+            ErrorCode::CheckoutSuperseded
+        );
+        assert_eq!(
+            code(check(&claims, s, replaced, &alice, now)),
             ErrorCode::CheckoutSuperseded
         );
         assert_eq!(

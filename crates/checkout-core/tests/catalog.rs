@@ -66,7 +66,7 @@ fn every_problem_is_listed_at_its_place_and_nothing_else() {
             "/currency",
             "/origin_country",
             "/products/3/weight",
-            "/tax_rates/0",
+            "/tax_rates/0/rate_bps",
             "/vouchers/1/discount/amount",
             "/products/0/unit_price",
             "/products/2/tax_class",

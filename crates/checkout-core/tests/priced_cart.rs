@@ -146,11 +146,90 @@ fn limits_of_lines_methods_and_metadata() {
     for bad in [json!(null), json!([]), json!("x"), json!({})] {
         assert!(PricedCart::parse(&bad).is_err());
     }
+    // Blank-looking text is blank, fillers are refused; marks scripts need stay.
+    for (name, refused) in [
+        ("\u{ad}\u{ad}", true),
+        ("Hangul\u{3164}", true),
+        ("\u{34f}", true),
+        ("\u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{200f}", false),
+        ("Bücher\u{ad}regal", false),
+    ] {
+        let mut body = bookstore();
+        body["lines"][0]["name"] = json!(name);
+        assert_eq!(PricedCart::parse(&body).is_err(), refused, "{name:?}");
+    }
     let mut body = bookstore();
     body["customer"] = json!({"id": "cust\u{0}42"});
     assert_eq!(pointers(&body), ["/customer/id"]);
     body["customer"] = json!({"id": ""});
     assert_eq!(pointers(&body), ["/customer/id"]);
+}
+
+#[test]
+fn whole_cart_rules_and_return_addresses() {
+    // An empty delivery list delivers nowhere: refused (leave it out for everywhere).
+    let mut body = bookstore();
+    body["shipping_methods"][0]["countries"] = json!([]);
+    assert_eq!(pointers(&body), ["/shipping_methods/0/countries"]);
+    // Merchandise above the cap.
+    let mut body = bookstore();
+    body["lines"] = json!([{"sku": "A", "name": "a", "quantity": 999, "unit_price": 100_000_000, "tax_rate_bps": 0},
+                           {"sku": "B", "name": "b", "quantity": 999, "unit_price": 100_000_000, "tax_rate_bps": 0}]);
+    assert_eq!(pointers(&body), ["/lines"]);
+    // An order that may cost nothing is not offered by card alone.
+    let mut body = bookstore();
+    body["lines"] = json!([{"sku": "F", "name": "Free sample", "quantity": 1, "unit_price": 0, "tax_rate_bps": 0}]);
+    body["shipping_methods"][0]["price"] = json!(0);
+    body["payment_methods"] = json!([{"id": "card", "name": "Card"}]);
+    assert_eq!(pointers(&body), ["/payment_methods"]);
+    body["shipping_methods"][0]["price"] = json!(499);
+    assert!(
+        PricedCart::parse(&body).is_ok(),
+        "shipping makes it cost something"
+    );
+    // Return addresses: absolute http(s), no credentials, no spaces, no other scheme.
+    let mut body = bookstore();
+    body["success_url"] = json!("https://bookstore.example/thanks?c={CHECKOUT_ID}");
+    body["cancel_url"] = json!("http://127.0.0.1:3000/cart");
+    let cart = PricedCart::parse(&body).unwrap();
+    let own = cart.pricing_input().own_offer.unwrap();
+    assert_eq!(
+        own.cancel_url.as_deref(),
+        Some("http://127.0.0.1:3000/cart")
+    );
+    for bad in [
+        "javascript:alert(1)",
+        "//evil.example",
+        "https://user:pw@evil.example/",
+        "https://a b",
+        "https://",
+        "ftp://x.example",
+        "https://bücher.example/",
+    ] {
+        body["success_url"] = json!(bad);
+        assert_eq!(pointers(&body), ["/success_url"], "{bad}");
+    }
+}
+
+#[test]
+fn a_wrong_type_is_named_at_its_field() {
+    let mut body = bookstore();
+    body["lines"][0]["unit_price"] = json!(1000.0);
+    let refusal = PricedCart::parse(&body).expect_err("a float price");
+    assert_eq!(refusal.errors[0].pointer, "/lines/0/unit_price");
+    assert_eq!(refusal.errors[0].detail, "must be a whole number");
+    body["lines"][0]["unit_price"] = json!(1999);
+    body["shipping_methods"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("price");
+    let refusal = PricedCart::parse(&body).expect_err("no price");
+    assert_eq!(refusal.errors[0].pointer, "/shipping_methods/0");
+    assert!(
+        refusal.errors[0].detail.contains("price"),
+        "{:?}",
+        refusal.errors
+    );
 }
 
 #[test]

@@ -109,6 +109,14 @@ async fn a_backend_checkout_is_ordered_at_the_shops_prices(backend: Backend) {
         format!("https://shop.example/checkout/?id={id}")
     );
     assert_eq!(made.body["metadata"], json!({"cart_id": "c-981"}));
+    assert_eq!(
+        made.body["customer"],
+        json!({"id": "cust-42", "email": "reader@example.org"})
+    );
+    assert_eq!(
+        made.headers["location"].to_str().unwrap(),
+        format!("/api/v1/backend/checkouts/{id}")
+    );
     assert_eq!(made.body["offer"]["shipping_methods"][0]["id"], "dhl");
     assert!(made.body["recovery_token"].is_string());
     // 2 × 19.99 with 7 % inside: round(3998 × 7/107) = round(261.55) = 262.
@@ -182,9 +190,13 @@ async fn a_backend_checkout_is_ordered_at_the_shops_prices(backend: Backend) {
     let shopper = server.shopper("own-cart").await;
     let own = shopper.checkout().await;
     let path = format!("/backend/checkouts/{}", own["id"].as_str().unwrap());
-    call(&server.base, Method::GET, &path, None, Some(KEY), None)
-        .await
-        .assert_problem("CHECKOUT_NOT_FOUND", 404);
+    let not_ours = call(&server.base, Method::GET, &path, None, Some(KEY), None).await;
+    not_ours.assert_problem("CHECKOUT_NOT_FOUND", 404);
+    assert!(
+        !not_ours.str("detail").contains("cart"),
+        "{}",
+        not_ours.body
+    );
     server.stop().await;
 }
 on_both_backends!(
@@ -348,6 +360,22 @@ async fn hostile_bodies_are_refused_and_keep_nothing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(raw.status(), 400);
+    // A key named twice is refused, not read as its last value.
+    let twice = Server::client()
+        .post(format!("{}/api/v1/backend/checkouts", server.base))
+        .bearer_auth(KEY)
+        .header("idempotency-key", "twice")
+        .header("content-type", "application/json")
+        .body(cart("cust-1").to_string().replace(
+            "\"unit_price\":1999",
+            "\"unit_price\":1999,\"unit_price\":1",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let twice = common::read(twice).await;
+    twice.assert_problem("MALFORMED_REQUEST", 400);
+    assert!(twice.str("detail").contains("twice"), "{}", twice.body);
     let mut extra = cart("cust-1");
     extra["lines"][0]["discount"] = json!(5);
     create(&server, extra, "extra")
@@ -489,6 +517,17 @@ async fn an_expired_backend_checkout_comes_back_as_it_was(backend: Backend) {
     assert_eq!(restored.body["metadata"]["cart_id"], "c-981");
     assert_eq!(restored.body["offer"], made.body["offer"]);
     assert_eq!(reader.get("/cart").await.body["items"], json!([]));
+    // The shop's backend finds where its checkout went.
+    let old = call(
+        &server.base,
+        Method::GET,
+        &format!("/backend/checkouts/{id}"),
+        None,
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!(old.body["restored_to"], restored.body["id"]);
     server.stop().await;
 }
 on_both_backends!(restore, an_expired_backend_checkout_comes_back_as_it_was);
@@ -595,3 +634,103 @@ async fn several_instances_agree() {
     drop(instances);
     common::drop_postgres_database(&url).await;
 }
+
+/// The shop ends a checkout it made (its cart changed): cancelled at once, no recovery
+/// link; an old link of the customer's earlier checkout gives way to the shop's newer
+/// one; a checkout being paid cannot be cancelled.
+async fn the_shop_cancels_and_newer_carts_win(backend: Backend) {
+    let idp = Idp::new();
+    let server = server(backend).await;
+    let first = create(&server, cart("cust-c"), "c-1").await;
+    let first_id = first.str("id");
+    let reader = signed_in(&server, &idp, "cust-c", 0);
+    reader.ship_to(&first_id, "DE").await;
+    // It expires; its link is offered; then the shop makes a newer checkout.
+    server.advance(3 * 3600).await;
+    let reader = signed_in(&server, &idp, "cust-c", 3 * 3600);
+    let link = reader.get("/checkouts/recoverable").await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    let mut newer = cart("cust-c");
+    newer["lines"][0]["unit_price"] = json!(2500);
+    let second = create(&server, newer, "c-2").await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    reader
+        .send(
+            Method::POST,
+            "/checkouts/restore",
+            Some(json!({"token": link.str("token")})),
+            &[],
+        )
+        .await
+        .assert_problem("CHECKOUT_SUPERSEDED", 409);
+    let second_id = second.str("id");
+    let still = call(
+        &server.base,
+        Method::GET,
+        &format!("/backend/checkouts/{second_id}"),
+        None,
+        Some(KEY),
+        None,
+    )
+    .await;
+    assert_eq!(still.str("status"), "ACTIVE");
+
+    // The shop cancels the newer one: ended, and nothing to restore.
+    let path = format!("/backend/checkouts/{second_id}/cancel");
+    let cancelled = call(&server.base, Method::POST, &path, None, Some(KEY), None).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(
+        (cancelled.str("status"), cancelled.str("reason")),
+        ("INACTIVE".into(), "CANCELLED".into())
+    );
+    let seen = reader.get(&format!("/checkouts/{second_id}")).await;
+    assert_eq!(seen.body["verdict"]["allowed"], false, "{}", seen.body);
+    reader
+        .get("/checkouts/recoverable")
+        .await
+        .assert_problem("CHECKOUT_NOT_FOUND", 404);
+    // Cancelling again answers how it ended; another key, a catalog checkout, nobody's.
+    call(&server.base, Method::POST, &path, None, Some(KEY), None)
+        .await
+        .assert_problem("CHECKOUT_INACTIVE", 409);
+    call(&server.base, Method::POST, &path, None, Some(ADMIN), None)
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    call(
+        &server.base,
+        Method::POST,
+        "/backend/checkouts/nope/cancel",
+        None,
+        Some(KEY),
+        None,
+    )
+    .await
+    .assert_problem("CHECKOUT_NOT_FOUND", 404);
+    let own = server.shopper("own-cart-c").await.checkout().await;
+    let own_path = format!("/backend/checkouts/{}/cancel", own["id"].as_str().unwrap());
+    call(&server.base, Method::POST, &own_path, None, Some(KEY), None)
+        .await
+        .assert_problem("CHECKOUT_NOT_FOUND", 404);
+
+    // One being paid is not cancelled.
+    let third = create(&server, cart("cust-c"), "c-3").await;
+    let third_id = third.str("id");
+    reader.ship_to(&third_id, "DE").await;
+    reader.select(&third_id, "shipping-method", "dhl").await;
+    let chosen = reader.select(&third_id, "payment-method", "card").await;
+    reader
+        .pay(
+            &third_id,
+            chosen.body["digest"].as_str().unwrap(),
+            NEVER_ANSWERS,
+            "pay-c",
+        )
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    let path = format!("/backend/checkouts/{third_id}/cancel");
+    call(&server.base, Method::POST, &path, None, Some(KEY), None)
+        .await
+        .assert_problem("PAYMENT_IN_PROGRESS", 409);
+    server.stop().await;
+}
+on_both_backends!(cancel_and_newer_carts, the_shop_cancels_and_newer_carts_win);

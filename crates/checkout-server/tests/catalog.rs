@@ -185,7 +185,7 @@ async fn edits_checked_whole(backend: Backend) {
         .collect();
     for expected in [
         "/products/0/unit_price",
-        "/tax_rates/1",
+        "/tax_rates/1/rate_bps",
         "/products/2/colour",
         "/tax_rates",
     ] {

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::{
     iso,
-    problems::{discount_fields, list, no_nested, rule_fields, unique, Problems},
+    problems::{
+        countries, discount_fields, list, no_nested, payment_methods, rule_fields, unique, Problems,
+    },
     CatalogDocument, Product,
 };
 use crate::{
@@ -70,7 +72,7 @@ impl CatalogDocument {
     /// The document in `bytes` (JSON), checked whole: `MALFORMED_REQUEST` when it is not
     /// JSON, else as [`CatalogDocument::parse`].
     pub fn from_json(bytes: &[u8]) -> Result<CatalogDocument, Rejection> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        let value: Value = crate::strict_json::parse(bytes).map_err(|e| {
             Rejection::with_message(
                 ErrorCode::MalformedRequest,
                 format!("The catalog is not JSON: {e}."),
@@ -245,22 +247,9 @@ fn check(p: &mut Problems, value: &Value) -> Option<CatalogDocument> {
                 p.add(at("tax_class"), "no tax rate defines this class");
             }
         }
-        if let Some(countries) = &method.countries {
-            if countries.is_empty() {
-                p.add(
-                    at("countries"),
-                    "must name at least one country (leave it out for everywhere)",
-                );
-            }
-            for (k, c) in countries.iter().enumerate() {
-                p.country(format!("/shipping_methods/{i}/countries/{k}"), c);
-                if !ships_to.insert(c.clone()) && countries[..k].contains(c) {
-                    p.add(
-                        format!("/shipping_methods/{i}/countries/{k}"),
-                        "this country appears more than once",
-                    );
-                }
-            }
+        if let Some(list) = &method.countries {
+            countries(p, *i, list);
+            ships_to.extend(list.iter().cloned());
         }
     }
     unique(
@@ -270,22 +259,7 @@ fn check(p: &mut Problems, value: &Value) -> Option<CatalogDocument> {
             .map(|(i, x)| (format!("/shipping_methods/{i}/id"), x.id.as_str())),
         "this shipping method id",
     );
-    for (i, method) in &payment {
-        p.id(format!("/payment_methods/{i}/id"), &method.id, 64);
-        p.text(
-            format!("/payment_methods/{i}/name"),
-            &method.name,
-            true,
-            200,
-        );
-    }
-    unique(
-        p,
-        payment
-            .iter()
-            .map(|(i, x)| (format!("/payment_methods/{i}/id"), x.id.as_str())),
-        "this payment method id",
-    );
+    payment_methods(p, &payment);
 
     // Every class used has a rate in every country taxed or shipped to, and at home.
     let mut used: BTreeSet<&str> = products.iter().map(|(_, x)| x.tax_class.as_str()).collect();

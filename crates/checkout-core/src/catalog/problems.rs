@@ -152,12 +152,84 @@ pub(crate) fn list<T: DeserializeOwned>(
         };
         problems.unknown_fields(&at, object, allowed);
         nested(problems, &at, object);
-        match T::deserialize(item) {
+        match serde_path_to_error::deserialize::<_, T>(item) {
             Ok(parsed) => out.push((i, parsed)),
-            Err(e) => problems.add(at, e.to_string()),
+            Err(e) => {
+                // At the field that is wrong (`/lines/0/unit_price`), in plain words.
+                let path = e.path().to_string();
+                let at = match path.as_str() {
+                    "." | "" => at,
+                    field => format!("{at}/{}", escape(field).replace('.', "/")),
+                };
+                problems.add(at, plain(&e.into_inner().to_string()));
+            }
         }
     }
     out
+}
+
+/// A serde message in the words of the document: "must be an integer" rather than
+/// "invalid type: floating point `1.5`, expected i64".
+fn plain(message: &str) -> String {
+    let expected = message.rsplit("expected ").next().unwrap_or(message);
+    let what = match expected {
+        e if e.starts_with("i64") || e.starts_with("u32") || e.starts_with("i32") => {
+            "must be a whole number"
+        }
+        e if e.starts_with("a string") => "must be a string",
+        e if e.starts_with("a boolean") => "must be true or false",
+        e if e.starts_with("a sequence") => "must be an array",
+        _ => return message.to_owned(),
+    };
+    let range = message.starts_with("invalid value");
+    if range {
+        format!("{what} in range ({message})")
+    } else {
+        what.to_owned()
+    }
+}
+
+/// A shipping method's `countries` (at `/shipping_methods/{i}/countries`): at least
+/// one, each a known code, each once.
+pub(crate) fn countries(p: &mut Problems, i: usize, countries: &[String]) {
+    if countries.is_empty() {
+        p.add(
+            format!("/shipping_methods/{i}/countries"),
+            "must name at least one country (leave it out for everywhere)",
+        );
+    }
+    for (k, c) in countries.iter().enumerate() {
+        p.country(format!("/shipping_methods/{i}/countries/{k}"), c);
+        if countries[..k].contains(c) {
+            p.add(
+                format!("/shipping_methods/{i}/countries/{k}"),
+                "this country appears more than once",
+            );
+        }
+    }
+}
+
+/// The payment methods: an id and a name each, every id once.
+pub(crate) fn payment_methods(
+    p: &mut Problems,
+    payment: &[(usize, crate::snapshot::PaymentMethod)],
+) {
+    for (i, method) in payment {
+        p.id(format!("/payment_methods/{i}/id"), &method.id, 64);
+        p.text(
+            format!("/payment_methods/{i}/name"),
+            &method.name,
+            true,
+            200,
+        );
+    }
+    unique(
+        p,
+        payment
+            .iter()
+            .map(|(i, x)| (format!("/payment_methods/{i}/id"), x.id.as_str())),
+        "this payment method id",
+    );
 }
 
 pub(crate) fn no_nested(_: &mut Problems, _: &str, _: &Map<String, Value>) {}

@@ -235,6 +235,13 @@ pub struct OwnOffer {
     pub shipping_methods: Vec<ShippingMethod>,
     /// The payment methods offered.
     pub payment_methods: Vec<PaymentMethod>,
+    /// Where the shopper returns to the shop after ordering (`{CHECKOUT_ID}` is
+    /// replaced by the checkout's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_url: Option<String>,
+    /// Where the shopper goes back to the shop's cart without ordering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_url: Option<String>,
 }
 
 // Serde's `skip_serializing_if` passes a reference.

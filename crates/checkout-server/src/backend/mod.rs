@@ -7,7 +7,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::Response,
     Json,
 };
@@ -23,6 +23,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+mod schema;
 
 use crate::{
     checkout::{
@@ -53,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(read))
+        .routes(routes!(cancel))
 }
 
 /// A checkout as the shop's backend sees it.
@@ -64,9 +67,43 @@ pub struct BackendCheckoutBody {
     /// The storefront page for the shopper: redirect them here. Absolute under
     /// `--public-url`, else the page's path.
     pub url: String,
+    /// The shop's customer it is for: their id (a token's `sub`, or the account's
+    /// username) and e-mail.
+    pub customer: BackendCustomer,
     /// The order, once the shopper ordered (read only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderBody>,
+}
+
+/// The shop's customer of a checkout.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackendCustomer {
+    /// The shop's id of the customer.
+    pub id: Option<String>,
+    /// Their e-mail, when known.
+    pub email: Option<String>,
+}
+
+/// The customer of `row` as the shop knows them.
+async fn customer_of(state: &AppState, row: &SessionRow) -> ApiResult<BackendCustomer> {
+    let known = db::orders::customer(&state.db, &row.user_id).await?;
+    let id = match known.external_id {
+        Some(id) => Some(id),
+        None => db::users::username(&state.db, &row.user_id).await?,
+    };
+    Ok(BackendCustomer {
+        id,
+        email: known.email,
+    })
+}
+
+/// `CHECKOUT_NOT_FOUND` in the backend's words.
+fn not_found() -> crate::http::error::ApiError {
+    checkout_core::Rejection::with_message(
+        ErrorCode::CheckoutNotFound,
+        "No checkout made by the shop's backend has this id.",
+    )
+    .into()
 }
 
 fn url(state: &AppState, id: &str) -> String {
@@ -82,7 +119,7 @@ fn url(state: &AppState, id: &str) -> String {
 /// customer pays another), the timeout, the snapshot, the checks before order actions.
 #[utoipa::path(post, path = "/backend/checkouts", tag = "backend", security(("backend" = [])),
     params(("Idempotency-Key" = String, Header, description = "required; a retry with the same key and body returns the same checkout")),
-    request_body(content = Object, description = "The priced cart (CONTRACT §24).", example = json!({
+    request_body(content = schema::PricedCartRequest, description = "The priced cart (CONTRACT §24).", example = json!({
         "customer": {"id": "schemathesis", "email": "reader@example.org"},
         "currency": "EUR", "prices_include_tax": true,
         "lines": [{"sku": "BK-1", "name": "Der Zauberberg", "quantity": 2, "unit_price": 1999, "tax_rate_bps": 700}],
@@ -117,7 +154,8 @@ pub async fn create(
     if let Claimed::Replay { status, body } =
         idempotency::claim_uncapped(&mut tx, &scope, now).await?
     {
-        return Ok(idempotency::replay(status, &body));
+        let id = body["id"].as_str().map(str::to_owned);
+        return Ok(located(idempotency::replay(status, &body), id.as_deref()));
     }
     state.guards.initiations.hit(&user_id, now)?;
     let starter = Starter {
@@ -147,6 +185,10 @@ pub async fn create(
             }
             Ok(serde_json::to_value(BackendCheckoutBody {
                 url: url(&state, &row.id),
+                customer: BackendCustomer {
+                    id: Some(cart.customer.id.clone()),
+                    email: cart.customer.email.clone(),
+                },
                 checkout,
                 order: None,
             })
@@ -157,7 +199,24 @@ pub async fn create(
             Err(error)
         }
     };
-    answer_and_commit(tx, Some(&scope), result, StatusCode::CREATED).await
+    let id = result
+        .as_ref()
+        .ok()
+        .and_then(|b| b["id"].as_str())
+        .map(str::to_owned);
+    let response = answer_and_commit(tx, Some(&scope), result, StatusCode::CREATED).await?;
+    Ok(located(response, id.as_deref()))
+}
+
+/// A created checkout's answer with its `Location` (on its replays too).
+fn located(mut response: Response, id: Option<&str>) -> Response {
+    let value = id
+        .filter(|_| response.status() == StatusCode::CREATED)
+        .and_then(|id| HeaderValue::from_str(&format!("{CREATE_PATH}/{id}")).ok());
+    if let Some(value) = value {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 /// A checkout the shop's backend made, with its status now and, once ordered, its
@@ -176,16 +235,82 @@ pub async fn read(
     let row = db::sessions::load(&state.db, &id)
         .await?
         .filter(|row| row.metadata.is_some())
-        .ok_or(ErrorCode::CheckoutNotFound)?;
+        .ok_or_else(not_found)?;
+    Ok(Json(read_body(&state, &row, now).await?))
+}
+
+/// The backend's view of `row` now, with its customer and order.
+async fn read_body(
+    state: &AppState,
+    row: &SessionRow,
+    now: DateTime<Utc>,
+) -> ApiResult<BackendCheckoutBody> {
     let order = match &row.order_id {
         Some(order_id) => db::orders::find(&state.db, order_id, &row.user_id).await?,
         None => None,
     };
-    Ok(Json(BackendCheckoutBody {
-        url: url(&state, &row.id),
-        checkout: body_of(&row, now),
+    Ok(BackendCheckoutBody {
+        url: url(state, &row.id),
+        customer: customer_of(state, row).await?,
+        checkout: body_of(row, now),
         order,
-    }))
+    })
+}
+
+/// End a checkout the shop's backend made before its customer orders it (the shop's
+/// cart changed, or the shopper left): `INACTIVE/CANCELLED` at once, on every instance.
+/// A cancelled checkout has no recovery link. One the customer is paying is
+/// `PAYMENT_IN_PROGRESS`; one that ended already answers the code of how it ended.
+#[utoipa::path(post, path = "/backend/checkouts/{id}/cancel", tag = "backend", security(("backend" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = BackendCheckoutBody),
+        (status = 401, description = "UNAUTHENTICATED"),
+        (status = 404, description = "CHECKOUT_NOT_FOUND"),
+        (status = 409, description = "PAYMENT_IN_PROGRESS, CHECKOUT_COMPLETED, CHECKOUT_INACTIVE, CHECKOUT_SUPERSEDED"),
+        (status = 410, description = "CHECKOUT_EXPIRED")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    _: Backend,
+    request_id: RequestId,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BackendCheckoutBody>> {
+    let now = state.clock.now();
+    let Some(owner) = db::sessions::owner(&state.db, &id).await? else {
+        return Err(not_found());
+    };
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_user(&owner).await?;
+    let row = db::sessions::load(tx.conn(), &id)
+        .await?
+        .filter(|row| row.metadata.is_some())
+        .ok_or_else(not_found)?;
+    let actor = Actor {
+        user_id: None,
+        admin: None,
+        request_id: Some(request_id.0),
+    };
+    // An end the clocks decided is stored first, and is the answer.
+    if crate::checkout::persist_expiry(tx.conn(), &row, &actor, now).await? {
+        tx.commit().await?;
+        return Err(row.effective(now).blocking().map_or_else(
+            || ErrorCode::CheckoutInactive.into(),
+            crate::http::error::ApiError::from,
+        ));
+    }
+    crate::checkout::transition(
+        tx.conn(),
+        &row.id,
+        row.status,
+        checkout_core::Transition::Cancel,
+        &actor,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let row = db::sessions::load(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(read_body(&state, &row, now).await?))
 }
 
 /// The session as its customer sees it (their verdict).

@@ -61,6 +61,9 @@ pub struct CheckoutBody {
     /// For a checkout restored from an ended one: that checkout's id.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub restored_from: Option<String>,
+    /// For an ended checkout that its recovery link brought back: the new checkout's id.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restored_to: Option<String>,
     /// For a restored checkout: what changed since the ended one, in the shopper's
     /// words; the page shows it before the shopper can order. Absent when nothing did.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -109,6 +112,7 @@ impl CheckoutBody {
             recovery_token: None,
             server_time: now,
             restored_from: row.restored_from.clone(),
+            restored_to: row.restored_to.clone(),
             changes: row.changes.clone(),
             metadata: row.metadata(),
             offer: row.own_offer(),

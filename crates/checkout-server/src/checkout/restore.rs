@@ -143,10 +143,19 @@ async fn restore_in(
         Some(row) => db::restore::ordered_since(tx.conn(), &user.id, row.seq).await?,
         None => false,
     };
+    // A checkout the shop made from its priced cart gives way to any newer one of the
+    // customer (the shop's newer cart, CONTRACT §24).
+    let replaced_by_shop = match &old {
+        Some(row) if row.metadata.is_some() => db::sessions::latest_for_user(tx.conn(), &user.id)
+            .await?
+            .is_some_and(|latest| latest.seq > row.seq),
+        _ => false,
+    };
     let since = restore::Since {
         restored: old.as_ref().is_some_and(|row| row.restored_to.is_some()),
         ordered,
         last_change: old.as_ref().map_or(now, |row| row.updated_at),
+        replaced_by_shop,
     };
     restore::check(
         claims,

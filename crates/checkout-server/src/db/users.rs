@@ -41,6 +41,16 @@ pub async fn create(
     Ok(())
 }
 
+/// The username of the shopper with this id.
+pub async fn username(conn: impl Into<Conn<'_>>, id: &str) -> Result<Option<String>, DbError> {
+    query("SELECT username FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get("username"))
+        .transpose()
+}
+
 /// The id and password hash of the shopper with this username.
 pub async fn credentials(
     conn: impl Into<Conn<'_>>,

@@ -42,8 +42,8 @@ where
                 };
                 ApiError::from(code)
             })?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| refusal(ErrorCode::MalformedRequest, &e))?;
+        let value = checkout_core::strict_json::parse(&bytes)
+            .map_err(|e| refusal(ErrorCode::MalformedRequest, &e))?;
         if !value.is_object() {
             return Err(Rejection::with_message(
                 ErrorCode::ValidationFailed,

@@ -9,20 +9,19 @@
 //! the order goes (the shop's platform decided it). Discounts are the shop's too: its
 //! unit prices carry them, and such a checkout takes no voucher.
 
+mod check;
+
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
-    catalog::problems::{list, no_nested, unique, Problems},
+    catalog::problems::Problems,
     error::Rejection,
     money::{BasisPoints, Minor},
     offer::{Offer, OfferedProduct},
-    snapshot::{
-        CartLine, OwnOffer, PaymentMethod, PricingInput, ShippingMethod, TaxRate, MAX_LINES,
-        MAX_QUANTITY,
-    },
+    snapshot::{CartLine, OwnOffer, PaymentMethod, PricingInput, ShippingMethod, TaxRate},
 };
 
 /// Most shipping or payment methods one priced cart may offer.
@@ -33,29 +32,13 @@ pub const MAX_METADATA_KEYS: usize = 50;
 pub const MAX_METADATA_KEY: usize = 40;
 /// Longest metadata value, in characters.
 pub const MAX_METADATA_VALUE: usize = 500;
-/// Longest customer id, in characters.
-pub const MAX_CUSTOMER_ID: usize = 200;
-
-const TOP: &[&str] = &[
-    "customer",
-    "currency",
-    "prices_include_tax",
-    "lines",
-    "shipping_methods",
-    "payment_methods",
-    "metadata",
-];
-const CUSTOMER: &[&str] = &["id", "email"];
-const LINE: &[&str] = &["sku", "name", "quantity", "unit_price", "tax_rate_bps"];
-const SHIPPING: &[&str] = &[
-    "id",
-    "name",
-    "price",
-    "tax_rate_bps",
-    "free_from",
-    "countries",
-];
-const PAYMENT: &[&str] = &["id", "name"];
+/// Longest return address (`success_url`, `cancel_url`), in characters.
+pub const MAX_URL: usize = 2_000;
+/// Longest customer id, in characters (a token's `sub` may be as long, CONTRACT §19).
+pub const MAX_CUSTOMER_ID: usize = 255;
+/// Most the merchandise of one cart may cost, in minor units (100 million in a
+/// two-decimal currency): far above any order, far below where sums could overflow.
+pub const MAX_CART_TOTAL: Minor = 10_000_000_000;
 
 /// The shop's customer the checkout is for: the same id as their token's `sub`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +101,10 @@ pub struct PricedCart {
     pub payment_methods: Vec<PaymentMethod>,
     /// The shop's own strings, carried on the checkout, its order and every order event.
     pub metadata: Map<String, Value>,
+    /// Where the shopper returns to the shop after ordering.
+    pub success_url: Option<String>,
+    /// Where the shopper goes back to the shop's cart.
+    pub cancel_url: Option<String>,
 }
 
 /// The tax class of a rate the shop gave (a class per distinct rate).
@@ -130,7 +117,7 @@ impl PricedCart {
     /// (at most [`crate::catalog::MAX_ERRORS`]) otherwise.
     pub fn parse(value: &Value) -> Result<PricedCart, Rejection> {
         let mut p = Problems(Vec::new());
-        match check(&mut p, value) {
+        match check::check(&mut p, value) {
             Some(cart) if p.0.is_empty() => Ok(cart),
             _ => Err(p.refusal("The cart", "no checkout was made")),
         }
@@ -185,172 +172,12 @@ impl PricedCart {
             own_offer: Some(OwnOffer {
                 shipping_methods,
                 payment_methods: self.payment_methods.clone(),
+                success_url: self.success_url.clone(),
+                cancel_url: self.cancel_url.clone(),
             }),
             ..PricingInput::default()
         }
     }
-}
-
-fn check(p: &mut Problems, value: &Value) -> Option<PricedCart> {
-    let Some(doc) = value.as_object() else {
-        p.add("", "must be a JSON object");
-        return None;
-    };
-    p.unknown_fields("", doc, TOP);
-    let customer = customer(p, doc.get("customer"));
-    let currency = p.currency(doc);
-    let include_tax = p.include_tax(doc, None);
-    let lines: Vec<(usize, PricedLine)> = list(p, doc, "lines", LINE, MAX_LINES, no_nested);
-    let shipping: Vec<(usize, PricedShipping)> =
-        list(p, doc, "shipping_methods", SHIPPING, MAX_METHODS, no_nested);
-    let payment: Vec<(usize, PaymentMethod)> =
-        list(p, doc, "payment_methods", PAYMENT, MAX_METHODS, no_nested);
-    for (name, found) in [
-        ("lines", lines.len()),
-        ("shipping_methods", shipping.len()),
-        ("payment_methods", payment.len()),
-    ] {
-        match doc.get(name) {
-            None => p.add(format!("/{name}"), "is required"),
-            Some(Value::Array(a)) if a.is_empty() && found == 0 => {
-                p.add(format!("/{name}"), "must hold at least one entry");
-            }
-            Some(_) => {}
-        }
-    }
-    for (i, line) in &lines {
-        let at = |f: &str| format!("/lines/{i}/{f}");
-        p.id(at("sku"), &line.sku, 64);
-        p.text(at("name"), &line.name, true, 200);
-        if crate::snapshot::line_quantity(line.quantity).is_none() {
-            p.add(at("quantity"), format!("must be 1 to {MAX_QUANTITY}"));
-        }
-        p.money(at("unit_price"), line.unit_price);
-        rate(p, at("tax_rate_bps"), line.tax_rate_bps);
-    }
-    unique(
-        p,
-        lines
-            .iter()
-            .map(|(i, l)| (format!("/lines/{i}/sku"), l.sku.as_str())),
-        "this SKU",
-    );
-    for (i, method) in &shipping {
-        let at = |f: &str| format!("/shipping_methods/{i}/{f}");
-        p.id(at("id"), &method.id, 64);
-        p.text(at("name"), &method.name, true, 200);
-        p.money(at("price"), method.price);
-        rate(p, at("tax_rate_bps"), method.tax_rate_bps);
-        if let Some(free_from) = method.free_from {
-            p.money(at("free_from"), free_from);
-        }
-        for (j, country) in method.countries.iter().flatten().enumerate() {
-            p.country(format!("/shipping_methods/{i}/countries/{j}"), country);
-        }
-    }
-    unique(
-        p,
-        shipping
-            .iter()
-            .map(|(i, m)| (format!("/shipping_methods/{i}/id"), m.id.as_str())),
-        "this id",
-    );
-    for (i, method) in &payment {
-        p.id(format!("/payment_methods/{i}/id"), &method.id, 64);
-        p.text(
-            format!("/payment_methods/{i}/name"),
-            &method.name,
-            true,
-            200,
-        );
-    }
-    unique(
-        p,
-        payment
-            .iter()
-            .map(|(i, m)| (format!("/payment_methods/{i}/id"), m.id.as_str())),
-        "this id",
-    );
-    let metadata = metadata(p, doc.get("metadata"));
-    Some(PricedCart {
-        customer: customer?,
-        currency: currency?,
-        prices_include_tax: include_tax?,
-        lines: lines.into_iter().map(|(_, l)| l).collect(),
-        shipping_methods: shipping.into_iter().map(|(_, m)| m).collect(),
-        payment_methods: payment.into_iter().map(|(_, m)| m).collect(),
-        metadata,
-    })
-}
-
-fn rate(p: &mut Problems, at: String, bps: i64) {
-    match BasisPoints::try_from(bps) {
-        Ok(bps) => p.bps(at, bps),
-        Err(_) => p.bps(at, BasisPoints::MAX),
-    }
-}
-
-fn customer(p: &mut Problems, value: Option<&Value>) -> Option<PricedCustomer> {
-    let Some(object) = value.and_then(Value::as_object) else {
-        p.add("/customer", "must be an object with the shop's customer id");
-        return None;
-    };
-    p.unknown_fields("/customer", object, CUSTOMER);
-    let id = match object.get("id").and_then(Value::as_str) {
-        Some(id) => {
-            p.text("/customer/id".into(), id, true, MAX_CUSTOMER_ID);
-            id.to_owned()
-        }
-        None => {
-            p.add("/customer/id", "must be the shop's id of the customer");
-            String::new()
-        }
-    };
-    let email = match object.get("email") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(email)) => {
-            p.text("/customer/email".into(), email, true, 254);
-            let (local, domain) = email.rsplit_once('@').unwrap_or_default();
-            if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
-                p.add("/customer/email", "must be an e-mail address");
-            }
-            Some(email.clone())
-        }
-        Some(_) => {
-            p.add("/customer/email", "must be a string");
-            None
-        }
-    };
-    Some(PricedCustomer { id, email })
-}
-
-fn metadata(p: &mut Problems, value: Option<&Value>) -> Map<String, Value> {
-    let object = match value {
-        None | Some(Value::Null) => return Map::new(),
-        Some(Value::Object(object)) => object,
-        Some(_) => {
-            p.add("/metadata", "must be an object of strings");
-            return Map::new();
-        }
-    };
-    if object.len() > MAX_METADATA_KEYS {
-        p.add(
-            "/metadata",
-            format!("at most {MAX_METADATA_KEYS} keys ({} sent)", object.len()),
-        );
-        return Map::new();
-    }
-    for (key, value) in object {
-        let at = format!("/metadata/{}", key.replace('~', "~0").replace('/', "~1"));
-        if let Some(problem) = crate::address::text_problem(key, true, MAX_METADATA_KEY) {
-            p.add(at.clone(), format!("the key {problem}"));
-        }
-        match value {
-            Value::String(text) => p.text(at, text, false, MAX_METADATA_VALUE),
-            _ => p.add(at, "must be a string"),
-        }
-    }
-    object.clone()
 }
 
 impl Offer {
