@@ -261,6 +261,7 @@ pub async fn start_with_provider(
         outbound,
         metrics_token: config.metrics_token.as_deref().map(|t| Arc::from(t.trim())),
         backend_keys: config.backend_keys().into(),
+        backend_customers: Arc::default(),
         public_url: config
             .public_url
             .as_deref()

@@ -94,6 +94,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// The shop backend's keys (CONTRACT §24); none refuses every backend request.
     pub backend_keys: Arc<[String]>,
+    /// The shop's customers its backend named, resolved to ours.
+    pub backend_customers: Arc<crate::backend::known::Customers>,
     /// The storefront's address as shoppers reach it, for absolute checkout links.
     pub public_url: Option<Arc<str>>,
     /// Set when the server was asked to stop: `/readyz` says so at once.

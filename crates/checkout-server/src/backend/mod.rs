@@ -8,12 +8,12 @@
 use axum::{
     extract::{Path, State},
     http::{header, HeaderValue, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
     Json,
 };
 use checkout_core::{
     idempotency::IdempotencyKey,
-    priced_cart::{unknown_customer, PricedCart, PricedCustomer},
+    priced_cart::PricedCart,
     snapshot::Snapshot,
     token::{self, RecoveryClaims},
     ErrorCode, Viewer,
@@ -24,18 +24,21 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+mod customers;
+pub mod known;
 mod schema;
+
+use self::customers::customer;
 
 use crate::{
     checkout::{
-        answer_and_commit,
         body::{CheckoutBody, OrderBody},
         start, Fresh, Starter,
     },
     db::{self, events::Actor, sessions::SessionRow},
     http::error::ApiResult,
     http::extract::{ApiJson, Backend, IdempotencyHeader, RequestId},
-    http::idempotency::{self, Claimed, Scope},
+    http::idempotency::{self, Scope},
     state::AppState,
 };
 
@@ -128,7 +131,7 @@ fn url(state: &AppState, id: &str) -> String {
         "metadata": {"cart_id": "c-981"}})),
     responses((status = 201, body = BackendCheckoutBody),
         (status = 401, description = "UNAUTHENTICATED: no backend key, or not one of --backend-api-key"),
-        (status = 409, description = "PAYMENT_IN_PROGRESS, REQUEST_IN_PROGRESS"),
+        (status = 409, description = "PAYMENT_IN_PROGRESS"),
         (status = 400, description = "IDEMPOTENCY_KEY_REQUIRED, MALFORMED_REQUEST"),
         (status = 422, description = "VALIDATION_FAILED with `errors` by JSON Pointer; IDEMPOTENCY_KEY_REUSED")))]
 pub async fn create(
@@ -149,14 +152,6 @@ pub async fn create(
 
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user_id).await?;
-    // The backend's keys are not capped as a shopper's are (it speaks for every
-    // customer); they are kept for the retention period like any.
-    if let Claimed::Replay { status, body } =
-        idempotency::claim_uncapped(&mut tx, &scope, now).await?
-    {
-        let id = body["id"].as_str().map(str::to_owned);
-        return Ok(located(idempotency::replay(status, &body), id.as_deref()));
-    }
     state.guards.initiations.hit(&user_id, now)?;
     let starter = Starter {
         user_id: user_id.clone(),
@@ -175,37 +170,82 @@ pub async fn create(
         changes: Vec::new(),
         metadata: Some(metadata),
     };
-    let result = match start(&mut tx, &starter, fresh, now).await {
-        Ok(row) => {
-            crate::ops::metrics::initiation();
-            let mut checkout = body_of(&row, now);
-            if let Some(key) = state.keys.first() {
-                checkout.recovery_token =
-                    Some(token::sign(&RecoveryClaims::issue(&row.view(), now), key));
-            }
-            Ok(serde_json::to_value(BackendCheckoutBody {
-                url: url(&state, &row.id),
-                customer: BackendCustomer {
-                    id: Some(cart.customer.id.clone()),
-                    email: cart.customer.email.clone(),
-                },
-                checkout,
-                order: None,
-            })
-            .unwrap_or_default())
-        }
+    // The backend's key is stored once, with the answer, in the transaction of the
+    // checkout (one statement; its keys are not capped as a shopper's are: it speaks for
+    // every customer). A key already stored — a retry, or the same key at once on
+    // another instance — rolls this attempt back and answers from what is stored.
+    let row = match start(&mut tx, &starter, fresh, now).await {
+        Ok(row) => row,
         Err(error) => {
             state.guards.initiations.uncount(&user_id);
-            Err(error)
+            drop(tx);
+            return stored_or(&state, &scope, now, error).await;
         }
     };
-    let id = result
-        .as_ref()
-        .ok()
-        .and_then(|b| b["id"].as_str())
-        .map(str::to_owned);
-    let response = answer_and_commit(tx, Some(&scope), result, StatusCode::CREATED).await?;
-    Ok(located(response, id.as_deref()))
+    let mut checkout = body_of(&row, now);
+    if let Some(key) = state.keys.first() {
+        checkout.recovery_token = Some(token::sign(&RecoveryClaims::issue(&row.view(), now), key));
+    }
+    let answer = BackendCheckoutBody {
+        url: url(&state, &row.id),
+        customer: BackendCustomer {
+            id: Some(cart.customer.id.clone()),
+            email: cart.customer.email.clone(),
+        },
+        checkout,
+        order: None,
+    };
+    // Written once: the stored answer and the response are the same text.
+    let text = serde_json::to_string(&answer)
+        .map_err(|e| crate::http::error::ApiError::Internal(e.to_string()))?;
+    let stored = db::idempotency::insert_completed(
+        tx.conn(),
+        scope.key_ref(),
+        &scope.fingerprint,
+        now,
+        StatusCode::CREATED.as_u16(),
+        &text,
+    )
+    .await?;
+    if !stored {
+        state.guards.initiations.uncount(&user_id);
+        drop(tx);
+        return stored_or(&state, &scope, now, ErrorCode::RequestInProgress.into()).await;
+    }
+    tx.commit().await?;
+    crate::ops::metrics::initiation();
+    let response = (
+        StatusCode::CREATED,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        text,
+    )
+        .into_response();
+    Ok(located(response, Some(&row.id)))
+}
+
+/// The answer stored under the backend's key, replayed (the same body) or refused
+/// (another body: `IDEMPOTENCY_KEY_REUSED`), as the core decides; `otherwise` when the
+/// key is not stored.
+async fn stored_or(
+    state: &AppState,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    otherwise: crate::http::error::ApiError,
+) -> ApiResult<Response> {
+    let Some(found) = db::idempotency::find(&state.db, scope.key_ref()).await? else {
+        return Err(otherwise);
+    };
+    idempotency::decided(&found, &scope.fingerprint, now)?;
+    match found.answer {
+        Some((status, body)) => {
+            let id = body["id"].as_str().map(str::to_owned);
+            Ok(located(idempotency::replay(status, &body), id.as_deref()))
+        }
+        None => Err(otherwise),
+    }
 }
 
 /// A created checkout's answer with its `Location` (on its replays too).
@@ -320,36 +360,4 @@ fn body_of(row: &SessionRow, now: DateTime<Utc>) -> CheckoutBody {
         acting_admin: None,
     };
     CheckoutBody::new(row, &viewer, now)
-}
-
-/// Our id of the shop's customer. With the shop's sign-in (CONTRACT §19) it is the
-/// customer whose tokens' `sub` is `id`, stored on first sight as a token's first use
-/// would (and its e-mail kept); with built-in accounts only, the account of that
-/// username, which must exist.
-async fn customer(
-    state: &AppState,
-    customer: &PricedCustomer,
-    now: DateTime<Utc>,
-) -> ApiResult<String> {
-    if state.identity.is_none() {
-        return db::users::id_of(&state.db, &customer.id)
-            .await?
-            .ok_or_else(|| unknown_customer(&customer.id).into());
-    }
-    let email = customer.email.as_deref();
-    if let Some((known, _)) = db::users::customer(&state.db, &customer.id, ["", ""]).await? {
-        if email.is_some() && email != known.email.as_deref() {
-            let mut tx = state.db.begin_write().await?;
-            db::users::update_profile(tx.conn(), &known.id, email, None).await?;
-            tx.commit().await?;
-        }
-        return Ok(known.id);
-    }
-    let mut tx = state.db.begin_write().await?;
-    let stored =
-        db::users::store_customer(tx.conn(), &customer.id, [email, None], ["", ""], now).await?;
-    tx.commit().await?;
-    stored
-        .map(|(c, _)| c.id)
-        .ok_or_else(|| crate::http::error::ApiError::Internal("customer not stored".into()))
 }

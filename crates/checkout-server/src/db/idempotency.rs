@@ -31,36 +31,31 @@ pub struct StoredKey {
 }
 
 /// Claims `key` for a new request, unless it is already stored or the shopper already
-/// holds `max_keys` keys (`None`: no cap). Returns whether it was claimed; one
-/// statement. The count stops at `max_keys`, so a claim reads at most that many index
-/// entries however many keys the shopper holds (an uncapped count made every keyed
-/// request slower as keys piled up).
+/// holds `max_keys` keys. Returns whether it was claimed; one statement. The count stops
+/// at `max_keys`, so a claim reads at most that many index entries however many keys the
+/// shopper holds (an uncapped count made every keyed request slower as keys piled up).
 pub async fn claim(
     conn: impl Into<Conn<'_>>,
     key: KeyRef<'_>,
     fingerprint: &str,
     now: DateTime<Utc>,
-    max_keys: Option<u32>,
+    max_keys: u32,
 ) -> Result<bool, DbError> {
-    let insert = "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
-         SELECT $1, $2, $3, $4, 'in_progress', $5, $5";
-    let conflict = "ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING";
-    let statement = match max_keys {
-        Some(_) => format!(
-            "{insert} WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM idempotency_keys WHERE user_id = $1 LIMIT $6) AS held) < $6 {conflict}"
-        ),
-        None => format!("{insert} {conflict}"),
-    };
-    let mut statement = query(&statement)
-        .bind(key.user_id)
-        .bind(key.endpoint)
-        .bind(key.key)
-        .bind(fingerprint)
-        .bind(to_ms(now));
-    if let Some(max_keys) = max_keys {
-        statement = statement.bind(i64::from(max_keys));
-    }
-    Ok(statement.execute(conn).await? == 1)
+    let inserted = query(
+        "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, created_at, started_at) \
+         SELECT $1, $2, $3, $4, 'in_progress', $5, $5 \
+         WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM idempotency_keys WHERE user_id = $1 LIMIT $6) AS held) < $6 \
+         ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
+    )
+    .bind(key.user_id)
+    .bind(key.endpoint)
+    .bind(key.key)
+    .bind(fingerprint)
+    .bind(to_ms(now))
+    .bind(i64::from(max_keys))
+    .execute(conn)
+    .await?;
+    Ok(inserted == 1)
 }
 
 /// The stored record of `key`, if any.
@@ -153,6 +148,35 @@ pub async fn complete(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Stores `key` completed with its answer in one statement, unless it is stored already
+/// (returns whether it stored it): for a request whose effect and key commit together and
+/// that decides about an existing key only when this finds one (the shop's backend).
+pub async fn insert_completed(
+    conn: impl Into<Conn<'_>>,
+    key: KeyRef<'_>,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+    status: u16,
+    body: &str,
+) -> Result<bool, DbError> {
+    let inserted = query(
+        "INSERT INTO idempotency_keys (user_id, endpoint, idem_key, fingerprint, state, \
+         response_status, response_body, created_at, started_at) \
+         VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $7) \
+         ON CONFLICT (user_id, endpoint, idem_key) DO NOTHING",
+    )
+    .bind(key.user_id)
+    .bind(key.endpoint)
+    .bind(key.key)
+    .bind(fingerprint)
+    .bind(i64::from(status))
+    .bind(body)
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(inserted == 1)
 }
 
 /// Deletes up to `limit` completed records created before `cutoff`, oldest first;

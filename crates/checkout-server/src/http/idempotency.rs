@@ -88,28 +88,8 @@ pub async fn claim(
     now: DateTime<Utc>,
     max_keys: u32,
 ) -> Result<Claimed, ApiError> {
-    claim_within(tx, scope, now, Some(max_keys)).await
-}
-
-/// [`claim`] without a cap on the keys held: for the shop's backend, which speaks for
-/// every customer (its keys are kept for the retention period like any).
-pub async fn claim_uncapped(
-    tx: &mut WriteTx,
-    scope: &Scope,
-    now: DateTime<Utc>,
-) -> Result<Claimed, ApiError> {
-    claim_within(tx, scope, now, None).await
-}
-
-async fn claim_within(
-    tx: &mut WriteTx,
-    scope: &Scope,
-    now: DateTime<Utc>,
-    cap: Option<u32>,
-) -> Result<Claimed, ApiError> {
     let key = scope.key_ref();
-    let max_keys = cap.unwrap_or(u32::MAX);
-    if db::idempotency::claim(tx.conn(), key, &scope.fingerprint, now, cap).await? {
+    if db::idempotency::claim(tx.conn(), key, &scope.fingerprint, now, max_keys).await? {
         return Ok(Claimed::Fresh);
     }
     let Some(found) = db::idempotency::find(tx.conn(), key).await? else {
@@ -122,20 +102,7 @@ async fn claim_within(
             after_secs: 3600,
         });
     };
-    let stored = match found.answer {
-        Some(_) => StoredRequest::Completed {
-            fingerprint: found.fingerprint,
-        },
-        None => StoredRequest::InProgress {
-            fingerprint: found.fingerprint,
-            started_at: found.started_at,
-        },
-    };
-    let decision = decide(Some(&stored), &scope.fingerprint, now);
-    if let Some(rejection) = decision.rejection() {
-        return Err(rejection.into());
-    }
-    match (decision, found.answer) {
+    match (decided(&found, &scope.fingerprint, now)?, found.answer) {
         (KeyDecision::Replay, Some((status, body))) => Ok(Claimed::Replay { status, body }),
         (KeyDecision::TakeOver, _) => {
             db::idempotency::take_over(tx.conn(), key, now).await?;
@@ -144,6 +111,30 @@ async fn claim_within(
         (other, _) => Err(ApiError::Internal(format!(
             "stored key decided as {other:?} without a rejection"
         ))),
+    }
+}
+
+/// What the core decides for a request with `fingerprint` whose key is stored as
+/// `found`: a refusal (`IDEMPOTENCY_KEY_REUSED`, `REQUEST_IN_PROGRESS`) as an error,
+/// else replay or take over.
+pub fn decided(
+    found: &db::idempotency::StoredKey,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<KeyDecision, ApiError> {
+    let stored = match found.answer {
+        Some(_) => StoredRequest::Completed {
+            fingerprint: found.fingerprint.clone(),
+        },
+        None => StoredRequest::InProgress {
+            fingerprint: found.fingerprint.clone(),
+            started_at: found.started_at,
+        },
+    };
+    let decision = decide(Some(&stored), fingerprint, now);
+    match decision.rejection() {
+        Some(rejection) => Err(rejection.into()),
+        None => Ok(decision),
     }
 }
 
