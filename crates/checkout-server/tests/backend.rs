@@ -410,6 +410,26 @@ async fn keys_replay_and_refuse_another_body(backend: Backend) {
 }
 on_both_backends!(idempotency, keys_replay_and_refuse_another_body);
 
+/// A retry is answered from its key even when the customer's throttle is spent.
+async fn a_retry_is_answered_past_the_throttle(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.backend_api_keys = vec![KEY.into()];
+        c.initiations_per_shopper_per_minute = 1;
+    })
+    .await;
+    server.shopper("thr").await;
+    let first = create(&server, cart("thr"), "thr-1").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let r = create(&server, cart("thr"), "thr-2").await;
+    r.assert_problem("RATE_LIMITED", 429);
+    let again = create(&server, cart("thr"), "thr-1").await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert!(again.replayed());
+    assert_eq!(again.body["id"], first.body["id"]);
+    server.stop().await;
+}
+on_both_backends!(throttled_retry, a_retry_is_answered_past_the_throttle);
+
 /// Many backend calls at once, several for each customer: each customer keeps one live
 /// checkout (the others superseded) and the numbers run without a gap.
 async fn calls_at_once_leave_one_live_checkout_per_customer(backend: Backend) {

@@ -152,7 +152,12 @@ pub async fn create(
 
     let mut tx = state.db.begin_write().await?;
     tx.lock_user(&user_id).await?;
-    state.guards.initiations.hit(&user_id, now)?;
+    // A retry of a checkout made already is answered even when the customer's throttle
+    // is spent (the key is looked up only when something refuses).
+    if let Err(throttled) = state.guards.initiations.hit(&user_id, now) {
+        drop(tx);
+        return stored_or(&state, &scope, now, throttled).await;
+    }
     let starter = Starter {
         user_id: user_id.clone(),
         login: None,
