@@ -121,7 +121,7 @@ pub fn cmd_test() -> Result<(), String> {
     println!("{unit}");
 
     section(
-        "schemathesis against the served OpenAPI document (--checks all, as shopper and admin)",
+        "schemathesis against the served OpenAPI document (--checks all, as shopper, admin and shop backend)",
     );
     let schemathesis = run_schemathesis("60")?;
 
