@@ -576,30 +576,11 @@ on_both_backends!(built_in_accounts, built_in_accounts_by_username);
 /// one checkout per key and numbers without a gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_instances_agree() {
-    if common::postgres_admin_url().is_none() {
-        println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): several instances need PostgreSQL");
+    let Some(cluster) = common::Cluster::start(3, &["--backend-api-key", KEY]).await else {
         return;
-    }
-    let url = common::fresh_postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = "one shared secret for every instance, 32+ bytes";
-    let instances: Vec<common::Process> = (0..3)
-        .map(|i| {
-            let data = dir.path().join(format!("instance-{i}"));
-            common::Process::spawn(
-                &data,
-                &[
-                    "--database-url",
-                    &url,
-                    "--token-secret",
-                    secret,
-                    "--backend-api-key",
-                    KEY,
-                ],
-            )
-        })
-        .collect();
-    let bases: Vec<&str> = instances.iter().map(|p| p.base.as_str()).collect();
+    };
+    let bases = cluster.bases();
+    let bases: Vec<&str> = bases.iter().map(String::as_str).collect();
     let client = Server::client();
     for name in ["ann", "ben", "cas"] {
         Shopper::sign_up(&client, bases[0], name).await;
@@ -651,8 +632,7 @@ async fn several_instances_agree() {
     }
     assert_eq!(live.len(), 3, "{live:?}");
     assert!(live.values().all(|n| *n == 1), "{live:?}");
-    drop(instances);
-    common::drop_postgres_database(&url).await;
+    cluster.stop().await;
 }
 
 /// The shop ends a checkout it made (its cart changed): cancelled at once, no recovery

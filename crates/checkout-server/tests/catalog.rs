@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Backend, Process, Resp, Server, Shopper};
+use common::{Backend, Resp, Server, Shopper};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -386,27 +386,14 @@ on_both_backends!(
 /// the other at its next request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_instance_sees_a_change_within_a_second() {
-    if common::postgres_admin_url().is_none() {
-        println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): two instances need PostgreSQL");
-        return;
-    }
-    let url = common::fresh_postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = "one shared secret for every instance, 32+ bytes";
     let seed = format!(
         "{}/../../catalogs/bookstore-eur.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    let args = [
-        "--database-url",
-        url.as_str(),
-        "--token-secret",
-        secret,
-        "--catalog",
-        seed.as_str(),
-    ];
-    let a = Process::spawn(&dir.path().join("a"), &args);
-    let b = Process::spawn(&dir.path().join("b"), &args);
+    let Some(cluster) = common::Cluster::start(2, &["--catalog", seed.as_str()]).await else {
+        return;
+    };
+    let (a, b) = (&cluster.processes[0], &cluster.processes[1]);
     let client = Server::client();
     let products = |base: String| {
         let client = client.clone();
@@ -445,8 +432,7 @@ async fn every_instance_sees_a_change_within_a_second() {
         "catalog: the other instance priced the change after {:?}",
         changed.elapsed()
     );
-    drop((a, b));
-    common::drop_postgres_database(&url).await;
+    cluster.stop().await;
 }
 
 async fn addresses(backend: Backend) {

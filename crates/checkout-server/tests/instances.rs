@@ -8,27 +8,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{number_part, Process, Server, Shopper};
+use common::{number_part, Server, Shopper};
 use futures::future::join_all;
 
 const INSTANCES: usize = 3;
-
-async fn cluster() -> Option<(Vec<Process>, tempfile::TempDir, String)> {
-    if common::postgres_admin_url().is_none() {
-        println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): several instances need PostgreSQL");
-        return None;
-    }
-    let url = common::fresh_postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = "one shared secret for every instance, 32+ bytes";
-    let processes = (0..INSTANCES)
-        .map(|i| {
-            let data = dir.path().join(format!("instance-{i}"));
-            Process::spawn(&data, &["--database-url", &url, "--token-secret", secret])
-        })
-        .collect();
-    Some((processes, dir, url))
-}
 
 async fn signed_up(client: &reqwest::Client, base: &str, name: &str) -> Shopper {
     Shopper::sign_up(client, base, name).await
@@ -36,9 +19,14 @@ async fn signed_up(client: &reqwest::Client, base: &str, name: &str) -> Shopper 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn instances_share_one_truth() {
-    let Some((instances, _dir, url)) = cluster().await else {
+    let Some(cluster) = common::Cluster::start(INSTANCES, &[]).await else {
         return;
     };
+    let common::Cluster {
+        processes: instances,
+        url,
+        dir: _dir,
+    } = cluster;
     let client = Server::client();
     let bases: Vec<String> = instances.iter().map(|p| p.base.clone()).collect();
     let alice = signed_up(&client, &bases[0], "alice").await;

@@ -170,3 +170,45 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// Server processes sharing one fresh PostgreSQL database and one token secret.
+pub struct Cluster {
+    pub processes: Vec<Process>,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Cluster {
+    /// `count` processes, each started with `args` too; `None` (saying so) when no
+    /// PostgreSQL is configured.
+    pub async fn start(count: usize, args: &[&str]) -> Option<Cluster> {
+        if postgres_admin_url().is_none() {
+            println!("SKIPPED (no CHECKOUT_TEST_POSTGRES_URL): several instances need PostgreSQL");
+            return None;
+        }
+        let url = fresh_postgres_database().await;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "one shared secret for every instance, 32+ bytes";
+        let mut all = vec!["--database-url", url.as_str(), "--token-secret", secret];
+        all.extend_from_slice(args);
+        let processes = (0..count)
+            .map(|i| Process::spawn(&dir.path().join(format!("instance-{i}")), &all))
+            .collect();
+        Some(Cluster {
+            processes,
+            dir,
+            url,
+        })
+    }
+
+    /// Each process's address.
+    pub fn bases(&self) -> Vec<String> {
+        self.processes.iter().map(|p| p.base.clone()).collect()
+    }
+
+    /// Stops the processes and drops the database.
+    pub async fn stop(self) {
+        drop(self.processes);
+        drop_postgres_database(&self.url).await;
+    }
+}
