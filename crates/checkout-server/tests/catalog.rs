@@ -177,12 +177,7 @@ async fn edits_checked_whole(backend: Backend) {
     bad["shipping_methods"][0]["countries"] = json!(["DE", "IT"]);
     let refused = put_catalog(&server, bad, "\"1\"").await;
     refused.assert_problem("VALIDATION_FAILED", 422);
-    let pointers: Vec<&str> = refused.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
+    let pointers = refused.pointers();
     for expected in [
         "/products/0/unit_price",
         "/tax_rates/1/rate_bps",
@@ -466,12 +461,7 @@ async fn addresses(backend: Backend) {
         )
         .await;
     r.assert_problem("VALIDATION_FAILED", 422);
-    let pointers: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
+    let pointers = r.pointers();
     assert_eq!(pointers, ["/name", "/line1", "/country"]);
     bad["colour"] = json!("red");
     reader
@@ -493,12 +483,7 @@ async fn addresses(backend: Backend) {
         )
         .await;
     r.assert_problem("VALIDATION_FAILED", 422);
-    let pointers: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
+    let pointers = r.pointers();
     assert_eq!(pointers, ["/email", "/name", "/postal_code"]);
     assert!(reader.session(&id).await["snapshot"]["shipping_address"].is_null());
 

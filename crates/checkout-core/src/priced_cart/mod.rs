@@ -132,13 +132,14 @@ impl PricedCart {
             .lines
             .iter()
             .map(|l| {
-                rates.insert(rate(l.tax_rate_bps));
+                let bps = rate(l.tax_rate_bps);
+                rates.insert(bps);
                 CartLine {
                     sku: l.sku.clone(),
                     name: l.name.clone(),
                     quantity: u32::try_from(l.quantity).unwrap_or(0),
                     unit_price: l.unit_price,
-                    tax_class: class_of(rate(l.tax_rate_bps)),
+                    tax_class: class_of(bps),
                 }
             })
             .collect();
@@ -146,13 +147,14 @@ impl PricedCart {
             .shipping_methods
             .iter()
             .map(|m| {
-                rates.insert(rate(m.tax_rate_bps));
+                let bps = rate(m.tax_rate_bps);
+                rates.insert(bps);
                 ShippingMethod {
                     id: m.id.clone(),
                     name: m.name.clone(),
                     price: m.price,
                     free_from: m.free_from,
-                    tax_class: Some(class_of(rate(m.tax_rate_bps))),
+                    tax_class: Some(class_of(bps)),
                     countries: m.countries.clone(),
                 }
             })

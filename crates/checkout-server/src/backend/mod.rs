@@ -279,7 +279,7 @@ pub async fn read(
     let now = state.clock.now();
     let row = db::sessions::load(&state.db, &id)
         .await?
-        .filter(|row| row.metadata.is_some())
+        .filter(SessionRow::made_by_shop)
         .ok_or_else(not_found)?;
     Ok(Json(read_body(&state, &row, now).await?))
 }
@@ -327,7 +327,7 @@ pub async fn cancel(
     tx.lock_user(&owner).await?;
     let row = db::sessions::load(tx.conn(), &id)
         .await?
-        .filter(|row| row.metadata.is_some())
+        .filter(SessionRow::made_by_shop)
         .ok_or_else(not_found)?;
     let actor = Actor {
         user_id: None,

@@ -146,7 +146,7 @@ async fn restore_in(
     // A checkout the shop made from its priced cart gives way to any newer one of the
     // customer (the shop's newer cart, CONTRACT §24).
     let replaced_by_shop = match &old {
-        Some(row) if row.metadata.is_some() => db::sessions::latest_for_user(tx.conn(), &user.id)
+        Some(row) if row.made_by_shop() => db::sessions::latest_for_user(tx.conn(), &user.id)
             .await?
             .is_some_and(|latest| latest.seq > row.seq),
         _ => false,

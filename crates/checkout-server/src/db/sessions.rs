@@ -74,10 +74,18 @@ impl SessionRow {
             .and_then(|json| serde_json::from_str(json).ok())
     }
 
+    /// Whether the shop's backend made it from its priced cart (CONTRACT §24): such a
+    /// checkout always has metadata, `{}` at least.
+    pub fn made_by_shop(&self) -> bool {
+        self.metadata.is_some()
+    }
+
     /// The methods a checkout made from the shop's priced cart offers. Read only for
     /// such a checkout (the pricing input is not parsed for a checkout of our cart).
     pub fn own_offer(&self) -> Option<checkout_core::snapshot::OwnOffer> {
-        self.metadata.as_ref()?;
+        if !self.made_by_shop() {
+            return None;
+        }
         self.pricing_input().ok()?.own_offer
     }
 

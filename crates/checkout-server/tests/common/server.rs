@@ -41,6 +41,19 @@ impl Resp {
         assert!(self.body["title"].is_string() && self.body["detail"].is_string());
     }
 
+    /// The JSON Pointers of a problem's `errors`, in order.
+    pub fn pointers(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["pointer"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn replayed(&self) -> bool {
         self.headers
             .get("idempotent-replayed")
