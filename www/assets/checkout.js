@@ -19,7 +19,7 @@ await init(compiled ? { module_or_path: compiled } : undefined);
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const controls = () => [...document.querySelectorAll('main button, main input, main select')]
-  .filter((c) => !c.closest('#changes'));
+  .filter((c) => !c.closest('#changes') && !c.closest('#bank'));
 let catalog = null;
 let session = null;
 let leaving = false;
@@ -119,6 +119,59 @@ function showOrder(orderId, { replace = false } = {}) {
   leave(`/order/?id=${encodeURIComponent(orderId)}`, null, null, { now: true, replace });
 }
 
+// Payments that need the shopper (3-D Secure, a bank's page; CONTRACT §20). The pay
+// answer is 202 with `next_action`: the pending payment and its key are already in the
+// recovery record, so the shopper is sent to the bank, and the page they come back to
+// (this one, another tab, another device) resumes: it asks the server to look the
+// payment up now, shows "confirming" and polls, and never sends the payment again.
+const returned = params.has('redirect_status');
+if (returned) history.replaceState(null, '', `?id=${encodeURIComponent(params.get('id') ?? '')}`);
+let bankTimer = null;
+let lookedOnReturn = false;
+
+/** To the provider's page (only an http(s) address the server gave). */
+function goToBank(action) {
+  if (!/^https?:\/\//.test(action?.url ?? '')) return false;
+  notice('Taking you to your bank to confirm the payment…', 'info', 'PAYMENT_IN_PROGRESS');
+  leave(action.url, null, null, { now: true });
+  return true;
+}
+
+/** While the checkout waits for the shopper at the bank: the link there, the way out,
+ *  and a look at the provider every few seconds (the server allows one a second). */
+function showBank(body) {
+  const action = body?.status === 'PAYMENT_PENDING' ? body.next_action : null;
+  $('bank').hidden = !action;
+  clearTimeout(bankTimer);
+  if (!action) return;
+  $('bank-said').textContent = action.message;
+  if (/^https?:\/\//.test(action.url)) $('bank-go').href = action.url;
+  bankTimer = setTimeout(lookAtBank, 3000);
+}
+
+/** Asks the server to look the payment up with the provider now, then shows the outcome. */
+async function lookAtBank() {
+  if (leaving || document.hidden) { bankTimer = setTimeout(lookAtBank, 3000); return; }
+  const r = await api('POST', `/checkouts/${encodeURIComponent(guard.pageSessionId)}/payment/refresh`).catch(() => null);
+  if (r?.status === 200) {
+    guard.remember(r.body);
+    if (r.body.status !== 'PAYMENT_PENDING') { $('bank').hidden = true; guard.check('payment'); return; }
+    showBank(r.body);
+  } else {
+    bankTimer = setTimeout(lookAtBank, 5000);
+  }
+}
+
+$('bank-cancel').addEventListener('click', async () => {
+  $('bank-cancel').disabled = true;
+  const r = await api('POST', `/checkouts/${encodeURIComponent(guard.pageSessionId)}/payment/cancel`).catch(() => null);
+  $('bank-cancel').disabled = false;
+  if (r?.status !== 200) { $('bank-said').textContent = r?.body?.detail ?? OUTAGE; return; }
+  guard.remember(r.body);
+  $('bank').hidden = true;
+  guard.check('payment');
+});
+
 function onVerdict(v) {
   (window.__verdicts ??= []).push({ ...v, at: performance.now() });
   document.body.dataset.source = v.source;
@@ -135,6 +188,7 @@ function onVerdict(v) {
     case 'ACTIVE':
       if (!leaving) setBlocked(false);
       if (v.source === 'server') loading = load();
+      $('bank').hidden = true;
       if (confirming && v.source === 'server') {
         // The payment settled without an order (declined, or voided): its stored answer
         // says why; the retry with the same key fetches it (replayed, never charged).
@@ -146,8 +200,15 @@ function onVerdict(v) {
     case 'PAYMENT_PENDING':
       // The module polls the session by itself (GET, never the payment).
       showConfirming();
+      if (v.source === 'server') {
+        const body = guard.lastSession();
+        // Back from the bank: look now rather than wait for the provider's webhook.
+        if (body?.next_action && returned && !lookedOnReturn) { lookedOnReturn = true; lookAtBank(); }
+        showBank(body);
+      }
       break;
     case 'COMPLETED':
+      $('bank').hidden = true;
       setBlocked(true);
       if (v.order_id) showOrder(v.order_id, { replace: true });
       break;
@@ -318,6 +379,7 @@ async function answered(r) {
     showOrder(r.body.id);
     return;
   }
+  if (r?.status === 202 && r.nextAction && goToBank(r.nextAction)) return;
   if (r?.transient) {
     // A 5xx or a proxy's page: the order may exist. The pending action and its key are
     // kept; the retry with the same key finds the order or places it, never twice.

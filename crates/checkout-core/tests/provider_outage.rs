@@ -4,8 +4,8 @@
 
 use checkout_core::{
     payment::{
-        release_message, resolve, watched_after_release, ProviderStatus, RefundReason, Report,
-        Resolution, Source, Standing,
+        release_message, resolve, watched_after_release, ActionWindow, ProviderStatus,
+        RefundReason, Report, Resolution, Source, Standing,
     },
     SessionStatus,
 };
@@ -29,6 +29,7 @@ fn paying(status: SessionStatus) -> Standing<'static> {
         total: (1_000, "EUR"),
         ordered_by_this_payment: false,
         refund_recorded: false,
+        action: ActionWindow::None,
     }
 }
 

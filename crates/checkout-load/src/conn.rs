@@ -64,6 +64,28 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer, String> {
+        let body = body.map(|b| ("application/json", Bytes::from(b.to_string())));
+        self.send_bytes(method, path, cookie, headers, body).await
+    }
+
+    /// A form post, as a browser submits an HTML form (a bank's challenge page).
+    pub async fn post_form(&mut self, path: &str, form: &str) -> Result<Answer, String> {
+        let body = (
+            "application/x-www-form-urlencoded",
+            Bytes::from(form.to_owned()),
+        );
+        self.send_bytes(Method::POST, path, None, &[], Some(body))
+            .await
+    }
+
+    async fn send_bytes(
+        &mut self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Result<Answer, String> {
         self.sent += 1;
         let mut req = Request::builder()
             .method(method)
@@ -76,9 +98,9 @@ impl Conn {
             req = req.header(*k, *v);
         }
         let bytes = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Bytes::from(b.to_string())
+            Some((content_type, bytes)) => {
+                req = req.header("content-type", content_type);
+                bytes
             }
             None => Bytes::new(),
         };

@@ -34,6 +34,27 @@ impl Tokenizer {
         })
     }
 
+    /// The shopper's browser presses Approve on the provider's 3-D Secure challenge
+    /// page at `url` (`next_action.url`, on the provider this tokenizer talks to).
+    pub async fn approve_challenge(&mut self, url: &str) -> Result<(), String> {
+        let (path, secret) = url
+            .split_once("/challenge/")
+            .and_then(|(_, rest)| rest.split_once("?secret="))
+            .ok_or_else(|| format!("not a challenge page: {url}"))?;
+        let pressed = self
+            .conn
+            .post_form(
+                &format!("/challenge/{path}"),
+                &format!("secret={secret}&outcome=approve"),
+            )
+            .await?;
+        if pressed.status == 303 {
+            Ok(())
+        } else {
+            Err(format!("challenge: {}", pressed.status))
+        }
+    }
+
     /// A token for `card`.
     pub async fn tokenize(&mut self, card: &str) -> Result<String, String> {
         let answer = self

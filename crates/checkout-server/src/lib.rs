@@ -198,7 +198,7 @@ impl Running {
 /// Connects the database, builds the state and starts serving (and the sweeper), with
 /// the payment provider the configuration names (the simulated one's HTTP API).
 pub async fn start(config: Config) -> Result<Running, String> {
-    let provider = Arc::new(config.provider());
+    let provider = Arc::new(config.provider()?);
     start_with_provider(config, provider).await
 }
 
@@ -313,7 +313,7 @@ fn origin_of(url: &str) -> String {
 
 /// Runs until SIGTERM or Ctrl-C, then shuts down cleanly.
 pub async fn serve(config: Config) -> Result<(), String> {
-    let provider = Arc::new(config.provider());
+    let provider = Arc::new(config.provider()?);
     serve_with_provider(config, provider).await
 }
 

@@ -83,6 +83,7 @@ impl Outbound {
             .use_rustls_tls()
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .pool_max_idle_per_host(64)
             .redirect(reqwest::redirect::Policy::none())
             // Never through a proxy from *_PROXY variables: the proxy would resolve
             // the name, past the address check.

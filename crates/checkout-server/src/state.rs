@@ -21,6 +21,8 @@ pub struct Tuning {
     pub gateway_timeout: Duration,
     /// A payment still pending after this long is reconciled with the gateway.
     pub reconcile_after: Duration,
+    /// How long a checkout waits for the shopper at the provider (seconds).
+    pub payment_action_timeout_secs: u64,
     /// How often the background sweeper runs.
     pub sweep_every: Duration,
     /// How many Idempotency-Keys one shopper may hold (kept 24 hours).
@@ -39,6 +41,8 @@ impl Default for Tuning {
             argon2_memory_kib: 19_456,
             gateway_timeout: Duration::from_secs(10),
             reconcile_after: Duration::from_secs(60),
+            payment_action_timeout_secs:
+                checkout_core::payment::action::DEFAULT_ACTION_TIMEOUT_SECS,
             sweep_every: Duration::from_secs(5),
             idempotency_keys_per_shopper: 1_000,
             session_retention: Duration::from_secs(90 * 24 * 3600),

@@ -13,15 +13,6 @@ use common::{test_cards, Backend, Server, Shopper, TEST_WEBHOOK_SECRET};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn orders_of(server: &Server, id: &str) -> i64 {
-    common::count(
-        server.db(),
-        "SELECT COUNT(*) AS n FROM orders WHERE session_id = $1",
-        &[id],
-    )
-    .await
-}
-
 async fn events_of(server: &Server, id: &str, kind: &str) -> i64 {
     common::count(
         server.db(),
@@ -39,19 +30,6 @@ async fn drop_webhooks(server: &Server) {
         .call(Method::PUT, "/v1/webhook_endpoint", Some(url))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-}
-
-/// The checkout's refunds once the first is `refunded` (waits up to 20 s).
-async fn refunds_once_refunded(server: &Server, id: &str) -> Value {
-    let path = format!("/admin/payments/refunds?checkout_id={id}");
-    for _ in 0..200 {
-        let r = server.admin(Method::GET, &path, None).await;
-        if r.body[0]["state"] == "refunded" {
-            return r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Value::Null
 }
 
 async fn reconcile_now(server: &Server) {
@@ -149,7 +127,7 @@ async fn every_order(backend: Backend) {
                 "{order:?}"
             );
             assert_eq!(answer.str("payment_reference"), pid);
-            assert_eq!(orders_of(&server, &id).await, 1, "{order:?} x{times}");
+            assert_eq!(server.orders_of(&id).await, 1, "{order:?} x{times}");
             assert_eq!(
                 server.provider.charges(&id).await,
                 (1, 0),
@@ -276,7 +254,7 @@ async fn webhook_signatures(backend: Backend) {
         .get(&format!("/orders/{}", s["order_id"].as_str().unwrap()))
         .await;
     assert_eq!(order.body["payment_reference"], payment["id"]);
-    assert_eq!(orders_of(&server, &id).await, 1);
+    assert_eq!(server.orders_of(&id).await, 1);
     assert_eq!(server.provider.charges(&id).await, (1, 0));
     let refunds = server
         .admin(Method::GET, "/admin/payments/refunds", None)
@@ -324,7 +302,7 @@ async fn forged_but_signed(server: &Server, payment: &Value) {
     .await;
     assert!(after - before >= 1.0, "the unknown key is counted");
     assert_eq!(bob.session(&bobs).await["status"], "ACTIVE");
-    assert_eq!(orders_of(server, &bobs).await, 0);
+    assert_eq!(server.orders_of(&bobs).await, 0);
 }
 on_both_backends!(
     webhooks_unsigned_wrongly_signed_stale_or_altered_are_refused_and_replays_ignored,
@@ -355,7 +333,7 @@ async fn processing(backend: Backend) {
         assert_eq!(retry.status, 201, "{}", retry.body);
         assert_eq!(retry.str("id"), s["order_id"].as_str().unwrap());
         assert_eq!(alice.session(&id).await["reason"], "PAID");
-        assert_eq!(orders_of(&server, &id).await, 1);
+        assert_eq!(server.orders_of(&id).await, 1);
         assert_eq!(server.provider.charges(&id).await, (1, 0), "{card}");
     }
     server.stop().await;
@@ -417,7 +395,7 @@ async fn late_charge(backend: Backend) {
             "already_completed"
         };
         // The late charge lands (about 3 s after the request) and is given back.
-        let refunds = refunds_once_refunded(&server, &id).await;
+        let refunds = server.refunds_once_refunded(&id).await;
         assert_eq!(
             refunds.as_array().map(Vec::len),
             Some(1),
@@ -437,7 +415,7 @@ async fn late_charge(backend: Backend) {
         reconcile_now(&server).await;
         assert_eq!(events_of(&server, &id, "payment.refunded").await, 1);
         let expected_orders = i64::from(then == "paid");
-        assert_eq!(orders_of(&server, &id).await, expected_orders);
+        assert_eq!(server.orders_of(&id).await, expected_orders);
         let (charged, refunded) = server.provider.charges(&id).await;
         assert_eq!(
             (charged - refunded) as i64,
@@ -733,14 +711,14 @@ async fn late_charge_without_webhook(backend: Backend) {
     let freed = alice.pay(&id, &digest, test_cards::LATE, "late").await;
     freed.assert_problem("PAYMENT_DECLINED", 402);
     assert!(freed.str("detail").contains("no record"), "{}", freed.body);
-    let refunds = refunds_once_refunded(&server, &id).await;
+    let refunds = server.refunds_once_refunded(&id).await;
     assert_eq!(refunds[0]["reason"], "no_longer_paying", "{refunds}");
     assert_eq!(
         server.provider.charges(&id).await,
         (1, 1),
         "the late charge was given back"
     );
-    assert_eq!(orders_of(&server, &id).await, 0);
+    assert_eq!(server.orders_of(&id).await, 0);
     assert_eq!(alice.session(&id).await["status"], "ACTIVE");
     server.stop().await;
 }
@@ -786,7 +764,7 @@ async fn provider_down(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     let placed = alice.place_order(&id, &r.str("digest"), "invoice").await;
     assert_eq!(placed.status, 201, "{}", placed.body);
-    assert_eq!(orders_of(&server, &id).await, 1);
+    assert_eq!(server.orders_of(&id).await, 1);
     // The released payment stays watched for a late charge.
     let watched = common::count(
         server.db(),

@@ -26,6 +26,8 @@ pub fn build_release() -> Result<std::path::PathBuf, String> {
         "--package",
         "checkout-server",
         "--package",
+        "checkout-payment-sim",
+        "--package",
         "checkout-load",
         "--bins",
     ]))?;

@@ -119,6 +119,8 @@ fn cmd_run(server_args: &[String]) -> Result<(), String> {
         "--package",
         "checkout-server",
         "--package",
+        "checkout-payment-sim",
+        "--package",
         "checkout-demo-identity",
         "--bins",
     ]))?;

@@ -14,7 +14,14 @@ pub fn test_server(
     what: &str,
     extra: &[&str],
 ) -> Result<(tools::ServerProcess, std::path::PathBuf), String> {
-    run(Cmd::new("cargo").args(["build", "--package", "checkout-server", "--bins"]))?;
+    run(Cmd::new("cargo").args([
+        "build",
+        "--package",
+        "checkout-server",
+        "--package",
+        "checkout-payment-sim",
+        "--bins",
+    ]))?;
     // The simulated payment provider, its own process, as in production.
     let secret = tools::webhook_secret();
     let provider = tools::spawn_provider(

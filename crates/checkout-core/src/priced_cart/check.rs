@@ -129,15 +129,7 @@ fn url(p: &mut Problems, doc: &Map<String, Value>, name: &str) -> Option<String>
         }
         return None;
     };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or_default();
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let ok = !host.is_empty()
-        && !host.contains('@')
-        && url.chars().count() <= MAX_URL
-        && url.chars().all(|c| c.is_ascii_graphic());
+    let ok = crate::payment::action::is_web_address(url, MAX_URL);
     if !ok {
         p.add(
             format!("/{name}"),

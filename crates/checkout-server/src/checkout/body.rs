@@ -8,7 +8,7 @@ use checkout_core::{
     changes::ChangeItem,
     evaluate,
     snapshot::{OwnOffer, Snapshot},
-    Action, CheckInput, Viewer,
+    Action, CheckInput, SessionStatus, Viewer,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,39 @@ pub struct CheckoutBody {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     #[schema(value_type = Option<Object>)]
     pub offer: Option<OwnOffer>,
+    /// While the payment waits for the shopper at the provider (3-D Secure, a bank's
+    /// page; CONTRACT §20): where they confirm it, and until when the checkout waits.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_action: Option<NextAction>,
+}
+
+/// A step the shopper takes at the payment provider (as Stripe's `next_action`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NextAction {
+    /// Always `redirect`: send the shopper's browser to `url`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The provider's page (a web address; never another scheme).
+    pub url: String,
+    /// Until then the checkout waits; then the payment is cancelled and the checkout
+    /// released.
+    pub expires_at: DateTime<Utc>,
+    /// What the shopper is told meanwhile (the core's words).
+    pub message: String,
+}
+
+impl NextAction {
+    /// The action the checkout in `row` waits for, while it pays.
+    fn of(row: &SessionRow, status: SessionStatus) -> Option<NextAction> {
+        let action = row.payment_action.as_ref()?;
+        let url = action.url.clone()?;
+        (status == SessionStatus::PaymentPending).then(|| NextAction {
+            kind: "redirect".into(),
+            url,
+            expires_at: action.deadline,
+            message: checkout_core::payment::action::ACTION_WAITING_MESSAGE.to_owned(),
+        })
+    }
 }
 
 impl CheckoutBody {
@@ -116,6 +149,7 @@ impl CheckoutBody {
             changes: row.changes.clone(),
             metadata: row.metadata(),
             offer: row.own_offer(),
+            next_action: NextAction::of(row, status),
         }
     }
 }

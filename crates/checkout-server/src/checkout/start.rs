@@ -104,6 +104,7 @@ pub async fn start(
         payment_key: None,
         payment_idem_key: None,
         payment_started_at: None,
+        payment_action: None,
         is_latest: true,
         order_id: None,
         updated_at: now,

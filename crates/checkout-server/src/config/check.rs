@@ -114,6 +114,12 @@ impl Config {
                 "--backend-api-key: a backend key is never the admin or metrics token".into(),
             );
         }
+        if !(60..=86_400).contains(&self.payment_action_timeout_secs) {
+            problems.push("--payment-action-timeout-secs: from 60 to 86400 seconds".into());
+        }
+        if let Err(why) = self.provider() {
+            problems.push(why);
+        }
         if let Some(url) = &self.public_url {
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
                 && url.len() <= 2_000

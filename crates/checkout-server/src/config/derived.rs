@@ -64,6 +64,7 @@ impl Config {
             argon2_memory_kib: self.argon2_memory_kib,
             gateway_timeout: Duration::from_millis(self.gateway_timeout_ms),
             reconcile_after: Duration::from_secs(self.reconcile_after_secs),
+            payment_action_timeout_secs: self.payment_action_timeout_secs,
             sweep_every: Duration::from_millis(self.sweep_every_ms.max(10)),
             idempotency_keys_per_shopper: self.idempotency_keys_per_shopper,
             session_retention: Duration::from_secs(self.session_retention_secs),

@@ -21,6 +21,7 @@ impl Config {
             argon2_memory_kib: 1_024,
             gateway_timeout_ms: 10_000,
             reconcile_after_secs: 60,
+            payment_action_timeout_secs: 900,
             sweep_every_ms: 200,
             max_concurrent_hashes: None,
             // Hundreds of concurrent sign-ups wait for their turn instead of a 503.

@@ -79,6 +79,12 @@ pub struct Config {
     #[arg(long, env = "CHECKOUT_RECONCILE_AFTER_SECS", default_value_t = 60)]
     pub reconcile_after_secs: u64,
 
+    /// How long a checkout waits for the shopper to confirm a payment at the provider
+    /// (3-D Secure, a bank's page), in seconds (60 to 86400); then the payment is
+    /// cancelled with the provider and the checkout released.
+    #[arg(long, env = "CHECKOUT_PAYMENT_ACTION_TIMEOUT_SECS", default_value_t = checkout_core::payment::action::DEFAULT_ACTION_TIMEOUT_SECS)]
+    pub payment_action_timeout_secs: u64,
+
     /// How often background upkeep runs (expiry, key purge, reconciliation), in ms.
     #[arg(long, env = "CHECKOUT_SWEEP_EVERY_MS", default_value_t = 5_000)]
     pub sweep_every_ms: u64,
@@ -377,21 +383,23 @@ pub struct Config {
 pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_checkout_guard_webhooks";
 
 impl Config {
-    /// The payment provider client this configuration describes.
-    pub fn provider(&self) -> crate::payments::provider::HttpProvider {
-        crate::payments::provider::HttpProvider::new(
-            crate::payments::provider::HttpProviderConfig {
-                base: self.payment_provider_url.clone(),
-                public_base: self
-                    .payment_provider_public_url
-                    .clone()
-                    .unwrap_or_else(|| self.payment_provider_url.clone()),
-                api_key: self.payment_provider_api_key.clone(),
-                publishable_key: self.payment_publishable_key.clone(),
-                webhook_secrets: self.webhook_secrets(),
-                timeout: std::time::Duration::from_millis(self.gateway_timeout_ms.max(1)),
-            },
-        )
+    /// The payment provider client this configuration describes (refused: a provider
+    /// address that is neither `https://` nor `http://` to loopback, or an unreadable
+    /// `--extra-ca-file`).
+    pub fn provider(&self) -> Result<crate::payments::HttpProvider, String> {
+        let outbound = crate::outbound::Outbound::new(true, self.extra_ca_file.as_deref())?;
+        crate::payments::HttpProvider::new(crate::payments::HttpProviderConfig {
+            base: self.payment_provider_url.clone(),
+            public_base: self
+                .payment_provider_public_url
+                .clone()
+                .unwrap_or_else(|| self.payment_provider_url.clone()),
+            api_key: self.payment_provider_api_key.clone(),
+            publishable_key: self.payment_publishable_key.clone(),
+            webhook_secrets: self.webhook_secrets(),
+            timeout: std::time::Duration::from_millis(self.gateway_timeout_ms.max(1)),
+            outbound,
+        })
     }
 
     /// The shop backend's keys (`new, old` is `new,old`).

@@ -86,6 +86,11 @@ pub const SQLITE: &[Migration] = &[
         description: "priced carts",
         sql: include_str!("../../migrations/sqlite/0011_priced_carts.sql"),
     },
+    Migration {
+        version: 12,
+        description: "payment actions",
+        sql: include_str!("../../migrations/sqlite/0012_payment_actions.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

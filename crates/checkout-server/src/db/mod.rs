@@ -37,6 +37,7 @@ pub mod limits;
 pub mod migrate;
 pub mod orders;
 pub mod outbox;
+pub mod payment_actions;
 pub mod payments;
 mod purge;
 mod query;

@@ -13,6 +13,7 @@ use checkout_core::{
 };
 use chrono::{DateTime, Utc};
 
+use super::payment_actions::PaymentAction;
 use super::{
     events::{record_event, Actor},
     query, Conn, DbError, DbRow,
@@ -46,6 +47,8 @@ pub struct SessionRow {
     pub payment_key: Option<String>,
     pub payment_idem_key: Option<String>,
     pub payment_started_at: Option<DateTime<Utc>>,
+    /// Where the shopper confirms the payment it waits for, and until when (§20).
+    pub payment_action: Option<PaymentAction>,
     pub is_latest: bool,
     pub order_id: Option<String>,
     /// When it was last changed (a sign-out is the last change of a signed-out session).
@@ -114,6 +117,7 @@ const SELECT_SESSION: &str =
     "SELECT s.id, s.user_id, s.seq, s.number, s.status, s.reason, s.managed, \
     s.started_at, s.expires_at, s.login_expires_at, s.login_sid, s.generation, s.pricing_input, s.snapshot, s.started_by_admin, \
     s.payment_key, s.payment_idem_key, s.payment_started_at, \
+    s.payment_action_url, s.payment_action_deadline, \
     s.updated_at, s.restored_from, s.restored_to, s.changes, s.metadata, \
     (SELECT MAX(l.seq) FROM checkout_sessions l WHERE l.user_id = s.user_id) AS latest_seq, \
     (SELECT o.id FROM orders o WHERE o.session_id = s.id) AS order_id \
@@ -152,6 +156,7 @@ fn decode(row: &DbRow) -> Result<SessionRow, DbError> {
         payment_started_at: row
             .try_get::<Option<i64>>("payment_started_at")?
             .map(from_ms),
+        payment_action: super::payment_actions::decode(row)?,
         is_latest: latest == Some(seq),
         order_id: row.try_get("order_id")?,
         updated_at: from_ms(row.try_get("updated_at")?),
@@ -364,7 +369,8 @@ pub async fn begin_payment(
 ) -> Result<(), DbError> {
     query(
         "UPDATE checkout_sessions SET payment_key = $1, payment_idem_key = $2, \
-         payment_started_at = $3 WHERE id = $4",
+         payment_started_at = $3, payment_action_url = NULL, payment_action_deadline = NULL \
+         WHERE id = $4",
     )
     .bind(payment_key)
     .bind(idem_key)
@@ -383,23 +389,6 @@ pub async fn owner(conn: impl Into<Conn<'_>>, session_id: &str) -> Result<Option
         .await?
         .map(|r| r.try_get("user_id"))
         .transpose()
-}
-
-/// Payments pending since `cutoff` or earlier: (session id, payment key).
-pub async fn stuck_payments(
-    conn: impl Into<Conn<'_>>,
-    cutoff: DateTime<Utc>,
-) -> Result<Vec<(String, Option<String>)>, DbError> {
-    query(
-        "SELECT id, payment_key FROM checkout_sessions \
-         WHERE status = 'PAYMENT_PENDING' AND payment_started_at <= $1",
-    )
-    .bind(to_ms(cutoff))
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get("id")?, r.try_get("payment_key")?)))
-    .collect()
 }
 
 /// Redeems generation `generation` of the session's recovery token (compare-and-set on

@@ -18,7 +18,7 @@ use crate::{
     db::{self, events::Actor},
     http::error::ApiError,
     http::idempotency,
-    orders,
+    payments,
     state::AppState,
 };
 
@@ -71,7 +71,7 @@ pub fn spawn(state: AppState, every: Duration, stop: watch::Receiver<bool>) -> J
         every_until_stopped(every, stop.clone(), move || {
             let state = state.clone();
             async move {
-                match orders::reconcile(&state, state.tuning.reconcile_after).await {
+                match payments::settle::reconcile(&state, state.tuning.reconcile_after).await {
                     Ok(0) => {}
                     Ok(settled) => tracing::info!(settled, "reconciled"),
                     Err(error) => {

@@ -1,4 +1,5 @@
-//! The order actions: place order, submit for approval, and pay-and-submit. Each needs an
+//! The order actions: place order, submit for approval, and pay-and-submit (its route is
+//! with the payments, `crate::payments::pay`). Each needs an
 //! `Idempotency-Key` and the digest of the summary the shopper confirmed, and passes the
 //! core's checks first. A session yields at most one order whatever the keys: the
 //! transition out of `ACTIVE` is a compare-and-set and `orders.session_id` is unique.
@@ -10,10 +11,6 @@
 //! answer lost on the way (timeout, crash) is settled by reconciliation in the sweeper.
 
 pub mod approvals;
-mod pay;
-pub mod settle;
-
-pub use self::settle::reconcile;
 
 use axum::{
     extract::{Path, State},
@@ -54,7 +51,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(place_order))
         .routes(routes!(submit_for_approval))
-        .routes(routes!(pay::pay))
         .routes(routes!(get_order))
 }
 
@@ -69,9 +65,14 @@ pub struct OrderActionRequest {
     /// the card number: one is refused).
     #[serde(default)]
     pub payment_token: Option<String>,
+    /// Pay only: where the provider sends the shopper back after confirming at their
+    /// bank (3-D Secure): a page of the shop's own origin (the request's `Origin`,
+    /// `--public-url` or a trusted origin). Default: the storefront's checkout page.
+    #[serde(default)]
+    pub return_url: Option<String>,
 }
 
-fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
+pub(crate) fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
     serde_json::from_value(value.clone()).map_err(|e| {
         Rejection::with_message(
             ErrorCode::ValidationFailed,
@@ -85,7 +86,7 @@ fn parse_body(value: &Value) -> ApiResult<OrderActionRequest> {
 }
 
 /// The idempotency scope of an order action on a session.
-fn endpoint(id: &str, action: Action) -> String {
+pub(crate) fn endpoint(id: &str, action: Action) -> String {
     format!(
         "POST /api/v1/checkouts/{id}/{}",
         action.order_segment().unwrap_or("unknown")
@@ -196,7 +197,7 @@ async fn complete_action(
 }
 
 /// The core's checks for an order action; a refusal persists read-time expiry first.
-async fn check_order_action(
+pub(crate) async fn check_order_action(
     tx: &mut WriteTx,
     user: &CurrentUser,
     row: &SessionRow,
@@ -223,7 +224,7 @@ async fn check_order_action(
 }
 
 /// The session's one order, as it will be stored.
-fn new_order(
+pub(crate) fn new_order(
     row: &SessionRow,
     customer: db::orders::OrderCustomer,
     completion: Completion,
@@ -256,7 +257,7 @@ fn new_order(
 
 /// Writes the order with its transition, its event, the cart and the stored answer
 /// (`db::orders::place`); a second order for one session is `CHECKOUT_COMPLETED`.
-async fn place(
+pub(crate) async fn place(
     tx: &mut WriteTx,
     row: &SessionRow,
     step: Transition,

@@ -14,6 +14,8 @@ pub mod test_cards {
     pub const OUT_OF_ORDER: &str = "4000000000005126";
     pub const LASTING: &str = "4000000000000259";
     pub const LATE: &str = "4000000000006975";
+    pub const CHALLENGE: &str = "4000002760003184";
+    pub const CHALLENGE_WEBHOOK_LATE: &str = "4000000000003063";
 }
 
 /// The simulated payment provider's timings in tests (each flag may be overridden).
@@ -29,6 +31,32 @@ pub const PROVIDER_ARGS: [&str; 10] = [
     "--late-ms",
     "3000",
 ];
+
+/// The simulated provider's executable, built once per test process: it is a crate of
+/// its own (`crates/checkout-payment-sim`), so cargo does not build it for this
+/// package's tests by itself.
+pub fn sim_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // target/<profile>/deps/<this test> → target/<profile>/checkout-payment-sim
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build.args(["build", "--quiet", "--package", "checkout-payment-sim"]);
+            if dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo build --package checkout-payment-sim");
+            assert!(status.success(), "building checkout-payment-sim failed");
+            dir.join("checkout-payment-sim")
+        })
+        .clone()
+}
 
 /// A `checkout-payment-sim` process on a free loopback port.
 pub struct Provider {
@@ -46,7 +74,7 @@ impl Provider {
             .flatten()
             .copied()
             .collect();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-payment-sim"))
+        let mut child = std::process::Command::new(sim_binary())
             .args(["--bind", "127.0.0.1:0", "--test-control"])
             .args(["--webhook-secret", TEST_WEBHOOK_SECRET])
             .args(defaults)
@@ -139,6 +167,57 @@ impl Provider {
             .iter()
             .map(|s| s.as_u64().unwrap())
             .collect()
+    }
+
+    /// Test control: how many lookups by key the provider answered.
+    pub async fn lookups(&self) -> u64 {
+        let r = self.call(Method::GET, "/sim/stats", None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["lookups"].as_u64().unwrap()
+    }
+
+    /// Test control: the provider's API answers 503 (`down`) or works again.
+    pub async fn outage(&self, down: bool) {
+        let r = self
+            .call(Method::POST, "/sim/outage", Some(json!({ "down": down })))
+            .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+
+    /// The shopper's browser on the challenge page at `url` (a payment's
+    /// `next_action.url`): loads it, then presses `button` (`approve` or `fail`).
+    /// Returns where the provider sends the browser back (its 303's `Location`).
+    pub async fn challenge(&self, url: &str, button: &str) -> String {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = browser.get(url).send().await.unwrap();
+        assert_eq!(page.status(), 200, "the challenge page {url}");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(">Approve</button>") && html.contains(">Fail</button>"),
+            "{html}"
+        );
+        self.press(url, button).await
+    }
+
+    /// A button of the challenge page at `url` pressed (the page loaded long before).
+    pub async fn press(&self, url: &str, button: &str) -> String {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let secret = url.split("secret=").nth(1).unwrap().to_owned();
+        let action = url.split('?').next().unwrap();
+        let pressed = browser
+            .post(action)
+            .form(&[("secret", secret.as_str()), ("outcome", button)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pressed.status(), 303, "pressing {button}");
+        pressed.headers()["location"].to_str().unwrap().to_owned()
     }
 
     /// Waits until the provider has a payment for the checkout; returns it.

@@ -240,20 +240,50 @@ impl TestPki {
 }
 
 /// An HTTPS receiver on `listener` serving the certificate of `pki`.
+impl TestPki {
+    /// A TLS acceptor serving the server certificate.
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        use tokio_rustls::rustls;
+        // ring's provider, named (the one the workspace builds; its "deprecated" is
+        // about post-quantum key exchange, which a test server does not need).
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(self.server_chain.clone(), self.server_key.clone_key())
+            .unwrap();
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    }
+}
+
+/// HTTPS in front of the plain HTTP service at `behind` (a TLS-terminating proxy, as
+/// in front of a provider's API), on `listener`, with the certificate of `pki`.
+pub fn tls_proxy(listener: tokio::net::TcpListener, pki: &TestPki, behind: String) {
+    let acceptor = pki.acceptor();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, behind) = (acceptor.clone(), behind.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(behind).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+}
+
 pub fn tls_receiver(listener: tokio::net::TcpListener, pki: &TestPki) -> Receiver {
     use hyper_util::rt::TokioIo;
-    use tokio_rustls::rustls;
-    // ring's provider, named (the one the workspace builds; its "deprecated" is about
-    // post-quantum key exchange, which a test receiver does not need).
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = pki.acceptor();
     let rx = Receiver::new(listener.local_addr().unwrap(), "https", 0);
     let app = rx.router();
     tokio::spawn(async move {

@@ -279,6 +279,29 @@ impl Server {
             .collect()
     }
 
+    /// How many orders checkout `id` has.
+    pub async fn orders_of(&self, id: &str) -> i64 {
+        count(
+            self.db(),
+            "SELECT COUNT(*) AS n FROM orders WHERE session_id = $1",
+            &[id],
+        )
+        .await
+    }
+
+    /// The checkout's refunds once the first is `refunded` (waits up to 20 s).
+    pub async fn refunds_once_refunded(&self, id: &str) -> Value {
+        let path = format!("/admin/payments/refunds?checkout_id={id}");
+        for _ in 0..200 {
+            let r = self.admin(Method::GET, &path, None).await;
+            if r.body[0]["state"] == "refunded" {
+                return r.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Value::Null
+    }
+
     /// Moves the server clock forward.
     pub async fn advance(&self, seconds: i64) {
         let r = self

@@ -288,6 +288,28 @@ impl Shopper {
         panic!("session {id} never reached {status}");
     }
 
+    /// Back from the provider's page: the server asks the provider now.
+    pub async fn refresh_payment(&self, id: &str) -> Resp {
+        self.send(
+            Method::POST,
+            &format!("/checkouts/{id}/payment/refresh"),
+            None,
+            &[],
+        )
+        .await
+    }
+
+    /// Cancels the payment that waits for the shopper at the provider.
+    pub async fn cancel_payment(&self, id: &str) -> Resp {
+        self.send(
+            Method::POST,
+            &format!("/checkouts/{id}/payment/cancel"),
+            None,
+            &[],
+        )
+        .await
+    }
+
     pub async fn session(&self, id: &str) -> Value {
         let r = self.get(&format!("/checkouts/{id}")).await;
         assert_eq!(r.status, 200, "{}", r.body);

@@ -19,8 +19,8 @@ use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{Event, EventTarget, VisibilityState};
 
 use super::{
-    rejection_js,
-    reply::{server_rejection, text, Delivered, SessionExtras},
+    get, rejection_js,
+    reply::{server_rejection, text, Delivered, OrderActionResult, SessionExtras},
 };
 use crate::{
     api,
@@ -337,7 +337,12 @@ impl GuardedPage {
             (Reading::Definite(rejection), ..) => Some(Err(rejection.code)),
             _ => None,
         };
-        let transient = outcome.is_none();
+        // A `202` decided something: the payment waits for the shopper at the provider
+        // (`next_action`, CONTRACT §20); the pending action and its key stay, so the
+        // page that comes back from the provider resumes from them.
+        let next_action = get(&reply.body, "next_action");
+        let waits_for_shopper = reply.status == 202 && next_action.is_object();
+        let transient = outcome.is_none() && !waits_for_shopper;
         // Undecided (no verdict, or "still running / being confirmed"): the key is kept
         // and the retry waits the core's backoff, never less than `Retry-After`.
         let undecided = match outcome {
@@ -369,30 +374,13 @@ impl GuardedPage {
             pending: undecided,
             retry_in_ms,
             idempotency_key: pending.idempotency_key,
+            next_action: if waits_for_shopper {
+                next_action
+            } else {
+                JsValue::NULL
+            },
         })
     }
-}
-
-/// What an order action's request came back with (`submit`, `resumePending`).
-#[derive(serde::Serialize, tsify::Tsify)]
-#[serde(rename_all = "camelCase")]
-#[tsify(missing_as_null)]
-struct OrderActionResult {
-    /// The HTTP status (0 when no answer came).
-    status: u16,
-    /// The answer's JSON body (the order, or a problem document), as it came.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    #[tsify(type = "unknown")]
-    body: JsValue,
-    /// The answer decided nothing (an outage, a proxy's page): retry with the same key.
-    transient: bool,
-    /// Not decided yet (still running, or the payment is being confirmed).
-    pending: bool,
-    /// With `pending`: when to ask again (the core's backoff).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_in_ms: Option<u32>,
-    /// The key the action was sent with (every retry reuses it).
-    idempotency_key: String,
 }
 
 impl GuardedPage {

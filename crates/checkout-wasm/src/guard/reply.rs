@@ -119,3 +119,33 @@ pub(super) fn server_rejection(object: &JsValue, message_field: &str) -> Option<
     }
     Some(rejection)
 }
+
+/// What an order action's request came back with (`submit`, `resumePending`).
+#[derive(serde::Serialize, tsify::Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub(super) struct OrderActionResult {
+    /// The HTTP status (0 when no answer came).
+    pub(super) status: u16,
+    /// The answer's JSON body (the order, or a problem document), as it came.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "unknown")]
+    pub(super) body: JsValue,
+    /// The answer decided nothing (an outage, a proxy's page): retry with the same key.
+    pub(super) transient: bool,
+    /// Not decided yet (still running, or the payment is being confirmed).
+    pub(super) pending: bool,
+    /// With `pending`: when to ask again (the core's backoff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) retry_in_ms: Option<u32>,
+    /// The key the action was sent with (every retry reuses it).
+    pub(super) idempotency_key: String,
+    /// With a `202` to `pay`: the step the shopper takes at the payment provider
+    /// (3-D Secure, a bank's page) — send them to `url`; the pending payment is kept,
+    /// so the page they come back to resumes it. `null` otherwise.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(
+        type = "{ type: \"redirect\"; url: string; expires_at: string; message?: string } | null"
+    )]
+    pub(super) next_action: JsValue,
+}

@@ -9,8 +9,13 @@
 //!   `POST /v1/refunds` (`Idempotency-Key`).
 //! - Webhooks to the URL set by `--webhook-url` or `PUT /v1/webhook_endpoint`, signed
 //!   `Checkout-Signature: t=…,v1=…` with `--webhook-secret`, retried on failure.
-//! - With `--test-control`: `POST /sim/payments/{id}/release` and
-//!   `POST /sim/payments/{id}/webhooks` for tests that choose the order of events.
+//! - `GET /challenge/{id}?secret=…`: the 3-D Secure challenge page of a payment made
+//!   with a challenge card (answered `requires_action` with
+//!   `next_action.redirect_to_url`), with **Approve** and **Fail**; either sends the
+//!   browser back to the payment's `return_url`.
+//! - With `--test-control`: `POST /sim/payments/{id}/release`,
+//!   `POST /sim/payments/{id}/webhooks` for tests that choose the order of events, and
+//!   `POST /sim/outage {"down": true}` (the API answers 503; the challenge pages work).
 //!
 //! The test cards' behaviours are in [`ledger::cards`].
 
@@ -58,9 +63,14 @@ pub struct Options {
     /// Attempts per webhook (a failed delivery is retried with growing pauses).
     #[arg(long, default_value_t = 8)]
     pub webhook_attempts: u32,
-    /// Enable the `/sim/*` routes that let tests release answers and send webhooks.
+    /// Enable the `/sim/*` routes that let tests release answers, send webhooks and
+    /// make the API unavailable.
     #[arg(long)]
     pub test_control: bool,
+    /// Where browsers reach this provider (its 3-D Secure challenge pages), when not
+    /// at the address it listens on (behind a TLS proxy, say).
+    #[arg(long, env = "SIM_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Options {
@@ -100,7 +110,13 @@ async fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let sim = Arc::new(api::Sim::new(&options, options.timing()));
+    let public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let sim = Arc::new(api::Sim::new(&options, options.timing(), public_url));
     println!("checkout-payment-sim listening on http://{addr}");
     let app = api::router(sim);
     let stop = async {

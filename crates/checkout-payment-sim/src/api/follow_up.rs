@@ -81,6 +81,10 @@ pub(super) async fn list(
     if let Some(refused) = without_secret_key(&sim, &headers) {
         return refused;
     }
+    if query.idempotency_key.is_some() {
+        sim.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let ledger = sim.ledger();
     let data: Vec<Value> = ledger
         .payments
@@ -99,8 +103,9 @@ pub(super) async fn list(
     Json(json!({ "data": data })).into_response()
 }
 
-/// `POST /v1/payments/{id}/cancel`: voids a payment not yet charged; answers the
-/// payment as it then stands (a charged one stays charged).
+/// `POST /v1/payments/{id}/cancel`: voids a payment not yet charged (not confirmed, or
+/// waiting for the shopper's challenge); answers the payment as it then stands (a
+/// charged one stays charged).
 pub(super) async fn cancel(
     State(sim): State<Shared>,
     headers: HeaderMap,
@@ -114,8 +119,8 @@ pub(super) async fn cancel(
         let Some(payment) = ledger.payments.get_mut(&id) else {
             return fail(StatusCode::NOT_FOUND, "not_found", "no such payment");
         };
-        let event =
-            (payment.status == "requires_confirmation").then(|| payment.move_to("canceled"));
+        let event = matches!(payment.status, "requires_confirmation" | "requires_action")
+            .then(|| payment.move_to("canceled"));
         (payment.public(), event)
     };
     if let Some(event) = event {

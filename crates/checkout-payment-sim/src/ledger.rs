@@ -33,6 +33,13 @@ pub mod cards {
     /// The request is held up on the way: never answered, unknown to a lookup, and
     /// charged after `--late-ms` (a late charge the shop must give back).
     pub const LATE: &str = "4000000000006975";
+    /// 3-D Secure, always (Stripe's "always authenticate" card): answered
+    /// `requires_action` with the challenge page, where Approve charges and Fail
+    /// declines; leaving the page without a click is the abandoned case.
+    pub const CHALLENGE: &str = "4000002760003184";
+    /// 3-D Secure as [`CHALLENGE`], but the webhook of the outcome comes only after
+    /// `--late-ms` (the shopper is back long before it).
+    pub const CHALLENGE_WEBHOOK_LATE: &str = "4000000000003063";
 }
 
 /// How long the slow behaviours take.
@@ -99,6 +106,22 @@ pub struct Payment {
     pub events: Vec<Event>,
     #[serde(skip)]
     pub released: Option<watch::Sender<bool>>,
+    /// For a challenge card: the challenge page, and where it sends the shopper back.
+    #[serde(skip)]
+    pub challenge: Option<Challenge>,
+}
+
+/// A 3-D Secure challenge of one payment.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    /// The challenge page (with its secret: only the shopper's browser has it).
+    pub url: String,
+    /// Its secret, which the page's buttons send back.
+    pub secret: String,
+    /// The shop's page to send the shopper back to.
+    pub return_url: String,
+    /// The outcome's webhook comes after `--late-ms`.
+    pub late_webhook: bool,
 }
 
 impl Payment {
@@ -115,6 +138,10 @@ impl Payment {
             "last4": self.last4,
             "created": self.created,
             "amount_refunded": self.refunds.iter().map(|r| r.amount).sum::<i64>(),
+            "next_action": self.challenge.as_ref().filter(|_| self.status == "requires_action").map(|c| json!({
+                "type": "redirect_to_url",
+                "redirect_to_url": {"url": c.url, "return_url": c.return_url},
+            })),
         })
     }
 
@@ -172,6 +199,8 @@ pub enum Behaviour {
     Late { after: Duration },
     /// Test control: charged now, answered when released, webhooks on request.
     Held,
+    /// `requires_action` now: the shopper approves or fails on the challenge page.
+    Challenge { late_webhook: bool },
 }
 
 /// The behaviour of `card` under `timing`.
@@ -203,6 +232,10 @@ pub fn behaviour(card: &str, hold: bool, timing: &Timing) -> Behaviour {
             reversed: false,
         },
         cards::LATE => Behaviour::Late { after: timing.late },
+        cards::CHALLENGE => Behaviour::Challenge {
+            late_webhook: false,
+        },
+        cards::CHALLENGE_WEBHOOK_LATE => Behaviour::Challenge { late_webhook: true },
         // The decline card and any unknown number.
         _ => Behaviour::Final {
             succeeded: false,

@@ -32,6 +32,7 @@ impl Model {
             total: (1_000, "EUR"),
             ordered_by_this_payment: self.orders > 0,
             refund_recorded: self.refunds > 0,
+            action: ActionWindow::None,
         };
         let resolution = resolve(&standing, report);
         match resolution {
@@ -177,6 +178,7 @@ fn a_charge_for_a_checkout_that_cannot_take_it_is_refunded_with_its_reason() {
             total: (1_000, "EUR"),
             ordered_by_this_payment: false,
             refund_recorded: false,
+            action: ActionWindow::None,
         };
         let charged = report(Source::Webhook, ProviderStatus::Succeeded);
         assert_eq!(resolve(&standing, &charged), Resolution::Refund(reason));
@@ -298,6 +300,7 @@ pub(super) fn with_check_digit(body: &str) -> String {
 fn any_status() -> impl Strategy<Value = ProviderStatus> {
     prop_oneof![
         Just(ProviderStatus::RequiresConfirmation),
+        Just(ProviderStatus::RequiresAction),
         Just(ProviderStatus::Processing),
         Just(ProviderStatus::Succeeded),
         Just(ProviderStatus::Failed),
@@ -311,7 +314,8 @@ fn any_source() -> impl Strategy<Value = Source> {
     prop_oneof![
         Just(Source::Answer),
         Just(Source::Webhook),
-        Just(Source::Reconciliation)
+        Just(Source::Reconciliation),
+        Just(Source::Shopper)
     ]
 }
 
@@ -351,7 +355,7 @@ proptest! {
             // A charged payment is never reported failed or not found afterwards.
             let status = if charged && matches!(status, ProviderStatus::Failed
                 | ProviderStatus::Canceled | ProviderStatus::NotFound
-                | ProviderStatus::RequiresConfirmation) {
+                | ProviderStatus::RequiresConfirmation | ProviderStatus::RequiresAction) {
                 ProviderStatus::Processing
             } else {
                 *status

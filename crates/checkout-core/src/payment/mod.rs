@@ -14,6 +14,9 @@ use crate::{
     lifecycle::{InactiveReason, SessionStatus},
 };
 
+pub mod action;
+pub use action::{action_deadline, action_release_message, ActionWindow};
+
 /// The longest payment token accepted.
 pub const MAX_TOKEN_LEN: usize = 128;
 
@@ -73,6 +76,9 @@ pub use crate::card::{holds_standalone_card_number, mask_card_numbers, MASK};
 pub enum ProviderStatus {
     /// Created, not yet confirmed: nothing is charged.
     RequiresConfirmation,
+    /// Confirmed, waiting for the shopper at the provider (3-D Secure, a bank's or a
+    /// wallet's page; [`action`]): nothing is charged yet, and may be once they finish.
+    RequiresAction,
     /// Confirmed; the outcome is not known yet (a bank transfer, 3-D Secure, a slow
     /// acquirer). Money may still be taken.
     Processing,
@@ -95,6 +101,7 @@ impl ProviderStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderStatus::RequiresConfirmation => "requires_confirmation",
+            ProviderStatus::RequiresAction => "requires_action",
             ProviderStatus::Processing => "processing",
             ProviderStatus::Succeeded => "succeeded",
             ProviderStatus::Failed => "failed",
@@ -108,6 +115,7 @@ impl ProviderStatus {
     pub fn parse(name: &str) -> Option<ProviderStatus> {
         [
             ProviderStatus::RequiresConfirmation,
+            ProviderStatus::RequiresAction,
             ProviderStatus::Processing,
             ProviderStatus::Succeeded,
             ProviderStatus::Failed,
@@ -127,8 +135,12 @@ pub enum Source {
     /// A webhook from the provider.
     Webhook,
     /// A lookup by the shop's reconciliation, for a payment pending longer than its
-    /// bound (the request's answer was lost, or the server died).
+    /// bound (the request's answer was lost, or the server died), or whose action is
+    /// overdue.
     Reconciliation,
+    /// A lookup the shopper asked for: back from the provider's page, or cancelling a
+    /// payment that waits for them. News like a webhook's; its silence decides nothing.
+    Shopper,
 }
 
 /// A report about one payment.
@@ -159,6 +171,9 @@ pub struct Standing<'a> {
     pub ordered_by_this_payment: bool,
     /// A refund of this payment is already recorded.
     pub refund_recorded: bool,
+    /// Where the step the shopper must take at the provider stands, if the payment
+    /// asked for one.
+    pub action: ActionWindow,
 }
 
 /// Why a charge is given back.
@@ -230,18 +245,28 @@ pub fn resolve(standing: &Standing<'_>, report: &Report) -> Resolution {
             }
         }
         ProviderStatus::Processing if waiting => Resolution::Wait,
+        // The provider waits for the shopper (the server records the action's URL and
+        // deadline): only reconciliation past the deadline gives up on them.
+        ProviderStatus::RequiresAction if waiting => match (report.source, standing.action) {
+            (Source::Reconciliation, ActionWindow::Overdue) => Resolution::Cancel,
+            _ => Resolution::Wait,
+        },
         // A lookup that finds the payment never confirmed: nothing can arrive once it
         // is cancelled. A webhook or an answer saying so is only news in passing.
         ProviderStatus::RequiresConfirmation if waiting => match report.source {
             Source::Reconciliation => Resolution::Cancel,
-            Source::Answer | Source::Webhook => Resolution::Wait,
+            Source::Answer | Source::Webhook | Source::Shopper => Resolution::Wait,
         },
         ProviderStatus::Failed | ProviderStatus::Canceled if waiting => Resolution::ReleaseUnpaid,
         // Only reconciliation asks after the pending bound: the request never arrived,
         // or the provider cannot be reached to say (the shopper is not held up by an
         // outage). Should a charge arrive after all, it is refunded.
+        // While the shopper is at the provider's page, an outage releases nothing: they
+        // may still confirm there.
         ProviderStatus::NotFound | ProviderStatus::Unreachable
-            if waiting && report.source == Source::Reconciliation =>
+            if waiting
+                && report.source == Source::Reconciliation
+                && standing.action != ActionWindow::Open =>
         {
             Resolution::ReleaseUnpaid
         }
@@ -266,6 +291,12 @@ pub fn resolve_without_checkout(report: &Report, refund_recorded: bool) -> Resol
     } else {
         Resolution::Ignore
     }
+}
+
+/// What the shopper is told when their checkout, standing as `standing`, is released
+/// without the payment it waited for, by what the provider said.
+pub fn release_message_for(standing: &Standing<'_>, status: ProviderStatus) -> &'static str {
+    action_release_message(status, standing.action).unwrap_or_else(|| release_message(status))
 }
 
 /// What the shopper is told when their checkout is released without the payment it
@@ -336,5 +367,4 @@ fn refund_reason(status: SessionStatus) -> RefundReason {
 }
 
 #[cfg(test)]
-#[path = "payment_tests.rs"]
 mod tests;

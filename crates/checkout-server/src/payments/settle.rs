@@ -6,7 +6,7 @@
 
 use futures_util::StreamExt;
 
-use super::{endpoint, new_order, place};
+use crate::orders::{endpoint, new_order, place};
 use crate::{
     checkout::transition,
     db::{self, events::Actor, idempotency::KeyRef, payments::RefundRow},
@@ -16,7 +16,7 @@ use crate::{
 };
 use checkout_core::{
     lifecycle::after_unpaid,
-    payment::{self, ProviderStatus, Report, Resolution, Source, Standing},
+    payment::{self, action, ActionWindow, ProviderStatus, Report, Resolution, Source, Standing},
     Action, ErrorCode, Rejection,
 };
 
@@ -31,26 +31,37 @@ pub fn report_of(source: Source, payment: &ProviderPayment) -> Report {
     }
 }
 
-/// Applies `report` about provider payment `payment_id` to checkout `session_id`
-/// (cancelling at the provider first when reconciliation finds a payment never
-/// confirmed). Returns what the core decided.
+/// Applies `report` about the provider's `payment` (when the provider named one) to
+/// checkout `session_id`: cancelling at the provider first when reconciliation finds a
+/// payment never confirmed, or one whose shopper's action is overdue (a provider that
+/// cannot be reached to cancel is reported unreachable: the checkout is released and
+/// the payment watched for a late charge). Returns what the core decided.
 pub async fn apply(
     state: &AppState,
     session_id: &str,
     report: Report,
-    payment_id: Option<&str>,
+    payment: Option<&ProviderPayment>,
     actor: &Actor,
 ) -> ApiResult<Resolution> {
-    let resolution = apply_once(state, session_id, &report, payment_id, actor).await?;
-    match (resolution, payment_id) {
-        (Resolution::Cancel, Some(id)) => {
-            let cancelled = state
-                .provider
-                .cancel(id)
-                .await
-                .map_err(|e| provider_unavailable(&e))?;
-            let report = report_of(Source::Reconciliation, &cancelled);
-            apply_once(state, session_id, &report, Some(id), actor).await
+    let resolution = apply_once(state, session_id, &report, payment, actor).await?;
+    match (resolution, payment) {
+        (Resolution::Cancel, Some(payment)) => {
+            match bounded(state, state.provider.cancel(&payment.id)).await {
+                Ok(cancelled) => {
+                    let report = report_of(Source::Reconciliation, &cancelled);
+                    apply_once(state, session_id, &report, Some(&cancelled), actor).await
+                }
+                Err(error) => {
+                    tracing::warn!(session = %session_id, %error, "the provider could not be asked to cancel");
+                    let unreachable = Report {
+                        status: ProviderStatus::Unreachable,
+                        amount: 0,
+                        currency: String::new(),
+                        ..report
+                    };
+                    apply_once(state, session_id, &unreachable, None, actor).await
+                }
+            }
         }
         (resolution, _) => Ok(resolution),
     }
@@ -72,9 +83,10 @@ async fn apply_once(
     state: &AppState,
     session_id: &str,
     report: &Report,
-    payment_id: Option<&str>,
+    payment: Option<&ProviderPayment>,
     actor: &Actor,
 ) -> ApiResult<Resolution> {
+    let payment_id = payment.map(|p| p.id.as_str());
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let row = match db::sessions::owner(tx.conn(), session_id).await? {
@@ -107,6 +119,7 @@ async fn apply_once(
         total: (row.snapshot.totals.grand_total, &row.snapshot.currency),
         ordered_by_this_payment: ordered,
         refund_recorded,
+        action: ActionWindow::at(row.payment_action.as_ref().map(|a| a.deadline), now),
     };
     let resolution = payment::resolve(&standing, report);
     let idem_key = row.payment_idem_key.clone().unwrap_or_default();
@@ -130,7 +143,7 @@ async fn apply_once(
             crate::ops::metrics::payment("charged");
         }
         Resolution::ReleaseUnpaid => {
-            let why = payment::release_message(report.status);
+            let why = payment::release_message_for(&standing, report.status);
             release(&mut tx, &row, key, actor, why, now).await?;
             if payment::watched_after_release(report.status) {
                 // The request may still arrive and charge: keep looking (`watch_late`).
@@ -159,6 +172,19 @@ async fn apply_once(
             db::payments::record_refund(&mut tx, &owed).await?;
             tx.commit().await?;
             refund(state, &owed.payment_key).await?;
+        }
+        Resolution::Wait
+            if report.status == ProviderStatus::RequiresAction && row.payment_action.is_none() =>
+        {
+            // The payment waits for the shopper at the provider: from the first word of
+            // it (whoever brings it), the checkout waits for them until the deadline.
+            let url = payment
+                .and_then(|p| p.next_action.as_deref())
+                .filter(|url| action::is_web_address(url, action::MAX_ACTION_URL));
+            let deadline = payment::action_deadline(now, state.tuning.payment_action_timeout_secs);
+            db::payment_actions::record(tx.conn(), &row.id, &report.payment_key, url, deadline)
+                .await?;
+            tx.commit().await?;
         }
         Resolution::Wait | Resolution::Cancel | Resolution::Ignore => drop(tx),
     }
@@ -262,7 +288,7 @@ pub async fn refund(state: &AppState, payment_key: &str) -> ApiResult<()> {
 
 /// `call` to the provider, given at most `--gateway-timeout-ms` whatever the provider's
 /// own client does (a shop's own [`crate::payments::provider::PaymentProvider`] may not bound it).
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     state: &AppState,
     call: impl std::future::Future<Output = Result<T, ProviderError>>,
 ) -> Result<T, ProviderError> {
@@ -280,7 +306,7 @@ const RECONCILE_AT_ONCE: usize = 16;
 /// could not be asked for. Returns how many checkouts were settled.
 pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> ApiResult<usize> {
     let cutoff = state.clock.now() - chrono::Duration::from_std(older_than).unwrap_or_default();
-    let stuck = db::sessions::stuck_payments(&state.db, cutoff).await?;
+    let stuck = db::payment_actions::stuck_payments(&state.db, cutoff, state.clock.now()).await?;
     let actor = Actor {
         request_id: Some("reconciliation".into()),
         ..Actor::default()
@@ -308,11 +334,8 @@ pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> Api
             amount: 0,
             currency: String::new(),
         };
-        let (report, payment_id) = match &found {
-            Ok(Some(payment)) => (
-                report_of(Source::Reconciliation, payment),
-                Some(payment.id.as_str()),
-            ),
+        let (report, payment) = match &found {
+            Ok(Some(payment)) => (report_of(Source::Reconciliation, payment), Some(payment)),
             Ok(None) => (unknown(ProviderStatus::NotFound), None),
             Err(error) => {
                 // The shopper is not held up by an outage (the core releases the
@@ -321,7 +344,7 @@ pub async fn reconcile(state: &AppState, older_than: std::time::Duration) -> Api
                 (unknown(ProviderStatus::Unreachable), None)
             }
         };
-        match apply(state, &id, report, payment_id, &actor).await {
+        match apply(state, &id, report, payment, &actor).await {
             Ok(Resolution::PlaceOrder | Resolution::ReleaseUnpaid | Resolution::Refund(_)) => {
                 settled += 1;
             }
@@ -357,7 +380,7 @@ async fn watch_late(state: &AppState, actor: &Actor) -> ApiResult<usize> {
             .filter(|p| p.status == ProviderStatus::Succeeded)
         {
             let report = report_of(Source::Reconciliation, payment);
-            apply(state, &watched.session_id, report, Some(&payment.id), actor).await?;
+            apply(state, &watched.session_id, report, Some(payment), actor).await?;
             settled += 1;
         }
         let next = if payment::watch_ends(found.as_ref().map(|p| p.status)) {

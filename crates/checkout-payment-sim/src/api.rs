@@ -7,20 +7,22 @@ use std::{
 };
 
 use axum::{
-    body::{Body, Bytes},
+    body::Bytes,
     extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{post, put},
+    routing::{get, post, put},
     Json, Router,
 };
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::watch;
 
 use crate::ledger::{self, Behaviour, Ledger, Payment, Timing, Token};
 
+mod challenge;
+mod confirm;
 mod follow_up;
+use confirm::confirm;
 use follow_up::{cancel, list, refund, release, resend, send_later, set_webhook};
 
 /// Tokens and payments kept at most (a simulator, not a store).
@@ -37,6 +39,12 @@ pub struct Sim {
     test_control: bool,
     timing: Timing,
     attempts: u32,
+    /// Where browsers reach this provider (the challenge pages).
+    public_url: String,
+    /// Test control: the API answers 503 (the challenge pages still work).
+    down: std::sync::atomic::AtomicBool,
+    /// Lookups by key answered (test control reads it).
+    lookups: std::sync::atomic::AtomicU64,
     ledger: Mutex<Ledger>,
     /// Keys whose create request is still "on the way" (hanging or late).
     in_flight: Mutex<HashSet<String>>,
@@ -44,8 +52,11 @@ pub struct Sim {
 }
 
 impl Sim {
-    pub fn new(options: &crate::Options, timing: Timing) -> Sim {
+    pub fn new(options: &crate::Options, timing: Timing, public_url: String) -> Sim {
         Sim {
+            public_url,
+            down: std::sync::atomic::AtomicBool::new(false),
+            lookups: std::sync::atomic::AtomicU64::new(0),
             api_key: options.api_key.clone(),
             publishable_key: options.publishable_key.clone(),
             webhook_secret: options.webhook_secret.as_bytes().to_vec(),
@@ -80,11 +91,21 @@ pub fn router(sim: Shared) -> Router {
         .route("/v1/payments", post(create).get(list))
         .route("/v1/payments/{id}/cancel", post(cancel))
         .route("/v1/refunds", post(refund))
-        .route("/v1/webhook_endpoint", put(set_webhook));
+        .route("/v1/webhook_endpoint", put(set_webhook))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&sim),
+            challenge::unless_down,
+        ))
+        .route(
+            "/challenge/{id}",
+            get(challenge::show).post(challenge::finish),
+        );
     if sim.test_control {
         router = router
             .route("/sim/payments/{id}/release", post(release))
-            .route("/sim/payments/{id}/webhooks", post(resend));
+            .route("/sim/payments/{id}/webhooks", post(resend))
+            .route("/sim/outage", post(challenge::outage))
+            .route("/sim/stats", get(challenge::stats));
     }
     router
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
@@ -202,6 +223,9 @@ struct CreateRequest {
     checkout_id: String,
     #[serde(default)]
     confirm: bool,
+    /// Where a challenge sends the shopper back.
+    #[serde(default)]
+    return_url: Option<String>,
 }
 
 fn now() -> i64 {
@@ -274,7 +298,7 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
                 times: 0,
             }
         };
-        let payment = Payment {
+        let mut payment = Payment {
             id: format!("pi_sim_{}", uuid::Uuid::now_v7().simple()),
             idempotency_key: key.clone(),
             amount: request.amount,
@@ -287,7 +311,32 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
             refunds: Vec::new(),
             events: Vec::new(),
             released: None,
+            challenge: None,
         };
+        if let Behaviour::Challenge { late_webhook } = behaviour {
+            let Some(return_url) = request
+                .return_url
+                .clone()
+                .filter(|u| challenge::is_web_address(u))
+            else {
+                sim.in_flight().remove(&key);
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "return_url_required",
+                    "a 3-D Secure card needs a return_url (http or https)",
+                );
+            };
+            let secret = uuid::Uuid::new_v4().simple().to_string();
+            payment.challenge = Some(ledger::Challenge {
+                url: format!(
+                    "{}/challenge/{}?secret={secret}",
+                    sim.public_url, payment.id
+                ),
+                secret,
+                return_url,
+                late_webhook,
+            });
+        }
         match behaviour {
             // The request has not arrived yet: nothing is recorded.
             Behaviour::Hang => {}
@@ -336,95 +385,5 @@ fn answer(sim: &Sim, key: &str) -> Response {
     {
         Some(payment) => Json(payment.public()).into_response(),
         None => fail(StatusCode::NOT_FOUND, "not_found", "no such payment"),
-    }
-}
-
-/// Charges (or declines) the payment under `key` as `behaviour` says, and answers.
-async fn confirm(sim: Shared, key: String, behaviour: Behaviour) -> Response {
-    let mut released = None;
-    let events = {
-        let mut ledger = sim.ledger();
-        let Some(payment) = ledger
-            .by_key
-            .get(&key)
-            .cloned()
-            .and_then(|id| ledger.payments.get_mut(&id))
-        else {
-            return fail(StatusCode::NOT_FOUND, "not_found", "no such payment");
-        };
-        match behaviour {
-            Behaviour::Final { succeeded, .. } => {
-                vec![payment.move_to(if succeeded { "succeeded" } else { "failed" })]
-            }
-            Behaviour::LostAnswer => vec![payment.move_to("succeeded")],
-            Behaviour::Held => {
-                let (tx, rx) = watch::channel(false);
-                payment.released = Some(tx);
-                released = Some(rx);
-                payment.move_to("succeeded");
-                Vec::new()
-            }
-            Behaviour::Processing { .. } => vec![payment.move_to("processing")],
-            Behaviour::Hang | Behaviour::Late { .. } => Vec::new(),
-        }
-    };
-    let delay = sim.timing.webhook_delay;
-    match behaviour {
-        Behaviour::Final {
-            answer_after,
-            times,
-            ..
-        } => {
-            let after = answer_after.unwrap_or_default();
-            for _ in 0..times {
-                send_later(&sim, events.clone(), after + delay);
-            }
-            tokio::time::sleep(after).await;
-            answer(&sim, &key)
-        }
-        Behaviour::LostAnswer => {
-            send_later(&sim, events, delay);
-            // Headers go out, then the connection breaks: the answer is lost.
-            let broken = futures_util::stream::once(async {
-                Err::<Bytes, _>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "connection reset by peer",
-                ))
-            });
-            Response::new(Body::from_stream(broken))
-        }
-        Behaviour::Held => {
-            if let Some(mut rx) = released {
-                let _ = tokio::time::timeout(NEVER, rx.wait_for(|r| *r)).await;
-            }
-            answer(&sim, &key)
-        }
-        Behaviour::Processing { after, reversed } => {
-            let later = Arc::clone(&sim);
-            let processing = events;
-            if !reversed {
-                send_later(&sim, processing.clone(), delay);
-            }
-            let key2 = key.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(after).await;
-                let succeeded = {
-                    let mut ledger = later.ledger();
-                    let id = ledger.by_key.get(&key2).cloned().unwrap_or_default();
-                    match ledger.payments.get_mut(&id) {
-                        Some(p) if p.status == "processing" => p.move_to("succeeded"),
-                        _ => return,
-                    }
-                };
-                let order = if reversed {
-                    vec![succeeded, processing[0].clone()]
-                } else {
-                    vec![succeeded]
-                };
-                send_later(&later, order, delay);
-            });
-            answer(&sim, &key)
-        }
-        Behaviour::Hang | Behaviour::Late { .. } => answer(&sim, &key),
     }
 }
