@@ -21,7 +21,8 @@ use checkout_server::{
     orders::approvals::{ApproveRequest, ApproverRole, RejectRequest},
     orders::OrderActionRequest,
     outbox::admin::{EndpointState, NewEndpoint, Redeliver},
-    payments::provider::{HttpProvider, HttpProviderConfig, PaymentProvider, WebhookError},
+    payments::provider::{PaymentProvider, WebhookError},
+    payments::{HttpProvider, HttpProviderConfig},
     payments::ReconcileRequest,
 };
 use libfuzzer_sys::fuzz_target;
@@ -85,13 +86,19 @@ fn webhook(body: &[u8]) {
             publishable_key: "pk".into(),
             webhook_secrets: vec!["whsec_fuzz_secret_0123456789".into()],
             timeout: std::time::Duration::from_secs(1),
+            outbound: checkout_server::outbound::Outbound::default(),
         })
+        .expect("a loopback provider")
     });
     let split = body.iter().position(|b| *b == b'\n').unwrap_or(body.len());
     let (signature, payload) = body.split_at(split);
-    let signature = std::str::from_utf8(signature).ok();
+    // The first line is the signature header, as the provider would send it.
+    let mut headers = axum::http::HeaderMap::new();
+    if let Ok(value) = axum::http::HeaderValue::from_bytes(signature) {
+        headers.insert(checkout_core::signature::HEADER, value);
+    }
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-    match provider.webhook(signature, payload, now) {
+    match provider.webhook(&headers, payload, now) {
         Err(WebhookError::Signature(refused)) => {
             assert_eq!(refused.code, checkout_core::ErrorCode::Forbidden);
         }
