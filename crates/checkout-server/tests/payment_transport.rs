@@ -96,18 +96,27 @@ async fn plain_http_to_a_provider_beyond_this_machine_is_refused() {
 }
 
 /// A shop's own adapter for a provider that signs with `Stripe-Signature` (same
-/// t=…,v1=… HMAC scheme, another header): it sees every header of the webhook.
-struct StripeStyle {
+/// t=…,v1=… HMAC scheme, another header): it sees every header of the webhook. With
+/// `action_url`, it passes on that address for a step at the bank instead of the
+/// provider's (a provider, or an adapter, gone wrong).
+struct ShopAdapter {
     inner: HttpProvider,
     secret: Vec<u8>,
+    action_url: Option<Option<String>>,
 }
 
-impl PaymentProvider for StripeStyle {
+impl PaymentProvider for ShopAdapter {
     fn create_and_confirm<'a>(
         &'a self,
         payment: &'a NewPayment,
     ) -> BoxFuture<'a, Result<ProviderPayment, ProviderError>> {
-        self.inner.create_and_confirm(payment)
+        Box::pin(async move {
+            let mut answer = self.inner.create_and_confirm(payment).await?;
+            if let Some(url) = &self.action_url {
+                answer.next_action.clone_from(url);
+            }
+            Ok(answer)
+        })
     }
     fn lookup<'a>(
         &'a self,
@@ -154,9 +163,10 @@ async fn a_shops_adapter_reads_its_providers_own_signature_header() {
     let data = tempfile::tempdir().unwrap();
     let config = Config::for_tests(data.path().to_path_buf());
     let secret = b"whsec_stripe_style_0123456789".to_vec();
-    let adapter = StripeStyle {
+    let adapter = ShopAdapter {
         inner: config.provider().unwrap(),
         secret: secret.clone(),
+        action_url: None,
     };
     let running = checkout_server::start_with_provider(config, Arc::new(adapter))
         .await
@@ -179,6 +189,51 @@ async fn a_shops_adapter_reads_its_providers_own_signature_header() {
     let refused = send("Checkout-Signature", signed).await.unwrap();
     assert_eq!(refused.status(), 403);
     running.shutdown().await.unwrap();
+}
+
+/// A provider that asks for a step at the bank with no usable address (none, or a
+/// `javascript:` URL): nothing reaches the browser; the payment is cancelled with the
+/// provider at once and the shopper may pay another way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unusable_bank_address_is_cancelled_not_passed_on() {
+    let provider = Provider::spawn(&[]);
+    for (name, bad) in [
+        (
+            "alice",
+            Some("javascript:alert(document.cookie)".to_owned()),
+        ),
+        ("bob", None),
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(data.path().to_path_buf());
+        config.payment_provider_url = provider.base.clone();
+        let adapter = ShopAdapter {
+            inner: config.provider().unwrap(),
+            secret: Vec::new(),
+            action_url: Some(bad.clone()),
+        };
+        let running = checkout_server::start_with_provider(config, Arc::new(adapter))
+            .await
+            .unwrap();
+        let base = format!("http://{}", running.addr);
+        let alice = Shopper::sign_up(&Server::client(), &base, name).await;
+        let (id, digest) = alice.ready_to_pay().await;
+        let r = alice.pay(&id, &digest, test_cards::CHALLENGE, "k1").await;
+        r.assert_problem("PAYMENT_DECLINED", 402);
+        assert!(
+            !r.body.to_string().contains("javascript"),
+            "{bad:?}: {}",
+            r.body
+        );
+        assert_eq!(alice.session(&id).await["status"], "ACTIVE");
+        let at_provider = provider.payments(&id).await;
+        assert_eq!(at_provider.len(), 1, "{bad:?}: {}", r.body);
+        assert_eq!(at_provider[0]["status"], "canceled", "{bad:?}");
+        let paid = alice.pay(&id, &digest, test_cards::APPROVE, "k2").await;
+        assert_eq!(paid.status, 201, "{}", paid.body);
+        assert_eq!(provider.charges(&id).await, (1, 0));
+        running.shutdown().await.unwrap();
+    }
 }
 
 /// `kill -9` of the server while the shopper is at the bank's page; the shopper

@@ -8,6 +8,7 @@
 pub mod http_provider;
 pub mod pay;
 pub mod provider;
+mod return_url;
 pub mod settle;
 pub mod shopper;
 pub mod webhook;

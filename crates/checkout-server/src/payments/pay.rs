@@ -110,7 +110,13 @@ pub async fn pay(
             requirements::Choices::of(&row.snapshot, token.is_some()),
         )?;
         let token = PaymentToken::parse(token.as_deref().unwrap_or_default())?;
-        let return_url = return_url(&state, &headers, &row.id, request.return_url.as_deref())?;
+        let return_url = super::return_url::return_url(
+            state.public_url.as_deref(),
+            &state.trusted_origins.origins,
+            &headers,
+            &row.id,
+            request.return_url.as_deref(),
+        )?;
         // Counted in this transaction: parallel payments cannot all pass first, and a
         // restart forgets nothing.
         crate::auth::throttle::card_attempt(&state.guards, &mut tx, &user.id, address, now).await?;
@@ -193,6 +199,30 @@ pub async fn pay(
         }
     };
 
+    // A confirmation at the bank the shopper cannot be sent to (no URL, or not a web
+    // address): cancelled at once, so the shopper is told and may pay another way.
+    let unusable = payment.as_ref().filter(|p| {
+        p.status == ProviderStatus::RequiresAction
+            && !p
+                .next_action
+                .as_deref()
+                .is_some_and(|url| action::is_web_address(url, action::MAX_ACTION_URL))
+    });
+    let (report, payment) = match unusable {
+        Some(asked) => {
+            tracing::warn!(session = %id, payment = %asked.id, "the provider asked for a step with no usable address; cancelled");
+            match settle::bounded(&state, state.provider.cancel(&asked.id)).await {
+                Ok(cancelled) => (
+                    settle::report_of(Source::Answer, &cancelled),
+                    Some(cancelled),
+                ),
+                // Not reached: the action timeout cancels it later.
+                Err(_) => (report, payment),
+            }
+        }
+        None => (report, payment),
+    };
+
     // Phase 3: apply the answer like any report; answer what is stored under the key.
     let actor = actor(&user, &request_id);
     let resolution = settle::apply(&state, &id, report, payment.as_ref(), &actor).await?;
@@ -241,53 +271,6 @@ async fn waiting_for_shopper(
     match body {
         Some(body) => Ok((StatusCode::ACCEPTED, Json(body)).into_response()),
         None => Err(payment_unsettled()),
-    }
-}
-
-/// Where the provider sends the shopper back: `requested` if it is a page of the shop's
-/// own origin (the request's `Origin`, `--public-url` or a trusted origin), else the
-/// storefront's checkout page of `session_id` on the first of those (or this server).
-fn return_url(
-    state: &AppState,
-    headers: &HeaderMap,
-    session_id: &str,
-    requested: Option<&str>,
-) -> Result<String, Rejection> {
-    let origin = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|o| o.starts_with("https://") || o.starts_with("http://"));
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .map(|h| format!("http://{h}"));
-    let mut own: Vec<String> = origin.map(str::to_owned).into_iter().collect();
-    own.extend(state.public_url.as_deref().map(str::to_owned));
-    own.extend(state.trusted_origins.origins.iter().cloned());
-    own.extend(host);
-    match requested {
-        Some(url) => {
-            let same_origin = own.iter().any(|o| {
-                url.strip_prefix(o.trim_end_matches('/'))
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
-            });
-            if same_origin && action::is_web_address(url, action::MAX_ACTION_URL) {
-                Ok(url.to_owned())
-            } else {
-                Err(Rejection::with_message(
-                    ErrorCode::ValidationFailed,
-                    "return_url must be a page of this shop (its own origin), at most 2048 characters.",
-                ))
-            }
-        }
-        None => Ok(format!(
-            "{}/checkout/?id={session_id}",
-            own.first().map_or("", |o| o.trim_end_matches('/'))
-        )),
     }
 }
 

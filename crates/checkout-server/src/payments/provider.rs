@@ -39,8 +39,11 @@ pub struct NewPayment {
     /// The token the browser got from the provider.
     pub token: String,
     /// Where the provider sends the shopper back after a step of theirs at the provider
-    /// (3-D Secure, a bank's page): the storefront's page of this checkout.
-    pub return_url: String,
+    /// (3-D Secure, a bank's page): the storefront's page of this checkout. `None` when
+    /// the shop's address is not known (no `--public-url`, and the request came neither
+    /// from a browser nor from this machine): a payment that needs the shopper is then
+    /// refused.
+    pub return_url: Option<String>,
 }
 
 /// A payment as the provider reports it.
