@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{test_cards, Backend, Resp, Server, Shopper};
+use common::{test_cards, Backend, Provider, Resp, Server, Shopper};
 use reqwest::Method;
 use serde_json::json;
 
@@ -201,7 +201,7 @@ async fn abandon_cancel_pay_again(backend: Backend) {
         told.body
     );
     // The old page, pressed late, charges nothing.
-    let late = server.provider.press(&url, "approve").await;
+    let late = Provider::press(&url, "approve").await;
     assert!(late.contains("redirect_status=canceled"), "{late}");
     let again = pay_with_challenge(&alice, &id, &digest, test_cards::CHALLENGE, "k2").await;
     let url2 = again.body["next_action"]["url"]
@@ -270,7 +270,7 @@ async fn action_timeout(backend: Backend) {
         let at_provider = server.provider.payments(&id).await;
         assert_eq!(at_provider[0]["status"], "canceled");
         // The page pressed afterwards charges nothing.
-        let late = server.provider.press(&url, "approve").await;
+        let late = Provider::press(&url, "approve").await;
         assert!(late.contains("redirect_status=canceled"), "{late}");
         assert_eq!(server.provider.charges(&id).await, (0, 0));
         assert_eq!(server.orders_of(&id).await, 0);
@@ -386,3 +386,45 @@ async fn many_returns(backend: Backend) {
     server.stop().await;
 }
 on_both_backends!(a_thousand_returns_are_a_lookup_a_second, many_returns);
+
+/// Many shoppers at once, the provider's webhooks immediate: every pay answers the step
+/// at the bank (never "being confirmed" without it), and every return right after the
+/// approval finds the order. A transaction that decided from another's writes still in
+/// the same group commit (SQLite) must not answer before they are committed.
+async fn many_at_once(backend: Backend) {
+    let server = Server::start_with_provider(backend, &["--webhook-delay-ms", "0"], |_| {}).await;
+    let names: Vec<String> = (0..24).map(|n| format!("crowd-{n}")).collect();
+    let shoppers: Vec<Shopper> =
+        futures::future::join_all(names.iter().map(|n| server.shopper(n))).await;
+    for round in 0..3 {
+        let flows = shoppers.iter().cloned().map(|shopper| {
+            let provider = server.provider.base.clone();
+            tokio::spawn(async move {
+                let (id, digest) = shopper.ready_to_pay().await;
+                let key = format!("r{round}");
+                let r = shopper.pay(&id, &digest, test_cards::CHALLENGE, &key).await;
+                assert_eq!(r.status, 202, "round {round}: {}", r.body);
+                let url = r.body["next_action"]["url"].as_str().unwrap().to_owned();
+                assert!(url.starts_with(&provider), "{url}");
+                Provider::press(&url, "approve").await;
+                let back = shopper.refresh_payment(&id).await;
+                assert_eq!(
+                    back.body["status"], "COMPLETED",
+                    "round {round}: {}",
+                    back.body
+                );
+                id
+            })
+        });
+        for flow in futures::future::join_all(flows).await {
+            let id = flow.unwrap();
+            assert_eq!(server.orders_of(&id).await, 1);
+            assert_eq!(server.provider.charges(&id).await, (1, 0));
+        }
+    }
+    server.stop().await;
+}
+on_both_backends!(
+    many_shoppers_at_once_each_pay_and_return_is_answered,
+    many_at_once
+);

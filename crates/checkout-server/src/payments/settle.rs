@@ -186,7 +186,11 @@ async fn apply_once(
                 .await?;
             tx.commit().await?;
         }
-        Resolution::Wait | Resolution::Cancel | Resolution::Ignore => drop(tx),
+        // Nothing written, but committed all the same: on SQLite this transaction may
+        // have read another's writes in the same group commit (a webhook that recorded
+        // the action, or made the order), and what the caller reads next must find them
+        // committed.
+        Resolution::Wait | Resolution::Cancel | Resolution::Ignore => tx.commit().await?,
     }
     Ok(resolution)
 }

@@ -199,11 +199,11 @@ impl Provider {
             html.contains(">Approve</button>") && html.contains(">Fail</button>"),
             "{html}"
         );
-        self.press(url, button).await
+        Self::press(url, button).await
     }
 
     /// A button of the challenge page at `url` pressed (the page loaded long before).
-    pub async fn press(&self, url: &str, button: &str) -> String {
+    pub async fn press(url: &str, button: &str) -> String {
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
