@@ -679,3 +679,168 @@ on_both_backends!(
     a_live_checkout_is_changed_from_the_catalog_it_was_started_from,
     live_checkout_keeps_its_catalog
 );
+
+/// `checkout-server catalog export|import FILE` on the running server's database: the
+/// export is the stored document, an edited file comes back as the next version the
+/// server serves at once, and a file the core refuses stores nothing and says why.
+async fn command_line(backend: Backend) {
+    let server = Server::start(backend).await;
+    let files = tempfile::tempdir().unwrap();
+    let database: Vec<String> = match &server.database_url {
+        Some(url) => vec!["--database-url".into(), url.clone()],
+        None => vec!["--data-dir".into(), server.dir.path().display().to_string()],
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+            .arg("catalog")
+            .args(args)
+            .args(&database)
+            .output()
+            .unwrap()
+    };
+    let exported = files.path().join("catalog.json");
+    let out = run(&["export", exported.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("catalog version 1 written"), "{said}");
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    assert_eq!(
+        document,
+        shipped("bakery.json"),
+        "the stored bakery, as shipped"
+    );
+    // To stdout with `-`, the same document.
+    let out = run(&["export", "-"]);
+    assert!(out.status.success());
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, document);
+
+    document["products"][1]["unit_price"] = json!(555);
+    let mut extra = document["products"][0].clone();
+    extra["sku"] = json!("BRW-CLI");
+    extra["name"] = json!("Imported brownie");
+    document["products"].as_array_mut().unwrap().push(extra);
+    let edited = files.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_vec_pretty(&document).unwrap()).unwrap();
+    let out = run(&["import", edited.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("catalog version 2 stored"), "{said}");
+    let served = server.admin(Method::GET, "/admin/catalog", None).await;
+    assert_eq!(etag(&served), "\"2\"");
+    let sku = document["products"][1]["sku"].as_str().unwrap();
+    let shopper = server.shopper("reader").await;
+    shopper.add(sku, 1).await;
+    shopper.add("BRW-CLI", 1).await;
+    let started = shopper.initiate().await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let lines = started.body["snapshot"]["lines"].as_array().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["sku"] == sku && l["unit_price"] == 555),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l["sku"] == "BRW-CLI"), "{lines:?}");
+
+    // A document the core refuses: nothing stored, every problem named.
+    document["currency"] = json!("XXY");
+    document["products"][0]["unit_price"] = json!(-1);
+    std::fs::write(&edited, serde_json::to_vec(&document).unwrap()).unwrap();
+    let out = run(&["import", edited.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("/currency") && said.contains("/products/0/unit_price"),
+        "{said}"
+    );
+    let out = run(&[
+        "import",
+        files.path().join("missing.json").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let served = server.admin(Method::GET, "/admin/catalog", None).await;
+    assert_eq!(etag(&served), "\"2\"", "nothing stored on refusal");
+    server.stop().await;
+}
+on_both_backends!(
+    the_catalog_is_exported_and_imported_from_the_command_line,
+    command_line
+);
+
+/// The previous release's catalog changes (`catalog_overrides`: prices, maxima,
+/// products off sale, vouchers, promotions and shipping methods withdrawn, shipping
+/// prices) are folded into the first stored catalog when this release first starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_releases_catalog_changes_become_the_first_stored_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .args(["migrate", "--data-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    let db = rusqlite::Connection::open(dir.path().join("checkout.db")).unwrap();
+    for (kind, id, price, max, active) in [
+        ("product", "BRW-FUDGE", Some(999), Some(3), 1),
+        ("product", "BOX-GIFT", None, None, 0),
+        ("voucher", "SWEET5", None, None, 0),
+        ("promotion", "big-order", None, None, 0),
+        ("shipping", "express", None, None, 0),
+        ("shipping", "standard", Some(777), None, 1),
+    ] {
+        db.execute(
+            "INSERT INTO catalog_overrides (kind, id, price, max_quantity, active, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+            rusqlite::params![kind, id, price, max, active],
+        )
+        .unwrap();
+    }
+    drop(db);
+    let server = common::Process::spawn(dir.path(), &[]);
+    let catalog = Server::client()
+        .get(format!("{}/api/v1/admin/catalog", server.base))
+        .bearer_auth(common::ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let product = |sku: &str| {
+        catalog["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["sku"] == sku)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            product("BRW-FUDGE")["unit_price"].clone(),
+            product("BRW-FUDGE")["max_quantity"].clone()
+        ),
+        (json!(999), json!(3))
+    );
+    assert_eq!(product("BOX-GIFT")["active"], false);
+    assert_eq!(product("BRW-WALNUT")["active"], true, "untouched");
+    let ids = |list: &str, key: &str| -> Vec<String> {
+        catalog[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("vouchers", "code"), ["WELCOME10"]);
+    assert_eq!(ids("promotions", "id"), ["fudge-friday"]);
+    assert_eq!(ids("shipping_methods", "id"), ["pickup", "standard"]);
+    let standard = catalog["shipping_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "standard")
+        .unwrap();
+    assert_eq!(standard["price"], 777);
+    server.kill();
+}
