@@ -934,3 +934,134 @@ on_both_backends!(
     signing_out,
     signing_out_ends_the_token_and_logouts_cannot_be_replayed
 );
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The demo's identity provider (`checkout-demo-identity`, which `cargo xtask run`
+/// starts) as a newcomer meets it: its sign-in form sets a token the server accepts by
+/// its cookie, as the README wires it; a cross-site form is refused; its sign-out sends
+/// a back-channel logout that ends the live checkout and the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_identity_provider_signs_a_customer_in_and_out() {
+    let binary = common::workspace_binary("checkout-demo-identity");
+    let (id_port, server_port) = (free_port(), free_port());
+    let id_base = format!("http://127.0.0.1:{id_port}");
+    /// Killed when the test ends, passed or not.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _identity = Running(
+        std::process::Command::new(binary)
+            .args(["--bind", &format!("127.0.0.1:{id_port}")])
+            .args(["--checkout-url", &format!("http://127.0.0.1:{server_port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if plain
+            .get(format!("{id_base}/jwks.json"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "the demo identity provider listens");
+    // The flags `cargo xtask run` gives the server.
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        c.bind = format!("127.0.0.1:{server_port}").parse().unwrap();
+        c.jwt_jwks_url = Some(format!("{id_base}/jwks.json"));
+        c.jwt_issuer = Some(id_base.clone());
+        c.jwt_audience = Some("checkout-guard".into());
+        c.jwt_cookie = Some("shop_id_token".into());
+    })
+    .await;
+    let sign_in = |origin: &'static str| {
+        plain
+            .post(format!("{id_base}/sign-in"))
+            .header(
+                header::ORIGIN,
+                if origin.is_empty() {
+                    id_base.as_str()
+                } else {
+                    origin
+                },
+            )
+            .form(&[
+                ("sub", "reader-7"),
+                ("email", "reader7@example.com"),
+                ("name", "Reader Seven"),
+                ("minutes", "5"),
+                ("agent", ""),
+            ])
+            .send()
+    };
+    assert_eq!(sign_in("https://evil.example").await.unwrap().status(), 403);
+    let signed_in = sign_in("").await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()[header::SET_COOKIE].to_str().unwrap();
+    let token = cookie
+        .strip_prefix("shop_id_token=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    // The server takes it from the cookie, as the storefront sends it (the first
+    // request waits for the key set the server started fetching at start).
+    let by_cookie = common::read(
+        Server::client()
+            .get(format!("{}/api/v1/auth/me", server.base))
+            .header(header::COOKIE, format!("shop_id_token={token}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(by_cookie.status, 200, "{}", by_cookie.body);
+    // The customer stored on first sight is named by the token's e-mail.
+    assert_eq!(by_cookie.body["username"], "reader7@example.com");
+    let reader = customer(&server, "reader-7", &token);
+    let live = reader.checkout().await;
+    let id = live["id"].as_str().unwrap().to_owned();
+    // Signing out at the provider ends the checkout here (back-channel logout) and
+    // the token with it.
+    let out = plain
+        .post(format!("{id_base}/sign-out"))
+        .header(header::ORIGIN, id_base.as_str())
+        .header(header::COOKIE, format!("shop_id_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    reader
+        .get("/auth/me")
+        .await
+        .assert_problem("UNAUTHENTICATED", 401);
+    let ended = texts(
+        server.db(),
+        "SELECT status || '/' || COALESCE(reason, '') AS s FROM checkout_sessions WHERE id = ?1",
+        &[&id],
+    )
+    .await;
+    assert_eq!(ended, ["INACTIVE/SIGNED_OUT"]);
+    server.stop().await;
+}

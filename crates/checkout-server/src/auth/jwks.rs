@@ -203,7 +203,9 @@ impl Jwks {
         if let Some(key) = set.get(kid) {
             return Ok(key);
         }
-        if self.url.is_some() && self.may_fetch() {
+        // With no key yet, a fetch under way (the one at start) is waited for too, so
+        // the first requests after start are not refused while it runs.
+        if self.url.is_some() && (set.is_empty() || self.may_fetch()) {
             // One fetch at a time; whoever waits finds its result, and no one waits
             // long for a slow provider.
             if let Ok(_turn) = tokio::time::timeout(FETCH_WAIT, self.fetching.lock()).await {

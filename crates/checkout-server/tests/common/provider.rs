@@ -38,24 +38,28 @@ pub const PROVIDER_ARGS: [&str; 10] = [
 pub fn sim_binary() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            // target/<profile>/deps/<this test> → target/<profile>/checkout-payment-sim
-            let exe = std::env::current_exe().unwrap();
-            let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = std::process::Command::new(cargo);
-            build.args(["build", "--quiet", "--package", "checkout-payment-sim"]);
-            if dir.ends_with("release") {
-                build.arg("--release");
-            }
-            let status = build
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo build --package checkout-payment-sim");
-            assert!(status.success(), "building checkout-payment-sim failed");
-            dir.join("checkout-payment-sim")
-        })
+        .get_or_init(|| workspace_binary("checkout-payment-sim"))
         .clone()
+}
+
+/// Builds the workspace's binary package `package` in this test's profile and returns
+/// its executable.
+pub fn workspace_binary(package: &str) -> std::path::PathBuf {
+    // target/<profile>/deps/<this test> → target/<profile>/<package>
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "--quiet", "--package", package]);
+    if dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build --package {package}: {e}"));
+    assert!(status.success(), "building {package} failed");
+    dir.join(package)
 }
 
 /// A `checkout-payment-sim` process on a free loopback port.
