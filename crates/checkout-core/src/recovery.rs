@@ -13,7 +13,7 @@ use crate::{
     error::{ErrorCode, Rejection},
     idempotency::IdempotencyKey,
     lifecycle::SessionStatus,
-    verdict::{evaluate_parts, Action, SessionView, Verdict},
+    verdict::{effective_status, evaluate_parts, Action, SessionView, Verdict},
 };
 
 /// The record layout version; a record of another version is ignored.
@@ -218,29 +218,55 @@ impl RecoveryRecord {
     }
 
     /// The local verdict for a page showing `page_session_id` (or the record's session
-    /// when `None`), seen by `user_id`. If the record names a newer session than the
-    /// page shows, another tab started a checkout since this page loaded: the page's
-    /// checkout is treated as superseded, exactly as the server would. The record is
-    /// not copied unless the page shows another session.
+    /// when `None`), seen by `user_id`; `None` when the record says nothing about the
+    /// page's checkout (wait for the server).
+    ///
+    /// The record speaks of one checkout. A page showing another learns only one thing
+    /// from it: while the record's checkout is live (active or paying) and checkouts are
+    /// managed, no other checkout of this shopper is — another tab started a newer one,
+    /// so the page's is superseded, exactly as the server would say. Once the record's
+    /// checkout has ended (completed, expired, cancelled), it says nothing about any
+    /// other: its status, order and number are never lent to the page's checkout.
     pub fn local_verdict(
         &self,
         page_session_id: Option<&str>,
         user_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Verdict {
-        let older_page;
-        let session = match page_session_id {
+    ) -> Option<Verdict> {
+        match page_session_id {
             Some(page) if page != self.session.id => {
-                older_page = SessionView {
+                let live = effective_status(&self.session, now).is_live();
+                if !(live && self.session.managed) {
+                    return None;
+                }
+                let older_page = SessionView {
                     id: page.to_owned(),
+                    status: SessionStatus::Active,
                     is_latest: false,
                     ..self.session.clone()
                 };
-                &older_page
+                Some(evaluate_parts(
+                    Some(&older_page),
+                    user_id,
+                    Action::View,
+                    None,
+                    now,
+                ))
             }
-            _ => &self.session,
-        };
-        evaluate_parts(Some(session), user_id, Action::View, None, now)
+            _ => Some(evaluate_parts(
+                Some(&self.session),
+                user_id,
+                Action::View,
+                None,
+                now,
+            )),
+        }
+    }
+
+    /// Whether the record is about the checkout a page showing `page_session_id` shows
+    /// (its number, expiry and order may be shown there).
+    pub fn is_about(&self, page_session_id: Option<&str>) -> bool {
+        page_session_id.is_none_or(|page| page == self.session.id)
     }
 
     /// Records that `action` is about to be sent and returns the pending action to send.
@@ -505,7 +531,9 @@ mod tests {
         assert!(after_refresh.pending.is_none());
         assert_eq!(after_refresh.step, Step::Done);
         // A page restored from the back-forward cache now sees the order, offline.
-        let restored = after_refresh.local_verdict(Some("s2"), Some("u1"), now());
+        let restored = after_refresh
+            .local_verdict(Some("s2"), Some("u1"), now())
+            .unwrap();
         assert_eq!(restored.state, VerdictState::Completed);
         assert_eq!(
             restored.rejection.map(|r| r.code),
@@ -608,14 +636,48 @@ mod tests {
     #[test]
     fn a_page_showing_an_older_session_is_superseded_locally() {
         let r = record();
-        let v = r.local_verdict(Some("s1"), Some("u1"), now());
+        let v = r.local_verdict(Some("s1"), Some("u1"), now()).unwrap();
         assert_eq!(v.state, VerdictState::Inactive);
         assert_eq!(v.rejection.unwrap().code, ErrorCode::CheckoutSuperseded);
-        assert!(r.local_verdict(Some("s2"), Some("u1"), now()).is_allowed());
+        assert!(r
+            .local_verdict(Some("s2"), Some("u1"), now())
+            .unwrap()
+            .is_allowed());
         let later = now() + chrono::Duration::minutes(10);
         assert_eq!(
-            r.local_verdict(None, Some("u1"), later).state,
+            r.local_verdict(None, Some("u1"), later).unwrap().state,
             VerdictState::Expired
         );
+        assert!(r.is_about(None) && r.is_about(Some("s2")) && !r.is_about(Some("s1")));
+    }
+
+    #[test]
+    fn a_record_of_an_ended_checkout_says_nothing_about_another() {
+        let mut completed = record();
+        completed.begin(Action::PlaceOrder, "key-1", now()).unwrap();
+        completed.settle("key-1", Ok("order-1"), now());
+        completed.session.status = SessionStatus::Completed(crate::Completion::OrderPlaced);
+        // Its own page sees the order; any other checkout is unknown here, never
+        // "completed" with this checkout's order.
+        let own = completed
+            .local_verdict(Some("s2"), Some("u1"), now())
+            .unwrap();
+        assert_eq!(own.state, VerdictState::Completed);
+        assert_eq!(completed.local_verdict(Some("s7"), Some("u1"), now()), None);
+        // A paying checkout still supersedes every other.
+        let mut paying = record();
+        paying.session.status = SessionStatus::PaymentPending;
+        let v = paying.local_verdict(Some("s1"), Some("u1"), now()).unwrap();
+        assert_eq!(v.rejection.unwrap().code, ErrorCode::CheckoutSuperseded);
+        // An expired one, or one that is itself superseded, says nothing.
+        let later = now() + chrono::Duration::minutes(11);
+        assert_eq!(record().local_verdict(Some("s1"), Some("u1"), later), None);
+        let mut older = record();
+        older.session.is_latest = false;
+        assert_eq!(older.local_verdict(Some("s1"), Some("u1"), now()), None);
+        // Without session management no checkout supersedes another.
+        let mut unmanaged = record();
+        unmanaged.session.managed = false;
+        assert_eq!(unmanaged.local_verdict(Some("s1"), Some("u1"), now()), None);
     }
 }

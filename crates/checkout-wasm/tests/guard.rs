@@ -109,6 +109,48 @@ fn a_newer_checkout_from_another_tab_supersedes_this_page_locally() {
     assert_eq!(third.page_session_id().as_deref(), Some("s2"));
 }
 
+/// `session_body` of a checkout that completed with `order`.
+fn completed_body(id: &str, order: &str) -> JsValue {
+    let body = session_body(id, 600_000.0, true);
+    let set = |name: &str, value: JsValue| {
+        js_sys::Reflect::set(&body, &name.into(), &value).unwrap();
+    };
+    set("status", "COMPLETED".into());
+    set("reason", "ORDER_PLACED".into());
+    set("order_id", order.into());
+    let verdict = field(&body, "verdict");
+    js_sys::Reflect::set(&verdict, &"state".into(), &"COMPLETED".into()).unwrap();
+    js_sys::Reflect::set(&verdict, &"allowed".into(), &false.into()).unwrap();
+    js_sys::Reflect::set(&verdict, &"code".into(), &"CHECKOUT_COMPLETED".into()).unwrap();
+    body
+}
+
+#[wasm_bindgen_test]
+fn a_completed_checkout_says_nothing_about_an_unrelated_one() {
+    let key = "t-unrelated";
+    storage().remove_item(key).unwrap();
+    let (done, _) = guard(key, None);
+    done.remember(completed_body("s1", "order-1")).unwrap();
+    let own = done.local_verdict().unwrap();
+    assert_eq!(text(&own, "state").as_deref(), Some("COMPLETED"));
+    assert_eq!(text(&own, "order_id").as_deref(), Some("order-1"));
+    // A page guarding another checkout id: nothing is known of it locally, and the
+    // other checkout's order, number and expiry are never lent to it.
+    let (other, _) = guard(key, Some("s9"));
+    let v = other.local_verdict().unwrap();
+    assert_eq!(field(&v, "known").as_bool(), Some(false));
+    assert_ne!(text(&v, "state").as_deref(), Some("COMPLETED"));
+    assert!(
+        field(&v, "order_id").is_null(),
+        "{:?}",
+        field(&v, "order_id")
+    );
+    assert!(field(&v, "number").is_null());
+    assert!(field(&v, "expires_at").is_null());
+    assert_eq!(text(&v, "session_id").as_deref(), Some("s9"));
+    assert_eq!(other.time_left_ms(), None);
+}
+
 #[wasm_bindgen_test]
 fn garbage_in_storage_is_discarded_and_reported() {
     let key = "t-corrupt";

@@ -135,33 +135,36 @@ impl GuardedPage {
         reason: &str,
         known: bool,
     ) -> Delivered {
+        let page = self.page_session();
         let record = self.record.borrow();
+        // The record's number, expiry and order belong to its own checkout only.
+        let record = record.as_ref().filter(|r| r.is_about(page.as_deref()));
         Delivered {
             verdict: verdict.into(),
             source,
             retry_in_ms: None,
             reason: reason.to_owned(),
             known,
-            session_id: self.page_session(),
-            number: record.as_ref().map(|r| r.checkout_number.clone()),
-            expires_at: record.as_ref().and_then(|r| r.session.expires_at),
-            order_id: record.as_ref().and_then(|r| r.order_id.clone()),
+            session_id: page,
+            number: record.map(|r| r.checkout_number.clone()),
+            expires_at: record.and_then(|r| r.session.expires_at),
+            order_id: record.and_then(|r| r.order_id.clone()),
         }
     }
 
     /// The core's verdict from what this tab knows, without the network.
     pub(super) fn local_verdict(&self) -> (Verdict, bool) {
         self.sync();
-        match self.record.borrow().as_ref() {
-            // Locally the shopper is the record's owner.
-            Some(record) => (
-                record.local_verdict(
-                    self.page_session.borrow().as_deref(),
-                    Some(&record.session.user_id),
-                    self.now(),
-                ),
-                true,
-            ),
+        // Locally the shopper is the record's owner.
+        let known = self.record.borrow().as_ref().and_then(|record| {
+            record.local_verdict(
+                self.page_session.borrow().as_deref(),
+                Some(&record.session.user_id),
+                self.now(),
+            )
+        });
+        match known {
+            Some(verdict) => (verdict, true),
             None => (
                 evaluate_parts(None, Some(""), Action::View, None, self.now()),
                 false,
@@ -213,11 +216,16 @@ impl GuardedPage {
         };
         let rejection = match reply.reading() {
             Reading::Success => match self.absorb(&reply.body) {
-                Ok((_, extras)) => {
+                Ok((view, extras)) => {
                     *self.last_session.borrow_mut() = reply.body.clone();
                     self.retries.set(0);
                     let pending = extras.verdict.state == VerdictState::PaymentPending;
                     let mut delivered = self.delivered(extras.verdict, "server", &reason, true);
+                    // What the server said of this checkout (the record may be
+                    // another's: a newer checkout's record is never overwritten).
+                    delivered.number = Some(extras.number);
+                    delivered.expires_at = view.expires_at;
+                    delivered.order_id = extras.order_id.or(delivered.order_id);
                     if pending {
                         // The bank has not answered yet: ask the session again (GET,
                         // never the payment) after the core's backoff.
