@@ -13,13 +13,24 @@ const call = async (method, body, path = '/admin/settings') => {
   });
   return { status: r.status, body: await r.json() };
 };
-const show = (s) => { enabled.checked = s.enabled; timeout.value = s.timeout_minutes; };
+const fields = document.getElementById('settings-fields');
+const save = document.getElementById('save-settings');
+// Nothing can be saved that was not loaded first: the fields and Save stay off until
+// the current settings are shown (a Save of empty fields would switch management off).
+const show = (s) => {
+  enabled.checked = s.enabled;
+  timeout.value = s.timeout_minutes;
+  fields.disabled = false;
+  save.disabled = false;
+  document.getElementById('settings-hint').hidden = true;
+};
 document.getElementById('load').addEventListener('click', async () => {
   const r = await call('GET');
   if (r.status === 200) { show(r.body); notice('Loaded.', 'ok'); } else notice(r.body.detail, 'error', r.body.code);
 });
 document.getElementById('settings').addEventListener('submit', async (event) => {
   event.preventDefault();
+  if (fields.disabled) return;
   const r = await call('PUT', { enabled: enabled.checked, timeout_minutes: Number(timeout.value) });
   if (r.status === 200) { show(r.body); notice('Saved. New checkouts use these settings; started ones keep theirs.', 'ok'); }
   else notice(r.body.detail, 'error', r.body.code);
