@@ -28,6 +28,9 @@ try {
   assert.deepEqual(results, {
     beforeInit: 'NotInitializedError',
     serverState: 'ACTIVE',
+    subscribed: true,
+    afterStop: true,
+    unbound: { before: null, told: 2, latestIsServer: true },
     requirements: ['shipping_address', 'shipping_method'],
     requirementsWithAddress: ['shipping_method'],
     key: true,

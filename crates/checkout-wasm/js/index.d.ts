@@ -46,7 +46,10 @@ export class NotInitializedError extends Error {
   readonly name: 'NotInitializedError';
 }
 
-export interface CheckoutGuardOptions extends ModuleOptions {
+export interface CheckoutGuardOptions extends Omit<ModuleOptions, 'onVerdict'> {
+  /** Called with every verdict (optional: `subscribe` does the same for any number of
+   *  listeners). */
+  onVerdict?: (verdict: DeliveredVerdict) => void;
   /** The storefront's own pages for the core's redirect targets, e.g.
    *  `{ cart: '/basket/', login: '/account/sign-in' }`. */
   redirects?: Partial<Record<'cart' | 'login', string>>;
@@ -60,6 +63,12 @@ export class CheckoutGuard {
   detach(): void;
   check(reason?: string): Promise<DeliveredVerdict>;
   localVerdict(): DeliveredVerdict;
+  /** Calls `listener` with every verdict from now on; returns the function that stops
+   *  it (call it as often as you like). */
+  readonly subscribe: (listener: (verdict: DeliveredVerdict) => void) => () => void;
+  /** The last verdict delivered (the same object until the next one), or `null` before
+   *  the first: `useSyncExternalStore(guard.subscribe, guard.latestVerdict)`. */
+  readonly latestVerdict: () => DeliveredVerdict | null;
   remember(session: SessionBody): void;
   lastSession(): SessionBody | null;
   readonly pageSessionId: string | null;

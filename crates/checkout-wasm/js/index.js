@@ -90,21 +90,56 @@ function mappedResult(map) {
   };
 }
 
+/** Hands `value` to `listener`; what a listener throws is reported (as an uncaught
+ *  error, in the console) without keeping the value from the others. */
+function tell(listener, value) {
+  try {
+    listener(value);
+  } catch (error) {
+    queueMicrotask(() => { throw error; });
+  }
+}
+
 /** Guards one checkout page (see the README). */
 export class CheckoutGuard {
   #inner;
   #map;
+  #listeners = new Set();
+  #latest = null;
 
   constructor(options) {
     needReady();
-    if (typeof options?.onVerdict !== 'function') {
+    const onVerdict = options?.onVerdict;
+    if (onVerdict !== undefined && typeof onVerdict !== 'function') {
       throw new CheckoutGuardError({ code: 'MALFORMED_REQUEST', message: 'options.onVerdict must be a function' });
     }
-    const map = redirecting(options.redirects);
-    const { redirects: _, onVerdict, ...rest } = options;
+    const map = redirecting(options?.redirects);
+    const { redirects: _, onVerdict: __, ...rest } = options ?? {};
     this.#map = map;
-    this.#inner = sync(() => new wasm.CheckoutGuard({ ...rest, onVerdict: (v) => onVerdict(map(v)) }));
+    this.#inner = sync(() => new wasm.CheckoutGuard({ ...rest, onVerdict: (v) => this.#deliver(map(v), onVerdict) }));
   }
+
+  #deliver(verdict, onVerdict) {
+    this.#latest = verdict;
+    if (onVerdict) tell(onVerdict, verdict);
+    for (const listener of [...this.#listeners]) tell(listener, verdict);
+  }
+
+  /** Calls `listener` with every verdict from now on (as `onVerdict`); returns the
+   *  function that stops it. Bound to the guard, like `latestVerdict`, so that both can
+   *  be handed on as they are: `useSyncExternalStore(guard.subscribe,
+   *  guard.latestVerdict)` in React, or any other store. */
+  subscribe = (listener) => {
+    if (typeof listener !== 'function') {
+      throw new CheckoutGuardError({ code: 'MALFORMED_REQUEST', message: 'subscribe takes a function' });
+    }
+    const entry = (v) => listener(v);
+    this.#listeners.add(entry);
+    return () => { this.#listeners.delete(entry); };
+  };
+
+  /** The last verdict delivered (the same object until the next one), or `null`. */
+  latestVerdict = () => this.#latest;
 
   attach() { return later(() => this.#inner.attach(), this.#map).then(this.#map); }
   detach() { this.#inner.detach(); }

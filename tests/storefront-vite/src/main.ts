@@ -40,8 +40,31 @@ const guard = new CheckoutGuard({
   redirects: { cart: '/basket/' },
 });
 guard.remember(started.body);
+// Any number of listeners besides onVerdict (for frameworks and stores).
+const heard: DeliveredVerdict[] = [];
+const stop = guard.subscribe((v) => heard.push(v));
 const server = await guard.attach();
 results.serverState = server.state;
+results.subscribed = heard.length > 0 && heard.length === verdicts.length
+  && heard.every((v, i) => v === verdicts[i]) && guard.latestVerdict() === verdicts.at(-1);
+stop();
+stop();
+await guard.check('after-stop');
+results.afterStop = heard.length < verdicts.length && guard.latestVerdict() === verdicts.at(-1);
+// Without onVerdict, and with the two functions handed on unbound (as React's
+// useSyncExternalStore takes them).
+const quiet = new CheckoutGuard({
+  pageSessionId: started.body.id, storageKey: 'quiet', headers: { 'x-storefront': 'vite-test' },
+});
+const { subscribe, latestVerdict } = quiet;
+const before = latestVerdict();
+let told = 0;
+subscribe(() => { told += 1; });
+const quietServer = await quiet.check('unbound');
+const latest = latestVerdict();
+results.unbound = {
+  before, told, latestIsServer: latest?.source === 'server' && latest.state === quietServer.state,
+};
 results.requirements = actionRequirements('place_order', null, 'invoice', false).missing;
 results.requirementsWithAddress = actionRequirements('place_order', null, 'invoice', false, true).missing;
 results.key = newIdempotencyKey().length > 0;

@@ -4,8 +4,8 @@ import init, { CheckoutGuard, actionRequirements, evaluateVerdict, type Verdict 
 
 export async function misuse(): Promise<void> {
   await init();
-  // @ts-expect-error onVerdict is required
-  new CheckoutGuard({});
+  // @ts-expect-error options are required (onVerdict is not: subscribe does its work)
+  new CheckoutGuard();
   // @ts-expect-error onVerdict must be a function
   new CheckoutGuard({ onVerdict: 'log' });
   // @ts-expect-error credentials is a fetch mode, not a boolean
@@ -44,4 +44,11 @@ export async function misuse(): Promise<void> {
   guard.pageSessionId = 'x';
   // @ts-expect-error record() may be null
   guard.record().pending;
+  // @ts-expect-error a listener takes a verdict, not a session
+  guard.subscribe((session: { snapshot: unknown }) => session);
+  // @ts-expect-error subscribe returns the function that stops it, not a promise
+  await guard.subscribe(() => {}).then(() => {});
+  // @ts-expect-error the latest verdict may be null
+  const latest: string = guard.latestVerdict().state;
+  void latest;
 }
