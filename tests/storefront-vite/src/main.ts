@@ -59,6 +59,9 @@ const quiet = new CheckoutGuard({
 const { subscribe, latestVerdict } = quiet;
 const before = latestVerdict();
 let told = 0;
+// A listener that throws is reported (as an uncaught error) and keeps nothing from the
+// listeners after it.
+subscribe(() => { throw new Error('a listener bug'); });
 subscribe(() => { told += 1; });
 const quietServer = await quiet.check('unbound');
 const latest = latestVerdict();
