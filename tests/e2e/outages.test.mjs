@@ -150,3 +150,36 @@ test('two idle tabs on one checkout stay quiet', async () => {
     || window.__guard.record().selections.shipping_method === 'standard');
   await context.close();
 });
+
+test('a shipping change that does not reach the shop shows the confirmed method, says so next to it, keeps the focus, and can be retried', async () => {
+  const { context } = await shopper(browser);
+  await addToCart(context, 'BRW-FUDGE', 1);
+  const page = await context.newPage();
+  const id = await startCheckout(page);
+  await choose(page, { shipping: 'standard', payment: 'invoice' });
+  for (const [name, fault] of Object.entries(FAULTS)) {
+    const pattern = `**/api/v1/checkouts/${id}/shipping-method`;
+    await page.route(pattern, fault);
+    await page.focus('input[name=shipping][value=standard]');
+    await page.keyboard.press('ArrowDown'); // to express: a change event, as a keyboard user makes it
+    await page.waitForFunction(() => /Not saved/.test(document.getElementById('shipping-said').textContent));
+    // The page shows what the shop has, not the choice that was lost.
+    assert.equal(await page.isChecked('input[name=shipping][value=standard]'), true, name);
+    assert.equal(await page.isChecked('input[name=shipping][value=express]'), false, name);
+    assert.equal(await page.evaluate(() => document.activeElement?.name), 'shipping', `focus stays (${name})`);
+    const said = await page.$eval('#shipping-said', (p) => ({ text: p.textContent, role: p.getAttribute('role') }));
+    assert.match(said.text, /could not be reached/, name);
+    assert.equal(said.role, 'status');
+    const server = (await api(context, 'GET', `/checkouts/${id}`)).body;
+    assert.equal(server.snapshot.shipping_method.id, 'standard', name);
+    await page.unroute(pattern);
+  }
+  await shot(page, 'outage-shipping-not-saved');
+  // The retry, once the shop answers again, saves it.
+  await page.click('#shipping-said button');
+  await page.waitForFunction(() => /Saved/.test(document.getElementById('shipping-said').textContent));
+  assert.equal(await page.isChecked('input[name=shipping][value=express]'), true);
+  const server = (await api(context, 'GET', `/checkouts/${id}`)).body;
+  assert.equal(server.snapshot.shipping_method.id, 'express');
+  await context.close();
+});

@@ -287,14 +287,50 @@ setInterval(() => {
   if (left === 0 && document.body.dataset.state === 'ACTIVE') guard.check('timer');
 }, 1000);
 
-/** Changes to the checkout (shipping, payment, voucher, removing a line). */
+/** Where each change's outcome is said: next to the control that made it. */
+const SAID_BY = { '/shipping-method': 'shipping-said', '/payment-method': 'payment-said', '/vouchers': 'voucher-said' };
+
+/** Renders `body` keeping the focus on the choice the shopper was on (the radios are
+ *  drawn anew). */
+function renderKeepingFocus(body) {
+  const at = document.activeElement;
+  const radio = at?.matches?.('input[type=radio]') ? { name: at.name, value: at.value } : null;
+  render(body);
+  if (!radio) return;
+  const again = [...document.querySelectorAll(`input[type=radio][name="${radio.name}"]`)];
+  (again.find((r) => r.checked) ?? again.find((r) => r.value === radio.value))?.focus();
+}
+
+/** Changes to the checkout (shipping, payment, voucher, removing a line). A choice
+ *  shows as chosen only once the server has it: any other outcome draws the checkout
+ *  as the server last confirmed it, and says so next to the control, with a retry. */
 async function change(method, path, body) {
   const local = guard.localVerdict();
   if (!local.allowed) { onVerdict({ ...local, source: 'local-action' }); return; }
-  const r = await api(method, `/checkouts/${encodeURIComponent(guard.pageSessionId)}${path}`, body);
-  if (r.status !== 200) { handleProblem(r.body); return; }
-  guard.remember(r.body);
-  if (r.body.verdict.allowed) { clearNotice(); render(r.body); } else { guard.check('change'); }
+  const said = SAID_BY[path] ? $(SAID_BY[path]) : null;
+  if (said) said.textContent = 'Saving…';
+  const r = await api(method, `/checkouts/${encodeURIComponent(guard.pageSessionId)}${path}`, body)
+    .catch(() => null);
+  if (r?.status === 200 && r.body?.verdict) {
+    guard.remember(r.body);
+    if (said) said.textContent = 'Saved.';
+    if (r.body.verdict.allowed) { clearNotice(); renderKeepingFocus(r.body); } else { guard.check('change'); }
+    return;
+  }
+  if (session) renderKeepingFocus(session);
+  const refused = r && r.status < 500 && r.status !== 429 && typeof r.body?.code === 'string';
+  // A problem of the whole checkout (ended, superseded, signed out) leads away from it.
+  if (refused && (r.body.redirect || !said)) { if (said) said.textContent = ''; handleProblem(r.body); return; }
+  if (!said) { notice('Not saved: the shop could not be reached. Please try again.', 'error'); return; }
+  said.textContent = refused ? `Not saved: ${r.body.detail}` : 'Not saved: the shop could not be reached. ';
+  if (!refused) {
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.className = 'link';
+    retry.textContent = 'Try again';
+    retry.addEventListener('click', () => change(method, path, body));
+    said.append(retry);
+  }
 }
 
 $('shipping').addEventListener('change', (e) => change('PUT', '/shipping-method', { method_id: e.target.value }));
