@@ -33,6 +33,7 @@ try {
     serverState: 'ACTIVE',
     subscribed: true,
     afterStop: true,
+    frozen: true,
     unbound: { before: null, told: 2, latestIsServer: true },
     requirements: ['shipping_address', 'shipping_method'],
     requirementsWithAddress: ['shipping_method'],

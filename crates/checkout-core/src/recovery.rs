@@ -222,21 +222,24 @@ impl RecoveryRecord {
     /// page's checkout (wait for the server).
     ///
     /// The record speaks of one checkout. A page showing another learns only one thing
-    /// from it: while the record's checkout is live (active or paying) and checkouts are
-    /// managed, no other checkout of this shopper is — another tab started a newer one,
-    /// so the page's is superseded, exactly as the server would say. Once the record's
-    /// checkout has ended (completed, expired, cancelled), it says nothing about any
-    /// other: its status, order and number are never lent to the page's checkout.
+    /// from it, and only when the record `moved_on` from the page's checkout (this page
+    /// saw the record hold its checkout, and it now holds another: a record only ever
+    /// moves to the shopper's latest checkout): while that later checkout is live
+    /// (active or paying) and checkouts are managed, the page's is superseded, exactly
+    /// as the server would say. Otherwise — the page's checkout never was the record's
+    /// (a link, a bank's return, a reload), or the record's has ended — its status,
+    /// order and number are never lent to the page's checkout.
     pub fn local_verdict(
         &self,
         page_session_id: Option<&str>,
         user_id: Option<&str>,
         now: DateTime<Utc>,
+        moved_on: bool,
     ) -> Option<Verdict> {
         match page_session_id {
             Some(page) if page != self.session.id => {
                 let live = effective_status(&self.session, now).is_live();
-                if !(live && self.session.managed) {
+                if !(moved_on && live && self.session.managed) {
                     return None;
                 }
                 let older_page = SessionView {
@@ -532,7 +535,7 @@ mod tests {
         assert_eq!(after_refresh.step, Step::Done);
         // A page restored from the back-forward cache now sees the order, offline.
         let restored = after_refresh
-            .local_verdict(Some("s2"), Some("u1"), now())
+            .local_verdict(Some("s2"), Some("u1"), now(), false)
             .unwrap();
         assert_eq!(restored.state, VerdictState::Completed);
         assert_eq!(
@@ -636,19 +639,26 @@ mod tests {
     #[test]
     fn a_page_showing_an_older_session_is_superseded_locally() {
         let r = record();
-        let v = r.local_verdict(Some("s1"), Some("u1"), now()).unwrap();
+        let v = r
+            .local_verdict(Some("s1"), Some("u1"), now(), true)
+            .unwrap();
         assert_eq!(v.state, VerdictState::Inactive);
         assert_eq!(v.rejection.unwrap().code, ErrorCode::CheckoutSuperseded);
         assert!(r
-            .local_verdict(Some("s2"), Some("u1"), now())
+            .local_verdict(Some("s2"), Some("u1"), now(), true)
             .unwrap()
             .is_allowed());
         let later = now() + chrono::Duration::minutes(10);
         assert_eq!(
-            r.local_verdict(None, Some("u1"), later).unwrap().state,
+            r.local_verdict(None, Some("u1"), later, true)
+                .unwrap()
+                .state,
             VerdictState::Expired
         );
         assert!(r.is_about(None) && r.is_about(Some("s2")) && !r.is_about(Some("s1")));
+        // A page whose checkout never was the record's (opened from a link, a bank's
+        // return, a reload) may show a newer checkout than the record's: unknown here.
+        assert_eq!(r.local_verdict(Some("s3"), Some("u1"), now(), false), None);
     }
 
     #[test]
@@ -660,24 +670,38 @@ mod tests {
         // Its own page sees the order; any other checkout is unknown here, never
         // "completed" with this checkout's order.
         let own = completed
-            .local_verdict(Some("s2"), Some("u1"), now())
+            .local_verdict(Some("s2"), Some("u1"), now(), false)
             .unwrap();
         assert_eq!(own.state, VerdictState::Completed);
-        assert_eq!(completed.local_verdict(Some("s7"), Some("u1"), now()), None);
+        assert_eq!(
+            completed.local_verdict(Some("s7"), Some("u1"), now(), true),
+            None
+        );
         // A paying checkout still supersedes every other.
         let mut paying = record();
         paying.session.status = SessionStatus::PaymentPending;
-        let v = paying.local_verdict(Some("s1"), Some("u1"), now()).unwrap();
+        let v = paying
+            .local_verdict(Some("s1"), Some("u1"), now(), true)
+            .unwrap();
         assert_eq!(v.rejection.unwrap().code, ErrorCode::CheckoutSuperseded);
         // An expired one, or one that is itself superseded, says nothing.
         let later = now() + chrono::Duration::minutes(11);
-        assert_eq!(record().local_verdict(Some("s1"), Some("u1"), later), None);
+        assert_eq!(
+            record().local_verdict(Some("s1"), Some("u1"), later, true),
+            None
+        );
         let mut older = record();
         older.session.is_latest = false;
-        assert_eq!(older.local_verdict(Some("s1"), Some("u1"), now()), None);
+        assert_eq!(
+            older.local_verdict(Some("s1"), Some("u1"), now(), true),
+            None
+        );
         // Without session management no checkout supersedes another.
         let mut unmanaged = record();
         unmanaged.session.managed = false;
-        assert_eq!(unmanaged.local_verdict(Some("s1"), Some("u1"), now()), None);
+        assert_eq!(
+            unmanaged.local_verdict(Some("s1"), Some("u1"), now(), true),
+            None
+        );
     }
 }

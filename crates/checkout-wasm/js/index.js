@@ -120,6 +120,8 @@ export class CheckoutGuard {
   }
 
   #deliver(verdict, onVerdict) {
+    // Shared by every listener and `latestVerdict()`: no one may change it for the others.
+    Object.freeze(verdict);
     this.#latest = verdict;
     if (onVerdict) tell(onVerdict, verdict);
     for (const listener of [...this.#listeners]) tell(listener, verdict);

@@ -152,6 +152,47 @@ fn a_completed_checkout_says_nothing_about_an_unrelated_one() {
 }
 
 #[wasm_bindgen_test]
+async fn a_page_never_acts_on_another_checkouts_record() {
+    let key = "t-acts";
+    storage().remove_item(key).unwrap();
+    let (owner, _) = guard(key, None);
+    owner.remember(session_body("s2", 600_000.0, true)).unwrap();
+    // s2's order is sent; no server answers it, so it stays pending with its key.
+    let sent = wasm_bindgen_futures::JsFuture::from(
+        owner.submit("place_order".into(), JsValue::UNDEFINED),
+    )
+    .await;
+    let _ = sent;
+    let record = owner.record().unwrap();
+    let pending = field(&record, "pending");
+    assert!(pending.is_object(), "s2's order is pending");
+    let stored = storage().get_item(key).unwrap();
+
+    // A page opened on another checkout (a link, a bank's return): it never was this
+    // record's, so nothing is known of it here — not even "superseded".
+    let (other, _) = guard(key, Some("s3"));
+    let v = other.local_verdict().unwrap();
+    assert_eq!(field(&v, "known").as_bool(), Some(false));
+    // It never resends s2's order, nor changes s2's record.
+    let resumed = wasm_bindgen_futures::JsFuture::from(other.resume_pending(JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert!(resumed.is_null(), "nothing sent for another checkout");
+    let selections = js_sys::JSON::parse(
+        r#"{"shipping_method":"express","payment_method":"card","vouchers":[]}"#,
+    )
+    .unwrap();
+    other.set_selections(selections).unwrap();
+    other.set_step("review".into()).unwrap();
+    assert!(!other.abandon_unsendable_payment());
+    assert_eq!(
+        storage().get_item(key).unwrap(),
+        stored,
+        "s2's record untouched"
+    );
+}
+
+#[wasm_bindgen_test]
 fn garbage_in_storage_is_discarded_and_reported() {
     let key = "t-corrupt";
     storage()

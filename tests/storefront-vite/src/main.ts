@@ -65,6 +65,7 @@ subscribe(() => { throw new Error('a listener bug'); });
 subscribe(() => { told += 1; });
 const quietServer = await quiet.check('unbound');
 const latest = latestVerdict();
+results.frozen = Object.isFrozen(latest) && Object.isFrozen(heard[0]);
 results.unbound = {
   before, told, latestIsServer: latest?.source === 'server' && latest.state === quietServer.state,
 };

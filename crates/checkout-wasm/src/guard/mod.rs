@@ -11,8 +11,10 @@
 //!
 //! `page.rs` holds the guarded page's state and what it does; `reply.rs` reads the
 //! server's answers into what the callback receives; `types.rs` the TypeScript types of
-//! the options and of what the methods return.
+//! the options and of what the methods return; `browser.rs` timers, visibility and
+//! random keys.
 
+mod browser;
 mod lock;
 mod page;
 mod reply;
@@ -35,8 +37,11 @@ use crate::{
     storage::RecordStore,
 };
 
-use self::page::{random_key, GuardedPage, LastLocal, Listener};
 pub use self::reply::Delivered;
+use self::{
+    browser::random_key,
+    page::{GuardedPage, LastLocal, Listener},
+};
 
 /// Guards one checkout page. See the module documentation.
 #[wasm_bindgen]
@@ -107,13 +112,17 @@ impl CheckoutGuard {
         .map_err(|why| malformed("options", why))?;
         let store = RecordStore::new(&key);
         let record = store.load();
+        let page_session = get(&options, "pageSessionId").as_string();
+        let page_recorded = record
+            .as_ref()
+            .is_some_and(|r| r.is_about(page_session.as_deref()));
         Ok(CheckoutGuard {
             inner: Rc::new(GuardedPage {
                 api: api.trim_end_matches('/').to_owned(),
                 request,
                 store,
                 record: RefCell::new(record),
-                page_session: RefCell::new(get(&options, "pageSessionId").as_string()),
+                page_session: RefCell::new(page_session),
                 on_verdict,
                 skew_ms: Cell::new(0.0),
                 listeners: RefCell::new(Vec::new()),
@@ -125,6 +134,7 @@ impl CheckoutGuard {
                 polls: Cell::new(0),
                 retry_waiting: Cell::new(false),
                 detached: Cell::new(false),
+                page_recorded: Cell::new(page_recorded),
             }),
         })
     }
@@ -180,7 +190,7 @@ impl CheckoutGuard {
             if !(key.is_none() || key.as_deref() == Some(inner.store.key())) {
                 return None;
             }
-            if !page::page_visible() {
+            if !browser::page_visible() {
                 // A hidden tab asks the server nothing: it takes in the other tab's
                 // record for the local verdict, and checks with the server when shown.
                 let (verdict, known) = inner.local_verdict();
@@ -295,7 +305,7 @@ impl CheckoutGuard {
                 ),
             )
         })?;
-        if let Some(mut r) = self.inner.refresh() {
+        if let Some(mut r) = self.inner.refresh().filter(|_| self.inner.about_page()) {
             r.step = step;
             self.inner.keep(r);
         }
@@ -310,7 +320,7 @@ impl CheckoutGuard {
     ) -> Result<(), JsValue> {
         let selections: Selections =
             crate::de::from_js(&selections).map_err(|e| malformed("selections", e))?;
-        if let Some(mut r) = self.inner.refresh() {
+        if let Some(mut r) = self.inner.refresh().filter(|_| self.inner.about_page()) {
             r.selections = selections;
             self.inner.keep(r);
         }
@@ -379,7 +389,7 @@ impl CheckoutGuard {
     /// `RecoveryRecord::abandon_unsendable_payment`). Returns whether it did.
     #[wasm_bindgen(js_name = abandonUnsendablePayment)]
     pub fn abandon_unsendable_payment(&self) -> bool {
-        let Some(mut record) = self.inner.refresh() else {
+        let Some(mut record) = self.inner.refresh().filter(|_| self.inner.about_page()) else {
             return false;
         };
         let status = record.session.status;

@@ -16,9 +16,10 @@ use checkout_core::{
 };
 use chrono::{DateTime, Utc};
 use wasm_bindgen::{prelude::*, JsCast};
-use web_sys::{Event, EventTarget, VisibilityState};
+use web_sys::{Event, EventTarget};
 
 use super::{
+    browser::{page_visible, sleep_ms},
     get, rejection_js,
     reply::{server_rejection, text, Delivered, OrderActionResult, SessionExtras},
 };
@@ -68,6 +69,9 @@ pub(super) struct GuardedPage {
     pub(super) retry_waiting: Cell<bool>,
     /// Set by `detach()`: no retry is scheduled any more.
     pub(super) detached: Cell<bool>,
+    /// Whether this page has seen the record hold its own checkout (a record that holds
+    /// another since has moved on to a later one: the core's `moved_on`).
+    pub(super) page_recorded: Cell<bool>,
 }
 
 pub(super) struct LastLocal {
@@ -107,12 +111,31 @@ impl GuardedPage {
     /// The only two writers of what a verdict is delivered with (see `version`).
     pub(super) fn set_record(&self, record: Option<RecoveryRecord>) {
         *self.record.borrow_mut() = record;
+        self.note_recorded();
         self.version.set(self.version.get() + 1);
     }
 
     pub(super) fn set_page_session(&self, id: String) {
         *self.page_session.borrow_mut() = Some(id);
+        self.page_recorded.set(false);
+        self.note_recorded();
         self.version.set(self.version.get() + 1);
+    }
+
+    fn note_recorded(&self) {
+        if self.about_page() {
+            self.page_recorded.set(true);
+        }
+    }
+
+    /// Whether the record (as last read) is about this page's checkout: only then may
+    /// the page act on it (send or resend its order action, record its progress).
+    pub(super) fn about_page(&self) -> bool {
+        let page = self.page_session.borrow();
+        self.record
+            .borrow()
+            .as_ref()
+            .is_some_and(|r| r.is_about(page.as_deref()))
     }
 
     pub(super) fn page_session(&self) -> Option<String> {
@@ -161,6 +184,7 @@ impl GuardedPage {
                 self.page_session.borrow().as_deref(),
                 Some(&record.session.user_id),
                 self.now(),
+                self.page_recorded.get(),
             )
         });
         match known {
@@ -297,7 +321,8 @@ impl GuardedPage {
         let record = self
             .refresh()
             .ok_or_else(|| rejection_js(ErrorCode::CheckoutNotFound.into()))?;
-        let Some(pending) = record.pending.clone() else {
+        // Another checkout's pending action is never sent from this page.
+        let Some(pending) = record.pending.clone().filter(|_| self.about_page()) else {
             return Ok(JsValue::NULL);
         };
         let segment = pending
@@ -403,38 +428,4 @@ fn next_delay(attempts: &Cell<u32>, retry_after_secs: Option<u32>) -> u32 {
     let attempt = attempts.get();
     attempts.set(attempt.saturating_add(1));
     answer::retry_delay_ms(attempt, retry_after_secs)
-}
-
-/// Resolves after `ms` milliseconds (`setTimeout`).
-async fn sleep_ms(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// Whether the page is visible (a page without a document counts as visible).
-pub(super) fn page_visible() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .is_none_or(|d| d.visibility_state() == VisibilityState::Visible)
-}
-
-/// A fresh idempotency key: `crypto.randomUUID()` (secure contexts), otherwise a key
-/// from `crypto.getRandomValues`.
-pub(super) fn random_key() -> String {
-    let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) else {
-        return format!("k-{}", js_sys::Date::now() as u64);
-    };
-    if let Ok(uuid) = js_sys::Reflect::get(&crypto, &"randomUUID".into()) {
-        if uuid.is_function() {
-            return crypto.random_uuid();
-        }
-    }
-    let mut bytes = [0u8; 16];
-    let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
