@@ -52,3 +52,31 @@ test('every page fits a 390 px phone', async () => {
   assert.deepEqual(Object.entries(seen).filter(([, px]) => px > 0), [], `pages wider than 390 px: ${JSON.stringify(seen)}`);
   await context.close();
 });
+
+/** Whether the element is wholly within the viewport now. */
+const inView = (page, selector) => page.$eval(selector, (e) => {
+  const r = e.getBoundingClientRect();
+  return !e.hidden && r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1; // sub-pixel rounding
+});
+const where = (page, selector) => page.$eval(selector, (e) => JSON.stringify({ ...e.getBoundingClientRect().toJSON(), inner: window.innerHeight, y: window.scrollY }));
+
+test('on a phone, what Pay did is said where the shopper is: beside the button, read out', async () => {
+  const { context } = await shopper(browser, { viewport: { width: 390, height: 844 }, isMobile: true });
+  await addToCart(context, 'BOX-GIFT', 1);
+  const page = await context.newPage();
+  await startCheckout(page);
+  await choose(page, { payment: 'card' });
+  // A card the bank never answers: "confirming" for a while, then "not taken".
+  await page.fill('#card', '4000000000000119');
+  await page.click('#pay');
+  await page.waitForFunction(() => document.getElementById('notice').dataset.code === 'PAYMENT_IN_PROGRESS');
+  assert.equal(await inView(page, '#notice'), true, `the confirming message is on screen with the button: ${await where(page, '#notice')} ${await where(page, '#pay')}`);
+  assert.equal(await inView(page, '#pay'), true);
+  await shot(page, '390-confirming');
+  await page.waitForFunction(() => document.getElementById('notice').dataset.code === 'PAYMENT_DECLINED', null, { timeout: 30000 });
+  assert.equal(await inView(page, '#notice'), true, 'the outcome is on screen with the button');
+  // Announced: the message is inside a live region.
+  assert.equal(await page.$eval('#notice', (n) => n.closest('[aria-live]')?.getAttribute('aria-live')), 'polite');
+  await shot(page, '390-not-taken');
+  await context.close();
+});

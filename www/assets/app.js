@@ -59,6 +59,9 @@ export function notice(message, kind = 'info', code = null) {
   area.className = `notice ${kind}`;
   area.textContent = message;
   area.dataset.code = code || '';
+  // Beside the buttons (the checkout page), the message is brought into view: a phone
+  // shows the button that was pressed, and this is what it did.
+  if (area.closest('.actions')) area.scrollIntoView({ block: 'nearest' });
 }
 
 export function clearNotice() {
