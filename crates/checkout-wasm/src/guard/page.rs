@@ -353,7 +353,7 @@ impl GuardedPage {
                 // No answer: the pending action (and its key) stays for the retry.
                 let error = rejection_js(Rejection::with_message(
                     ErrorCode::RequestInProgress,
-                    "The connection dropped before the answer arrived. Your order request is kept and will be retried with the same key, so it can never be placed twice.",
+                    "The connection dropped before the answer came. Your order is kept and is sent again by itself; it can never be placed twice.",
                 ));
                 js_sys::Reflect::set(&error, &"pending".into(), &true.into())?;
                 let ms = next_delay(&self.send_retries, None);
