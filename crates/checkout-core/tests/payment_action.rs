@@ -300,71 +300,35 @@ fn the_checkout_waits_for_the_shopper_until_the_deadline_and_no_longer() {
         currency: "EUR".into(),
     };
     let waiting = ProviderStatus::RequiresAction;
-    for source in [
-        Source::Answer,
-        Source::Webhook,
-        Source::Shopper,
-        Source::Reconciliation,
-    ] {
-        assert_eq!(
-            resolve(&standing(ActionWindow::Open), &report(source, waiting)),
-            Resolution::Wait
-        );
+    use ActionWindow::{Open, Overdue};
+    use ProviderStatus::{Canceled, Failed, NotFound, Succeeded, Unreachable};
+    use Source::{Answer, Reconciliation, Shopper, Webhook};
+    let mut cases = Vec::new();
+    // Waiting for the shopper: every source waits while the action is open; past the
+    // deadline reconciliation cancels, and the shopper's own lookup never gives up.
+    for source in [Answer, Webhook, Shopper, Reconciliation] {
+        cases.push((Open, source, waiting, Resolution::Wait));
     }
-    assert_eq!(
-        resolve(
-            &standing(ActionWindow::Overdue),
-            &report(Source::Reconciliation, waiting)
-        ),
-        Resolution::Cancel
-    );
-    // The shopper's own lookup never gives up on them, even late.
-    assert_eq!(
-        resolve(
-            &standing(ActionWindow::Overdue),
-            &report(Source::Shopper, waiting)
-        ),
-        Resolution::Wait
-    );
+    cases.push((Overdue, Reconciliation, waiting, Resolution::Cancel));
+    cases.push((Overdue, Shopper, waiting, Resolution::Wait));
     // An outage while the shopper is at their bank releases nothing; after the
     // deadline it does (and the payment stays watched for a late charge).
-    for silent in [ProviderStatus::Unreachable, ProviderStatus::NotFound] {
-        assert_eq!(
-            resolve(
-                &standing(ActionWindow::Open),
-                &report(Source::Reconciliation, silent)
-            ),
-            Resolution::Wait
-        );
-        assert_eq!(
-            resolve(
-                &standing(ActionWindow::Overdue),
-                &report(Source::Reconciliation, silent)
-            ),
-            Resolution::ReleaseUnpaid
-        );
-        assert_eq!(
-            resolve(
-                &standing(ActionWindow::Open),
-                &report(Source::Shopper, silent)
-            ),
-            Resolution::Wait
-        );
+    for silent in [Unreachable, NotFound] {
+        cases.push((Open, Reconciliation, silent, Resolution::Wait));
+        cases.push((Overdue, Reconciliation, silent, Resolution::ReleaseUnpaid));
+        cases.push((Open, Shopper, silent, Resolution::Wait));
     }
     // Succeeded, failed or cancelled: as for any payment.
-    for source in [Source::Webhook, Source::Shopper, Source::Reconciliation] {
-        let at = standing(ActionWindow::Open);
+    for source in [Webhook, Shopper, Reconciliation] {
+        cases.push((Open, source, Succeeded, Resolution::PlaceOrder));
+        cases.push((Open, source, Failed, Resolution::ReleaseUnpaid));
+        cases.push((Open, source, Canceled, Resolution::ReleaseUnpaid));
+    }
+    for (window, source, status, expected) in cases {
         assert_eq!(
-            resolve(&at, &report(source, ProviderStatus::Succeeded)),
-            Resolution::PlaceOrder
-        );
-        assert_eq!(
-            resolve(&at, &report(source, ProviderStatus::Failed)),
-            Resolution::ReleaseUnpaid
-        );
-        assert_eq!(
-            resolve(&at, &report(source, ProviderStatus::Canceled)),
-            Resolution::ReleaseUnpaid
+            resolve(&standing(window), &report(source, status)),
+            expected,
+            "{window:?}, {source:?}, {status:?}"
         );
     }
     assert_eq!(ProviderStatus::parse("requires_action"), Some(waiting));
