@@ -17,7 +17,7 @@
 //!   `POST /sim/payments/{id}/webhooks` for tests that choose the order of events, and
 //!   `POST /sim/outage {"down": true}` (the API answers 503; the challenge pages work).
 //!
-//! The test cards' behaviours are in [`ledger::cards`].
+//! The test cards are [`checkout_payment_sim::cards`]; what each one does is in `ledger.rs`.
 
 mod api;
 mod ledger;

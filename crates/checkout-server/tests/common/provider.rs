@@ -2,21 +2,10 @@
 
 use super::*;
 
-/// Test cards of the simulated provider (`checkout-payment-sim`).
-pub mod test_cards {
-    pub const APPROVE: &str = "4242424242424242";
-    pub const DECLINE: &str = "4000000000000002";
-    pub const SLOW: &str = "4000000000000077";
-    pub const TIMEOUT: &str = "4000000000000119";
-    pub const LOST_ANSWER: &str = "4000000000009995";
-    pub const WEBHOOK_ONLY: &str = "4000000000003220";
-    pub const WEBHOOK_TWICE: &str = "4000000000004954";
-    pub const OUT_OF_ORDER: &str = "4000000000005126";
-    pub const LASTING: &str = "4000000000000259";
-    pub const LATE: &str = "4000000000006975";
-    pub const CHALLENGE: &str = "4000002760003184";
-    pub const CHALLENGE_WEBHOOK_LATE: &str = "4000000000003063";
-}
+/// Test cards of the simulated provider (`checkout-payment-sim`; not every test file
+/// names one).
+#[allow(unused_imports)]
+pub use checkout_payment_sim::cards as test_cards;
 
 /// The simulated payment provider's timings in tests (each flag may be overridden).
 pub const PROVIDER_ARGS: [&str; 10] = [
