@@ -110,3 +110,15 @@ export async function noticeCode(page) {
 export async function shot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/** A shopper at the checkout page with a gift box, a shipping address, standard shipping
+ *  and "card" chosen, and `card` typed in: the next click on Pay pays. */
+export async function readyToPay(browser, card) {
+  const { context } = await shopper(browser);
+  await addToCart(context, 'BOX-GIFT', 1);
+  const page = await context.newPage();
+  const id = await startCheckout(page);
+  await choose(page, { payment: 'card' });
+  await page.fill('#card', card);
+  return { context, page, id };
+}

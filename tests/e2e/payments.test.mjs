@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, shopper, addToCart, api, BASE, startCheckout, choose, shot,
+  launch, shopper, addToCart, api, BASE, startCheckout, choose, shot, readyToPay,
 } from './helpers.mjs';
 
 let browser;
@@ -33,18 +33,8 @@ async function watchNotices(page) {
   return shown;
 }
 
-async function readyToPay(card) {
-  const { context } = await shopper(browser);
-  await addToCart(context, 'BOX-GIFT', 1);
-  const page = await context.newPage();
-  const id = await startCheckout(page);
-  await choose(page, { payment: 'card' });
-  await page.fill('#card', card);
-  return { context, page, id };
-}
-
 test('the card goes to the provider; the shop receives only a token and makes the order', async () => {
-  const { context, page, id } = await readyToPay('4242 4242 4242 4242');
+  const { context, page, id } = await readyToPay(browser, '4242 4242 4242 4242');
   const requests = record(page);
   await page.click('#pay');
   await page.waitForURL(/\/order\/\?id=/);
@@ -68,7 +58,7 @@ test('the card goes to the provider; the shop receives only a token and makes th
 
 test('a payment confirmed only by webhook: one steady message until the webhook, then the order', async () => {
   // The provider answers "processing"; its webhook confirms three seconds later.
-  const { context, page, id } = await readyToPay('4000000000003220');
+  const { context, page, id } = await readyToPay(browser, '4000000000003220');
   const requests = record(page);
   const shown = await watchNotices(page);
   await page.click('#pay');
@@ -87,7 +77,7 @@ test('a payment confirmed only by webhook: one steady message until the webhook,
 });
 
 test('a card that never answers: the steady message, then "not taken" once reconciliation asks', async () => {
-  const { context, page, id } = await readyToPay('4000000000000119');
+  const { context, page, id } = await readyToPay(browser, '4000000000000119');
   const requests = record(page);
   await page.click('#pay');
   await page.waitForFunction((text) => document.getElementById('notice').textContent === text, CONFIRMING);

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, shopper, addToCart, api, BASE, startCheckout, choose, shot, ready,
+  launch, shopper, addToCart, api, BASE, startCheckout, choose, shot, ready, readyToPay,
 } from './helpers.mjs';
 
 let browser;
@@ -26,16 +26,6 @@ async function atProvider(checkoutId) {
   return { payments, charged: payments.filter((p) => p.charged).length };
 }
 
-async function readyToPay(card) {
-  const { context } = await shopper(browser);
-  await addToCart(context, 'BOX-GIFT', 1);
-  const page = await context.newPage();
-  const id = await startCheckout(page);
-  await choose(page, { payment: 'card' });
-  await page.fill('#card', card);
-  return { context, page, id };
-}
-
 /** Pay requests the page sent. */
 function payRequests(page, id) {
   const seen = [];
@@ -44,7 +34,7 @@ function payRequests(page, id) {
 }
 
 test('leave for the challenge page, approve, come back: the order, one charge', async () => {
-  const { context, page, id } = await readyToPay(CHALLENGE_CARD);
+  const { context, page, id } = await readyToPay(browser, CHALLENGE_CARD);
   const pays = payRequests(page, id);
   await page.click('#pay');
   await page.waitForURL(/\/challenge\/pi_sim_/);
@@ -62,7 +52,7 @@ test('leave for the challenge page, approve, come back: the order, one charge', 
 });
 
 test('abandon the challenge, come back, cancel it and pay again: one charge', async () => {
-  const { context, page, id } = await readyToPay(CHALLENGE_CARD);
+  const { context, page, id } = await readyToPay(browser, CHALLENGE_CARD);
   await page.click('#pay');
   await page.waitForURL(/\/challenge\/pi_sim_/);
   // Leaves without a click: back to the shop.
@@ -89,7 +79,7 @@ test('abandon the challenge, come back, cancel it and pay again: one charge', as
 });
 
 test('finish the challenge in a second tab: the order, one charge', async () => {
-  const { context, page, id } = await readyToPay(CHALLENGE_CARD);
+  const { context, page, id } = await readyToPay(browser, CHALLENGE_CARD);
   await page.click('#pay');
   await page.waitForURL(/\/challenge\/pi_sim_/);
   const second = await context.newPage();
