@@ -380,3 +380,22 @@ fn only_web_addresses_are_sent_to_the_browser() {
         assert!(!is_web_address(refused, MAX_ACTION_URL), "{refused}");
     }
 }
+
+#[test]
+fn the_shopper_cancels_only_a_payment_that_waits_for_them() {
+    use checkout_core::payment::action::{shopper_may_cancel, voided_on_cancel};
+    assert!(shopper_may_cancel(true).is_ok());
+    let refused = shopper_may_cancel(false).unwrap_err();
+    assert_eq!(refused.code, checkout_core::ErrorCode::PaymentInProgress);
+    assert!(voided_on_cancel(ProviderStatus::RequiresAction));
+    for decided in [
+        ProviderStatus::Succeeded,
+        ProviderStatus::Failed,
+        ProviderStatus::Canceled,
+    ] {
+        assert!(
+            !voided_on_cancel(decided),
+            "{decided:?} is taken as decided"
+        );
+    }
+}

@@ -62,6 +62,27 @@ pub fn is_web_address(url: &str, max_chars: usize) -> bool {
         && url.chars().all(|c| c.is_ascii_graphic())
 }
 
+/// Whether the shopper may cancel their payment from the checkout page: only one that
+/// waits for them at the provider (an action was recorded for it). Any other payment is
+/// being confirmed, and cancelling it could race the charge: `PAYMENT_IN_PROGRESS`.
+pub fn shopper_may_cancel(action_recorded: bool) -> Result<(), crate::Rejection> {
+    if action_recorded {
+        return Ok(());
+    }
+    Err(crate::Rejection::with_message(
+        crate::ErrorCode::PaymentInProgress,
+        "This payment is being confirmed with your bank and cannot be cancelled. Wait for \
+         its outcome: this page updates by itself.",
+    ))
+}
+
+/// What the shopper's cancel does with the payment as the provider reports it: voids it
+/// while it still waits for the shopper (`requires_action`); a payment the provider has
+/// meanwhile decided is taken as decided (an approval is the order).
+pub fn voided_on_cancel(status: ProviderStatus) -> bool {
+    status == ProviderStatus::RequiresAction
+}
+
 /// What the shopper is told while the payment waits for them at the provider.
 pub const ACTION_WAITING_MESSAGE: &str = "Your bank asks you to confirm this payment. \
     Continue to your bank's page; nothing is charged until you confirm there.";

@@ -15,8 +15,8 @@ use axum::{
     Json,
 };
 use checkout_core::{
-    payment::{ProviderStatus, Source},
-    ErrorCode, Rejection, SessionStatus,
+    payment::{action, Source},
+    ErrorCode, SessionStatus,
 };
 
 use super::settle::{self, bounded, provider_unavailable, report_of};
@@ -123,18 +123,14 @@ pub async fn cancel(
     if row.effective(state.clock.now()) != SessionStatus::PaymentPending {
         return answer(&state, &user, &id).await;
     }
-    let (Some(key), Some(_)) = (row.payment_key.as_deref(), &row.payment_action) else {
-        return Err(Rejection::with_message(
-            ErrorCode::PaymentInProgress,
-            "This payment is being confirmed with your bank and cannot be cancelled. Wait for its outcome: this page updates by itself.",
-        )
-        .into());
-    };
+    // (A recorded action always has its payment's key.)
+    action::shopper_may_cancel(row.payment_key.is_some() && row.payment_action.is_some())?;
+    let key = row.payment_key.as_deref().unwrap_or_default();
     let found = bounded(&state, state.provider.lookup(key))
         .await
         .map_err(|e| provider_unavailable(&e))?;
     if let Some(payment) = found.filter(|p| p.key == key) {
-        let after = if payment.status == ProviderStatus::RequiresAction {
+        let after = if action::voided_on_cancel(payment.status) {
             bounded(&state, state.provider.cancel(&payment.id))
                 .await
                 .map_err(|e| provider_unavailable(&e))?
