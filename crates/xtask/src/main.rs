@@ -12,6 +12,7 @@
 
 mod background;
 mod bench;
+mod engines;
 mod fuzz;
 mod modgraph;
 mod package;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Some("run") => cmd_run(&args[1..]),
         Some("test") => test::cmd_test(),
         Some("wasm") => build_wasm_package().map(|_| ()),
+        Some("wasm-tests") => engines::cmd_wasm_tests(),
         Some("e2e") => test::cmd_e2e(&args[1..]),
         Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
         Some("schemathesis") => test::run_schemathesis("90").map(|_| ()),
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
                  \x20    simulated provider (:8081) and the demo identity page (:8082)\n\
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
+                 wasm-tests  the wasm tests in Chromium, Firefox and WebKit, with the vector counts\n\
                  e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
                  fuzz [--seconds N] [--runs R] [TARGET…]  the fuzz targets, N seconds each\n\
                  \x20    (default 60), or until R executions\n\

@@ -3,7 +3,9 @@
 //! Node runs against it, and the counting of what passed.
 
 use crate::{
-    build_wasm_package, fuzz, root,
+    build_wasm_package,
+    engines::Engine,
+    fuzz, root,
     scratch_server::{test_server, E2E_ADMIN_TOKEN},
     structure,
     tools::{self, run, run_captured, Cmd},
@@ -12,7 +14,7 @@ use crate::{
 pub fn cmd_test() -> Result<(), String> {
     let started = *START.get_or_init(std::time::Instant::now);
     tools::ensure_wasm_toolchain()?;
-    tools::ensure_chromium()?;
+    crate::engines::ensure_browsers()?;
     let postgres = tools::ensure_postgres();
     match &postgres {
         Ok(_) => {
@@ -28,6 +30,7 @@ pub fn cmd_test() -> Result<(), String> {
     // run, schemathesis and the browsers keep about one of two busy).
     let previous = crate::upgrade::start()?;
     let fuzz_build = fuzz::build_in_background()?;
+    let geckodriver = crate::engines::geckodriver_in_background()?;
 
     section("rustfmt");
     run(Cmd::new("cargo").args(["fmt", "--all", "--check"]))?;
@@ -125,19 +128,13 @@ pub fn cmd_test() -> Result<(), String> {
     );
     let schemathesis = run_schemathesis("60")?;
 
-    section("wasm tests in headless Chromium");
-    let chromium = run_captured(
-        Cmd::new("wasm-pack")
-            .args([
-                "test",
-                "--headless",
-                "--chrome",
-                "crates/checkout-wasm",
-                "--",
-                "--nocapture",
-            ])
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    )?;
+    section("wasm tests in Chromium, Firefox and WebKit (crates/checkout-wasm/tests)");
+    crate::engines::wait_for_geckodriver(geckodriver)?;
+    let mut browsers = Vec::new();
+    for engine in Engine::ALL {
+        println!("{}:", engine.name());
+        browsers.push((engine, crate::engines::wasm_tests(engine)?));
+    }
 
     section("end-to-end tests in headless Chromium (tests/e2e)");
     let e2e = run_e2e()?;
@@ -152,11 +149,17 @@ pub fn cmd_test() -> Result<(), String> {
     section("summary");
     for kind in ["verdict", "record", "requirement", "answer"] {
         let native_count = vector_count(&native, kind, "natively");
-        let chromium_count = vector_count(&chromium, kind, "in Chromium");
-        println!("shared {kind} vectors: {native_count} natively, {chromium_count} in Chromium");
-        if native_count == 0 || native_count != chromium_count {
+        let mut counts = format!("shared {kind} vectors: {native_count} natively");
+        let mut same = native_count > 0;
+        for (engine, out) in &browsers {
+            let count = vector_count(out, kind, &format!("in {}", engine.name()));
+            counts.push_str(&format!(", {count} in {}", engine.name()));
+            same &= count == native_count;
+        }
+        println!("{counts}");
+        if !same {
             return Err(format!(
-                "the shared {kind} vectors did not run the same number of times on both targets"
+                "the shared {kind} vectors did not run the same number of times natively and in every engine"
             ));
         }
     }
@@ -174,7 +177,13 @@ pub fn cmd_test() -> Result<(), String> {
         println!("PostgreSQL: every server test also ran on PostgreSQL, and so did the multi-instance test");
     }
     let (passed, failed) = totals(&native);
-    let (wasm_passed, wasm_failed) = totals(&chromium);
+    let (mut wasm_passed, mut wasm_failed) = (0, 0);
+    for (engine, out) in &browsers {
+        let (p, f) = totals(out);
+        println!("wasm tests in {}: {p} passed, {f} failed", engine.name());
+        wasm_passed += p;
+        wasm_failed += f;
+    }
     let (e2e_passed, e2e_failed) = node_totals(&e2e);
     println!(
         "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"

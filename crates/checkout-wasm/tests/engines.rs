@@ -1,6 +1,8 @@
-//! Runs in real headless Chromium (`wasm-pack test --headless --chrome`): the shared
-//! verdict vectors through the exported JavaScript API, so the wasm build is proven to
-//! agree with the native one case by case.
+//! Runs in each real browser engine the test command drives (`wasm-pack test --headless
+//! --chrome` and `--firefox`, and WebKitGTK through its WebDriver): the shared vectors
+//! through the exported JavaScript API, so the wasm build is proven to agree with the
+//! native one case by case in every engine. Each count is printed with the engine's name
+//! (from the user agent), which the test command compares.
 
 #![cfg(target_arch = "wasm32")]
 // `wasm_bindgen_test` functions are tests, but clippy does not know them as such.
@@ -18,7 +20,7 @@ fn field(obj: &JsValue, name: &str) -> JsValue {
 }
 
 #[wasm_bindgen_test]
-fn shared_verdict_vectors_pass_in_chromium() {
+fn shared_verdict_vectors_pass_in_this_engine() {
     let file = js_sys::JSON::parse(VERDICT_VECTORS).expect("vectors parse as JS");
     let js_cases = js_sys::Array::from(&field(&file, "cases"));
     let expected = cases().expect("vectors parse in Rust");
@@ -42,8 +44,9 @@ fn shared_verdict_vectors_pass_in_chromium() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     web_sys_log(&format!(
-        "shared verdict vectors: {} passed in Chromium",
-        expected.len()
+        "shared verdict vectors: {} passed in {}",
+        expected.len(),
+        engine()
     ));
 }
 
@@ -143,7 +146,7 @@ fn undefined_is_absent_and_null_is_none() {
 }
 
 #[wasm_bindgen_test]
-fn shared_rule_vectors_pass_in_chromium() {
+fn shared_rule_vectors_pass_in_this_engine() {
     use checkout_core::vectors::{answer_cases, record_cases, requirement_cases};
     let mut failures = Vec::new();
     // Stored records through the browser's reader: JSON.parse and the module's own
@@ -187,24 +190,44 @@ fn shared_rule_vectors_pass_in_chromium() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     web_sys_log(&format!(
-        "shared record vectors: {} passed in Chromium",
-        records.len()
+        "shared record vectors: {} passed in {}",
+        records.len(),
+        engine()
     ));
     web_sys_log(&format!(
-        "shared requirement vectors: {} passed in Chromium",
-        requirements.len()
+        "shared requirement vectors: {} passed in {}",
+        requirements.len(),
+        engine()
     ));
     web_sys_log(&format!(
-        "shared answer vectors: {} passed in Chromium",
-        answers.len()
+        "shared answer vectors: {} passed in {}",
+        answers.len(),
+        engine()
     ));
+}
+
+/// The engine this runs in, by the user agent: `Firefox`, `Chromium` or `WebKit`.
+fn engine() -> &'static str {
+    let navigator = field(&js_sys::global(), "navigator");
+    let agent = field(&navigator, "userAgent")
+        .as_string()
+        .unwrap_or_default();
+    if agent.contains("Firefox/") {
+        "Firefox"
+    } else if agent.contains("Chrome/") {
+        "Chromium"
+    } else if agent.contains("AppleWebKit/") {
+        "WebKit"
+    } else {
+        "an unknown engine"
+    }
 }
 
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{}", message);
 }
 
-/// Differential fuzzing of the two readers of a stored recovery record, in Chromium:
+/// Differential fuzzing of the two readers of a stored recovery record, in the browser:
 /// mutations of the shared record vectors' texts (bytes changed, cut, repeated, JSON
 /// pieces inserted), each read by the browser's reader (`JSON.parse` and the module's
 /// serde reader) and by the native one (serde_json, here compiled to wasm). Both must
