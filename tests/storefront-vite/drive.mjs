@@ -18,8 +18,11 @@ try {
     if (new URL(r.url()).pathname.endsWith('.wasm')) wasm.push({ status: r.status(), type: r.headers()['content-type'] });
   });
   const headers = [];
+  let checkoutRequests = 0;
   page.on('request', (r) => {
-    if (new URL(r.url()).pathname.startsWith('/api/v1/checkouts/')) headers.push(r.headers()['x-storefront'] ?? null);
+    if (!new URL(r.url()).pathname.startsWith('/api/v1/checkouts/')) return;
+    headers.push(r.headers()['x-storefront'] ?? null);
+    checkoutRequests += 1;
   });
   await page.goto(url);
   await page.waitForFunction(() => window.results, null, { timeout: 60_000 }).catch(() => {});
@@ -46,6 +49,28 @@ try {
   assert.ok(wasm.length >= 1 && wasm.every((w) => w.status === 200 && w.type?.startsWith('application/wasm')),
     `the module was served as ${JSON.stringify(wasm)}`);
   assert.ok(headers.length >= 1 && headers.every((h) => h === 'vite-test'), `extra header: ${JSON.stringify(headers)}`);
+  // The React app (StrictMode: in development the provider mounts, unmounts and mounts
+  // again): the hook shows the server's verdict for the checkout.
+  const shown = page.locator('#react-verdict[data-source="server"]');
+  await shown.waitFor({ timeout: 30_000 });
+  assert.equal(await shown.getAttribute('data-state'), 'ACTIVE');
+  assert.equal(await shown.textContent(), 'Your checkout is ready.');
+  // Re-rendering the page (options written inline, new objects each time) makes no new
+  // guard and sends nothing.
+  await page.waitForTimeout(500);
+  const before = checkoutRequests;
+  for (let i = 0; i < 20; i += 1) await page.click('#react-rerender');
+  await page.waitForTimeout(1_000);
+  assert.equal(await page.textContent('#react-rerender'), 'Re-render (20)');
+  assert.equal(checkoutRequests, before, 'a re-render sent a request');
+  const renders = await page.evaluate(() => window.renderCount());
+  assert.ok(renders < 120, `CheckoutStatus rendered ${renders} times for 20 re-renders`);
+  // A check the component asks for arrives through the hook.
+  await page.click('#react-check');
+  await page.locator('#react-verdict[data-source="server"][data-reason="button"]').waitFor({ timeout: 10_000 });
+  assert.equal(checkoutRequests, before + 1, 'one check, one request');
+  console.log(`storefront-vite react ${label}: ok (the hook showed the server's verdict; 20 re-renders sent no request, ${renders} renders)`);
+  assert.deepEqual(errors.filter((e) => !e.includes('a listener bug')), [], `page errors: ${errors.join('; ')}`);
   console.log(`storefront-vite ${label}: ok (${wasm.length} module fetch, ${headers.length} guard requests with the extra header)`);
 } finally {
   await browser.close();

@@ -1,6 +1,7 @@
 //! Makes wasm-pack's output (`www/pkg`) the npm package `checkout-guard` (CONTRACT §12):
 //! the entry `index.js` with its types (errors as `Error` subclasses with `code`, a clear
 //! error before `init()`, redirect targets as options) in front of wasm-bindgen's module,
+//! the React entry `react.js` (`checkout-guard/react`; React an optional peer dependency),
 //! `exports` that include the `.wasm` file, a LICENSE and the README, and no placeholder
 //! fields. `npm pack` on the directory gives the tarball a storefront installs.
 
@@ -9,9 +10,11 @@ use std::path::Path;
 use crate::root;
 
 /// The files the package ships, as `files` lists them.
-const FILES: [&str; 8] = [
+const FILES: [&str; 10] = [
     "index.js",
     "index.d.ts",
+    "react.js",
+    "react.d.ts",
     "checkout_guard.js",
     "checkout_guard.d.ts",
     "checkout_guard_bg.wasm",
@@ -59,6 +62,8 @@ pub fn assemble(out: &Path) -> Result<(), String> {
     let crate_dir = root().join("crates/checkout-wasm");
     copy(&crate_dir.join("js/index.js"), &out.join("index.js"))?;
     copy(&crate_dir.join("js/index.d.ts"), &out.join("index.d.ts"))?;
+    copy(&crate_dir.join("js/react.js"), &out.join("react.js"))?;
+    copy(&crate_dir.join("js/react.d.ts"), &out.join("react.d.ts"))?;
     copy(&crate_dir.join("README.md"), &out.join("README.md"))?;
     write(&out.join("LICENSE"), LICENSE)?;
     let files = FILES
@@ -80,12 +85,24 @@ pub fn assemble(out: &Path) -> Result<(), String> {
       "types": "./index.d.ts",
       "default": "./index.js"
     }},
+    "./react": {{
+      "types": "./react.d.ts",
+      "default": "./react.js"
+    }},
     "./checkout_guard_bg.wasm": "./checkout_guard_bg.wasm",
     "./package.json": "./package.json"
   }},
   "files": [
 {files}
   ],
+  "peerDependencies": {{
+    "react": ">=18"
+  }},
+  "peerDependenciesMeta": {{
+    "react": {{
+      "optional": true
+    }}
+  }},
   "sideEffects": false,
   "keywords": ["checkout", "ecommerce", "wasm", "idempotency"]
 }}

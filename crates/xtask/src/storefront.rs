@@ -1,8 +1,10 @@
 //! `cargo xtask storefront-vite`: the wasm package as a storefront developer meets it
-//! (CONTRACT §12). Packs `www/pkg` with `npm pack`, installs the tarball with Vite 7 and
-//! TypeScript into a scratch copy of `tests/storefront-vite/` as a registry user would,
-//! type-checks it with a strict `tsc` (including a file of deliberate misuses that must
-//! all be rejected), then drives the app in headless Chromium against the real server:
+//! (CONTRACT §12, §23). Packs `www/pkg` with `npm pack`, installs the tarball with Vite 7,
+//! React and TypeScript into a scratch copy of `tests/storefront-vite/` (a React +
+//! TypeScript app using `checkout-guard/react`) as a registry user would, type-checks it
+//! with a strict `tsc` — with a file of deliberate misuses that must all be rejected, and
+//! every TypeScript example of the package README, copied out of it — renders it once on
+//! the server in Node, then drives it in headless Chromium against the real server:
 //! once from Vite's dev server and once from a production build (`vite preview`).
 
 use std::{
@@ -17,14 +19,59 @@ use crate::{
 };
 
 /// The app's files, copied into the scratch directory.
-const APP: [&str; 6] = [
+const APP: [&str; 10] = [
     "package.json",
     "vite.config.js",
     "tsconfig.json",
     "index.html",
-    "src/main.ts",
+    "ssr.mjs",
+    "src/main.tsx",
+    "src/checks.ts",
+    "src/App.tsx",
+    "src/entry-server.tsx",
     "src/misuse.ts",
 ];
+
+/// The packages the app installs besides the tarball, as a React + TypeScript app would.
+const DEPENDENCIES: [&str; 6] = [
+    "vite@7",
+    "typescript@5",
+    "react@19",
+    "react-dom@19",
+    "@types/react@19",
+    "@types/react-dom@19",
+];
+
+/// The package README's TypeScript examples (```ts and ```tsx blocks), each as its own
+/// module in `src/readme/`, so that the strict `tsc` compiles what a newcomer copies.
+fn readme_examples(app: &Path) -> Result<usize, String> {
+    let readme = std::fs::read_to_string(root().join("crates/checkout-wasm/README.md"))
+        .map_err(|e| format!("crates/checkout-wasm/README.md: {e}"))?;
+    let dir = app.join("src/readme");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut count = 0;
+    let mut block: Option<(&str, Vec<&str>)> = None;
+    for line in readme.lines() {
+        match (&mut block, line.trim_end()) {
+            (None, "```ts") => block = Some(("ts", Vec::new())),
+            (None, "```tsx") => block = Some(("tsx", Vec::new())),
+            (Some((ext, lines)), "```") => {
+                count += 1;
+                // `export {}` makes a block without imports a module too.
+                let text = format!("{}\nexport {{}};\n", lines.join("\n"));
+                let file = dir.join(format!("example-{count}.{ext}"));
+                std::fs::write(&file, text).map_err(|e| e.to_string())?;
+                block = None;
+            }
+            (Some((_, lines)), _) => lines.push(line),
+            (None, _) => {}
+        }
+    }
+    if count == 0 {
+        return Err("the package README has no ```ts or ```tsx example".into());
+    }
+    Ok(count)
+}
 
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -89,17 +136,13 @@ pub fn run_storefront() -> Result<String, String> {
             std::fs::copy(source.join(file), app.join(file)).map_err(|e| format!("{file}: {e}"))?;
         }
         let app_dir = app.to_string_lossy().into_owned();
+        let tarball = tarball.to_string_lossy();
         run(Cmd::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--save-dev",
-                "vite@7",
-                "typescript@5",
-                &tarball.to_string_lossy(),
-            ])
+            .args(["install", "--no-audit", "--no-fund", "--save-dev"])
+            .args(DEPENDENCIES)
+            .args([tarball.as_ref()])
             .dir(&app_dir))?;
+        let examples = readme_examples(&app)?;
         // Strict, with the app's ES2022 lib, and again with the newest lib (where
         // `Symbol.dispose` is TypeScript's own): the package's types pass under both.
         let tsc = app.join("node_modules/typescript/bin/tsc");
@@ -113,14 +156,21 @@ pub fn run_storefront() -> Result<String, String> {
                 .args(args.iter().map(String::as_str))
                 .dir(&app_dir))?;
         }
+        let vite = app.join("node_modules/vite/bin/vite.js");
+        let vite = vite.to_string_lossy();
+        run(Cmd::new("node")
+            .args([vite.as_ref(), "build", "--ssr", "src/entry-server.tsx"])
+            .args(["--outDir", "dist-ssr"])
+            .dir(&app_dir))?;
+        let ssr = run_captured(Cmd::new("node").args(["ssr.mjs"]).dir(&app_dir))?;
         let (server, data) = crate::scratch_server::test_server("vite", &[])?;
         let dev = drive(&app, &server.url, "dev");
         let built = dev.and_then(|dev| {
-            let vite = app.join("node_modules/vite/bin/vite.js");
-            run(Cmd::new("node")
-                .args([vite.to_string_lossy().as_ref(), "build"])
-                .dir(&app_dir))?;
-            Ok(dev + &drive(&app, &server.url, "preview")?)
+            run(Cmd::new("node").args([vite.as_ref(), "build"]).dir(&app_dir))?;
+            Ok(format!(
+                "storefront-vite readme: ok ({examples} TypeScript examples of the package README compiled by the strict tsc)\n{ssr}{dev}{}",
+                drive(&app, &server.url, "preview")?
+            ))
         });
         drop(server);
         let _ = std::fs::remove_dir_all(&data);

@@ -1,12 +1,12 @@
-// A storefront's checkout page as a Vite user writes it: the package from npm, typed.
+// The package's plain API as a Vite user calls it (the package from npm, typed): the
+// checks run before the React app mounts; `main.tsx` renders the app with their checkout.
 import init, {
   CheckoutGuard, CheckoutGuardError, NotInitializedError, actionRequirements, evaluateVerdict,
   newIdempotencyKey, type DeliveredVerdict, type ErrorCodeName,
 } from 'checkout-guard';
 
-const status = document.getElementById('status')!;
+export const results: Record<string, unknown> = {};
 const log = document.getElementById('verdicts')!;
-const results: Record<string, unknown> = {};
 
 // Before init(): a named error, not a wasm-bindgen internal.
 try {
@@ -97,5 +97,5 @@ try {
   results.refusal = { isError: e instanceof Error, code };
 }
 
-(window as unknown as { results: unknown }).results = results;
-status.textContent = 'ready';
+/** The checkout the checks started, which the React app guards. */
+export const checkoutId: string = started.body.id;

@@ -1,0 +1,31 @@
+// checkout-guard/react: types of the React provider and hook (react.js).
+import type { ReactNode } from 'react';
+import type { CheckoutGuard, CheckoutGuardOptions, DeliveredVerdict, ModuleSource } from './index.js';
+
+export interface CheckoutGuardProviderProps {
+  /** The guard's options (`new CheckoutGuard(options)`). The guard is made again only
+   *  when `pageSessionId` or `storageKey` changes; the rest is read when it is made, so
+   *  an object written inline is fine. */
+  options?: CheckoutGuardOptions;
+  /** Where the WebAssembly module is, or the module compiled early (`init(module)`);
+   *  by default it is fetched next to the package. */
+  module?: ModuleSource;
+  children?: ReactNode;
+}
+
+/** Loads the module and guards one checkout for the components below it, in the
+ *  browser only: on a server it renders its children with no guard. */
+export function CheckoutGuardProvider(props: CheckoutGuardProviderProps): ReactNode;
+
+export interface CheckoutGuardState {
+  /** The guard, once the module is loaded in the browser; `null` before (and on a server). */
+  guard: CheckoutGuard | null;
+  /** The latest verdict (a frozen object, the same until the next), `null` before the first. */
+  verdict: DeliveredVerdict | null;
+  /** Why the module could not be loaded or the guard made or attached, else `null`. */
+  error: unknown;
+}
+
+/** The nearest provider's guard and latest verdict; re-renders on every new verdict.
+ *  Throws outside a `CheckoutGuardProvider`. */
+export function useCheckoutGuard(): CheckoutGuardState;
