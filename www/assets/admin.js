@@ -54,7 +54,7 @@ const problemText = (p) => [p.detail, ...(p.errors ?? []).map((e) => `${e.pointe
 function renderCatalog(doc) {
   catalogCurrency = doc.currency;
   catalog.innerHTML = `<p>Version ${doc.version} · ${escapeHtml(doc.currency)} · prices ${doc.prices_include_tax ? 'include' : 'exclude'} tax · ships from ${escapeHtml(doc.origin_country)}</p>
-    <table><thead><tr><th>SKU</th><th>Name</th><th>Tax class</th><th class="num">Price (in cents, or the currency's smallest unit)</th><th class="num">Max per order</th><th>On sale</th><th></th></tr></thead><tbody>
+    <table><thead><tr><th>SKU</th><th>Name</th><th>Tax class</th><th class="num">Price (in cents, or the currency's smallest unit)</th><th class="num">Max per order</th><th>On sale</th><th><span class="sr-only">Remove</span></th></tr></thead><tbody>
     ${doc.products.map((p) => `<tr data-sku="${escapeHtml(p.sku)}">
       <td><code>${escapeHtml(p.sku)}</code></td><td><input class="name" value="${escapeHtml(p.name)}" aria-label="Name of ${escapeHtml(p.sku)}"></td>
       <td><input class="class" value="${escapeHtml(p.tax_class)}" size="8" aria-label="Tax class of ${escapeHtml(p.sku)}"></td>

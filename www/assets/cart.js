@@ -22,7 +22,7 @@ async function render() {
     return;
   }
   proceed.disabled = false;
-  el.innerHTML = `<table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Price</th><th class="num">Total</th><th></th></tr></thead><tbody>
+  el.innerHTML = `<table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Price</th><th class="num">Total</th><th><span class="sr-only">Remove</span></th></tr></thead><tbody>
     ${body.items.map((i) => `<tr data-sku="${escapeHtml(i.sku)}"><td>${escapeHtml(i.name)}</td>
       <td class="num"><input type="number" min="1" max="${i.max_quantity}" value="${i.quantity}" class="qty" aria-label="Quantity of ${escapeHtml(i.name)}"></td>
       <td class="num">${money(i.unit_price, body.currency)}</td>

@@ -7,7 +7,7 @@ const { body } = await api('GET', '/products');
 const grid = document.getElementById('products');
 grid.innerHTML = body.products.map((p) => `
   <div class="card">
-    <h3>${escapeHtml(p.name)}</h3>
+    <h2>${escapeHtml(p.name)}</h2>
     <p class="muted">${escapeHtml(p.description)}</p>
     <p><strong>${money(p.unit_price, body.currency)}</strong></p>
     <button data-sku="${escapeHtml(p.sku)}">Add to cart</button>
