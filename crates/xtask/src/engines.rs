@@ -139,3 +139,40 @@ pub fn cmd_wasm_tests() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The key scenarios (`tests/engines/scenarios.test.mjs`) in every engine, one after
+/// the other against one server; each engine's node output.
+pub fn scenarios() -> Result<Vec<(Engine, String)>, String> {
+    crate::e2e::with_e2e_server(|at_server| {
+        let mut outputs = Vec::new();
+        for engine in Engine::ALL {
+            println!("{}:", engine.name());
+            let node = ["node", "--test", "--test-concurrency=1", SCENARIOS];
+            let cmd = match engine {
+                Engine::WebKit => Cmd::new("xvfb-run").args(["--auto-servernum"]).args(node),
+                _ => Cmd::new(node[0]).args(node[1..].iter().copied()),
+            };
+            let cmd = at_server(cmd)
+                .env("ENGINE", &engine.name().to_ascii_lowercase())
+                .env("GECKODRIVER", &geckodriver().to_string_lossy());
+            outputs.push((engine, run_captured(cmd)?));
+        }
+        Ok(outputs)
+    })
+}
+
+const SCENARIOS: &str = "tests/engines/scenarios.test.mjs";
+
+/// `cargo xtask engines`: the key scenarios in Chromium, Firefox and WebKit.
+pub fn cmd_scenarios() -> Result<(), String> {
+    ensure_browsers()?;
+    wait_for_geckodriver(geckodriver_in_background()?)?;
+    for (engine, out) in scenarios()? {
+        let (passed, failed) = crate::e2e::node_totals(&out);
+        println!(
+            "scenarios in {}: {passed} passed, {failed} failed",
+            engine.name()
+        );
+    }
+    Ok(())
+}

@@ -12,6 +12,7 @@
 
 mod background;
 mod bench;
+mod e2e;
 mod engines;
 mod fuzz;
 mod modgraph;
@@ -42,7 +43,8 @@ fn main() -> ExitCode {
         Some("test") => test::cmd_test(),
         Some("wasm") => build_wasm_package().map(|_| ()),
         Some("wasm-tests") => engines::cmd_wasm_tests(),
-        Some("e2e") => test::cmd_e2e(&args[1..]),
+        Some("engines") => engines::cmd_scenarios(),
+        Some("e2e") => e2e::cmd_e2e(&args[1..]),
         Some("fuzz") => fuzz::cmd_fuzz(&args[1..]),
         Some("schemathesis") => test::run_schemathesis("90").map(|_| ()),
         Some("size") => cmd_size(),
@@ -54,7 +56,7 @@ fn main() -> ExitCode {
         Some("soak") => soak::cmd_soak(&args[1..]),
         Some("storefront-vite") => storefront::cmd_storefront(),
         Some("bench-browser") => {
-            test::run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ())
+            e2e::run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ())
         }
         _ => {
             eprintln!(
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
                  test  install what is missing and run every check and test\n\
                  wasm  build the wasm package into www/pkg\n\
                  wasm-tests  the wasm tests in Chromium, Firefox and WebKit, with the vector counts\n\
+                 engines  the key shopper scenarios (tests/engines) in Chromium, Firefox and WebKit\n\
                  e2e [FILE…]  only the end-to-end tests in headless Chromium\n\
                  fuzz [--seconds N] [--runs R] [TARGET…]  the fuzz targets, N seconds each\n\
                  \x20    (default 60), or until R executions\n\

@@ -3,7 +3,7 @@
 //! Node runs against it, and the counting of what passed.
 
 use crate::{
-    build_wasm_package,
+    e2e::{node_totals, run_e2e, E2E_BACKEND_KEY},
     engines::Engine,
     fuzz, root,
     scratch_server::{test_server, E2E_ADMIN_TOKEN},
@@ -126,18 +126,32 @@ pub fn cmd_test() -> Result<(), String> {
     section(
         "schemathesis against the served OpenAPI document (--checks all, as shopper, admin and shop backend)",
     );
-    let schemathesis = run_schemathesis("60")?;
-
-    section("wasm tests in Chromium, Firefox and WebKit (crates/checkout-wasm/tests)");
-    crate::engines::wait_for_geckodriver(geckodriver)?;
-    let mut browsers = Vec::new();
-    for engine in Engine::ALL {
-        println!("{}:", engine.name());
-        browsers.push((engine, crate::engines::wasm_tests(engine)?));
-    }
+    // Schemathesis runs for a fixed time; the wasm tests in the three engines run beside
+    // it (their output is interleaved with its in the log; each line names its engine).
+    println!(
+        "(beside it: the wasm tests in Chromium, Firefox and WebKit, crates/checkout-wasm/tests)"
+    );
+    let (schemathesis, browsers) = std::thread::scope(|scope| {
+        let browsers = scope.spawn(move || {
+            crate::engines::wait_for_geckodriver(geckodriver)?;
+            Engine::ALL
+                .into_iter()
+                .map(|engine| Ok((engine, crate::engines::wasm_tests(engine)?)))
+                .collect::<Result<Vec<_>, String>>()
+        });
+        let schemathesis = run_schemathesis("60");
+        let browsers = browsers
+            .join()
+            .unwrap_or_else(|_| Err("the wasm tests' thread panicked".into()));
+        (schemathesis, browsers)
+    });
+    let (schemathesis, browsers) = (schemathesis?, browsers?);
 
     section("end-to-end tests in headless Chromium (tests/e2e)");
     let e2e = run_e2e()?;
+
+    section("the key scenarios in Chromium, Firefox and WebKit (tests/engines)");
+    let scenarios = crate::engines::scenarios()?;
 
     section("the packed package in a Vite 7 storefront (tests/storefront-vite)");
     let storefront = crate::storefront::run_storefront()?;
@@ -188,11 +202,18 @@ pub fn cmd_test() -> Result<(), String> {
     println!(
         "end-to-end: {e2e_passed} passed, {e2e_failed} failed (screenshots in tests/artifacts/)"
     );
+    let (mut scenarios_passed, mut scenarios_failed) = (0, 0);
+    for (engine, out) in &scenarios {
+        let (p, f) = node_totals(out);
+        println!("key scenarios in {}: {p} passed, {f} failed", engine.name());
+        scenarios_passed += p;
+        scenarios_failed += f;
+    }
     println!("{}", schemathesis.trim());
     for line in e2e
         .lines()
         .map(|l| l.trim_start_matches(['#', ' ']))
-        .filter(|l| l.starts_with("standardwebhooks "))
+        .filter(|l| l.starts_with("standardwebhooks ") || l.starts_with("axe-core "))
     {
         println!("{line}");
     }
@@ -212,8 +233,8 @@ pub fn cmd_test() -> Result<(), String> {
     println!("all checks passed in {:.0?}", started.elapsed());
     println!(
         "{} passed, {} failed",
-        passed + wasm_passed + e2e_passed + storefront.matches(": ok (").count(),
-        failed + wasm_failed + e2e_failed
+        passed + wasm_passed + e2e_passed + scenarios_passed + storefront.matches(": ok (").count(),
+        failed + wasm_failed + e2e_failed + scenarios_failed
     );
     Ok(())
 }
@@ -249,22 +270,6 @@ fn verify_systemd_unit() -> Result<String, String> {
     }
 }
 
-/// `cargo xtask e2e [FILE…]`: only the end-to-end tests (all of `tests/e2e/`, or the
-/// files named), against a fresh server as in `cargo xtask test`.
-pub fn cmd_e2e(files: &[String]) -> Result<(), String> {
-    let mut node_args = vec!["--test".to_owned(), "--test-concurrency=1".to_owned()];
-    if files.is_empty() {
-        node_args.push("tests/e2e/".to_owned());
-    } else {
-        node_args.extend(files.iter().cloned());
-    }
-    let args: Vec<&str> = node_args.iter().map(String::as_str).collect();
-    let output = run_node_against_server(&args)?;
-    let (passed, failed) = node_totals(&output);
-    println!("end-to-end: {passed} passed, {failed} failed");
-    Ok(())
-}
-
 /// Starts the debug server on a scratch directory and runs tests/schemathesis/run.py
 /// against it (each of its two runs bounded by `max_time` seconds); returns its summary.
 pub fn run_schemathesis(max_time: &str) -> Result<String, String> {
@@ -297,82 +302,6 @@ pub fn run_schemathesis(max_time: &str) -> Result<String, String> {
         .filter(|l| l.starts_with("schemathesis:"))
         .collect::<Vec<_>>()
         .join("\n"))
-}
-
-/// Builds the wasm package, starts the debug server with the test clock on a scratch
-/// data directory, and runs the Playwright tests against it with Node's test runner.
-fn run_e2e() -> Result<String, String> {
-    run_node_against_server(&["--test", "--test-concurrency=1", "tests/e2e/"])
-}
-
-/// Starts the server for browser work and runs `node ARGS` against it.
-pub fn run_node_against_server(node_args: &[&str]) -> Result<String, String> {
-    tools::ensure_chromium()?;
-    tools::ensure_node()?;
-    crate::pypi::ensure_standardwebhooks()?;
-    build_wasm_package()?;
-    let tests = root().join("tests");
-    run(Cmd::new("npm").args([
-        "ci",
-        "--prefix",
-        &tests.to_string_lossy(),
-        "--no-audit",
-        "--no-fund",
-    ]))?;
-    let (server, scratch) = test_server(
-        "e2e",
-        // The simulated bank's slow card (confirmed after 2 s) outlasts the server's
-        // wait, so the page meets a payment that is still being confirmed.
-        &[
-            "--reconcile-after-secs",
-            "2",
-            "--sweep-every-ms",
-            "200",
-            "--gateway-timeout-ms",
-            "1000",
-            // The order-event receivers of tests/e2e/webhooks.test.mjs are on loopback.
-            "--outbox-allow-private",
-            // The shop's own sign-in (tests/e2e/identity.test.mjs mints with npm jose).
-            "--jwt-hs256-secret",
-            E2E_JWT_SECRET,
-            "--jwt-audience",
-            "checkout-guard",
-            "--jwt-cookie",
-            "shop_id_token",
-            // The shop's backend (tests/e2e/backend.test.mjs runs the README's example).
-            "--backend-api-key",
-            E2E_BACKEND_KEY,
-        ],
-    )?;
-    let output = run_captured(
-        Cmd::new("node")
-            .args(node_args.iter().copied())
-            .env("E2E_BASE_URL", &server.url)
-            .env("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
-            .env("E2E_JWT_SECRET", E2E_JWT_SECRET)
-            .env("E2E_BACKEND_KEY", E2E_BACKEND_KEY),
-    );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&scratch);
-    output
-}
-
-/// The shop backend's key on the end-to-end and schemathesis servers.
-pub const E2E_BACKEND_KEY: &str = "e2e-shop-backend-key-of-32-characters-or-more";
-
-/// The HS256 secret the end-to-end server trusts for the shop's tokens.
-pub const E2E_JWT_SECRET: &str = "e2e-shop-identity-secret-of-32-chars-or-more";
-
-/// Reads node's "# pass N" / "# fail N" summary.
-fn node_totals(output: &str) -> (usize, usize) {
-    let count = |prefix: &str| {
-        output
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (count("# pass "), count("# fail "))
 }
 
 /// The upgrade test's name (`crates/checkout-server/tests/upgrade.rs`): run on its own

@@ -1,0 +1,63 @@
+// One browser engine, driven over W3C WebDriver by selenium-webdriver (npm): Chromium
+// through chromedriver, Firefox ESR through geckodriver, WebKitGTK's MiniBrowser through
+// WebKitWebDriver. The same scenario code runs on all three: `ENGINE` names the engine.
+import { Builder, By } from 'selenium-webdriver';
+import chrome from 'selenium-webdriver/chrome.js';
+import firefox from 'selenium-webdriver/firefox.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const ENGINE = process.env.ENGINE ?? 'chromium';
+
+const NAMES = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' };
+export const ENGINE_NAME = NAMES[ENGINE];
+if (!ENGINE_NAME) throw new Error(`ENGINE must be one of ${Object.keys(NAMES).join(', ')}`);
+
+/** A new browser (a fresh profile: one shopper). */
+export async function openBrowser() {
+  if (ENGINE === 'chromium') {
+    const options = new chrome.Options().setChromeBinaryPath('/usr/bin/chromium').addArguments(
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    );
+    return new Builder().forBrowser('chrome').setChromeOptions(options)
+      .setChromeService(new chrome.ServiceBuilder('/usr/bin/chromedriver')).build();
+  }
+  if (ENGINE === 'firefox') {
+    const options = new firefox.Options().setBinary('/usr/bin/firefox-esr').addArguments('-headless');
+    const gecko = process.env.GECKODRIVER ?? join(homedir(), '.cargo', 'bin', 'geckodriver');
+    return new Builder().forBrowser('firefox').setFirefoxOptions(options)
+      .setFirefoxService(new firefox.ServiceBuilder(gecko)).build();
+  }
+  // WebKitGTK: WebKitWebDriver starts MiniBrowser in automation mode (on the virtual
+  // display the test command gives it with xvfb-run).
+  const port = 4444 + (process.pid % 1000);
+  const { spawn } = await import('node:child_process');
+  const driverProcess = spawn('/usr/bin/WebKitWebDriver', [`--port=${port}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i += 1) {
+    try { await fetch(`http://127.0.0.1:${port}/status`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  const driver = await new Builder().usingServer(`http://127.0.0.1:${port}`)
+    .withCapabilities({ browserName: 'MiniBrowser' }).build();
+  const quit = driver.quit.bind(driver);
+  driver.quit = async () => { try { await quit(); } finally { driverProcess.kill(); } };
+  return driver;
+}
+
+/** Runs `body` (an expression or statements ending in `return`) in the page. */
+export const run = (driver, script, ...args) => driver.executeScript(script, ...args);
+
+/** Waits until the expression is true in the page (a navigation in between is fine). */
+export async function until(driver, expression, timeout = 20_000, what = expression) {
+  await driver.wait(async () => {
+    try { return await driver.executeScript(`return !!(${expression})`); } catch { return false; }
+  }, timeout, `timed out waiting for ${what}`);
+}
+
+export const click = async (driver, css) => (await driver.findElement(By.css(css))).click();
+
+export async function type(driver, css, text) {
+  const field = await driver.findElement(By.css(css));
+  await field.clear();
+  await field.sendKeys(text);
+}
