@@ -489,12 +489,11 @@ async function resume() {
   if (record.pending.action === 'pay' && !extra.payment_token) {
     // A payment sent before a reload: its token is not kept anywhere, so it cannot be
     // resent as it was. Ask for the session instead: the bank may still be confirming
-    // (the module polls), or the order may exist; if the checkout is active again,
-    // nothing was charged, and the next Pay starts afresh.
+    // (the module polls), or the order may exist; if the checkout is active again, the
+    // payment did not complete, and the next Pay starts afresh (the core's words say so).
     const v = await guard.check('resume');
-    if (v.source === 'server' && v.state === 'ACTIVE' && guard.abandonUnsendablePayment()) {
-      notice('Your earlier payment was not taken, and nothing was charged. Enter your card to pay.', 'warn', 'PAYMENT_DECLINED');
-    }
+    const said = v.source === 'server' && v.state === 'ACTIVE' ? guard.abandonUnsendablePayment() : null;
+    if (said) notice(said, 'warn', 'PAYMENT_DECLINED');
     return;
   }
   if (!confirming) notice('Finishing the order you already sent…', 'info');

@@ -71,6 +71,14 @@ pub struct PendingAction {
     pub started_at: DateTime<Utc>,
 }
 
+/// What the shopper is told when a payment sent before a reload is found not completed
+/// (the checkout is active again). Not "nothing was charged": a payment the provider
+/// could not say anything about may still charge later, and is then refunded by itself
+/// (`payment::release_message`).
+pub const UNSENT_PAYMENT_MESSAGE: &str = "Your earlier payment was not completed. Enter \
+    your card to pay again; should a charge for the earlier attempt appear later, it is \
+    refunded by itself.";
+
 /// What the browser keeps for one checkout.
 ///
 /// Unknown fields are ignored, on both targets (the shared record vectors prove they
@@ -351,27 +359,27 @@ impl RecoveryRecord {
     }
 
     /// The pending payment can no longer be resent as it was (its card is not kept, and
-    /// the page was reloaded) and the server shows the checkout `ACTIVE`: nothing was
-    /// charged (a charged payment never leaves its checkout active), so the pending
-    /// action is dropped and the next Pay starts with a fresh key. Nothing else is
-    /// dropped: any other pending action, or a checkout in any other state, is kept.
-    /// Returns whether it dropped it.
+    /// the page was reloaded) and the server shows the checkout `ACTIVE`: the payment
+    /// did not complete (a completed one never leaves its checkout active), so the
+    /// pending action is dropped and the next Pay starts with a fresh key. Nothing else
+    /// is dropped: any other pending action, or a checkout in any other state, is kept.
+    /// Returns what to tell the shopper when it dropped it ([`UNSENT_PAYMENT_MESSAGE`]).
     pub fn abandon_unsendable_payment(
         &mut self,
         server_state: SessionStatus,
         now: DateTime<Utc>,
-    ) -> bool {
+    ) -> Option<&'static str> {
         let paying = self
             .pending
             .as_ref()
             .is_some_and(|p| p.action == Action::Pay);
         if !paying || server_state != SessionStatus::Active {
-            return false;
+            return None;
         }
         self.pending = None;
         self.step = Step::Review;
         self.saved_at = now;
-        true
+        Some(UNSENT_PAYMENT_MESSAGE)
     }
 
     /// What a server answer about `view` makes of the stored record `existing`: the same
@@ -468,21 +476,37 @@ mod tests {
         let mut r = record();
         r.begin(Action::Pay, "pay-1", now()).unwrap();
         // Still being confirmed, or completed: kept.
-        assert!(!r.abandon_unsendable_payment(SessionStatus::PaymentPending, now()));
-        assert!(!r.abandon_unsendable_payment(
-            SessionStatus::Completed(crate::lifecycle::Completion::Paid),
-            now()
-        ));
+        assert_eq!(
+            r.abandon_unsendable_payment(SessionStatus::PaymentPending, now()),
+            None
+        );
+        assert_eq!(
+            r.abandon_unsendable_payment(
+                SessionStatus::Completed(crate::lifecycle::Completion::Paid),
+                now()
+            ),
+            None
+        );
         assert!(r.pending.is_some());
         // Active again (declined, voided, or never arrived): dropped, a fresh key next.
-        assert!(r.abandon_unsendable_payment(SessionStatus::Active, now()));
+        assert_eq!(
+            r.abandon_unsendable_payment(SessionStatus::Active, now()),
+            Some(UNSENT_PAYMENT_MESSAGE)
+        );
+        // Never "nothing was charged": a late charge of the attempt may still come, and
+        // is refunded (what the page said before the words came from here).
+        let said = UNSENT_PAYMENT_MESSAGE.to_lowercase();
+        assert!(!said.contains("nothing was charged") && said.contains("refunded"));
         assert!(r.pending.is_none());
         let next = r.begin(Action::Pay, "pay-2", now()).unwrap();
         assert_eq!(next.idempotency_key, "pay-2");
         // A pending Place Order is never dropped this way.
         let mut placing = record();
         placing.begin(Action::PlaceOrder, "place-1", now()).unwrap();
-        assert!(!placing.abandon_unsendable_payment(SessionStatus::Active, now()));
+        assert_eq!(
+            placing.abandon_unsendable_payment(SessionStatus::Active, now()),
+            None
+        );
         assert!(placing.pending.is_some());
     }
 

@@ -81,8 +81,9 @@ export class CheckoutGuard {
   submit(action: OrderAction, extra?: OrderActionExtra): Promise<OrderActionResult>;
   resumePending(extra?: OrderActionExtra): Promise<OrderActionResult | null>;
   /** After a reload, drops a pending payment that cannot be resent (its card is not
-   *  kept) once the server shows the checkout active again; whether it did. */
-  abandonUnsendablePayment(): boolean;
+   *  kept) once the server shows the checkout active again; the core's message for the
+   *  shopper when it did (show it), else `null`. */
+  abandonUnsendablePayment(): string | null;
   forget(): void;
   free(): void;
 }

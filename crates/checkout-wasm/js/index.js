@@ -161,7 +161,7 @@ export class CheckoutGuard {
   resumePending(extra) {
     return later(() => this.#inner.resumePending(extra), this.#map).then(mappedResult(this.#map));
   }
-  abandonUnsendablePayment() { return this.#inner.abandonUnsendablePayment(); }
+  abandonUnsendablePayment() { return this.#inner.abandonUnsendablePayment() ?? null; }
   forget() { this.#inner.forget(); }
   free() { this.#inner.free(); }
 }

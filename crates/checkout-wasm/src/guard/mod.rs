@@ -384,20 +384,17 @@ impl CheckoutGuard {
     }
 
     /// After a reload, a pending payment cannot be resent as it was (the card is not
-    /// kept): once the server shows the checkout `ACTIVE` again (nothing was charged),
-    /// drops it so the next Pay starts with a fresh key (the core's
-    /// `RecoveryRecord::abandon_unsendable_payment`). Returns whether it did.
+    /// kept): once the server shows the checkout `ACTIVE` again (the payment did not
+    /// complete), drops it so the next Pay starts with a fresh key (the core's
+    /// `RecoveryRecord::abandon_unsendable_payment`). Returns the core's message for the
+    /// shopper when it did, else `undefined`.
     #[wasm_bindgen(js_name = abandonUnsendablePayment)]
-    pub fn abandon_unsendable_payment(&self) -> bool {
-        let Some(mut record) = self.inner.refresh().filter(|_| self.inner.about_page()) else {
-            return false;
-        };
+    pub fn abandon_unsendable_payment(&self) -> Option<String> {
+        let mut record = self.inner.refresh().filter(|_| self.inner.about_page())?;
         let status = record.session.status;
-        let dropped = record.abandon_unsendable_payment(status, self.inner.now());
-        if dropped {
-            self.inner.keep(record);
-        }
-        dropped
+        let said = record.abandon_unsendable_payment(status, self.inner.now())?;
+        self.inner.keep(record);
+        Some(said.to_owned())
     }
 
     /// Forgets the local record (for example after showing the confirmation).
