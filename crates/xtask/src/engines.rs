@@ -176,3 +176,22 @@ pub fn cmd_scenarios() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `cargo xtask bench-browser`: the full browser figures in Chromium
+/// (`tests/bench/browser.mjs`, playwright-core), then the first local verdict in Firefox
+/// (`tests/bench/first-verdict.mjs`, over WebDriver), against one server.
+pub fn bench_browser() -> Result<(), String> {
+    ensure_browsers()?;
+    wait_for_geckodriver(geckodriver_in_background()?)?;
+    crate::e2e::with_e2e_server(|at_server| {
+        run_captured(at_server(
+            Cmd::new("node").args(["tests/bench/browser.mjs"]),
+        ))?;
+        run_captured(
+            at_server(Cmd::new("node").args(["tests/bench/first-verdict.mjs"]))
+                .env("ENGINE", "firefox")
+                .env("GECKODRIVER", &geckodriver().to_string_lossy()),
+        )
+        .map(drop)
+    })
+}

@@ -55,9 +55,7 @@ fn main() -> ExitCode {
         Some("bench-outbox") => bench::bench_outbox(&args[1..]),
         Some("soak") => soak::cmd_soak(&args[1..]),
         Some("storefront-vite") => storefront::cmd_storefront(),
-        Some("bench-browser") => {
-            e2e::run_node_against_server(&["tests/bench/browser.mjs"]).map(|_| ())
-        }
+        Some("bench-browser") => engines::bench_browser(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <run [server flags…] | test | wasm | e2e [FILE…] | fuzz [--seconds N] | size | openapi | bench-server [flags]>\n\
@@ -83,7 +81,7 @@ fn main() -> ExitCode {
                  \x20    Pay Now end to end (tokenize → pay → webhook → order) per second\n\
                  bench-outbox [--postgres] [--rate R] [--connections C] [--seconds S] [--dead-endpoint]\n\
                  \x20    order events delivered to a receiver: throughput and lag\n\
-                 bench-browser  first-verdict time and verdict cost in headless Chromium\n\
+                 bench-browser  first-verdict time and verdict cost in headless Chromium; first-verdict time in Firefox\n\
                  soak [--minutes N] [--postgres] [--connections C] [--shoppers-per-connection K]\n\
                  \x20    [--sample-secs S] [--idle-minutes M] [--session-retention-secs S]\n\
                  \x20    the release server under a realistic\n\
