@@ -15,7 +15,9 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   const wasm = [];
   page.on('response', (r) => {
-    if (new URL(r.url()).pathname.endsWith('.wasm')) wasm.push({ status: r.status(), type: r.headers()['content-type'] });
+    // (`?url` is Vite's module that gives the file's address, not the module itself.)
+    const at = new URL(r.url());
+    if (at.pathname.endsWith('.wasm') && !at.searchParams.has('url')) wasm.push({ status: r.status(), type: r.headers()['content-type'] });
   });
   const headers = [];
   let checkoutRequests = 0;
@@ -69,7 +71,12 @@ try {
   await page.click('#react-check');
   await page.locator('#react-verdict[data-source="server"][data-reason="button"]').waitFor({ timeout: 10_000 });
   assert.equal(checkoutRequests, before + 1, 'one check, one request');
-  console.log(`storefront-vite react ${label}: ok (the hook showed the server's verdict; 20 re-renders sent no request, ${renders} renders)`);
+  // Another checkout: a new guard for it (the old one freed), its own server verdict.
+  await page.click('#react-switch');
+  await page.locator('#react-verdict[data-source="server"][data-state="NOT_FOUND"]').waitFor({ timeout: 10_000 });
+  await page.click('#react-switch');
+  await page.locator('#react-verdict[data-source="server"][data-state="ACTIVE"]').waitFor({ timeout: 10_000 });
+  console.log(`storefront-vite react ${label}: ok (the hook showed the server's verdict; 20 re-renders sent no request, ${renders} renders; another checkout got its own guard)`);
   assert.deepEqual(errors.filter((e) => !e.includes('a listener bug')), [], `page errors: ${errors.join('; ')}`);
   console.log(`storefront-vite ${label}: ok (${wasm.length} module fetch, ${headers.length} guard requests with the extra header)`);
 } finally {

@@ -106,6 +106,7 @@ export class CheckoutGuard {
   #map;
   #listeners = new Set();
   #latest = null;
+  #freed = false;
 
   constructor(options) {
     needReady();
@@ -120,6 +121,7 @@ export class CheckoutGuard {
   }
 
   #deliver(verdict, onVerdict) {
+    if (this.#freed) return;
     // Shared by every listener and `latestVerdict()`: no one may change it for the others.
     Object.freeze(verdict);
     this.#latest = verdict;
@@ -163,7 +165,14 @@ export class CheckoutGuard {
   }
   abandonUnsendablePayment() { return this.#inner.abandonUnsendablePayment() ?? null; }
   forget() { this.#inner.forget(); }
-  free() { this.#inner.free(); }
+  /** Frees the module's memory for this guard (once; later calls do nothing). Detaches
+   *  it first: nothing is delivered after. */
+  free() {
+    if (this.#freed) return;
+    this.#freed = true;
+    this.#inner.detach();
+    this.#inner.free();
+  }
 }
 
 /** The core's verdict for a plain input (no network). */

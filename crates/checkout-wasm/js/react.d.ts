@@ -1,5 +1,5 @@
 // checkout-guard/react: types of the React provider and hook (react.js).
-import type { ReactNode } from 'react';
+import type { ReactElement, ReactNode } from 'react';
 import type { CheckoutGuard, CheckoutGuardOptions, DeliveredVerdict, ModuleSource } from './index.js';
 
 export interface CheckoutGuardProviderProps {
@@ -8,14 +8,17 @@ export interface CheckoutGuardProviderProps {
    *  an object written inline is fine. */
   options?: CheckoutGuardOptions;
   /** Where the WebAssembly module is, or the module compiled early (`init(module)`);
-   *  by default it is fetched next to the package. */
+   *  by default it is fetched next to the package. Read once, when the first guard is
+   *  made (an inline value is fine). */
   module?: ModuleSource;
   children?: ReactNode;
 }
 
 /** Loads the module and guards one checkout for the components below it, in the
- *  browser only: on a server it renders its children with no guard. */
-export function CheckoutGuardProvider(props: CheckoutGuardProviderProps): ReactNode;
+ *  browser only: on a server it renders its children with no guard. When the checkout
+ *  changes, the old guard is detached and freed (nothing it was doing reaches the page)
+ *  and the components see no guard until the new one is made. */
+export function CheckoutGuardProvider(props: CheckoutGuardProviderProps): ReactElement;
 
 export interface CheckoutGuardState {
   /** The guard, once the module is loaded in the browser; `null` before (and on a server). */

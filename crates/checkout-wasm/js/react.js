@@ -1,44 +1,48 @@
+'use client';
 // checkout-guard/react: the guard as a React provider and hook. React is an optional peer
-// dependency: only this entry imports it. Safe to import and render on a server: the
+// dependency: only this entry imports it. A client module ('use client': frameworks with
+// server components render it on the client); safe to import and render on a server: the
 // module is loaded and the guard made only in an effect, which runs in the browser.
-import { createContext, createElement, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import { createContext, createElement, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import init, { CheckoutGuard } from './index.js';
 
 const Context = createContext(null);
 
 const nothing = () => () => {};
 const none = () => null;
+const EMPTY = Object.freeze({ guard: null, error: null });
 
 /** Guards one checkout for the components below it (see the README). */
 export function CheckoutGuardProvider({ options, module, children }) {
-  const [state, setState] = useState({ guard: null, error: null });
   // The guard is made again only when the checkout or the storage key changes; the
-  // other options are read when it is made (an options object written inline is new
-  // on every render, and must not make a new guard, nor a new request, each time).
+  // other options (and `module`) are read when it is made: an object written inline is
+  // new on every render, and must not make a new guard, nor a new request, each time.
   const pageSessionId = options?.pageSessionId;
   const storageKey = options?.storageKey;
+  const key = JSON.stringify([pageSessionId ?? null, storageKey ?? null]);
+  const latest = useRef({ options, module });
+  latest.current = { options, module };
+  const [state, setState] = useState({ key: null, guard: null, error: null });
   useEffect(() => {
     let live = true;
     let made = null;
-    init(module)
+    init(latest.current.module)
       .then(() => {
         if (!live) return;
-        made = new CheckoutGuard(options ?? {});
-        setState({ guard: made, error: null });
-        made.attach().catch((error) => { if (live) setState({ guard: made, error }); });
+        made = new CheckoutGuard(latest.current.options ?? {});
+        setState({ key, guard: made, error: null });
+        made.attach().catch((error) => { if (live) setState({ key, guard: made, error }); });
       })
-      .catch((error) => { if (live) setState({ guard: null, error }); });
+      .catch((error) => { if (live) setState({ key, guard: null, error }); });
     return () => {
       live = false;
-      if (made) {
-        made.detach();
-        made.free();
-      }
-      setState({ guard: null, error: null });
+      made?.free(); // detaches it: nothing it was still doing reaches the page
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- see above
-  }, [pageSessionId, storageKey, module]);
-  return createElement(Context.Provider, { value: state }, children);
+  }, [key]);
+  // In the render where the checkout changed, the old guard is not handed out (its
+  // effect's cleanup frees it before any effect below could use it).
+  const value = state.key === key ? state : EMPTY;
+  return createElement(Context.Provider, { value }, children);
 }
 
 /** The guard of the nearest `CheckoutGuardProvider` and its latest verdict. */

@@ -367,3 +367,29 @@ async fn navigation_events_trigger_a_local_verdict_at_once() {
     }
     g.detach();
 }
+
+#[wasm_bindgen_test]
+async fn nothing_is_delivered_after_detach() {
+    let key = "t-detached";
+    storage().remove_item(key).unwrap();
+    let (g, seen) = guard(key, None);
+    g.remember(session_body("s-detached", 600_000.0, true))
+        .unwrap();
+    // The local verdict comes at once; the server's (here: no API, so an answer that
+    // decides nothing) arrives after the guard was detached, and must not reach the page.
+    let check = g.check("before-detach".into());
+    // One turn of the microtask queue: the check's task starts and delivers the local
+    // verdict, then waits for the network.
+    let turn = js_sys::Promise::resolve(&JsValue::NULL);
+    let _ = wasm_bindgen_futures::JsFuture::from(turn).await;
+    let before = seen.length();
+    assert!(before >= 1, "the local verdict is delivered at once");
+    g.detach();
+    let answered = wasm_bindgen_futures::JsFuture::from(check).await.unwrap();
+    assert_ne!(text(&answered, "source").as_deref(), Some("local"));
+    assert_eq!(
+        seen.length(),
+        before,
+        "a verdict was delivered after detach"
+    );
+}

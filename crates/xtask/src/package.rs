@@ -96,9 +96,13 @@ pub fn assemble(out: &Path) -> Result<(), String> {
 {files}
   ],
   "peerDependencies": {{
-    "react": ">=18"
+    "@types/react": "^18 || ^19",
+    "react": "^18 || ^19"
   }},
   "peerDependenciesMeta": {{
+    "@types/react": {{
+      "optional": true
+    }},
     "react": {{
       "optional": true
     }}

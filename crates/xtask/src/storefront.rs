@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// The app's files, copied into the scratch directory.
-const APP: [&str; 10] = [
+const APP: [&str; 11] = [
     "package.json",
     "vite.config.js",
     "tsconfig.json",
@@ -30,6 +30,7 @@ const APP: [&str; 10] = [
     "src/App.tsx",
     "src/entry-server.tsx",
     "src/misuse.ts",
+    "src/vite-env.d.ts",
 ];
 
 /// The packages the app installs besides the tarball, as a React + TypeScript app would.

@@ -2,6 +2,7 @@
 // page, `useCheckoutGuard()` in the components that need the verdict.
 import { useState } from 'react';
 import { CheckoutGuardProvider, useCheckoutGuard } from 'checkout-guard/react';
+import wasmUrl from 'checkout-guard/checkout_guard_bg.wasm?url';
 
 let renders = 0;
 
@@ -13,7 +14,8 @@ export function CheckoutStatus() {
   if (!guard || !verdict) return <p id="react-verdict" data-state="none">Checking your checkout…</p>;
   return (
     <div>
-      <p id="react-verdict" data-state={verdict.state} data-source={verdict.source} data-reason={verdict.reason}>
+      <p id="react-verdict" data-state={verdict.state} data-source={verdict.source} data-reason={verdict.reason}
+        data-session={verdict.session_id ?? ''}>
         {verdict.state === 'ACTIVE' ? 'Your checkout is ready.' : verdict.message}
       </p>
       <button type="button" id="react-check" onClick={() => { void guard.check('button'); }}>Check again</button>
@@ -21,17 +23,23 @@ export function CheckoutStatus() {
   );
 }
 
-/** The page: the guard's options written inline, as people do. Re-rendering it (the
- *  button) must not make a new guard or send a request. */
+/** The page: the guard's options and module written inline, as people do. Re-rendering
+ *  it (the button) must not make a new guard or send a request; another checkout (the
+ *  other button) makes a new guard for it. */
 export function App({ checkoutId }: { checkoutId: string }) {
   const [clicks, setClicks] = useState(0);
+  const [shown, setShown] = useState(checkoutId);
   return (
     <CheckoutGuardProvider
-      options={{ pageSessionId: checkoutId, storageKey: 'react', redirects: { cart: '/basket/' },
+      options={{ pageSessionId: shown, storageKey: 'react', redirects: { cart: '/basket/' },
         headers: { 'x-storefront': 'vite-test' } }}
+      module={typeof window === 'undefined' ? undefined : new URL(wasmUrl, window.location.href)}
     >
       <button type="button" id="react-rerender" onClick={() => setClicks((c) => c + 1)}>
         Re-render ({clicks})
+      </button>
+      <button type="button" id="react-switch" onClick={() => setShown((id) => (id === checkoutId ? 'no-such-checkout' : checkoutId))}>
+        Show the other checkout
       </button>
       <CheckoutStatus />
     </CheckoutGuardProvider>

@@ -145,7 +145,13 @@ impl GuardedPage {
             .or_else(|| self.record.borrow().as_ref().map(|r| r.session.id.clone()))
     }
 
+    /// Hands a verdict to the page, unless the guard was detached since: an answer that
+    /// arrives after `detach()` (a check in flight, a React provider unmounted or moved
+    /// to another checkout) must not move the page.
     pub(super) fn deliver(&self, d: &Delivered) {
+        if self.detached.get() {
+            return;
+        }
         if let Ok(value) = to_js(d) {
             let _ = self.on_verdict.call1(&JsValue::NULL, &value);
         }
