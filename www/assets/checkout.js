@@ -3,7 +3,7 @@
 // reconnects and changes from other tabs, and keeps the pending order action with its
 // idempotency key in browser storage so a refresh or a dropped connection retries the
 // same request: never a second order.
-import init, { CheckoutGuard, actionRequirements } from '/pkg/index.js';
+import init, { CheckoutGuard, actionRequirements, shopperText } from '/pkg/index.js';
 
 import { api, money, header, notice, clearNotice, escapeHtml, showFlash, takeFlash, handleProblem, flash } from './app.js';
 
@@ -26,8 +26,9 @@ let leaving = false;
 let loading = Promise.resolve();
 
 const ORDER_BUTTONS = { place: 'place_order', pay: 'pay', approval: 'submit_for_approval' };
-const OUTAGE = 'The shop is briefly unreachable. Your checkout is kept and nothing was lost; we will try again by ourselves.';
-const CONFIRMING = "Confirming your payment with the bank — this can take up to a minute. Please don't pay again.";
+// Every word to the shopper comes from the core (verdicts, problems, `shopperText`).
+const OUTAGE = shopperText('outage');
+const CONFIRMING = shopperText('confirming_payment');
 // Set while the page shows CONFIRMING: the module polls the session (GET) with the
 // core's backoff until the payment settles; then the outcome is shown.
 let confirming = false;
@@ -132,7 +133,7 @@ let lookedOnReturn = false;
 /** To the provider's page (only an http(s) address the server gave). */
 function goToBank(action) {
   if (!/^https?:\/\//.test(action?.url ?? '')) return false;
-  notice('Taking you to your bank to confirm the payment…', 'info', 'PAYMENT_IN_PROGRESS');
+  notice(shopperText('leaving_for_bank'), 'info', 'PAYMENT_IN_PROGRESS');
   leave(action.url, null, null, { now: true });
   return true;
 }
@@ -214,7 +215,7 @@ function onVerdict(v) {
       break;
     default: // INACTIVE, EXPIRED, NOT_FOUND: block, say why, then go to the cart.
       setBlocked(true);
-      notice(v.message || 'This checkout can no longer be used.', 'warn', v.code);
+      notice(v.message || shopperText('checkout_unusable'), 'warn', v.code);
       if (v.source !== 'local') leave(v.redirect || '/cart/', v.message, v.code);
   }
 }
@@ -227,14 +228,14 @@ headerShown.then(() => showFlash(carried));
 
 const storage = guard.storageStatus();
 if (storage.degraded) {
-  $('storage').textContent = '· Recovery after a refresh is off (browser storage unavailable); checkout still works.';
+  $('storage').textContent = `· ${shopperText('storage_unavailable')}`;
   $('storage').dataset.status = storage.status;
 }
 
 function render(body) {
   session = body;
   if (body.changes?.length && !changesPending && !seenChanges(body.id)) {
-    showChanges(body.changes, 'Welcome back. A few things changed since you left:');
+    showChanges(body.changes, shopperText('welcome_back'));
   }
   const s = body.snapshot;
   $('number').textContent = body.number;
@@ -308,12 +309,12 @@ async function change(method, path, body) {
   const local = guard.localVerdict();
   if (!local.allowed) { onVerdict({ ...local, source: 'local-action' }); return; }
   const said = SAID_BY[path] ? $(SAID_BY[path]) : null;
-  if (said) said.textContent = 'Saving…';
+  if (said) said.textContent = shopperText('saving');
   const r = await api(method, `/checkouts/${encodeURIComponent(guard.pageSessionId)}${path}`, body)
     .catch(() => null);
   if (r?.status === 200 && r.body?.verdict) {
     guard.remember(r.body);
-    if (said) said.textContent = 'Saved.';
+    if (said) said.textContent = shopperText('saved');
     if (r.body.verdict.allowed) { clearNotice(); renderKeepingFocus(r.body); } else { guard.check('change'); }
     return;
   }
@@ -321,13 +322,13 @@ async function change(method, path, body) {
   const refused = r && r.status < 500 && r.status !== 429 && typeof r.body?.code === 'string';
   // A problem of the whole checkout (ended, superseded, signed out) leads away from it.
   if (refused && (r.body.redirect || !said)) { if (said) said.textContent = ''; handleProblem(r.body); return; }
-  if (!said) { notice('Not saved: the shop could not be reached. Please try again.', 'error'); return; }
-  said.textContent = refused ? `Not saved: ${r.body.detail}` : 'Not saved: the shop could not be reached. ';
+  if (!said) { notice(shopperText('not_saved'), 'error'); return; }
+  said.textContent = refused ? `Not saved: ${r.body.detail}` : `${shopperText('not_saved')} `;
   if (!refused) {
     const retry = document.createElement('button');
     retry.type = 'button';
     retry.className = 'link';
-    retry.textContent = 'Try again';
+    retry.textContent = shopperText('try_again');
     retry.addEventListener('click', () => change(method, path, body));
     said.append(retry);
   }
@@ -374,7 +375,7 @@ $('address').addEventListener('submit', async (e) => {
   showFieldErrors([]);
   fillAddress(r.body.snapshot.shipping_address, true);
   guard.remember(r.body);
-  $('address-said').textContent = ['Address saved.', ...(r.body.changes ?? []).map((c) => c.message)].join(' ');
+  $('address-said').textContent = [shopperText('address_saved'), ...(r.body.changes ?? []).map((c) => c.message)].join(' ');
   if (r.body.verdict.allowed) { clearNotice(); render(r.body); } else { guard.check('change'); }
 });
 $('payment').addEventListener('change', (e) => change('PUT', '/payment-method', { method_id: e.target.value }));
@@ -394,7 +395,7 @@ let providerSetup = null;
 
 async function tokenize(card) {
   providerSetup ??= await fetch('/api/v1/payments/config').then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  if (!providerSetup) throw new Error('The payment provider cannot be reached. Nothing was charged; please try again.');
+  if (!providerSetup) throw new Error(shopperText('provider_unreachable'));
   const r = await fetch(providerSetup.tokenize_url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${providerSetup.publishable_key}` },
@@ -402,8 +403,8 @@ async function tokenize(card) {
   }).catch(() => null);
   const body = await r?.json().catch(() => null);
   if (r?.ok && body?.id) return body.id;
-  if (r && r.status < 500) throw new Error(body?.error?.message ?? 'The card was not accepted. Nothing was charged.');
-  throw new Error('The payment provider cannot be reached. Nothing was charged; please try again.');
+  if (r && r.status < 500) throw new Error(body?.error?.message ?? shopperText('card_not_accepted'));
+  throw new Error(shopperText('provider_unreachable'));
 }
 
 function extraFor(action) {
@@ -433,7 +434,7 @@ async function answered(r) {
   if (r?.pending) {
     // Decided by nobody yet (still running): the module kept the key; ask again after
     // the wait it gives.
-    notice(r.body?.detail ?? 'Your order is being finished. Please wait.', 'warn', r.body?.code);
+    notice(r.body?.detail ?? shopperText('order_still_running'), 'warn', r.body?.code);
     retryLater(r.retryInMs);
     return;
   }
@@ -441,7 +442,7 @@ async function answered(r) {
   if (r?.body?.code === 'SNAPSHOT_MISMATCH') {
     // The summary changed since the shopper confirmed it (another tab): say what, and
     // show the current one; the next click sends its digest.
-    if (r.body.changes?.length) showChanges(r.body.changes, 'Your order summary changed (perhaps in another tab). Please check it:');
+    if (r.body.changes?.length) showChanges(r.body.changes, shopperText('summary_changed'));
     guard.check('mismatch');
   }
   handleProblem(r?.body);
@@ -455,7 +456,7 @@ async function submit(action) {
   const needs = requirementsFor(action);
   if (!needs.allowed) { notice(needs.message, 'error', 'VALIDATION_FAILED'); updateActions(); return; }
   setBlocked(true);
-  notice('Sending your order…', 'info');
+  notice(shopperText('sending_order'), 'info');
   if (action === 'pay') {
     try {
       paymentToken = await tokenize($('card').value.trim());
@@ -469,7 +470,7 @@ async function submit(action) {
     await answered(await guard.submit(action, extraFor(action)));
   } catch (e) {
     // No answer (connection dropped): the request is kept and retried with its key.
-    notice(e.message || 'Connection lost.', 'warn', e.code);
+    notice(e.message || shopperText('connection_lost'), 'warn', e.code);
     if (e.pending) retryLater(e.retryInMs);
   }
 }
@@ -496,14 +497,14 @@ async function resume() {
     if (said) notice(said, 'warn', 'PAYMENT_DECLINED');
     return;
   }
-  if (!confirming) notice('Finishing the order you already sent…', 'info');
+  if (!confirming) notice(shopperText('resuming_order'), 'info');
   try {
     const r = await guard.resumePending(extra);
     // Nothing pending any more (another tab finished it): the verdict shows the outcome.
     if (r === null) { guard.check('resume'); return; }
     await answered(r);
   } catch (e) {
-    notice(e.message || 'Still offline.', 'warn', e.code);
+    notice(e.message || shopperText('connection_lost'), 'warn', e.code);
     if (e.pending) retryLater(e.retryInMs);
   }
 }

@@ -31,6 +31,7 @@
 //! | [`time`] | timestamps on the wire (strict RFC 3339) |
 //! | [`strict_json`] | JSON read strictly: a key named twice in one object is refused |
 //! | [`error`] | the stable codes and RFC 9457 problems |
+//! | [`words`] | what a page tells the shopper where no verdict or problem speaks (`shopperText`) |
 
 /// Serde for a unit enum by its wire name: [`as_str`] out, a lookup in `ALL` in, so each
 /// name is written once. (Derived impls carry the names again, with string, byte and
@@ -135,6 +136,7 @@ pub mod token;
 pub mod vectors;
 pub mod verdict;
 pub mod webhook;
+pub mod words;
 
 pub use error::{ErrorCode, Problem, Rejection};
 pub use lifecycle::{Change, Completion, Event, InactiveReason, SessionStatus, Transition};

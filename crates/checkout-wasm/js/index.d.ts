@@ -3,13 +3,13 @@
 import type {
   ActionRequirements, CheckInput, CheckoutGuardOptions as ModuleOptions, CheckoutStep,
   DeliveredVerdict, ErrorCodeName, Missing, OrderAction, OrderActionExtra, OrderActionResult,
-  RecoveryRecord, Selections, SessionBody, StorageStatus, Verdict,
+  RecoveryRecord, Selections, SessionBody, ShopperSituation, StorageStatus, Verdict,
 } from './checkout_guard.js';
 
 export type {
   ActionRequirements, ChangeItem, ChangeKind, CheckInput, CheckoutAction, CheckoutStep, DeliveredVerdict, ErrorCodeName,
   Missing, OrderAction, OrderActionExtra, OrderActionResult, PendingAction, Problem,
-  RecoveryRecord, Selections, SessionBody, SessionView, StorageStatus, Verdict, VerdictState,
+  RecoveryRecord, Selections, SessionBody, SessionView, ShopperSituation, StorageStatus, Verdict, VerdictState,
   Viewer,
 } from './checkout_guard.js';
 
@@ -96,4 +96,6 @@ export function actionRequirements(
   hasPaymentToken?: boolean,
   hasShippingAddress?: boolean,
 ): ActionRequirements;
+/** The core's words for a situation the page describes to the shopper. */
+export function shopperText(situation: ShopperSituation): string;
 export function newIdempotencyKey(): string;

@@ -189,6 +189,13 @@ export function actionRequirements(action, shippingMethod = null, paymentMethod 
     hasShippingAddress));
 }
 
+/** The core's words for a situation the page describes to the shopper (an outage, a
+ *  payment being confirmed, a choice not saved…): never a claim the rules do not make. */
+export function shopperText(situation) {
+  needReady();
+  return sync(() => wasm.shopperText(situation));
+}
+
 /** A fresh idempotency key for a keyed request the storefront sends itself. */
 export function newIdempotencyKey() {
   needReady();

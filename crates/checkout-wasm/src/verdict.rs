@@ -21,6 +21,8 @@ const TS_ACTIONS: &'static str = checkout_core::Action::TS_TYPE;
 const TS_MISSING: &'static str = checkout_core::requirements::Missing::TS_TYPE;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CHANGE_KINDS: &'static str = checkout_core::changes::ChangeKind::TS_TYPE;
+#[wasm_bindgen(typescript_custom_section)]
+const TS_SITUATIONS: &'static str = checkout_core::words::Situation::TS_TYPE;
 
 /// Runs the checks of the core on a plain `CheckInput` object and returns a `Verdict`.
 /// Throws `{code: "MALFORMED_REQUEST", …}` when the input does not have that shape.
@@ -131,4 +133,24 @@ mod tests {
             ]
         );
     }
+}
+
+/// The core's words for a situation the page describes to the shopper
+/// (`checkout_core::words`: an outage, a payment being confirmed, a choice not saved…).
+/// Throws `{code: "MALFORMED_REQUEST"}` for a name that is not a situation.
+#[wasm_bindgen(js_name = shopperText)]
+pub fn shopper_text(
+    #[wasm_bindgen(unchecked_param_type = "ShopperSituation")] situation: &str,
+) -> Result<String, JsValue> {
+    checkout_core::words::Situation::from_name(situation)
+        .map(|s| s.text().to_owned())
+        .ok_or_else(|| {
+            malformed(
+                "situation",
+                format!(
+                    "{} is not a situation",
+                    checkout_core::detail::Quoted(situation)
+                ),
+            )
+        })
 }
