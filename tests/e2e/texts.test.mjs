@@ -32,7 +32,8 @@ test("the core's words reach the page: shopperText in the browser", async () => 
   const page = await context.newPage();
   await startCheckout(page);
   const words = await page.evaluate(async () => {
-    const { shopperText } = await import('/pkg/index.js');
+    // The page's own instance of the package (its versioned address, /v/<version>/pkg/…).
+    const { shopperText } = await import(document.querySelector('link[rel=modulepreload][href$="/pkg/index.js"]').href);
     let refused = null;
     try { shopperText('no_such_situation'); } catch (e) { refused = e.code; }
     return { outage: shopperText('outage'), saved: shopperText('saved'), refused };

@@ -1,6 +1,6 @@
 // Cart page: lines, quantities, and "Proceed to checkout" (which starts a checkout
 // session, records it in the browser module, and opens the checkout page).
-import init, { CheckoutGuard, newIdempotencyKey } from '/pkg/index.js';
+import init, { CheckoutGuard, newIdempotencyKey } from '../pkg/index.js';
 import { api, money, header, notice, clearNotice, escapeHtml, showFlash, handleProblem, signInFirst } from './app.js';
 
 const me = await header();

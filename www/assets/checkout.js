@@ -3,7 +3,7 @@
 // reconnects and changes from other tabs, and keeps the pending order action with its
 // idempotency key in browser storage so a refresh or a dropped connection retries the
 // same request: never a second order.
-import init, { CheckoutGuard, actionRequirements, shopperText } from '/pkg/index.js';
+import init, { CheckoutGuard, actionRequirements, shopperText } from '../pkg/index.js';
 
 import { api, money, header, notice, clearNotice, escapeHtml, showFlash, takeFlash, handleProblem, flash } from './app.js';
 

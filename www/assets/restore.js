@@ -1,7 +1,7 @@
 // The page a recovery link opens (`/restore/?token=…`), on any device: once the shopper
 // is signed in, the server brings the expired or signed-out checkout back as a new
 // checkout at today's prices; the checkout page then shows what changed.
-import init, { CheckoutGuard } from '/pkg/index.js';
+import init, { CheckoutGuard } from '../pkg/index.js';
 import { api, header, handleProblem, signInFirst } from './app.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';

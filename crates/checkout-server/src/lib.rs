@@ -22,14 +22,10 @@ pub mod state;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::{
-    extract::DefaultBodyLimit, handler::HandlerWithoutStateExt, http::Request, middleware,
-    routing::get, Json, Router,
-};
+use axum::{extract::DefaultBodyLimit, http::Request, middleware, routing::get, Json, Router};
 use tokio::{sync::watch, task::JoinHandle};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    services::ServeDir,
     trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
@@ -115,11 +111,7 @@ pub fn app(state: AppState, static_dir: &std::path::Path) -> Router {
             }),
         )
         .fallback(|| async { ApiError::RouteNotFound });
-    // A path that is none of the storefront's files or pages is a problem+json 404, so
-    // a misconfigured probe or a scanner never gets the demo's index page.
-    let storefront = ServeDir::new(static_dir)
-        .append_index_html_on_directories(true)
-        .fallback((|| async { ApiError::RouteNotFound }).into_service());
+    let storefront = http::assets::storefront(static_dir);
     let trusted = state.trusted_origins.clone();
     Router::new()
         .nest("/api/v1", api)

@@ -414,9 +414,37 @@ async fn pages_and_answers_carry_security_and_cache_headers() {
     assert_eq!(header(&page, "x-content-type-options"), "nosniff");
     assert_eq!(header(&page, "referrer-policy"), "same-origin");
     assert_eq!(header(&page, "x-frame-options"), "DENY");
-    // The storefront's files are revalidated on every use (no old module with new pages),
-    // and a revalidation of an unchanged file is a 304.
-    for path in ["/checkout/", "/assets/checkout.js", "/assets/app.js"] {
+    // Pages are revalidated on every use, and name their files by version: those are
+    // cached for a year (a new release has new addresses, so never an old module with
+    // new pages). The plain addresses are revalidated, an unchanged file a 304.
+    let page = Server::client()
+        .get(format!("{}/checkout/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    assert!(page.headers().get("last-modified").is_none());
+    let html = page.text().await.unwrap();
+    let versioned = html
+        .split('"')
+        .find(|part| part.starts_with("/v/") && part.ends_with("/assets/checkout.js"))
+        .unwrap_or_else(|| panic!("no versioned checkout.js in {html}"))
+        .to_owned();
+    assert!(
+        !html.contains("\"/assets/") && !html.contains("\"/pkg/"),
+        "{html}"
+    );
+    let file = Server::client()
+        .get(format!("{}{versioned}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(
+        file.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    for path in ["/assets/checkout.js", "/assets/app.js"] {
         let r = Server::client()
             .get(format!("{}{path}", server.base))
             .send()

@@ -4,6 +4,7 @@
 //! OpenAPI document.
 
 pub mod api_doc;
+pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod health;
