@@ -1,6 +1,8 @@
-// One browser engine, driven over W3C WebDriver by selenium-webdriver (npm): Chromium
-// through chromedriver, Firefox ESR through geckodriver, WebKitGTK's MiniBrowser through
-// WebKitWebDriver. The same scenario code runs on all three: `ENGINE` names the engine.
+// One browser engine: Chromium through chromedriver and WebKitGTK's MiniBrowser through
+// WebKitWebDriver, driven over W3C WebDriver by selenium-webdriver (npm); Firefox ESR over
+// WebDriver BiDi by puppeteer-core (bidi.mjs, the same interface). The same scenario
+// code runs on all three: `ENGINE` names the engine (`FIREFOX_DRIVER=geckodriver` drives
+// Firefox over classic WebDriver instead).
 import { Builder, By } from 'selenium-webdriver';
 import chrome from 'selenium-webdriver/chrome.js';
 import firefox from 'selenium-webdriver/firefox.js';
@@ -13,6 +15,11 @@ const NAMES = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' };
 export const ENGINE_NAME = NAMES[ENGINE];
 if (!ENGINE_NAME) throw new Error(`ENGINE must be one of ${Object.keys(NAMES).join(', ')}`);
 
+/** How this engine is driven (printed by the scenarios). */
+export const DRIVEN_BY = ENGINE === 'firefox' && process.env.FIREFOX_DRIVER !== 'geckodriver'
+  ? 'puppeteer-core over WebDriver BiDi'
+  : `selenium-webdriver over W3C WebDriver (${{ chromium: 'chromedriver', firefox: 'geckodriver', webkit: 'WebKitWebDriver' }[ENGINE]})`;
+
 /** A new browser (a fresh profile: one shopper). */
 export async function openBrowser() {
   if (ENGINE === 'chromium') {
@@ -22,6 +29,10 @@ export async function openBrowser() {
     );
     return new Builder().forBrowser('chrome').setChromeOptions(options)
       .setChromeService(new chrome.ServiceBuilder('/usr/bin/chromedriver')).build();
+  }
+  if (ENGINE === 'firefox' && process.env.FIREFOX_DRIVER !== 'geckodriver') {
+    const { openFirefox } = await import('./bidi.mjs');
+    return openFirefox();
   }
   if (ENGINE === 'firefox') {
     const options = new firefox.Options().setBinary('/usr/bin/firefox-esr').addArguments('-headless');

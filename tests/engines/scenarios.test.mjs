@@ -7,13 +7,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy } from './proxy.mjs';
 import { By } from 'selenium-webdriver';
-import { ENGINE_NAME, openBrowser, run, until, click, type } from './driver.mjs';
+import { DRIVEN_BY, ENGINE_NAME, openBrowser, run, until, click, type } from './driver.mjs';
 
 const BASE = process.env.E2E_BASE_URL;
 if (!BASE) throw new Error('E2E_BASE_URL is set by `cargo xtask test`');
 
 let proxy;
-before(async () => { proxy = await startProxy(BASE); });
+before(async () => {
+  proxy = await startProxy(BASE);
+  console.log(`${ENGINE_NAME}, driven by ${DRIVEN_BY}`);
+});
 after(async () => { await proxy?.close(); });
 
 let counter = 0;
