@@ -71,6 +71,18 @@ try {
   await page.click('#react-check');
   await page.locator('#react-verdict[data-source="server"][data-reason="button"]').waitFor({ timeout: 10_000 });
   assert.equal(checkoutRequests, before + 1, 'one check, one request');
+  // The time left, and a countdown that moves by itself.
+  const left = Number(await page.getAttribute('#react-time-left', 'data-ms'));
+  assert.ok(left > 60_000 && left <= 30 * 60_000, `time left ${left}`);
+  const first = Number(await page.getAttribute('#react-countdown', 'data-ms'));
+  await page.waitForFunction((f) => Number(document.getElementById('react-countdown').dataset.ms) < f - 400, first);
+  // submit through the hook: the server's answer (no address yet: 422), pending while
+  // it was on its way and not after.
+  await page.click('#react-place');
+  await page.waitForFunction(() => document.getElementById('react-answer').textContent !== '');
+  assert.equal(await page.textContent('#react-answer'), '422 decided');
+  assert.equal(await page.getAttribute('#react-answer', 'data-pending'), 'false');
+  assert.equal(await page.isDisabled('#react-place'), false);
   // Another checkout: a new guard for it (the old one freed), its own server verdict.
   await page.click('#react-switch');
   await page.locator('#react-verdict[data-source="server"][data-state="NOT_FOUND"]').waitFor({ timeout: 10_000 });

@@ -1,6 +1,8 @@
 // checkout-guard/react: types of the React provider and hook (react.js).
 import type { ReactElement, ReactNode } from 'react';
-import type { CheckoutGuard, CheckoutGuardOptions, DeliveredVerdict, ModuleSource } from './index.js';
+import type {
+  CheckoutGuard, CheckoutGuardOptions, DeliveredVerdict, ModuleSource, OrderAction, OrderActionExtra, OrderActionResult,
+} from './index.js';
 
 export interface CheckoutGuardProviderProps {
   /** The guard's options (`new CheckoutGuard(options)`). The guard is made again only
@@ -27,8 +29,18 @@ export interface CheckoutGuardState {
   verdict: DeliveredVerdict | null;
   /** Why the module could not be loaded or the guard made or attached, else `null`. */
   error: unknown;
+  /** Milliseconds until the checkout expires or its sign-in ends, when this rendered;
+   *  `null` when it does not expire (`useTimeLeft()` re-renders for a countdown). */
+  timeLeftMs: number | null;
+  /** `guard.submit` (rejects with a `CheckoutGuardError`), with `pending` kept. */
+  submit: (action: OrderAction, extra?: OrderActionExtra) => Promise<OrderActionResult>;
+  /** An order action of this checkout is on its way, or kept for a retry. */
+  pending: boolean;
 }
 
 /** The nearest provider's guard and latest verdict; re-renders on every new verdict.
  *  Throws outside a `CheckoutGuardProvider`. */
 export function useCheckoutGuard(): CheckoutGuardState;
+
+/** The time left (as `timeLeftMs`), re-rendering every `everyMs` (default 1000). */
+export function useTimeLeft(everyMs?: number): number | null;

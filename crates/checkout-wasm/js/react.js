@@ -3,8 +3,10 @@
 // dependency: only this entry imports it. A client module ('use client': frameworks with
 // server components render it on the client); safe to import and render on a server: the
 // module is loaded and the guard made only in an effect, which runs in the browser.
-import { createContext, createElement, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import init, { CheckoutGuard } from './index.js';
+import {
+  createContext, createElement, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore,
+} from 'react';
+import init, { CheckoutGuard, CheckoutGuardError } from './index.js';
 
 const Context = createContext(null);
 
@@ -45,7 +47,8 @@ export function CheckoutGuardProvider({ options, module, children }) {
   return createElement(Context.Provider, { value }, children);
 }
 
-/** The guard of the nearest `CheckoutGuardProvider` and its latest verdict. */
+/** The guard of the nearest `CheckoutGuardProvider`, its latest verdict, the time left,
+ *  and `submit` with its pending state (see the README). */
 export function useCheckoutGuard() {
   const state = useContext(Context);
   if (state === null) {
@@ -57,5 +60,42 @@ export function useCheckoutGuard() {
     guard ? guard.latestVerdict : none,
     none,
   );
-  return { guard, verdict, error };
+  const [sending, setSending] = useState(0);
+  const submit = useCallback(async (action, extra) => {
+    if (!guard) {
+      throw new CheckoutGuardError({ code: 'REQUEST_IN_PROGRESS', message: 'The checkout is still being checked.', pending: true });
+    }
+    setSending((n) => n + 1);
+    try {
+      return await guard.submit(action, extra);
+    } finally {
+      setSending((n) => n - 1);
+    }
+  }, [guard]);
+  // An order action of this page's checkout kept for a retry (after a lost answer, a
+  // reload, in another tab) is pending too, until the verdict shows its outcome.
+  const record = guard ? guard.record() : null;
+  const kept = record?.pending != null && record.session?.id === guard?.pageSessionId;
+  return {
+    guard,
+    verdict,
+    error,
+    timeLeftMs: guard ? guard.timeLeftMs() : null,
+    submit,
+    pending: sending > 0 || kept,
+  };
+}
+
+/** Milliseconds until the nearest provider's checkout expires (or its sign-in ends),
+ *  re-rendering every `everyMs` (1 s by default) for a countdown; `null` when it does not
+ *  expire or before the guard is made. */
+export function useTimeLeft(everyMs = 1000) {
+  const { guard } = useCheckoutGuard();
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (!guard) return undefined;
+    const timer = setInterval(() => tick((n) => n + 1), everyMs);
+    return () => clearInterval(timer);
+  }, [guard, everyMs]);
+  return guard ? guard.timeLeftMs() : null;
 }

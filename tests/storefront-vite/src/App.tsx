@@ -1,14 +1,15 @@
 // The checkout page's React part, as the package README shows it: a provider around the
 // page, `useCheckoutGuard()` in the components that need the verdict.
 import { useState } from 'react';
-import { CheckoutGuardProvider, useCheckoutGuard } from 'checkout-guard/react';
+import { CheckoutGuardProvider, useCheckoutGuard, useTimeLeft } from 'checkout-guard/react';
 import wasmUrl from 'checkout-guard/checkout_guard_bg.wasm?url';
 
 let renders = 0;
 
 /** What the guard says, as a shopper would see it. */
 export function CheckoutStatus() {
-  const { guard, verdict, error } = useCheckoutGuard();
+  const { guard, verdict, error, submit, pending, timeLeftMs } = useCheckoutGuard();
+  const [answer, setAnswer] = useState('');
   renders += 1;
   if (error) return <p role="alert" id="react-error">{String(error)}</p>;
   if (!guard || !verdict) return <p id="react-verdict" data-state="none">Checking your checkout…</p>;
@@ -19,8 +20,22 @@ export function CheckoutStatus() {
         {verdict.state === 'ACTIVE' ? 'Your checkout is ready.' : verdict.message}
       </p>
       <button type="button" id="react-check" onClick={() => { void guard.check('button'); }}>Check again</button>
+      <p id="react-time-left" data-ms={timeLeftMs ?? ''}>{timeLeftMs === null ? '' : `${Math.round(timeLeftMs / 1000)} s left`}</p>
+      <button type="button" id="react-place" disabled={pending} onClick={() => {
+        submit('place_order', {})
+          .then((r) => setAnswer(`${r.status} ${r.pending ? 'pending' : 'decided'}`))
+          .catch((e: unknown) => setAnswer(e instanceof Error ? e.message : String(e)));
+      }}>Place order</button>
+      <p id="react-answer" data-pending={String(pending)}>{answer}</p>
+      <Countdown />
     </div>
   );
+}
+
+/** A countdown that re-renders every half second. */
+function Countdown() {
+  const left = useTimeLeft(500);
+  return <p id="react-countdown" data-ms={left ?? ''}>{left === null ? '' : `${Math.ceil(left / 1000)} s`}</p>;
 }
 
 /** The page: the guard's options and module written inline, as people do. Re-rendering
