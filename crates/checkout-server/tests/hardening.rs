@@ -986,3 +986,84 @@ async fn refusals_wait_for_the_body_and_keep_the_connection() {
     }
     server.stop().await;
 }
+
+/// The storefront's files under their versioned addresses (`http::assets`): a file
+/// changed while the server runs gets a new version at once, and its old address is no
+/// longer answered `immutable`; a page request gets the rewritten page whole — no range
+/// of the file, no 304 by the file's date — and `HEAD` no false length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versioned_files_follow_the_files_and_pages_come_whole() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("assets")).unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::create_dir_all(site.path().join("shop")).unwrap();
+    std::fs::write(site.path().join("assets/app.js"), "export const one = 1;\n").unwrap();
+    std::fs::write(
+        site.path().join("shop/index.html"),
+        "<!doctype html><script type=\"module\" src=\"/assets/app.js\"></script>\n",
+    )
+    .unwrap();
+    let static_dir = site.path().to_path_buf();
+    let server = Server::start_with(Backend::Sqlite, |c| c.static_dir = static_dir).await;
+    let client = Server::client();
+    let page = |range: Option<&'static str>| {
+        let mut r = client.get(format!("{}/shop/", server.base));
+        if let Some(range) = range {
+            r = r
+                .header("range", range)
+                .header("if-modified-since", "Sun, 01 Jan 2090 00:00:00 GMT");
+        }
+        r.send()
+    };
+    let first = page(None).await.unwrap().text().await.unwrap();
+    let address = first
+        .split('"')
+        .find(|p| p.starts_with("/v/"))
+        .unwrap()
+        .to_owned();
+    let file = client
+        .get(format!("{}{address}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        file.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    // A range or a conditional request of a page: the whole rewritten page.
+    let whole = page(Some("bytes=0-10")).await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert!(whole.headers().get("accept-ranges").is_none());
+    assert_eq!(whole.text().await.unwrap(), first);
+    let head = client
+        .head(format!("{}/shop/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()
+            .get("content-length")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some(first.len().to_string()),
+        "HEAD tells the length GET sends"
+    );
+    // The file changes while the server runs (a deploy copying files in place).
+    std::fs::write(site.path().join("assets/app.js"), "export const two = 2;\n").unwrap();
+    let second = page(None).await.unwrap().text().await.unwrap();
+    let new_address = second.split('"').find(|p| p.starts_with("/v/")).unwrap();
+    assert_ne!(new_address, address, "a changed file, a new address");
+    let old = client
+        .get(format!("{}{address}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 200);
+    assert_eq!(
+        old.headers()["cache-control"],
+        "no-cache",
+        "the old address no longer promises these bytes for a year"
+    );
+    assert_eq!(old.text().await.unwrap(), "export const two = 2;\n");
+    server.stop().await;
+}

@@ -6,6 +6,11 @@
 //! files of another release. The plain addresses (`/assets/…`, `/pkg/…`) keep working,
 //! revalidated, for anything that names them directly.
 //!
+//! The version follows the files on disk: it is computed again whenever any of them
+//! changed (size or modification time), and a versioned address is answered `immutable`
+//! only while its version is the current one — never other bytes under an address that
+//! a browser keeps for a year.
+//!
 //! Without this, every reload revalidated the checkout page's seven files (seven round
 //! trips before the first local verdict), and the browser could not use its compiled
 //! copy of the wasm module without asking first.
@@ -40,22 +45,9 @@ const FOR_A_YEAR: &str = "public, max-age=31536000, immutable";
 
 /// A hash of every file under the versioned folders (names and contents), 12 hex digits.
 pub fn version_of(dir: &Path) -> String {
-    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
     let mut all = Vec::new();
     for folder in VERSIONED {
-        files(&dir.join(folder), &mut all);
+        files_under(&dir.join(folder), &mut all);
     }
     all.sort();
     let mut hash = Sha256::new();
@@ -77,43 +69,107 @@ pub fn version_of(dir: &Path) -> String {
         .collect()
 }
 
+/// What the version was computed from: each file's name, size and modification time.
+type Stamp = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
+
+fn stamp(dir: &Path) -> Stamp {
+    let mut all = Vec::new();
+    for folder in VERSIONED {
+        files_under(&dir.join(folder), &mut all);
+    }
+    all.sort();
+    all.into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            (path, len, meta.and_then(|m| m.modified().ok()))
+        })
+        .collect()
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Storefront {
     dir: Arc<Path>,
-    version: Arc<str>,
+    known: Arc<std::sync::Mutex<(Stamp, Arc<str>)>>,
+}
+
+impl Storefront {
+    /// The version of the files as they are now (hashed again only when they changed).
+    fn version(&self) -> Arc<str> {
+        let now = stamp(&self.dir);
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.0 != now {
+            *known = (now, version_of(&self.dir).into());
+        }
+        Arc::clone(&known.1)
+    }
 }
 
 /// The storefront's files from `dir`, with the versioned addresses.
 pub fn storefront(dir: &Path) -> Router {
     let state = Storefront {
         dir: dir.into(),
-        version: version_of(dir).into(),
+        known: Arc::new(std::sync::Mutex::new((stamp(dir), version_of(dir).into()))),
     };
     Router::new()
-        .route("/v/{version}/{*path}", get(versioned))
+        .route("/v/{*rest}", get(versioned))
         .fallback(plain)
         .layer(middleware::from_fn_with_state(state.clone(), name_versions))
         .with_state(state)
 }
 
+/// Whether a versioned address is one the pages name (plain segments, no aliases such as
+/// `a//b`, `./a`, `a%3Fb` for a cache to keep apart).
+fn canonical(path: &str) -> bool {
+    path.split('/').all(|segment| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    })
+}
+
 /// `/v/<version>/<path>`: the file at `<path>` (in a versioned folder only), cached for a
-/// year when `<version>` is this release's. Another release's version (a page of an
-/// instance not yet upgraded, behind the same balancer) gets this release's file,
-/// revalidated like a plain address.
-async fn versioned(
-    State(site): State<Storefront>,
-    axum::extract::Path((version, path)): axum::extract::Path<(String, String)>,
-    request: Request,
-) -> Response {
+/// year when `<version>` is the current one and the address is canonical. Another
+/// version (a page of an instance not yet upgraded, behind the same balancer, or of the
+/// files before they changed) gets the current file, revalidated like a plain address.
+/// The path is handed on as it came (still percent-encoded) to the file service, which
+/// decodes it once and refuses `..`.
+async fn versioned(State(site): State<Storefront>, request: Request) -> Response {
+    let raw = request
+        .uri()
+        .path()
+        .strip_prefix("/v/")
+        .unwrap_or_default()
+        .to_owned();
+    let Some((version, path)) = raw.split_once('/') else {
+        return ApiError::RouteNotFound.into_response();
+    };
     if !VERSIONED.iter().any(|f| path.starts_with(&format!("{f}/"))) {
         return ApiError::RouteNotFound.into_response();
     }
+    let current = *version == *site.version() && canonical(path);
     let (mut parts, body) = request.into_parts();
     let Ok(uri) = format!("/{path}").parse::<Uri>() else {
         return ApiError::RouteNotFound.into_response();
     };
     parts.uri = uri;
-    let current = version == *site.version;
     let mut response = serve(&site.dir, Request::from_parts(parts, body)).await;
     if current && response.status() == StatusCode::OK {
         let headers = response.headers_mut();
@@ -141,32 +197,67 @@ async fn serve(dir: &Path, request: Request) -> Response {
 }
 
 /// An HTML page names the versioned addresses of its files: `"/assets/…` and `"/pkg/…`
-/// become `"/v/<version>/assets/…` and `"/v/<version>/pkg/…`. The rewritten page has no
-/// validators of its file (its bytes depend on the version too); pages are small.
-async fn name_versions(State(site): State<Storefront>, request: Request, next: Next) -> Response {
+/// become `"/v/<version>/assets/…` and `"/v/<version>/pkg/…`. The rewritten page's bytes
+/// depend on the version, so a page request gets neither a range nor a conditional
+/// answer of the file (`Range`, `If-Modified-Since`, `If-None-Match` are dropped for
+/// pages), and the answer carries no validators, no `Accept-Ranges`, and the rewritten
+/// length (also for `HEAD`). Pages are small.
+async fn name_versions(
+    State(site): State<Storefront>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let page = !path.starts_with("/v/") && (path.ends_with('/') || path.ends_with(".html"));
+    if page {
+        for header_name in [
+            header::RANGE,
+            header::IF_RANGE,
+            header::IF_MODIFIED_SINCE,
+            header::IF_NONE_MATCH,
+        ] {
+            request.headers_mut().remove(header_name);
+        }
+    }
+    // A page's HEAD is answered from its GET, so that it tells the rewritten length.
+    let head = page && request.method() == axum::http::Method::HEAD;
+    if head {
+        *request.method_mut() = axum::http::Method::GET;
+    }
     let response = next.run(request).await;
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    if !html || response.status() != StatusCode::OK {
+    if !page || !html || response.status() != StatusCode::OK {
         return response;
     }
     let (mut parts, body) = response.into_parts();
+    for stale in [
+        header::CONTENT_LENGTH,
+        header::LAST_MODIFIED,
+        header::ETAG,
+        header::ACCEPT_RANGES,
+    ] {
+        parts.headers.remove(stale);
+    }
     let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
         return ApiError::Internal("a storefront page over 1 MiB".into()).into_response();
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let mut page = text.into_owned();
+    let mut page = String::from_utf8_lossy(&bytes).into_owned();
+    let version = site.version();
     for folder in VERSIONED {
         page = page.replace(
             &format!("\"/{folder}/"),
-            &format!("\"/v/{}/{folder}/", site.version),
+            &format!("\"/v/{version}/{folder}/"),
         );
     }
-    for stale in [header::CONTENT_LENGTH, header::LAST_MODIFIED, header::ETAG] {
-        parts.headers.remove(stale);
+    if head {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, page.len().into());
+        return Response::from_parts(parts, Body::empty());
     }
     Response::from_parts(parts, Body::from(page))
 }
@@ -174,6 +265,28 @@ async fn name_versions(State(site): State<Storefront>, request: Request, next: N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_addresses_are_canonical() {
+        for good in [
+            "assets/app.js",
+            "pkg/checkout_guard_bg.wasm",
+            "pkg/a-b_c.d.ts",
+        ] {
+            assert!(canonical(good), "{good}");
+        }
+        for alias in [
+            "assets//app.js",
+            "assets/./app.js",
+            "assets/../pkg/x",
+            "assets/app.js%3Fx",
+            "assets/app.js/",
+            "assets/app%2ejs",
+            "assets/ap p.js",
+        ] {
+            assert!(!canonical(alias), "{alias}");
+        }
+    }
 
     #[test]
     fn the_version_follows_the_files() {
