@@ -335,6 +335,7 @@ pub async fn serve_with_provider(
              for a real provider"
         );
     }
+    let mut signals = ops::signals::ShutdownSignals::listen();
     let running = start_with_provider(config, provider).await?;
     // On standard output for whoever started it (tests and tools wait for this line);
     // with JSON logs, as a JSON line like every other.
@@ -347,7 +348,7 @@ pub async fn serve_with_provider(
     } else {
         println!("{listening}");
     }
-    shutdown_signal().await;
+    signals.next().await;
     if !drain.is_zero() {
         // Still serving, but no longer ready: the load balancer moves new requests
         // away before the listener closes (a second signal cuts the wait short).
@@ -358,32 +359,11 @@ pub async fn serve_with_provider(
         tracing::info!(?drain, "draining: /readyz answers 503, then shutting down");
         tokio::select! {
             () = tokio::time::sleep(drain) => {},
-            () = shutdown_signal() => {},
+            () = signals.next() => {},
         }
     }
     tracing::info!("shutting down: finishing requests in flight");
     running.shutdown().await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
 
 /// The shop's identity provider the configuration names (CONTRACT §19), if any. Its key

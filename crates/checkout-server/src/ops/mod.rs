@@ -1,8 +1,9 @@
-//! Running the server: the accept loop, the background sweeper, metrics, traces and
-//! online backups.
+//! Running the server: the accept loop, the signals that stop it, the background
+//! sweeper, metrics, traces and online backups.
 
 pub mod backup;
 pub mod metrics;
 pub mod serve;
+pub mod signals;
 pub mod sweeper;
 pub mod telemetry;
