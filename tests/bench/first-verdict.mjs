@@ -2,17 +2,14 @@
 // firefox or webkit), driven over WebDriver like tests/engines: navigation start → the
 // first local verdict on 20 reloads, split at the page's first script. Run by
 // `cargo xtask bench-browser` for Firefox beside browser.mjs's full Chromium figures.
-import { ENGINE_NAME, openBrowser, run, until, click } from '../engines/driver.mjs';
+import { ENGINE_NAME, openBrowser, postFromPage, run, until, click } from '../engines/driver.mjs';
 
 const BASE = process.env.E2E_BASE_URL;
 const driver = await openBrowser();
 try {
   await driver.get(`${BASE}/`);
-  const post = (path, body) => run(driver, `return fetch(arguments[0], { method: 'POST',
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify(arguments[1]) }).then((r) => r.status)`,
-  `/api/v1${path}`, body);
-  await post('/auth/signup', { username: `bench${process.pid}${Date.now() % 100000}`, password: 'bench password' });
-  await post('/cart/items', { sku: 'BRW-FUDGE', quantity: 2 });
+  await postFromPage(driver, '/auth/signup', { username: `bench${process.pid}${Date.now() % 100000}`, password: 'bench password' });
+  await postFromPage(driver, '/cart/items', { sku: 'BRW-FUDGE', quantity: 2 });
   await driver.get(`${BASE}/cart/`);
   await until(driver, "document.body.dataset.ready === 'yes'");
   await click(driver, '#proceed');

@@ -7,24 +7,11 @@ import assert from 'node:assert/strict';
 import {
   launch, shopper, addToCart, api, BASE, startCheckout, choose, shot, ready, readyToPay,
 } from './helpers.mjs';
+import { CHALLENGE_CARD, atProvider } from '../provider.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-const CHALLENGE_CARD = '4000002760003184';
-
-/** The provider's payments for a checkout (its own API, with its secret key). */
-async function atProvider(checkoutId) {
-  const setup = await (await fetch(`${BASE}/api/v1/payments/config`)).json();
-  const base = setup.tokenize_url.replace(/\/v1\/tokens$/, '');
-  const r = await fetch(`${base}/v1/payments?checkout_id=${encodeURIComponent(checkoutId)}`, {
-    headers: { authorization: 'Bearer sk_test_simulated' },
-  });
-  assert.equal(r.status, 200);
-  const payments = (await r.json()).data;
-  return { payments, charged: payments.filter((p) => p.charged).length };
-}
 
 /** Pay requests the page sent. */
 function payRequests(page, id) {
@@ -44,7 +31,7 @@ test('leave for the challenge page, approve, come back: the order, one charge', 
   await page.waitForURL(/\/order\/\?id=/, { timeout: 20000 });
   await page.waitForSelector('#order-status[data-status=PAID]');
   assert.equal(pays.length, 1, 'the payment was sent once');
-  const { charged, payments } = await atProvider(id);
+  const { charged, payments } = await atProvider(BASE, id);
   assert.equal(payments.length, 1);
   assert.equal(charged, 1);
   assert.equal((await api(context, 'GET', `/checkouts/${id}`)).body.reason, 'PAID');
@@ -71,7 +58,7 @@ test('abandon the challenge, come back, cancel it and pay again: one charge', as
   await page.click('#pay');
   await page.waitForURL(/\/order\/\?id=/, { timeout: 20000 });
   await page.waitForSelector('#order-status[data-status=PAID]');
-  const { charged, payments } = await atProvider(id);
+  const { charged, payments } = await atProvider(BASE, id);
   assert.equal(payments.length, 2, 'the cancelled one and the paid one');
   assert.equal(charged, 1);
   assert.deepEqual(payments.map((p) => p.status).sort(), ['canceled', 'succeeded']);
@@ -97,7 +84,7 @@ test('finish the challenge in a second tab: the order, one charge', async () => 
   assert.match(await page.textContent('h1'), /Nothing to confirm/);
   await page.click('a:has-text("Back to the shop")');
   await page.waitForURL(/\/order\/\?id=/, { timeout: 20000 });
-  const { charged, payments } = await atProvider(id);
+  const { charged, payments } = await atProvider(BASE, id);
   assert.equal(payments.length, 1);
   assert.equal(charged, 1);
   await context.close();

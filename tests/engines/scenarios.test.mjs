@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy } from './proxy.mjs';
 import { By } from 'selenium-webdriver';
-import { DRIVEN_BY, ENGINE_NAME, openBrowser, run, until, click, type } from './driver.mjs';
+import { DRIVEN_BY, ENGINE_NAME, openBrowser, postFromPage, run, until, click, type } from './driver.mjs';
+import { CHALLENGE_CARD, atProvider } from '../provider.mjs';
 
 const BASE = process.env.E2E_BASE_URL;
 if (!BASE) throw new Error('E2E_BASE_URL is set by `cargo xtask test`');
@@ -25,27 +26,9 @@ async function shopperWith(sku) {
   const driver = await openBrowser();
   await driver.get(`${proxy.url}/`);
   const username = `${ENGINE_NAME.toLowerCase()}${process.pid}x${Date.now() % 100000}x${counter++}`;
-  const post = (path, body) => run(driver, `return fetch(arguments[0], { method: 'POST',
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify(arguments[1]) }).then((r) => r.status)`,
-  `/api/v1${path}`, body);
-  assert.equal(await post('/auth/signup', { username, password: 'engine password' }), 201);
-  assert.equal(await post('/cart/items', { sku, quantity: 1 }), 201);
+  assert.equal(await postFromPage(driver, '/auth/signup', { username, password: 'engine password' }), 201);
+  assert.equal(await postFromPage(driver, '/cart/items', { sku, quantity: 1 }), 201);
   return driver;
-}
-
-/** The simulated provider's card that asks for the bank's challenge (its `cards` module). */
-const CHALLENGE_CARD = '4000002760003184';
-
-/** The provider's payments for a checkout (its own API, with its secret key). */
-async function atProvider(checkoutId) {
-  const setup = await (await fetch(`${BASE}/api/v1/payments/config`)).json();
-  const base = setup.tokenize_url.replace(/\/v1\/tokens$/, '');
-  const r = await fetch(`${base}/v1/payments?checkout_id=${encodeURIComponent(checkoutId)}`, {
-    headers: { authorization: 'Bearer sk_test_simulated' },
-  });
-  assert.equal(r.status, 200);
-  const payments = (await r.json()).data;
-  return { payments, charged: payments.filter((p) => p.charged).length };
 }
 
 const ready = (driver) => until(driver, "document.body.dataset.ready === 'yes'");
@@ -191,7 +174,7 @@ test(`${ENGINE_NAME}: a payment at the bank's page (3-D Secure) — leave, appro
     const session = await sessionOf(driver, id);
     assert.equal(session.status, 'COMPLETED');
     assert.equal(session.reason, 'PAID');
-    const { payments, charged } = await atProvider(id);
+    const { payments, charged } = await atProvider(BASE, id);
     assert.equal(payments.length, 1);
     assert.equal(charged, 1, 'one charge at the provider');
   } finally {
