@@ -884,15 +884,7 @@ async fn metrics_count_initiations_transitions_rejections_and_orders() {
         )
         .await;
     assert_eq!(placed.status, 201);
-    let text = Server::client()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth("test-admin-token")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_page().await;
     // Counters are process-wide (other tests add to them): check each is present and
     // counted at least once.
     for series in [

@@ -41,15 +41,7 @@ async fn reconcile_now(server: &Server) {
 
 /// The value of a metric line starting with `prefix`, or 0.
 async fn metric(server: &Server, prefix: &str) -> f64 {
-    let text = Server::client()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(common::ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_page().await;
     text.lines()
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next())

@@ -91,6 +91,11 @@ pub const SQLITE: &[Migration] = &[
         description: "payment actions",
         sql: include_str!("../../migrations/sqlite/0012_payment_actions.sql"),
     },
+    Migration {
+        version: 13,
+        description: "bounded purges",
+        sql: include_str!("../../migrations/sqlite/0013_bounded_purges.sql"),
+    },
 ];
 
 fn now_ms() -> i64 {

@@ -256,7 +256,7 @@ pub async fn purge(tx: &mut WriteTx, cutoff: DateTime<Utc>, limit: u32) -> Resul
     let deliveries = query(
         "DELETE FROM outbox_deliveries WHERE (event_seq, endpoint_id) IN \
          (SELECT event_seq, endpoint_id FROM outbox_deliveries \
-          WHERE state <> 'pending' AND created_at < $1 ORDER BY event_seq LIMIT $2)",
+          WHERE state <> 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2)",
     )
     .bind(cutoff)
     .bind(limit)
@@ -265,7 +265,7 @@ pub async fn purge(tx: &mut WriteTx, cutoff: DateTime<Utc>, limit: u32) -> Resul
     let events = query(
         "DELETE FROM outbox_events WHERE seq IN (SELECT e.seq FROM outbox_events e \
          WHERE e.created_at < $1 AND NOT EXISTS \
-         (SELECT 1 FROM outbox_deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT $2)",
+         (SELECT 1 FROM outbox_deliveries d WHERE d.event_seq = e.seq) ORDER BY e.created_at LIMIT $2)",
     )
     .bind(cutoff)
     .bind(limit)

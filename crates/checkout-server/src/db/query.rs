@@ -248,7 +248,9 @@ impl<'q> Query<'q> {
 
     fn lite_execute(&self, conn: &rusqlite::Connection) -> Result<u64, DbError> {
         let mut stmt = self.lite(conn)?;
-        Ok(u64::try_from(stmt.raw_execute()?).unwrap_or(u64::MAX))
+        let changed = stmt.raw_execute();
+        scanned(&stmt, self.sql);
+        Ok(u64::try_from(changed?).unwrap_or(u64::MAX))
     }
 
     fn lite_rows(&self, conn: &rusqlite::Connection, limit: usize) -> Result<Vec<DbRow>, DbError> {
@@ -266,7 +268,18 @@ impl<'q> Query<'q> {
                 values,
             });
         }
+        drop(rows);
+        scanned(&stmt, self.sql);
         Ok(found)
+    }
+}
+
+/// Counts the rows the statement's last run stepped through in full table scans (a
+/// cost that grows with the stored data, where an index would have found the rows).
+fn scanned(stmt: &rusqlite::Statement<'_>, sql: &str) {
+    let rows = stmt.reset_status(rusqlite::StatementStatus::FullscanStep);
+    if crate::ops::metrics::sqlite_scan(rows) {
+        tracing::warn!(rows, statement = %Statement(sql), "a SQLite statement scanned a whole table");
     }
 }
 

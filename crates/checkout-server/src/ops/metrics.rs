@@ -47,6 +47,7 @@ struct Metrics {
     webhooks: Family<Label, Counter>,
     latency: Latency,
     sqlite_batches: Histogram,
+    sqlite_scanned: Counter,
     hashes_refused: Counter,
     connections_refused: Counter,
 }
@@ -111,6 +112,12 @@ fn metrics() -> &'static Metrics {
             "SQLite: write transactions that shared one commit (group commit)",
             sqlite_batches.clone(),
         );
+        let sqlite_scanned = Counter::default();
+        registry.register(
+            "checkout_sqlite_full_scan_rows",
+            "SQLite: rows statements stepped through in full table scans (a cost that grows with the data)",
+            sqlite_scanned.clone(),
+        );
         let hashes_refused = Counter::default();
         registry.register(
             "checkout_password_hashes_refused",
@@ -136,6 +143,7 @@ fn metrics() -> &'static Metrics {
             webhooks,
             latency,
             sqlite_batches,
+            sqlite_scanned,
         }
     })
 }
@@ -191,6 +199,28 @@ pub fn webhook(result: &str) {
 /// A SQLite batch of `transactions` write transactions committed.
 pub fn sqlite_batch(transactions: usize) {
     metrics().sqlite_batches.observe(transactions as f64);
+}
+
+/// One run of a SQLite statement scanning more rows than this is logged (at most once
+/// a minute): a query whose cost grows with the stored data.
+pub const SCAN_WARN_ROWS: u64 = 10_000;
+
+/// A SQLite statement stepped through `rows` rows of full table scans in one run;
+/// whether to log it.
+pub fn sqlite_scan(rows: i32) -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_WARNED: AtomicU64 = AtomicU64::new(0);
+    let Ok(rows @ 1..) = u64::try_from(rows) else {
+        return false;
+    };
+    metrics().sqlite_scanned.inc_by(rows);
+    if rows < SCAN_WARN_ROWS {
+        return false;
+    }
+    let minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 60);
+    LAST_WARNED.swap(minute, Ordering::Relaxed) != minute
 }
 
 /// Middleware: observes each request's latency under its route template.

@@ -343,6 +343,19 @@ impl Server {
         }
     }
 
+    /// The `/metrics` page, read with the admin token.
+    pub async fn metrics_page(&self) -> String {
+        Server::client()
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(super::ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The server's database (for checks the API does not expose, such as the payment
     /// gateway's ledger).
     pub fn db(&self) -> &checkout_server::db::Db {
