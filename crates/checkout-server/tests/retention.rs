@@ -160,3 +160,59 @@ async fn the_purge_selection_uses_its_index() {
     );
     server.stop().await;
 }
+
+const KEPT: &str = "SELECT COUNT(*) AS n FROM session_snapshots WHERE session_id = $1";
+
+/// An ordered checkout keeps no earlier summaries (they only explain a mismatch to a
+/// live checkout's tab); one that ended without an order keeps them for its restore.
+async fn ordering_forgets_the_earlier_summaries(backend: Backend) {
+    let server = Server::start(backend).await;
+    let alice = server.shopper("alice").await;
+    let started = alice.bare_checkout().await;
+    let id = started["id"].as_str().unwrap().to_owned();
+    let chosen = alice.choose(&id, "standard", "invoice").await;
+    assert!(
+        common::count(server.db(), KEPT, &[&id]).await >= 1,
+        "a change keeps the summary before it"
+    );
+    let order = alice
+        .place_order(&id, chosen["digest"].as_str().unwrap(), "k-order")
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    assert_eq!(common::count(server.db(), KEPT, &[&id]).await, 0);
+    let replay = alice
+        .place_order(&id, chosen["digest"].as_str().unwrap(), "k-order")
+        .await;
+    assert_eq!(
+        replay.status, 201,
+        "the replay still answers: {}",
+        replay.body
+    );
+    assert_eq!(replay.str("id"), order.str("id"));
+    // A stale tab (the first summary, a new key) is told the checkout was ordered.
+    let stale = alice
+        .place_order(&id, started["digest"].as_str().unwrap(), "k-stale")
+        .await;
+    assert!(
+        stale.status >= 400 && stale.status < 500,
+        "{} {}",
+        stale.status,
+        stale.body
+    );
+    assert_ne!(stale.code(), Some("SNAPSHOT_MISMATCH"), "{}", stale.body);
+
+    let bob = server.shopper("bob").await;
+    let left = bob.bare_checkout().await;
+    let left_id = left["id"].as_str().unwrap().to_owned();
+    bob.choose(&left_id, "standard", "card").await;
+    bob.checkout().await;
+    assert!(
+        common::count(server.db(), KEPT, &[&left_id]).await >= 1,
+        "a checkout that ended without an order keeps its summaries"
+    );
+    server.stop().await;
+}
+on_both_backends!(
+    an_order_forgets_earlier_summaries,
+    ordering_forgets_the_earlier_summaries
+);
