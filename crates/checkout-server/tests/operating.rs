@@ -255,7 +255,7 @@ fn short_webhook_secrets_are_refused_and_blanks_are_not_part_of_one() {
 
 /// `checkout-server backup --to FILE` while shoppers order as fast as they can: the copy
 /// is whole (integrity check), holds every order acknowledged before the backup began,
-/// and a server starts on it.
+/// a server starts on it, and the serving database keeps its write-ahead log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_under_load_holds_every_acknowledged_order() {
     use std::{
@@ -319,6 +319,27 @@ async fn a_backup_under_load_holds_every_acknowledged_order() {
     for shopper in shoppers {
         shopper.await.unwrap();
     }
+    // Another process that opens the serving database to write (here the catalog
+    // export, which migrates first) closes its connection while the server still has
+    // its own: it must not take itself for the last one and delete the server's
+    // write-ahead log. It did while the server's checkpointer closed a descriptor of the
+    // database every round, which dropped all of the server's locks on it.
+    let exported = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .args(["catalog", "export"])
+        .arg(root.path().join("catalog.json"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    assert!(
+        dir.join("checkout.db-wal").exists(),
+        "the live server's write-ahead log was deleted by a process beside it"
+    );
     assert!(
         backup.status.success(),
         "{}",

@@ -316,10 +316,18 @@ impl Checkpointer {
     /// Starts the thread.
     pub fn start(file: &Path, writer: WriterHandle) -> Result<Checkpointer, String> {
         let conn = open(file)?;
-        let db_file = file.to_path_buf();
         let mut wal_file = file.as_os_str().to_owned();
         wal_file.push("-wal");
-        let wal_file = std::path::PathBuf::from(wal_file);
+        // Opened once and kept for the thread's life. Closing any descriptor of a file
+        // drops every POSIX lock the process holds on it, SQLite's included: a file
+        // opened and closed per round left the server without its shared lock on the
+        // database, and the next `sqlite3` or `checkout-server backup` beside it took
+        // itself for the last connection and deleted the live write-ahead log (the
+        // server went on writing to the unlinked file).
+        let synced: Vec<std::fs::File> = [file.as_os_str(), &wal_file]
+            .into_iter()
+            .filter_map(|path| std::fs::File::open(path).ok())
+            .collect();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -338,9 +346,9 @@ impl Checkpointer {
                     }
                     // Flush what the passes wrote now, so that the syncs of the step
                     // that holds the writer find next to nothing left to write.
-                    for path in [&db_file, &wal_file] {
-                        if let Err(e) = std::fs::File::open(path).and_then(|f| f.sync_data()) {
-                            tracing::debug!(error = %e, file = %path.display(), "early sync skipped");
+                    for file in &synced {
+                        if let Err(e) = file.sync_data() {
+                            tracing::debug!(error = %e, "early sync skipped");
                         }
                     }
                     let (frames, copied) = writer.blocking_exclusive(passive)?;
