@@ -9,7 +9,9 @@
 //! server's), `--jwt` (shoppers are the shop's customers: RS256 tokens minted by PyJWT
 //! from a key set file, sent in a cookie, instead of accounts with login cookies),
 //! `--catalog-products N` (the servers start with the demo bakery plus N generated
-//! products as their catalog, `--catalog`: pricing and lookups at a real shop's size).
+//! products as their catalog, `--catalog`: pricing and lookups at a real shop's size),
+//! `--prefill N` (the database holds N checkouts before the phases: `prefill.rs`),
+//! `--keep` (the database is left, and named, for a look at its query plans).
 
 use std::process::Command;
 
@@ -53,6 +55,12 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     let per_connection = flag(args, "--shoppers-per-connection").unwrap_or("40");
     let pool = flag(args, "--database-max-connections");
     let jwt = args.iter().any(|a| a == "--jwt");
+    let prefill: Option<u64> = flag(args, "--prefill")
+        .map(|n| n.parse().map_err(|e| format!("--prefill: {e}")))
+        .transpose()?;
+    if prefill.is_some() && !postgres && instances > 1 {
+        return Err("--prefill with SQLite: one instance (each has its own database)".into());
+    }
     let products: Option<usize> = flag(args, "--catalog-products")
         .map(|n| n.parse().map_err(|e| format!("--catalog-products: {e}")))
         .transpose()?;
@@ -95,6 +103,14 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
             args.extend(["--jwt-cookie", "shop_id_token"].map(str::to_owned));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if let (0, Some(n)) = (i, prefill) {
+            let target = match &database_url {
+                Some(url) => crate::prefill::Target::Postgres(url),
+                None => crate::prefill::Target::Sqlite(&scratch.join("instance-0/checkout.db")),
+            };
+            crate::prefill::seed(&bin, &args, BACKEND_KEY)?;
+            crate::prefill::fill(&target, n)?;
+        }
         let server = spawn_server(&bin.join("checkout-server"), &args)?;
         targets.push(server.url.clone());
         servers.push(server);
@@ -103,8 +119,8 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         "{} ×{instances}, {connections} conn{}{}",
         if postgres { "PostgreSQL" } else { "SQLite" },
         if jwt { ", JWT" } else { "" },
-        products.map_or(String::new(), |n| format!(", +{n} products"))
-    );
+        products.map_or(String::new(), |n| format!(", +{n} products")),
+    ) + &prefill.map_or(String::new(), |n| format!(", {n} stored"));
     let mut load = Cmd::new(&bin.join("checkout-load").to_string_lossy()).args([
         "--connections",
         connections,
@@ -125,6 +141,17 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     }
     let result = run(load);
     drop(servers);
+    // `--keep`: the database stays for a look at its plans (`EXPLAIN ANALYZE`).
+    if args.iter().any(|a| a == "--keep") {
+        eprintln!(
+            "kept: {}",
+            database_url.as_deref().map_or_else(
+                || scratch.join("instance-0/checkout.db").display().to_string(),
+                str::to_owned
+            )
+        );
+        return result;
+    }
     let _ = std::fs::remove_dir_all(&scratch);
     if let Some(url) = &database_url {
         drop_postgres_database(url);

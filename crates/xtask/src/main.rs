@@ -17,6 +17,8 @@ mod engines;
 mod fuzz;
 mod modgraph;
 mod package;
+mod prefill;
+mod probe;
 mod pypi;
 mod scratch_server;
 mod soak;
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Some("structure") => structure::check(&root()).map(|summary| println!("{summary}")),
         Some("openapi") => cmd_openapi(),
         Some("bench-server") => bench::bench_server(&args[1..]),
+        Some("prefill") => prefill::cmd_prefill(&args[1..]),
         Some("bench-pay") => bench::bench_pay(&args[1..]),
         Some("bench-outbox") => bench::bench_outbox(&args[1..]),
         Some("soak") => soak::cmd_soak(&args[1..]),

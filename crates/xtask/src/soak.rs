@@ -16,6 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::probe::{database_bytes, fd_kinds, open_fds, proc_status, started_checkouts};
 use crate::{
     bench::{self, flag, ADMIN_TOKEN},
     root,
@@ -50,51 +51,18 @@ struct Sample {
     hwm_kib: u64,
     threads: u64,
     fds: u64,
+    /// Of `fds`: connections the server accepted, connections it opened (to the
+    /// provider, receivers), and the rest (database files, the listener, pipes, …).
+    fds_in: u64,
+    fds_out: u64,
+    fds_other: u64,
     db_bytes: u64,
+    /// Checkouts started since the server started (purged ones included).
+    checkouts: u64,
     requests: u64,
     p99_ms: f64,
     errors: u64,
     idle: bool,
-}
-
-/// `VmRSS`, `RssAnon`, `VmHWM` (KiB) and `Threads` of a process.
-fn proc_status(pid: u32) -> Option<(u64, u64, u64, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    Some((
-        field("VmRSS:"),
-        field("RssAnon:"),
-        field("VmHWM:"),
-        field("Threads:"),
-    ))
-}
-
-fn open_fds(pid: u32) -> u64 {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64)
-}
-
-/// The database's size: the SQLite file with its WAL, or PostgreSQL's
-/// `pg_database_size`.
-fn database_bytes(data_dir: &Path, postgres_url: Option<&str>) -> u64 {
-    match postgres_url {
-        Some(url) => Command::new("psql")
-            .args([url, "-tAc", "SELECT pg_database_size(current_database())"])
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-            .unwrap_or(0),
-        None => ["checkout.db", "checkout.db-wal", "checkout.db-shm"]
-            .iter()
-            .filter_map(|f| std::fs::metadata(data_dir.join(f)).ok())
-            .map(|m| m.len())
-            .sum(),
-    }
 }
 
 pub fn cmd_soak(args: &[String]) -> Result<(), String> {
@@ -225,16 +193,22 @@ fn soak(
         "soak ({}): {} connections × {} shoppers for {} min, a sample every {} s",
         plan.label, plan.connections, plan.per_connection, plan.minutes, plan.every
     );
-    println!("| min | VmRSS MiB | RssAnon MiB | VmHWM MiB | threads | fds | db MiB | req/s | p99 ms | non-2xx |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| min | VmRSS MiB | RssAnon MiB | VmHWM MiB | threads | fds (in/out/other) | db MiB | checkouts started | db bytes/checkout | req/s | p99 ms | non-2xx |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let started = Instant::now();
     let mut samples = Vec::new();
     // Load phase: one sample per report line of the load (they come every `every` s).
     loop {
         match received.recv_timeout(Duration::from_secs(plan.every * 3 + 30)) {
             Ok(report) => {
-                let sample =
-                    take_sample(pid, data_dir, database_url, started, Some(report.as_str()));
+                let sample = take_sample(
+                    pid,
+                    url,
+                    data_dir,
+                    database_url,
+                    started,
+                    Some(report.as_str()),
+                );
                 print_sample(&sample, plan.every);
                 samples.push(sample);
             }
@@ -253,11 +227,12 @@ fn soak(
     let idle_until = Instant::now() + Duration::from_secs(plan.idle_minutes * 60);
     while Instant::now() < idle_until {
         std::thread::sleep(Duration::from_secs(plan.every));
-        let mut sample = take_sample(pid, data_dir, database_url, started, None);
+        let mut sample = take_sample(pid, url, data_dir, database_url, started, None);
         sample.idle = true;
         print_sample(&sample, plan.every);
         samples.push(sample);
     }
+    print_windows(&samples, plan.every);
     let svg = root().join(format!("target/soak-{}.svg", plan.label));
     std::fs::write(&svg, plot(&samples, plan.label)).map_err(|e| e.to_string())?;
     println!("plot: {}", svg.display());
@@ -266,12 +241,19 @@ fn soak(
 
 fn take_sample(
     pid: u32,
+    url: &str,
     data_dir: &Path,
     database_url: Option<&str>,
     started: Instant,
     report: Option<&str>,
 ) -> Sample {
     let (rss_kib, anon_kib, hwm_kib, threads) = proc_status(pid).unwrap_or_default();
+    let server_port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let (fds_in, fds_out, fds_other) = fd_kinds(pid, server_port);
     let get = |name: &str| report.and_then(|r| json_number(r, name)).unwrap_or(0.0);
     Sample {
         secs: started.elapsed().as_secs(),
@@ -280,7 +262,11 @@ fn take_sample(
         hwm_kib,
         threads,
         fds: open_fds(pid),
+        fds_in,
+        fds_out,
+        fds_other,
         db_bytes: database_bytes(data_dir, database_url),
+        checkouts: started_checkouts(url),
         requests: get("requests") as u64,
         p99_ms: get("p99_ms"),
         errors: get("errors") as u64,
@@ -291,7 +277,7 @@ fn take_sample(
 fn print_sample(s: &Sample, every: u64) {
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "| {:.1}{} | {:.0} | {:.0} | {:.0} | {} | {} | {:.1} | {:.0} | {:.1} | {} |",
+        "| {:.1}{} | {:.0} | {:.0} | {:.0} | {} | {} ({}/{}/{}) | {:.1} | {} | {:.0} | {:.0} | {:.1} | {} |",
         s.secs as f64 / 60.0,
         if s.idle { " idle" } else { "" },
         mib(s.rss_kib),
@@ -299,11 +285,49 @@ fn print_sample(s: &Sample, every: u64) {
         mib(s.hwm_kib),
         s.threads,
         s.fds,
+        s.fds_in,
+        s.fds_out,
+        s.fds_other,
         s.db_bytes as f64 / 1_048_576.0,
+        s.checkouts,
+        s.db_bytes as f64 / s.checkouts.max(1) as f64,
         s.requests as f64 / every as f64,
         s.p99_ms,
         s.errors
     );
+}
+
+/// The load phase by five-minute window: requests per second, the mean and the worst of
+/// the load's p99 per report, the most file descriptors, and the database at the end.
+fn print_windows(samples: &[Sample], every: u64) {
+    const WINDOW: u64 = 300;
+    let load: Vec<&Sample> = samples.iter().filter(|s| !s.idle).collect();
+    let Some(last) = load.last() else { return };
+    println!("\n| window (min) | req/s | p99 ms (mean) | p99 ms (worst) | fds (most) | db MiB | checkouts started | db bytes/checkout |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for start in (0..=last.secs.saturating_sub(1) / WINDOW).map(|w| w * WINDOW) {
+        let window: Vec<&&Sample> = load
+            .iter()
+            .filter(|s| s.secs > start && s.secs <= start + WINDOW)
+            .collect();
+        let (Some(end), n) = (window.last(), window.len() as f64) else {
+            continue;
+        };
+        let requests: u64 = window.iter().map(|s| s.requests).sum();
+        let p99s = window.iter().map(|s| s.p99_ms);
+        println!(
+            "| {}–{} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {} | {:.0} |",
+            start / 60,
+            (start + WINDOW) / 60,
+            requests as f64 / (n * every as f64),
+            p99s.clone().sum::<f64>() / n,
+            p99s.fold(0.0, f64::max),
+            window.iter().map(|s| s.fds).max().unwrap_or(0),
+            end.db_bytes as f64 / 1_048_576.0,
+            end.checkouts,
+            end.db_bytes as f64 / end.checkouts.max(1) as f64,
+        );
+    }
 }
 
 /// An SVG of `VmRSS` and `RssAnon` (MiB, left axis) and the load's p99 (ms, right axis)
@@ -317,6 +341,13 @@ fn plot(samples: &[Sample], label: &str) -> String {
         .fold(10.0, f64::max)
         * 1.1;
     let p99_max = samples.iter().map(|s| s.p99_ms).fold(1.0, f64::max) * 1.1;
+    let top_of =
+        |f: &dyn Fn(&Sample) -> Option<f64>| samples.iter().filter_map(f).fold(1.0, f64::max) * 1.1;
+    let bytes_per_checkout =
+        |s: &Sample| (s.checkouts > 0).then(|| s.db_bytes as f64 / s.checkouts as f64);
+    let fds_max = top_of(&|s| Some(s.fds as f64));
+    let db_max = top_of(&|s| Some(s.db_bytes as f64 / 1_048_576.0));
+    let bpc_max = top_of(&bytes_per_checkout);
     let x = |secs: u64| left + (secs as f64 / end) * (w - left - right);
     let y = |v: f64, max: f64| top + (1.0 - v / max) * (h - top - bottom);
     let line = |f: &dyn Fn(&Sample) -> Option<f64>, max: f64| {
@@ -329,7 +360,7 @@ fn plot(samples: &[Sample], label: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h2}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="{left}" y="18">soak ({label}): VmRSS (blue), RssAnon (green) in MiB, left; p99 ms (red), right; minutes along</text>
 <line x1="{left}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="black"/>
@@ -341,6 +372,15 @@ fn plot(samples: &[Sample], label: &str) -> String {
 <polyline fill="none" stroke="blue" stroke-width="1.5" points="{rss}"/>
 <polyline fill="none" stroke="green" stroke-width="1.5" points="{anon}"/>
 <polyline fill="none" stroke="red" stroke-width="1" points="{p99}"/>
+<g transform="translate(0 {h})">
+<text x="{left}" y="18">each to its own top: fds (orange, {fds_max:.0}), db size (purple, {db_max:.0} MiB), database bytes per checkout started (black, {bpc_max:.0})</text>
+<line x1="{left}" y1="{yb}" x2="{xr}" y2="{yb}" stroke="black"/>
+<line x1="{left}" y1="{top}" x2="{left}" y2="{yb}" stroke="black"/>
+<text x="{left}" y="{yl}">0</text><text x="{xe}" y="{yl}">{end_min:.1}</text>
+<polyline fill="none" stroke="orange" stroke-width="1.5" points="{fds}"/>
+<polyline fill="none" stroke="purple" stroke-width="1.5" points="{db}"/>
+<polyline fill="none" stroke="black" stroke-width="1" points="{bpc}"/>
+</g>
 </svg>
 "##,
         yb = h - bottom,
@@ -352,6 +392,10 @@ fn plot(samples: &[Sample], label: &str) -> String {
         rss = line(&|s| Some(s.rss_kib as f64 / 1024.0), mem_max),
         anon = line(&|s| Some(s.anon_kib as f64 / 1024.0), mem_max),
         p99 = line(&|s| (!s.idle).then_some(s.p99_ms), p99_max),
+        h2 = 2.0 * h,
+        fds = line(&|s| Some(s.fds as f64), fds_max),
+        db = line(&|s| Some(s.db_bytes as f64 / 1_048_576.0), db_max),
+        bpc = line(&bytes_per_checkout, bpc_max),
     );
     svg
 }
