@@ -321,9 +321,9 @@ impl Checkpointer {
         // Opened once and kept for the thread's life. Closing any descriptor of a file
         // drops every POSIX lock the process holds on it, SQLite's included: a file
         // opened and closed per round left the server without its shared lock on the
-        // database, and the next `sqlite3` or `checkout-server backup` beside it took
-        // itself for the last connection and deleted the live write-ahead log (the
-        // server went on writing to the unlinked file).
+        // database, and the next `sqlite3` shell or `checkout-server catalog export`
+        // beside it took itself for the last connection and deleted the live write-ahead
+        // log (the server went on writing to the unlinked file).
         let synced: Vec<std::fs::File> = [file.as_os_str(), &wal_file]
             .into_iter()
             .filter_map(|path| std::fs::File::open(path).ok())
