@@ -80,6 +80,8 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     } else {
         None
     };
+    // The first instance's SQLite database (the one `--prefill` fills).
+    let sqlite_file = scratch.join("instance-0/checkout.db");
     let mut servers = Vec::new();
     let mut targets = Vec::new();
     for i in 0..instances {
@@ -106,7 +108,7 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
         if let (0, Some(n)) = (i, prefill) {
             let target = match &database_url {
                 Some(url) => crate::prefill::Target::Postgres(url),
-                None => crate::prefill::Target::Sqlite(&scratch.join("instance-0/checkout.db")),
+                None => crate::prefill::Target::Sqlite(&sqlite_file),
             };
             crate::prefill::seed(&bin, &args, BACKEND_KEY)?;
             crate::prefill::fill(&target, n)?;
@@ -145,10 +147,9 @@ pub fn bench_server(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--keep") {
         eprintln!(
             "kept: {}",
-            database_url.as_deref().map_or_else(
-                || scratch.join("instance-0/checkout.db").display().to_string(),
-                str::to_owned
-            )
+            database_url
+                .as_deref()
+                .map_or_else(|| sqlite_file.display().to_string(), str::to_owned)
         );
         return result;
     }

@@ -53,18 +53,16 @@ fn id(target: &Target, prefix: char, expr: &str) -> String {
 pub fn script(target: &Target, n: u64, now_ms: u64) -> String {
     let shoppers = n.div_ceil(PER_SHOPPER).max(1);
     let span = SPREAD_DAYS * 86_400_000;
-    let series = match target {
+    // The numbers 1..=count as the table `series(i)` of the statement that follows.
+    let series_to = |count: u64| {
+        match target {
         Target::Sqlite(_) => format!(
-            "WITH RECURSIVE series(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM series WHERE i < {n})"
+            "WITH RECURSIVE series(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM series WHERE i < {count})"
         ),
-        Target::Postgres(_) => format!("WITH series(i) AS (SELECT generate_series(1, {n}))"),
+        Target::Postgres(_) => format!("WITH series(i) AS (SELECT generate_series(1, {count}))"),
+    }
     };
-    let shopper_series = series
-        .replace(&format!("< {n}"), &format!("< {shoppers}"))
-        .replace(
-            &format!("generate_series(1, {n})"),
-            &format!("generate_series(1, {shoppers})"),
-        );
+    let (series, shopper_series) = (series_to(n), series_to(shoppers));
     let session = id(target, '1', "i");
     let shopper = id(target, '2', &format!("1 + i % {shoppers}"));
     let order = id(target, '3', "i");
