@@ -24,10 +24,6 @@ pub fn proc_status(pid: u32) -> Option<(u64, u64, u64, u64)> {
     ))
 }
 
-pub fn open_fds(pid: u32) -> u64 {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64)
-}
-
 /// The process's descriptors by kind: (accepted connections, connections it opened,
 /// the rest), telling sockets apart by their inode in `/proc/<pid>/net/tcp{,6}` and an
 /// accepted one by its local port, the server's.

@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::probe::{database_bytes, fd_kinds, open_fds, proc_status, started_checkouts};
+use crate::probe::{database_bytes, fd_kinds, proc_status, started_checkouts};
 use crate::{
     bench::{self, flag, ADMIN_TOKEN},
     root,
@@ -261,7 +261,7 @@ fn take_sample(
         anon_kib,
         hwm_kib,
         threads,
-        fds: open_fds(pid),
+        fds: fds_in + fds_out + fds_other,
         fds_in,
         fds_out,
         fds_other,
