@@ -98,7 +98,12 @@ test(`${ENGINE_NAME}: an outage (the proxy's 502 page) at place order — the pa
     proxy.state.down = true;
     try {
       await click(driver, '#place');
-      await until(driver, "!document.getElementById('notice').hidden && document.getElementById('notice').textContent.length > 0",
+      // The page first says it is sending (an info notice with no code); the outage's
+      // message is a warning with its code, shown once the proxy's 502 came back.
+      // The page first says it is sending (an info notice, no code). Lift the outage only
+      // once the place-order met it and the page shows the outage's message.
+      await driver.wait(async () => orderRequests(id, 'place-order').length >= 1, 10_000, 'a place-order during the outage');
+      await until(driver, "document.getElementById('notice').dataset.code === 'SERVICE_UNAVAILABLE'",
         10_000, 'a message about the outage');
       assert.equal(await run(driver, "return location.pathname"), '/checkout/', 'never moved on an outage');
     } finally {
