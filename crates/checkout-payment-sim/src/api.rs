@@ -349,8 +349,7 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
                         let mut ledger = sim.ledger();
                         let mut payment = payment;
                         let event = payment.move_to("succeeded");
-                        ledger.by_key.insert(key.clone(), payment.id.clone());
-                        ledger.payments.insert(payment.id.clone(), payment);
+                        ledger.record(payment);
                         event
                     };
                     sim.in_flight().remove(&key);
@@ -359,8 +358,7 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
             }
             _ => {
                 sim.in_flight().remove(&key);
-                ledger.by_key.insert(key.clone(), payment.id.clone());
-                ledger.payments.insert(payment.id.clone(), payment);
+                ledger.record(payment);
             }
         }
         behaviour

@@ -87,12 +87,11 @@ pub(super) async fn list(
     }
     let ledger = sim.ledger();
     let data: Vec<Value> = ledger
-        .payments
-        .values()
-        .filter(|p| {
-            query.idempotency_key.as_deref() == Some(p.idempotency_key.as_str())
-                || query.checkout_id.as_deref() == Some(p.checkout_id.as_str())
-        })
+        .find(
+            query.idempotency_key.as_deref(),
+            query.checkout_id.as_deref(),
+        )
+        .into_iter()
         .map(|p| {
             let mut public = p.public();
             public["charged"] = json!(p.charged);
