@@ -124,5 +124,23 @@ async fn requests_and_sweeps_scan_no_more_rows_when_the_database_holds_more() {
         large < small + 1_000,
         "full-scan rows: {small} with a small database, {large} with {FILL} more of everything"
     );
+    // Where the writer's time went, for an operator looking for a cost that grows: each
+    // statement's time and runs by connection, and how long the writer was held.
+    let page = server.metrics_page().await;
+    let value = |prefix: &str| -> f64 {
+        page.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.rsplit(' ').next())
+            .map_or(0.0, |n| n.parse().unwrap())
+    };
+    let orders = "{connection=\"writer\",statement=\"INSERT INTO orders (id, session_id";
+    assert_eq!(
+        value(&format!("checkout_sqlite_statement_runs_total{orders}")),
+        3.0,
+        "three orders"
+    );
+    assert!(value(&format!("checkout_sqlite_statement_seconds_total{orders}")) > 0.0);
+    assert!(value("checkout_sqlite_writer_held_seconds_count{name=\"transaction\"}") >= 3.0);
+    assert!(value("checkout_sqlite_writer_held_seconds_count{name=\"commit\"}") >= 3.0);
     server.stop().await;
 }

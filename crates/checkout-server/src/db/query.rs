@@ -168,10 +168,10 @@ impl<'q> Query<'q> {
 
     async fn execute_in(self, conn: impl Into<Conn<'_>>) -> Result<u64, DbError> {
         Ok(match conn.into() {
-            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_execute(c))?,
+            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_execute(c, false))?,
             Conn::Pool(Db::Postgres(pool)) => self.sqlx().execute(pool).await?.rows_affected(),
             Conn::Pg(c) => self.sqlx().execute(c).await?.rows_affected(),
-            Conn::Lite(c) => self.lite_execute(c)?,
+            Conn::Lite(c) => self.lite_execute(c, true)?,
         })
     }
 
@@ -183,10 +183,12 @@ impl<'q> Query<'q> {
 
     async fn fetch_all_in(self, conn: impl Into<Conn<'_>>) -> Result<Vec<DbRow>, DbError> {
         Ok(match conn.into() {
-            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_rows(c, usize::MAX))?,
+            Conn::Pool(Db::Sqlite(lite)) => lite
+                .readers
+                .with(|c| self.lite_rows(c, false, usize::MAX))?,
             Conn::Pool(Db::Postgres(pool)) => rows(self.sqlx().fetch_all(pool).await?),
             Conn::Pg(c) => rows(self.sqlx().fetch_all(c).await?),
-            Conn::Lite(c) => self.lite_rows(c, usize::MAX)?,
+            Conn::Lite(c) => self.lite_rows(c, true, usize::MAX)?,
         })
     }
 
@@ -198,12 +200,14 @@ impl<'q> Query<'q> {
 
     async fn fetch_optional_in(self, conn: impl Into<Conn<'_>>) -> Result<Option<DbRow>, DbError> {
         Ok(match conn.into() {
-            Conn::Pool(Db::Sqlite(lite)) => lite.readers.with(|c| self.lite_rows(c, 1))?.pop(),
+            Conn::Pool(Db::Sqlite(lite)) => {
+                lite.readers.with(|c| self.lite_rows(c, false, 1))?.pop()
+            }
             Conn::Pool(Db::Postgres(pool)) => {
                 self.sqlx().fetch_optional(pool).await?.map(DbRow::Pg)
             }
             Conn::Pg(c) => self.sqlx().fetch_optional(c).await?.map(DbRow::Pg),
-            Conn::Lite(c) => self.lite_rows(c, 1)?.pop(),
+            Conn::Lite(c) => self.lite_rows(c, true, 1)?.pop(),
         })
     }
 
@@ -246,14 +250,21 @@ impl<'q> Query<'q> {
         Ok(stmt)
     }
 
-    fn lite_execute(&self, conn: &rusqlite::Connection) -> Result<u64, DbError> {
+    fn lite_execute(&self, conn: &rusqlite::Connection, writer: bool) -> Result<u64, DbError> {
+        let started = std::time::Instant::now();
         let mut stmt = self.lite(conn)?;
         let changed = stmt.raw_execute();
-        scanned(&stmt, self.sql);
+        ran(&stmt, self.sql, writer, started);
         Ok(u64::try_from(changed?).unwrap_or(u64::MAX))
     }
 
-    fn lite_rows(&self, conn: &rusqlite::Connection, limit: usize) -> Result<Vec<DbRow>, DbError> {
+    fn lite_rows(
+        &self,
+        conn: &rusqlite::Connection,
+        writer: bool,
+        limit: usize,
+    ) -> Result<Vec<DbRow>, DbError> {
+        let started = std::time::Instant::now();
         let mut stmt = self.lite(conn)?;
         let names: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
         let mut found = Vec::new();
@@ -269,14 +280,16 @@ impl<'q> Query<'q> {
             });
         }
         drop(rows);
-        scanned(&stmt, self.sql);
+        ran(&stmt, self.sql, writer, started);
         Ok(found)
     }
 }
 
-/// Counts the rows the statement's last run stepped through in full table scans (a
-/// cost that grows with the stored data, where an index would have found the rows).
-fn scanned(stmt: &rusqlite::Statement<'_>, sql: &str) {
+/// Counts the statement's run (its time, on the writer or a reader) and the rows it
+/// stepped through in full table scans (a cost that grows with the stored data, where
+/// an index would have found the rows).
+fn ran(stmt: &rusqlite::Statement<'_>, sql: &str, writer: bool, started: std::time::Instant) {
+    crate::ops::metrics::sqlite_statement(writer, sql, started.elapsed());
     let rows = stmt.reset_status(rusqlite::StatementStatus::FullscanStep);
     if crate::ops::metrics::sqlite_scan(rows) {
         tracing::warn!(rows, statement = %Statement(sql), "a SQLite statement scanned a whole table");

@@ -75,6 +75,7 @@ impl Writer {
         crate::ops::metrics::sqlite_batch(self.members);
         self.members = 0;
         self.batches += 1;
+        let started = Instant::now();
         let outcome = if self.conn.is_autocommit() {
             Err("SQLite rolled the transaction back".to_owned())
         } else {
@@ -85,6 +86,7 @@ impl Writer {
                 e.to_string()
             })
         };
+        crate::ops::metrics::sqlite_writer_held("commit", started.elapsed());
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "SQLite commit failed; the batch is rolled back");
         }
@@ -163,6 +165,7 @@ impl WriterHandle {
             batch,
             queued: Arc::clone(&self.queued),
             open: true,
+            held_since: Instant::now(),
         })
     }
 
@@ -176,10 +179,7 @@ impl WriterHandle {
         writer.end_batch();
         let started = Instant::now();
         let result = f();
-        tracing::debug!(
-            held_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "writer held for a checkpoint"
-        );
+        crate::ops::metrics::sqlite_writer_held("checkpoint", started.elapsed());
         result
     }
 }
@@ -192,6 +192,8 @@ pub struct LiteTx {
     batch: Arc<Batch>,
     queued: Arc<AtomicUsize>,
     open: bool,
+    /// When it took the writer.
+    held_since: Instant,
 }
 
 impl LiteTx {
@@ -228,6 +230,7 @@ impl LiteTx {
 
 impl Drop for LiteTx {
     fn drop(&mut self) {
+        crate::ops::metrics::sqlite_writer_held("transaction", self.held_since.elapsed());
         if self.open {
             let writer = &mut *self.writer;
             let rolled_back = !writer.conn.is_autocommit()

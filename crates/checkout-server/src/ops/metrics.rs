@@ -1,7 +1,8 @@
 //! Prometheus metrics (`GET /metrics`, text format) with the official `prometheus-client`
 //! crate: initiations, transitions (supersessions, expiries, …), rejections by code,
 //! orders, payments by outcome, a request latency histogram by route, and on SQLite how
-//! many write transactions share a commit.
+//! many write transactions share a commit, how long each holds the one writer, and the
+//! time spent in each statement (by connection: the writer or a reader).
 
 use std::{sync::OnceLock, time::Instant};
 
@@ -36,6 +37,14 @@ struct RouteLabels {
 
 type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatementLabels {
+    connection: &'static str,
+    statement: String,
+}
+
+type Seconds = Counter<f64, std::sync::atomic::AtomicU64>;
+
 struct Metrics {
     registry: Registry,
     initiations: Counter,
@@ -48,6 +57,9 @@ struct Metrics {
     latency: Latency,
     sqlite_batches: Histogram,
     sqlite_scanned: Counter,
+    sqlite_held: Family<Label, Histogram, fn() -> Histogram>,
+    sqlite_seconds: Family<StatementLabels, Seconds>,
+    sqlite_runs: Family<StatementLabels, Counter>,
     hashes_refused: Counter,
     connections_refused: Counter,
 }
@@ -118,6 +130,25 @@ fn metrics() -> &'static Metrics {
             "SQLite: rows statements stepped through in full table scans (a cost that grows with the data)",
             sqlite_scanned.clone(),
         );
+        let sqlite_held: Family<Label, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "checkout_sqlite_writer_held_seconds",
+            "SQLite: how long the one writer was held, by holder (transaction, commit, checkpoint)",
+            sqlite_held.clone(),
+        );
+        let sqlite_seconds = Family::<StatementLabels, Seconds>::default();
+        registry.register(
+            "checkout_sqlite_statement_seconds",
+            "SQLite: time spent running each statement (its first 100 characters), by connection",
+            sqlite_seconds.clone(),
+        );
+        let sqlite_runs = Family::<StatementLabels, Counter>::default();
+        registry.register(
+            "checkout_sqlite_statement_runs",
+            "SQLite: runs of each statement (its first 100 characters), by connection",
+            sqlite_runs.clone(),
+        );
         let hashes_refused = Counter::default();
         registry.register(
             "checkout_password_hashes_refused",
@@ -144,6 +175,9 @@ fn metrics() -> &'static Metrics {
             latency,
             sqlite_batches,
             sqlite_scanned,
+            sqlite_held,
+            sqlite_seconds,
+            sqlite_runs,
         }
     })
 }
@@ -199,6 +233,43 @@ pub fn webhook(result: &str) {
 /// A SQLite batch of `transactions` write transactions committed.
 pub fn sqlite_batch(transactions: usize) {
     metrics().sqlite_batches.observe(transactions as f64);
+}
+
+/// The one SQLite writer was held for `took` by `holder` (a write transaction, the
+/// commit of a batch, the step of a checkpoint that holds it).
+pub fn sqlite_writer_held(holder: &str, took: std::time::Duration) {
+    metrics()
+        .sqlite_held
+        .get_or_create(&label(holder))
+        .observe(took.as_secs_f64());
+}
+
+/// A SQLite statement ran for `took` on the writer or on a reader. The statement is
+/// named by its first 100 characters, whitespace runs shown as one space: a fixed set
+/// (the server's own statements), never anything a client sent.
+pub fn sqlite_statement(writer: bool, sql: &str, took: std::time::Duration) {
+    let mut statement = String::with_capacity(100);
+    for word in sql.split_whitespace() {
+        if !statement.is_empty() {
+            statement.push(' ');
+        }
+        statement.push_str(word);
+        if statement.len() >= 100 {
+            break;
+        }
+    }
+    if let Some((end, _)) = statement.char_indices().nth(100) {
+        statement.truncate(end);
+    }
+    let labels = StatementLabels {
+        connection: if writer { "writer" } else { "reader" },
+        statement,
+    };
+    let m = metrics();
+    m.sqlite_seconds
+        .get_or_create(&labels)
+        .inc_by(took.as_secs_f64());
+    m.sqlite_runs.get_or_create(&labels).inc();
 }
 
 /// One run of a SQLite statement scanning more rows than this is logged (at most once
