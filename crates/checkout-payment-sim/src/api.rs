@@ -25,8 +25,10 @@ mod follow_up;
 use confirm::confirm;
 use follow_up::{cancel, list, refund, release, resend, send_later, set_webhook};
 
-/// Tokens and payments kept at most (a simulator, not a store).
-const MAX_RECORDS: usize = 200_000;
+/// Payments kept at most (a simulator, not a store; a provider keeps them for ever,
+/// and the shop looks old ones up by its key): about two hours of a full-speed soak,
+/// some 3 KiB each.
+const MAX_PAYMENTS: usize = 1_000_000;
 /// How long a request that is never answered is kept open.
 const NEVER: Duration = Duration::from_secs(600);
 
@@ -194,24 +196,23 @@ async fn tokenize(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) ->
             "The card number is not valid.",
         ));
     };
-    let mut ledger = sim.ledger();
-    if ledger.tokens.len() >= MAX_RECORDS {
+    let id = format!("tok_{}", uuid::Uuid::now_v7().simple());
+    let last4 = card[card.len() - 4..].to_owned();
+    let token = Token {
+        card,
+        hold: request.hold && sim.test_control,
+        used_by: None,
+    };
+    if !sim
+        .ledger()
+        .add_token(id.clone(), token, std::time::Instant::now())
+    {
         return cors(fail(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many tokens",
         ));
     }
-    let id = format!("tok_{}", uuid::Uuid::now_v7().simple());
-    let last4 = card[card.len() - 4..].to_owned();
-    ledger.tokens.insert(
-        id.clone(),
-        Token {
-            card,
-            hold: request.hold && sim.test_control,
-            used_by: None,
-        },
-    );
     cors(Json(json!({"id": id, "object": "token", "card": {"last4": last4}})).into_response())
 }
 
@@ -285,7 +286,7 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         }
         token.used_by = Some(key.clone());
         let (card, hold) = (token.card.clone(), token.hold);
-        if ledger.payments.len() >= MAX_RECORDS {
+        if ledger.payments.len() >= MAX_PAYMENTS {
             sim.in_flight().remove(&key);
             return fail(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "full");
         }

@@ -2,7 +2,10 @@
 //! kept in memory (a real provider keeps them on its side; the shop's database has no
 //! copy), and the test cards' behaviour.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    time::{Duration, Instant},
+};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -35,6 +38,14 @@ pub struct Token {
     /// The payment key that used it (a token is single use).
     pub used_by: Option<String>,
 }
+
+/// A token is kept this long, used or not (a provider's tokens are single use and
+/// short-lived): a retry of a payment comes within seconds, and a simulator that kept
+/// every token refused new ones after 200,000, 26 minutes into a full-speed soak.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Tokens kept at most, however fast they are made.
+pub const MAX_TOKENS: usize = 200_000;
 
 /// A webhook event, kept so that it can be sent again with the same id.
 #[derive(Debug, Clone, Serialize)]
@@ -140,6 +151,8 @@ impl Payment {
 #[derive(Debug, Default)]
 pub struct Ledger {
     pub tokens: HashMap<String, Token>,
+    /// The tokens by age, oldest first, to forget them after [`TOKEN_LIFETIME`].
+    pub token_ages: VecDeque<(Instant, String)>,
     pub payments: HashMap<String, Payment>,
     /// Idempotency key → payment id.
     pub by_key: HashMap<String, String>,
@@ -150,6 +163,24 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Keeps a new token, after forgetting those older than [`TOKEN_LIFETIME`]; `false`
+    /// (nothing kept) when [`MAX_TOKENS`] younger ones are held.
+    pub fn add_token(&mut self, id: String, token: Token, now: Instant) -> bool {
+        while let Some((made, old)) = self.token_ages.front() {
+            if now.saturating_duration_since(*made) < TOKEN_LIFETIME {
+                break;
+            }
+            self.tokens.remove(old);
+            self.token_ages.pop_front();
+        }
+        if self.tokens.len() >= MAX_TOKENS {
+            return false;
+        }
+        self.token_ages.push_back((now, id.clone()));
+        self.tokens.insert(id, token);
+        true
+    }
+
     /// Records a new payment made under its idempotency key.
     pub fn record(&mut self, payment: Payment) {
         self.by_key
@@ -320,5 +351,42 @@ mod tests {
             found.sort_unstable();
             assert_eq!(found, scanned);
         }
+    }
+
+    fn token() -> Token {
+        Token {
+            card: "4242424242424242".into(),
+            hold: false,
+            used_by: None,
+        }
+    }
+
+    /// Tokens are forgotten after their lifetime, oldest first, so a long run never
+    /// reaches the cap; young ones up to the cap are kept and the next is refused.
+    #[test]
+    fn tokens_are_forgotten_after_their_lifetime_and_capped() {
+        let mut ledger = Ledger::default();
+        let start = Instant::now();
+        assert!(ledger.add_token("old".into(), token(), start));
+        assert!(ledger.add_token("young".into(), token(), start + TOKEN_LIFETIME / 2));
+        let later = start + TOKEN_LIFETIME + Duration::from_secs(1);
+        assert!(ledger.add_token("new".into(), token(), later));
+        assert!(
+            !ledger.tokens.contains_key("old"),
+            "the old token is forgotten"
+        );
+        assert!(ledger.tokens.contains_key("young") && ledger.tokens.contains_key("new"));
+        assert_eq!(ledger.token_ages.len(), ledger.tokens.len());
+        for i in ledger.tokens.len()..MAX_TOKENS {
+            assert!(ledger.add_token(format!("t{i}"), token(), later));
+        }
+        assert!(
+            !ledger.add_token("one more".into(), token(), later),
+            "the cap holds"
+        );
+        assert_eq!(ledger.tokens.len(), MAX_TOKENS);
+        let much_later = later + TOKEN_LIFETIME;
+        assert!(ledger.add_token("after".into(), token(), much_later));
+        assert_eq!(ledger.tokens.len(), 1, "every older token is forgotten");
     }
 }
