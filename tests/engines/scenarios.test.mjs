@@ -98,8 +98,6 @@ test(`${ENGINE_NAME}: an outage (the proxy's 502 page) at place order — the pa
     proxy.state.down = true;
     try {
       await click(driver, '#place');
-      // The page first says it is sending (an info notice with no code); the outage's
-      // message is a warning with its code, shown once the proxy's 502 came back.
       // The page first says it is sending (an info notice, no code). Lift the outage only
       // once the place-order met it and the page shows the outage's message.
       await driver.wait(async () => orderRequests(id, 'place-order').length >= 1, 10_000, 'a place-order during the outage');

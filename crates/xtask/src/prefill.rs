@@ -74,8 +74,8 @@ pub fn script(target: &Target, n: u64, now_ms: u64) -> String {
     // The i-th checkout started at `at` (oldest first), ordered when i % 10 < 4.
     let at = format!("({now_ms} - {span} + i * {span} / {n})");
     let ordered = "i % 10 < 4";
-    // The newest unordered one in a thousand is still live (expiring ten minutes from
-    // now), as a shop always has some: PostgreSQL's statistics, taken right
+    // The newest unordered one in a thousand is still live (expiring an hour from the
+    // load's start, after the timed phases even at 5 M), as a shop always has some: PostgreSQL's statistics, taken right
     // after the load, then describe the live checkouts' indexes as they are. Taken with
     // none live, they made its planner read a shopper's live checkout through the
     // smallest index of live checkouts (`login_sid`, nearly all NULL) and filter every
@@ -146,7 +146,7 @@ INSERT INTO checkout_sessions (id, user_id, seq, number, status, reason, managed
   SELECT {session}, {shopper}, b.seq + i - 1, 'PF-' || (b.seq + i - 1),
     CASE WHEN {ordered} THEN t.status WHEN {live} THEN 'ACTIVE' ELSE 'EXPIRED' END,
     CASE WHEN {ordered} THEN t.reason ELSE NULL END,
-    t.managed, {at}, CASE WHEN {live} THEN {now_ms} ELSE {at} END + 600000, t.generation, t.pricing_input, t.snapshot, t.digest,
+    t.managed, {at}, CASE WHEN {live} THEN {now_ms} + 3600000 ELSE {at} + 600000 END, t.generation, t.pricing_input, t.snapshot, t.digest,
     {at} + 300000
   FROM series, seed t, base b;
 {series}

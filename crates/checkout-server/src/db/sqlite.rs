@@ -211,6 +211,8 @@ impl LiteTx {
         }
         self.writer.conn.execute_batch("RELEASE tx")?;
         self.open = false;
+        // Its own time, without the batch's commit (counted as "commit" below).
+        crate::ops::metrics::sqlite_writer_held("transaction", self.held_since.elapsed());
         if self.queued.load(Ordering::SeqCst) == 0 || self.writer.members >= MAX_BATCH {
             self.writer.end_batch();
         }
@@ -230,8 +232,9 @@ impl LiteTx {
 
 impl Drop for LiteTx {
     fn drop(&mut self) {
-        crate::ops::metrics::sqlite_writer_held("transaction", self.held_since.elapsed());
         if self.open {
+            // Rolled back (a committed one was counted by `commit`).
+            crate::ops::metrics::sqlite_writer_held("transaction", self.held_since.elapsed());
             let writer = &mut *self.writer;
             let rolled_back = !writer.conn.is_autocommit()
                 && writer

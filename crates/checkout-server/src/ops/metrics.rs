@@ -140,13 +140,13 @@ fn metrics() -> &'static Metrics {
         let sqlite_seconds = Family::<StatementLabels, Seconds>::default();
         registry.register(
             "checkout_sqlite_statement_seconds",
-            "SQLite: time spent running each statement (its first 100 characters), by connection",
+            "SQLite: time spent running each statement (its first 160 characters), by connection",
             sqlite_seconds.clone(),
         );
         let sqlite_runs = Family::<StatementLabels, Counter>::default();
         registry.register(
             "checkout_sqlite_statement_runs",
-            "SQLite: runs of each statement (its first 100 characters), by connection",
+            "SQLite: runs of each statement (its first 160 characters), by connection",
             sqlite_runs.clone(),
         );
         let hashes_refused = Counter::default();
@@ -244,21 +244,25 @@ pub fn sqlite_writer_held(holder: &str, took: std::time::Duration) {
         .observe(took.as_secs_f64());
 }
 
+/// Characters of a statement's text that name it on `/metrics`.
+const STATEMENT_LABEL: usize = 160;
+
 /// A SQLite statement ran for `took` on the writer or on a reader. The statement is
-/// named by its first 100 characters, whitespace runs shown as one space: a fixed set
+/// named by its first 160 characters (past the column lists, to its table and
+/// condition), whitespace runs shown as one space: a fixed set
 /// (the server's own statements), never anything a client sent.
 pub fn sqlite_statement(writer: bool, sql: &str, took: std::time::Duration) {
-    let mut statement = String::with_capacity(100);
+    let mut statement = String::with_capacity(STATEMENT_LABEL);
     for word in sql.split_whitespace() {
         if !statement.is_empty() {
             statement.push(' ');
         }
         statement.push_str(word);
-        if statement.len() >= 100 {
+        if statement.len() >= STATEMENT_LABEL {
             break;
         }
     }
-    if let Some((end, _)) = statement.char_indices().nth(100) {
+    if let Some((end, _)) = statement.char_indices().nth(STATEMENT_LABEL) {
         statement.truncate(end);
     }
     let labels = StatementLabels {
