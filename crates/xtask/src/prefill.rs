@@ -28,13 +28,16 @@ const PER_SHOPPER: u64 = 5;
 /// The prefilled checkouts' times spread over this many days before now.
 const SPREAD_DAYS: u64 = 80;
 
-/// The tables the script fills, as SQL string literals.
-const FILLED: &str = "'users', 'checkout_sessions', 'checkout_events', 'session_snapshots', \
-     'orders', 'outbox_events', 'idempotency_keys'";
-
-/// PostgreSQL: vacuum and analyze what the script filled.
-const FILLED_TABLES_VACUUM: &str = "VACUUM (ANALYZE) users, checkout_sessions, checkout_events, \
-     session_snapshots, orders, outbox_events, idempotency_keys";
+/// The tables the script fills.
+const FILLED: [&str; 7] = [
+    "users",
+    "checkout_sessions",
+    "checkout_events",
+    "session_snapshots",
+    "orders",
+    "outbox_events",
+    "idempotency_keys",
+];
 
 /// Where the rows go.
 pub enum Target<'a> {
@@ -97,6 +100,7 @@ pub fn script(target: &Target, n: u64, now_ms: u64) -> String {
     // larger than its buffers: the 5 M event insert was still running after 13 minutes),
     // and the foreign-key triggers are off for the load (the rows are consistent by
     // construction; this needs a superuser, as the benchmarks' database has).
+    let filled = FILLED.map(|t| format!("'{t}'")).join(", ");
     let (load, built) = match target {
         Target::Sqlite(_) => (String::new(), ""),
         Target::Postgres(_) => (
@@ -105,7 +109,7 @@ pub fn script(target: &Target, n: u64, now_ms: u64) -> String {
 SET LOCAL maintenance_work_mem = '1GB';
 CREATE TEMP TABLE dropped_indexes AS
   SELECT i.indexname, i.indexdef FROM pg_indexes i
-  WHERE i.schemaname = current_schema() AND i.tablename IN ({FILLED})
+  WHERE i.schemaname = current_schema() AND i.tablename IN ({filled})
     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname);
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT indexname FROM dropped_indexes LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP;
@@ -283,7 +287,7 @@ pub fn fill(target: &Target, n: u64) -> Result<(), String> {
             "-f",
             &file,
             "-c",
-            FILLED_TABLES_VACUUM,
+            &*format!("VACUUM (ANALYZE) {}", FILLED.join(", ")),
         ])),
     };
     if std::env::var_os("PREFILL_KEEP_SCRIPT").is_none() {
